@@ -1,0 +1,1 @@
+//! datachannel (placeholder: being written)

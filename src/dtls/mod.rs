@@ -1,0 +1,1 @@
+//! dtls (placeholder: being written)

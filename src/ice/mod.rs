@@ -1,0 +1,1 @@
+//! ice (placeholder: being written)

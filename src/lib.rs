@@ -1,0 +1,20 @@
+//! polyrtc: a sans-IO WebRTC agent core.
+//!
+//! The core owns no socket, thread or clock. A host feeds it datagrams (with an opaque
+//! path), the current [`Time`], and API calls, then drains `poll_transmit` / `poll_event`
+//! and arms a timer for `poll_timeout`. See `README.md` for the architecture.
+#![forbid(unsafe_code)]
+
+pub mod crypto;
+pub mod datachannel;
+pub mod dtls;
+pub mod ice;
+pub mod net;
+pub mod peer;
+pub mod sctp;
+pub mod sdp;
+pub mod stun;
+pub mod time;
+
+pub use net::{TransportId, Transmit};
+pub use time::Time;

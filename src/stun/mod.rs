@@ -1,0 +1,1 @@
+//! stun (placeholder: being written)

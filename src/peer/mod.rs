@@ -1,1 +1,393 @@
-//! peer (placeholder: being written)
+//! The peer: orchestrates JSEP, ICE, DTLS, SCTP and data channels for one
+//! `RTCPeerConnection`. Sans-IO: the host feeds datagrams, time and API calls, then drains
+//! [`Peer::poll_transmit`] and [`Peer::poll_event`] and arms a timer for
+//! [`Peer::poll_timeout`].
+//!
+//! Drain order after every input: `poll_transmit` until `None`, `poll_event` until `None`,
+//! then `poll_timeout`. An early `handle_timeout` is harmless.
+//!
+//! W3C event ordering is not decided here: the JS layer fires events in the order the spec
+//! gives, from the results of these calls and the events below.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::crypto::{Certificate, Rng};
+use crate::net::{TransportId, Transmit};
+use crate::time::Time;
+
+mod error;
+pub use error::{ErrorKind, PeerError};
+
+/// Handle of one data channel inside a [`Peer`] (not the SCTP stream id).
+pub type ChannelId = u32;
+
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// STUN servers, already resolved by the host (`stun:` URLs of `iceServers`).
+    pub stun_servers: Vec<SocketAddr>,
+    /// The DTLS certificate; one is generated when `None`.
+    pub certificate: Option<Arc<Certificate>>,
+    /// Largest message we accept, advertised as `a=max-message-size`.
+    pub max_message_size: usize,
+    /// Unix time in milliseconds, used only for a generated certificate's validity.
+    pub unix_time_ms: u64,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            stun_servers: Vec::new(),
+            certificate: None,
+            max_message_size: crate::datachannel::DEFAULT_MAX_MESSAGE_SIZE,
+            unix_time_ms: 0,
+        }
+    }
+}
+
+/// `RTCSdpType`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SdpType {
+    Offer,
+    Pranswer,
+    Answer,
+    Rollback,
+}
+
+impl SdpType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SdpType::Offer => "offer",
+            SdpType::Pranswer => "pranswer",
+            SdpType::Answer => "answer",
+            SdpType::Rollback => "rollback",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SdpType> {
+        Some(match s {
+            "offer" => SdpType::Offer,
+            "pranswer" => SdpType::Pranswer,
+            "answer" => SdpType::Answer,
+            "rollback" => SdpType::Rollback,
+            _ => return None,
+        })
+    }
+}
+
+/// `RTCSessionDescriptionInit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description {
+    pub ty: SdpType,
+    pub sdp: String,
+}
+
+/// `RTCIceCandidateInit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IceCandidateInit {
+    /// `candidate:...` attribute value; empty means end-of-candidates.
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_mline_index: Option<u16>,
+    pub username_fragment: Option<String>,
+}
+
+/// `RTCDataChannelInit`, already validated by the JS layer's WebIDL conversion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataChannelInit {
+    pub label: String,
+    pub protocol: String,
+    pub ordered: bool,
+    pub max_packet_life_time: Option<u16>,
+    pub max_retransmits: Option<u16>,
+    pub negotiated: bool,
+    pub id: Option<u16>,
+}
+
+impl Default for DataChannelInit {
+    fn default() -> Self {
+        DataChannelInit {
+            label: String::new(),
+            protocol: String::new(),
+            ordered: true,
+            max_packet_life_time: None,
+            max_retransmits: None,
+            negotiated: false,
+            id: None,
+        }
+    }
+}
+
+/// `RTCSignalingState`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SignalingState {
+    Stable,
+    HaveLocalOffer,
+    HaveRemoteOffer,
+    HaveLocalPranswer,
+    HaveRemotePranswer,
+    Closed,
+}
+
+impl SignalingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalingState::Stable => "stable",
+            SignalingState::HaveLocalOffer => "have-local-offer",
+            SignalingState::HaveRemoteOffer => "have-remote-offer",
+            SignalingState::HaveLocalPranswer => "have-local-pranswer",
+            SignalingState::HaveRemotePranswer => "have-remote-pranswer",
+            SignalingState::Closed => "closed",
+        }
+    }
+}
+
+/// `RTCIceGatheringState`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IceGatheringState {
+    New,
+    Gathering,
+    Complete,
+}
+
+impl IceGatheringState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IceGatheringState::New => "new",
+            IceGatheringState::Gathering => "gathering",
+            IceGatheringState::Complete => "complete",
+        }
+    }
+}
+
+/// `RTCIceConnectionState`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IceConnectionState {
+    New,
+    Checking,
+    Connected,
+    Completed,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+impl IceConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IceConnectionState::New => "new",
+            IceConnectionState::Checking => "checking",
+            IceConnectionState::Connected => "connected",
+            IceConnectionState::Completed => "completed",
+            IceConnectionState::Disconnected => "disconnected",
+            IceConnectionState::Failed => "failed",
+            IceConnectionState::Closed => "closed",
+        }
+    }
+}
+
+/// `RTCDtlsTransportState`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DtlsTransportState {
+    New,
+    Connecting,
+    Connected,
+    Closed,
+    Failed,
+}
+
+impl DtlsTransportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtlsTransportState::New => "new",
+            DtlsTransportState::Connecting => "connecting",
+            DtlsTransportState::Connected => "connected",
+            DtlsTransportState::Closed => "closed",
+            DtlsTransportState::Failed => "failed",
+        }
+    }
+}
+
+/// `RTCPeerConnectionState`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PeerConnectionState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+impl PeerConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerConnectionState::New => "new",
+            PeerConnectionState::Connecting => "connecting",
+            PeerConnectionState::Connected => "connected",
+            PeerConnectionState::Disconnected => "disconnected",
+            PeerConnectionState::Failed => "failed",
+            PeerConnectionState::Closed => "closed",
+        }
+    }
+}
+
+/// What the application must be told. The JS layer turns these into W3C events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// A local candidate was gathered; `None` is the end-of-candidates marker.
+    IceCandidate(Option<IceCandidateInit>),
+    IceGatheringStateChanged(IceGatheringState),
+    IceConnectionStateChanged(IceConnectionState),
+    DtlsStateChanged(DtlsTransportState),
+    ConnectionStateChanged(PeerConnectionState),
+    /// The SCTP association is up (`RTCSctpTransport` becomes `connected`).
+    SctpConnected { max_message_size: usize, max_channels: u16 },
+    /// A channel created locally got its SCTP stream id (when the DTLS role became known).
+    DataChannelIdAssigned { channel: ChannelId, id: u16 },
+    /// A locally created channel is open.
+    DataChannelOpen { channel: ChannelId },
+    /// The remote peer opened a channel (DCEP); it is already open.
+    DataChannelIncoming {
+        channel: ChannelId,
+        id: u16,
+        label: String,
+        protocol: String,
+        ordered: bool,
+        max_packet_life_time: Option<u16>,
+        max_retransmits: Option<u16>,
+    },
+    DataChannelMessage { channel: ChannelId, binary: bool, data: Vec<u8> },
+    /// `bytes` of previously sent messages left the send buffer.
+    DataChannelBufferedAmountDecreased { channel: ChannelId, bytes: usize },
+    /// The remote side began closing the channel.
+    DataChannelClosing { channel: ChannelId },
+    DataChannelClosed { channel: ChannelId },
+    DataChannelError { channel: ChannelId, error: PeerError },
+}
+
+/// One `RTCPeerConnection`'s protocol state.
+pub struct Peer {
+    _private: (),
+}
+
+#[allow(unused_variables)]
+impl Peer {
+    pub fn new(config: PeerConfig, rng: Rng) -> Result<Peer, PeerError> {
+        todo!("peer being written")
+    }
+
+    /// The certificate in use (for `getConfiguration().certificates` and fingerprints).
+    pub fn certificate(&self) -> &Arc<Certificate> {
+        todo!()
+    }
+
+    /// A local transport (e.g. a bound UDP socket) that ICE may gather host candidates on.
+    pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
+        todo!()
+    }
+
+    pub fn create_offer(&mut self) -> Result<String, PeerError> {
+        todo!()
+    }
+
+    pub fn create_answer(&mut self) -> Result<String, PeerError> {
+        todo!()
+    }
+
+    /// `sdp: None` (or empty) is the implicit form: an offer or answer is created as the
+    /// signaling state requires. Returns the description applied.
+    pub fn set_local_description(
+        &mut self,
+        now: Time,
+        ty: Option<SdpType>,
+        sdp: Option<&str>,
+    ) -> Result<Description, PeerError> {
+        todo!()
+    }
+
+    pub fn set_remote_description(&mut self, now: Time, ty: SdpType, sdp: &str) -> Result<(), PeerError> {
+        todo!()
+    }
+
+    /// `None` or an empty `candidate` string means end-of-candidates.
+    pub fn add_ice_candidate(&mut self, now: Time, candidate: Option<IceCandidateInit>) -> Result<(), PeerError> {
+        todo!()
+    }
+
+    pub fn current_local_description(&self) -> Option<Description> {
+        todo!()
+    }
+    pub fn pending_local_description(&self) -> Option<Description> {
+        todo!()
+    }
+    pub fn current_remote_description(&self) -> Option<Description> {
+        todo!()
+    }
+    pub fn pending_remote_description(&self) -> Option<Description> {
+        todo!()
+    }
+
+    pub fn signaling_state(&self) -> SignalingState {
+        todo!()
+    }
+    pub fn ice_gathering_state(&self) -> IceGatheringState {
+        todo!()
+    }
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        todo!()
+    }
+    pub fn connection_state(&self) -> PeerConnectionState {
+        todo!()
+    }
+    /// Whether the remote description says the peer can take trickled candidates.
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        todo!()
+    }
+    /// The W3C "negotiation-needed" condition (a data channel exists but no SCTP m-line
+    /// was negotiated yet). The JS layer decides when to fire the event.
+    pub fn is_negotiation_needed(&self) -> bool {
+        todo!()
+    }
+
+    /// Creates a channel; `id` in the result is `None` until the DTLS role is known.
+    pub fn create_data_channel(&mut self, now: Time, init: DataChannelInit) -> Result<(ChannelId, Option<u16>), PeerError> {
+        todo!()
+    }
+
+    pub fn send(&mut self, now: Time, channel: ChannelId, binary: bool, data: &[u8]) -> Result<(), PeerError> {
+        todo!()
+    }
+
+    pub fn close_channel(&mut self, now: Time, channel: ChannelId) {
+        todo!()
+    }
+
+    /// `RTCSctpTransport.maxMessageSize` (the remote's limit and ours, the smaller).
+    pub fn sctp_max_message_size(&self) -> Option<usize> {
+        todo!()
+    }
+
+    pub fn close(&mut self, now: Time) {
+        todo!()
+    }
+
+    pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+        todo!()
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        todo!()
+    }
+
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
+        todo!()
+    }
+
+    pub fn poll_event(&mut self) -> Option<PeerEvent> {
+        todo!()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Time> {
+        todo!()
+    }
+}

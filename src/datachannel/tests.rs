@@ -180,7 +180,7 @@ fn malformed_rejected() {
 #[test]
 fn random_bytes_never_panic() {
     let mut rng = Rng::seeded(8832);
-    let mut buf = vec![0u8; 64];
+    let mut buf = [0u8; 64];
     for i in 0..20_000 {
         let len = rng.below(64) as usize;
         rng.fill(&mut buf[..len]);

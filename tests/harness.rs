@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{Action, Datagram, DriveError, Endpoint, LinkConditions, Network, Step};
+use common::{Action, Datagram, DriveError, Endpoint, Fate, LinkConditions, Network, Step};
 use polyrtc::{Time, Transmit, TransportId};
 
 fn addr(s: &str) -> SocketAddr {
@@ -419,4 +419,34 @@ fn timeout_and_idle_are_reported() {
     // drive_for ends exactly at the requested time even when idle.
     net.drive_for(Duration::from_secs(3), 10).unwrap();
     assert_eq!(net.now(), Time::from_millis(3000));
+}
+
+#[test]
+fn trace_records_every_fate() {
+    let mut net = Network::new(19);
+    net.enable_trace();
+    net.set_conditions(LinkConditions::ideal().loss(0.2).duplicate(0.2).mtu(100).delay(Duration::from_millis(3)));
+    let mut a = TestNode::new(1);
+    for i in 0..200u32 {
+        let size = if i % 10 == 0 { 101 } else { 100 };
+        a.schedule.push_back((Time::from_millis(u64::from(i)), addr(B), packet(i, size)));
+    }
+    a.schedule.push_back((Time::from_millis(300), addr("10.9.9.9:9"), packet(999, 8)));
+    net.add_endpoint(a, &[(1, addr(A))]);
+    net.add_endpoint(TestNode::new(2), &[(2, addr(B))]);
+    net.drive_until(|n| n.endpoint(0).schedule.is_empty() && n.in_flight() == 0, Duration::from_secs(1), 100)
+        .unwrap();
+    let s = net.stats().clone();
+    let count = |f: fn(&Fate) -> bool| net.trace().filter(|e| f(&e.fate)).count() as u64;
+    assert_eq!(count(|f| matches!(f, Fate::Scheduled(_))), s.delivered);
+    assert_eq!(count(|f| *f == Fate::Lost), s.lost);
+    assert_eq!(count(|f| *f == Fate::MtuDropped), 20);
+    assert_eq!(count(|f| *f == Fate::Unroutable), 1);
+    assert_eq!(net.trace().count() as u64, s.sent + s.duplicated);
+    for e in net.trace() {
+        if let Fate::Scheduled(t) = e.fate {
+            assert_eq!(t - e.at, Duration::from_millis(3));
+        }
+    }
+    assert!(net.trace_dump().lines().count() > 200);
 }

@@ -174,6 +174,34 @@ impl std::error::Error for DriveError {}
 /// fails the test instead of hanging it.
 pub const MAX_TRANSMITS_PER_DRAIN: usize = 100_000;
 
+/// Most trace entries kept (the oldest are discarded beyond it).
+pub const MAX_TRACE: usize = 100_000;
+
+/// What happened to one sent datagram (see [`Network::enable_trace`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Scheduled to arrive at this time.
+    Scheduled(Time),
+    Lost,
+    MtuDropped,
+    QueueDropped,
+    HookDropped,
+    Unroutable,
+    BadSource,
+}
+
+/// One line of the trace: a datagram sent at `at` by `from` (to `to` when routable).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub at: Time,
+    pub from: EndpointId,
+    pub to: Option<EndpointId>,
+    pub len: usize,
+    /// The first bytes (enough to tell STUN, DTLS and SRTP apart).
+    pub head: [u8; 4],
+    pub fate: Fate,
+}
+
 /// What one [`Network::step`] did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -227,6 +255,7 @@ pub struct Network<E> {
     rng: Rng,
     hook: Option<Hook>,
     stats: Stats,
+    trace: Option<std::collections::VecDeque<TraceEntry>>,
 }
 
 impl<E: Endpoint> Network<E> {
@@ -245,6 +274,46 @@ impl<E: Endpoint> Network<E> {
             rng: Rng::seeded(seed),
             hook: None,
             stats: Stats::default(),
+            trace: None,
+        }
+    }
+
+    /// Starts recording the fate of every sent datagram (at most [`MAX_TRACE`] entries).
+    pub fn enable_trace(&mut self) {
+        self.trace.get_or_insert_with(Default::default);
+    }
+
+    pub fn trace(&self) -> impl Iterator<Item = &TraceEntry> {
+        self.trace.iter().flatten()
+    }
+
+    /// The trace, one datagram a line, for a failing test's output.
+    pub fn trace_dump(&self) -> String {
+        let mut out = String::new();
+        for e in self.trace() {
+            out.push_str(&format!(
+                "{:>10}us {} -> {:?} {:>5}B {:02x?} {:?}\n",
+                e.at.as_micros(),
+                e.from,
+                e.to,
+                e.len,
+                e.head,
+                e.fate
+            ));
+        }
+        out
+    }
+
+    fn record(&mut self, from: EndpointId, to: Option<EndpointId>, data: &[u8], fate: Fate) {
+        if let Some(trace) = self.trace.as_mut() {
+            if trace.len() >= MAX_TRACE {
+                trace.pop_front();
+            }
+            let mut head = [0u8; 4];
+            for (h, b) in head.iter_mut().zip(data) {
+                *h = *b;
+            }
+            trace.push_back(TraceEntry { at: self.now, from, to, len: data.len(), head, fate });
         }
     }
 
@@ -362,10 +431,12 @@ impl<E: Endpoint> Network<E> {
         self.stats.sent += 1;
         let Some(&source) = self.locals.get(&(from, t.transport)) else {
             self.stats.bad_source += 1;
+            self.record(from, None, &t.data, Fate::BadSource);
             return;
         };
         let Some(&(to, to_transport)) = self.routes.get(&t.destination) else {
             self.stats.unroutable += 1;
+            self.record(from, None, &t.data, Fate::Unroutable);
             return;
         };
         let mut data = t.data;
@@ -383,6 +454,7 @@ impl<E: Endpoint> Network<E> {
                 Action::Deliver => data = d.data,
                 Action::Drop => {
                     self.stats.hook_dropped += 1;
+                    self.record(from, Some(to), &d.data, Fate::HookDropped);
                     return;
                 }
                 Action::Replace(new) => {
@@ -394,6 +466,7 @@ impl<E: Endpoint> Network<E> {
         let link = self.links.get(&(from, to)).unwrap_or(&self.default_link).clone();
         if link.mtu.is_some_and(|mtu| data.len() > mtu) {
             self.stats.mtu_dropped += 1;
+            self.record(from, Some(to), &data, Fate::MtuDropped);
             return;
         }
         let mut depart = self.now;
@@ -403,6 +476,7 @@ impl<E: Endpoint> Network<E> {
             let backlog_bytes = backlog_us * u128::from(rate) / 1_000_000;
             if backlog_bytes + data.len() as u128 > link.queue_limit as u128 {
                 self.stats.queue_dropped += 1;
+                self.record(from, Some(to), &data, Fate::QueueDropped);
                 return;
             }
             let tx_us = (data.len() as u128 * 1_000_000).div_ceil(u128::from(rate));
@@ -411,14 +485,17 @@ impl<E: Endpoint> Network<E> {
         }
         if self.chance(link.loss) {
             self.stats.lost += 1;
+            self.record(from, Some(to), &data, Fate::Lost);
             return;
         }
         if self.chance(link.duplicate) {
             self.stats.duplicated += 1;
             let arrive = depart + link.delay + self.jitter(link.jitter);
+            self.record(from, Some(to), &data, Fate::Scheduled(arrive));
             self.schedule(arrive, to, to_transport, source, data.clone());
         }
         let arrive = depart + link.delay + self.jitter(link.jitter);
+        self.record(from, Some(to), &data, Fate::Scheduled(arrive));
         self.schedule(arrive, to, to_transport, source, data);
     }
 

@@ -126,8 +126,13 @@ function makeRTCPeerConnection(engine) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
       }
       if (engine.peerOptions) Object.assign(nativeConfig, engine.peerOptions());
+      // The engine holds onEvents until close(); a WeakRef lets a connection that was never
+      // started be collected (the engine's finalizer then frees the native peer). Once
+      // started, `live` keeps it reachable until close().
+      const self = new WeakRef(this);
       this.#native = callEngine(() => new engine.NativePeer(nativeConfig, (events) => {
-        this.#onEvents(events);
+        const pc = self.deref();
+        if (pc) pc.#onEvents(events);
       }));
       this.#config = config;
       this.#certificates = config.certificates.length > 0 ? config.certificates.slice() : null;
@@ -137,9 +142,11 @@ function makeRTCPeerConnection(engine) {
       this.#channelOwner = {
         send: (handle, binary, bytes) => native.send(handle, binary, bytes),
         closeChannel: (handle) => native.closeChannel(handle),
-        maxMessageSize: () => (this.#sctp ? this.#sctp.maxMessageSize : null),
+        maxMessageSize: () => {
+          const pc = self.deref();
+          return pc && pc.#sctp ? pc.#sctp.maxMessageSize : null;
+        },
       };
-      live.add(this);
     }
 
     static generateCertificate(keygenAlgorithm) {
@@ -314,6 +321,7 @@ function makeRTCPeerConnection(engine) {
     /** webrtc-pc §4.4.1.5 "set the session description", run as one task. */
     #setDescription(side, type, sdp) {
       if (this.#closed) throw invalidState();
+      live.add(this); // started: the engine now works (and calls back) until close()
       if (!VALID_STATES[side][type].includes(this.#signalingState)) {
         throw invalidState(`cannot set ${side} ${type} in state ${this.#signalingState}`);
       }

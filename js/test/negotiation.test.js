@@ -363,10 +363,31 @@ test('close() while connected: channels close, no connectionstatechange', async 
   pc2.close();
 });
 
-test('an RTCPeerConnection is not garbage collected while open', { skip: typeof global.gc !== 'function' && 'run node with --expose-gc' }, async () => {
-  let collected = false;
-  const registry = new FinalizationRegistry(() => { collected = true; });
-  (() => { registry.register(new RTCPeerConnection(), 'pc'); })();
-  for (let i = 0; i < 5; i += 1) { global.gc(); await tick(); }
-  assert.strictEqual(collected, false);
-});
+function exposeGc() {
+  if (typeof global.gc === 'function') return global.gc;
+  require('v8').setFlagsFromString('--expose-gc');
+  return require('vm').runInNewContext('gc');
+}
+
+test('garbage collection: kept while started and open, collectable otherwise', async () => {
+    const gc = exposeGc();
+    const collected = new Set();
+    const registry = new FinalizationRegistry((name) => collected.add(name));
+    const started = [];
+    await (async () => {
+      registry.register(new RTCPeerConnection(), 'unused');
+      const pc = new RTCPeerConnection();
+      registry.register(pc, 'started');
+      await pc.setLocalDescription();
+      const pc2 = new RTCPeerConnection();
+      registry.register(pc2, 'closed');
+      await pc2.setLocalDescription();
+      pc2.close();
+      started.push(new WeakRef(pc));
+    })();
+    for (let i = 0; i < 10 && collected.size < 2; i += 1) { gc(); await ticks(2); }
+    assert.ok(collected.has('unused'));
+    assert.ok(collected.has('closed'));
+    assert.ok(!collected.has('started'));
+    started[0].deref().close();
+  });

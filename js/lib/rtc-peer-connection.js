@@ -639,14 +639,26 @@ function makeRTCPeerConnection(engine) {
           }
           break;
         case 'error':
-          process.emitWarning(`polyrtc engine failure: ${ev.message}`, 'PolyrtcWarning');
-          if (this.#connectionState !== 'failed') {
-            this.#connectionState = 'failed';
-            fire(this, 'connectionstatechange');
-          }
+          this.#engineFailed(ev.message);
           break;
         default:
           break;
+      }
+    }
+
+    /** The engine lost this peer (internal failure): the transports and channels are gone. */
+    #engineFailed(message) {
+      process.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      if (this.#connectionState !== 'failed') {
+        this.#connectionState = 'failed';
+        fire(this, 'connectionstatechange');
+      }
+      if (this.#sctp) this.#sctp._setState('closed');
+      const channels = [...this.#channels.values()];
+      this.#channels.clear();
+      for (const channel of channels) {
+        channel._error('sctp-failure', message);
+        channel._closed();
       }
     }
 

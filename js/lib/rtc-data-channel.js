@@ -1,7 +1,7 @@
 'use strict';
 const {
   INTERNAL, illegalConstructor, defineEventHandlers, fire, domException, callEngine,
-  toUSVString, toNumber,
+  toUSVString, toNumber, toDOMString,
 } = require('./util');
 const { RTCError } = require('./rtc-error');
 const { RTCErrorEvent } = require('./rtc-error-event');
@@ -63,7 +63,7 @@ class RTCDataChannel extends EventTarget {
   get binaryType() { return this.#binaryType; }
   set binaryType(v) {
     // WebIDL: assigning a value outside an enumeration to an attribute is ignored.
-    const s = typeof v === 'symbol' ? null : String(v);
+    const s = toDOMString(v); // a Symbol throws TypeError, as WebIDL converts first
     if (BINARY_TYPES.includes(s)) this.#binaryType = s;
   }
 

@@ -115,6 +115,8 @@ function makeRTCPeerConnection(engine) {
     #dtlsTransport;
     #sctp = null;
     #channelOwner;
+    /** ICE gathering events the engine produced before any local description (held back). */
+    #heldIceEvents = [];
 
     constructor(configuration = {}) {
       super();
@@ -354,6 +356,13 @@ function makeRTCPeerConnection(engine) {
       }
       this.#applyEngineState();
       if (this.#signalingState === 'stable') this.#updateNegotiationNeeded();
+      if (this.#heldIceEvents.length > 0 && this.localDescription) {
+        // icecandidate events only follow setLocalDescription: release them in a later task.
+        queueTask(() => {
+          if (this.#closed) return;
+          this.#onEvents([]);
+        });
+      }
     }
 
     /** Copy descriptions and signaling state from the engine, firing what changed. */
@@ -562,6 +571,9 @@ function makeRTCPeerConnection(engine) {
 
     #onEvents(events) {
       if (!Array.isArray(events)) events = [events];
+      if (this.#heldIceEvents.length > 0 && this.localDescription) {
+        events = this.#heldIceEvents.splice(0).concat(events); // engine order is kept
+      }
       for (const ev of events) {
         if (this.#closed) return;
         try {
@@ -574,6 +586,10 @@ function makeRTCPeerConnection(engine) {
 
     #onEvent(ev) {
       const channel = ev.channel !== undefined ? this.#channels.get(ev.channel) : undefined;
+      if ((ev.type === 'icecandidate' || ev.type === 'icegatheringstatechange') && !this.localDescription) {
+        this.#heldIceEvents.push(ev);
+        return;
+      }
       switch (ev.type) {
         case 'icecandidate':
           if (ev.candidate === null || ev.candidate === undefined) this.#gatheringComplete();

@@ -254,6 +254,24 @@ test('ICE gathering: events in spec order, only after setLocalDescription', asyn
   }
 });
 
+test('gathering events the engine produces before setLocalDescription are held back', async () => {
+  const pc = new RTCPeerConnection();
+  const fake = engine.last();
+  const log = [];
+  pc.onicegatheringstatechange = () => log.push(`gathering:${pc.iceGatheringState}`);
+  pc.onicecandidate = (e) => log.push(e.candidate ? `candidate:${e.candidate.candidate}` : 'null');
+  fake.inject({ type: 'icegatheringstatechange', state: 'gathering' },
+    { type: 'icecandidate', candidate: { candidate: 'candidate:9 1 udp 1 192.0.2.9 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+  await ticks(5);
+  assert.deepStrictEqual(log, []);
+  const sld = pc.setLocalDescription().then(() => log.push('sld resolved'));
+  await sld;
+  await ticks(10);
+  assert.deepStrictEqual(log.slice(0, 3),
+    ['sld resolved', 'gathering:gathering', 'candidate:candidate:9 1 udp 1 192.0.2.9 9 typ host']);
+  pc.close();
+});
+
 test('addIceCandidate', async () => {
   const pc1 = new RTCPeerConnection();
   const pc2 = new RTCPeerConnection();

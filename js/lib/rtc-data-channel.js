@@ -75,7 +75,7 @@ class RTCDataChannel extends EventTarget {
     if (data instanceof ArrayBuffer) {
       bytes = new Uint8Array(data.slice(0));
     } else if (ArrayBuffer.isView(data)) {
-      if (data.buffer instanceof SharedArrayBuffer) throw new TypeError('shared buffers cannot be sent');
+      if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) throw new TypeError('shared buffers cannot be sent');
       bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     } else if (typeof Blob === 'function' && data instanceof Blob) {
       blob = data;

@@ -664,7 +664,9 @@ function makeRTCPeerConnection(engine) {
 
     /** The engine lost this peer (internal failure): the transports and channels are gone. */
     #engineFailed(message) {
-      process.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+        process.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      }
       if (this.#connectionState !== 'failed') {
         this.#connectionState = 'failed';
         fire(this, 'connectionstatechange');

@@ -106,8 +106,24 @@ function toSequence(v, what, convert) {
   return out;
 }
 
+/** UTF-8 byte length of a well-formed string (no Buffer: the layer also runs outside Node). */
 function utf8Length(s) {
-  return Buffer.byteLength(s, 'utf8');
+  let n = 0;
+  for (let i = 0; i < s.length; i += 1) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i += 1;
+      } else {
+        n += 3;
+      }
+    } else n += 3;
+  }
+  return n;
 }
 
 // ---- Events -------------------------------------------------------------------------

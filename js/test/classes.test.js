@@ -217,3 +217,10 @@ test('engine errors map to the platform DOMException', async () => {
   const other = mapEngineError(mk('something odd'));
   assert.strictEqual(other.name, 'OperationError');
 });
+
+test('utf8Length matches UTF-8 encoding', () => {
+  const { utf8Length } = require('../lib/util');
+  for (const s of ['', 'abc', '\u00e9', '\u20ac', '\u{1F600}', 'a\u{1F600}\u00e9\u20acz', '\u07FF\u0800'.repeat(3)]) {
+    assert.strictEqual(utf8Length(s), new TextEncoder().encode(s).length, JSON.stringify(s));
+  }
+});

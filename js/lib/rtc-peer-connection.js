@@ -323,7 +323,6 @@ function makeRTCPeerConnection(engine) {
     /** webrtc-pc §4.4.1.5 "set the session description", run as one task. */
     #setDescription(side, type, sdp) {
       if (this.#closed) throw invalidState();
-      live.add(this); // started: the engine now works (and calls back) until close()
       if (!VALID_STATES[side][type].includes(this.#signalingState)) {
         throw invalidState(`cannot set ${side} ${type} in state ${this.#signalingState}`);
       }
@@ -349,6 +348,7 @@ function makeRTCPeerConnection(engine) {
           this.#iceTransport._setRole('controlled');
         }
       }
+      live.add(this); // started: the engine now works (and calls back) until close()
       if (type === 'answer' || type === 'rollback') {
         // webrtc-pc: applying an answer or a rollback clears both [[LastCreated*]] slots.
         this.#lastCreatedOffer = '';

@@ -382,11 +382,8 @@ function makeRTCPeerConnection(engine) {
           this.#descs[key] = next[key] ? new RTCSessionDescription(next[key]) : null;
         }
       }
-      if (st.canTrickleIceCandidates !== undefined && this.remoteDescription) {
-        this.#canTrickle = st.canTrickleIceCandidates;
-      } else if (!this.remoteDescription) {
-        this.#canTrickle = null;
-      }
+      // The engine may omit (undefined) or null an unknown value.
+      this.#canTrickle = this.remoteDescription ? (st.canTrickleIceCandidates ?? null) : null;
       const cl = this.#descs.currentLocal;
       const cr = this.#descs.currentRemote;
       if (!this.#sctp && cl && cr && sdpHasApplication(cl.sdp) && sdpHasApplication(cr.sdp)) {

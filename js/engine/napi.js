@@ -1,0 +1,41 @@
+'use strict';
+// The Node engine: adapts the native addon (napi/, loaded from napi/index.js at the repo
+// root). The addon is loaded lazily, on the first peer or certificate, so that requiring
+// the package never fails on a machine where the addon is missing.
+const path = require('path');
+
+const ADDON_PATH = path.join(__dirname, '..', '..', 'napi', 'index.js');
+let addon = null;
+
+function load() {
+  if (addon === null) {
+    try {
+      addon = require(ADDON_PATH);
+    } catch (err) {
+      const e = new Error(`NotSupportedError: the polyrtc native addon could not be loaded (${err.message})`);
+      e.code = 'NotSupportedError';
+      throw e;
+    }
+  }
+  return addon;
+}
+
+class NativePeer {
+  constructor(config, onEvents) {
+    const Native = load().NativePeer;
+    return new Native(config, onEvents);
+  }
+}
+
+function generateCertificate() {
+  return load().generateCertificate();
+}
+
+/** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */
+function peerOptions() {
+  const opts = {};
+  if (process.env.POLYRTC_INCLUDE_LOOPBACK === '1') opts.includeLoopback = true;
+  return opts;
+}
+
+module.exports = { NativePeer, generateCertificate, peerOptions, load, ADDON_PATH };

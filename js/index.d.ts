@@ -1,0 +1,295 @@
+// Type definitions for polyrtc's W3C WebRTC API (data channels). Hand-written, following
+// W3C webrtc-pc (WebRTC 1.0). Media interfaces are not provided.
+
+export type RTCIceTransportPolicy = 'relay' | 'all';
+export type RTCBundlePolicy = 'balanced' | 'max-compat' | 'max-bundle';
+export type RTCRtcpMuxPolicy = 'require';
+export type RTCSdpType = 'offer' | 'pranswer' | 'answer' | 'rollback';
+export type RTCSignalingState =
+  | 'stable' | 'have-local-offer' | 'have-remote-offer' | 'have-local-pranswer' | 'have-remote-pranswer' | 'closed';
+export type RTCIceGatheringState = 'new' | 'gathering' | 'complete';
+export type RTCIceConnectionState =
+  | 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';
+export type RTCPeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+export type RTCIceTransportState = RTCIceConnectionState;
+export type RTCIceGathererState = RTCIceGatheringState;
+export type RTCIceRole = 'unknown' | 'controlling' | 'controlled';
+export type RTCIceComponent = 'rtp' | 'rtcp';
+export type RTCIceProtocol = 'udp' | 'tcp';
+export type RTCIceCandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+export type RTCIceTcpCandidateType = 'active' | 'passive' | 'so';
+export type RTCDtlsTransportState = 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
+export type RTCSctpTransportState = 'connecting' | 'connected' | 'closed';
+export type RTCDataChannelState = 'connecting' | 'open' | 'closing' | 'closed';
+export type BinaryType = 'blob' | 'arraybuffer';
+export type RTCErrorDetailType =
+  | 'data-channel-failure' | 'dtls-failure' | 'fingerprint-failure' | 'sctp-failure'
+  | 'sdp-syntax-error' | 'hardware-encoder-not-available' | 'hardware-encoder-error';
+
+/** The DOM's EventInit (declared here so the types need no "dom" lib). */
+export interface EventInitDict {
+  bubbles?: boolean;
+  cancelable?: boolean;
+  composed?: boolean;
+}
+
+export interface RTCIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface RTCConfiguration {
+  iceServers?: RTCIceServer[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  bundlePolicy?: RTCBundlePolicy;
+  rtcpMuxPolicy?: RTCRtcpMuxPolicy;
+  certificates?: RTCCertificate[];
+  iceCandidatePoolSize?: number;
+}
+
+export interface RTCSessionDescriptionInit {
+  type: RTCSdpType;
+  sdp?: string;
+}
+
+export interface RTCLocalSessionDescriptionInit {
+  type?: RTCSdpType;
+  sdp?: string;
+}
+
+export interface RTCIceCandidateInit {
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export interface RTCDataChannelInit {
+  ordered?: boolean;
+  maxPacketLifeTime?: number;
+  maxRetransmits?: number;
+  protocol?: string;
+  negotiated?: boolean;
+  id?: number;
+}
+
+export interface RTCOfferOptions {
+  iceRestart?: boolean;
+}
+
+export interface RTCAnswerOptions {}
+
+export interface RTCDtlsFingerprint {
+  algorithm?: string;
+  value?: string;
+}
+
+export interface AlgorithmIdentifierObject {
+  name: string;
+  namedCurve?: string;
+  expires?: number;
+  [key: string]: unknown;
+}
+export type AlgorithmIdentifier = string | AlgorithmIdentifierObject;
+
+export class RTCSessionDescription {
+  constructor(descriptionInitDict: RTCSessionDescriptionInit);
+  readonly type: RTCSdpType;
+  readonly sdp: string;
+  toJSON(): RTCSessionDescriptionInit;
+}
+
+export class RTCIceCandidate {
+  constructor(candidateInitDict?: RTCIceCandidateInit);
+  readonly candidate: string;
+  readonly sdpMid: string | null;
+  readonly sdpMLineIndex: number | null;
+  readonly foundation: string | null;
+  readonly component: RTCIceComponent | null;
+  readonly priority: number | null;
+  readonly address: string | null;
+  readonly protocol: RTCIceProtocol | null;
+  readonly port: number | null;
+  readonly type: RTCIceCandidateType | null;
+  readonly tcpType: RTCIceTcpCandidateType | null;
+  readonly relatedAddress: string | null;
+  readonly relatedPort: number | null;
+  readonly usernameFragment: string | null;
+  readonly relayProtocol: string | null;
+  readonly url: string | null;
+  toJSON(): RTCIceCandidateInit;
+}
+
+export class RTCCertificate {
+  private constructor();
+  readonly expires: number;
+  getFingerprints(): RTCDtlsFingerprint[];
+}
+
+type Handler<T, E extends Event = Event> = ((this: T, ev: E) => any) | null;
+
+export class RTCIceTransport extends EventTarget {
+  private constructor();
+  readonly role: RTCIceRole;
+  readonly component: RTCIceComponent;
+  readonly state: RTCIceTransportState;
+  readonly gatheringState: RTCIceGathererState;
+  getLocalCandidates(): RTCIceCandidate[];
+  getRemoteCandidates(): RTCIceCandidate[];
+  getSelectedCandidatePair(): null;
+  getLocalParameters(): null;
+  getRemoteParameters(): null;
+  onstatechange: Handler<RTCIceTransport>;
+  ongatheringstatechange: Handler<RTCIceTransport>;
+  onselectedcandidatepairchange: Handler<RTCIceTransport>;
+}
+
+export class RTCDtlsTransport extends EventTarget {
+  private constructor();
+  readonly iceTransport: RTCIceTransport;
+  readonly state: RTCDtlsTransportState;
+  getRemoteCertificates(): ArrayBuffer[];
+  onstatechange: Handler<RTCDtlsTransport>;
+  onerror: Handler<RTCDtlsTransport, RTCErrorEvent>;
+}
+
+export class RTCSctpTransport extends EventTarget {
+  private constructor();
+  readonly transport: RTCDtlsTransport;
+  readonly state: RTCSctpTransportState;
+  readonly maxMessageSize: number;
+  readonly maxChannels: number | null;
+  onstatechange: Handler<RTCSctpTransport>;
+}
+
+export class RTCDataChannel extends EventTarget {
+  private constructor();
+  readonly label: string;
+  readonly ordered: boolean;
+  readonly maxPacketLifeTime: number | null;
+  readonly maxRetransmits: number | null;
+  readonly protocol: string;
+  readonly negotiated: boolean;
+  readonly id: number | null;
+  readonly readyState: RTCDataChannelState;
+  readonly bufferedAmount: number;
+  bufferedAmountLowThreshold: number;
+  binaryType: BinaryType;
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob): void;
+  close(): void;
+  onopen: Handler<RTCDataChannel>;
+  onbufferedamountlow: Handler<RTCDataChannel>;
+  onerror: Handler<RTCDataChannel, RTCErrorEvent>;
+  onclosing: Handler<RTCDataChannel>;
+  onclose: Handler<RTCDataChannel>;
+  onmessage: Handler<RTCDataChannel, MessageEvent>;
+}
+
+export interface RTCPeerConnectionIceEventInit extends EventInitDict {
+  candidate?: RTCIceCandidate | null;
+  url?: string | null;
+}
+
+export class RTCPeerConnectionIceEvent extends Event {
+  constructor(type: string, eventInitDict?: RTCPeerConnectionIceEventInit);
+  readonly candidate: RTCIceCandidate | null;
+  readonly url: string | null;
+}
+
+export interface RTCPeerConnectionIceErrorEventInit extends EventInitDict {
+  address?: string | null;
+  port?: number | null;
+  url?: string;
+  errorCode: number;
+  errorText?: string;
+}
+
+export class RTCPeerConnectionIceErrorEvent extends Event {
+  constructor(type: string, eventInitDict: RTCPeerConnectionIceErrorEventInit);
+  readonly address: string | null;
+  readonly port: number | null;
+  readonly url: string;
+  readonly errorCode: number;
+  readonly errorText: string;
+}
+
+export interface RTCDataChannelEventInit extends EventInitDict {
+  channel: RTCDataChannel;
+}
+
+export class RTCDataChannelEvent extends Event {
+  constructor(type: string, eventInitDict: RTCDataChannelEventInit);
+  readonly channel: RTCDataChannel;
+}
+
+export interface RTCErrorInit {
+  errorDetail: RTCErrorDetailType;
+  sdpLineNumber?: number;
+  sctpCauseCode?: number;
+  receivedAlert?: number;
+  sentAlert?: number;
+  httpRequestStatusCode?: number;
+}
+
+export class RTCError extends DOMException {
+  constructor(init: RTCErrorInit, message?: string);
+  readonly errorDetail: RTCErrorDetailType;
+  readonly sdpLineNumber: number | null;
+  readonly sctpCauseCode: number | null;
+  readonly receivedAlert: number | null;
+  readonly sentAlert: number | null;
+  readonly httpRequestStatusCode: number | null;
+}
+
+export interface RTCErrorEventInit extends EventInitDict {
+  error: RTCError;
+}
+
+export class RTCErrorEvent extends Event {
+  constructor(type: string, eventInitDict: RTCErrorEventInit);
+  readonly error: RTCError;
+}
+
+export class RTCPeerConnection extends EventTarget {
+  constructor(configuration?: RTCConfiguration);
+  static generateCertificate(keygenAlgorithm: AlgorithmIdentifier): Promise<RTCCertificate>;
+
+  createOffer(options?: RTCOfferOptions): Promise<RTCSessionDescriptionInit>;
+  createAnswer(options?: RTCAnswerOptions): Promise<RTCSessionDescriptionInit>;
+  setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void>;
+  setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void>;
+  addIceCandidate(candidate?: RTCIceCandidateInit | null): Promise<void>;
+  restartIce(): void;
+  getConfiguration(): RTCConfiguration;
+  setConfiguration(configuration?: RTCConfiguration): void;
+  close(): void;
+  createDataChannel(label: string, dataChannelDict?: RTCDataChannelInit): RTCDataChannel;
+  getSenders(): never[];
+  getReceivers(): never[];
+  getTransceivers(): never[];
+  getStats(): Promise<Map<string, unknown>>;
+
+  readonly localDescription: RTCSessionDescription | null;
+  readonly currentLocalDescription: RTCSessionDescription | null;
+  readonly pendingLocalDescription: RTCSessionDescription | null;
+  readonly remoteDescription: RTCSessionDescription | null;
+  readonly currentRemoteDescription: RTCSessionDescription | null;
+  readonly pendingRemoteDescription: RTCSessionDescription | null;
+  readonly signalingState: RTCSignalingState;
+  readonly iceGatheringState: RTCIceGatheringState;
+  readonly iceConnectionState: RTCIceConnectionState;
+  readonly connectionState: RTCPeerConnectionState;
+  readonly canTrickleIceCandidates: boolean | null;
+  readonly sctp: RTCSctpTransport | null;
+
+  onnegotiationneeded: Handler<RTCPeerConnection>;
+  onicecandidate: Handler<RTCPeerConnection, RTCPeerConnectionIceEvent>;
+  onicecandidateerror: Handler<RTCPeerConnection, RTCPeerConnectionIceErrorEvent>;
+  onsignalingstatechange: Handler<RTCPeerConnection>;
+  oniceconnectionstatechange: Handler<RTCPeerConnection>;
+  onicegatheringstatechange: Handler<RTCPeerConnection>;
+  onconnectionstatechange: Handler<RTCPeerConnection>;
+  ondatachannel: Handler<RTCPeerConnection, RTCDataChannelEvent>;
+  ontrack: Handler<RTCPeerConnection>;
+}

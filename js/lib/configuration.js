@@ -1,0 +1,174 @@
+'use strict';
+// RTCConfiguration: WebIDL conversion and the webrtc-pc §4.4.1.3 "validate the ICE server"
+// and "set a configuration" checks.
+const {
+  domException, toDictionary, toEnum, toDOMString, toSequence, enforceRange,
+} = require('./util');
+const { RTCCertificate } = require('./rtc-certificate');
+
+const ICE_TRANSPORT_POLICIES = ['relay', 'all'];
+const BUNDLE_POLICIES = ['balanced', 'max-compat', 'max-bundle'];
+const RTCP_MUX_POLICIES = ['require'];
+const SCHEMES = ['stun:', 'stuns:', 'turn:', 'turns:'];
+const DEFAULT_PORTS = { 'stun:': 3478, 'turn:': 3478, 'stuns:': 5349, 'turns:': 5349 };
+// WHATWG URL "forbidden host code points" (':' and '[' ']' are handled by the host:port split).
+const FORBIDDEN_HOST = /[\u0000\t\n\r #/<>?@\\^|%]/;
+
+function convertIceServer(v) {
+  const dict = toDictionary(v, 'RTCIceServer');
+  if (typeof v !== 'object' || v === null) throw new TypeError('RTCIceServer is not an object');
+  const out = {};
+  if (dict.credential !== undefined) out.credential = toDOMString(dict.credential);
+  if (dict.urls === undefined) throw new TypeError('RTCIceServer.urls is required');
+  const urls = dict.urls;
+  if (typeof urls === 'object' && urls !== null && typeof urls[Symbol.iterator] === 'function') {
+    out.urls = toSequence(urls, 'urls', toDOMString);
+  } else {
+    out.urls = toDOMString(urls);
+  }
+  if (dict.username !== undefined) out.username = toDOMString(dict.username);
+  return out;
+}
+
+/** Split an opaque URL path "host[:port]" (host may be a [v6] literal). */
+function splitHostPort(path) {
+  let host;
+  let rest;
+  if (path.startsWith('[')) {
+    const end = path.indexOf(']');
+    if (end < 0) return null;
+    host = path.slice(0, end + 1);
+    rest = path.slice(end + 1);
+    if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host)) return null;
+  } else {
+    const colon = path.indexOf(':');
+    host = colon < 0 ? path : path.slice(0, colon);
+    rest = colon < 0 ? '' : path.slice(colon);
+    if (host.includes('[') || host.includes(']')) return null;
+  }
+  if (host === '' || FORBIDDEN_HOST.test(host)) return null;
+  let port = null;
+  if (rest !== '') {
+    if (!/^:\d{1,5}$/.test(rest)) return null;
+    port = Number(rest.slice(1));
+    if (port < 1 || port > 65535) return null;
+  }
+  return { host, port };
+}
+
+/** Validate one URL of an RTCIceServer; returns { scheme, host, port, transport }. */
+function validateIceUrl(url, server) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch (e) {
+    throw domException('SyntaxError', `'${url}' is not a valid URL`);
+  }
+  const scheme = parsed.protocol.toLowerCase();
+  if (!SCHEMES.includes(scheme)) {
+    throw domException('SyntaxError', `'${url}': unsupported scheme ${scheme}`);
+  }
+  // An opaque path: "stun:host:port", not "stun://host".
+  if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
+    throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
+  }
+  const hp = splitHostPort(decodeURIComponentSafe(parsed.pathname));
+  if (!hp) throw domException('SyntaxError', `'${url}' has an invalid host or port`);
+  let transport = null;
+  if (scheme === 'stun:' || scheme === 'stuns:') {
+    if (parsed.search !== '' || url.includes('?')) {
+      throw domException('SyntaxError', `'${url}': a STUN URL has no query`);
+    }
+  } else {
+    if (parsed.search !== '') {
+      const m = /^\?transport=(udp|tcp)$/.exec(parsed.search);
+      if (!m) throw domException('SyntaxError', `'${url}': invalid TURN transport`);
+      transport = m[1];
+    } else if (url.endsWith('?')) {
+      throw domException('SyntaxError', `'${url}': invalid TURN query`);
+    }
+    if (server.username === undefined || server.credential === undefined) {
+      throw domException('InvalidAccessError', `'${url}' requires a username and a credential`);
+    }
+  }
+  return { scheme, host: hp.host, port: hp.port ?? DEFAULT_PORTS[scheme], transport };
+}
+
+function decodeURIComponentSafe(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch (e) {
+    return s;
+  }
+}
+
+/**
+ * WebIDL-convert an RTCConfiguration dictionary (members in lexicographic order). Enum and
+ * range errors are TypeErrors. Does not run the semantic checks (see validateConfiguration).
+ */
+function convertConfiguration(v) {
+  const dict = toDictionary(v, 'RTCConfiguration');
+  const c = {};
+  c.bundlePolicy = dict.bundlePolicy === undefined
+    ? 'balanced' : toEnum(dict.bundlePolicy, BUNDLE_POLICIES, 'RTCBundlePolicy');
+  c.certificatesGiven = dict.certificates !== undefined;
+  c.certificates = dict.certificates === undefined ? [] : toSequence(dict.certificates, 'certificates', (x) => {
+    if (!(x instanceof RTCCertificate)) throw new TypeError('certificates[] is not an RTCCertificate');
+    return x;
+  });
+  c.iceCandidatePoolSize = dict.iceCandidatePoolSize === undefined
+    ? 0 : enforceRange(dict.iceCandidatePoolSize, 0, 255, 'iceCandidatePoolSize');
+  c.iceServers = dict.iceServers === undefined ? [] : toSequence(dict.iceServers, 'iceServers', convertIceServer);
+  c.iceTransportPolicy = dict.iceTransportPolicy === undefined
+    ? 'all' : toEnum(dict.iceTransportPolicy, ICE_TRANSPORT_POLICIES, 'RTCIceTransportPolicy');
+  c.rtcpMuxPolicy = dict.rtcpMuxPolicy === undefined
+    ? 'require' : toEnum(dict.rtcpMuxPolicy, RTCP_MUX_POLICIES, 'RTCRtcpMuxPolicy');
+  return c;
+}
+
+/** Validate the ICE servers; returns the parsed URLs of all servers, in order. */
+function validateIceServers(iceServers) {
+  const parsed = [];
+  for (const server of iceServers) {
+    const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+    if (urls.length === 0) throw domException('SyntaxError', 'RTCIceServer.urls is empty');
+    for (const url of urls) parsed.push(validateIceUrl(url, server));
+  }
+  return parsed;
+}
+
+function validateCertificates(certificates, now = Date.now()) {
+  for (const cert of certificates) {
+    if (cert.expires <= now) throw domException('InvalidAccessError', 'certificate has expired');
+  }
+}
+
+/** "host:port" STUN servers for the engine (stun: only; the engine has no TLS/TURN yet). */
+function stunServersFor(parsedUrls) {
+  const out = [];
+  for (const u of parsedUrls) {
+    if (u.scheme !== 'stun:') continue;
+    const s = `${u.host}:${u.port}`;
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/** A copy of the stored configuration for getConfiguration(). */
+function cloneIceServers(iceServers) {
+  return iceServers.map((s) => {
+    const o = { urls: Array.isArray(s.urls) ? s.urls.slice() : s.urls };
+    if (s.username !== undefined) o.username = s.username;
+    if (s.credential !== undefined) o.credential = s.credential;
+    return o;
+  });
+}
+
+module.exports = {
+  convertConfiguration,
+  validateIceServers,
+  validateCertificates,
+  stunServersFor,
+  cloneIceServers,
+  validateIceUrl,
+};

@@ -1,0 +1,42 @@
+'use strict';
+const { INTERNAL, illegalConstructor } = require('./util');
+
+const nativeOf = new WeakMap();
+
+/** W3C webrtc-pc §4.9 RTCCertificate: an opaque handle to a native certificate. */
+class RTCCertificate {
+  #expires;
+  #fingerprints;
+
+  constructor(token, native, expires) {
+    illegalConstructor(token);
+    this.#expires = expires;
+    this.#fingerprints = (native.fingerprints || []).map((f) => ({
+      algorithm: String(f.algorithm),
+      value: String(f.value),
+    }));
+    nativeOf.set(this, native);
+  }
+
+  /** Milliseconds since the epoch after which the certificate is no longer valid. */
+  get expires() { return this.#expires; }
+
+  getFingerprints() {
+    return this.#fingerprints.map((f) => ({ algorithm: f.algorithm, value: f.value }));
+  }
+}
+
+Object.defineProperty(RTCCertificate.prototype, Symbol.toStringTag, {
+  value: 'RTCCertificate', configurable: true,
+});
+
+function wrapCertificate(native, expires) {
+  const exp = typeof expires === 'number' ? expires : Number(native.expires);
+  return new RTCCertificate(INTERNAL, native, exp);
+}
+
+function nativeCertificate(cert) {
+  return nativeOf.get(cert);
+}
+
+module.exports = { RTCCertificate, wrapCertificate, nativeCertificate };

@@ -1,0 +1,231 @@
+'use strict';
+const {
+  INTERNAL, illegalConstructor, defineEventHandlers, fire, domException, callEngine,
+  toUSVString, toNumber, toDOMString,
+} = require('./util');
+const { RTCError } = require('./rtc-error');
+const { RTCErrorEvent } = require('./rtc-error-event');
+const { setDataChannelClass } = require('./rtc-data-channel-event');
+
+const BINARY_TYPES = ['blob', 'arraybuffer'];
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * W3C webrtc-pc §6.2 RTCDataChannel. Protocol work (DCEP, SCTP streams) is the engine's;
+ * this class keeps the W3C state: readyState, bufferedAmount accounting, event order.
+ */
+class RTCDataChannel extends EventTarget {
+  #owner; // { send(handle, binary, bytes), closeChannel(handle), maxMessageSize() }
+  #handle;
+  #label;
+  #ordered;
+  #maxPacketLifeTime;
+  #maxRetransmits;
+  #protocol;
+  #negotiated;
+  #id;
+  #readyState;
+  #bufferedAmount = 0;
+  #bufferedAmountLowThreshold = 0;
+  #binaryType = 'arraybuffer';
+  /** Sends waiting behind a Blob read, in call order: { ready, bytes, binary, size, promise }. */
+  #sendQueue = [];
+
+  constructor(token, owner, handle, init, readyState) {
+    illegalConstructor(token);
+    super();
+    this.#owner = owner;
+    this.#handle = handle;
+    this.#label = init.label;
+    this.#ordered = init.ordered;
+    this.#maxPacketLifeTime = init.maxPacketLifeTime ?? null;
+    this.#maxRetransmits = init.maxRetransmits ?? null;
+    this.#protocol = init.protocol;
+    this.#negotiated = init.negotiated;
+    this.#id = init.id ?? null;
+    this.#readyState = readyState;
+  }
+
+  get label() { return this.#label; }
+  get ordered() { return this.#ordered; }
+  get maxPacketLifeTime() { return this.#maxPacketLifeTime; }
+  get maxRetransmits() { return this.#maxRetransmits; }
+  get protocol() { return this.#protocol; }
+  get negotiated() { return this.#negotiated; }
+  get id() { return this.#id; }
+  get readyState() { return this.#readyState; }
+  get bufferedAmount() { return this.#bufferedAmount; }
+
+  get bufferedAmountLowThreshold() { return this.#bufferedAmountLowThreshold; }
+  set bufferedAmountLowThreshold(v) { this.#bufferedAmountLowThreshold = toNumber(v) >>> 0; }
+
+  get binaryType() { return this.#binaryType; }
+  set binaryType(v) {
+    // WebIDL: assigning a value outside an enumeration to an attribute is ignored.
+    const s = toDOMString(v); // a Symbol throws TypeError, as WebIDL converts first
+    if (BINARY_TYPES.includes(s)) this.#binaryType = s;
+  }
+
+  send(data) {
+    if (arguments.length < 1) throw new TypeError('send: 1 argument required');
+    let bytes = null;
+    let blob = null;
+    let binary = true;
+    if (data instanceof ArrayBuffer) {
+      bytes = new Uint8Array(data.slice(0));
+    } else if (ArrayBuffer.isView(data)) {
+      if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) throw new TypeError('shared buffers cannot be sent');
+      bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    } else if (typeof Blob === 'function' && data instanceof Blob) {
+      blob = data;
+    } else {
+      bytes = encoder.encode(toUSVString(data));
+      binary = false;
+    }
+    if (this.#readyState !== 'open') {
+      throw domException('InvalidStateError', `RTCDataChannel.readyState is '${this.#readyState}'`);
+    }
+    const size = blob ? blob.size : bytes.byteLength;
+    const max = this.#owner.maxMessageSize();
+    if (max !== null && size > max) {
+      throw new TypeError(`message of ${size} bytes exceeds maxMessageSize ${max}`);
+    }
+    if (blob) {
+      const entry = { ready: false, bytes: null, binary: true, size };
+      this.#sendQueue.push(entry);
+      this.#bufferedAmount += size;
+      blob.arrayBuffer().then((ab) => {
+        entry.bytes = new Uint8Array(ab);
+        entry.ready = true;
+        this.#drainSendQueue();
+      }, () => {
+        entry.failed = true;
+        entry.ready = true;
+        this.#drainSendQueue();
+      });
+      return;
+    }
+    if (this.#sendQueue.length > 0) {
+      this.#sendQueue.push({ ready: true, bytes, binary, size });
+      this.#bufferedAmount += size;
+      return;
+    }
+    callEngine(() => this.#owner.send(this.#handle, binary, bytes));
+    this.#bufferedAmount += size;
+  }
+
+  #drainSendQueue() {
+    while (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) {
+      const entry = this.#sendQueue.shift();
+      if (entry.failed || this.#readyState !== 'open') {
+        this._bufferedAmountDecrease(entry.size);
+        continue;
+      }
+      try {
+        this.#owner.send(this.#handle, entry.binary, entry.bytes);
+      } catch (err) {
+        this._bufferedAmountDecrease(entry.size);
+      }
+    }
+  }
+
+  close() {
+    if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
+    this.#readyState = 'closing';
+    try {
+      this.#owner.closeChannel(this.#handle);
+    } catch (err) {
+      // The closing procedure still completes through the engine's channelclose event.
+    }
+  }
+
+  // ---- engine-facing (internal) ---------------------------------------------------
+
+  /** @internal */
+  get _handle() { return this.#handle; }
+
+  /** @internal */
+  _setId(id) { this.#id = id; }
+
+  /** @internal announce the channel as open (webrtc-pc §6.2 "announce ... open"). */
+  _announceOpen() {
+    if (this.#readyState !== 'connecting' && this.#readyState !== 'open') return;
+    this.#readyState = 'open';
+    fire(this, 'open');
+  }
+
+  /** @internal */
+  _setOpenSilently() { this.#readyState = 'open'; }
+
+  /** @internal */
+  _message(binary, data) {
+    if (this.#readyState !== 'open') return;
+    let value;
+    if (!binary) {
+      value = decoder.decode(data);
+    } else if (this.#binaryType === 'blob') {
+      value = new Blob([data]);
+    } else {
+      const copy = new Uint8Array(data.byteLength);
+      copy.set(data);
+      value = copy.buffer;
+    }
+    this.dispatchEvent(new MessageEvent('message', { data: value }));
+  }
+
+  /** @internal */
+  _bufferedAmountDecrease(bytes) {
+    const before = this.#bufferedAmount;
+    const after = Math.max(0, before - bytes);
+    this.#bufferedAmount = after;
+    const threshold = this.#bufferedAmountLowThreshold;
+    if (before > threshold && after <= threshold) fire(this, 'bufferedamountlow');
+  }
+
+  /** @internal the remote side started the closing procedure. */
+  _closing() {
+    if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
+    this.#readyState = 'closing';
+    fire(this, 'closing');
+  }
+
+  /** @internal */
+  _error(errorDetail, message) {
+    if (this.#readyState === 'closed') return;
+    const error = new RTCError({ errorDetail }, message || '');
+    this.dispatchEvent(new RTCErrorEvent('error', { error }));
+  }
+
+  /** @internal announce the channel as closed. */
+  _closed() {
+    if (this.#readyState === 'closed') return;
+    this.#readyState = 'closed';
+    this.#sendQueue.length = 0;
+    fire(this, 'close');
+  }
+
+  /** @internal RTCPeerConnection.close(): closed now, `close` event in a later task. */
+  _closeByPeerConnection() {
+    if (this.#readyState === 'closed') return false;
+    this.#readyState = 'closed';
+    this.#sendQueue.length = 0;
+    return true;
+  }
+}
+
+defineEventHandlers(RTCDataChannel.prototype, [
+  'open', 'bufferedamountlow', 'error', 'closing', 'close', 'message',
+]);
+
+Object.defineProperty(RTCDataChannel.prototype, Symbol.toStringTag, {
+  value: 'RTCDataChannel', configurable: true,
+});
+
+setDataChannelClass(RTCDataChannel);
+
+function createDataChannelObject(owner, handle, init, readyState) {
+  return new RTCDataChannel(INTERNAL, owner, handle, init, readyState);
+}
+
+module.exports = { RTCDataChannel, createDataChannelObject };

@@ -1,0 +1,763 @@
+'use strict';
+const {
+  INTERNAL, domException, mapEngineError, callEngine, toDictionary, toEnum, toDOMString,
+  toUSVString, toBoolean, enforceRange, utf8Length, fire, defineEventHandlers,
+} = require('./util');
+const {
+  convertConfiguration, validateIceServers, validateCertificates, stunServersFor, cloneIceServers,
+} = require('./configuration');
+const { RTCSessionDescription, SDP_TYPES } = require('./rtc-session-description');
+const { RTCIceCandidate } = require('./rtc-ice-candidate');
+const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event');
+const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
+const { createDataChannelObject } = require('./rtc-data-channel');
+const { ERROR_DETAILS } = require('./rtc-error');
+const { wrapCertificate, nativeCertificate } = require('./rtc-certificate');
+const { RTCIceTransport } = require('./rtc-ice-transport');
+const { RTCDtlsTransport } = require('./rtc-dtls-transport');
+const { RTCSctpTransport } = require('./rtc-sctp-transport');
+
+const queueTask = typeof setImmediate === 'function' ? setImmediate : (f) => setTimeout(f, 0);
+
+/** Largest label / protocol, in UTF-8 bytes (webrtc-pc §6.1 createDataChannel). */
+const MAX_LABEL_BYTES = 65535;
+/** Maximum certificate lifetime honoured by generateCertificate (webrtc-pc §4.10.2). */
+const MAX_CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+/** Default remote max-message-size when the SDP has no a=max-message-size (RFC 8841 §6). */
+const DEFAULT_MAX_MESSAGE_SIZE = 65536;
+
+const PEER_EVENTS = [
+  'negotiationneeded', 'icecandidate', 'icecandidateerror', 'signalingstatechange',
+  'iceconnectionstatechange', 'icegatheringstatechange', 'connectionstatechange',
+  'datachannel', 'track',
+];
+
+/** Valid signaling states for applying a description (JSEP §5.7 / webrtc-pc §4.4.1.5). */
+const VALID_STATES = {
+  local: {
+    offer: ['stable', 'have-local-offer'],
+    answer: ['have-remote-offer', 'have-local-pranswer'],
+    pranswer: ['have-remote-offer', 'have-local-pranswer'],
+    rollback: ['have-local-offer'],
+  },
+  remote: {
+    offer: ['stable', 'have-remote-offer', 'have-local-offer'],
+    answer: ['have-local-offer', 'have-remote-pranswer'],
+    pranswer: ['have-local-offer', 'have-remote-pranswer'],
+    rollback: ['have-remote-offer'],
+  },
+};
+
+function invalidState(message) {
+  return domException('InvalidStateError', message || 'The RTCPeerConnection is closed');
+}
+
+/** Reject instead of throwing: promise-returning operations never throw synchronously. */
+function promiseFrom(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function sdpHasApplication(sdp) {
+  return typeof sdp === 'string' && /^m=application /m.test(sdp);
+}
+
+function sdpFirstMid(sdp) {
+  const m = typeof sdp === 'string' && /^a=mid:(\S+)/m.exec(sdp);
+  return m ? m[1] : null;
+}
+
+function sdpUfrag(sdp) {
+  const m = typeof sdp === 'string' && /^a=ice-ufrag:(\S+)/m.exec(sdp);
+  return m ? m[1] : null;
+}
+
+function sdpMaxMessageSize(sdp) {
+  if (typeof sdp !== 'string') return DEFAULT_MAX_MESSAGE_SIZE;
+  const m = /^a=max-message-size:(\d+)/m.exec(sdp);
+  if (!m) return DEFAULT_MAX_MESSAGE_SIZE;
+  const n = Number(m[1]);
+  return n === 0 ? Infinity : n;
+}
+
+function sameDescription(a, b) {
+  if (a === null || b === null) return a === b;
+  return a.type === b.type && a.sdp === b.sdp;
+}
+
+/** Build the RTCPeerConnection class bound to one engine. */
+function makeRTCPeerConnection(engine) {
+  /** Open connections, kept reachable while the engine may still call back into them. */
+  const live = new Set();
+
+  class RTCPeerConnection extends EventTarget {
+    #native;
+    #config;
+    #certificates;
+    #closed = false;
+    #chain = [];
+    #updateNegotiationNeededOnEmptyChain = false;
+    #negotiationNeeded = false;
+    #signalingState = 'stable';
+    #iceGatheringState = 'new';
+    #iceConnectionState = 'new';
+    #connectionState = 'new';
+    #canTrickle = null;
+    #descs = { currentLocal: null, pendingLocal: null, currentRemote: null, pendingRemote: null };
+    #lastCreatedOffer = '';
+    #lastCreatedAnswer = '';
+    #channels = new Map();
+    #createdDataChannel = false;
+    #iceTransport;
+    #dtlsTransport;
+    #sctp = null;
+    #channelOwner;
+    /** ICE gathering events the engine produced before any local description (held back). */
+    #heldIceEvents = [];
+
+    constructor(configuration = {}) {
+      super();
+      const config = convertConfiguration(configuration);
+      validateCertificates(config.certificates);
+      const parsedUrls = validateIceServers(config.iceServers);
+      const nativeConfig = { stunServers: stunServersFor(parsedUrls) };
+      if (config.certificates.length > 0) {
+        nativeConfig.certificates = config.certificates.map(nativeCertificate);
+      }
+      if (engine.peerOptions) Object.assign(nativeConfig, engine.peerOptions());
+      // The engine holds onEvents until close(); a WeakRef lets a connection that was never
+      // started be collected (the engine's finalizer then frees the native peer). Once
+      // started, `live` keeps it reachable until close().
+      const self = new WeakRef(this);
+      this.#native = callEngine(() => new engine.NativePeer(nativeConfig, (events) => {
+        const pc = self.deref();
+        if (pc) pc.#onEvents(events);
+      }));
+      this.#config = config;
+      this.#certificates = config.certificates.length > 0 ? config.certificates.slice() : null;
+      this.#iceTransport = new RTCIceTransport(INTERNAL);
+      this.#dtlsTransport = new RTCDtlsTransport(INTERNAL, this.#iceTransport);
+      const native = this.#native;
+      this.#channelOwner = {
+        send: (handle, binary, bytes) => native.send(handle, binary, bytes),
+        closeChannel: (handle) => native.closeChannel(handle),
+        maxMessageSize: () => {
+          const pc = self.deref();
+          return pc && pc.#sctp ? pc.#sctp.maxMessageSize : null;
+        },
+      };
+    }
+
+    static generateCertificate(keygenAlgorithm) {
+      return promiseFrom(() => {
+        if (arguments.length < 1) throw new TypeError('generateCertificate: 1 argument required');
+        let alg = keygenAlgorithm;
+        if (typeof alg === 'string') alg = { name: alg };
+        if (alg === null || typeof alg !== 'object') throw new TypeError('invalid AlgorithmIdentifier');
+        if (alg.name === undefined) throw new TypeError('Algorithm.name is required');
+        const name = toDOMString(alg.name).toUpperCase();
+        if (name !== 'ECDSA') {
+          throw domException('NotSupportedError', `algorithm ${alg.name} is not supported`);
+        }
+        if (alg.namedCurve === undefined) throw new TypeError('EcKeyGenParams.namedCurve is required');
+        if (toDOMString(alg.namedCurve) !== 'P-256') {
+          throw domException('NotSupportedError', `curve ${alg.namedCurve} is not supported`);
+        }
+        let lifetime = MAX_CERT_LIFETIME_MS;
+        if (alg.expires !== undefined) {
+          lifetime = Math.min(enforceRange(alg.expires, 0, Number.MAX_SAFE_INTEGER, 'expires'), lifetime);
+        }
+        const native = callEngine(() => engine.generateCertificate());
+        return wrapCertificate(native, Math.min(Number(native.expires), Date.now() + lifetime));
+      });
+    }
+
+    // ---- attributes -----------------------------------------------------------------
+
+    get localDescription() { return this.#descs.pendingLocal ?? this.#descs.currentLocal; }
+    get currentLocalDescription() { return this.#descs.currentLocal; }
+    get pendingLocalDescription() { return this.#descs.pendingLocal; }
+    get remoteDescription() { return this.#descs.pendingRemote ?? this.#descs.currentRemote; }
+    get currentRemoteDescription() { return this.#descs.currentRemote; }
+    get pendingRemoteDescription() { return this.#descs.pendingRemote; }
+    get signalingState() { return this.#signalingState; }
+    get iceGatheringState() { return this.#iceGatheringState; }
+    get iceConnectionState() { return this.#iceConnectionState; }
+    get connectionState() { return this.#connectionState; }
+    get canTrickleIceCandidates() { return this.#canTrickle; }
+    get sctp() { return this.#sctp; }
+
+    // ---- operations chain -----------------------------------------------------------
+
+    /** webrtc-pc §4.4.1.2 "chain an operation". */
+    #chainOperation(operation) {
+      if (this.#closed) return Promise.reject(invalidState());
+      return new Promise((resolve, reject) => {
+        this.#chain.push({ operation, resolve, reject });
+        if (this.#chain.length === 1) this.#executeFirst();
+      });
+    }
+
+    #executeFirst() {
+      const entry = this.#chain[0];
+      queueMicrotask(() => {
+        if (this.#closed || this.#chain[0] !== entry) return;
+        let value;
+        let error = null;
+        try {
+          value = entry.operation();
+        } catch (err) {
+          error = mapEngineError(err);
+        }
+        if (this.#closed) return; // close() already rejected this entry
+        if (error) entry.reject(error);
+        else entry.resolve(value);
+        this.#chain.shift();
+        if (this.#chain.length > 0) {
+          this.#executeFirst();
+        } else if (this.#updateNegotiationNeededOnEmptyChain) {
+          this.#updateNegotiationNeededOnEmptyChain = false;
+          this.#updateNegotiationNeeded();
+        }
+      });
+    }
+
+    /** webrtc-pc §4.7.3 "update the negotiation-needed flag". */
+    #updateNegotiationNeeded() {
+      if (this.#chain.length > 0) {
+        this.#updateNegotiationNeededOnEmptyChain = true;
+        return;
+      }
+      queueTask(() => {
+        if (this.#closed) return;
+        if (this.#chain.length > 0) {
+          this.#updateNegotiationNeededOnEmptyChain = true;
+          return;
+        }
+        if (this.#signalingState !== 'stable') return;
+        let needed;
+        try {
+          needed = Boolean(this.#native.getState().negotiationNeeded);
+        } catch (err) {
+          return;
+        }
+        if (!needed) {
+          this.#negotiationNeeded = false;
+          return;
+        }
+        if (this.#negotiationNeeded) return;
+        this.#negotiationNeeded = true;
+        fire(this, 'negotiationneeded');
+      });
+    }
+
+    // ---- offer / answer ---------------------------------------------------------------
+
+    createOffer(options = undefined) {
+      return promiseFrom(() => {
+        toDictionary(options, 'RTCOfferOptions');
+        return this.#chainOperation(() => {
+          const sdp = String(this.#native.createOffer());
+          this.#lastCreatedOffer = sdp;
+          return { type: 'offer', sdp };
+        });
+      });
+    }
+
+    createAnswer(options = undefined) {
+      return promiseFrom(() => {
+        toDictionary(options, 'RTCAnswerOptions');
+        return this.#chainOperation(() => {
+          if (this.#signalingState !== 'have-remote-offer'
+            && this.#signalingState !== 'have-local-pranswer') {
+            throw invalidState(`createAnswer called in state ${this.#signalingState}`);
+          }
+          const sdp = String(this.#native.createAnswer());
+          this.#lastCreatedAnswer = sdp;
+          return { type: 'answer', sdp };
+        });
+      });
+    }
+
+    setLocalDescription(description = {}) {
+      return promiseFrom(() => {
+        const dict = toDictionary(description, 'RTCLocalSessionDescriptionInit');
+        const sdp = dict.sdp === undefined ? '' : toDOMString(dict.sdp);
+        const type = dict.type === undefined ? null : toEnum(dict.type, SDP_TYPES, 'RTCSdpType');
+        return this.#chainOperation(() => {
+          let t = type;
+          if (t === null) {
+            const s = this.#signalingState;
+            t = s === 'stable' || s === 'have-local-offer' || s === 'have-remote-pranswer'
+              ? 'offer' : 'answer';
+          }
+          if (t === 'offer' && sdp !== '' && sdp !== this.#lastCreatedOffer) {
+            throw domException('InvalidModificationError', 'the SDP is not the last created offer');
+          }
+          if ((t === 'answer' || t === 'pranswer') && sdp !== '' && sdp !== this.#lastCreatedAnswer) {
+            throw domException('InvalidModificationError', 'the SDP is not the last created answer');
+          }
+          this.#setDescription('local', t, sdp);
+          return undefined;
+        });
+      });
+    }
+
+    setRemoteDescription(description) {
+      return promiseFrom(() => {
+        if (arguments.length < 1) throw new TypeError('setRemoteDescription: 1 argument required');
+        const dict = toDictionary(description, 'RTCSessionDescriptionInit');
+        const sdp = dict.sdp === undefined ? '' : toDOMString(dict.sdp);
+        if (dict.type === undefined) throw new TypeError('RTCSessionDescriptionInit.type is required');
+        const type = toEnum(dict.type, SDP_TYPES, 'RTCSdpType');
+        return this.#chainOperation(() => {
+          this.#setDescription('remote', type, sdp);
+          return undefined;
+        });
+      });
+    }
+
+    /** webrtc-pc §4.4.1.5 "set the session description", run as one task. */
+    #setDescription(side, type, sdp) {
+      if (this.#closed) throw invalidState();
+      if (!VALID_STATES[side][type].includes(this.#signalingState)) {
+        throw invalidState(`cannot set ${side} ${type} in state ${this.#signalingState}`);
+      }
+      if (side === 'remote' && type !== 'rollback' && sdp === '') {
+        throw new TypeError('RTCSessionDescriptionInit.sdp is empty');
+      }
+      if (side === 'remote' && type === 'offer' && this.#signalingState === 'have-local-offer') {
+        // Implicit rollback of our offer before applying theirs (perfect negotiation).
+        this.#native.setLocalDescription('rollback', null);
+        this.#applyEngineState();
+      }
+      if (side === 'local') {
+        const applied = this.#native.setLocalDescription(type, sdp === '' ? null : sdp);
+        if (type === 'offer' && applied && typeof applied.sdp === 'string') {
+          this.#lastCreatedOffer = applied.sdp;
+        }
+        if (type === 'offer' && this.#iceTransport.role === 'unknown') {
+          this.#iceTransport._setRole('controlling');
+        }
+      } else {
+        this.#native.setRemoteDescription(type, sdp);
+        if (type === 'offer' && this.#iceTransport.role === 'unknown') {
+          this.#iceTransport._setRole('controlled');
+        }
+      }
+      live.add(this); // started: the engine now works (and calls back) until close()
+      if (type === 'answer' || type === 'rollback') {
+        // webrtc-pc: applying an answer or a rollback clears both [[LastCreated*]] slots.
+        this.#lastCreatedOffer = '';
+        this.#lastCreatedAnswer = '';
+      }
+      this.#applyEngineState();
+      if (this.#signalingState === 'stable') this.#updateNegotiationNeeded();
+      if (this.#heldIceEvents.length > 0 && this.localDescription) {
+        // icecandidate events only follow setLocalDescription: release them in a later task.
+        queueTask(() => {
+          if (this.#closed) return;
+          this.#onEvents([]);
+        });
+      }
+    }
+
+    /** Copy descriptions and signaling state from the engine, firing what changed. */
+    #applyEngineState() {
+      const st = this.#native.getState();
+      const wrap = (d) => (d ? { type: String(d.type), sdp: String(d.sdp) } : null);
+      const next = {
+        currentLocal: wrap(st.currentLocalDescription),
+        pendingLocal: wrap(st.pendingLocalDescription),
+        currentRemote: wrap(st.currentRemoteDescription),
+        pendingRemote: wrap(st.pendingRemoteDescription),
+      };
+      for (const key of Object.keys(next)) {
+        const old = this.#descs[key];
+        const oldPlain = old ? { type: old.type, sdp: old.sdp } : null;
+        if (!sameDescription(oldPlain, next[key])) {
+          this.#descs[key] = next[key] ? new RTCSessionDescription(next[key]) : null;
+        }
+      }
+      // The engine may omit (undefined) or null an unknown value.
+      this.#canTrickle = this.remoteDescription ? (st.canTrickleIceCandidates ?? null) : null;
+      const cl = this.#descs.currentLocal;
+      const cr = this.#descs.currentRemote;
+      if (!this.#sctp && cl && cr && sdpHasApplication(cl.sdp) && sdpHasApplication(cr.sdp)) {
+        const max = typeof st.sctpMaxMessageSize === 'number'
+          ? st.sctpMaxMessageSize : sdpMaxMessageSize(cr.sdp);
+        this.#sctp = new RTCSctpTransport(INTERNAL, this.#dtlsTransport, max);
+      } else if (this.#sctp && typeof st.sctpMaxMessageSize === 'number') {
+        this.#sctp._setMaxMessageSize(st.sctpMaxMessageSize);
+      }
+      const signaling = String(st.signalingState);
+      if (signaling !== this.#signalingState && signaling !== 'closed') {
+        this.#signalingState = signaling;
+        fire(this, 'signalingstatechange');
+      }
+    }
+
+    addIceCandidate(candidate = {}) {
+      return promiseFrom(() => {
+        const dict = toDictionary(candidate, 'RTCIceCandidateInit');
+        const init = {
+          candidate: dict.candidate === undefined ? '' : toDOMString(dict.candidate),
+          sdpMLineIndex: dict.sdpMLineIndex === undefined || dict.sdpMLineIndex === null
+            ? null : enforceRange(dict.sdpMLineIndex, 0, 65535, 'sdpMLineIndex'),
+          sdpMid: dict.sdpMid === undefined || dict.sdpMid === null ? null : toDOMString(dict.sdpMid),
+          usernameFragment: dict.usernameFragment === undefined || dict.usernameFragment === null
+            ? null : toDOMString(dict.usernameFragment),
+        };
+        if (init.candidate !== '' && init.sdpMid === null && init.sdpMLineIndex === null) {
+          throw new TypeError('sdpMid and sdpMLineIndex are both null');
+        }
+        return this.#chainOperation(() => {
+          if (!this.remoteDescription) {
+            throw invalidState('addIceCandidate called without a remote description');
+          }
+          const endOfCandidates = init.candidate === '' && init.sdpMid === null
+            && init.sdpMLineIndex === null;
+          this.#native.addIceCandidate(endOfCandidates ? null : init);
+          return undefined;
+        });
+      });
+    }
+
+    restartIce() {
+      // ICE restarts are not supported by the engine yet; the call is accepted (no-op).
+    }
+
+    // ---- configuration ----------------------------------------------------------------
+
+    getConfiguration() {
+      const c = this.#config;
+      return {
+        iceServers: cloneIceServers(c.iceServers),
+        iceTransportPolicy: c.iceTransportPolicy,
+        bundlePolicy: c.bundlePolicy,
+        rtcpMuxPolicy: c.rtcpMuxPolicy,
+        iceCandidatePoolSize: c.iceCandidatePoolSize,
+        certificates: this.#certificateList(),
+      };
+    }
+
+    #certificateList() {
+      if (!this.#certificates) {
+        try {
+          const native = this.#native.certificate();
+          this.#certificates = [wrapCertificate(native)];
+        } catch (err) {
+          return [];
+        }
+      }
+      return this.#certificates.slice();
+    }
+
+    setConfiguration(configuration = {}) {
+      const config = convertConfiguration(configuration);
+      if (this.#closed) throw invalidState();
+      if (config.certificates.length > 0) {
+        const current = this.#certificateList();
+        const same = config.certificates.length === current.length
+          && config.certificates.every((c, i) => c === current[i]);
+        if (!same) throw domException('InvalidModificationError', 'certificates cannot be changed');
+      }
+      if (config.bundlePolicy !== this.#config.bundlePolicy) {
+        throw domException('InvalidModificationError', 'bundlePolicy cannot be changed');
+      }
+      if (config.rtcpMuxPolicy !== this.#config.rtcpMuxPolicy) {
+        throw domException('InvalidModificationError', 'rtcpMuxPolicy cannot be changed');
+      }
+      if (config.iceCandidatePoolSize !== this.#config.iceCandidatePoolSize && this.localDescription) {
+        throw domException('InvalidModificationError', 'iceCandidatePoolSize cannot change after setLocalDescription');
+      }
+      const parsed = validateIceServers(config.iceServers);
+      if (typeof this.#native.setConfiguration === 'function') {
+        callEngine(() => this.#native.setConfiguration({ stunServers: stunServersFor(parsed) }));
+      }
+      this.#config = { ...config, certificates: this.#config.certificates };
+    }
+
+    // ---- data channels ----------------------------------------------------------------
+
+    createDataChannel(label, dataChannelDict = {}) {
+      if (arguments.length < 1) throw new TypeError('createDataChannel: 1 argument required');
+      const lbl = toUSVString(label);
+      const dict = toDictionary(dataChannelDict, 'RTCDataChannelInit');
+      // WebIDL dictionary members, lexicographic order.
+      const optShort = (v, what) => (v === undefined ? null : enforceRange(v, 0, 65535, what));
+      const id = optShort(dict.id, 'id');
+      const maxPacketLifeTime = optShort(dict.maxPacketLifeTime, 'maxPacketLifeTime');
+      const maxRetransmits = optShort(dict.maxRetransmits, 'maxRetransmits');
+      const negotiated = dict.negotiated === undefined ? false : toBoolean(dict.negotiated);
+      const ordered = dict.ordered === undefined ? true : toBoolean(dict.ordered);
+      const protocol = dict.protocol === undefined ? '' : toUSVString(dict.protocol);
+
+      if (this.#closed) throw invalidState();
+      if (utf8Length(lbl) > MAX_LABEL_BYTES) throw new TypeError('label is longer than 65535 bytes');
+      if (utf8Length(protocol) > MAX_LABEL_BYTES) throw new TypeError('protocol is longer than 65535 bytes');
+      if (negotiated && id === null) throw new TypeError('a negotiated channel needs an id');
+      if (maxPacketLifeTime !== null && maxRetransmits !== null) {
+        throw new TypeError('maxPacketLifeTime and maxRetransmits are mutually exclusive');
+      }
+      if (id === 65535) throw new TypeError('id must be below 65535');
+      if (id !== null && this.#sctp && this.#sctp.maxChannels !== null && id >= this.#sctp.maxChannels) {
+        throw domException('OperationError', 'id is not below sctp.maxChannels');
+      }
+      const init = {
+        label: lbl, protocol, ordered, maxPacketLifeTime, maxRetransmits, negotiated, id,
+      };
+      const res = callEngine(() => this.#native.createDataChannel(init));
+      const channelId = typeof res.id === 'number' ? res.id : id;
+      const channel = createDataChannelObject(this.#channelOwner, res.channel,
+        { ...init, id: channelId }, 'connecting');
+      this.#channels.set(res.channel, channel);
+      if (!this.#createdDataChannel) {
+        this.#createdDataChannel = true;
+        this.#updateNegotiationNeeded();
+      }
+      return channel;
+    }
+
+    // ---- media (not supported) ------------------------------------------------------
+
+    getSenders() { return []; }
+    getReceivers() { return []; }
+    getTransceivers() { return []; }
+    addTrack() { throw domException('NotSupportedError', 'media is not supported'); }
+    removeTrack() { throw domException('NotSupportedError', 'media is not supported'); }
+    addTransceiver() { throw domException('NotSupportedError', 'media is not supported'); }
+    getStats() { return promiseFrom(() => new Map()); }
+
+    // ---- close ------------------------------------------------------------------------
+
+    /** webrtc-pc §4.4.1.4 "close the connection": synchronous, idempotent. */
+    close() {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#signalingState = 'closed';
+      const closedChannels = [];
+      for (const channel of this.#channels.values()) {
+        if (channel._closeByPeerConnection()) closedChannels.push(channel);
+      }
+      this.#channels.clear();
+      if (this.#sctp) this.#sctp._setState('closed', false);
+      this.#dtlsTransport._setState('closed', false);
+      this.#iceTransport._setState('closed', false);
+      this.#iceConnectionState = 'closed';
+      this.#connectionState = 'closed';
+      try {
+        this.#native.close();
+      } catch (err) {
+        // Nothing to report: the connection is closed either way.
+      }
+      const pending = this.#chain.splice(0);
+      for (const entry of pending) entry.reject(invalidState());
+      live.delete(this);
+      if (closedChannels.length > 0) {
+        queueTask(() => {
+          for (const channel of closedChannels) fire(channel, 'close');
+        });
+      }
+    }
+
+    // ---- engine events ----------------------------------------------------------------
+
+    #onEvents(events) {
+      if (!Array.isArray(events)) events = [events];
+      if (this.#heldIceEvents.length > 0 && this.localDescription) {
+        events = this.#heldIceEvents.splice(0).concat(events); // engine order is kept
+      }
+      for (const ev of events) {
+        if (this.#closed) return;
+        try {
+          this.#onEvent(ev);
+        } catch (err) {
+          queueMicrotask(() => { throw err; });
+        }
+      }
+    }
+
+    #onEvent(ev) {
+      const channel = ev.channel !== undefined ? this.#channels.get(ev.channel) : undefined;
+      if ((ev.type === 'icecandidate' || ev.type === 'icegatheringstatechange') && !this.localDescription) {
+        this.#heldIceEvents.push(ev);
+        return;
+      }
+      switch (ev.type) {
+        case 'icecandidate':
+          if (ev.candidate === null || ev.candidate === undefined) this.#gatheringComplete();
+          else this.#localCandidate(ev.candidate);
+          break;
+        case 'icegatheringstatechange':
+          if (ev.state === 'complete') this.#gatheringComplete();
+          else this.#setGatheringState(ev.state);
+          break;
+        case 'iceconnectionstatechange':
+          this.#iceTransport._setState(ev.state === 'completed' ? 'completed' : ev.state);
+          if (this.#iceConnectionState !== ev.state) {
+            this.#iceConnectionState = ev.state;
+            fire(this, 'iceconnectionstatechange');
+          }
+          break;
+        case 'dtlsstatechange':
+          this.#dtlsTransport._setState(ev.state);
+          break;
+        case 'connectionstatechange':
+          if (this.#connectionState !== ev.state) {
+            this.#connectionState = ev.state;
+            fire(this, 'connectionstatechange');
+          }
+          break;
+        case 'sctpconnected': {
+          if (!this.#sctp) {
+            this.#sctp = new RTCSctpTransport(INTERNAL, this.#dtlsTransport, DEFAULT_MAX_MESSAGE_SIZE);
+          }
+          if (typeof ev.maxMessageSize === 'number') this.#sctp._setMaxMessageSize(ev.maxMessageSize);
+          if (typeof ev.maxChannels === 'number') this.#sctp._setMaxChannels(ev.maxChannels);
+          this.#sctp._setState('connected');
+          break;
+        }
+        case 'channelid':
+          if (channel) channel._setId(ev.id);
+          break;
+        case 'channelopen':
+          if (channel) channel._announceOpen();
+          break;
+        case 'datachannel':
+          this.#remoteDataChannel(ev);
+          break;
+        case 'message':
+          if (channel) channel._message(Boolean(ev.binary), ev.data);
+          break;
+        case 'bufferedamountdecrease':
+          if (channel) channel._bufferedAmountDecrease(Number(ev.bytes));
+          break;
+        case 'channelclosing':
+          if (channel) channel._closing();
+          break;
+        case 'channelerror':
+          if (channel) {
+            const detail = ERROR_DETAILS.includes(ev.name) ? ev.name : 'data-channel-failure';
+            channel._error(detail, ev.message);
+          }
+          break;
+        case 'channelclose':
+          if (channel) {
+            this.#channels.delete(ev.channel);
+            channel._closed();
+          }
+          break;
+        case 'error':
+          this.#engineFailed(ev.message);
+          break;
+        default:
+          break;
+      }
+    }
+
+    /** The engine lost this peer (internal failure): the transports and channels are gone. */
+    #engineFailed(message) {
+      if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
+        process.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      }
+      if (this.#connectionState !== 'failed') {
+        this.#connectionState = 'failed';
+        fire(this, 'connectionstatechange');
+      }
+      if (this.#sctp) this.#sctp._setState('closed');
+      const channels = [...this.#channels.values()];
+      this.#channels.clear();
+      for (const channel of channels) {
+        channel._error('sctp-failure', message);
+        channel._closed();
+      }
+    }
+
+    #setGatheringState(state) {
+      if (this.#iceGatheringState === state) return;
+      this.#iceTransport._setGatheringState(state);
+      this.#iceGatheringState = state;
+      fire(this, 'icegatheringstatechange');
+    }
+
+    #localCandidate(c) {
+      this.#setGatheringState('gathering');
+      let candidate;
+      try {
+        candidate = new RTCIceCandidate({
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? null,
+          sdpMLineIndex: c.sdpMLineIndex ?? (c.sdpMid == null ? 0 : null),
+          usernameFragment: c.usernameFragment ?? null,
+        });
+      } catch (err) {
+        return;
+      }
+      this.#refreshLocalDescription();
+      this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate }));
+    }
+
+    /** The local description gains candidates while gathering: pick up the engine's copy. */
+    #refreshLocalDescription() {
+      try {
+        const st = this.#native.getState();
+        for (const [key, src] of [['currentLocal', st.currentLocalDescription],
+          ['pendingLocal', st.pendingLocalDescription]]) {
+          const old = this.#descs[key];
+          if (src && old && old.type === src.type && old.sdp !== src.sdp) {
+            this.#descs[key] = new RTCSessionDescription({ type: String(src.type), sdp: String(src.sdp) });
+          }
+        }
+      } catch (err) {
+        // keep the descriptions we have
+      }
+    }
+
+    /** End of gathering: '' candidate, then state 'complete', then the null candidate. */
+    #gatheringComplete() {
+      if (this.#iceGatheringState === 'complete') return;
+      this.#setGatheringState('gathering');
+      this.#refreshLocalDescription();
+      const local = this.localDescription;
+      const mid = local ? sdpFirstMid(local.sdp) : null;
+      const ufrag = local ? sdpUfrag(local.sdp) : null;
+      const endOfCandidates = new RTCIceCandidate({
+        candidate: '', sdpMid: mid, sdpMLineIndex: 0, usernameFragment: ufrag,
+      });
+      this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: endOfCandidates }));
+      if (this.#closed) return;
+      this.#setGatheringState('complete');
+      if (this.#closed) return;
+      this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null }));
+    }
+
+    #remoteDataChannel(ev) {
+      const init = {
+        label: String(ev.label ?? ''),
+        protocol: String(ev.protocol ?? ''),
+        ordered: ev.ordered !== false,
+        maxPacketLifeTime: ev.maxPacketLifeTime ?? null,
+        maxRetransmits: ev.maxRetransmits ?? null,
+        negotiated: false,
+        id: ev.id ?? null,
+      };
+      const channel = createDataChannelObject(this.#channelOwner, ev.channel, init, 'open');
+      this.#channels.set(ev.channel, channel);
+      this.dispatchEvent(new RTCDataChannelEvent('datachannel', { channel }));
+      if (channel.readyState === 'open') channel._announceOpen();
+    }
+  }
+
+  defineEventHandlers(RTCPeerConnection.prototype, PEER_EVENTS);
+  Object.defineProperty(RTCPeerConnection.prototype, Symbol.toStringTag, {
+    value: 'RTCPeerConnection', configurable: true,
+  });
+
+  return RTCPeerConnection;
+}
+
+module.exports = { makeRTCPeerConnection, MAX_LABEL_BYTES };

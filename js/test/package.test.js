@@ -1,0 +1,43 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { fakeApi, connectedChannels, ticks } = require('./helpers');
+
+const NAMES = [
+  'RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCDataChannel',
+  'RTCPeerConnectionIceEvent', 'RTCPeerConnectionIceErrorEvent', 'RTCDataChannelEvent',
+  'RTCCertificate', 'RTCSctpTransport', 'RTCDtlsTransport', 'RTCIceTransport', 'RTCError',
+  'RTCErrorEvent',
+];
+
+test('CommonJS and ESM entry points export the same classes', async () => {
+  const cjs = require('../index.js');
+  assert.deepStrictEqual(Object.keys(cjs).sort(), NAMES.slice().sort());
+  for (const name of NAMES) assert.strictEqual(typeof cjs[name], 'function', name);
+  const esm = await import('../index.mjs');
+  for (const name of NAMES) assert.strictEqual(esm[name], cjs[name], name);
+  assert.strictEqual(esm.default, cjs);
+});
+
+test('createApi rejects an incomplete engine', () => {
+  const { createApi } = require('../lib/factory');
+  assert.throws(() => createApi({}), TypeError);
+});
+
+test('an engine failure fails the connection and closes its channels', async () => {
+  const api = fakeApi();
+  const { pc1, pc2, dc1 } = await connectedChannels(api);
+  const fake1 = api.engine.peers[0];
+  const log = [];
+  pc1.onconnectionstatechange = () => log.push(`pc:${pc1.connectionState}`);
+  dc1.onerror = (e) => log.push(`dc:error:${e.error.errorDetail}`);
+  dc1.onclose = () => log.push(`dc:close:${dc1.readyState}`);
+  const warned = new Promise((resolve) => process.once('warning', resolve));
+  fake1.inject({ type: 'error', message: 'panic caught' });
+  assert.match((await warned).message, /panic caught/);
+  await ticks(3);
+  assert.deepStrictEqual(log, ['pc:failed', 'dc:error:sctp-failure', 'dc:close:closed']);
+  assert.strictEqual(pc1.sctp.state, 'closed');
+  pc1.close();
+  pc2.close();
+});

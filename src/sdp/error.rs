@@ -114,6 +114,20 @@ pub enum JsepError {
     TooManyCandidates,
 }
 
+impl JsepError {
+    /// The W3C exception name this error should surface as (webrtc-pc §4.4.1.5, §4.4.1.6):
+    /// `InvalidStateError` for the state table, `TypeError` for a candidate with neither mid
+    /// nor index, and `OperationError` (an `RTCError`; `sdp-syntax-error` for
+    /// [`JsepError::Sdp`]) for everything the remote description got wrong.
+    pub fn w3c_name(&self) -> &'static str {
+        match self {
+            JsepError::InvalidState => "InvalidStateError",
+            JsepError::MissingMidAndIndex => "TypeError",
+            _ => "OperationError",
+        }
+    }
+}
+
 impl From<SdpError> for JsepError {
     fn from(e: SdpError) -> JsepError {
         JsepError::Sdp(e)

@@ -2,7 +2,9 @@
 //! remote description, the signaling state table, and candidate bookkeeping.
 
 use super::error::JsepError;
-use super::wire::{Attribute, Connection, MediaDescription, MediaType, Origin, SessionDescription, Timing, MAX_LINE_LENGTH};
+use super::wire::{
+    Attribute, Connection, MediaDescription, MediaType, Origin, SessionDescription, Timing, MAX_LINE_LENGTH,
+};
 
 /// Most `a=candidate` lines [`add_candidate`] puts on one section.
 pub const MAX_CANDIDATES: usize = 256;
@@ -221,12 +223,49 @@ fn candidate_value(c: &str) -> Result<&str, JsepError> {
     Ok(v)
 }
 
+/// JSEP §5.2.1 / RFC 8839 §4.2.1.2: once candidates exist, `m=` and `c=` carry a default
+/// candidate: the first component-1 UDP one, preferring relay, then srflx, then host.
+/// Returns `(addrtype, address, port)`.
+fn default_candidate(candidates: &[String]) -> Option<(&'static str, &str, u16)> {
+    let mut best: Option<(u8, (&'static str, &str, u16))> = None;
+    for c in candidates {
+        let Ok(v) = candidate_value(c) else { continue };
+        let f: Vec<&str> = v.split_ascii_whitespace().collect();
+        let (Some(component), Some(transport), Some(address), Some(port), Some(typ_kw), Some(typ)) =
+            (f.get(1), f.get(2), f.get(4), f.get(5), f.get(6), f.get(7))
+        else {
+            continue;
+        };
+        if *component != "1" || !transport.eq_ignore_ascii_case("udp") || *typ_kw != "typ" {
+            continue;
+        }
+        let Ok(ip) = address.parse::<core::net::IpAddr>() else { continue };
+        let Some(port) = super::wire::parse_u16(port).filter(|p| *p != 0) else { continue };
+        let rank = match *typ {
+            "relay" => 3,
+            "srflx" | "prflx" => 2,
+            _ => 1,
+        };
+        let addrtype = if ip.is_ipv4() { "IP4" } else { "IP6" };
+        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((rank, (addrtype, address, port)));
+        }
+    }
+    best.map(|(_, d)| d)
+}
+
 fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup) -> MediaDescription {
     let legacy = proto == PROTO_LEGACY_DTLS_SCTP;
     let port_text = p.sctp_port.to_string();
     let fmt = if legacy { port_text.as_str() } else { "webrtc-datachannel" };
     let mut m = MediaDescription::new(MediaType::Application, 9, proto, &[fmt]);
-    m.connections.push(null_connection());
+    match default_candidate(&p.candidates) {
+        Some((addrtype, address, port)) => {
+            m.port = port;
+            m.connections.push(Connection { nettype: "IN".into(), addrtype: addrtype.into(), address: address.into() });
+        }
+        None => m.connections.push(null_connection()),
+    }
     let a = &mut m.attributes;
     a.push(Attribute::value("ice-ufrag", &p.ice_ufrag));
     a.push(Attribute::value("ice-pwd", &p.ice_pwd));
@@ -452,10 +491,8 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
     out.ice_pwd = pwd.to_owned();
     out.trickle = lookup("ice-options").is_some_and(|v| v.split_ascii_whitespace().any(|o| o == "trickle"));
 
-    let fp_level = levels
-        .iter()
-        .find(|l| l.iter().any(|a| a.name == "fingerprint"))
-        .ok_or(JsepError::MissingFingerprint)?;
+    let fp_level =
+        levels.iter().find(|l| l.iter().any(|a| a.name == "fingerprint")).ok_or(JsepError::MissingFingerprint)?;
     for a in fp_level.iter().filter(|a| a.name == "fingerprint") {
         if let Some(fp) = parse_fingerprint(a.value.as_deref().unwrap_or(""))? {
             out.fingerprints.push(fp);
@@ -477,7 +514,8 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
     for a in transport.iter().filter(|a| a.name == "candidate").take(MAX_CANDIDATES) {
         out.candidates.push(format!("candidate:{}", a.value.as_deref().unwrap_or("")));
     }
-    out.end_of_candidates = transport.iter().any(|a| a.name == "end-of-candidates") || desc.has_attr("end-of-candidates");
+    out.end_of_candidates =
+        transport.iter().any(|a| a.name == "end-of-candidates") || desc.has_attr("end-of-candidates");
     Ok(out)
 }
 
@@ -557,7 +595,10 @@ pub fn same_session(a: &SessionDescription, b: &SessionDescription) -> bool {
         return false;
     }
     let norm = |v: Vec<&str>| -> Vec<String> {
-        let mut v: Vec<String> = v.into_iter().map(|s| s.split_ascii_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()).collect();
+        let mut v: Vec<String> = v
+            .into_iter()
+            .map(|s| s.split_ascii_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase())
+            .collect();
         v.sort();
         v
     };

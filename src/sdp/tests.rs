@@ -412,9 +412,19 @@ fn structural_errors_table() {
         ("t overflow", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 99999999999999999999999\n", 4, K::BadTiming),
         ("r before t", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nr=1 2 3\nt=0 0\n", 4, K::UnexpectedLine('r')),
         ("two v", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nv=0\n", 5, K::UnexpectedLine('v')),
-        ("t in media", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=audio 9 RTP/AVP 0\nt=0 0\n", 6, K::UnexpectedLine('t')),
+        (
+            "t in media",
+            "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\nm=audio 9 RTP/AVP 0\nt=0 0\n",
+            6,
+            K::UnexpectedLine('t'),
+        ),
         ("two i", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\ni=a\ni=b\nt=0 0\n", 5, K::UnexpectedLine('i')),
-        ("two session c", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nc=IN IP4 1.1.1.1\nc=IN IP4 1.1.1.1\nt=0 0\n", 5, K::BadConnection),
+        (
+            "two session c",
+            "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nc=IN IP4 1.1.1.1\nc=IN IP4 1.1.1.1\nt=0 0\n",
+            5,
+            K::BadConnection,
+        ),
         ("bad c", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nc=IN IP4\nt=0 0\n", 4, K::BadConnection),
         ("bad b", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nb=AS\nt=0 0\n", 4, K::BadBandwidth),
         ("huge b", "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nb=AS:123456789012345678901234\nt=0 0\n", 4, K::BadBandwidth),
@@ -537,6 +547,22 @@ fn random_bytes_and_mutations_never_panic() {
 }
 
 #[test]
+fn fuzz_helper_accepts_fixtures_and_garbage() {
+    for f in FIXTURES {
+        fuzz_round_trip(crlf(f.sdp).as_bytes());
+    }
+    fuzz_round_trip(b"\xff\x00v=0");
+    fuzz_round_trip(b"");
+}
+
+#[test]
+fn w3c_names() {
+    assert_eq!(JsepError::InvalidState.w3c_name(), "InvalidStateError");
+    assert_eq!(JsepError::MissingMidAndIndex.w3c_name(), "TypeError");
+    assert_eq!(JsepError::NoDataSection.w3c_name(), "OperationError");
+}
+
+#[test]
 fn deep_nonsense() {
     let head = "v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\nt=0 0\n";
     let colons = format!("{head}a=x{}\n", ":".repeat(10_000));
@@ -589,23 +615,78 @@ fn remote_param_errors_table() {
         ("no pwd", CHROME_DATA.replace("a=ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1mFe\n", ""), true, JsepError::MissingIcePwd),
         ("short ufrag", CHROME_DATA.replace("ice-ufrag:Xq3b", "ice-ufrag:Xq3"), true, JsepError::BadIceUfrag),
         ("ufrag chars", CHROME_DATA.replace("ice-ufrag:Xq3b", "ice-ufrag:Xq-b"), true, JsepError::BadIceUfrag),
-        ("long ufrag", CHROME_DATA.replace("ice-ufrag:Xq3b", &format!("ice-ufrag:{}", "a".repeat(257))), true, JsepError::BadIceUfrag),
-        ("short pwd", CHROME_DATA.replace("ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1mFe", "ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1"), true, JsepError::BadIcePwd),
-        ("pwd chars", CHROME_DATA.replace("ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1mFe", "ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1m_e"), true, JsepError::BadIcePwd),
-        ("no fingerprint", CHROME_DATA.replace(&format!("a=fingerprint:sha-256 {FP_A}\n"), ""), true, JsepError::MissingFingerprint),
-        ("md5 only", CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "md5 AB:CD"), true, JsepError::UnsupportedFingerprint),
-        ("short fingerprint", CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "sha-256 AB:CD"), true, JsepError::BadFingerprint),
+        (
+            "long ufrag",
+            CHROME_DATA.replace("ice-ufrag:Xq3b", &format!("ice-ufrag:{}", "a".repeat(257))),
+            true,
+            JsepError::BadIceUfrag,
+        ),
+        (
+            "short pwd",
+            CHROME_DATA.replace("ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1mFe", "ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1"),
+            true,
+            JsepError::BadIcePwd,
+        ),
+        (
+            "pwd chars",
+            CHROME_DATA.replace("ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1mFe", "ice-pwd:h7Kp0sLw2RtYv9bNc4Qz1m_e"),
+            true,
+            JsepError::BadIcePwd,
+        ),
+        (
+            "no fingerprint",
+            CHROME_DATA.replace(&format!("a=fingerprint:sha-256 {FP_A}\n"), ""),
+            true,
+            JsepError::MissingFingerprint,
+        ),
+        (
+            "md5 only",
+            CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "md5 AB:CD"),
+            true,
+            JsepError::UnsupportedFingerprint,
+        ),
+        (
+            "short fingerprint",
+            CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "sha-256 AB:CD"),
+            true,
+            JsepError::BadFingerprint,
+        ),
         ("fingerprint not hex", CHROME_DATA.replace("A5:4D:CA", "G5:4D:CA"), true, JsepError::BadFingerprint),
-        ("fingerprint no value", CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "sha-256"), true, JsepError::BadFingerprint),
+        (
+            "fingerprint no value",
+            CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "sha-256"),
+            true,
+            JsepError::BadFingerprint,
+        ),
         ("bad setup", CHROME_DATA.replace("setup:actpass", "setup:sideways"), true, JsepError::BadSetup),
         ("actpass answer", CHROME_DATA.to_owned(), false, JsepError::BadSetup),
         ("sctp-port 0", CHROME_DATA.replace("sctp-port:5000", "sctp-port:0"), true, JsepError::BadSctpPort),
         ("sctp-port 70000", CHROME_DATA.replace("sctp-port:5000", "sctp-port:70000"), true, JsepError::BadSctpPort),
         ("legacy port text", LEGACY_DATA.replace("DTLS/SCTP 5000", "DTLS/SCTP abc"), true, JsepError::BadSctpPort),
-        ("max-message-size text", CHROME_DATA.replace("max-message-size:262144", "max-message-size:lots"), true, JsepError::BadMaxMessageSize),
-        ("max-message-size absurd", CHROME_DATA.replace("max-message-size:262144", "max-message-size:999999999999999999999999"), true, JsepError::BadMaxMessageSize),
-        ("no data in answer", CHROME_DATA.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=audio 9 UDP/TLS/RTP/SAVPF 111"), false, JsepError::NoDataSection),
-        ("bundle-only no group", CHROME_DATA.replace("a=group:BUNDLE 0\n", "").replace("a=mid:0", "a=mid:0\na=bundle-only"), true, JsepError::BundleOnlyWithoutBundle),
+        (
+            "max-message-size text",
+            CHROME_DATA.replace("max-message-size:262144", "max-message-size:lots"),
+            true,
+            JsepError::BadMaxMessageSize,
+        ),
+        (
+            "max-message-size absurd",
+            CHROME_DATA.replace("max-message-size:262144", "max-message-size:999999999999999999999999"),
+            true,
+            JsepError::BadMaxMessageSize,
+        ),
+        (
+            "no data in answer",
+            CHROME_DATA.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=audio 9 UDP/TLS/RTP/SAVPF 111"),
+            false,
+            JsepError::NoDataSection,
+        ),
+        (
+            "bundle-only no group",
+            CHROME_DATA.replace("a=group:BUNDLE 0\n", "").replace("a=mid:0", "a=mid:0\na=bundle-only"),
+            true,
+            JsepError::BundleOnlyWithoutBundle,
+        ),
         ("group unknown mid", CHROME_DATA.replace("BUNDLE 0", "BUNDLE 0 7"), true, JsepError::BadBundleGroup),
         ("duplicate mid", CHROME_AV_DATA.replace("a=mid:1", "a=mid:0"), true, JsepError::DuplicateMid),
     ];
@@ -635,7 +716,8 @@ fn remote_param_variants() {
     let s = CHROME_DATA.replace("a=setup:actpass\n", "");
     assert_eq!(parse_remote(&parse(&s), false).unwrap().setup, Setup::Active);
     // Unsupported hashes are skipped when a supported one exists; case is normalized.
-    let s = CHROME_DATA.replace("a=fingerprint:", "a=fingerprint:md5 00:11\na=fingerprint:").replace("sha-256", "SHA-256");
+    let s =
+        CHROME_DATA.replace("a=fingerprint:", "a=fingerprint:md5 00:11\na=fingerprint:").replace("sha-256", "SHA-256");
     let r = parse_remote(&parse(&s), true).unwrap();
     assert_eq!(r.fingerprints, vec![("sha-256".to_owned(), FP_A.to_owned())]);
     let s = CHROME_DATA.replace(FP_A, &FP_A.to_ascii_lowercase());
@@ -667,7 +749,10 @@ fn remote_param_variants() {
     assert!(!r.rejected);
     assert_eq!((r.data_mline_index, r.ice_ufrag.as_str(), r.setup), (Some(2), "u9Rm", Setup::Actpass));
     // A first data section that is rejected is skipped in an offer.
-    let s = format!("{}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:9\na=sctp-port:5002\n", CHROME_DATA.replace("m=application 9", "m=application 0").replace("BUNDLE 0", "BUNDLE 9"));
+    let s = format!(
+        "{}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\na=mid:9\na=sctp-port:5002\n",
+        CHROME_DATA.replace("m=application 9", "m=application 0").replace("BUNDLE 0", "BUNDLE 9")
+    );
     assert_eq!(parse_remote(&parse(&s), true), Err(JsepError::MissingIceUfrag), "no credentials of its own");
     let s = format!("{s}a=ice-ufrag:NEWU\na=ice-pwd:newnewnewnewnewnewnewnew\na=fingerprint:sha-256 {FP_A}\n");
     let r = parse_remote(&parse(&s), true).unwrap();
@@ -682,13 +767,32 @@ fn remote_param_variants() {
 #[test]
 fn offer_shape_and_round_trip() {
     let mut p = local("offr", Setup::Actpass);
-    p.candidates = vec!["candidate:1 1 udp 2130706431 10.0.0.1 40000 typ host".into(), "a=candidate:2 1 udp 1694498815 203.0.113.1 40000 typ srflx raddr 10.0.0.1 rport 40000".into()];
+    p.candidates = vec![
+        "candidate:1 1 udp 2130706431 10.0.0.1 40000 typ host".into(),
+        "a=candidate:2 1 udp 1694498815 203.0.113.1 40000 typ srflx raddr 10.0.0.1 rport 40000".into(),
+    ];
     p.end_of_candidates = true;
     let offer = create_offer(&p);
     let text = offer.serialize();
-    assert!(text.starts_with("v=0\r\no=- 1234567890123 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"), "{text}");
-    assert!(text.contains("\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"));
-    for line in ["a=ice-options:trickle", "a=setup:actpass", "a=mid:0", "a=sctp-port:5000", "a=max-message-size:262144", "a=end-of-candidates"] {
+    assert!(
+        text.starts_with("v=0\r\no=- 1234567890123 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"),
+        "{text}"
+    );
+    // The default candidate (srflx beats host) goes on m= and c=.
+    assert!(
+        text.contains("\r\nm=application 40000 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 203.0.113.1\r\n"),
+        "{text}"
+    );
+    let plain = create_offer(&local("offr", Setup::Actpass)).serialize();
+    assert!(plain.contains("\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"));
+    for line in [
+        "a=ice-options:trickle",
+        "a=setup:actpass",
+        "a=mid:0",
+        "a=sctp-port:5000",
+        "a=max-message-size:262144",
+        "a=end-of-candidates",
+    ] {
         assert!(text.contains(&format!("{line}\r\n")), "{line}");
     }
     assert!(text.ends_with("\r\n") && !text.contains("\n\n"));
@@ -698,7 +802,13 @@ fn offer_shape_and_round_trip() {
     assert_eq!((r.ice_ufrag.as_str(), r.ice_pwd.as_str()), (p.ice_ufrag.as_str(), p.ice_pwd.as_str()));
     assert_eq!(r.fingerprints, p.fingerprints);
     assert_eq!((r.setup, r.sctp_port, r.max_message_size), (Setup::Actpass, 5000, Some(262144)));
-    assert_eq!(r.candidates, ["candidate:1 1 udp 2130706431 10.0.0.1 40000 typ host", "candidate:2 1 udp 1694498815 203.0.113.1 40000 typ srflx raddr 10.0.0.1 rport 40000"]);
+    assert_eq!(
+        r.candidates,
+        [
+            "candidate:1 1 udp 2130706431 10.0.0.1 40000 typ host",
+            "candidate:2 1 udp 1694498815 203.0.113.1 40000 typ srflx raddr 10.0.0.1 rport 40000"
+        ]
+    );
     assert!(r.trickle && r.end_of_candidates);
 }
 
@@ -747,7 +857,12 @@ fn answers_to_fixtures_are_well_formed() {
     // The chromium audio/video answer: two rejected sections then data.
     let a = create_answer(&parse(CHROME_AV_DATA), &local("answ", Setup::Active)).unwrap();
     let text = a.serialize();
-    assert!(text.contains("m=audio 0 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\nm=video 0"), "{text}");
+    assert!(
+        text.contains(
+            "m=audio 0 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\nm=video 0"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -772,7 +887,9 @@ fn answer_without_offer_bundle_has_no_group() {
     let a = create_answer(&offer, &local("answ", Setup::Active)).unwrap();
     assert!(a.attr("group").is_none());
     // An offer with no data section: everything rejected, no group.
-    let offer = parse(&CHROME_DATA.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=audio 9 UDP/TLS/RTP/SAVPF 111"));
+    let offer = parse(
+        &CHROME_DATA.replace("m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "m=audio 9 UDP/TLS/RTP/SAVPF 111"),
+    );
     let a = create_answer(&offer, &local("answ", Setup::Active)).unwrap();
     assert_eq!(a.media[0].port, 0);
     assert!(a.attr("group").is_none());
@@ -812,7 +929,12 @@ fn candidates_are_added_in_place() {
     add_candidate(&mut d, 0, "").unwrap(); // end-of-candidates
     add_end_of_candidates(&mut d, 0).unwrap(); // idempotent
     add_candidate(&mut d, 0, "a=candidate:2 1 udp 1 10.0.0.2 40001 typ host").unwrap();
-    let names: Vec<&str> = d.media[0].attributes.iter().map(|a| a.name.as_str()).filter(|n| *n == "candidate" || *n == "end-of-candidates").collect();
+    let names: Vec<&str> = d.media[0]
+        .attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .filter(|n| *n == "candidate" || *n == "end-of-candidates")
+        .collect();
     assert_eq!(names, ["candidate", "candidate", "end-of-candidates"]);
     assert_eq!(add_candidate(&mut d, 1, c1), Err(JsepError::NoSuchMediaSection));
     assert_eq!(add_candidate(&mut d, 0, "1 1 udp 1 x 1 typ host"), Err(JsepError::BadCandidate));

@@ -233,6 +233,16 @@ impl SessionDescription {
     }
 }
 
+/// Fuzz entry: parse, and if that succeeds, serialize and parse again; the two models must
+/// be equal. Panics only on a round-trip mismatch (a bug), never on bad input.
+#[doc(hidden)]
+pub fn fuzz_round_trip(data: &[u8]) {
+    if let Ok(d) = SessionDescription::parse_bytes(data) {
+        let again = SessionDescription::parse(&d.serialize());
+        assert_eq!(again.as_ref(), Ok(&d), "SDP round trip changed the model");
+    }
+}
+
 fn attr<'a>(list: &'a [Attribute], name: &str) -> Option<&'a str> {
     list.iter().find(|a| a.name == name).map(|a| a.value.as_deref().unwrap_or(""))
 }
@@ -392,9 +402,7 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, Result<(char, &str), SdpErr
         let ty = chars.next();
         let eq = chars.next();
         let value = chars.as_str();
-        let ok = matches!(ty, Some(c) if c.is_ascii_lowercase())
-            && eq == Some('=')
-            && !value.contains(['\0', '\r']);
+        let ok = matches!(ty, Some(c) if c.is_ascii_lowercase()) && eq == Some('=') && !value.contains(['\0', '\r']);
         match (ok, ty) {
             (true, Some(c)) => Some((n, Ok((c, value)))),
             _ => Some((n, Err(SdpError::new(n, SdpErrorKind::MalformedLine)))),

@@ -397,6 +397,15 @@ impl IceAgent {
             self.stats.bad_integrity += 1;
             return Err(IceError::BadIntegrity);
         }
+        let unknown = msg.unknown_comprehension_required();
+        if !unknown.is_empty() {
+            let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
+            let key = self.local_creds.pwd.clone();
+            let resp = stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
+            self.queue_transmit(lt_id, from, resp);
+            self.stats.unexpected += 1;
+            return Err(IceError::Unexpected);
+        }
         let Some(priority) = msg.priority() else {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
@@ -584,7 +593,11 @@ impl IceAgent {
                 continue;
             }
             tx.sends += 1;
-            tx.rto = (tx.rto * 2).min(self.config.max_rto);
+            // Consent checks retransmit at a steady pace so one lost datagram does not look
+            // like lost consent; other transactions back off (RFC 8489 §6.2.1).
+            if !matches!(tx.kind, TxKind::Check { consent: true, .. }) {
+                tx.rto = (tx.rto * 2).min(self.config.max_rto);
+            }
             tx.next_at = now + tx.rto;
             let out = Transmit { transport: tx.transport, destination: tx.destination, data: tx.raw.clone() };
             self.push_transmit(out);
@@ -923,7 +936,14 @@ impl IceAgent {
         };
         let raw = stun::binding_request(&req, creds.pwd.as_bytes());
         let kind = TxKind::Check { pair: p, nominate, consent, sent_controlling: self.controlling };
-        self.start_transaction(now, id, kind, transport, destination, raw, self.config.max_check_transmits);
+        let max_sends = if consent {
+            // Until the next consent check replaces it (bounded).
+            let per = (self.config.initial_rto * 2).as_millis().max(1);
+            u32::try_from(self.config.consent_interval.as_millis() / per).unwrap_or(20).clamp(1, 20)
+        } else {
+            self.config.max_check_transmits
+        };
+        self.start_transaction(now, id, kind, transport, destination, raw, max_sends);
         if !consent {
             if let Some(pair) = self.pairs.get_mut(p) {
                 if pair.state != PairState::Succeeded {
@@ -955,7 +975,10 @@ impl IceAgent {
             // Drop the oldest consent/check transaction to make room.
             self.transactions.remove(0);
         }
-        let rto = self.config.initial_rto;
+        let rto = match kind {
+            TxKind::Check { consent: true, .. } => self.config.initial_rto * 2,
+            _ => self.config.initial_rto,
+        };
         self.push_transmit(Transmit { transport, destination, data: raw.clone() });
         self.transactions.push(Transaction {
             id,

@@ -828,3 +828,138 @@ fn remote_candidate_bounds_and_filters() {
     assert_eq!(a.add_remote_candidate(now, extra), Err(IceError::TooManyCandidates));
     assert_eq!(a.stats().dropped_candidates, 1);
 }
+
+#[test]
+fn checks_are_paced_and_retransmissions_bounded() {
+    // Ten unreachable remote candidates: new checks go out one per Ta, and each pair is
+    // tried exactly `max_check_transmits` times before it fails.
+    let cfg = controlling();
+    let (ta, max) = (cfg.check_interval, cfg.max_check_transmits);
+    let mut a = IceAgent::new(cfg, Rng::seeded(5));
+    a.add_local_transport(1, sa("10.0.0.1:1000"));
+    a.set_remote_credentials(IceCredentials { ufrag: "abcd".into(), pwd: "p".repeat(22) });
+    for i in 0..10 {
+        let c = Candidate::parse(&format!("candidate:{i} 1 udp {} 10.9.0.{} 9 typ host", 1000 + i, i + 1))
+            .unwrap();
+        a.add_remote_candidate(Time::ZERO, c).unwrap();
+    }
+    a.set_remote_end_of_candidates();
+    let mut now = Time::ZERO;
+    let mut sent: Vec<(Time, SocketAddr, [u8; 12])> = Vec::new();
+    while let Some(t) = a.poll_timeout() {
+        now = t;
+        a.handle_timeout(now);
+        while let Some(tx) = a.poll_transmit(now) {
+            let m = Message::decode(&tx.data).unwrap();
+            sent.push((now, tx.destination, m.transaction_id));
+        }
+        assert!(now < Time::from_millis(60_000));
+    }
+    assert_eq!(a.connection_state(), IceConnectionState::Failed);
+    // One transaction per pair, each sent `max` times (retransmissions reuse the id).
+    let mut ids: Vec<[u8; 12]> = sent.iter().map(|s| s.2).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10);
+    assert_eq!(sent.len(), 10 * max as usize);
+    // First transmissions: highest priority first, spaced by at least Ta.
+    let mut firsts: Vec<(Time, SocketAddr)> = Vec::new();
+    for (t, d, id) in &sent {
+        if sent.iter().find(|s| s.2 == *id).map(|s| s.0) == Some(*t) && !firsts.iter().any(|f| f.1 == *d) {
+            firsts.push((*t, *d));
+        }
+    }
+    assert_eq!(firsts[0].1, sa("10.9.0.10:9"));
+    assert_eq!(firsts[9].1, sa("10.9.0.1:9"));
+    for w in firsts.windows(2) {
+        assert!(w[1].0 - w[0].0 >= ta, "{:?}", w);
+    }
+    // Failed well before the 30 s fallback.
+    assert!(now < Time::from_millis(20_000), "{now:?}");
+}
+
+#[test]
+fn connects_over_ipv6_and_prefers_it() {
+    let mut s = Sim::new(controlling(), controlled(), 21);
+    s.add_socket(0, 1, "10.0.0.1:1000");
+    s.add_socket(0, 2, "[2001:db8::1]:1000");
+    s.add_socket(1, 7, "10.0.0.2:2000");
+    s.add_socket(1, 8, "[2001:db8::2]:2000");
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(2));
+    assert_eq!(s.nodes[0].agent.selected_pair(), Some((2, sa("[2001:db8::2]:2000"))));
+    assert_eq!(s.nodes[1].agent.selected_pair(), Some((8, sa("[2001:db8::1]:1000"))));
+    assert_eq!(s.nodes[1].agent.pairs_nominated(), 1);
+}
+
+#[test]
+fn falls_back_to_a_lower_priority_reachable_pair() {
+    // B's preferred (first) socket sits behind a NAT nobody can reach; its second works.
+    let mut s = Sim::new(controlling(), controlled(), 22);
+    s.add_socket(0, 1, "10.0.0.1:1000");
+    s.add_socket(1, 7, "10.0.0.2:2000");
+    s.add_socket(1, 8, "10.0.0.3:3000");
+    s.nats.push(Nat { private: sa("10.0.0.2:2000"), public: sa("203.0.113.2:2000") });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(15));
+    assert!(s.both_connected());
+    assert_eq!(s.nodes[0].agent.selected_pair(), Some((1, sa("10.0.0.3:3000"))));
+    assert_eq!(s.nodes[1].agent.selected_pair(), Some((8, sa("10.0.0.1:1000"))));
+}
+
+#[test]
+fn unknown_required_attribute_gets_420() {
+    let mut a = IceAgent::new(controlled(), Rng::seeded(5));
+    a.add_local_transport(1, sa("10.0.0.1:1000"));
+    let local = a.local_credentials().clone();
+    let mut m = Message::new(stun::Method::BINDING, Class::Request, [4; 12]);
+    m.attributes.push(stun::Attribute::Username(format!("{}:peer", local.ufrag)));
+    m.attributes.push(stun::Attribute::Priority(1));
+    m.attributes.push(stun::Attribute::IceControlling(1));
+    m.attributes.push(stun::Attribute::Other { typ: 0x7001, value: vec![1, 2, 3, 4] });
+    let raw = m.encode_with(Some(local.pwd.as_bytes()), true);
+    assert_eq!(a.handle_stun(Time::ZERO, 1, sa("10.0.0.2:2"), &raw), Err(IceError::Unexpected));
+    let out = a.poll_transmit(Time::ZERO).unwrap();
+    let resp = Message::decode(&out.data).unwrap();
+    assert_eq!(resp.error_code(), Some(420));
+    assert_eq!(
+        resp.get(stun::attr::UNKNOWN_ATTRIBUTES),
+        Some(&stun::Attribute::UnknownAttributes(vec![0x7001]))
+    );
+}
+
+#[test]
+fn lossy_link_stays_mostly_connected() {
+    // 20 % loss for five minutes after connecting: consent retransmissions keep the session
+    // up (a short `disconnected` is allowed, `failed` is not).
+    for seed in 200..203 {
+        let mut s = host_pair(seed);
+        s.loss_percent = 20;
+        s.exchange_credentials();
+        s.start();
+        assert!(s.run_until(Duration::from_secs(10), |s| s.both_connected()));
+        s.run_for(Duration::from_secs(300));
+        assert_ne!(s.state(0), IceConnectionState::Failed);
+        assert_ne!(s.state(1), IceConnectionState::Failed);
+    }
+}
+
+#[test]
+#[ignore]
+fn print_timeline() {
+    let mut s = host_pair(200);
+    s.loss_percent = 20;
+    s.exchange_credentials();
+    s.start();
+    s.run_for(Duration::from_secs(300));
+    for n in 0..2 {
+        for (t, e) in &s.nodes[n].events {
+            println!("{n} {:>8} {:?}", t.as_millis(), e);
+        }
+        println!("{:?}", s.nodes[n].agent.stats());
+    }
+}

@@ -68,7 +68,7 @@ pub struct BindingRequest<'a> {
     pub transaction_id: [u8; 12],
     pub username: &'a str,
     pub priority: u32,
-    /// `Some(tie_breaker)` as ICE-CONTROLLING if `controlling`, else ICE-CONTROLLED.
+    /// Sends `tie_breaker` as ICE-CONTROLLING if set, else as ICE-CONTROLLED.
     pub controlling: bool,
     pub tie_breaker: u64,
     pub use_candidate: bool,
@@ -104,6 +104,20 @@ pub fn binding_success(transaction_id: [u8; 12], mapped: SocketAddr, key: Option
 
 /// A Binding error response (e.g. 400, 401, 487) with integrity (if `key`) and FINGERPRINT.
 pub fn binding_error(transaction_id: [u8; 12], code: u16, key: Option<&[u8]>) -> Vec<u8> {
+    binding_error_with(transaction_id, code, Vec::new(), key)
+}
+
+/// RFC 8489 §6.3.1.1: a 420 response listing the unknown comprehension-required attributes.
+pub fn binding_error_unknown(transaction_id: [u8; 12], unknown: Vec<u16>, key: Option<&[u8]>) -> Vec<u8> {
+    binding_error_with(transaction_id, 420, vec![Attribute::UnknownAttributes(unknown)], key)
+}
+
+fn binding_error_with(
+    transaction_id: [u8; 12],
+    code: u16,
+    extra: Vec<Attribute>,
+    key: Option<&[u8]>,
+) -> Vec<u8> {
     let reason = match code {
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -113,5 +127,6 @@ pub fn binding_error(transaction_id: [u8; 12], code: u16, key: Option<&[u8]>) ->
     };
     let mut m = Message::new(Method::BINDING, Class::ErrorResponse, transaction_id);
     m.attributes.push(Attribute::ErrorCode { code, reason: reason.to_string() });
+    m.attributes.extend(extra);
     m.encode_with(key, true)
 }

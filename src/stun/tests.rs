@@ -148,7 +148,7 @@ fn every_truncation_fails_cleanly() {
 #[test]
 fn random_bytes_never_panic() {
     let mut rng = crate::crypto::Rng::seeded(42);
-    let mut buf = vec![0u8; 200];
+    let mut buf = [0u8; 200];
     for i in 0..20_000 {
         let n = rng.below(buf.len() as u64) as usize;
         rng.fill(&mut buf[..n]);

@@ -179,7 +179,7 @@ impl Attribute {
                 Attribute::MessageIntegrity(<[u8; 20]>::try_from(v).map_err(|_| bad)?)
             }
             attr::MESSAGE_INTEGRITY_SHA256 => {
-                if v.len() < 16 || v.len() > 32 || v.len() % 4 != 0 {
+                if v.len() < 16 || v.len() > 32 || !v.len().is_multiple_of(4) {
                     return Err(bad);
                 }
                 Attribute::MessageIntegritySha256(v.to_vec())
@@ -200,7 +200,7 @@ impl Attribute {
                 }
             }
             attr::UNKNOWN_ATTRIBUTES => {
-                if v.len() % 2 != 0 {
+                if !v.len().is_multiple_of(2) {
                     return Err(bad);
                 }
                 Attribute::UnknownAttributes(
@@ -363,7 +363,7 @@ impl Message {
         }
         let h = Header::decode(b)?;
         let body_len = usize::from(h.length);
-        if body_len % 4 != 0 {
+        if !body_len.is_multiple_of(4) {
             return Err(StunError::BadLength);
         }
         let total = HEADER_LEN + body_len;
@@ -558,7 +558,7 @@ fn encode_attribute(a: &Attribute, tid: &[u8; 12], out: &mut Vec<u8>) {
     if let Some(s) = out.get_mut(len_at..len_at + 2) {
         s.copy_from_slice(&len16.to_be_bytes());
     }
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }

@@ -86,7 +86,9 @@ pub struct Candidate {
 }
 
 fn is_ice_char_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, IceError> {
@@ -104,7 +106,8 @@ fn parse_ip(s: &str) -> Result<IpAddr, IceError> {
     if lower.ends_with(".local") {
         Err(IceError::MdnsCandidate)
     } else if !s.is_empty()
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
     {
         Err(IceError::UnresolvedHostname)
     } else {
@@ -137,7 +140,10 @@ impl Candidate {
             return Err(IceError::CandidateSyntax);
         }
         let protocol = next()?.to_ascii_lowercase();
-        if !protocol.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+        if !protocol
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        {
             return Err(IceError::CandidateSyntax);
         }
         let priority: u32 = next()?.parse().map_err(|_| IceError::CandidateSyntax)?;
@@ -217,6 +223,9 @@ impl Candidate {
 
     /// The `ufrag` extension, if any.
     pub fn ufrag(&self) -> Option<&str> {
-        self.extensions.iter().find(|(k, _)| k == "ufrag").map(|(_, v)| v.as_str())
+        self.extensions
+            .iter()
+            .find(|(k, _)| k == "ufrag")
+            .map(|(_, v)| v.as_str())
     }
 }

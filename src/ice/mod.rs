@@ -133,7 +133,10 @@ pub enum IceEvent {
     GatheringComplete,
     ConnectionStateChanged(IceConnectionState),
     /// Application data now goes from `transport` to `remote`.
-    SelectedPairChanged { transport: TransportId, remote: SocketAddr },
+    SelectedPairChanged {
+        transport: TransportId,
+        remote: SocketAddr,
+    },
 }
 
 /// Counters of dropped input and notable events.

@@ -70,9 +70,15 @@ fn parses_firefox_and_aiortc_and_ipv6() {
     assert_eq!(c.related_address, Some(sa("0.0.0.0:0")));
     // Without the "candidate:" prefix and with "a=".
     let bare = FIREFOX_HOST.strip_prefix("candidate:").unwrap();
-    assert_eq!(Candidate::parse(bare).unwrap(), Candidate::parse(FIREFOX_HOST).unwrap());
+    assert_eq!(
+        Candidate::parse(bare).unwrap(),
+        Candidate::parse(FIREFOX_HOST).unwrap()
+    );
     let a = format!("a={CHROME_SRFLX}");
-    assert_eq!(Candidate::parse(&a).unwrap(), Candidate::parse(CHROME_SRFLX).unwrap());
+    assert_eq!(
+        Candidate::parse(&a).unwrap(),
+        Candidate::parse(CHROME_SRFLX).unwrap()
+    );
 }
 
 #[test]
@@ -127,7 +133,10 @@ fn malformed_candidates_fail_cleanly() {
     ] {
         assert!(Candidate::parse(s).is_err(), "{s:?}");
     }
-    assert_eq!(Candidate::parse(&"x".repeat(5000)), Err(IceError::CandidateTooLong));
+    assert_eq!(
+        Candidate::parse(&"x".repeat(5000)),
+        Err(IceError::CandidateTooLong)
+    );
     // Every truncation and random bytes never panic.
     for s in [CHROME_SRFLX, CHROME_V6, CHROME_MDNS, AIORTC_RELAY] {
         for n in 0..s.len() {
@@ -138,8 +147,9 @@ fn malformed_candidates_fail_cleanly() {
     let alphabet = b"candite:0123456789 .:abcdfhostypudprelaxsrfl-";
     for _ in 0..5000 {
         let n = rng.below(80) as usize;
-        let s: String =
-            (0..n).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char).collect();
+        let s: String = (0..n)
+            .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
+            .collect();
         let _ = Candidate::parse(&s);
     }
 }
@@ -147,8 +157,14 @@ fn malformed_candidates_fail_cleanly() {
 #[test]
 fn priorities_follow_rfc8445() {
     // §5.1.2.1 with type 126, local 65535, component 1.
-    assert_eq!(candidate_priority(&CandidateKind::Host, 65535, 1), 2130706431);
-    assert_eq!(candidate_priority(&CandidateKind::Relayed, 65535, 1), 16777215);
+    assert_eq!(
+        candidate_priority(&CandidateKind::Host, 65535, 1),
+        2130706431
+    );
+    assert_eq!(
+        candidate_priority(&CandidateKind::Relayed, 65535, 1),
+        16777215
+    );
     // §6.1.2.3.
     assert_eq!(pair_priority(10, 20), (10u64 << 32) + 40);
     assert_eq!(pair_priority(20, 10), (10u64 << 32) + 41);
@@ -204,7 +220,12 @@ impl Sim {
         let mut rng = Rng::seeded(seed);
         let a = IceAgent::new(cfg_a, rng.fork());
         let b = IceAgent::new(cfg_b, rng.fork());
-        let node = |agent| Node { agent, events: Vec::new(), trickle: true, held: Vec::new() };
+        let node = |agent| Node {
+            agent,
+            events: Vec::new(),
+            trickle: true,
+            held: Vec::new(),
+        };
         Sim {
             now: Time::from_millis(1000),
             nodes: vec![node(a), node(b)],
@@ -246,12 +267,18 @@ impl Sim {
 
     /// Where a packet sent from `src` is seen to come from.
     fn outside(&self, src: SocketAddr) -> SocketAddr {
-        self.nats.iter().find(|n| n.private == src).map(|n| n.public).unwrap_or(src)
+        self.nats
+            .iter()
+            .find(|n| n.private == src)
+            .map(|n| n.public)
+            .unwrap_or(src)
     }
 
     fn send(&mut self, from_node: usize, t: Transmit) {
-        let Some(&(_, _, src)) =
-            self.sockets.iter().find(|(n, id, _)| *n == from_node && *id == t.transport)
+        let Some(&(_, _, src)) = self
+            .sockets
+            .iter()
+            .find(|(n, id, _)| *n == from_node && *id == t.transport)
         else {
             panic!("unknown transport {}", t.transport)
         };
@@ -270,7 +297,9 @@ impl Sim {
     fn deliver(&mut self, p: Packet) {
         self.delivered += 1;
         if Some(p.to) == self.stun_server {
-            let Ok(m) = Message::decode(&p.data) else { return };
+            let Ok(m) = Message::decode(&p.data) else {
+                return;
+            };
             if m.class == Class::Request {
                 let resp = stun::binding_success(m.transaction_id, p.from, None);
                 let server = p.to;
@@ -284,7 +313,9 @@ impl Sim {
             None if self.nats.iter().any(|n| n.private == p.to) => return,
             None => p.to,
         };
-        let Some(&(n, id, _)) = self.sockets.iter().find(|(_, _, a)| *a == to) else { return };
+        let Some(&(n, id, _)) = self.sockets.iter().find(|(_, _, a)| *a == to) else {
+            return;
+        };
         let now = self.now;
         let _ = self.nodes[n].agent.handle_stun(now, id, p.from, &p.data);
     }
@@ -312,7 +343,10 @@ impl Sim {
     fn release(&mut self, n: usize) {
         let now = self.now;
         for c in std::mem::take(&mut self.nodes[n].held) {
-            self.nodes[1 - n].agent.add_remote_candidate(now, c).unwrap();
+            self.nodes[1 - n]
+                .agent
+                .add_remote_candidate(now, c)
+                .unwrap();
         }
         self.nodes[n].trickle = true;
     }
@@ -379,7 +413,8 @@ impl Sim {
     }
 
     fn both_connected(&self) -> bool {
-        self.state(0) == IceConnectionState::Connected && self.state(1) == IceConnectionState::Connected
+        self.state(0) == IceConnectionState::Connected
+            && self.state(1) == IceConnectionState::Connected
     }
 
     fn states(&self, n: usize) -> Vec<IceConnectionState> {
@@ -402,7 +437,10 @@ impl Sim {
 }
 
 fn controlling() -> IceConfig {
-    IceConfig { controlling: true, ..IceConfig::default() }
+    IceConfig {
+        controlling: true,
+        ..IceConfig::default()
+    }
 }
 
 fn controlled() -> IceConfig {
@@ -417,8 +455,14 @@ fn host_pair(seed: u64) -> Sim {
 }
 
 fn assert_selected(s: &Sim) {
-    assert_eq!(s.nodes[0].agent.selected_pair(), Some((1, sa("10.0.0.2:2000"))));
-    assert_eq!(s.nodes[1].agent.selected_pair(), Some((7, sa("10.0.0.1:1000"))));
+    assert_eq!(
+        s.nodes[0].agent.selected_pair(),
+        Some((1, sa("10.0.0.2:2000")))
+    );
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((7, sa("10.0.0.1:1000")))
+    );
 }
 
 // ---- agent tests --------------------------------------------------------------------------
@@ -449,7 +493,9 @@ fn gathering_emits_host_candidates_and_completes() {
         })
         .collect();
     assert_eq!(cands.len(), 2, "loopback excluded: {events:?}");
-    assert!(cands.iter().all(|c| c.kind == CandidateKind::Host && c.component == 1));
+    assert!(cands
+        .iter()
+        .all(|c| c.kind == CandidateKind::Host && c.component == 1));
     // IPv6 host preferred over IPv4.
     assert!(cands[1].priority > cands[0].priority);
     assert_eq!(events.last(), Some(&IceEvent::GatheringComplete));
@@ -458,7 +504,13 @@ fn gathering_emits_host_candidates_and_completes() {
     for c in cands {
         assert_eq!(&Candidate::parse(&c.to_sdp_string()).unwrap(), c);
     }
-    let mut b = IceAgent::new(IceConfig { include_loopback: true, ..IceConfig::default() }, Rng::seeded(1));
+    let mut b = IceAgent::new(
+        IceConfig {
+            include_loopback: true,
+            ..IceConfig::default()
+        },
+        Rng::seeded(1),
+    );
     b.add_local_transport(2, sa("127.0.0.1:5001"));
     b.start_gathering(Time::ZERO);
     assert!(matches!(b.poll_event(), Some(IceEvent::LocalCandidate(_))));
@@ -471,8 +523,14 @@ fn connects_with_host_candidates() {
     s.start();
     assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
     assert_selected(&s);
-    assert_eq!(s.states(0), vec![IceConnectionState::Checking, IceConnectionState::Connected]);
-    assert_eq!(s.states(1)[..], [IceConnectionState::Checking, IceConnectionState::Connected]);
+    assert_eq!(
+        s.states(0),
+        vec![IceConnectionState::Checking, IceConnectionState::Connected]
+    );
+    assert_eq!(
+        s.states(1)[..],
+        [IceConnectionState::Checking, IceConnectionState::Connected]
+    );
     // Connected quickly (a few round trips).
     assert!(s.time_of(0, IceConnectionState::Connected).unwrap() < Time::from_millis(1300));
     // Nomination happened: the controlled side saw USE-CANDIDATE on the selected pair.
@@ -483,7 +541,11 @@ fn connects_with_host_candidates() {
     let before = s.delivered;
     s.run_for(Duration::from_secs(60));
     assert!(s.both_connected());
-    assert!(s.delivered - before >= 20, "consent traffic {}", s.delivered - before);
+    assert!(
+        s.delivered - before >= 20,
+        "consent traffic {}",
+        s.delivered - before
+    );
     assert_selected(&s);
     assert!(s.nodes[0].agent.controlling() && !s.nodes[1].agent.controlling());
 }
@@ -499,7 +561,10 @@ fn trickle_in_either_order_and_late_candidates() {
         s.run_for(Duration::from_millis(500));
         assert_eq!(s.state(0), IceConnectionState::New);
         s.release(first);
-        assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()), "first={first}");
+        assert!(
+            s.run_until(Duration::from_secs(3), |s| s.both_connected()),
+            "first={first}"
+        );
         assert_selected(&s);
         // The late candidates of the other side change nothing.
         s.release(1 - first);
@@ -531,15 +596,24 @@ fn resolves_role_conflicts() {
     for (a_ctl, b_ctl) in [(true, true), (false, false)] {
         for seed in 10..14 {
             let mut s = Sim::new(
-                IceConfig { controlling: a_ctl, ..IceConfig::default() },
-                IceConfig { controlling: b_ctl, ..IceConfig::default() },
+                IceConfig {
+                    controlling: a_ctl,
+                    ..IceConfig::default()
+                },
+                IceConfig {
+                    controlling: b_ctl,
+                    ..IceConfig::default()
+                },
                 seed,
             );
             s.add_socket(0, 1, "10.0.0.1:1000");
             s.add_socket(1, 7, "10.0.0.2:2000");
             s.exchange_credentials();
             s.start();
-            assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()), "{a_ctl} {seed}");
+            assert!(
+                s.run_until(Duration::from_secs(5), |s| s.both_connected()),
+                "{a_ctl} {seed}"
+            );
             s.run_for(Duration::from_secs(2));
             let (a, b) = (&s.nodes[0].agent, &s.nodes[1].agent);
             assert_ne!(a.controlling(), b.controlling(), "{a_ctl} seed {seed}");
@@ -547,7 +621,9 @@ fn resolves_role_conflicts() {
             assert_eq!(a.controlling(), a.tie_breaker() > b.tie_breaker());
             assert!(a.stats().role_conflicts + b.stats().role_conflicts >= 1);
             assert_selected(&s);
-            assert!(s.nodes[0].agent.pairs_nominated() >= 1 && s.nodes[1].agent.pairs_nominated() >= 1);
+            assert!(
+                s.nodes[0].agent.pairs_nominated() >= 1 && s.nodes[1].agent.pairs_nominated() >= 1
+            );
         }
     }
 }
@@ -578,12 +654,21 @@ fn learns_peer_reflexive_local_behind_nat() {
     // A is behind a NAT and signals only its (unreachable) host candidate; B's checks to it
     // fail, A's checks reach B from the public address: B learns prflx remote, A prflx local.
     let mut s = host_pair(6);
-    s.nats.push(Nat { private: sa("10.0.0.1:1000"), public: sa("203.0.113.9:40000") });
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
-    assert_eq!(s.nodes[1].agent.selected_pair(), Some((7, sa("203.0.113.9:40000"))));
-    assert_eq!(s.nodes[0].agent.selected_pair(), Some((1, sa("10.0.0.2:2000"))));
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((7, sa("203.0.113.9:40000")))
+    );
+    assert_eq!(
+        s.nodes[0].agent.selected_pair(),
+        Some((1, sa("10.0.0.2:2000")))
+    );
     assert_eq!(s.nodes[0].agent.stats().peer_reflexive_local, 1);
     assert_eq!(s.nodes[1].agent.stats().peer_reflexive_remote, 1);
 }
@@ -613,13 +698,21 @@ fn consent_loss_disconnects_then_fails() {
     s.run_for(Duration::from_secs(2));
     s.cut = true;
     let cut_at = s.now;
-    assert!(s.run_until(Duration::from_secs(20), |s| s.state(0) == IceConnectionState::Disconnected));
+    assert!(s.run_until(Duration::from_secs(20), |s| s.state(0)
+        == IceConnectionState::Disconnected));
     let d = s.now - cut_at;
-    assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(8), "disconnected after {d:?}");
-    assert!(s.run_until(Duration::from_secs(40), |s| s.state(0) == IceConnectionState::Failed
+    assert!(
+        d >= Duration::from_secs(4) && d <= Duration::from_secs(8),
+        "disconnected after {d:?}"
+    );
+    assert!(s.run_until(Duration::from_secs(40), |s| s.state(0)
+        == IceConnectionState::Failed
         && s.state(1) == IceConnectionState::Failed));
     let f = s.now - cut_at;
-    assert!(f >= Duration::from_secs(25) && f <= Duration::from_secs(32), "failed after {f:?}");
+    assert!(
+        f >= Duration::from_secs(25) && f <= Duration::from_secs(32),
+        "failed after {f:?}"
+    );
     assert_eq!(
         s.states(0),
         vec![
@@ -643,13 +736,18 @@ fn consent_recovers_after_short_outage() {
     s.start();
     assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
     s.cut = true;
-    assert!(s.run_until(Duration::from_secs(20), |s| s.state(0) == IceConnectionState::Disconnected
+    assert!(s.run_until(Duration::from_secs(20), |s| s.state(0)
+        == IceConnectionState::Disconnected
         && s.state(1) == IceConnectionState::Disconnected));
     s.run_for(Duration::from_secs(5));
     s.cut = false;
     let back = s.now;
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
-    assert!(s.now - back <= Duration::from_secs(3), "recovered after {:?}", s.now - back);
+    assert!(
+        s.now - back <= Duration::from_secs(3),
+        "recovered after {:?}",
+        s.now - back
+    );
     assert_selected(&s);
     s.run_for(Duration::from_secs(60));
     assert!(s.both_connected());
@@ -660,11 +758,17 @@ fn stun_server_gives_srflx_and_connects_through_nat() {
     let mut s = host_pair(9);
     s.stun_server = Some(sa("198.51.100.1:3478"));
     s.nodes[0].agent = IceAgent::new(
-        IceConfig { stun_servers: vec![sa("198.51.100.1:3478")], ..controlling() },
+        IceConfig {
+            stun_servers: vec![sa("198.51.100.1:3478")],
+            ..controlling()
+        },
         Rng::seeded(99),
     );
     s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
-    s.nats.push(Nat { private: sa("10.0.0.1:1000"), public: sa("203.0.113.9:40000") });
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
@@ -681,9 +785,18 @@ fn stun_server_gives_srflx_and_connects_through_nat() {
     assert_eq!(cands[1].address, sa("203.0.113.9:40000"));
     assert_eq!(cands[1].related_address, Some(sa("10.0.0.1:1000")));
     assert!(cands[1].priority < cands[0].priority);
-    assert!(s.nodes[0].events.iter().any(|(_, e)| *e == IceEvent::GatheringComplete));
-    assert_eq!(s.nodes[0].agent.gathering_state(), IceGatheringState::Complete);
-    assert_eq!(s.nodes[1].agent.selected_pair(), Some((7, sa("203.0.113.9:40000"))));
+    assert!(s.nodes[0]
+        .events
+        .iter()
+        .any(|(_, e)| *e == IceEvent::GatheringComplete));
+    assert_eq!(
+        s.nodes[0].agent.gathering_state(),
+        IceGatheringState::Complete
+    );
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((7, sa("203.0.113.9:40000")))
+    );
 }
 
 #[test]
@@ -691,7 +804,11 @@ fn srflx_deduplicated_and_gathering_times_out() {
     // Two servers mapping to the same public address give one srflx candidate; a dead
     // server makes gathering complete at the timeout.
     let cfg = IceConfig {
-        stun_servers: vec![sa("198.51.100.1:3478"), sa("198.51.100.2:3478"), sa("198.51.100.3:3478")],
+        stun_servers: vec![
+            sa("198.51.100.1:3478"),
+            sa("198.51.100.2:3478"),
+            sa("198.51.100.3:3478"),
+        ],
         ..IceConfig::default()
     };
     let mut a = IceAgent::new(cfg, Rng::seeded(3));
@@ -703,7 +820,8 @@ fn srflx_deduplicated_and_gathering_times_out() {
     for tx in &sent[..2] {
         let m = Message::decode(&tx.data).unwrap();
         let resp = stun::binding_success(m.transaction_id, sa("203.0.113.9:40000"), None);
-        a.handle_stun(Time::from_millis(30), 1, tx.destination, &resp).unwrap();
+        a.handle_stun(Time::from_millis(30), 1, tx.destination, &resp)
+            .unwrap();
     }
     let srflx = std::iter::from_fn(|| a.poll_event())
         .filter(|e| matches!(e, IceEvent::LocalCandidate(c) if c.kind == CandidateKind::ServerReflexive))
@@ -723,16 +841,26 @@ fn srflx_deduplicated_and_gathering_times_out() {
 #[test]
 fn fails_when_all_pairs_fail_after_end_of_candidates() {
     let mut s = host_pair(11);
-    s.nats.push(Nat { private: sa("10.0.0.2:2000"), public: sa("203.0.113.2:2000") });
-    s.nats.push(Nat { private: sa("10.0.0.1:1000"), public: sa("203.0.113.1:1000") });
+    s.nats.push(Nat {
+        private: sa("10.0.0.2:2000"),
+        public: sa("203.0.113.2:2000"),
+    });
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.1:1000"),
+    });
     s.exchange_credentials();
     s.agent(0).set_remote_end_of_candidates();
     s.agent(1).set_remote_end_of_candidates();
     s.start();
-    assert!(s.run_until(Duration::from_secs(40), |s| s.state(0) == IceConnectionState::Failed));
+    assert!(s.run_until(Duration::from_secs(40), |s| s.state(0)
+        == IceConnectionState::Failed));
     let t = s.time_of(0, IceConnectionState::Failed).unwrap() - Time::from_millis(1000);
     assert!(t < Duration::from_secs(20), "{t:?}");
-    assert_eq!(s.states(0), vec![IceConnectionState::Checking, IceConnectionState::Failed]);
+    assert_eq!(
+        s.states(0),
+        vec![IceConnectionState::Checking, IceConnectionState::Failed]
+    );
 }
 
 #[test]
@@ -746,7 +874,11 @@ fn close_stops_everything() {
     assert_eq!(s.nodes[0].agent.poll_timeout(), None);
     let now = s.now;
     assert!(s.agent(0).poll_transmit(now).is_none());
-    assert_eq!(s.agent(0).handle_stun(now, 1, sa("10.0.0.2:2000"), &[0; 20]), Err(IceError::Closed));
+    assert_eq!(
+        s.agent(0)
+            .handle_stun(now, 1, sa("10.0.0.2:2000"), &[0; 20]),
+        Err(IceError::Closed)
+    );
 }
 
 #[test]
@@ -759,9 +891,14 @@ fn drops_and_counts_bad_input() {
     let from = sa("10.0.0.2:2000");
     let local = a.local_credentials().clone();
     // Garbage and truncated.
-    assert!(a.handle_stun(now, 1, from, b"hello world, not stun").is_err());
+    assert!(a
+        .handle_stun(now, 1, from, b"hello world, not stun")
+        .is_err());
     // Unknown transport.
-    assert_eq!(a.handle_stun(now, 99, from, b"x"), Err(IceError::UnknownTransport));
+    assert_eq!(
+        a.handle_stun(now, 99, from, b"x"),
+        Err(IceError::UnknownTransport)
+    );
     // Wrong password.
     let req = |user: &str, key: &[u8]| {
         stun::binding_request(
@@ -777,19 +914,34 @@ fn drops_and_counts_bad_input() {
         )
     };
     let good_user = format!("{}:{}", local.ufrag, b_creds.ufrag);
-    assert_eq!(a.handle_stun(now, 1, from, &req(&good_user, b"wrong")), Err(IceError::BadIntegrity));
+    assert_eq!(
+        a.handle_stun(now, 1, from, &req(&good_user, b"wrong")),
+        Err(IceError::BadIntegrity)
+    );
     assert_eq!(
         a.handle_stun(now, 1, from, &req("nope:nope", local.pwd.as_bytes())),
         Err(IceError::UnknownUsername)
     );
     // A response nobody asked for.
     let resp = stun::binding_success([5; 12], from, Some(b_creds.pwd.as_bytes()));
-    assert_eq!(a.handle_stun(now, 1, from, &resp), Err(IceError::UnknownTransaction));
+    assert_eq!(
+        a.handle_stun(now, 1, from, &resp),
+        Err(IceError::UnknownTransaction)
+    );
     let st = a.stats();
-    assert_eq!((st.malformed, st.bad_integrity, st.unknown_username, st.unknown_transaction), (1, 1, 1, 1));
+    assert_eq!(
+        (
+            st.malformed,
+            st.bad_integrity,
+            st.unknown_username,
+            st.unknown_transaction
+        ),
+        (1, 1, 1, 1)
+    );
     assert!(a.poll_transmit(now).is_none(), "nothing answered");
     // A good request is answered with a verified success response carrying the source.
-    a.handle_stun(now, 1, from, &req(&good_user, local.pwd.as_bytes())).unwrap();
+    a.handle_stun(now, 1, from, &req(&good_user, local.pwd.as_bytes()))
+        .unwrap();
     let out = a.poll_transmit(now).unwrap();
     assert_eq!(out.destination, from);
     stun::verify_integrity(&out.data, local.pwd.as_bytes()).unwrap();
@@ -817,15 +969,23 @@ fn remote_candidate_bounds_and_filters() {
     let mut a = IceAgent::new(controlling(), Rng::seeded(1));
     a.add_local_transport(1, sa("10.0.0.1:1000"));
     let now = Time::ZERO;
-    a.add_remote_candidate(now, Candidate::parse(CHROME_TCP).unwrap()).unwrap();
+    a.add_remote_candidate(now, Candidate::parse(CHROME_TCP).unwrap())
+        .unwrap();
     assert!(a.remote_candidates().is_empty(), "tcp ignored");
     for i in 0..MAX_REMOTE_CANDIDATES {
-        let c = Candidate::parse(&format!("candidate:1 1 udp 1 10.1.{}.{} 9 typ host", i / 200, i % 200 + 1))
-            .unwrap();
+        let c = Candidate::parse(&format!(
+            "candidate:1 1 udp 1 10.1.{}.{} 9 typ host",
+            i / 200,
+            i % 200 + 1
+        ))
+        .unwrap();
         a.add_remote_candidate(now, c).unwrap();
     }
     let extra = Candidate::parse("candidate:1 1 udp 1 10.9.9.9 9 typ host").unwrap();
-    assert_eq!(a.add_remote_candidate(now, extra), Err(IceError::TooManyCandidates));
+    assert_eq!(
+        a.add_remote_candidate(now, extra),
+        Err(IceError::TooManyCandidates)
+    );
     assert_eq!(a.stats().dropped_candidates, 1);
 }
 
@@ -837,10 +997,17 @@ fn checks_are_paced_and_retransmissions_bounded() {
     let (ta, max) = (cfg.check_interval, cfg.max_check_transmits);
     let mut a = IceAgent::new(cfg, Rng::seeded(5));
     a.add_local_transport(1, sa("10.0.0.1:1000"));
-    a.set_remote_credentials(IceCredentials { ufrag: "abcd".into(), pwd: "p".repeat(22) });
+    a.set_remote_credentials(IceCredentials {
+        ufrag: "abcd".into(),
+        pwd: "p".repeat(22),
+    });
     for i in 0..10 {
-        let c = Candidate::parse(&format!("candidate:{i} 1 udp {} 10.9.0.{} 9 typ host", 1000 + i, i + 1))
-            .unwrap();
+        let c = Candidate::parse(&format!(
+            "candidate:{i} 1 udp {} 10.9.0.{} 9 typ host",
+            1000 + i,
+            i + 1
+        ))
+        .unwrap();
         a.add_remote_candidate(Time::ZERO, c).unwrap();
     }
     a.set_remote_end_of_candidates();
@@ -865,7 +1032,9 @@ fn checks_are_paced_and_retransmissions_bounded() {
     // First transmissions: highest priority first, spaced by at least Ta.
     let mut firsts: Vec<(Time, SocketAddr)> = Vec::new();
     for (t, d, id) in &sent {
-        if sent.iter().find(|s| s.2 == *id).map(|s| s.0) == Some(*t) && !firsts.iter().any(|f| f.1 == *d) {
+        if sent.iter().find(|s| s.2 == *id).map(|s| s.0) == Some(*t)
+            && !firsts.iter().any(|f| f.1 == *d)
+        {
             firsts.push((*t, *d));
         }
     }
@@ -889,8 +1058,14 @@ fn connects_over_ipv6_and_prefers_it() {
     s.start();
     assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
     s.run_for(Duration::from_secs(2));
-    assert_eq!(s.nodes[0].agent.selected_pair(), Some((2, sa("[2001:db8::2]:2000"))));
-    assert_eq!(s.nodes[1].agent.selected_pair(), Some((8, sa("[2001:db8::1]:1000"))));
+    assert_eq!(
+        s.nodes[0].agent.selected_pair(),
+        Some((2, sa("[2001:db8::2]:2000")))
+    );
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((8, sa("[2001:db8::1]:1000")))
+    );
     assert_eq!(s.nodes[1].agent.pairs_nominated(), 1);
 }
 
@@ -901,14 +1076,23 @@ fn falls_back_to_a_lower_priority_reachable_pair() {
     s.add_socket(0, 1, "10.0.0.1:1000");
     s.add_socket(1, 7, "10.0.0.2:2000");
     s.add_socket(1, 8, "10.0.0.3:3000");
-    s.nats.push(Nat { private: sa("10.0.0.2:2000"), public: sa("203.0.113.2:2000") });
+    s.nats.push(Nat {
+        private: sa("10.0.0.2:2000"),
+        public: sa("203.0.113.2:2000"),
+    });
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
     s.run_for(Duration::from_secs(15));
     assert!(s.both_connected());
-    assert_eq!(s.nodes[0].agent.selected_pair(), Some((1, sa("10.0.0.3:3000"))));
-    assert_eq!(s.nodes[1].agent.selected_pair(), Some((8, sa("10.0.0.1:1000"))));
+    assert_eq!(
+        s.nodes[0].agent.selected_pair(),
+        Some((1, sa("10.0.0.3:3000")))
+    );
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((8, sa("10.0.0.1:1000")))
+    );
 }
 
 #[test]
@@ -917,12 +1101,19 @@ fn unknown_required_attribute_gets_420() {
     a.add_local_transport(1, sa("10.0.0.1:1000"));
     let local = a.local_credentials().clone();
     let mut m = Message::new(stun::Method::BINDING, Class::Request, [4; 12]);
-    m.attributes.push(stun::Attribute::Username(format!("{}:peer", local.ufrag)));
+    m.attributes
+        .push(stun::Attribute::Username(format!("{}:peer", local.ufrag)));
     m.attributes.push(stun::Attribute::Priority(1));
     m.attributes.push(stun::Attribute::IceControlling(1));
-    m.attributes.push(stun::Attribute::Other { typ: 0x7001, value: vec![1, 2, 3, 4] });
+    m.attributes.push(stun::Attribute::Other {
+        typ: 0x7001,
+        value: vec![1, 2, 3, 4],
+    });
     let raw = m.encode_with(Some(local.pwd.as_bytes()), true);
-    assert_eq!(a.handle_stun(Time::ZERO, 1, sa("10.0.0.2:2"), &raw), Err(IceError::Unexpected));
+    assert_eq!(
+        a.handle_stun(Time::ZERO, 1, sa("10.0.0.2:2"), &raw),
+        Err(IceError::Unexpected)
+    );
     let out = a.poll_transmit(Time::ZERO).unwrap();
     let resp = Message::decode(&out.data).unwrap();
     assert_eq!(resp.error_code(), Some(420));

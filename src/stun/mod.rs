@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 
 pub use error::StunError;
 pub use wire::{
-    attr, message_type, split_message_type, verify_fingerprint, verify_integrity, Attribute,
-    Class, Header, Message, Method, MAX_TEXT_LEN, MAX_USERNAME_LEN,
+    attr, message_type, split_message_type, verify_fingerprint, verify_integrity, Attribute, Class,
+    Header, Message, Method, MAX_TEXT_LEN, MAX_USERNAME_LEN,
 };
 
 /// RFC 8489 §5.
@@ -36,7 +36,9 @@ pub const FINGERPRINT_XOR: u32 = 0x5354_554e;
 /// cookie (RFC 8489 §6.3) so that stray bytes are not taken for STUN.
 pub fn is_stun(data: &[u8]) -> bool {
     match (data.first(), data.get(4..8)) {
-        (Some(&b), Some(c)) => b <= 3 && c == MAGIC_COOKIE.to_be_bytes() && data.len() >= HEADER_LEN,
+        (Some(&b), Some(c)) => {
+            b <= 3 && c == MAGIC_COOKIE.to_be_bytes() && data.len() >= HEADER_LEN
+        }
         _ => false,
     }
 }
@@ -77,7 +79,8 @@ pub struct BindingRequest<'a> {
 /// Builds an ICE connectivity-check request.
 pub fn binding_request(req: &BindingRequest<'_>, key: &[u8]) -> Vec<u8> {
     let mut m = Message::new(Method::BINDING, Class::Request, req.transaction_id);
-    m.attributes.push(Attribute::Username(req.username.to_string()));
+    m.attributes
+        .push(Attribute::Username(req.username.to_string()));
     m.attributes.push(Attribute::Priority(req.priority));
     m.attributes.push(if req.controlling {
         Attribute::IceControlling(req.tie_breaker)
@@ -96,7 +99,11 @@ pub fn plain_binding_request(transaction_id: [u8; 12]) -> Vec<u8> {
 }
 
 /// A Binding success response with XOR-MAPPED-ADDRESS, integrity (if `key`) and FINGERPRINT.
-pub fn binding_success(transaction_id: [u8; 12], mapped: SocketAddr, key: Option<&[u8]>) -> Vec<u8> {
+pub fn binding_success(
+    transaction_id: [u8; 12],
+    mapped: SocketAddr,
+    key: Option<&[u8]>,
+) -> Vec<u8> {
     let mut m = Message::new(Method::BINDING, Class::SuccessResponse, transaction_id);
     m.attributes.push(Attribute::XorMappedAddress(mapped));
     m.encode_with(key, true)
@@ -108,8 +115,17 @@ pub fn binding_error(transaction_id: [u8; 12], code: u16, key: Option<&[u8]>) ->
 }
 
 /// RFC 8489 §6.3.1.1: a 420 response listing the unknown comprehension-required attributes.
-pub fn binding_error_unknown(transaction_id: [u8; 12], unknown: Vec<u16>, key: Option<&[u8]>) -> Vec<u8> {
-    binding_error_with(transaction_id, 420, vec![Attribute::UnknownAttributes(unknown)], key)
+pub fn binding_error_unknown(
+    transaction_id: [u8; 12],
+    unknown: Vec<u16>,
+    key: Option<&[u8]>,
+) -> Vec<u8> {
+    binding_error_with(
+        transaction_id,
+        420,
+        vec![Attribute::UnknownAttributes(unknown)],
+        key,
+    )
 }
 
 fn binding_error_with(
@@ -126,7 +142,10 @@ fn binding_error_with(
         _ => "Error",
     };
     let mut m = Message::new(Method::BINDING, Class::ErrorResponse, transaction_id);
-    m.attributes.push(Attribute::ErrorCode { code, reason: reason.to_string() });
+    m.attributes.push(Attribute::ErrorCode {
+        code,
+        reason: reason.to_string(),
+    });
     m.attributes.extend(extra);
     m.encode_with(key, true)
 }

@@ -2,7 +2,9 @@ use super::*;
 use std::net::SocketAddr;
 
 const PWD: &[u8] = b"VOkJxbRl1RmTxUk/WvJxBt";
-const TID: [u8; 12] = [0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae];
+const TID: [u8; 12] = [
+    0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae,
+];
 
 /// RFC 5769 §2.1 sample request.
 const REQUEST: [u8; 108] = [
@@ -47,7 +49,10 @@ fn rfc5769_request() {
     assert_eq!(m.username(), Some("evtj:h6vY"));
     assert_eq!(m.priority(), Some(0x6e0001ff));
     assert_eq!(m.ice_controlled(), Some(0x932ff9b151263b36));
-    assert_eq!(m.get(attr::SOFTWARE), Some(&Attribute::Software("STUN test client".into())));
+    assert_eq!(
+        m.get(attr::SOFTWARE),
+        Some(&Attribute::Software("STUN test client".into()))
+    );
     assert!(m.has_fingerprint());
     verify_integrity(&REQUEST, PWD).unwrap();
     verify_fingerprint(&REQUEST).unwrap();
@@ -58,8 +63,14 @@ fn rfc5769_request() {
 fn rfc5769_ipv4_response() {
     let m = Message::decode(&RESPONSE_V4).unwrap();
     assert_eq!(m.class, Class::SuccessResponse);
-    assert_eq!(m.xor_mapped_address(), Some("192.0.2.1:32853".parse().unwrap()));
-    assert_eq!(m.get(attr::SOFTWARE), Some(&Attribute::Software("test vector".into())));
+    assert_eq!(
+        m.xor_mapped_address(),
+        Some("192.0.2.1:32853".parse().unwrap())
+    );
+    assert_eq!(
+        m.get(attr::SOFTWARE),
+        Some(&Attribute::Software("test vector".into()))
+    );
     verify_integrity(&RESPONSE_V4, PWD).unwrap();
     verify_fingerprint(&RESPONSE_V4).unwrap();
 }
@@ -67,7 +78,9 @@ fn rfc5769_ipv4_response() {
 #[test]
 fn rfc5769_ipv6_response() {
     let m = Message::decode(&RESPONSE_V6).unwrap();
-    let want: SocketAddr = "[2001:db8:1234:5678:11:2233:4455:6677]:32853".parse().unwrap();
+    let want: SocketAddr = "[2001:db8:1234:5678:11:2233:4455:6677]:32853"
+        .parse()
+        .unwrap();
     assert_eq!(m.xor_mapped_address(), Some(want));
     verify_integrity(&RESPONSE_V6, PWD).unwrap();
     verify_fingerprint(&RESPONSE_V6).unwrap();
@@ -88,7 +101,12 @@ fn reencoding_vectors_reproduces_integrity_and_fingerprint() {
         let strip = |m: &Message| -> Vec<Attribute> {
             m.attributes
                 .iter()
-                .filter(|a| !matches!(a, Attribute::MessageIntegrity(_) | Attribute::Fingerprint(_)))
+                .filter(|a| {
+                    !matches!(
+                        a,
+                        Attribute::MessageIntegrity(_) | Attribute::Fingerprint(_)
+                    )
+                })
                 .cloned()
                 .collect()
         };
@@ -107,13 +125,20 @@ fn raw_encode_is_identity_on_aligned_message() {
     m.encode(&mut out);
     // Only the SOFTWARE padding (0x20 -> 0x00) differs.
     assert_eq!(out.len(), RESPONSE_V6.len());
-    let diffs = out.iter().zip(RESPONSE_V6.iter()).filter(|(a, b)| a != b).count();
+    let diffs = out
+        .iter()
+        .zip(RESPONSE_V6.iter())
+        .filter(|(a, b)| a != b)
+        .count();
     assert_eq!(diffs, 1);
 }
 
 #[test]
 fn bad_integrity_and_fingerprint_rejected() {
-    assert_eq!(verify_integrity(&REQUEST, b"wrong"), Err(StunError::BadIntegrity));
+    assert_eq!(
+        verify_integrity(&REQUEST, b"wrong"),
+        Err(StunError::BadIntegrity)
+    );
     for v in vectors() {
         // Flip one byte of the SOFTWARE value: fingerprint must fail.
         let mut b = v.to_vec();
@@ -179,12 +204,23 @@ fn random_bytes_never_panic() {
 #[test]
 fn message_type_bits() {
     assert_eq!(message_type(Method::BINDING, Class::Request), 0x0001);
-    assert_eq!(message_type(Method::BINDING, Class::SuccessResponse), 0x0101);
+    assert_eq!(
+        message_type(Method::BINDING, Class::SuccessResponse),
+        0x0101
+    );
     assert_eq!(message_type(Method::BINDING, Class::ErrorResponse), 0x0111);
     assert_eq!(message_type(Method::BINDING, Class::Indication), 0x0011);
     for m in [0u16, 1, 3, 0x0abc, 0x0fff] {
-        for c in [Class::Request, Class::Indication, Class::SuccessResponse, Class::ErrorResponse] {
-            assert_eq!(split_message_type(message_type(Method(m), c)), (Method(m), c));
+        for c in [
+            Class::Request,
+            Class::Indication,
+            Class::SuccessResponse,
+            Class::ErrorResponse,
+        ] {
+            assert_eq!(
+                split_message_type(message_type(Method(m), c)),
+                (Method(m), c)
+            );
         }
     }
 }
@@ -211,7 +247,10 @@ fn ice_helpers_round_trip() {
     let addr: SocketAddr = "[::1]:9".parse().unwrap();
     let raw = binding_success([9; 12], addr, Some(b"k"));
     verify_integrity(&raw, b"k").unwrap();
-    assert_eq!(Message::decode(&raw).unwrap().xor_mapped_address(), Some(addr));
+    assert_eq!(
+        Message::decode(&raw).unwrap().xor_mapped_address(),
+        Some(addr)
+    );
 
     let raw = binding_error([9; 12], 487, Some(b"k"));
     let m = Message::decode(&raw).unwrap();
@@ -220,7 +259,10 @@ fn ice_helpers_round_trip() {
 
     let raw = plain_binding_request([1; 12]);
     assert_eq!(raw.len(), 28);
-    assert_eq!(verify_integrity(&raw, b"k"), Err(StunError::MissingIntegrity));
+    assert_eq!(
+        verify_integrity(&raw, b"k"),
+        Err(StunError::MissingIntegrity)
+    );
 }
 
 #[test]
@@ -230,15 +272,24 @@ fn attribute_round_trips() {
         Attribute::MappedAddress("[fe80::1]:5".parse().unwrap()),
         Attribute::XorMappedAddress("255.0.0.1:65535".parse().unwrap()),
         Attribute::Username("a".into()),
-        Attribute::ErrorCode { code: 420, reason: "Unknown".into() },
+        Attribute::ErrorCode {
+            code: 420,
+            reason: "Unknown".into(),
+        },
         Attribute::UnknownAttributes(vec![0x0031, 0x7fff, 0x0002]),
         Attribute::Software("x y".into()),
         Attribute::Priority(u32::MAX),
         Attribute::UseCandidate,
         Attribute::IceControlled(1),
         Attribute::IceControlling(u64::MAX),
-        Attribute::Other { typ: 0x7777, value: vec![1, 2, 3] },
-        Attribute::Other { typ: 0xC001, value: vec![] },
+        Attribute::Other {
+            typ: 0x7777,
+            value: vec![1, 2, 3],
+        },
+        Attribute::Other {
+            typ: 0xC001,
+            value: vec![],
+        },
         Attribute::MessageIntegritySha256(vec![5; 32]),
     ];
     let mut m = Message::new(Method::BINDING, Class::Indication, [3; 12]);

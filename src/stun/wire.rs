@@ -101,7 +101,10 @@ pub enum Attribute {
     /// CRC-32 of the message XOR 0x5354554e (RFC 8489 §14.7).
     Fingerprint(u32),
     /// RFC 8489 §14.8: code 300..=699.
-    ErrorCode { code: u16, reason: String },
+    ErrorCode {
+        code: u16,
+        reason: String,
+    },
     UnknownAttributes(Vec<u16>),
     Software(String),
     /// RFC 8445 §16.1.
@@ -109,7 +112,10 @@ pub enum Attribute {
     UseCandidate,
     IceControlled(u64),
     IceControlling(u64),
-    Other { typ: u16, value: Vec<u8> },
+    Other {
+        typ: u16,
+        value: Vec<u8>,
+    },
 }
 
 impl Attribute {
@@ -184,9 +190,9 @@ impl Attribute {
                 }
                 Attribute::MessageIntegritySha256(v.to_vec())
             }
-            attr::FINGERPRINT => Attribute::Fingerprint(u32::from_be_bytes(
-                <[u8; 4]>::try_from(v).map_err(|_| bad)?,
-            )),
+            attr::FINGERPRINT => {
+                Attribute::Fingerprint(u32::from_be_bytes(<[u8; 4]>::try_from(v).map_err(|_| bad)?))
+            }
             attr::ERROR_CODE => {
                 let (head, reason) = split(v, 4).ok_or(bad)?;
                 let class = u16::from(*head.get(2).ok_or(bad)? & 0x07);
@@ -225,7 +231,10 @@ impl Attribute {
             attr::ICE_CONTROLLING => Attribute::IceControlling(u64::from_be_bytes(
                 <[u8; 8]>::try_from(v).map_err(|_| bad)?,
             )),
-            _ => Attribute::Other { typ, value: v.to_vec() },
+            _ => Attribute::Other {
+                typ,
+                value: v.to_vec(),
+            },
         })
     }
 }
@@ -346,13 +355,23 @@ impl Header {
         let tid = b.get(8..HEADER_LEN).ok_or(StunError::Truncated)?;
         let transaction_id = <[u8; 12]>::try_from(tid).map_err(|_| StunError::Truncated)?;
         let (method, class) = split_message_type(t);
-        Ok(Header { method, class, length, transaction_id })
+        Ok(Header {
+            method,
+            class,
+            length,
+            transaction_id,
+        })
     }
 }
 
 impl Message {
     pub fn new(method: Method, class: Class, transaction_id: [u8; 12]) -> Message {
-        Message { method, class, transaction_id, attributes: Vec::new() }
+        Message {
+            method,
+            class,
+            transaction_id,
+            attributes: Vec::new(),
+        }
     }
 
     /// Decodes a whole datagram. The header length must match the datagram exactly
@@ -445,7 +464,11 @@ impl Message {
             let l = out.len() - HEADER_LEN + 24;
             set_length(&mut out, l);
             let mac = hmac_sha1(key, &out);
-            encode_attribute(&Attribute::MessageIntegrity(mac), &self.transaction_id, &mut out);
+            encode_attribute(
+                &Attribute::MessageIntegrity(mac),
+                &self.transaction_id,
+                &mut out,
+            );
         }
         if fingerprint {
             let l = out.len() - HEADER_LEN + 8;
@@ -502,7 +525,9 @@ impl Message {
     }
 
     pub fn use_candidate(&self) -> bool {
-        self.attributes.iter().any(|a| matches!(a, Attribute::UseCandidate))
+        self.attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::UseCandidate))
     }
 
     pub fn ice_controlling(&self) -> Option<u64> {
@@ -527,7 +552,9 @@ impl Message {
     }
 
     pub fn has_fingerprint(&self) -> bool {
-        self.attributes.iter().any(|a| matches!(a, Attribute::Fingerprint(_)))
+        self.attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::Fingerprint(_)))
     }
 
     /// Comprehension-required attribute types this codec does not know (RFC 8489 §6.3).
@@ -599,8 +626,15 @@ pub fn verify_integrity(raw: &[u8], key: &[u8]) -> Result<(), StunError> {
             set_length(&mut prefix, pos + 24 - HEADER_LEN);
             let expect = hmac_sha1(key, &prefix);
             // Constant-time enough for our purposes: compare all bytes.
-            let diff = expect.iter().zip(mac.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
-            return if diff == 0 { Ok(()) } else { Err(StunError::BadIntegrity) };
+            let diff = expect
+                .iter()
+                .zip(mac.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            return if diff == 0 {
+                Ok(())
+            } else {
+                Err(StunError::BadIntegrity)
+            };
         }
         pos = pos + 4 + ((len + 3) & !3);
     }

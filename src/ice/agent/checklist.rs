@@ -14,7 +14,11 @@ impl IceAgent {
 
     pub(super) fn compute_pair_priority(&self, t: usize, r: usize) -> u64 {
         let local = self.transports.get(t).map(|lt| lt.priority).unwrap_or(0);
-        let remote = self.remote_candidates.get(r).map(|c| c.priority).unwrap_or(0);
+        let remote = self
+            .remote_candidates
+            .get(r)
+            .map(|c| c.priority)
+            .unwrap_or(0);
         if self.controlling {
             pair_priority(local, remote)
         } else {
@@ -48,7 +52,11 @@ impl IceAgent {
     /// The pair of `t` and `r`, created if needed (a request that arrived on an excluded
     /// transport still pairs). `None` only at [`MAX_PAIRS`].
     pub(super) fn find_or_form_pair(&mut self, t: usize, r: usize) -> Option<usize> {
-        if let Some(p) = self.pairs.iter().position(|p| p.transport == t && p.remote == r) {
+        if let Some(p) = self
+            .pairs
+            .iter()
+            .position(|p| p.transport == t && p.remote == r)
+        {
             return Some(p);
         }
         if self.pairs.len() >= MAX_PAIRS {
@@ -70,7 +78,10 @@ impl IceAgent {
 
     pub(super) fn nomination_in_progress(&self) -> bool {
         self.pairs.iter().any(|p| p.nominate_next)
-            || self.transactions.iter().any(|tx| matches!(tx.kind, TxKind::Check { nominate: true, .. }))
+            || self
+                .transactions
+                .iter()
+                .any(|tx| matches!(tx.kind, TxKind::Check { nominate: true, .. }))
     }
 
     pub(super) fn any_nominated(&self) -> bool {
@@ -86,7 +97,9 @@ impl IceAgent {
     pub(super) fn next_check(&mut self) -> Option<(usize, bool)> {
         self.remote_creds.as_ref()?;
         while let Some(p) = self.triggered.pop_front() {
-            let Some(pair) = self.pairs.get_mut(p) else { continue };
+            let Some(pair) = self.pairs.get_mut(p) else {
+                continue;
+            };
             if pair.state == PairState::InProgress && !pair.nominate_next {
                 continue;
             }
@@ -107,8 +120,12 @@ impl IceAgent {
     }
 
     pub(super) fn send_check(&mut self, now: Time, p: usize, nominate: bool, consent: bool) {
-        let Some(creds) = self.remote_creds.clone() else { return };
-        let Some(pair) = self.pairs.get(p) else { return };
+        let Some(creds) = self.remote_creds.clone() else {
+            return;
+        };
+        let Some(pair) = self.pairs.get(p) else {
+            return;
+        };
         let (t, r) = (pair.transport, pair.remote);
         let (Some(lt), Some(rc)) = (self.transports.get(t), self.remote_candidates.get(r)) else {
             return;
@@ -116,8 +133,9 @@ impl IceAgent {
         let (transport, destination) = (lt.id, rc.address);
         // Cancel an older transaction of the same pair (a newer check supersedes it).
         if !consent {
-            self.transactions
-                .retain(|tx| !matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p));
+            self.transactions.retain(
+                |tx| !matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p),
+            );
         }
         let username = format!("{}:{}", creds.ufrag, self.local_creds.ufrag);
         let id = self.new_tid();
@@ -130,11 +148,18 @@ impl IceAgent {
             use_candidate: nominate && self.controlling,
         };
         let raw = stun::binding_request(&req, creds.pwd.as_bytes());
-        let kind = TxKind::Check { pair: p, nominate, consent, sent_controlling: self.controlling };
+        let kind = TxKind::Check {
+            pair: p,
+            nominate,
+            consent,
+            sent_controlling: self.controlling,
+        };
         let max_sends = if consent {
             // Until the next consent check replaces it (bounded).
             let per = (self.config.initial_rto * 2).as_millis().max(1);
-            u32::try_from(self.config.consent_interval.as_millis() / per).unwrap_or(20).clamp(1, 20)
+            u32::try_from(self.config.consent_interval.as_millis() / per)
+                .unwrap_or(20)
+                .clamp(1, 20)
         } else {
             self.config.max_check_transmits
         };
@@ -174,7 +199,11 @@ impl IceAgent {
             TxKind::Check { consent: true, .. } => self.config.initial_rto * 2,
             _ => self.config.initial_rto,
         };
-        self.push_transmit(Transmit { transport, destination, data: raw.clone() });
+        self.push_transmit(Transmit {
+            transport,
+            destination,
+            data: raw.clone(),
+        });
         self.transactions.push(Transaction {
             id,
             kind,

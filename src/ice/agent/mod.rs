@@ -4,7 +4,9 @@ use core::time::Duration;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use super::candidate::{candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind};
+use super::candidate::{
+    candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind,
+};
 use super::*;
 
 mod checklist;
@@ -51,8 +53,16 @@ struct Pair {
 
 #[derive(Debug, Clone, Copy)]
 enum TxKind {
-    Check { pair: usize, nominate: bool, consent: bool, sent_controlling: bool },
-    Gather { transport: usize, server: SocketAddr },
+    Check {
+        pair: usize,
+        nominate: bool,
+        consent: bool,
+        sent_controlling: bool,
+    },
+    Gather {
+        transport: usize,
+        server: SocketAddr,
+    },
 }
 
 #[derive(Debug)]
@@ -103,7 +113,10 @@ pub struct IceAgent {
 impl IceAgent {
     /// Creates an agent with fresh credentials (ufrag 16 chars, pwd 24 chars) and tie-breaker.
     pub fn new(config: IceConfig, mut rng: Rng) -> IceAgent {
-        let local_creds = IceCredentials { ufrag: rng.ice_string(16), pwd: rng.ice_string(24) };
+        let local_creds = IceCredentials {
+            ufrag: rng.ice_string(16),
+            pwd: rng.ice_string(24),
+        };
         let tie_breaker = rng.u64();
         IceAgent {
             controlling: config.controlling,
@@ -156,7 +169,10 @@ impl IceAgent {
 
     pub fn selected_pair(&self) -> Option<(TransportId, SocketAddr)> {
         let p = self.pairs.get(self.selected?)?;
-        Some((self.transports.get(p.transport)?.id, self.remote_candidates.get(p.remote)?.address))
+        Some((
+            self.transports.get(p.transport)?.id,
+            self.remote_candidates.get(p.remote)?.address,
+        ))
     }
 
     pub fn connection_state(&self) -> IceConnectionState {
@@ -231,7 +247,13 @@ impl IceAgent {
         let base: u16 = if addr.is_ipv6() { 65535 } else { 32767 };
         let local_pref = base.saturating_sub(index.saturating_mul(64));
         let priority = candidate_priority(&CandidateKind::Host, local_pref, 1);
-        self.transports.push(LocalTransport { id: transport, addr, priority, usable, signaled: false });
+        self.transports.push(LocalTransport {
+            id: transport,
+            addr,
+            priority,
+            usable,
+            signaled: false,
+        });
         let t = self.transports.len() - 1;
         if self.gathering_state == IceGatheringState::Gathering {
             self.signal_host(t);
@@ -255,7 +277,9 @@ impl IceAgent {
         }
         let servers = self.config.stun_servers.clone();
         for t in 0..self.transports.len() {
-            let Some(lt) = self.transports.get(t) else { continue };
+            let Some(lt) = self.transports.get(t) else {
+                continue;
+            };
             if !lt.usable {
                 continue;
             }
@@ -266,7 +290,10 @@ impl IceAgent {
                 self.start_transaction(
                     now,
                     id,
-                    TxKind::Gather { transport: t, server: *server },
+                    TxKind::Gather {
+                        transport: t,
+                        server: *server,
+                    },
                     tid_local,
                     *server,
                     raw,
@@ -293,7 +320,11 @@ impl IceAgent {
                 return Ok(());
             }
         }
-        if let Some(i) = self.remote_candidates.iter().position(|r| r.address == c.address) {
+        if let Some(i) = self
+            .remote_candidates
+            .iter()
+            .position(|r| r.address == c.address)
+        {
             // Signaled after being learned as peer-reflexive: keep the pair, take the
             // signaled type (priority stays the one the peer put in PRIORITY).
             if let Some(r) = self.remote_candidates.get_mut(i) {
@@ -410,7 +441,8 @@ impl IceAgent {
         if !unknown.is_empty() {
             let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
             let key = self.local_creds.pwd.clone();
-            let resp = stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
+            let resp =
+                stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
             self.queue_transmit(lt_id, from, resp);
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
@@ -449,7 +481,11 @@ impl IceAgent {
         self.stats.responses_sent += 1;
 
         // RFC 8445 §7.3.1.3: learn a peer-reflexive remote candidate.
-        let r = match self.remote_candidates.iter().position(|c| c.address == from) {
+        let r = match self
+            .remote_candidates
+            .iter()
+            .position(|c| c.address == from)
+        {
             Some(r) => r,
             None => {
                 if self.remote_candidates.len() >= MAX_REMOTE_CANDIDATES {
@@ -472,7 +508,9 @@ impl IceAgent {
                 self.remote_candidates.len() - 1
             }
         };
-        let Some(p) = self.find_or_form_pair(t, r) else { return Ok(()) };
+        let Some(p) = self.find_or_form_pair(t, r) else {
+            return Ok(());
+        };
         let use_candidate = msg.use_candidate() && !self.controlling;
         if let Some(pair) = self.pairs.get_mut(p) {
             if use_candidate {
@@ -500,11 +538,17 @@ impl IceAgent {
         raw: &[u8],
         msg: &Message,
     ) -> Result<(), IceError> {
-        let Some(ti) = self.transactions.iter().position(|tx| tx.id == msg.transaction_id) else {
+        let Some(ti) = self
+            .transactions
+            .iter()
+            .position(|tx| tx.id == msg.transaction_id)
+        else {
             self.stats.unknown_transaction += 1;
             return Err(IceError::UnknownTransaction);
         };
-        let Some(tx) = self.transactions.get(ti) else { return Err(IceError::UnknownTransaction) };
+        let Some(tx) = self.transactions.get(ti) else {
+            return Err(IceError::UnknownTransaction);
+        };
         let (kind, tx_transport, tx_dest) = (tx.kind, tx.transport, tx.destination);
         let lt_id = self.transports.get(t).map(|lt| lt.id);
         match kind {
@@ -522,7 +566,12 @@ impl IceAgent {
                 self.update_gathering(now);
                 Ok(())
             }
-            TxKind::Check { pair, nominate, consent, sent_controlling } => {
+            TxKind::Check {
+                pair,
+                nominate,
+                consent,
+                sent_controlling,
+            } => {
                 let key = match &self.remote_creds {
                     Some(c) => c.pwd.clone(),
                     None => return Err(IceError::UnknownTransaction),
@@ -590,7 +639,9 @@ impl IceAgent {
         // Retransmissions and transaction timeouts.
         let mut i = 0;
         while i < self.transactions.len() {
-            let Some(tx) = self.transactions.get_mut(i) else { break };
+            let Some(tx) = self.transactions.get_mut(i) else {
+                break;
+            };
             if tx.next_at > now {
                 i += 1;
                 continue;
@@ -608,7 +659,11 @@ impl IceAgent {
                 tx.rto = (tx.rto * 2).min(self.config.max_rto);
             }
             tx.next_at = now + tx.rto;
-            let out = Transmit { transport: tx.transport, destination: tx.destination, data: tx.raw.clone() };
+            let out = Transmit {
+                transport: tx.transport,
+                destination: tx.destination,
+                data: tx.raw.clone(),
+            };
             self.push_transmit(out);
             i += 1;
         }
@@ -716,7 +771,11 @@ impl IceAgent {
     }
 
     fn queue_transmit(&mut self, transport: TransportId, destination: SocketAddr, data: Vec<u8>) {
-        self.push_transmit(Transmit { transport, destination, data });
+        self.push_transmit(Transmit {
+            transport,
+            destination,
+            data,
+        });
     }
 
     fn push_triggered(&mut self, p: usize) {
@@ -741,7 +800,9 @@ impl IceAgent {
     }
 
     fn signal_host(&mut self, t: usize) {
-        let Some(lt) = self.transports.get_mut(t) else { return };
+        let Some(lt) = self.transports.get_mut(t) else {
+            return;
+        };
         if lt.signaled || !lt.usable {
             return;
         }
@@ -762,7 +823,9 @@ impl IceAgent {
     }
 
     fn add_srflx(&mut self, t: usize, server: SocketAddr, mapped: SocketAddr) {
-        let Some(lt) = self.transports.get(t) else { return };
+        let Some(lt) = self.transports.get(t) else {
+            return;
+        };
         if self.local_candidates.iter().any(|c| c.address == mapped) {
             return; // same as a host candidate or already known: deduplicated
         }
@@ -796,13 +859,16 @@ impl IceAgent {
         if self.gathering_state != IceGatheringState::Gathering {
             return;
         }
-        let pending = self.transactions.iter().any(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+        let pending = self
+            .transactions
+            .iter()
+            .any(|tx| matches!(tx.kind, TxKind::Gather { .. }));
         let expired = self.gather_deadline.is_some_and(|d| now >= d);
         if !pending || expired {
-            self.transactions.retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
+            self.transactions
+                .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
             self.gathering_state = IceGatheringState::Complete;
             self.push_event(IceEvent::GatheringComplete);
         }
     }
-
 }

@@ -27,7 +27,9 @@ impl IceAgent {
         let better_pending = self.pairs.iter().any(|p| {
             p.priority > best.1 && matches!(p.state, PairState::Waiting | PairState::InProgress)
         });
-        let waited = self.first_valid_at.is_some_and(|v| now >= v + self.config.nomination_delay);
+        let waited = self
+            .first_valid_at
+            .is_some_and(|v| now >= v + self.config.nomination_delay);
         if !better_pending || waited {
             if let Some(p) = self.pairs.get_mut(best.0) {
                 p.nominate_next = true;
@@ -48,7 +50,10 @@ impl IceAgent {
                 .max_by_key(|(_, p)| p.priority)
                 .map(|(i, _)| i)
         };
-        let current_nominated = self.selected.and_then(|s| self.pairs.get(s)).is_some_and(|p| p.nominated);
+        let current_nominated = self
+            .selected
+            .and_then(|s| self.pairs.get(s))
+            .is_some_and(|p| p.nominated);
         let choice = match pick(true) {
             Some(n) => Some(n),
             None if current_nominated => self.selected,
@@ -64,7 +69,10 @@ impl IceAgent {
             }
         }
         if self.selected.is_some()
-            && matches!(self.connection_state, IceConnectionState::New | IceConnectionState::Checking)
+            && matches!(
+                self.connection_state,
+                IceConnectionState::New | IceConnectionState::Checking
+            )
         {
             self.set_state(IceConnectionState::Connected);
         }
@@ -88,7 +96,8 @@ impl IceAgent {
     pub(super) fn update_consent(&mut self, now: Time) {
         let Some(sel) = self.selected else { return };
         if now >= self.next_consent {
-            self.transactions.retain(|tx| !matches!(tx.kind, TxKind::Check { consent: true, .. }));
+            self.transactions
+                .retain(|tx| !matches!(tx.kind, TxKind::Check { consent: true, .. }));
             self.send_check(now, sel, false, true);
             self.schedule_consent(now);
         }
@@ -130,11 +139,14 @@ impl IceAgent {
             && self.pairs.iter().all(|p| p.state == PairState::Failed)
             && self.triggered.is_empty();
         let timed_out = match self.first_valid_at {
-            None => self.checking_since.is_some_and(|s| now >= s + self.config.failed_timeout),
+            None => self
+                .checking_since
+                .is_some_and(|s| now >= s + self.config.failed_timeout),
             Some(_) => now >= self.last_consent + self.config.consent_timeout,
         };
         if (all_failed && self.remote_end_of_candidates) || timed_out {
-            self.transactions.retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+            self.transactions
+                .retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
             self.set_state(IceConnectionState::Failed);
         } else if matches!(
             self.connection_state,

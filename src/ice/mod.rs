@@ -65,9 +65,10 @@ pub struct IceConfig {
     pub check_interval: Duration,
     /// First retransmission timeout of a check (RFC 8489 RTO). Default 250 ms.
     pub initial_rto: Duration,
-    /// Largest retransmission timeout (back-off cap). Default 3 s.
+    /// Largest retransmission timeout (back-off cap). Default 1 s, so an unanswered pair fails
+    /// after about 7 s, as in browsers.
     pub max_rto: Duration,
-    /// Transmissions of one check before the pair fails (RFC 8489 Rc). Default 7.
+    /// Transmissions of one check before the pair fails (RFC 8489 Rc). Default 8.
     pub max_check_transmits: u32,
     /// Give up waiting for STUN servers after this. Default 5 s.
     pub gather_timeout: Duration,
@@ -92,8 +93,8 @@ impl Default for IceConfig {
             include_loopback: false,
             check_interval: Duration::from_millis(50),
             initial_rto: Duration::from_millis(250),
-            max_rto: Duration::from_secs(3),
-            max_check_transmits: 7,
+            max_rto: Duration::from_secs(1),
+            max_check_transmits: 8,
             gather_timeout: Duration::from_secs(5),
             nomination_delay: Duration::from_millis(500),
             consent_interval: Duration::from_secs(5),

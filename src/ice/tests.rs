@@ -208,6 +208,10 @@ struct Sim {
     nats: Vec<Nat>,
     /// Drop every packet (consent-loss tests).
     cut: bool,
+    /// Extra random delay up to this (reorders packets).
+    jitter: Duration,
+    /// Percentage of packets delivered twice.
+    dup_percent: u64,
     delivered: u64,
 }
 
@@ -237,6 +241,8 @@ impl Sim {
             stun_server: None,
             nats: Vec::new(),
             cut: false,
+            jitter: Duration::ZERO,
+            dup_percent: 0,
             delivered: 0,
         }
     }
@@ -290,7 +296,17 @@ impl Sim {
         if self.cut || self.rng.below(100) < self.loss_percent {
             return;
         }
-        let at = self.now + self.delay;
+        let jitter_us = u64::try_from(self.jitter.as_micros()).unwrap();
+        let at = self.now + self.delay + Duration::from_micros(self.rng.below(jitter_us + 1));
+        if self.rng.below(100) < self.dup_percent {
+            let later = at + Duration::from_micros(self.rng.below(jitter_us + 1));
+            self.in_flight.push(Packet {
+                at: later,
+                from,
+                to,
+                data: data.clone(),
+            });
+        }
         self.in_flight.push(Packet { at, from, to, data });
     }
 
@@ -684,6 +700,8 @@ fn connects_with_30_percent_loss() {
         if s.run_until(Duration::from_secs(10), |s| s.both_connected()) {
             ok += 1;
             assert_selected(&s);
+        } else {
+            println!("seed {seed} failed");
         }
     }
     assert_eq!(ok, 10);
@@ -1140,17 +1158,74 @@ fn lossy_link_stays_mostly_connected() {
 }
 
 #[test]
+fn survives_jitter_reordering_and_duplication() {
+    for seed in 300..306 {
+        let mut s = host_pair(seed);
+        s.jitter = Duration::from_millis(200);
+        s.dup_percent = 30;
+        s.loss_percent = 10;
+        s.exchange_credentials();
+        s.start();
+        assert!(
+            s.run_until(Duration::from_secs(10), |s| s.both_connected()),
+            "seed {seed}"
+        );
+        assert_selected(&s);
+        s.run_for(Duration::from_secs(60));
+        assert_ne!(s.state(0), IceConnectionState::Failed);
+        assert_eq!(s.nodes[0].agent.pairs_nominated(), 1);
+        assert_eq!(s.nodes[1].agent.pairs_nominated(), 1);
+    }
+}
+
+#[test]
 #[ignore]
 fn print_timeline() {
-    let mut s = host_pair(200);
-    s.loss_percent = 20;
+    let seed = std::env::var("SEED")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(200);
+    let loss = std::env::var("LOSS")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(20);
+    let secs = std::env::var("SECS")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(300);
+    let mut s = host_pair(seed);
+    s.loss_percent = loss;
     s.exchange_credentials();
     s.start();
-    s.run_for(Duration::from_secs(300));
+    s.run_for(Duration::from_secs(secs));
     for n in 0..2 {
+        println!("{}", s.nodes[n].agent.debug_state());
         for (t, e) in &s.nodes[n].events {
             println!("{n} {:>8} {:?}", t.as_millis(), e);
         }
         println!("{:?}", s.nodes[n].agent.stats());
     }
+}
+
+#[test]
+#[ignore]
+fn loss_sweep() {
+    let loss = std::env::var("LOSS")
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(30);
+    let mut fails = Vec::new();
+    let mut worst = Duration::ZERO;
+    for seed in 0..300 {
+        let mut s = host_pair(seed);
+        s.loss_percent = loss;
+        s.exchange_credentials();
+        s.start();
+        let t0 = s.now;
+        if s.run_until(Duration::from_secs(10), |s| s.both_connected()) {
+            worst = worst.max(s.now - t0);
+            if s.now - t0 > Duration::from_secs(4) {
+                println!("slow seed {seed}: {:?}", s.now - t0);
+            }
+        } else {
+            fails.push(seed);
+        }
+    }
+    println!("loss {loss}: failures {fails:?}, slowest {worst:?}");
 }

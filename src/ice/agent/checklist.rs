@@ -100,9 +100,6 @@ impl IceAgent {
             let Some(pair) = self.pairs.get_mut(p) else {
                 continue;
             };
-            if pair.state == PairState::InProgress && !pair.nominate_next {
-                continue;
-            }
             let nominate = std::mem::take(&mut pair.nominate_next);
             return Some((p, nominate));
         }

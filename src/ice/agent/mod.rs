@@ -511,6 +511,12 @@ impl IceAgent {
         let Some(p) = self.find_or_form_pair(t, r) else {
             return Ok(());
         };
+        // An in-progress check that already needed a retransmission is restarted (§7.3.1.4):
+        // the peer evidently hears us less well than we hear it.
+        let stalled = self.transactions.iter().any(|tx| {
+            tx.sends >= 2
+                && matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p)
+        });
         let use_candidate = msg.use_candidate() && !self.controlling;
         if let Some(pair) = self.pairs.get_mut(p) {
             if use_candidate {
@@ -519,10 +525,16 @@ impl IceAgent {
                     pair.nominated = true;
                 }
             }
-            // §7.3.1.4: triggered check unless already succeeded or in progress.
-            let trigger = matches!(pair.state, PairState::Waiting | PairState::Failed);
+            // §7.3.1.4: triggered check unless already succeeded or freshly in progress.
+            let trigger = match pair.state {
+                PairState::Waiting | PairState::Failed => true,
+                PairState::InProgress => stalled,
+                PairState::Succeeded => false,
+            };
             if trigger {
-                pair.state = PairState::Waiting;
+                if pair.state != PairState::InProgress {
+                    pair.state = PairState::Waiting;
+                }
                 self.push_triggered(p);
             }
         }

@@ -212,6 +212,8 @@ struct Sim {
     jitter: Duration,
     /// Percentage of packets delivered twice.
     dup_percent: u64,
+    /// Sockets whose datagrams are all dropped (firewalled).
+    blocked: Vec<SocketAddr>,
     delivered: u64,
 }
 
@@ -243,6 +245,7 @@ impl Sim {
             cut: false,
             jitter: Duration::ZERO,
             dup_percent: 0,
+            blocked: Vec::new(),
             delivered: 0,
         }
     }
@@ -288,6 +291,9 @@ impl Sim {
         else {
             panic!("unknown transport {}", t.transport)
         };
+        if self.blocked.contains(&src) {
+            return;
+        }
         let from = self.outside(src);
         self.route(from, t.destination, t.data);
     }
@@ -1176,6 +1182,45 @@ fn survives_jitter_reordering_and_duplication() {
         assert_eq!(s.nodes[0].agent.pairs_nominated(), 1);
         assert_eq!(s.nodes[1].agent.pairs_nominated(), 1);
     }
+}
+
+#[test]
+fn connects_through_a_relay_transport() {
+    // A's host socket is firewalled; its TURN allocation (reached through transport 2) has the
+    // public relayed address 198.51.100.50:6000.
+    let mut s = host_pair(31);
+    s.blocked.push(sa("10.0.0.1:1000"));
+    s.sockets.push((0, 2, sa("100.64.0.1:1")));
+    s.nats.push(Nat {
+        private: sa("100.64.0.1:1"),
+        public: sa("198.51.100.50:6000"),
+    });
+    s.agent(0)
+        .add_relay_transport(2, sa("198.51.100.50:6000"), sa("10.0.0.1:1000"));
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(10), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(10));
+    assert!(s.both_connected());
+    assert_eq!(
+        s.nodes[0].agent.selected_pair(),
+        Some((2, sa("10.0.0.2:2000")))
+    );
+    assert_eq!(
+        s.nodes[1].agent.selected_pair(),
+        Some((7, sa("198.51.100.50:6000")))
+    );
+    let relay = s.nodes[0]
+        .agent
+        .local_candidates()
+        .iter()
+        .find(|c| c.kind == CandidateKind::Relayed);
+    let relay = relay.expect("relay candidate signaled");
+    assert_eq!(relay.related_address, Some(sa("10.0.0.1:1000")));
+    assert!(relay.priority < s.nodes[0].agent.local_candidates()[0].priority);
+    assert!(relay
+        .to_sdp_string()
+        .contains("typ relay raddr 10.0.0.1 rport 1000"));
 }
 
 #[test]

@@ -28,8 +28,13 @@ enum PairState {
 #[derive(Debug)]
 struct LocalTransport {
     id: TransportId,
+    /// The candidate address (the relayed address for a relay transport).
     addr: SocketAddr,
-    /// Host candidate priority (also decides pair priority).
+    /// `Host` or `Relayed`.
+    kind: CandidateKind,
+    /// For a relay transport: the host/mapped address the allocation was made from.
+    related: Option<SocketAddr>,
+    /// Candidate priority (also decides pair priority).
     priority: u32,
     /// Used for pairing and signaled (false for excluded loopback/unspecified).
     usable: bool,
@@ -234,6 +239,29 @@ impl IceAgent {
 
     /// A host socket the agent may use. Its host candidate is signaled once gathering runs.
     pub fn add_local_transport(&mut self, transport: TransportId, addr: SocketAddr) {
+        self.add_transport(transport, addr, CandidateKind::Host, None);
+    }
+
+    /// A relayed transport (a TURN allocation the host reaches through `transport`, e.g. over
+    /// the WebSocket relay): `relayed` is the allocation's public address, `base` the address
+    /// the allocation was made from (signaled as `raddr`). Datagrams to and from the peer go
+    /// through `transport` like any other path.
+    pub fn add_relay_transport(
+        &mut self,
+        transport: TransportId,
+        relayed: SocketAddr,
+        base: SocketAddr,
+    ) {
+        self.add_transport(transport, relayed, CandidateKind::Relayed, Some(base));
+    }
+
+    fn add_transport(
+        &mut self,
+        transport: TransportId,
+        addr: SocketAddr,
+        kind: CandidateKind,
+        related: Option<SocketAddr>,
+    ) {
         if self.is_closed()
             || self.transports.len() >= MAX_LOCAL_TRANSPORTS
             || self.transports.iter().any(|t| t.id == transport)
@@ -246,17 +274,19 @@ impl IceAgent {
         let index = u16::try_from(self.transports.len()).unwrap_or(u16::MAX);
         let base: u16 = if addr.is_ipv6() { 65535 } else { 32767 };
         let local_pref = base.saturating_sub(index.saturating_mul(64));
-        let priority = candidate_priority(&CandidateKind::Host, local_pref, 1);
+        let priority = candidate_priority(&kind, local_pref, 1);
         self.transports.push(LocalTransport {
             id: transport,
             addr,
+            kind,
+            related,
             priority,
             usable,
             signaled: false,
         });
         let t = self.transports.len() - 1;
         if self.gathering_state == IceGatheringState::Gathering {
-            self.signal_host(t);
+            self.signal_transport(t);
         }
         if usable {
             for r in 0..self.remote_candidates.len() {
@@ -273,14 +303,14 @@ impl IceAgent {
         }
         self.gathering_state = IceGatheringState::Gathering;
         for t in 0..self.transports.len() {
-            self.signal_host(t);
+            self.signal_transport(t);
         }
         let servers = self.config.stun_servers.clone();
         for t in 0..self.transports.len() {
             let Some(lt) = self.transports.get(t) else {
                 continue;
             };
-            if !lt.usable {
+            if !lt.usable || lt.kind != CandidateKind::Host {
                 continue;
             }
             let (tid_local, is_v6) = (lt.id, lt.addr.is_ipv6());
@@ -811,7 +841,7 @@ impl IceAgent {
         }
     }
 
-    fn signal_host(&mut self, t: usize) {
+    fn signal_transport(&mut self, t: usize) {
         let Some(lt) = self.transports.get_mut(t) else {
             return;
         };
@@ -819,14 +849,15 @@ impl IceAgent {
             return;
         }
         lt.signaled = true;
+        let base_ip = lt.related.map(|r| r.ip()).unwrap_or(lt.addr.ip());
         let c = Candidate {
-            foundation: foundation_for(&CandidateKind::Host, lt.addr.ip(), None),
+            foundation: foundation_for(&lt.kind, base_ip, None),
             component: 1,
             protocol: "udp".into(),
             priority: lt.priority,
             address: lt.addr,
-            kind: CandidateKind::Host,
-            related_address: None,
+            kind: lt.kind.clone(),
+            related_address: lt.related,
             tcp_type: None,
             extensions: vec![("generation".into(), "0".into())],
         };

@@ -30,9 +30,11 @@ pub enum IceError {
     Unexpected,
     /// Received on a transport never added with `add_local_transport`.
     UnknownTransport,
-    // API misuse.
+    // State.
     /// The agent is closed.
     Closed,
+    /// The agent failed (RFC 7675: consent lost, or every pair failed); input is ignored.
+    Failed,
 }
 
 impl From<StunError> for IceError {

@@ -406,9 +406,12 @@ impl IceAgent {
         from: SocketAddr,
         data: &[u8],
     ) -> Result<(), IceError> {
-        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
-            // RFC 7675 §5.1: once consent is lost nothing more is sent, answers included.
+        if self.is_closed() {
             return Err(IceError::Closed);
+        }
+        if self.connection_state == IceConnectionState::Failed {
+            // RFC 7675 §5.1: once consent is lost nothing more is sent, answers included.
+            return Err(IceError::Failed);
         }
         let Some(t) = self.transports.iter().position(|lt| lt.id == transport) else {
             self.stats.unknown_transport += 1;

@@ -6,10 +6,21 @@
 //! then drain [`IceAgent::poll_transmit`] and [`IceAgent::poll_event`] until both return
 //! `None`, then wake up at [`IceAgent::poll_timeout`].
 //!
-//! Simplifications (documented, browser-compatible): every local candidate used for checks is a
-//! host transport (server-reflexive candidates are pruned to their base, RFC 8445 §6.1.2.4);
-//! pairs start `Waiting` (no frozen state: one component, one data stream); `completed` is
-//! never entered (Chromium does not either).
+//! Behaviour in short:
+//! - Local candidates are transports: host sockets (`add_local_transport`) and TURN
+//!   allocations (`add_relay_transport`); server-reflexive candidates from `stun_servers` are
+//!   signaled but pruned to their base for checks (RFC 8445 §6.1.2.4).
+//! - Checks: pairs ordered by priority (§6.1.2.3), one new check per Ta, triggered checks
+//!   first, STUN retransmissions with back-off (bounded), peer-reflexive candidates learned
+//!   from requests and responses, role conflicts resolved with the tie-breaker (487).
+//! - Nomination as browsers do it: the controlling side sends USE-CANDIDATE on a new check of
+//!   the best valid pair; the controlled side selects the nominated pair. Before nomination
+//!   each side already uses its best valid pair (so DTLS can start).
+//! - Consent (RFC 7675): checks on the selected pair every ~5 s (randomized), `disconnected`
+//!   after 7 s without a response, `failed` after 30 s; recovery back to `connected`.
+//!
+//! Simplifications: pairs start `Waiting` (no `Frozen`: one component, one data stream);
+//! `completed` is never entered (Chromium does not either); no ICE restart yet.
 
 mod agent;
 mod candidate;

@@ -20,7 +20,7 @@
 //!   after 7 s without a response, `failed` after 30 s; recovery back to `connected`.
 //!
 //! Simplifications: pairs start `Waiting` (no `Frozen`: one component, one data stream);
-//! `completed` is never entered (Chromium does not either); no ICE restart yet.
+//! `completed` is never entered (Chromium does not either).
 
 mod agent;
 mod candidate;

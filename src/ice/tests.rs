@@ -214,6 +214,8 @@ struct Sim {
     dup_percent: u64,
     /// Sockets whose datagrams are all dropped (firewalled).
     blocked: Vec<SocketAddr>,
+    /// USERNAME of every request delivered to a node.
+    usernames: Vec<String>,
     delivered: u64,
 }
 
@@ -246,6 +248,7 @@ impl Sim {
             jitter: Duration::ZERO,
             dup_percent: 0,
             blocked: Vec::new(),
+            usernames: Vec::new(),
             delivered: 0,
         }
     }
@@ -338,6 +341,11 @@ impl Sim {
         let Some(&(n, id, _)) = self.sockets.iter().find(|(_, _, a)| *a == to) else {
             return;
         };
+        if let Ok(m) = Message::decode(&p.data) {
+            if let (Class::Request, Some(u)) = (m.class, m.username()) {
+                self.usernames.push(u.to_string());
+            }
+        }
         let now = self.now;
         let _ = self.nodes[n].agent.handle_stun(now, id, p.from, &p.data);
     }
@@ -1221,6 +1229,62 @@ fn connects_through_a_relay_transport() {
     assert!(relay
         .to_sdp_string()
         .contains("typ relay raddr 10.0.0.1 rport 1000"));
+}
+
+#[test]
+fn ice_restart_keeps_the_path_and_switches_credentials() {
+    let mut s = host_pair(41);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(3));
+    let events_before = (s.nodes[0].events.len(), s.nodes[1].events.len());
+    // A restarts (new offer), B takes the offer and restarts too (new answer), with
+    // signaling delays in between; traffic keeps flowing meanwhile.
+    s.agent(0).restart();
+    let a_new = creds_of(&s.nodes[0].agent);
+    s.run_for(Duration::from_millis(300));
+    s.agent(1).set_remote_credentials(a_new.clone());
+    s.agent(1).restart();
+    let b_new = creds_of(&s.nodes[1].agent);
+    let now = s.now;
+    s.agent(1).start_gathering(now);
+    s.run_for(Duration::from_millis(300));
+    s.agent(0).set_remote_credentials(b_new.clone());
+    let now = s.now;
+    s.agent(0).start_gathering(now);
+    s.usernames.clear();
+    s.run_for(Duration::from_secs(10));
+    assert!(s.both_connected());
+    assert_selected(&s);
+    // No disconnection during the restart.
+    for n in 0..2 {
+        let after = &s.nodes[n].events[if n == 0 {
+            events_before.0
+        } else {
+            events_before.1
+        }..];
+        assert!(
+            !after
+                .iter()
+                .any(|(_, e)| matches!(e, IceEvent::ConnectionStateChanged(_))),
+            "{after:?}"
+        );
+        assert!(after
+            .iter()
+            .any(|(_, e)| matches!(e, IceEvent::LocalCandidate(_))));
+    }
+    // Only the new credentials are in use now, and both sides nominated again.
+    let a_req = format!("{}:{}", b_new.ufrag, a_new.ufrag);
+    let b_req = format!("{}:{}", a_new.ufrag, b_new.ufrag);
+    assert!(!s.usernames.is_empty());
+    assert!(
+        s.usernames.iter().all(|u| *u == a_req || *u == b_req),
+        "{:?}",
+        s.usernames
+    );
+    assert_eq!(s.nodes[0].agent.pairs_nominated(), 1);
+    assert_eq!(s.nodes[1].agent.pairs_nominated(), 1);
 }
 
 #[test]

@@ -134,7 +134,7 @@ impl IceAgent {
                 |tx| !matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p),
             );
         }
-        let username = format!("{}:{}", creds.ufrag, self.local_creds.ufrag);
+        let username = format!("{}:{}", creds.ufrag, self.sending_local_ufrag());
         let id = self.new_tid();
         let req = stun::BindingRequest {
             transaction_id: id,

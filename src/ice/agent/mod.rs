@@ -88,6 +88,9 @@ pub struct IceAgent {
     config: IceConfig,
     rng: Rng,
     local_creds: IceCredentials,
+    /// During an ICE restart: the previous local credentials, still answered and still used
+    /// for our own requests until the peer shows it has the new ones.
+    previous_local_creds: Option<IceCredentials>,
     remote_creds: Option<IceCredentials>,
     controlling: bool,
     tie_breaker: u64,
@@ -128,6 +131,7 @@ impl IceAgent {
             config,
             rng,
             local_creds,
+            previous_local_creds: None,
             remote_creds: None,
             tie_breaker,
             transports: Vec::new(),
@@ -226,8 +230,78 @@ impl IceAgent {
 
     // ---- mutators ---------------------------------------------------------------------
 
+    /// The peer's ufrag and password. A ufrag different from the one already known is an ICE
+    /// restart by the peer (RFC 8445 §9): remote candidates and pairs are dropped, the selected
+    /// path stays in use (and is re-checked) until a new pair is selected.
     pub fn set_remote_credentials(&mut self, creds: IceCredentials) {
+        let restart = self
+            .remote_creds
+            .as_ref()
+            .is_some_and(|old| old.ufrag != creds.ufrag);
         self.remote_creds = Some(creds);
+        if restart {
+            // The peer answers or offers with new credentials: it has seen ours if we
+            // restarted first.
+            self.previous_local_creds = None;
+            self.reset_remote_side();
+        }
+    }
+
+    /// ICE restart (W3C `restartIce()`, RFC 8445 §9): new local credentials; gathering starts
+    /// again with the next `start_gathering`. The current path keeps working, and requests
+    /// using the old credentials are still answered until the peer uses the new ones.
+    pub fn restart(&mut self) {
+        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
+            return;
+        }
+        let fresh = IceCredentials {
+            ufrag: self.rng.ice_string(16),
+            pwd: self.rng.ice_string(24),
+        };
+        let old = std::mem::replace(&mut self.local_creds, fresh);
+        if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
+            self.previous_local_creds = Some(old);
+        }
+        self.gathering_state = IceGatheringState::New;
+        self.transactions
+            .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
+        self.local_candidates.clear();
+        self.local_prflx.clear();
+        for t in &mut self.transports {
+            t.signaled = false;
+        }
+    }
+
+    /// Drops remote candidates and pairs, keeping the selected path (to be re-checked).
+    fn reset_remote_side(&mut self) {
+        let keep = self
+            .selected
+            .and_then(|s| self.pairs.get(s))
+            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone())));
+        self.pairs.clear();
+        self.remote_candidates.clear();
+        self.triggered.clear();
+        self.transactions
+            .retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+        self.remote_end_of_candidates = false;
+        self.selected = None;
+        if let Some((t, rc)) = keep {
+            self.remote_candidates.push(rc);
+            if let Some(p) = self.find_or_form_pair(t, 0) {
+                if let Some(pair) = self.pairs.get_mut(p) {
+                    pair.valid = true;
+                }
+                self.selected = Some(p);
+            }
+        }
+    }
+
+    /// The local credentials our requests carry (the previous ones during a restart).
+    fn sending_local_ufrag(&self) -> &str {
+        match &self.previous_local_creds {
+            Some(c) => &c.ufrag,
+            None => &self.local_creds.ufrag,
+        }
     }
 
     pub fn set_controlling(&mut self, controlling: bool) {
@@ -452,28 +526,37 @@ impl IceAgent {
             self.stats.malformed += 1;
             return Err(IceError::Stun(stun::StunError::MissingFingerprint));
         }
-        // USERNAME "ours:theirs"; theirs checked once known.
+        // USERNAME "ours:theirs". MESSAGE-INTEGRITY under our password authenticates the
+        // peer; "theirs" may run ahead of signaling during an ICE restart, so only "ours" is
+        // matched (against the current or, during a restart, the previous credentials).
         let Some(username) = msg.username() else {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
-        let theirs_ok = match &self.remote_creds {
-            Some(c) => c.ufrag == theirs,
-            None => true,
-        };
-        if ours != self.local_creds.ufrag || !theirs_ok {
+        let ours = username.split_once(':').map_or(username, |(o, _)| o);
+        let key = if ours == self.local_creds.ufrag {
+            self.local_creds.pwd.clone()
+        } else if let Some(prev) = self
+            .previous_local_creds
+            .as_ref()
+            .filter(|c| c.ufrag == ours)
+        {
+            prev.pwd.clone()
+        } else {
             self.stats.unknown_username += 1;
             return Err(IceError::UnknownUsername);
-        }
-        if stun::verify_integrity(raw, self.local_creds.pwd.as_bytes()).is_err() {
+        };
+        if stun::verify_integrity(raw, key.as_bytes()).is_err() {
             self.stats.bad_integrity += 1;
             return Err(IceError::BadIntegrity);
+        }
+        if ours == self.local_creds.ufrag {
+            // The peer uses our new credentials: the restart is known on both sides.
+            self.previous_local_creds = None;
         }
         let unknown = msg.unknown_comprehension_required();
         if !unknown.is_empty() {
             let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
-            let key = self.local_creds.pwd.clone();
             let resp =
                 stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
             self.queue_transmit(lt_id, from, resp);
@@ -484,7 +567,6 @@ impl IceAgent {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let key = self.local_creds.pwd.clone();
         let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
 
         // RFC 8445 §7.3.1.1: role conflicts.

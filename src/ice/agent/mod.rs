@@ -1,0 +1,1002 @@
+//! The ICE agent state machine (RFC 8445 §6-§8, RFC 8838, RFC 7675).
+
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use super::candidate::{
+    candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind,
+};
+use super::*;
+
+mod checklist;
+mod selection;
+use crate::crypto::Rng;
+use crate::net::{Transmit, TransportId};
+use crate::stun::{self, Class, Message, Method};
+use crate::time::Time;
+
+/// Check-list pair states (RFC 8445 §6.1.2.6), without `Frozen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PairState {
+    Waiting,
+    InProgress,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug)]
+struct LocalTransport {
+    id: TransportId,
+    /// The candidate address (the relayed address for a relay transport).
+    addr: SocketAddr,
+    /// `Host` or `Relayed`.
+    kind: CandidateKind,
+    /// For a relay transport: the host/mapped address the allocation was made from.
+    related: Option<SocketAddr>,
+    /// Candidate priority (also decides pair priority).
+    priority: u32,
+    /// Used for pairing and signaled (false for excluded loopback/unspecified).
+    usable: bool,
+    signaled: bool,
+}
+
+#[derive(Debug)]
+struct Pair {
+    transport: usize,
+    remote: usize,
+    priority: u64,
+    state: PairState,
+    /// Both directions proven (we got a success response).
+    valid: bool,
+    nominated: bool,
+    /// Controlled side: the peer sent USE-CANDIDATE on this pair.
+    remote_nominated: bool,
+    /// Controlling side: the next check carries USE-CANDIDATE.
+    nominate_next: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TxKind {
+    Check {
+        pair: usize,
+        nominate: bool,
+        consent: bool,
+        sent_controlling: bool,
+    },
+    Gather {
+        transport: usize,
+        server: SocketAddr,
+    },
+}
+
+#[derive(Debug)]
+struct Transaction {
+    id: [u8; 12],
+    kind: TxKind,
+    transport: TransportId,
+    destination: SocketAddr,
+    raw: Vec<u8>,
+    sends: u32,
+    max_sends: u32,
+    rto: Duration,
+    next_at: Time,
+}
+
+/// The ICE agent for one component. See the module documentation.
+pub struct IceAgent {
+    config: IceConfig,
+    rng: Rng,
+    local_creds: IceCredentials,
+    /// During an ICE restart: the previous local credentials, still answered and still used
+    /// for our own requests until the peer shows it has the new ones.
+    previous_local_creds: Option<IceCredentials>,
+    remote_creds: Option<IceCredentials>,
+    controlling: bool,
+    tie_breaker: u64,
+    transports: Vec<LocalTransport>,
+    /// Signaled local candidates (host and server-reflexive), for deduplication.
+    local_candidates: Vec<Candidate>,
+    /// Local peer-reflexive addresses learned from check responses.
+    local_prflx: Vec<SocketAddr>,
+    remote_candidates: Vec<Candidate>,
+    pairs: Vec<Pair>,
+    triggered: VecDeque<usize>,
+    transactions: Vec<Transaction>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<IceEvent>,
+    connection_state: IceConnectionState,
+    gathering_state: IceGatheringState,
+    gather_deadline: Option<Time>,
+    next_check_at: Time,
+    checking_since: Option<Time>,
+    first_valid_at: Option<Time>,
+    selected: Option<usize>,
+    last_consent: Time,
+    next_consent: Time,
+    remote_end_of_candidates: bool,
+    stats: IceStats,
+}
+
+impl IceAgent {
+    /// Creates an agent with fresh credentials (ufrag 16 chars, pwd 24 chars) and tie-breaker.
+    pub fn new(config: IceConfig, mut rng: Rng) -> IceAgent {
+        let local_creds = IceCredentials {
+            ufrag: rng.ice_string(16),
+            pwd: rng.ice_string(24),
+        };
+        let tie_breaker = rng.u64();
+        IceAgent {
+            controlling: config.controlling,
+            config,
+            rng,
+            local_creds,
+            previous_local_creds: None,
+            remote_creds: None,
+            tie_breaker,
+            transports: Vec::new(),
+            local_candidates: Vec::new(),
+            local_prflx: Vec::new(),
+            remote_candidates: Vec::new(),
+            pairs: Vec::new(),
+            triggered: VecDeque::new(),
+            transactions: Vec::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            connection_state: IceConnectionState::New,
+            gathering_state: IceGatheringState::New,
+            gather_deadline: None,
+            next_check_at: Time::ZERO,
+            checking_since: None,
+            first_valid_at: None,
+            selected: None,
+            last_consent: Time::ZERO,
+            next_consent: Time::MAX,
+            remote_end_of_candidates: false,
+            stats: IceStats::default(),
+        }
+    }
+
+    // ---- getters ----------------------------------------------------------------------
+
+    pub fn local_credentials(&self) -> &IceCredentials {
+        &self.local_creds
+    }
+
+    pub fn remote_credentials(&self) -> Option<&IceCredentials> {
+        self.remote_creds.as_ref()
+    }
+
+    pub fn controlling(&self) -> bool {
+        self.controlling
+    }
+
+    /// The tie-breaker sent in ICE-CONTROLLING / ICE-CONTROLLED.
+    pub fn tie_breaker(&self) -> u64 {
+        self.tie_breaker
+    }
+
+    pub fn selected_pair(&self) -> Option<(TransportId, SocketAddr)> {
+        let p = self.pairs.get(self.selected?)?;
+        Some((
+            self.transports.get(p.transport)?.id,
+            self.remote_candidates.get(p.remote)?.address,
+        ))
+    }
+
+    pub fn connection_state(&self) -> IceConnectionState {
+        self.connection_state
+    }
+
+    pub fn gathering_state(&self) -> IceGatheringState {
+        self.gathering_state
+    }
+
+    #[cfg(test)]
+    pub(crate) fn debug_state(&self) -> String {
+        format!(
+            "state {:?} ctl {} sel {:?} pairs {:?} trig {:?} tx {:?} next_check {:?} consent {:?}/{:?} fv {:?}",
+            self.connection_state,
+            self.controlling,
+            self.selected,
+            self.pairs,
+            self.triggered,
+            self.transactions.iter().map(|t| (t.kind, t.next_at, t.sends)).collect::<Vec<_>>(),
+            self.next_check_at,
+            self.last_consent,
+            self.next_consent,
+            self.first_valid_at
+        )
+    }
+
+    /// How many pairs are nominated (0 or 1 in practice).
+    pub fn pairs_nominated(&self) -> usize {
+        self.pairs.iter().filter(|p| p.nominated).count()
+    }
+
+    pub fn stats(&self) -> IceStats {
+        self.stats.clone()
+    }
+
+    /// Local candidates signaled so far (host and server-reflexive).
+    pub fn local_candidates(&self) -> &[Candidate] {
+        &self.local_candidates
+    }
+
+    /// Remote candidates known (signaled and peer-reflexive).
+    pub fn remote_candidates(&self) -> &[Candidate] {
+        &self.remote_candidates
+    }
+
+    // ---- mutators ---------------------------------------------------------------------
+
+    /// The peer's ufrag and password. A ufrag different from the one already known is an ICE
+    /// restart by the peer (RFC 8445 §9): remote candidates and pairs are dropped, the selected
+    /// path stays in use (and is re-checked) until a new pair is selected.
+    pub fn set_remote_credentials(&mut self, creds: IceCredentials) {
+        let restart = self
+            .remote_creds
+            .as_ref()
+            .is_some_and(|old| old.ufrag != creds.ufrag);
+        self.remote_creds = Some(creds);
+        if restart {
+            // The peer answers or offers with new credentials: it has seen ours if we
+            // restarted first.
+            self.previous_local_creds = None;
+            self.reset_remote_side();
+        }
+    }
+
+    /// ICE restart (W3C `restartIce()`, RFC 8445 §9): new local credentials; gathering starts
+    /// again with the next `start_gathering`. The current path keeps working, and requests
+    /// using the old credentials are still answered until the peer uses the new ones.
+    pub fn restart(&mut self) {
+        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
+            return;
+        }
+        let fresh = IceCredentials {
+            ufrag: self.rng.ice_string(16),
+            pwd: self.rng.ice_string(24),
+        };
+        let old = std::mem::replace(&mut self.local_creds, fresh);
+        if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
+            self.previous_local_creds = Some(old);
+        }
+        self.gathering_state = IceGatheringState::New;
+        self.transactions
+            .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
+        self.local_candidates.clear();
+        self.local_prflx.clear();
+        for t in &mut self.transports {
+            t.signaled = false;
+        }
+    }
+
+    /// Drops remote candidates and pairs, keeping the selected path (to be re-checked).
+    fn reset_remote_side(&mut self) {
+        let keep = self
+            .selected
+            .and_then(|s| self.pairs.get(s))
+            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone())));
+        self.pairs.clear();
+        self.remote_candidates.clear();
+        self.triggered.clear();
+        self.transactions
+            .retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+        self.remote_end_of_candidates = false;
+        self.selected = None;
+        if let Some((t, rc)) = keep {
+            self.remote_candidates.push(rc);
+            if let Some(p) = self.find_or_form_pair(t, 0) {
+                if let Some(pair) = self.pairs.get_mut(p) {
+                    pair.valid = true;
+                }
+                self.selected = Some(p);
+            }
+        }
+    }
+
+    /// The local credentials our requests carry (the previous ones during a restart).
+    fn sending_local_ufrag(&self) -> &str {
+        match &self.previous_local_creds {
+            Some(c) => &c.ufrag,
+            None => &self.local_creds.ufrag,
+        }
+    }
+
+    pub fn set_controlling(&mut self, controlling: bool) {
+        if self.controlling != controlling {
+            self.controlling = controlling;
+            self.recompute_priorities();
+        }
+    }
+
+    /// A host socket the agent may use. Its host candidate is signaled once gathering runs.
+    pub fn add_local_transport(&mut self, transport: TransportId, addr: SocketAddr) {
+        self.add_transport(transport, addr, CandidateKind::Host, None);
+    }
+
+    /// A relayed transport (a TURN allocation the host reaches through `transport`, e.g. over
+    /// the WebSocket relay): `relayed` is the allocation's public address, `base` the address
+    /// the allocation was made from (signaled as `raddr`). Datagrams to and from the peer go
+    /// through `transport` like any other path.
+    pub fn add_relay_transport(
+        &mut self,
+        transport: TransportId,
+        relayed: SocketAddr,
+        base: SocketAddr,
+    ) {
+        self.add_transport(transport, relayed, CandidateKind::Relayed, Some(base));
+    }
+
+    fn add_transport(
+        &mut self,
+        transport: TransportId,
+        addr: SocketAddr,
+        kind: CandidateKind,
+        related: Option<SocketAddr>,
+    ) {
+        if self.is_closed()
+            || self.transports.len() >= MAX_LOCAL_TRANSPORTS
+            || self.transports.iter().any(|t| t.id == transport)
+        {
+            return;
+        }
+        let ip = addr.ip();
+        let usable = !ip.is_unspecified() && (self.config.include_loopback || !ip.is_loopback());
+        // Local preference: IPv6 above IPv4, earlier transports above later ones.
+        let index = u16::try_from(self.transports.len()).unwrap_or(u16::MAX);
+        let base: u16 = if addr.is_ipv6() { 65535 } else { 32767 };
+        let local_pref = base.saturating_sub(index.saturating_mul(64));
+        let priority = candidate_priority(&kind, local_pref, 1);
+        self.transports.push(LocalTransport {
+            id: transport,
+            addr,
+            kind,
+            related,
+            priority,
+            usable,
+            signaled: false,
+        });
+        let t = self.transports.len() - 1;
+        if self.gathering_state == IceGatheringState::Gathering {
+            self.signal_transport(t);
+        }
+        if usable {
+            for r in 0..self.remote_candidates.len() {
+                self.form_pair(t, r);
+            }
+        }
+    }
+
+    /// Starts gathering: host candidates now, server-reflexive ones as STUN servers answer,
+    /// then `GatheringComplete`.
+    pub fn start_gathering(&mut self, now: Time) {
+        if self.is_closed() || self.gathering_state != IceGatheringState::New {
+            return;
+        }
+        self.gathering_state = IceGatheringState::Gathering;
+        for t in 0..self.transports.len() {
+            self.signal_transport(t);
+        }
+        let servers = self.config.stun_servers.clone();
+        for t in 0..self.transports.len() {
+            let Some(lt) = self.transports.get(t) else {
+                continue;
+            };
+            if !lt.usable || lt.kind != CandidateKind::Host {
+                continue;
+            }
+            let (tid_local, is_v6) = (lt.id, lt.addr.is_ipv6());
+            for server in servers.iter().filter(|s| s.is_ipv6() == is_v6) {
+                let id = self.new_tid();
+                let raw = stun::plain_binding_request(id);
+                self.start_transaction(
+                    now,
+                    id,
+                    TxKind::Gather {
+                        transport: t,
+                        server: *server,
+                    },
+                    tid_local,
+                    *server,
+                    raw,
+                    self.config.max_check_transmits,
+                );
+            }
+        }
+        self.gather_deadline = Some(now + self.config.gather_timeout);
+        self.update_gathering(now);
+    }
+
+    /// Adds a remote candidate (trickle or from the SDP). TCP candidates, other components
+    /// and address families we cannot reach are accepted and ignored.
+    pub fn add_remote_candidate(&mut self, now: Time, c: Candidate) -> Result<(), IceError> {
+        if self.is_closed() {
+            return Err(IceError::Closed);
+        }
+        if c.component != 1 || !c.protocol.eq_ignore_ascii_case("udp") {
+            return Ok(());
+        }
+        // RFC 8838 §11.4: a candidate of another ICE generation (ufrag) is discarded.
+        if let (Some(u), Some(creds)) = (c.ufrag(), &self.remote_creds) {
+            if u != creds.ufrag {
+                return Ok(());
+            }
+        }
+        if let Some(i) = self
+            .remote_candidates
+            .iter()
+            .position(|r| r.address == c.address)
+        {
+            // Signaled after being learned as peer-reflexive: keep the pair, take the
+            // signaled type (priority stays the one the peer put in PRIORITY).
+            if let Some(r) = self.remote_candidates.get_mut(i) {
+                if r.kind == CandidateKind::PeerReflexive {
+                    r.kind = c.kind;
+                    r.foundation = c.foundation;
+                    r.related_address = c.related_address;
+                }
+            }
+            return Ok(());
+        }
+        if self.remote_candidates.len() >= MAX_REMOTE_CANDIDATES {
+            self.stats.dropped_candidates += 1;
+            return Err(IceError::TooManyCandidates);
+        }
+        self.remote_candidates.push(c);
+        let r = self.remote_candidates.len() - 1;
+        for t in 0..self.transports.len() {
+            self.form_pair(t, r);
+        }
+        self.update_state(now);
+        Ok(())
+    }
+
+    /// RFC 8838 §8.2: the peer will send no more candidates.
+    pub fn set_remote_end_of_candidates(&mut self) {
+        self.remote_end_of_candidates = true;
+    }
+
+    /// Stops everything; `Closed` is reported.
+    pub fn close(&mut self) {
+        if self.is_closed() {
+            return;
+        }
+        self.transactions.clear();
+        self.transmits.clear();
+        self.triggered.clear();
+        self.set_state(IceConnectionState::Closed);
+    }
+
+    // ---- input ------------------------------------------------------------------------
+
+    /// One STUN datagram received on `transport` from `from` (the caller demultiplexes per
+    /// RFC 7983). Errors mean the datagram was dropped (and counted).
+    pub fn handle_stun(
+        &mut self,
+        now: Time,
+        transport: TransportId,
+        from: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), IceError> {
+        if self.is_closed() {
+            return Err(IceError::Closed);
+        }
+        if self.connection_state == IceConnectionState::Failed {
+            // RFC 7675 §5.1: once consent is lost nothing more is sent, answers included.
+            return Err(IceError::Failed);
+        }
+        let Some(t) = self.transports.iter().position(|lt| lt.id == transport) else {
+            self.stats.unknown_transport += 1;
+            return Err(IceError::UnknownTransport);
+        };
+        let msg = match Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        if msg.method != Method::BINDING {
+            self.stats.unexpected += 1;
+            return Err(IceError::Unexpected);
+        }
+        let r = match msg.class {
+            Class::Request => self.handle_request(now, t, from, data, &msg),
+            Class::SuccessResponse | Class::ErrorResponse => {
+                self.handle_response(now, t, from, data, &msg)
+            }
+            Class::Indication => Ok(()), // keepalive indications are fine to ignore
+        };
+        self.after_input(now);
+        r
+    }
+
+    /// RFC 8445 §7.3: answer a check, learn peer-reflexive candidates, trigger checks.
+    fn handle_request(
+        &mut self,
+        now: Time,
+        t: usize,
+        from: SocketAddr,
+        raw: &[u8],
+        msg: &Message,
+    ) -> Result<(), IceError> {
+        if !msg.has_fingerprint() {
+            self.stats.malformed += 1;
+            return Err(IceError::Stun(stun::StunError::MissingFingerprint));
+        }
+        // USERNAME "ours:theirs". MESSAGE-INTEGRITY under our password authenticates the
+        // peer; "theirs" may run ahead of signaling during an ICE restart, so only "ours" is
+        // matched (against the current or, during a restart, the previous credentials).
+        let Some(username) = msg.username() else {
+            self.stats.unexpected += 1;
+            return Err(IceError::Unexpected);
+        };
+        let ours = username.split_once(':').map_or(username, |(o, _)| o);
+        let key = if ours == self.local_creds.ufrag {
+            self.local_creds.pwd.clone()
+        } else if let Some(prev) = self
+            .previous_local_creds
+            .as_ref()
+            .filter(|c| c.ufrag == ours)
+        {
+            prev.pwd.clone()
+        } else {
+            self.stats.unknown_username += 1;
+            return Err(IceError::UnknownUsername);
+        };
+        if stun::verify_integrity(raw, key.as_bytes()).is_err() {
+            self.stats.bad_integrity += 1;
+            return Err(IceError::BadIntegrity);
+        }
+        if ours == self.local_creds.ufrag {
+            // The peer uses our new credentials: the restart is known on both sides.
+            self.previous_local_creds = None;
+        }
+        let unknown = msg.unknown_comprehension_required();
+        if !unknown.is_empty() {
+            let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
+            let resp =
+                stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
+            self.queue_transmit(lt_id, from, resp);
+            self.stats.unexpected += 1;
+            return Err(IceError::Unexpected);
+        }
+        let Some(priority) = msg.priority() else {
+            self.stats.unexpected += 1;
+            return Err(IceError::Unexpected);
+        };
+        let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
+
+        // RFC 8445 §7.3.1.1: role conflicts.
+        if self.controlling {
+            if let Some(theirs) = msg.ice_controlling() {
+                self.stats.role_conflicts += 1;
+                if self.tie_breaker >= theirs {
+                    let resp = stun::binding_error(msg.transaction_id, 487, Some(key.as_bytes()));
+                    self.queue_transmit(lt_id, from, resp);
+                    return Ok(());
+                }
+                self.set_controlling(false);
+            }
+        } else if let Some(theirs) = msg.ice_controlled() {
+            self.stats.role_conflicts += 1;
+            if self.tie_breaker >= theirs {
+                self.set_controlling(true);
+            } else {
+                let resp = stun::binding_error(msg.transaction_id, 487, Some(key.as_bytes()));
+                self.queue_transmit(lt_id, from, resp);
+                return Ok(());
+            }
+        }
+
+        let resp = stun::binding_success(msg.transaction_id, from, Some(key.as_bytes()));
+        self.queue_transmit(lt_id, from, resp);
+        self.stats.responses_sent += 1;
+
+        // RFC 8445 §7.3.1.3: learn a peer-reflexive remote candidate.
+        let r = match self
+            .remote_candidates
+            .iter()
+            .position(|c| c.address == from)
+        {
+            Some(r) => r,
+            None => {
+                if self.remote_candidates.len() >= MAX_REMOTE_CANDIDATES {
+                    self.stats.dropped_candidates += 1;
+                    return Ok(());
+                }
+                self.stats.peer_reflexive_remote += 1;
+                let foundation = foundation_for(&CandidateKind::PeerReflexive, from.ip(), None);
+                self.remote_candidates.push(Candidate {
+                    foundation,
+                    component: 1,
+                    protocol: "udp".into(),
+                    priority,
+                    address: from,
+                    kind: CandidateKind::PeerReflexive,
+                    related_address: None,
+                    tcp_type: None,
+                    extensions: Vec::new(),
+                });
+                self.remote_candidates.len() - 1
+            }
+        };
+        let Some(p) = self.find_or_form_pair(t, r) else {
+            return Ok(());
+        };
+        // An in-progress check that already needed a retransmission is restarted (§7.3.1.4):
+        // the peer evidently hears us less well than we hear it.
+        let stalled = self.transactions.iter().any(|tx| {
+            tx.sends >= 2
+                && matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p)
+        });
+        let use_candidate = msg.use_candidate() && !self.controlling;
+        if let Some(pair) = self.pairs.get_mut(p) {
+            if use_candidate {
+                pair.remote_nominated = true;
+                if pair.valid {
+                    pair.nominated = true;
+                }
+            }
+            // §7.3.1.4: triggered check unless already succeeded or freshly in progress.
+            let trigger = match pair.state {
+                PairState::Waiting | PairState::Failed => true,
+                PairState::InProgress => stalled,
+                PairState::Succeeded => false,
+            };
+            if trigger {
+                if pair.state != PairState::InProgress {
+                    pair.state = PairState::Waiting;
+                }
+                self.push_triggered(p);
+            }
+        }
+        self.update_selected(now);
+        Ok(())
+    }
+
+    fn handle_response(
+        &mut self,
+        now: Time,
+        t: usize,
+        from: SocketAddr,
+        raw: &[u8],
+        msg: &Message,
+    ) -> Result<(), IceError> {
+        let Some(ti) = self
+            .transactions
+            .iter()
+            .position(|tx| tx.id == msg.transaction_id)
+        else {
+            self.stats.unknown_transaction += 1;
+            return Err(IceError::UnknownTransaction);
+        };
+        let Some(tx) = self.transactions.get(ti) else {
+            return Err(IceError::UnknownTransaction);
+        };
+        let (kind, tx_transport, tx_dest) = (tx.kind, tx.transport, tx.destination);
+        let lt_id = self.transports.get(t).map(|lt| lt.id);
+        match kind {
+            TxKind::Gather { transport, server } => {
+                if from != server || lt_id != Some(tx_transport) {
+                    self.stats.unexpected += 1;
+                    return Err(IceError::Unexpected);
+                }
+                self.transactions.remove(ti);
+                if msg.class == Class::SuccessResponse {
+                    if let Some(mapped) = msg.mapped_address() {
+                        self.add_srflx(transport, server, mapped);
+                    }
+                }
+                self.update_gathering(now);
+                Ok(())
+            }
+            TxKind::Check {
+                pair,
+                nominate,
+                consent,
+                sent_controlling,
+            } => {
+                let key = match &self.remote_creds {
+                    Some(c) => c.pwd.clone(),
+                    None => return Err(IceError::UnknownTransaction),
+                };
+                if !msg.has_fingerprint() {
+                    self.stats.malformed += 1;
+                    return Err(IceError::Stun(stun::StunError::MissingFingerprint));
+                }
+                if stun::verify_integrity(raw, key.as_bytes()).is_err() {
+                    self.stats.bad_integrity += 1;
+                    return Err(IceError::BadIntegrity);
+                }
+                self.transactions.remove(ti);
+                // RFC 8445 §7.2.5.2.1: addresses must be symmetric.
+                if from != tx_dest || lt_id != Some(tx_transport) {
+                    self.fail_pair(now, pair);
+                    return Ok(());
+                }
+                if msg.class == Class::ErrorResponse {
+                    if msg.error_code() == Some(487) {
+                        // §7.2.5.1: switch role, retry.
+                        self.stats.role_conflicts += 1;
+                        self.set_controlling(!sent_controlling);
+                        if let Some(p) = self.pairs.get_mut(pair) {
+                            p.state = PairState::Waiting;
+                        }
+                        self.push_triggered(pair);
+                    } else if !consent {
+                        self.fail_pair(now, pair);
+                    }
+                    return Ok(());
+                }
+                // Success.
+                if let Some(mapped) = msg.xor_mapped_address() {
+                    self.learn_local_prflx(mapped);
+                }
+                if consent || Some(pair) == self.selected {
+                    self.last_consent = now;
+                }
+                let controlled = !self.controlling;
+                if let Some(p) = self.pairs.get_mut(pair) {
+                    p.state = PairState::Succeeded;
+                    p.valid = true;
+                    if nominate && !controlled {
+                        p.nominated = true;
+                    }
+                    if controlled && p.remote_nominated {
+                        p.nominated = true;
+                    }
+                }
+                if self.first_valid_at.is_none() {
+                    self.first_valid_at = Some(now);
+                }
+                self.update_selected(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs every timer due at `now`. Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
+            return;
+        }
+        // Retransmissions and transaction timeouts.
+        let mut i = 0;
+        while i < self.transactions.len() {
+            let Some(tx) = self.transactions.get_mut(i) else {
+                break;
+            };
+            if tx.next_at > now {
+                i += 1;
+                continue;
+            }
+            if tx.sends >= tx.max_sends {
+                let kind = tx.kind;
+                self.transactions.remove(i);
+                self.transaction_timed_out(now, kind);
+                continue;
+            }
+            tx.sends += 1;
+            // Consent checks retransmit at a steady pace so one lost datagram does not look
+            // like lost consent; other transactions back off (RFC 8489 §6.2.1).
+            if !matches!(tx.kind, TxKind::Check { consent: true, .. }) {
+                tx.rto = (tx.rto * 2).min(self.config.max_rto);
+            }
+            tx.next_at = now + tx.rto;
+            let out = Transmit {
+                transport: tx.transport,
+                destination: tx.destination,
+                data: tx.raw.clone(),
+            };
+            self.push_transmit(out);
+            i += 1;
+        }
+        self.update_gathering(now);
+        // Paced checks (RFC 8445 §6.1.4.2): one per Ta.
+        if now >= self.next_check_at {
+            if let Some((p, nominate)) = self.next_check() {
+                self.send_check(now, p, nominate, false);
+                self.next_check_at = now + self.config.check_interval;
+            }
+        }
+        self.update_nomination(now);
+        self.update_consent(now);
+        self.update_state(now);
+    }
+
+    // ---- output -----------------------------------------------------------------------
+
+    /// The next datagram to send. Runs due timers first, so a host that only polls works.
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
+        if self.transmits.is_empty() {
+            self.handle_timeout(now);
+        }
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<IceEvent> {
+        self.events.pop_front()
+    }
+
+    /// The earliest time `handle_timeout` has work to do.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
+            return None;
+        }
+        let mut t = Time::MAX;
+        if self.gathering_state == IceGatheringState::Gathering {
+            if let Some(d) = self.gather_deadline {
+                t = t.min(d);
+            }
+        }
+        for tx in &self.transactions {
+            t = t.min(tx.next_at);
+        }
+        if self.remote_creds.is_some() && self.has_pending_check() {
+            t = t.min(self.next_check_at);
+        }
+        if self.controlling && !self.nomination_in_progress() && !self.any_nominated() {
+            if let Some(v) = self.first_valid_at {
+                if self.pairs.iter().any(|p| p.valid) {
+                    t = t.min(v + self.config.nomination_delay);
+                }
+            }
+        }
+        if self.selected.is_some() {
+            t = t.min(self.next_consent);
+            match self.connection_state {
+                IceConnectionState::Connected | IceConnectionState::Completed => {
+                    t = t.min(self.last_consent + self.config.disconnected_timeout)
+                }
+                IceConnectionState::Disconnected => {
+                    t = t.min(self.last_consent + self.config.consent_timeout)
+                }
+                _ => {}
+            }
+        } else if self.first_valid_at.is_some() {
+            t = t.min(self.last_consent + self.config.consent_timeout);
+        } else if let Some(since) = self.checking_since {
+            t = t.min(since + self.config.failed_timeout);
+        }
+        (t != Time::MAX).then_some(t)
+    }
+
+    // ---- internals --------------------------------------------------------------------
+
+    fn is_closed(&self) -> bool {
+        self.connection_state == IceConnectionState::Closed
+    }
+
+    fn new_tid(&mut self) -> [u8; 12] {
+        let mut id = [0u8; 12];
+        self.rng.fill(&mut id);
+        id
+    }
+
+    fn after_input(&mut self, now: Time) {
+        self.update_nomination(now);
+        self.update_state(now);
+    }
+
+    fn push_event(&mut self, e: IceEvent) {
+        if self.events.len() >= MAX_QUEUED_EVENTS {
+            self.stats.dropped_events += 1;
+            return;
+        }
+        self.events.push_back(e);
+    }
+
+    fn push_transmit(&mut self, t: Transmit) {
+        if self.transmits.len() >= MAX_QUEUED_TRANSMITS {
+            self.stats.dropped_transmits += 1;
+            return;
+        }
+        self.transmits.push_back(t);
+    }
+
+    fn queue_transmit(&mut self, transport: TransportId, destination: SocketAddr, data: Vec<u8>) {
+        self.push_transmit(Transmit {
+            transport,
+            destination,
+            data,
+        });
+    }
+
+    fn push_triggered(&mut self, p: usize) {
+        if !self.triggered.contains(&p) && self.triggered.len() < MAX_TRIGGERED {
+            self.triggered.push_back(p);
+        }
+    }
+
+    fn set_state(&mut self, s: IceConnectionState) {
+        if matches!(s, IceConnectionState::Failed | IceConnectionState::Closed) {
+            // Terminal: nothing more is sent; gathering ends too.
+            self.transactions.clear();
+            self.triggered.clear();
+            if s == IceConnectionState::Failed {
+                self.update_gathering(Time::MAX);
+            }
+        }
+        if self.connection_state != s {
+            self.connection_state = s;
+            self.push_event(IceEvent::ConnectionStateChanged(s));
+        }
+    }
+
+    fn signal_transport(&mut self, t: usize) {
+        let Some(lt) = self.transports.get_mut(t) else {
+            return;
+        };
+        if lt.signaled || !lt.usable {
+            return;
+        }
+        lt.signaled = true;
+        let base_ip = lt.related.map(|r| r.ip()).unwrap_or(lt.addr.ip());
+        let c = Candidate {
+            foundation: foundation_for(&lt.kind, base_ip, None),
+            component: 1,
+            protocol: "udp".into(),
+            priority: lt.priority,
+            address: lt.addr,
+            kind: lt.kind.clone(),
+            related_address: lt.related,
+            tcp_type: None,
+            extensions: vec![("generation".into(), "0".into())],
+        };
+        self.local_candidates.push(c.clone());
+        self.push_event(IceEvent::LocalCandidate(c));
+    }
+
+    fn add_srflx(&mut self, t: usize, server: SocketAddr, mapped: SocketAddr) {
+        let Some(lt) = self.transports.get(t) else {
+            return;
+        };
+        if self.local_candidates.iter().any(|c| c.address == mapped) {
+            return; // same as a host candidate or already known: deduplicated
+        }
+        let local_pref = u16::try_from((lt.priority >> 8) & 0xffff).unwrap_or(0);
+        let c = Candidate {
+            foundation: foundation_for(&CandidateKind::ServerReflexive, lt.addr.ip(), Some(server)),
+            component: 1,
+            protocol: "udp".into(),
+            priority: candidate_priority(&CandidateKind::ServerReflexive, local_pref, 1),
+            address: mapped,
+            kind: CandidateKind::ServerReflexive,
+            related_address: Some(lt.addr),
+            tcp_type: None,
+            extensions: vec![("generation".into(), "0".into())],
+        };
+        self.local_candidates.push(c.clone());
+        self.push_event(IceEvent::LocalCandidate(c));
+    }
+
+    fn learn_local_prflx(&mut self, mapped: SocketAddr) {
+        let known = self.transports.iter().any(|t| t.addr == mapped)
+            || self.local_candidates.iter().any(|c| c.address == mapped)
+            || self.local_prflx.contains(&mapped);
+        if !known && self.local_prflx.len() < MAX_LOCAL_TRANSPORTS {
+            self.stats.peer_reflexive_local += 1;
+            self.local_prflx.push(mapped);
+        }
+    }
+
+    fn update_gathering(&mut self, now: Time) {
+        if self.gathering_state != IceGatheringState::Gathering {
+            return;
+        }
+        let pending = self
+            .transactions
+            .iter()
+            .any(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+        let expired = self.gather_deadline.is_some_and(|d| now >= d);
+        if !pending || expired {
+            self.transactions
+                .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
+            self.gathering_state = IceGatheringState::Complete;
+            self.push_event(IceEvent::GatheringComplete);
+        }
+    }
+}

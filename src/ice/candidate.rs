@@ -1,0 +1,231 @@
+//! ICE candidates: SDP syntax (RFC 8839 §5.1), priorities (RFC 8445 §5.1.2) and
+//! foundations (RFC 8445 §5.1.1.3).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use super::error::IceError;
+use super::MAX_CANDIDATE_LEN;
+
+/// RFC 8445 §5.1.1: candidate types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CandidateKind {
+    Host,
+    ServerReflexive,
+    PeerReflexive,
+    Relayed,
+}
+
+impl CandidateKind {
+    /// The SDP `typ` token.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CandidateKind::Host => "host",
+            CandidateKind::ServerReflexive => "srflx",
+            CandidateKind::PeerReflexive => "prflx",
+            CandidateKind::Relayed => "relay",
+        }
+    }
+
+    /// RFC 8445 §5.1.2.2 recommended type preferences.
+    pub fn type_preference(&self) -> u32 {
+        match self {
+            CandidateKind::Host => 126,
+            CandidateKind::PeerReflexive => 110,
+            CandidateKind::ServerReflexive => 100,
+            CandidateKind::Relayed => 0,
+        }
+    }
+
+    fn parse(s: &str) -> Option<CandidateKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "host" => Some(CandidateKind::Host),
+            "srflx" => Some(CandidateKind::ServerReflexive),
+            "prflx" => Some(CandidateKind::PeerReflexive),
+            "relay" => Some(CandidateKind::Relayed),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 8445 §5.1.2.1: `2^24 * type_pref + 2^8 * local_pref + (256 - component)`.
+pub fn candidate_priority(kind: &CandidateKind, local_preference: u16, component: u16) -> u32 {
+    (kind.type_preference() << 24)
+        + (u32::from(local_preference) << 8)
+        + (256u32.saturating_sub(u32::from(component)))
+}
+
+/// RFC 8445 §6.1.2.3: `2^32*MIN(G,D) + 2*MAX(G,D) + (G>D?1:0)`, G the controlling side's.
+pub fn pair_priority(controlling: u32, controlled: u32) -> u64 {
+    let (g, d) = (u64::from(controlling), u64::from(controlled));
+    (g.min(d) << 32) + 2 * g.max(d) + u64::from(g > d)
+}
+
+/// A foundation: the same for candidates of the same type, base IP, server and protocol.
+pub fn foundation_for(kind: &CandidateKind, base_ip: IpAddr, server: Option<SocketAddr>) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{}|{}|udp|{:?}", kind.as_str(), base_ip, server);
+    crc32fast::hash(s.as_bytes()).to_string()
+}
+
+/// One ICE candidate (RFC 8839 `candidate-attribute`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub foundation: String,
+    pub component: u16,
+    /// Lower-cased transport: "udp" or "tcp".
+    pub protocol: String,
+    pub priority: u32,
+    pub address: SocketAddr,
+    pub kind: CandidateKind,
+    pub related_address: Option<SocketAddr>,
+    /// `tcptype` for TCP candidates (RFC 6544).
+    pub tcp_type: Option<String>,
+    /// Extension attributes in order (generation, ufrag, network-id, network-cost ...).
+    pub extensions: Vec<(String, String)>,
+}
+
+fn is_ice_char_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, IceError> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    // Some stacks put IPv6 in brackets.
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        if let Ok(ip) = inner.parse::<IpAddr>() {
+            return Ok(ip);
+        }
+    }
+    let lower = s.to_ascii_lowercase();
+    let lower = lower.strip_suffix('.').unwrap_or(&lower);
+    if lower.ends_with(".local") {
+        Err(IceError::MdnsCandidate)
+    } else if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+    {
+        Err(IceError::UnresolvedHostname)
+    } else {
+        Err(IceError::CandidateSyntax)
+    }
+}
+
+impl Candidate {
+    /// Parses an SDP candidate attribute value, with or without the leading `candidate:`
+    /// (also tolerates a leading `a=`). mDNS `.local` addresses give
+    /// [`IceError::MdnsCandidate`]; TCP candidates parse (the agent ignores them).
+    pub fn parse(s: &str) -> Result<Candidate, IceError> {
+        if s.len() > MAX_CANDIDATE_LEN {
+            return Err(IceError::CandidateTooLong);
+        }
+        let s = s.trim();
+        let s = s.strip_prefix("a=").unwrap_or(s);
+        let s = match s.get(..10) {
+            Some(p) if p.eq_ignore_ascii_case("candidate:") => s.get(10..).unwrap_or(""),
+            _ => s,
+        };
+        let mut it = s.split_ascii_whitespace();
+        let mut next = || it.next().ok_or(IceError::CandidateSyntax);
+        let foundation = next()?;
+        if !is_ice_char_token(foundation) || foundation.len() > 32 {
+            return Err(IceError::CandidateSyntax);
+        }
+        let component: u16 = next()?.parse().map_err(|_| IceError::CandidateSyntax)?;
+        if component == 0 || component > 256 {
+            return Err(IceError::CandidateSyntax);
+        }
+        let protocol = next()?.to_ascii_lowercase();
+        if !protocol
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        {
+            return Err(IceError::CandidateSyntax);
+        }
+        let priority: u32 = next()?.parse().map_err(|_| IceError::CandidateSyntax)?;
+        let addr_token = next()?;
+        let port: u16 = next()?.parse().map_err(|_| IceError::CandidateSyntax)?;
+        if !next()?.eq_ignore_ascii_case("typ") {
+            return Err(IceError::CandidateSyntax);
+        }
+        let kind = CandidateKind::parse(next()?).ok_or(IceError::CandidateSyntax)?;
+        // Check the address last among mandatory fields so a malformed line is a syntax error
+        // rather than an mDNS one.
+        let ip = parse_ip(addr_token)?;
+        let mut cand = Candidate {
+            foundation: foundation.to_string(),
+            component,
+            protocol,
+            priority,
+            address: SocketAddr::new(ip, port),
+            kind,
+            related_address: None,
+            tcp_type: None,
+            extensions: Vec::new(),
+        };
+        let rest: Vec<&str> = it.collect();
+        let mut raddr: Option<IpAddr> = None;
+        let mut rport: Option<u16> = None;
+        let mut pairs = rest.chunks_exact(2);
+        for kv in pairs.by_ref() {
+            let (k, v) = match kv {
+                [k, v] => (*k, *v),
+                _ => continue,
+            };
+            match k.to_ascii_lowercase().as_str() {
+                // A related address that is a hostname (mDNS) is simply dropped.
+                "raddr" => raddr = parse_ip(v).ok(),
+                "rport" => rport = Some(v.parse().map_err(|_| IceError::CandidateSyntax)?),
+                "tcptype" => cand.tcp_type = Some(v.to_string()),
+                _ => {
+                    if cand.extensions.len() < super::MAX_CANDIDATE_EXTENSIONS {
+                        cand.extensions.push((k.to_string(), v.to_string()));
+                    }
+                }
+            }
+        }
+        if let (Some(ip), Some(port)) = (raddr, rport) {
+            cand.related_address = Some(SocketAddr::new(ip, port));
+        }
+        Ok(cand)
+    }
+
+    /// `candidate:<foundation> <component> <proto> <prio> <ip> <port> typ <type>
+    /// [raddr <ip> rport <port>] [tcptype <t>] [<ext> <value>]...`
+    pub fn to_sdp_string(&self) -> String {
+        let mut s = String::with_capacity(96);
+        let _ = write!(
+            s,
+            "candidate:{} {} {} {} {} {} typ {}",
+            self.foundation,
+            self.component,
+            self.protocol,
+            self.priority,
+            self.address.ip(),
+            self.address.port(),
+            self.kind.as_str()
+        );
+        if let Some(r) = self.related_address {
+            let _ = write!(s, " raddr {} rport {}", r.ip(), r.port());
+        }
+        if let Some(t) = &self.tcp_type {
+            let _ = write!(s, " tcptype {t}");
+        }
+        for (k, v) in &self.extensions {
+            let _ = write!(s, " {k} {v}");
+        }
+        s
+    }
+
+    /// The `ufrag` extension, if any.
+    pub fn ufrag(&self) -> Option<&str> {
+        self.extensions
+            .iter()
+            .find(|(k, _)| k == "ufrag")
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -6,7 +6,7 @@
 //! is described in `engine-contract.md`.
 #![deny(unsafe_code)]
 
-mod bindings;
+pub mod bindings;
 pub mod cert;
 pub mod clock;
 pub mod error;

@@ -48,7 +48,7 @@ fn reactor() -> napi::Result<Reactor<Peer>, String> {
 }
 
 /// Runs an entry point; a panic becomes an `OperationError` instead of crossing FFI.
-fn guard<T>(f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => Err(jserr::new(ErrorKind::Operation, format!("internal error: {}", panic_message(p.as_ref())))),
@@ -178,9 +178,18 @@ pub struct JsChannelCreated {
     pub id: Option<u32>,
 }
 
-type Tsfn = ThreadsafeFunction<Batch, ErrorStrategy::Fatal>;
+pub(crate) type Tsfn = ThreadsafeFunction<Batch, ErrorStrategy::Fatal>;
 
-struct TsfnSink(Tsfn);
+/// The peer's event function: each call passes one batch as one array argument.
+pub(crate) fn make_tsfn(on_events: &JsFunction) -> JsResult<Tsfn> {
+    on_events
+        .create_threadsafe_function(0, |ctx: napi::threadsafe_function::ThreadSafeCallContext<Batch>| {
+            Ok(vec![ctx.value.into_js(&ctx.env)?])
+        })
+        .map_err(jserr::from_napi)
+}
+
+pub(crate) struct TsfnSink(pub(crate) Tsfn);
 
 impl EventSink for TsfnSink {
     fn deliver(&mut self, batch: Batch) {
@@ -278,11 +287,7 @@ impl NativePeer {
             peer.add_local_transport(transport, s.local);
         }
 
-        let tsfn: Tsfn = on_events
-            .create_threadsafe_function(0, |ctx: napi::threadsafe_function::ThreadSafeCallContext<Batch>| {
-                Ok(vec![ctx.value.into_js(&ctx.env)?])
-            })
-            .map_err(jserr::from_napi)?;
+        let tsfn = make_tsfn(&on_events)?;
         let mut keepalive = tsfn.clone();
         // Not started yet: an unused peer does not keep the process alive.
         keepalive.unref(env).map_err(jserr::from_napi)?;

@@ -20,6 +20,9 @@ use crate::host::{lock, Engine, EventSink, HostState, PeerHost, Socket, RECV_BUF
 use crate::timers::{PeerId, TimerEntry, TimerHeap};
 
 const WAKER: Token = Token(usize::MAX);
+/// A timer that is still due right after firing is pushed this far out, so a core that
+/// keeps reporting a past deadline costs at most one wake-up per interval, not a hot loop.
+pub const MIN_REARM: Duration = Duration::from_millis(1);
 /// Readiness events taken per `poll` call.
 pub const EVENTS_CAPACITY: usize = 256;
 
@@ -273,7 +276,7 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
                     return;
                 }
                 h.armed = None;
-                let next = h.on_timeout(now);
+                let next = h.on_timeout(now).map(|d| d.max(now + MIN_REARM));
                 reactor.arm(h, next);
                 fired = true;
             });

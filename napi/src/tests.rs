@@ -23,6 +23,9 @@ struct Echo {
     events: VecDeque<PeerEvent>,
     deadline: Option<Time>,
     fired: u32,
+    /// Reports a past deadline forever (a misbehaving core).
+    stuck: bool,
+    timeouts: u64,
 }
 
 impl Engine for Echo {
@@ -34,6 +37,7 @@ impl Engine for Echo {
         self.events.push_back(PeerEvent::DataChannelMessage { channel: transport, binary: true, data: data.to_vec() });
     }
     fn handle_timeout(&mut self, now: Time) {
+        self.timeouts += 1;
         if self.deadline.is_some_and(|d| d <= now) {
             self.deadline = None;
             self.fired += 1;
@@ -47,6 +51,9 @@ impl Engine for Echo {
         self.events.pop_front()
     }
     fn poll_timeout(&self) -> Option<Time> {
+        if self.stuck {
+            return Some(Time::ZERO);
+        }
         self.deadline
     }
     fn close(&mut self, _now: Time) {
@@ -209,5 +216,16 @@ fn a_burst_is_drained_until_would_block() {
     // Loopback may drop under pressure; most must arrive and none be left unread.
     assert!(got >= 150, "only {got} of 200 reported");
     assert_eq!(lock(&f.host).stats.datagrams_received as usize, got);
+    f.reactor.shutdown();
+}
+
+#[test]
+fn a_core_stuck_in_the_past_does_not_spin_the_thread() {
+    let f = fixture(Echo { stuck: true, ..Echo::default() });
+    std::thread::sleep(Duration::from_millis(200));
+    let n = lock(&f.host).engine.timeouts;
+    // About one per MIN_REARM (1 ms), not millions; allow slack for a loaded machine.
+    assert!(n >= 5 && n <= 400, "{n} timeouts in 200 ms");
+    f.reactor.close(&mut lock(&f.host), clock::now());
     f.reactor.shutdown();
 }

@@ -19,7 +19,8 @@ use crate::cert::{self, CertInfo, CERT_VALIDITY_MS};
 use crate::clock;
 use crate::error::{self as jserr, JsResult};
 use crate::events::Batch;
-use crate::host::{lock, EventSink, HostState, PeerHost};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, MAX_QUEUED_EVENT_BYTES};
+use crate::timers::PeerId;
 use crate::iface;
 use crate::reactor::{panic_message, Reactor, SharedHost};
 
@@ -180,10 +181,19 @@ pub struct JsChannelCreated {
 
 pub(crate) type Tsfn = ThreadsafeFunction<Batch, ErrorStrategy::Fatal>;
 
-/// The peer's event function: each call passes one batch as one array argument.
-pub(crate) fn make_tsfn(on_events: &JsFunction) -> JsResult<Tsfn> {
+/// The peer's event function: each call passes one batch as one array argument. Taking a
+/// batch off the queue lowers the peer's backlog and may resume its reading.
+pub(crate) fn make_tsfn<E: Engine>(
+    on_events: &JsFunction,
+    backlog: Arc<Backlog>,
+    reactor: Reactor<E>,
+    id: PeerId,
+) -> JsResult<Tsfn> {
     on_events
-        .create_threadsafe_function(0, |ctx: napi::threadsafe_function::ThreadSafeCallContext<Batch>| {
+        .create_threadsafe_function(0, move |ctx: napi::threadsafe_function::ThreadSafeCallContext<Batch>| {
+            if backlog.consumed(ctx.value.weight()) {
+                reactor.resume(id);
+            }
             Ok(vec![ctx.value.into_js(&ctx.env)?])
         })
         .map_err(jserr::from_napi)
@@ -287,14 +297,15 @@ impl NativePeer {
             peer.add_local_transport(transport, s.local);
         }
 
-        let tsfn = make_tsfn(&on_events)?;
+        let id = reactor.next_peer_id();
+        let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);
+        let tsfn = make_tsfn(&on_events, backlog.clone(), reactor.clone(), id)?;
         let mut keepalive = tsfn.clone();
         // Not started yet: an unused peer does not keep the process alive.
         keepalive.unref(env).map_err(jserr::from_napi)?;
 
-        let id = reactor.next_peer_id();
         let host = reactor
-            .add(id, peer, sockets, Box::new(TsfnSink(tsfn)))
+            .add(id, peer, sockets, Box::new(TsfnSink(tsfn)), backlog)
             .map_err(|e| jserr::new(ErrorKind::Operation, format!("register sockets: {e}")))?;
         {
             let mut g = lock(&host);

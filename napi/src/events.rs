@@ -21,6 +21,17 @@ pub enum Val {
     Obj(Obj),
 }
 
+impl Val {
+    fn weight(&self) -> usize {
+        match self {
+            Val::Str(x) => x.len(),
+            Val::Bytes(x) => x.len(),
+            Val::Obj(o) => o.weight(),
+            Val::Num(_) | Val::Bool(_) | Val::Null => 0,
+        }
+    }
+}
+
 /// A plain object; field order is kept (`type` first).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Obj(pub Vec<(&'static str, Val)>);
@@ -35,6 +46,11 @@ impl Obj {
     }
     pub fn get(&self, name: &str) -> Option<&Val> {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Approximate memory an event holds until JS takes it (payloads and strings, plus a
+    /// fixed cost per field), for the backlog bound.
+    pub fn weight(&self) -> usize {
+        self.0.iter().map(|(_, v)| 16 + v.weight()).sum()
     }
     pub fn type_name(&self) -> Option<&str> {
         match self.get("type") {
@@ -149,6 +165,10 @@ fn obj_to_js(env: &Env, o: Obj) -> napi::Result<JsObject> {
 pub struct Batch(pub Vec<Obj>);
 
 impl Batch {
+    pub fn weight(&self) -> usize {
+        self.0.iter().map(Obj::weight).sum()
+    }
+
     /// Builds the JS array (on the JS thread, inside the threadsafe function's callback).
     pub fn into_js(self, env: &Env) -> napi::Result<JsObject> {
         let mut arr = env.create_array_with_length(self.0.len())?;

@@ -3,7 +3,8 @@
 
 use std::io::ErrorKind as IoErrorKind;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use mio::net::UdpSocket;
 use mio::Token;
@@ -17,6 +18,59 @@ use crate::timers::PeerId;
 pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
 /// A socket that keeps failing this many reads in a row is left alone until next readiness.
 pub const MAX_CONSECUTIVE_RECV_ERRORS: u32 = 64;
+
+/// Bytes of events a peer may have handed to JS and not yet seen taken by the JS thread;
+/// above it the host stops reading that peer's sockets (the kernel buffer then drops, like
+/// a congested network) until JS catches up to half of it.
+pub const MAX_QUEUED_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Events queued towards JS, shared by the host (adds) and the JS-thread callback (takes).
+#[derive(Debug)]
+pub struct Backlog {
+    queued: AtomicUsize,
+    limit: usize,
+    paused: AtomicBool,
+}
+
+impl Backlog {
+    pub fn new(limit: usize) -> Arc<Backlog> {
+        Arc::new(Backlog { queued: AtomicUsize::new(0), limit, paused: AtomicBool::new(false) })
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn add(&self, n: usize) {
+        self.queued.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// JS took a batch of `n` bytes. Returns `true` when reading must resume.
+    pub fn consumed(&self, n: usize) -> bool {
+        let prev = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| Some(q.saturating_sub(n)))
+            .unwrap_or(0);
+        prev.saturating_sub(n) <= self.limit / 2 && self.paused.swap(false, Ordering::SeqCst)
+    }
+
+    /// Called before reading a datagram: `true` means stop reading (paused).
+    pub(crate) fn should_pause(&self) -> bool {
+        if self.queued() <= self.limit {
+            return false;
+        }
+        self.paused.store(true, Ordering::SeqCst);
+        // JS may have drained between the check and the store: then take the pause back.
+        if self.queued() <= self.limit && self.paused.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        true
+    }
+}
 
 /// What the host needs from a sans-IO core. `Peer` implements it; tests use a fake.
 pub trait Engine: Send + 'static {
@@ -89,6 +143,7 @@ pub struct PeerHost<E: Engine> {
     pub sockets: Vec<Socket>,
     sink: Option<Box<dyn EventSink>>,
     outbox: Vec<Obj>,
+    pub backlog: Arc<Backlog>,
     pub state: HostState,
     pub stats: HostStats,
     /// Bumped on every re-arm; stale heap entries carry an older one.
@@ -102,13 +157,14 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<E: Engine> PeerHost<E> {
-    pub fn new(id: PeerId, engine: E, sockets: Vec<Socket>, sink: Box<dyn EventSink>) -> PeerHost<E> {
+    pub fn new(id: PeerId, engine: E, sockets: Vec<Socket>, sink: Box<dyn EventSink>, backlog: Arc<Backlog>) -> PeerHost<E> {
         PeerHost {
             id,
             engine,
             sockets,
             sink: Some(sink),
             outbox: Vec::new(),
+            backlog,
             state: HostState::Open,
             stats: HostStats::default(),
             timer_generation: 0,
@@ -155,6 +211,7 @@ impl<E: Engine> PeerHost<E> {
         }
         let batch = Batch(std::mem::take(&mut self.outbox));
         if let Some(sink) = self.sink.as_mut() {
+            self.backlog.add(batch.weight());
             sink.deliver(batch);
         }
     }
@@ -164,6 +221,9 @@ impl<E: Engine> PeerHost<E> {
         let Some(index) = usize::try_from(transport).ok() else { return self.engine.poll_timeout() };
         let mut errors = 0u32;
         loop {
+            if self.backlog.should_pause() {
+                break;
+            }
             let Some(sock) = self.sockets.get(index) else { break };
             match sock.socket.recv_from(buf) {
                 Ok((len, from)) => {

@@ -15,7 +15,7 @@ use polyrtc::{Time, Transmit, TransportId};
 use crate::bindings::{guard, make_tsfn, Tsfn, TsfnSink};
 use crate::clock;
 use crate::error::{self as jserr, JsResult};
-use crate::host::{lock, Engine};
+use crate::host::{lock, Backlog, Engine, MAX_QUEUED_EVENT_BYTES};
 use crate::iface;
 use crate::reactor::{Reactor, SharedHost};
 
@@ -82,14 +82,16 @@ impl EchoProbe {
             if port == 0 {
                 return Err(jserr::new(ErrorKind::Operation, "cannot bind 127.0.0.1"));
             }
-            let tsfn = make_tsfn(&on_events)?;
+            let id = reactor.next_peer_id();
+            let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);
+            let tsfn = make_tsfn(&on_events, backlog.clone(), reactor.clone(), id)?;
             let mut keepalive = tsfn.clone();
             if !keep_alive {
                 keepalive.unref(&env).map_err(jserr::from_napi)?;
             }
             let sockets = reactor.make_sockets(bound);
             let host = reactor
-                .add(reactor.next_peer_id(), EchoEngine::default(), sockets, Box::new(TsfnSink(tsfn)))
+                .add(id, EchoEngine::default(), sockets, Box::new(TsfnSink(tsfn)), backlog)
                 .map_err(|e| jserr::new(ErrorKind::Operation, format!("register: {e}")))?;
             Ok(EchoProbe { reactor, host, keepalive: Some(keepalive), port })
         })

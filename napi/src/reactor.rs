@@ -16,7 +16,7 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use polyrtc::{Time, TransportId};
 
 use crate::clock;
-use crate::host::{lock, Engine, EventSink, HostState, PeerHost, Socket, RECV_BUFFER_SIZE};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, Socket, RECV_BUFFER_SIZE};
 use crate::timers::{PeerId, TimerEntry, TimerHeap};
 
 const WAKER: Token = Token(usize::MAX);
@@ -38,6 +38,8 @@ struct Shared<E: Engine> {
     waker: Waker,
     table: Mutex<Table<E>>,
     timers: Mutex<TimerHeap>,
+    /// Peers whose reading was paused by their backlog and may read again.
+    resume: Mutex<Vec<PeerId>>,
     next_token: AtomicU64,
     next_peer: AtomicU64,
     shutdown: AtomicBool,
@@ -77,6 +79,7 @@ impl<E: Engine> Reactor<E> {
             waker,
             table: Mutex::new(Table { peers: HashMap::new(), tokens: HashMap::new() }),
             timers: Mutex::new(TimerHeap::new()),
+            resume: Mutex::new(Vec::new()),
             next_token: AtomicU64::new(0),
             next_peer: AtomicU64::new(1),
             shutdown: AtomicBool::new(false),
@@ -109,8 +112,15 @@ impl<E: Engine> Reactor<E> {
     }
 
     /// Registers a peer and its sockets with the I/O thread, then arms its first timer.
-    pub fn add(&self, id: PeerId, engine: E, sockets: Vec<Socket>, sink: Box<dyn EventSink>) -> io::Result<SharedHost<E>> {
-        let host = Arc::new(Mutex::new(PeerHost::new(id, engine, sockets, sink)));
+    pub fn add(
+        &self,
+        id: PeerId,
+        engine: E,
+        sockets: Vec<Socket>,
+        sink: Box<dyn EventSink>,
+        backlog: Arc<Backlog>,
+    ) -> io::Result<SharedHost<E>> {
+        let host = Arc::new(Mutex::new(PeerHost::new(id, engine, sockets, sink, backlog)));
         // Table first: a readiness event for a token not yet in the table would be lost
         // (edge-triggered). Then register while holding the host lock.
         {
@@ -196,6 +206,12 @@ impl<E: Engine> Reactor<E> {
         self.remove_locked(&mut g);
     }
 
+    /// JS caught up with a paused peer's events: read its sockets again (any thread).
+    pub fn resume(&self, id: PeerId) {
+        lock(&self.shared.resume).push(id);
+        let _ = self.shared.waker.wake();
+    }
+
     pub fn peer_count(&self) -> usize {
         lock(&self.shared.table).peers.len()
     }
@@ -263,6 +279,19 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
             let Some(host) = reactor.lookup(peer) else { continue };
             guarded(&reactor, &host, |h| {
                 let next = h.on_readable(now, transport, &mut buf);
+                reactor.arm(h, next);
+            });
+            touch(&mut touched, host);
+        }
+        let resumed = std::mem::take(&mut *lock(&reactor.shared.resume));
+        for id in resumed {
+            let Some(host) = reactor.lookup(id) else { continue };
+            guarded(&reactor, &host, |h| {
+                let mut next = h.engine.poll_timeout();
+                for i in 0..h.sockets.len() {
+                    let transport = TransportId::try_from(i).unwrap_or(TransportId::MAX);
+                    next = h.on_readable(now, transport, &mut buf);
+                }
                 reactor.arm(h, next);
             });
             touch(&mut touched, host);

@@ -11,7 +11,7 @@ use polyrtc::{Time, Transmit, TransportId};
 
 use crate::clock;
 use crate::events::{Batch, Val};
-use crate::host::{lock, Engine, EventSink, HostState};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, MAX_QUEUED_EVENT_BYTES};
 use crate::iface;
 use crate::reactor::{Reactor, SharedHost};
 
@@ -74,18 +74,23 @@ struct Fixture {
     host: SharedHost<Echo>,
     local: SocketAddr,
     batches: mpsc::Receiver<Batch>,
+    id: crate::timers::PeerId,
 }
 
 fn fixture(engine: Echo) -> Fixture {
+    fixture_with_limit(engine, MAX_QUEUED_EVENT_BYTES)
+}
+
+fn fixture_with_limit(engine: Echo, limit: usize) -> Fixture {
     let reactor = Reactor::<Echo>::start().expect("reactor");
     let (bound, _) = iface::bind_all(&["127.0.0.1:0".parse().unwrap()]);
     let local = bound[0].1;
     let sockets = reactor.make_sockets(bound);
     let (tx, rx) = mpsc::channel();
     let id = reactor.next_peer_id();
-    let host = reactor.add(id, engine, sockets, Box::new(ChanSink(tx))).expect("add");
+    let host = reactor.add(id, engine, sockets, Box::new(ChanSink(tx)), Backlog::new(limit)).expect("add");
     reactor.after_call(&mut lock(&host), clock::now());
-    Fixture { reactor, host, local, batches: rx }
+    Fixture { reactor, host, local, batches: rx, id }
 }
 
 fn types(b: &Batch) -> Vec<String> {
@@ -178,7 +183,10 @@ fn a_panicking_peer_is_failed_and_others_survive() {
     let (tx, other_rx) = mpsc::channel();
     let other_id = f.reactor.next_peer_id();
     let sockets = f.reactor.make_sockets(bound);
-    let _other = f.reactor.add(other_id, Echo::default(), sockets, Box::new(ChanSink(tx))).unwrap();
+    let _other = f
+        .reactor
+        .add(other_id, Echo::default(), sockets, Box::new(ChanSink(tx)), Backlog::new(MAX_QUEUED_EVENT_BYTES))
+        .unwrap();
 
     let c = client();
     c.send_to(b"panic", f.local).unwrap();
@@ -228,4 +236,59 @@ fn a_core_stuck_in_the_past_does_not_spin_the_thread() {
     assert!(n >= 5 && n <= 400, "{n} timeouts in 200 ms");
     f.reactor.close(&mut lock(&f.host), clock::now());
     f.reactor.shutdown();
+}
+
+#[test]
+fn a_backlog_over_its_bound_pauses_reading_until_js_catches_up() {
+    // Each echoed 100-byte datagram makes a ~150-byte event; pause above 400 bytes.
+    let f = fixture_with_limit(Echo::default(), 400);
+    let c = client();
+    for i in 0..20u8 {
+        c.send_to(&[i; 100], f.local).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let (received, backlog) = {
+        let g = lock(&f.host);
+        (g.stats.datagrams_received, g.backlog.clone())
+    };
+    assert!(backlog.is_paused(), "paused");
+    assert!(received < 20 && received >= 3, "read {received} before pausing");
+
+    // "JS" takes every batch queued so far; the last one resumes reading.
+    let mut taken = 0;
+    while let Ok(b) = f.batches.recv_timeout(Duration::from_millis(100)) {
+        taken += b.0.len();
+        if backlog.consumed(b.weight()) {
+            f.reactor.resume(f.id);
+        }
+    }
+    assert!(taken >= 3);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while lock(&f.host).stats.datagrams_received < 20 && Instant::now() < deadline {
+        // Keep draining, as the JS thread would.
+        if let Ok(b) = f.batches.recv_timeout(Duration::from_millis(50)) {
+            if backlog.consumed(b.weight()) {
+                f.reactor.resume(f.id);
+            }
+        }
+    }
+    assert_eq!(lock(&f.host).stats.datagrams_received, 20, "everything read after resuming");
+    f.reactor.close(&mut lock(&f.host), clock::now());
+    f.reactor.shutdown();
+}
+
+#[test]
+fn backlog_accounting() {
+    let b = Backlog::new(100);
+    b.add(150);
+    assert!(b.should_pause());
+    assert!(b.is_paused());
+    assert!(!b.consumed(40), "110 left: still above half");
+    assert!(b.consumed(60), "50 left: resume once");
+    assert!(!b.consumed(10), "already resumed");
+    assert!(!b.should_pause());
+    assert_eq!(b.queued(), 40);
+    assert!(!b.consumed(1000));
+    assert_eq!(b.queued(), 0);
 }

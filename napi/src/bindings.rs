@@ -238,7 +238,7 @@ pub fn resolve_stun(servers: &[String]) -> napi::Result<Vec<SocketAddr>, String>
 fn max_message_size(v: Option<f64>) -> napi::Result<usize, String> {
     match v {
         None => Ok(polyrtc::datachannel::DEFAULT_MAX_MESSAGE_SIZE),
-        Some(x) if x.is_finite() && x >= 1.0 && x <= MAX_CONFIG_MESSAGE_SIZE && x.fract() == 0.0 => {
+        Some(x) if (1.0..=MAX_CONFIG_MESSAGE_SIZE).contains(&x) && x.fract() == 0.0 => {
             // Checked integral and within u32 above.
             Ok(x as usize)
         }

@@ -233,7 +233,7 @@ fn a_core_stuck_in_the_past_does_not_spin_the_thread() {
     std::thread::sleep(Duration::from_millis(200));
     let n = lock(&f.host).engine.timeouts;
     // About one per MIN_REARM (1 ms), not millions; allow slack for a loaded machine.
-    assert!(n >= 5 && n <= 400, "{n} timeouts in 200 ms");
+    assert!((5..=400).contains(&n), "{n} timeouts in 200 ms");
     f.reactor.close(&mut lock(&f.host), clock::now());
     f.reactor.shutdown();
 }
@@ -253,7 +253,7 @@ fn a_backlog_over_its_bound_pauses_reading_until_js_catches_up() {
         (g.stats.datagrams_received, g.backlog.clone())
     };
     assert!(backlog.is_paused(), "paused");
-    assert!(received < 20 && received >= 3, "read {received} before pausing");
+    assert!((3..20).contains(&received), "read {received} before pausing");
 
     // "JS" takes every batch queued so far; the last one resumes reading.
     let mut taken = 0;

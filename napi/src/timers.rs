@@ -32,7 +32,7 @@ impl TimerHeap {
     /// Adds an entry; returns `true` when it became the earliest one (the I/O thread must
     /// then be woken to shorten its sleep).
     pub fn push(&mut self, entry: TimerEntry) -> bool {
-        let earliest = self.next_deadline().map_or(true, |d| entry.deadline < d);
+        let earliest = self.next_deadline().is_none_or(|d| entry.deadline < d);
         self.heap.push(Reverse(entry));
         earliest
     }

@@ -71,7 +71,8 @@ pub struct EchoProbe {
 
 #[napi]
 impl EchoProbe {
-    /// Binds 127.0.0.1:0; keeps the event loop alive until `close()` when `keepAlive`.
+    /// Binds 127.0.0.1:0. Like `NativePeer`, it keeps the event loop alive only once
+    /// started (`keepAlive` here, `start()` later) and until `close()`.
     #[napi(constructor)]
     pub fn new(env: Env, on_events: JsFunction, keep_alive: bool) -> napi::Result<Self, String> {
         guard(|| {
@@ -86,8 +87,9 @@ impl EchoProbe {
             let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);
             let tsfn = make_tsfn(&on_events, backlog.clone(), reactor.clone(), id)?;
             let mut keepalive = tsfn.clone();
-            if !keep_alive {
-                keepalive.unref(&env).map_err(jserr::from_napi)?;
+            keepalive.unref(&env).map_err(jserr::from_napi)?;
+            if keep_alive {
+                keepalive.refer(&env).map_err(jserr::from_napi)?;
             }
             let sockets = reactor.make_sockets(bound);
             let host = reactor
@@ -95,6 +97,15 @@ impl EchoProbe {
                 .map_err(|e| jserr::new(ErrorKind::Operation, format!("register: {e}")))?;
             Ok(EchoProbe { reactor, host, keepalive: Some(keepalive), port })
         })
+    }
+
+    /// Keeps the event loop alive from now on (as `setLocalDescription` does for a peer).
+    #[napi]
+    pub fn start(&mut self, env: Env) -> napi::Result<(), String> {
+        if let Some(k) = self.keepalive.as_mut() {
+            k.refer(&env).map_err(jserr::from_napi)?;
+        }
+        Ok(())
     }
 
     #[napi(getter)]

@@ -101,6 +101,13 @@ test('an open kept-alive probe keeps the process alive; close() lets it exit', (
   assert.strictEqual(closed.status, 0, closed.stderr);
   const unref = runChild(`new b.__EchoProbe(() => {}, false);`, 10000);
   assert.strictEqual(unref.status, 0, unref.stderr);
+  const startedLater = runChild(`const p = new b.__EchoProbe(() => {}, false); setTimeout(() => p.start(), 10);`, 1500);
+  assert.strictEqual(startedLater.status, 'timeout', 'start() after an unref keeps it alive');
+  const startedClosed = runChild(
+    `const p = new b.__EchoProbe(() => {}, false); setTimeout(() => { p.start(); setTimeout(() => p.close(), 10); }, 10);`,
+    10000
+  );
+  assert.strictEqual(startedClosed.status, 0, startedClosed.stderr);
 });
 
 test('events queued before close() are still delivered, then the process exits', (t) => {

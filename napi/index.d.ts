@@ -1,0 +1,88 @@
+// Types of the polyrtc Node addon (see engine-contract.md). Hand-written.
+
+export interface NativeFingerprint { algorithm: string; value: string }
+
+export declare class NativeCertificate {
+  private constructor();
+  readonly fingerprints: NativeFingerprint[];
+  /** Milliseconds since the Unix epoch. */
+  readonly expires: number;
+}
+
+export declare function generateCertificate(): NativeCertificate;
+
+export interface NativePeerConfig {
+  /** "host:port" of each STUN server. */
+  stunServers: string[];
+  certificates?: NativeCertificate[];
+  includeLoopback?: boolean;
+  maxMessageSize?: number;
+}
+
+export interface NativeDescription { type: 'offer' | 'pranswer' | 'answer' | 'rollback'; sdp: string }
+
+export interface NativeCandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export interface NativePeerState {
+  signalingState: string;
+  iceGatheringState: string;
+  iceConnectionState: string;
+  connectionState: string;
+  canTrickleIceCandidates: boolean | null;
+  currentLocalDescription: NativeDescription | null;
+  pendingLocalDescription: NativeDescription | null;
+  currentRemoteDescription: NativeDescription | null;
+  pendingRemoteDescription: NativeDescription | null;
+  sctpMaxMessageSize: number | null;
+  negotiationNeeded: boolean;
+}
+
+export interface NativeDataChannelInit {
+  label: string;
+  protocol: string;
+  ordered: boolean;
+  maxPacketLifeTime?: number | null;
+  maxRetransmits?: number | null;
+  negotiated: boolean;
+  id?: number | null;
+}
+
+export type NativeEvent =
+  | { type: 'icecandidate'; candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null; usernameFragment: string | null } | null }
+  | { type: 'icegatheringstatechange'; state: string }
+  | { type: 'iceconnectionstatechange'; state: string }
+  | { type: 'dtlsstatechange'; state: string }
+  | { type: 'connectionstatechange'; state: string }
+  | { type: 'sctpconnected'; maxMessageSize: number; maxChannels: number }
+  | { type: 'channelid'; channel: number; id: number }
+  | { type: 'channelopen'; channel: number }
+  | { type: 'datachannel'; channel: number; id: number; label: string; protocol: string; ordered: boolean; maxPacketLifeTime: number | null; maxRetransmits: number | null }
+  | { type: 'message'; channel: number; binary: boolean; data: Buffer }
+  | { type: 'bufferedamountdecrease'; channel: number; bytes: number }
+  | { type: 'channelclosing'; channel: number }
+  | { type: 'channelclose'; channel: number }
+  | { type: 'channelerror'; channel: number; name: string; message: string }
+  | { type: 'error'; message: string };
+
+/** Errors thrown by every method: `code` is the DOMException name, `message` is "<code>: <text>". */
+export interface NativeError extends Error { code: string }
+
+export declare class NativePeer {
+  constructor(config: NativePeerConfig, onEvents: (events: NativeEvent[]) => void);
+  createOffer(): string;
+  createAnswer(): string;
+  setLocalDescription(type: string | null, sdp: string | null): NativeDescription;
+  setRemoteDescription(type: string, sdp: string): void;
+  addIceCandidate(init: NativeCandidateInit | null): void;
+  getState(): NativePeerState;
+  createDataChannel(init: NativeDataChannelInit): { channel: number; id: number | null };
+  send(channel: number, binary: boolean, data: Uint8Array): void;
+  closeChannel(channel: number): void;
+  close(): void;
+  certificate(): NativeCertificate;
+}

@@ -1,0 +1,515 @@
+//! The JS-facing surface (`engine-contract.md`): `generateCertificate`, `NativeCertificate`,
+//! `NativePeer`. Every entry point returns a `Result` and runs behind `catch_unwind`.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{FromNapiValue, Uint8Array, ValidateNapiValue};
+use napi::threadsafe_function::{ErrorStrategy, ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, JsFunction, JsUnknown, NapiRaw};
+use napi_derive::napi;
+use polyrtc::crypto::Rng;
+use polyrtc::peer::{
+    DataChannelInit, Description, ErrorKind, IceCandidateInit, Peer, PeerConfig, PeerError, SdpType,
+};
+use polyrtc::Time;
+
+use crate::cert::{self, CertInfo, CERT_VALIDITY_MS};
+use crate::clock;
+use crate::error::{self as jserr, JsResult};
+use crate::events::Batch;
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, MAX_QUEUED_EVENT_BYTES};
+use crate::timers::PeerId;
+use crate::iface;
+use crate::reactor::{panic_message, Reactor, SharedHost};
+
+/// At most this many resolved STUN server addresses are passed to the core.
+pub const MAX_STUN_ADDRESSES: usize = 16;
+/// Largest `maxMessageSize` accepted from the config.
+pub const MAX_CONFIG_MESSAGE_SIZE: f64 = 1024.0 * 1024.0 * 1024.0;
+
+// The peer is shared with the I/O thread.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<Peer>();
+};
+
+static REACTOR: Mutex<Option<Reactor<Peer>>> = Mutex::new(None);
+
+/// The process-wide I/O thread, started on first use.
+fn reactor() -> napi::Result<Reactor<Peer>, String> {
+    let mut g = lock(&REACTOR);
+    if let Some(r) = g.as_ref() {
+        return Ok(r.clone());
+    }
+    let r = Reactor::start().map_err(|e| jserr::new(ErrorKind::Operation, format!("I/O thread: {e}")))?;
+    *g = Some(r.clone());
+    Ok(r)
+}
+
+/// Runs an entry point; a panic becomes an `OperationError` instead of crossing FFI.
+pub(crate) fn guard<T>(f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(jserr::new(ErrorKind::Operation, format!("internal error: {}", panic_message(p.as_ref())))),
+    }
+}
+
+fn rng() -> napi::Result<Rng, String> {
+    Rng::from_entropy().map_err(|e| jserr::new(ErrorKind::Operation, format!("no entropy: {e}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificates
+
+#[napi(object)]
+pub struct JsFingerprint {
+    pub algorithm: String,
+    pub value: String,
+}
+
+/// Opaque certificate handle with `fingerprints` and `expires` (ms since the Unix epoch).
+#[napi]
+pub struct NativeCertificate {
+    info: Arc<CertInfo>,
+}
+
+#[napi]
+impl NativeCertificate {
+    #[napi(getter)]
+    pub fn fingerprints(&self) -> napi::Result<Vec<JsFingerprint>, String> {
+        guard(|| {
+            let f = self.info.fingerprints().map_err(jserr::from_peer)?;
+            Ok(f.into_iter().map(|f| JsFingerprint { algorithm: f.algorithm, value: f.value }).collect())
+        })
+    }
+
+    #[napi(getter)]
+    pub fn expires(&self) -> f64 {
+        // Milliseconds since 1970 fit a double exactly.
+        self.info.expires_ms as f64
+    }
+}
+
+#[napi]
+pub fn generate_certificate() -> napi::Result<NativeCertificate, String> {
+    guard(|| {
+        let info = cert::generate().map_err(jserr::from_peer)?;
+        Ok(NativeCertificate { info: Arc::new(info) })
+    })
+}
+
+/// The `CertInfo` behind a JS value, if it really is a `NativeCertificate`.
+fn certificate_from_js(env: &Env, v: &JsUnknown) -> napi::Result<Arc<CertInfo>, String> {
+    let not_a_cert = || jserr::new(ErrorKind::Type, "certificates must be NativeCertificate objects");
+    #[allow(unsafe_code)]
+    // SAFETY: `validate` checks `instanceof NativeCertificate` first, so the unwrap below
+    // reads a pointer napi stored for this very class (napi_unwrap fails cleanly for an
+    // object that merely has the prototype). Both run on the JS thread with its live env.
+    let cert: &NativeCertificate = unsafe {
+        <&NativeCertificate as ValidateNapiValue>::validate(env.raw(), v.raw()).map_err(|_| not_a_cert())?;
+        <&NativeCertificate as FromNapiValue>::from_napi_value(env.raw(), v.raw()).map_err(|_| not_a_cert())?
+    };
+    Ok(cert.info.clone())
+}
+
+// ---------------------------------------------------------------------------------------
+// Peer
+
+#[napi(object, object_to_js = false)]
+pub struct NativePeerConfig {
+    /// "host:port" of each STUN server (`stun:` URLs parsed by the JS layer).
+    pub stun_servers: Vec<String>,
+    pub certificates: Option<Vec<JsUnknown>>,
+    pub include_loopback: Option<bool>,
+    pub max_message_size: Option<f64>,
+}
+
+#[napi(object)]
+pub struct JsDescription {
+    #[napi(js_name = "type")]
+    pub ty: String,
+    pub sdp: String,
+}
+
+impl From<Description> for JsDescription {
+    fn from(d: Description) -> Self {
+        JsDescription { ty: d.ty.as_str().to_owned(), sdp: d.sdp }
+    }
+}
+
+#[napi(object)]
+pub struct NativePeerState {
+    pub signaling_state: String,
+    pub ice_gathering_state: String,
+    pub ice_connection_state: String,
+    pub connection_state: String,
+    pub can_trickle_ice_candidates: Option<bool>,
+    pub current_local_description: Option<JsDescription>,
+    pub pending_local_description: Option<JsDescription>,
+    pub current_remote_description: Option<JsDescription>,
+    pub pending_remote_description: Option<JsDescription>,
+    pub sctp_max_message_size: Option<f64>,
+    pub negotiation_needed: bool,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsIceCandidateInit {
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_m_line_index: Option<u32>,
+    pub username_fragment: Option<String>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsDataChannelInit {
+    pub label: String,
+    pub protocol: String,
+    pub ordered: bool,
+    pub max_packet_life_time: Option<u32>,
+    pub max_retransmits: Option<u32>,
+    pub negotiated: bool,
+    pub id: Option<u32>,
+}
+
+#[napi(object)]
+pub struct JsChannelCreated {
+    pub channel: u32,
+    pub id: Option<u32>,
+}
+
+pub(crate) type Tsfn = ThreadsafeFunction<Batch, ErrorStrategy::Fatal>;
+
+/// The peer's event function: each call passes one batch as one array argument. Taking a
+/// batch off the queue lowers the peer's backlog and may resume its reading.
+pub(crate) fn make_tsfn<E: Engine>(
+    on_events: &JsFunction,
+    backlog: Arc<Backlog>,
+    reactor: Reactor<E>,
+    id: PeerId,
+) -> JsResult<Tsfn> {
+    on_events
+        .create_threadsafe_function(0, move |ctx: napi::threadsafe_function::ThreadSafeCallContext<Batch>| {
+            if backlog.consumed(ctx.value.weight()) {
+                reactor.resume(id);
+            }
+            Ok(vec![ctx.value.into_js(&ctx.env)?])
+        })
+        .map_err(jserr::from_napi)
+}
+
+pub(crate) struct TsfnSink(pub(crate) Tsfn);
+
+impl EventSink for TsfnSink {
+    fn deliver(&mut self, batch: Batch) {
+        // Unbounded queue: NonBlocking never fails for lack of room; after the env is gone
+        // the call returns `Closing` and the batch is dropped.
+        let _ = self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+fn u16_field(name: &str, v: Option<u32>) -> napi::Result<Option<u16>, String> {
+    v.map(|x| u16::try_from(x).map_err(|_| jserr::new(ErrorKind::Type, format!("{name} out of range"))))
+        .transpose()
+}
+
+/// Resolves "host:port" entries. A malformed entry is a `SyntaxError`; a name that does not
+/// resolve is skipped (ICE just gathers no server-reflexive candidate from it).
+/// Resolution blocks the JS thread (std resolver), acceptable at construction for now.
+pub fn resolve_stun(servers: &[String]) -> napi::Result<Vec<SocketAddr>, String> {
+    let mut out = Vec::new();
+    for s in servers {
+        let port_ok = s.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+        if !port_ok {
+            return Err(jserr::new(ErrorKind::Syntax, format!("STUN server {s:?} is not host:port")));
+        }
+        if let Ok(addrs) = s.to_socket_addrs() {
+            for a in addrs {
+                if out.len() < MAX_STUN_ADDRESSES && !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn max_message_size(v: Option<f64>) -> napi::Result<usize, String> {
+    match v {
+        None => Ok(polyrtc::datachannel::DEFAULT_MAX_MESSAGE_SIZE),
+        Some(x) if (1.0..=MAX_CONFIG_MESSAGE_SIZE).contains(&x) && x.fract() == 0.0 => {
+            // Checked integral and within u32 above.
+            Ok(x as usize)
+        }
+        Some(_) => Err(jserr::new(ErrorKind::Type, "maxMessageSize must be a positive integer")),
+    }
+}
+
+#[napi]
+pub struct NativePeer {
+    reactor: Reactor<Peer>,
+    host: SharedHost<Peer>,
+    cert: Arc<CertInfo>,
+    /// A handle on the event function used to ref/unref the event loop; dropped on close
+    /// (with the sink's handle, that releases the threadsafe function).
+    keepalive: Option<Tsfn>,
+    started: bool,
+}
+
+#[napi]
+impl NativePeer {
+    #[napi(constructor)]
+    pub fn new(env: Env, config: NativePeerConfig, on_events: JsFunction) -> napi::Result<Self, String> {
+        guard(|| Self::construct(&env, config, on_events))
+    }
+
+    fn construct(env: &Env, config: NativePeerConfig, on_events: JsFunction) -> napi::Result<Self, String> {
+        let stun_servers = resolve_stun(&config.stun_servers)?;
+        let max_message_size = max_message_size(config.max_message_size)?;
+        let given = match config.certificates.as_deref() {
+            None | Some([]) => None,
+            Some([first, ..]) => Some(certificate_from_js(env, first)?),
+        };
+        let unix_time_ms = clock::unix_time_ms();
+        let peer_config = PeerConfig {
+            stun_servers,
+            certificate: given.as_ref().map(|c| c.cert.clone()),
+            max_message_size,
+            unix_time_ms,
+        };
+        let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
+        let cert = match given {
+            Some(c) => c,
+            None => Arc::new(CertInfo::new(peer.certificate().clone(), unix_time_ms.saturating_add(CERT_VALIDITY_MS))),
+        };
+
+        let local = iface::enumerate().map_err(|e| jserr::new(ErrorKind::Operation, format!("interfaces: {e}")))?;
+        let wanted = iface::select(&local, config.include_loopback.unwrap_or(false));
+        let (bound, _errors) = iface::bind_all(&wanted);
+        if bound.is_empty() {
+            return Err(jserr::new(ErrorKind::Operation, "no local address could be bound"));
+        }
+        let reactor = reactor()?;
+        let sockets = reactor.make_sockets(bound);
+        for (i, s) in sockets.iter().enumerate() {
+            let transport = polyrtc::TransportId::try_from(i).unwrap_or(polyrtc::TransportId::MAX);
+            peer.add_local_transport(transport, s.local);
+        }
+
+        let id = reactor.next_peer_id();
+        let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);
+        let tsfn = make_tsfn(&on_events, backlog.clone(), reactor.clone(), id)?;
+        let mut keepalive = tsfn.clone();
+        // Not started yet: an unused peer does not keep the process alive.
+        keepalive.unref(env).map_err(jserr::from_napi)?;
+
+        let host = reactor
+            .add(id, peer, sockets, Box::new(TsfnSink(tsfn)), backlog)
+            .map_err(|e| jserr::new(ErrorKind::Operation, format!("register sockets: {e}")))?;
+        {
+            let mut g = lock(&host);
+            reactor.after_call(&mut g, clock::now());
+        }
+        Ok(NativePeer { reactor, host, cert, keepalive: Some(keepalive), started: false })
+    }
+
+    /// Runs a mutating call on the core, then drains it. A panic closes the peer.
+    fn call<T>(&mut self, f: impl FnOnce(&mut PeerHost<Peer>, Time) -> Result<T, PeerError>) -> napi::Result<T, String> {
+        let reactor = self.reactor.clone();
+        let host = self.host.clone();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut g = lock(&host);
+            if g.state == HostState::Failed {
+                return Err(jserr::new(ErrorKind::InvalidState, "peer failed after an internal error"));
+            }
+            let now = clock::now();
+            let r = f(&mut g, now);
+            reactor.after_call(&mut g, now);
+            r.map_err(jserr::from_peer)
+        }));
+        match r {
+            Ok(r) => r,
+            Err(p) => {
+                let msg = format!("internal error: {}", panic_message(p.as_ref()));
+                reactor.fail(&host, &msg);
+                self.keepalive = None;
+                Err(jserr::new(ErrorKind::Operation, msg))
+            }
+        }
+    }
+
+    /// Read-only access to the core.
+    fn read<T>(&self, f: impl FnOnce(&Peer) -> T) -> napi::Result<T, String> {
+        guard(|| Ok(f(&lock(&self.host).engine)))
+    }
+
+    /// The peer may now receive traffic: keep the event loop alive until `close()`.
+    fn mark_started(&mut self, env: &Env) -> napi::Result<(), String> {
+        if !self.started {
+            self.started = true;
+            if let Some(k) = self.keepalive.as_mut() {
+                k.refer(env).map_err(jserr::from_napi)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[napi]
+    pub fn create_offer(&mut self) -> napi::Result<String, String> {
+        self.call(|h, _| h.engine.create_offer())
+    }
+
+    #[napi]
+    pub fn create_answer(&mut self) -> napi::Result<String, String> {
+        self.call(|h, _| h.engine.create_answer())
+    }
+
+    #[napi]
+    pub fn set_local_description(&mut self, env: Env, ty: Option<String>, sdp: Option<String>) -> napi::Result<JsDescription, String> {
+        let ty = match ty.as_deref() {
+            None | Some("") => None,
+            Some(t) => Some(SdpType::parse(t).ok_or_else(|| jserr::new(ErrorKind::Type, format!("bad type {t:?}")))?),
+        };
+        let d = self.call(|h, now| h.engine.set_local_description(now, ty, sdp.as_deref()))?;
+        self.mark_started(&env)?;
+        Ok(d.into())
+    }
+
+    #[napi]
+    pub fn set_remote_description(&mut self, env: Env, ty: String, sdp: String) -> napi::Result<(), String> {
+        let ty = SdpType::parse(&ty).ok_or_else(|| jserr::new(ErrorKind::Type, format!("bad type {ty:?}")))?;
+        self.call(|h, now| h.engine.set_remote_description(now, ty, &sdp))?;
+        self.mark_started(&env)
+    }
+
+    #[napi]
+    pub fn add_ice_candidate(&mut self, init: Option<JsIceCandidateInit>) -> napi::Result<(), String> {
+        let init = match init {
+            None => None,
+            Some(c) => Some(IceCandidateInit {
+                candidate: c.candidate,
+                sdp_mid: c.sdp_mid,
+                sdp_mline_index: u16_field("sdpMLineIndex", c.sdp_m_line_index)?,
+                username_fragment: c.username_fragment,
+            }),
+        };
+        self.call(|h, now| h.engine.add_ice_candidate(now, init))
+    }
+
+    #[napi]
+    pub fn get_state(&self) -> napi::Result<NativePeerState, String> {
+        self.read(|p| NativePeerState {
+            signaling_state: p.signaling_state().as_str().to_owned(),
+            ice_gathering_state: p.ice_gathering_state().as_str().to_owned(),
+            ice_connection_state: p.ice_connection_state().as_str().to_owned(),
+            connection_state: p.connection_state().as_str().to_owned(),
+            can_trickle_ice_candidates: p.can_trickle_ice_candidates(),
+            current_local_description: p.current_local_description().map(Into::into),
+            pending_local_description: p.pending_local_description().map(Into::into),
+            current_remote_description: p.current_remote_description().map(Into::into),
+            pending_remote_description: p.pending_remote_description().map(Into::into),
+            sctp_max_message_size: p.sctp_max_message_size().map(|s| s as f64),
+            negotiation_needed: p.is_negotiation_needed(),
+        })
+    }
+
+    #[napi]
+    pub fn create_data_channel(&mut self, init: JsDataChannelInit) -> napi::Result<JsChannelCreated, String> {
+        let init = DataChannelInit {
+            label: init.label,
+            protocol: init.protocol,
+            ordered: init.ordered,
+            max_packet_life_time: u16_field("maxPacketLifeTime", init.max_packet_life_time)?,
+            max_retransmits: u16_field("maxRetransmits", init.max_retransmits)?,
+            negotiated: init.negotiated,
+            id: u16_field("id", init.id)?,
+        };
+        let (channel, id) = self.call(|h, now| h.engine.create_data_channel(now, init))?;
+        Ok(JsChannelCreated { channel, id: id.map(u32::from) })
+    }
+
+    #[napi]
+    pub fn send(&mut self, channel: u32, binary: bool, data: Uint8Array) -> napi::Result<(), String> {
+        self.call(|h, now| h.engine.send(now, channel, binary, &data))
+    }
+
+    #[napi]
+    pub fn close_channel(&mut self, channel: u32) -> napi::Result<(), String> {
+        self.call(|h, now| {
+            h.engine.close_channel(now, channel);
+            Ok(())
+        })
+    }
+
+    /// Closes the peer: its last datagrams and events go out, then its sockets, timers and
+    /// event function are released (the process may exit). Idempotent.
+    #[napi]
+    pub fn close(&mut self) -> napi::Result<(), String> {
+        let reactor = self.reactor.clone();
+        let host = self.host.clone();
+        let r = guard(|| {
+            let mut g = lock(&host);
+            reactor.close(&mut g, clock::now());
+            Ok(())
+        });
+        if r.is_err() {
+            reactor.fail(&host, "internal error while closing");
+        }
+        self.keepalive = None;
+        r
+    }
+
+    #[napi]
+    pub fn certificate(&self) -> NativeCertificate {
+        NativeCertificate { info: self.cert.clone() }
+    }
+}
+
+impl Drop for NativePeer {
+    /// Finalizer: a peer dropped without `close()` is closed and released.
+    fn drop(&mut self) {
+        let reactor = self.reactor.clone();
+        let host = self.host.clone();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut g = lock(&host);
+            reactor.close(&mut g, clock::now());
+        }));
+        if r.is_err() {
+            reactor.fail(&host, "internal error while finalizing");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stun_entries_resolve_or_are_rejected() {
+        let a = resolve_stun(&["127.0.0.1:3478".into(), "[::1]:19302".into(), "127.0.0.1:3478".into()]).unwrap();
+        assert_eq!(a, vec!["127.0.0.1:3478".parse().unwrap(), "[::1]:19302".parse().unwrap()]);
+        for bad in ["127.0.0.1", ":3478", "host:99999", "host:"] {
+            let e = resolve_stun(&[bad.into()]).unwrap_err();
+            assert_eq!(e.status, "SyntaxError", "{bad}");
+        }
+        // An unresolvable name is skipped, not an error.
+        assert!(resolve_stun(&["name.invalid:3478".into()]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn max_message_size_is_validated() {
+        assert_eq!(max_message_size(None).unwrap(), polyrtc::datachannel::DEFAULT_MAX_MESSAGE_SIZE);
+        assert_eq!(max_message_size(Some(65536.0)).unwrap(), 65536);
+        for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 1e12] {
+            assert_eq!(max_message_size(Some(bad)).unwrap_err().status, "TypeError");
+        }
+    }
+
+    #[test]
+    fn u16_fields_are_range_checked() {
+        assert_eq!(u16_field("id", Some(65535)).unwrap(), Some(65535));
+        assert_eq!(u16_field("id", None).unwrap(), None);
+        assert_eq!(u16_field("id", Some(65536)).unwrap_err().status, "TypeError");
+    }
+}

@@ -1,0 +1,308 @@
+//! `PeerEvent` -> the plain JS objects of `engine-contract.md`.
+//!
+//! Conversion happens in two steps so the mapping is testable without Node: [`to_obj`]
+//! builds a small owned tree ([`Obj`] of [`Val`]) on any thread; [`Batch`] turns a list of
+//! them into a JS array on the JS thread. Payloads move into `Buffer`s without a copy.
+
+use napi::bindgen_prelude::{Buffer, Null};
+use napi::{Env, JsObject};
+use polyrtc::peer::{IceCandidateInit, PeerEvent};
+
+/// At most this many events go into one batch; a wake-up producing more sends several.
+pub const MAX_BATCH_EVENTS: usize = 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Bytes(Vec<u8>),
+    Obj(Obj),
+}
+
+impl Val {
+    fn weight(&self) -> usize {
+        match self {
+            Val::Str(x) => x.len(),
+            Val::Bytes(x) => x.len(),
+            Val::Obj(o) => o.weight(),
+            Val::Num(_) | Val::Bool(_) | Val::Null => 0,
+        }
+    }
+}
+
+/// A plain object; field order is kept (`type` first).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Obj(pub Vec<(&'static str, Val)>);
+
+impl Obj {
+    fn with_type(ty: &'static str) -> Obj {
+        Obj(vec![("type", Val::Str(ty.to_owned()))])
+    }
+    fn f(mut self, name: &'static str, v: Val) -> Obj {
+        self.0.push((name, v));
+        self
+    }
+    pub fn get(&self, name: &str) -> Option<&Val> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    /// Approximate memory an event holds until JS takes it (payloads and strings, plus a
+    /// fixed cost per field), for the backlog bound.
+    pub fn weight(&self) -> usize {
+        self.0.iter().map(|(_, v)| 16 + v.weight()).sum()
+    }
+    pub fn type_name(&self) -> Option<&str> {
+        match self.get("type") {
+            Some(Val::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn s(v: &str) -> Val {
+    Val::Str(v.to_owned())
+}
+fn n<T: Into<f64>>(v: T) -> Val {
+    Val::Num(v.into())
+}
+fn size(v: usize) -> Val {
+    // usize -> f64 is exact below 2^53, beyond any size this addon handles.
+    Val::Num(v as f64)
+}
+fn opt_n(v: Option<u16>) -> Val {
+    v.map_or(Val::Null, n)
+}
+fn opt_s(v: Option<&str>) -> Val {
+    v.map_or(Val::Null, s)
+}
+
+pub fn candidate_obj(c: &IceCandidateInit) -> Obj {
+    Obj::default()
+        .f("candidate", s(&c.candidate))
+        .f("sdpMid", opt_s(c.sdp_mid.as_deref()))
+        .f("sdpMLineIndex", opt_n(c.sdp_mline_index))
+        .f("usernameFragment", opt_s(c.username_fragment.as_deref()))
+}
+
+/// The event object for one `PeerEvent`.
+pub fn to_obj(ev: PeerEvent) -> Obj {
+    match ev {
+        PeerEvent::IceCandidate(c) => Obj::with_type("icecandidate")
+            .f("candidate", c.as_ref().map_or(Val::Null, |c| Val::Obj(candidate_obj(c)))),
+        PeerEvent::IceGatheringStateChanged(st) => {
+            Obj::with_type("icegatheringstatechange").f("state", s(st.as_str()))
+        }
+        PeerEvent::IceConnectionStateChanged(st) => {
+            Obj::with_type("iceconnectionstatechange").f("state", s(st.as_str()))
+        }
+        PeerEvent::DtlsStateChanged(st) => Obj::with_type("dtlsstatechange").f("state", s(st.as_str())),
+        PeerEvent::ConnectionStateChanged(st) => {
+            Obj::with_type("connectionstatechange").f("state", s(st.as_str()))
+        }
+        PeerEvent::SctpConnected { max_message_size, max_channels } => Obj::with_type("sctpconnected")
+            .f("maxMessageSize", size(max_message_size))
+            .f("maxChannels", n(max_channels)),
+        PeerEvent::DataChannelIdAssigned { channel, id } => {
+            Obj::with_type("channelid").f("channel", n(channel)).f("id", n(id))
+        }
+        PeerEvent::DataChannelOpen { channel } => Obj::with_type("channelopen").f("channel", n(channel)),
+        PeerEvent::DataChannelIncoming {
+            channel,
+            id,
+            label,
+            protocol,
+            ordered,
+            max_packet_life_time,
+            max_retransmits,
+        } => Obj::with_type("datachannel")
+            .f("channel", n(channel))
+            .f("id", n(id))
+            .f("label", Val::Str(label))
+            .f("protocol", Val::Str(protocol))
+            .f("ordered", Val::Bool(ordered))
+            .f("maxPacketLifeTime", opt_n(max_packet_life_time))
+            .f("maxRetransmits", opt_n(max_retransmits)),
+        PeerEvent::DataChannelMessage { channel, binary, data } => Obj::with_type("message")
+            .f("channel", n(channel))
+            .f("binary", Val::Bool(binary))
+            .f("data", Val::Bytes(data)),
+        PeerEvent::DataChannelBufferedAmountDecreased { channel, bytes } => {
+            Obj::with_type("bufferedamountdecrease").f("channel", n(channel)).f("bytes", size(bytes))
+        }
+        PeerEvent::DataChannelClosing { channel } => Obj::with_type("channelclosing").f("channel", n(channel)),
+        PeerEvent::DataChannelClosed { channel } => Obj::with_type("channelclose").f("channel", n(channel)),
+        PeerEvent::DataChannelError { channel, error } => Obj::with_type("channelerror")
+            .f("channel", n(channel))
+            .f("name", s(error.kind.as_str()))
+            .f("message", Val::Str(error.message)),
+    }
+}
+
+/// `{ type: 'error', message }`: an internal failure of this peer.
+pub fn error_obj(message: &str) -> Obj {
+    Obj::with_type("error").f("message", s(message))
+}
+
+fn obj_to_js(env: &Env, o: Obj) -> napi::Result<JsObject> {
+    let mut js = env.create_object()?;
+    for (name, v) in o.0 {
+        match v {
+            Val::Str(x) => js.set_named_property(name, x)?,
+            Val::Num(x) => js.set_named_property(name, x)?,
+            Val::Bool(x) => js.set_named_property(name, x)?,
+            Val::Null => js.set_named_property(name, Null)?,
+            // The Vec's allocation becomes the Buffer's memory (no copy).
+            Val::Bytes(x) => js.set_named_property(name, Buffer::from(x))?,
+            Val::Obj(inner) => js.set_named_property(name, obj_to_js(env, inner)?)?,
+        }
+    }
+    Ok(js)
+}
+
+/// One batch of events, handed to the JS callback as a single array argument.
+#[derive(Debug, Default)]
+pub struct Batch(pub Vec<Obj>);
+
+impl Batch {
+    pub fn weight(&self) -> usize {
+        self.0.iter().map(Obj::weight).sum()
+    }
+
+    /// Builds the JS array (on the JS thread, inside the threadsafe function's callback).
+    pub fn into_js(self, env: &Env) -> napi::Result<JsObject> {
+        let mut arr = env.create_array_with_length(self.0.len())?;
+        for (i, o) in self.0.into_iter().enumerate() {
+            let idx = u32::try_from(i).map_err(|_| napi::Error::from_reason("batch too large"))?;
+            arr.set_element(idx, obj_to_js(env, o)?)?;
+        }
+        Ok(arr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polyrtc::peer::*;
+
+    fn all_events() -> Vec<PeerEvent> {
+        vec![
+            PeerEvent::IceCandidate(Some(IceCandidateInit {
+                candidate: "candidate:1 1 udp 2130706431 192.0.2.2 5000 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+                username_fragment: Some("abcd".into()),
+            })),
+            PeerEvent::IceCandidate(None),
+            PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering),
+            PeerEvent::IceConnectionStateChanged(IceConnectionState::Checking),
+            PeerEvent::DtlsStateChanged(DtlsTransportState::Connecting),
+            PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected),
+            PeerEvent::SctpConnected { max_message_size: 262144, max_channels: 1024 },
+            PeerEvent::DataChannelIdAssigned { channel: 3, id: 1 },
+            PeerEvent::DataChannelOpen { channel: 3 },
+            PeerEvent::DataChannelIncoming {
+                channel: 4,
+                id: 2,
+                label: "chat".into(),
+                protocol: "".into(),
+                ordered: false,
+                max_packet_life_time: None,
+                max_retransmits: Some(3),
+            },
+            PeerEvent::DataChannelMessage { channel: 4, binary: true, data: vec![1, 2, 3] },
+            PeerEvent::DataChannelBufferedAmountDecreased { channel: 3, bytes: 1200 },
+            PeerEvent::DataChannelClosing { channel: 3 },
+            PeerEvent::DataChannelClosed { channel: 3 },
+            PeerEvent::DataChannelError {
+                channel: 3,
+                error: PeerError::new(ErrorKind::DataChannelFailure, "reset"),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_event_has_its_contract_shape() {
+        let objs: Vec<Obj> = all_events().into_iter().map(to_obj).collect();
+        let shapes: Vec<String> = objs
+            .iter()
+            .map(|o| o.0.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(","))
+            .collect();
+        let expected = [
+            "type,candidate",
+            "type,candidate",
+            "type,state",
+            "type,state",
+            "type,state",
+            "type,state",
+            "type,maxMessageSize,maxChannels",
+            "type,channel,id",
+            "type,channel",
+            "type,channel,id,label,protocol,ordered,maxPacketLifeTime,maxRetransmits",
+            "type,channel,binary,data",
+            "type,channel,bytes",
+            "type,channel",
+            "type,channel",
+            "type,channel,name,message",
+        ];
+        assert_eq!(shapes, expected);
+        let types: Vec<&str> = objs.iter().filter_map(|o| o.type_name()).collect();
+        assert_eq!(
+            types,
+            [
+                "icecandidate",
+                "icecandidate",
+                "icegatheringstatechange",
+                "iceconnectionstatechange",
+                "dtlsstatechange",
+                "connectionstatechange",
+                "sctpconnected",
+                "channelid",
+                "channelopen",
+                "datachannel",
+                "message",
+                "bufferedamountdecrease",
+                "channelclosing",
+                "channelclose",
+                "channelerror"
+            ]
+        );
+    }
+
+    #[test]
+    fn values_are_mapped() {
+        let o = to_obj(all_events().remove(0));
+        let Some(Val::Obj(c)) = o.get("candidate") else { panic!("candidate object") };
+        assert_eq!(c.get("sdpMid"), Some(&Val::Str("0".into())));
+        assert_eq!(c.get("sdpMLineIndex"), Some(&Val::Num(0.0)));
+        assert_eq!(c.get("usernameFragment"), Some(&Val::Str("abcd".into())));
+        assert_eq!(to_obj(PeerEvent::IceCandidate(None)).get("candidate"), Some(&Val::Null));
+        let inc = to_obj(all_events().remove(9));
+        assert_eq!(inc.get("maxPacketLifeTime"), Some(&Val::Null));
+        assert_eq!(inc.get("maxRetransmits"), Some(&Val::Num(3.0)));
+        assert_eq!(inc.get("ordered"), Some(&Val::Bool(false)));
+        let msg = to_obj(all_events().remove(10));
+        assert_eq!(msg.get("data"), Some(&Val::Bytes(vec![1, 2, 3])));
+        let err = to_obj(all_events().pop().unwrap());
+        assert_eq!(err.get("name"), Some(&Val::Str("OperationError".into())));
+        assert_eq!(err.get("message"), Some(&Val::Str("reset".into())));
+        let st = to_obj(PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected));
+        assert_eq!(st.get("state"), Some(&Val::Str("connected".into())));
+        assert_eq!(error_obj("boom").type_name(), Some("error"));
+    }
+
+    /// The contract file names every event type this module produces.
+    #[test]
+    fn contract_lists_every_event_type() {
+        let contract = include_str!("../engine-contract.md");
+        let mut objs: Vec<Obj> = all_events().into_iter().map(to_obj).collect();
+        objs.push(error_obj("x"));
+        for o in objs {
+            let t = o.type_name().unwrap_or_default().to_owned();
+            assert!(contract.contains(&format!("type: '{t}'")), "{t} missing from engine-contract.md");
+            for (k, _) in &o.0 {
+                assert!(contract.contains(k), "field {k} of {t} missing from engine-contract.md");
+            }
+        }
+    }
+}

@@ -101,3 +101,5 @@ pub struct DtlsStats {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod interop_tests;

@@ -33,6 +33,8 @@ pub const MAX_QUEUED_EVENTS: usize = 4096;
 pub const MAX_EXPORT_LEN: usize = 1024;
 
 const VERIFY_DATA_LEN: usize = 12;
+/// RFC 5746 §3.3 signalling cipher suite value.
+const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
 const FINISHED_EPOCH: u16 = 1;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -879,7 +881,10 @@ impl DtlsConnection {
                 signature_algorithms: None,
                 use_srtp: self.hs.srtp_profile.map(|p| (vec![p], Vec::new())),
                 extended_master_secret: true,
-                renegotiation_info: ch.extensions.renegotiation_info.as_ref().map(|_| Vec::new()),
+                // RFC 5746 §3.6: answer the extension or TLS_EMPTY_RENEGOTIATION_INFO_SCSV.
+                renegotiation_info: (ch.extensions.renegotiation_info.is_some()
+                    || ch.cipher_suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV))
+                .then(Vec::new),
                 unknown: Vec::new(),
             },
         };

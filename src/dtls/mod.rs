@@ -21,7 +21,7 @@ pub use error::{AlertDescription, DtlsError};
 pub use record::{CipherSuite, ReplayWindow, REPLAY_WINDOW};
 pub use state::{
     DtlsConnection, MAX_APPLICATION_DATA, MAX_BUFFERED_MESSAGES, MAX_EXPORT_LEN, MAX_FRAGMENT_RANGES,
-    MAX_QUEUED_EVENTS,
+    MAX_QUEUED_EVENTS, MAX_EARLY_DATA_RECORDS,
 };
 
 /// SRTP_AES128_CM_HMAC_SHA1_80 (RFC 5764 §4.1.2).

@@ -71,7 +71,7 @@ fn aad(epoch: u16, seq: u64, content_type: u8, len: usize) -> [u8; 13] {
     a[..8].copy_from_slice(&es.to_be_bytes());
     a[8] = content_type;
     a[9..11].copy_from_slice(&DTLS_1_2.to_be_bytes());
-    a[11..13].copy_from_slice(&(len as u16).to_be_bytes());
+    a[11..13].copy_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
     a
 }
 

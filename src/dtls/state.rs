@@ -29,6 +29,8 @@ pub const MAX_BUFFERED_MESSAGES: u16 = 8;
 pub const MAX_FRAGMENT_RANGES: usize = 64;
 /// Most events queued for the application before the oldest data is dropped.
 pub const MAX_QUEUED_EVENTS: usize = 4096;
+/// Application records held while the peer's Finished is still missing.
+pub const MAX_EARLY_DATA_RECORDS: usize = 16;
 /// Longest keying material `export_keying_material` produces.
 pub const MAX_EXPORT_LEN: usize = 1024;
 
@@ -186,6 +188,9 @@ pub struct DtlsConnection {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
     close_sent: bool,
+    early_data: Vec<Vec<u8>>,
+    /// When the current flight was last (re)sent.
+    flight_sent_at: Option<Time>,
     stats: DtlsStats,
 }
 
@@ -253,18 +258,18 @@ impl DtlsConnection {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             close_sent: false,
+            early_data: Vec::new(),
+            flight_sent_at: None,
             stats: DtlsStats::default(),
         }
     }
 
     /// Client: sends the first ClientHello. Server: starts the handshake clock only.
     pub fn start(&mut self, now: Time) {
-        if self.started_at.is_none() {
-            self.started_at = Some(now);
-        }
         if self.state != State::ClientStart {
             return;
         }
+        self.started_at = Some(now);
         let mut random = [0u8; 32];
         self.rng.fill(&mut random);
         self.hs.client_random = random;
@@ -403,9 +408,6 @@ impl DtlsConnection {
         if matches!(self.state, State::Closed | State::Failed) {
             return Ok(());
         }
-        if self.started_at.is_none() {
-            self.started_at = Some(now);
-        }
         let mut r = Reader::new(data);
         let mut peer_retransmitted = false;
         while !r.is_empty() {
@@ -424,9 +426,15 @@ impl DtlsConnection {
                 return Ok(());
             }
         }
-        if peer_retransmitted && !self.flight.is_empty() {
+        // RFC 6347 §4.2.4: the peer retransmitted its previous flight, so ours was lost.
+        // Answer at most once per quarter of the initial timeout (a flight spans datagrams).
+        let recently = self
+            .flight_sent_at
+            .is_some_and(|t| now < t + self.config.initial_retransmit / 4);
+        if peer_retransmitted && !self.flight.is_empty() && !recently {
+            let timer = self.retransmit_at.is_some();
             self.stats.retransmissions += 1;
-            self.transmit_flight(now, false);
+            self.transmit_flight(now, timer);
         }
         Ok(())
     }
@@ -519,14 +527,22 @@ impl DtlsConnection {
                     self.retransmit_at = None;
                     self.events.push_back(DtlsEvent::Closed);
                 } else if level == 2 {
-                    self.state = State::Failed;
-                    self.retransmit_at = None;
-                    self.events.push_back(DtlsEvent::Failed(DtlsError::PeerAlert(desc)));
+                    return Err(DtlsError::PeerAlert(desc));
                 }
                 Ok(())
             }
             content_type::APPLICATION_DATA => {
-                if header.epoch == 1 && self.state == State::Connected {
+                if header.epoch == 1
+                    && matches!(self.state, State::ExpectChangeCipherSpec | State::ExpectFinished)
+                {
+                    // Authenticated but ahead of the peer's Finished (reordering): hold a
+                    // few, deliver them once connected.
+                    if self.early_data.len() < MAX_EARLY_DATA_RECORDS {
+                        self.early_data.push(plaintext.to_vec());
+                    } else {
+                        self.stats.records_unexpected += 1;
+                    }
+                } else if header.epoch == 1 && self.state == State::Connected {
                     if self.events.len() >= MAX_QUEUED_EVENTS {
                         self.stats.records_dropped_queue_full += 1;
                     } else {
@@ -800,6 +816,10 @@ impl DtlsConnection {
                     srtp_profile: self.hs.srtp_profile,
                     peer_certificate: self.hs.peer_certificate.clone().unwrap_or_default(),
                 });
+                for d in core::mem::take(&mut self.early_data) {
+                    self.stats.application_records_received += 1;
+                    self.events.push_back(DtlsEvent::ApplicationData(d));
+                }
                 Ok(())
             }
             _ => Err(DtlsError::UnexpectedMessage),
@@ -808,6 +828,8 @@ impl DtlsConnection {
 
     fn handle_client_hello(&mut self, now: Time, seq: u16, body: &[u8]) -> Result<(), DtlsError> {
         let ch = ClientHello::decode(body)?;
+        // The server's handshake clock starts with the first well-formed ClientHello.
+        self.started_at.get_or_insert(now);
         // DTLS versions count down: 1.2 is 0xfefd, 1.0 is 0xfeff.
         if ch.version > DTLS_1_2 {
             return Err(DtlsError::ProtocolVersion);
@@ -823,6 +845,8 @@ impl DtlsConnection {
             HelloVerifyRequest { version: DTLS_1_2, cookie: cookie.to_vec() }.encode(&mut b);
             self.flight.clear();
             self.flight.push(FlightItem::Handshake { epoch: 0, msg_type: ht::HELLO_VERIFY_REQUEST, seq, body: b });
+            // Stateless: a ClientHello with this message_seq may come again.
+            self.next_recv_seq = seq;
             self.transmit_flight(now, false);
             return Ok(());
         }
@@ -1088,6 +1112,7 @@ impl DtlsConnection {
         }
         self.flight = flight;
         self.stats.flights_sent += 1;
+        self.flight_sent_at = Some(now);
         self.retransmit_at = if timer { Some(now + self.rto) } else { None };
         if failed {
             self.fail(DtlsError::Crypto(crate::crypto::CryptoError::InvalidKey));
@@ -1116,6 +1141,7 @@ impl DtlsConnection {
         self.retransmit_at = None;
         self.flight.clear();
         self.reassembly.clear();
+        self.early_data.clear();
         // Application data queued before the failure is never delivered.
         self.events.retain(|e| !matches!(e, DtlsEvent::ApplicationData(_)));
         self.events.push_back(DtlsEvent::Failed(err));

@@ -645,3 +645,87 @@ fn client_hello_without_extended_master_secret_is_refused() {
     let alert = server.poll_transmit().unwrap();
     assert_eq!(&alert[alert.len() - 2..], &[2, AlertDescription::HANDSHAKE_FAILURE.0]);
 }
+
+#[test]
+fn application_data_ahead_of_finished_is_held_until_connected() {
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    p.client.start(p.now);
+    p.run_until(|p| p.server.is_connected());
+    assert!(!p.client.is_connected());
+    let flight6: Vec<Vec<u8>> = p.in_flight.iter().filter(|(_, to_server, _)| !to_server).map(|(_, _, d)| d.clone()).collect();
+    p.in_flight.clear();
+    assert!(!flight6.is_empty());
+    p.server.send(b"early").unwrap();
+    let early = p.server.poll_transmit().unwrap();
+    p.client.handle_datagram(p.now, &early).unwrap();
+    p.collect();
+    assert!(p.client_events.is_empty());
+    for d in flight6 {
+        p.client.handle_datagram(p.now, &d).unwrap();
+    }
+    p.collect();
+    assert!(matches!(p.client_events[0], DtlsEvent::Connected { .. }));
+    assert_eq!(p.client_events[1], DtlsEvent::ApplicationData(b"early".to_vec()));
+}
+
+#[test]
+fn server_waits_without_timer_until_first_datagram() {
+    let (c, s) = (cert(1), cert(2));
+    let mut server = DtlsConnection::new(DtlsRole::Server, s, vec![c.fingerprint()], DtlsConfig::default(), Rng::seeded(1));
+    server.start(Time::ZERO);
+    assert_eq!(server.poll_timeout(), None);
+    server.handle_timeout(Time::from_millis(100_000));
+    assert!(server.poll_event().is_none());
+    assert!(server.poll_transmit().is_none());
+}
+
+#[test]
+fn stateless_cookie_exchange() {
+    // The first ClientHello is answered by a HelloVerifyRequest and nothing else.
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    p.client.start(p.now);
+    let ch1 = p.client.poll_transmit().unwrap();
+    p.server.handle_datagram(p.now, &ch1).unwrap();
+    let hvr = p.server.poll_transmit().unwrap();
+    assert!(p.server.poll_transmit().is_none());
+    // No retransmission timer for a HelloVerifyRequest, only the handshake deadline.
+    assert_eq!(p.server.poll_timeout(), Some(p.now + Duration::from_secs(30)));
+    let (_, body) = RecordHeader::decode(&mut Reader::new(&hvr)).unwrap();
+    let (hh, msg) = HandshakeHeader::decode(&mut Reader::new(body)).unwrap();
+    assert_eq!(hh.msg_type, handshake_type::HELLO_VERIFY_REQUEST);
+    let cookie = HelloVerifyRequest::decode(msg).unwrap().cookie;
+    assert_eq!(cookie.len(), 32);
+    // The client resends its hello with the cookie.
+    p.client.handle_datagram(p.now, &hvr).unwrap();
+    let ch2 = p.client.poll_transmit().unwrap();
+    let (_, body) = RecordHeader::decode(&mut Reader::new(&ch2)).unwrap();
+    let (hh, msg) = HandshakeHeader::decode(&mut Reader::new(body)).unwrap();
+    assert_eq!(hh.message_seq, 1);
+    assert_eq!(ClientHello::decode(msg).unwrap().cookie, cookie);
+    // A forged cookie gets another HelloVerifyRequest, not a ServerHello.
+    let mut forged = ch2.clone();
+    let idx = forged.len() - msg.len() + 2 + 32 + 1 + 1; // version, random, session_id len 0, cookie len
+    forged[idx] ^= 0xff;
+    p.server.handle_datagram(p.now, &forged).unwrap();
+    let again = p.server.poll_transmit().unwrap();
+    let (_, body) = RecordHeader::decode(&mut Reader::new(&again)).unwrap();
+    assert_eq!(HandshakeHeader::decode(&mut Reader::new(body)).unwrap().0.msg_type, handshake_type::HELLO_VERIFY_REQUEST);
+    p.server.handle_datagram(p.now, &ch2).unwrap();
+    let f4 = p.server.poll_transmit().unwrap();
+    let (_, body) = RecordHeader::decode(&mut Reader::new(&f4)).unwrap();
+    assert_eq!(HandshakeHeader::decode(&mut Reader::new(body)).unwrap().0.msg_type, handshake_type::SERVER_HELLO);
+}
+
+#[test]
+fn early_change_cipher_spec_is_not_a_state_change() {
+    // A CCS injected before the key exchange is ignored, and the handshake still completes.
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    let mut ccs = Vec::new();
+    RecordHeader { content_type: content_type::CHANGE_CIPHER_SPEC, version: DTLS_1_2, epoch: 0, sequence: 99, length: 1 }.encode(&mut ccs);
+    ccs.push(1);
+    p.server.handle_datagram(p.now, &ccs).unwrap();
+    p.client.start(p.now);
+    p.client.handle_datagram(p.now, &ccs).unwrap();
+    p.handshake();
+    assert!(p.server.stats().records_unexpected >= 1);
+}

@@ -43,7 +43,7 @@ pub fn unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
     let skip = magnitude.iter().take_while(|b| **b == 0).count();
     let m = magnitude.get(skip..).unwrap_or(&[]);
     let mut v = Vec::with_capacity(m.len() + 1);
-    if m.first().map_or(true, |b| b & 0x80 != 0) {
+    if m.first().is_none_or(|b| b & 0x80 != 0) {
         v.push(0);
     }
     v.extend_from_slice(m);

@@ -374,7 +374,9 @@ impl DtlsConnection {
         match self.state {
             State::Closed | State::Failed => {}
             _ => {
-                self.send_alert(1, AlertDescription::CLOSE_NOTIFY);
+                if self.started_at.is_some() {
+                    self.send_alert(1, AlertDescription::CLOSE_NOTIFY);
+                }
                 self.state = State::Closed;
                 self.retransmit_at = None;
                 self.events.push_back(DtlsEvent::Closed);
@@ -842,7 +844,8 @@ impl DtlsConnection {
         if self.config.require_cookie && !ct_eq(&ch.cookie, &cookie) {
             // Stateless HelloVerifyRequest (RFC 6347 §4.2.1), same message_seq as the ClientHello.
             let mut b = Vec::with_capacity(40);
-            HelloVerifyRequest { version: DTLS_1_2, cookie: cookie.to_vec() }.encode(&mut b);
+            // RFC 6347 §4.2.1: a DTLS 1.2 server SHOULD put DTLS 1.0 in the HelloVerifyRequest.
+            HelloVerifyRequest { version: DTLS_1_0, cookie: cookie.to_vec() }.encode(&mut b);
             self.flight.clear();
             self.flight.push(FlightItem::Handshake { epoch: 0, msg_type: ht::HELLO_VERIFY_REQUEST, seq, body: b });
             // Stateless: a ClientHello with this message_seq may come again.
@@ -1083,7 +1086,7 @@ impl DtlsConnection {
                     loop {
                         let remaining = body.len() - offset;
                         let mut space = mtu.saturating_sub(dgram.len()).saturating_sub(overhead);
-                        if space < remaining.min(64).max(1) && !dgram.is_empty() {
+                        if space < remaining.clamp(1, 64) && !dgram.is_empty() {
                             self.transmits.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
                             space = mtu.saturating_sub(overhead);
                         }

@@ -729,3 +729,20 @@ fn early_change_cipher_spec_is_not_a_state_change() {
     p.handshake();
     assert!(p.server.stats().records_unexpected >= 1);
 }
+
+#[test]
+fn connection_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<DtlsConnection>();
+    assert_send::<DtlsEvent>();
+}
+
+#[test]
+fn close_before_start_sends_nothing() {
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    p.client.close();
+    assert!(p.client.poll_transmit().is_none());
+    assert_eq!(p.client.poll_event(), Some(DtlsEvent::Closed));
+    p.client.start(p.now);
+    assert!(p.client.poll_transmit().is_none(), "closed connections do not start");
+}

@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
 }
 
 fn u16_list(bytes: &[u8]) -> Result<Vec<u16>, DtlsError> {
-    if bytes.len() % 2 != 0 || bytes.len() / 2 > MAX_LIST_ITEMS {
+    if !bytes.len().is_multiple_of(2) || bytes.len() / 2 > MAX_LIST_ITEMS {
         return Err(DtlsError::Decode);
     }
     let mut r = Reader::new(bytes);

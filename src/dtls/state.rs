@@ -53,6 +53,9 @@ enum State {
     ServerExpectCertificateVerify,
     ExpectChangeCipherSpec,
     ExpectFinished,
+    /// Handshake done, but the remote fingerprints are not known yet (the remote
+    /// description has not arrived): nothing is delivered or sent until they are.
+    AwaitingFingerprint,
     Connected,
     Closed,
     Failed,
@@ -63,7 +66,12 @@ impl State {
     fn takes_handshake(self) -> bool {
         !matches!(
             self,
-            State::ClientStart | State::ExpectChangeCipherSpec | State::Connected | State::Closed | State::Failed
+            State::ClientStart
+                | State::ExpectChangeCipherSpec
+                | State::AwaitingFingerprint
+                | State::Connected
+                | State::Closed
+                | State::Failed
         )
     }
 }
@@ -303,6 +311,39 @@ impl DtlsConnection {
         self.transmit_flight(now, true);
     }
 
+    /// Sets (replaces) the fingerprints from the remote description. When the handshake
+    /// already finished without them, the peer certificate is checked now: `Connected` or
+    /// `Failed(FingerprintMismatch)` follows. `Err` only when the connection just failed.
+    pub fn set_remote_fingerprints(&mut self, fingerprints: Vec<Fingerprint>) -> Result<(), DtlsError> {
+        self.remote_fingerprints = fingerprints;
+        if self.state == State::AwaitingFingerprint {
+            if let Err(e) = self.check_fingerprint_and_connect() {
+                self.fail(e.clone());
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// In `AwaitingFingerprint`: connects if the peer certificate matches, fails if it
+    /// does not, waits if no fingerprint is known.
+    fn check_fingerprint_and_connect(&mut self) -> Result<(), DtlsError> {
+        if self.remote_fingerprints.is_empty() {
+            return Ok(());
+        }
+        let cert = self.hs.peer_certificate.clone().unwrap_or_default();
+        if !self.remote_fingerprints.iter().any(|f| f.matches(&cert)) {
+            return Err(DtlsError::FingerprintMismatch);
+        }
+        self.state = State::Connected;
+        self.events.push_back(DtlsEvent::Connected { srtp_profile: self.hs.srtp_profile, peer_certificate: cert });
+        for d in core::mem::take(&mut self.early_data) {
+            self.stats.application_records_received += 1;
+            self.events.push_back(DtlsEvent::ApplicationData(d));
+        }
+        Ok(())
+    }
+
     pub fn is_connected(&self) -> bool {
         self.state == State::Connected
     }
@@ -535,7 +576,10 @@ impl DtlsConnection {
             }
             content_type::APPLICATION_DATA => {
                 if header.epoch == 1
-                    && matches!(self.state, State::ExpectChangeCipherSpec | State::ExpectFinished)
+                    && matches!(
+                        self.state,
+                        State::ExpectChangeCipherSpec | State::ExpectFinished | State::AwaitingFingerprint
+                    )
                 {
                     // Authenticated but ahead of the peer's Finished (reordering): hold a
                     // few, deliver them once connected.
@@ -595,7 +639,7 @@ impl DtlsConnection {
                 *peer_retransmitted = true;
                 continue;
             }
-            if matches!(self.state, State::Connected | State::Closed | State::Failed) {
+            if matches!(self.state, State::AwaitingFingerprint | State::Connected | State::Closed | State::Failed) {
                 // No renegotiation: ignore new handshake messages.
                 self.stats.records_unexpected += 1;
                 continue;
@@ -711,8 +755,9 @@ impl DtlsConnection {
                 let Some(leaf) = msg.certificates.first() else {
                     return Err(DtlsError::NoCertificate);
                 };
-                // Check the SDP fingerprint before anything else uses the certificate.
-                if !self.remote_fingerprints.iter().any(|f| f.matches(leaf)) {
+                // Check the SDP fingerprint before anything else uses the certificate
+                // (deferred to `set_remote_fingerprints` when none are known yet).
+                if !self.remote_fingerprints.is_empty() && !self.remote_fingerprints.iter().any(|f| f.matches(leaf)) {
                     return Err(DtlsError::FingerprintMismatch);
                 }
                 let pk = parse_certificate_public_key(leaf)?;
@@ -813,16 +858,8 @@ impl DtlsConnection {
                 }
                 self.retransmit_at = None;
                 self.reassembly.clear();
-                self.state = State::Connected;
-                self.events.push_back(DtlsEvent::Connected {
-                    srtp_profile: self.hs.srtp_profile,
-                    peer_certificate: self.hs.peer_certificate.clone().unwrap_or_default(),
-                });
-                for d in core::mem::take(&mut self.early_data) {
-                    self.stats.application_records_received += 1;
-                    self.events.push_back(DtlsEvent::ApplicationData(d));
-                }
-                Ok(())
+                self.state = State::AwaitingFingerprint;
+                self.check_fingerprint_and_connect()
             }
             _ => Err(DtlsError::UnexpectedMessage),
         }

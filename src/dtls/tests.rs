@@ -746,3 +746,52 @@ fn close_before_start_sends_nothing() {
     p.client.start(p.now);
     assert!(p.client.poll_transmit().is_none(), "closed connections do not start");
 }
+
+#[test]
+fn fingerprints_set_after_the_handshake() {
+    let (ccert, scert) = (cert(1), cert(2));
+    // Neither side knows the other's fingerprint yet: the handshake finishes but
+    // nothing connects, and nothing can be sent.
+    let mut p = Pair::with_fingerprints(DtlsConfig::default(), DtlsConfig::default(), ccert.clone(), scert.clone(), vec![], vec![]);
+    p.client.start(p.now);
+    // HelloVerifyRequest, flight 4, flight 6 sent and delivered.
+    p.run_until(|p| p.server.stats().flights_sent == 3 && p.in_flight.is_empty());
+    assert!(!p.client.is_connected() && !p.server.is_connected());
+    assert!(p.client_events.is_empty() && p.server_events.is_empty(), "{:?} {:?}", p.client_events, p.server_events);
+    assert_eq!(p.client.send(b"x"), Err(DtlsError::NotConnected));
+    // The handshake deadline stays armed while waiting for the fingerprint.
+    assert!(p.client.poll_timeout().is_some());
+    p.client.set_remote_fingerprints(vec![scert.fingerprint()]).unwrap();
+    p.collect();
+    assert!(p.client.is_connected());
+    p.client.send(b"before the server knows").unwrap();
+    p.run_until(|p| p.client.stats().application_records_sent == 1 && p.in_flight.is_empty());
+    assert!(app_data(&p.server_events).is_empty(), "held until the fingerprint is checked");
+    p.server.set_remote_fingerprints(vec![ccert.fingerprint()]).unwrap();
+    p.collect();
+    assert!(p.server.is_connected());
+    assert_eq!(app_data(&p.server_events), vec![b"before the server knows".to_vec()]);
+
+    // A late mismatch fails with FingerprintMismatch and delivers nothing.
+    let mut p = Pair::with_fingerprints(DtlsConfig::default(), DtlsConfig::default(), ccert.clone(), scert.clone(), vec![scert.fingerprint()], vec![]);
+    p.handshake_until_client();
+    p.client.send(b"secret").unwrap();
+    p.run_until(|p| p.in_flight.is_empty());
+    assert!(!p.server.is_connected());
+    assert_eq!(p.server.set_remote_fingerprints(vec![cert(7).fingerprint()]), Err(DtlsError::FingerprintMismatch));
+    p.collect();
+    assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::FingerprintMismatch)]);
+    p.run_until(|p| !p.client_events.iter().all(|e| matches!(e, DtlsEvent::Connected { .. })));
+    assert_eq!(
+        p.client_events.last(),
+        Some(&DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::BAD_CERTIFICATE)))
+    );
+}
+
+impl Pair {
+    fn handshake_until_client(&mut self) {
+        self.client.start(self.now);
+        self.run_until(|p| p.client.is_connected());
+        assert!(self.client.is_connected());
+    }
+}

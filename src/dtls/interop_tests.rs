@@ -80,7 +80,7 @@ fn openssl_cert(dir: &std::path::Path) -> (String, String, Vec<u8>) {
     (cert.to_str().unwrap().to_string(), key.to_str().unwrap().to_string(), std::fs::read(der).unwrap())
 }
 
-/// Writes our certificate as PEM so openssl can check what it received.
+/// Runs one connection over a UDP socket until `done` or `max_ms` of idle virtual time.
 fn drive(
     conn: &mut DtlsConnection,
     sock: &UdpSocket,
@@ -144,26 +144,38 @@ const SUITES: [(&str, CipherSuite); 3] = [
 #[test]
 #[ignore]
 fn polyrtc_client_against_openssl_server() {
+    client_cases(&SUITES, &["X25519:P-256", "P-256"], 1200);
+}
+
+#[test]
+#[ignore]
+fn polyrtc_client_against_openssl_server_small_mtu() {
+    client_cases(&SUITES[..1], &["P-256"], 300);
+}
+
+fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize) {
     if !have_openssl() {
         eprintln!("openssl not installed; skipping");
         return;
     }
     let dir = interop_dir("client");
     let (cert_pem, key_pem, der) = openssl_cert(&dir);
-    for (i, (name, _suite)) in SUITES.iter().enumerate() {
-        for groups in ["X25519:P-256", "P-256"] {
+    let mtu_s = mtu.to_string();
+    for (i, (name, _suite)) in suites.iter().enumerate() {
+        for &groups in group_sets {
             let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = probe.local_addr().unwrap().port();
             drop(probe);
             let mut server = Openssl::spawn(&[
                 "s_server", "-dtls1_2", "-accept", &format!("127.0.0.1:{port}"), "-cert", &cert_pem, "-key", &key_pem,
                 "-Verify", "1", "-cipher", name, "-groups", groups, "-use_srtp", "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
-                "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", "1200",
+                "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", &mtu_s,
             ]);
             std::thread::sleep(Duration::from_millis(400));
             let ours = Arc::new(Certificate::generate(&mut Rng::seeded(i as u64), 1_700_000_000, 1_900_000_000).unwrap());
             let fp = Fingerprint::of_der("sha-256", &der).unwrap();
-            let mut conn = DtlsConnection::new(DtlsRole::Client, ours, vec![fp], DtlsConfig::default(), Rng::seeded(7 + i as u64));
+            let config = DtlsConfig { mtu, ..DtlsConfig::default() };
+            let mut conn = DtlsConnection::new(DtlsRole::Client, ours, vec![fp], config, Rng::seeded(7 + i as u64));
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let mut peer = Some(SocketAddr::from(([127, 0, 0, 1], port)));
             let mut now = Time::from_millis(1);
@@ -186,7 +198,7 @@ fn polyrtc_client_against_openssl_server() {
             assert_eq!(conn.export_keying_material(b"EXTRACTOR-dtls_srtp", 60).unwrap(), km);
             conn.close();
             drive(&mut conn, &sock, &mut peer, &mut now, &mut events, |_| false, 200);
-            eprintln!("client vs openssl s_server: {name} {groups} OK");
+            eprintln!("client vs openssl s_server: {name} {groups} mtu {mtu} OK");
         }
     }
 }
@@ -194,23 +206,35 @@ fn polyrtc_client_against_openssl_server() {
 #[test]
 #[ignore]
 fn openssl_client_against_polyrtc_server() {
+    server_cases(&SUITES, &["X25519:P-256", "P-256"], 1200);
+}
+
+#[test]
+#[ignore]
+fn openssl_client_against_polyrtc_server_small_mtu() {
+    server_cases(&SUITES[..1], &["P-256"], 300);
+}
+
+fn server_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize) {
     if !have_openssl() {
         eprintln!("openssl not installed; skipping");
         return;
     }
     let dir = interop_dir("server");
     let (cert_pem, key_pem, der) = openssl_cert(&dir);
-    for (i, (name, _)) in SUITES.iter().enumerate() {
-        for groups in ["X25519:P-256", "P-256"] {
+    let mtu_s = mtu.to_string();
+    for (i, (name, _)) in suites.iter().enumerate() {
+        for &groups in group_sets {
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = sock.local_addr().unwrap().port();
             let ours = Arc::new(Certificate::generate(&mut Rng::seeded(i as u64), 1_700_000_000, 1_900_000_000).unwrap());
             let fp = Fingerprint::of_der("sha-256", &der).unwrap();
-            let mut conn = DtlsConnection::new(DtlsRole::Server, ours, vec![fp], DtlsConfig::default(), Rng::seeded(9 + i as u64));
+            let config = DtlsConfig { mtu, ..DtlsConfig::default() };
+            let mut conn = DtlsConnection::new(DtlsRole::Server, ours, vec![fp], config, Rng::seeded(9 + i as u64));
             let mut client = Openssl::spawn(&[
                 "s_client", "-dtls1_2", "-connect", &format!("127.0.0.1:{port}"), "-cert", &cert_pem, "-key", &key_pem,
                 "-cipher", name, "-groups", groups, "-use_srtp", "SRTP_AES128_CM_SHA1_80",
-                "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", "1200",
+                "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", &mtu_s,
             ]);
             let mut peer = None;
             let mut now = Time::from_millis(1);
@@ -233,7 +257,7 @@ fn openssl_client_against_polyrtc_server() {
             assert_eq!(conn.export_keying_material(b"EXTRACTOR-dtls_srtp", 60).unwrap(), km);
             conn.close();
             drive(&mut conn, &sock, &mut peer, &mut now, &mut events, |e| e.contains(&DtlsEvent::Closed), 300);
-            eprintln!("openssl s_client vs server: {name} {groups} OK");
+            eprintln!("openssl s_client vs server: {name} {groups} mtu {mtu} OK");
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::crypto::KeyExchangeGroup;
 
 mod error;
+mod flight;
 mod record;
 mod state;
 pub mod wire;

@@ -3,6 +3,7 @@
 
 use crate::crypto::{AeadAlgorithm, AeadKey, CryptoError, PrfHash, AEAD_TAG_LEN};
 
+use super::error::DtlsError;
 use super::wire::{put_u16, RecordHeader, DTLS_1_2};
 
 /// A cipher suite we implement.
@@ -182,6 +183,60 @@ impl ReplayWindow {
             if back < REPLAY_WINDOW {
                 self.bits |= 1u64 << back;
             }
+        }
+    }
+}
+
+/// The sending half of the record layer: per-epoch sequence numbers and epoch-1 keys.
+#[derive(Debug, Default)]
+pub struct RecordWriter {
+    /// Next sequence number for epochs 0 and 1.
+    seq: [u64; 2],
+    cipher: Option<RecordCipher>,
+    overhead: usize,
+}
+
+/// RFC 6347 §4.1: sequence numbers are 48 bits and must not wrap.
+const MAX_SEQUENCE: u64 = (1u64 << 48) - 1;
+
+impl RecordWriter {
+    pub fn set_cipher(&mut self, cipher: RecordCipher, overhead: usize) {
+        self.cipher = Some(cipher);
+        self.overhead = overhead;
+    }
+
+    pub fn has_cipher(&self) -> bool {
+        self.cipher.is_some()
+    }
+
+    /// Bytes protection adds to a record of `epoch`.
+    pub fn overhead(&self, epoch: u16) -> usize {
+        if epoch == 0 {
+            0
+        } else {
+            self.overhead
+        }
+    }
+
+    /// Appends one record with the next sequence number of `epoch` (0 or 1).
+    pub fn write(&mut self, out: &mut Vec<u8>, ct: u8, epoch: u16, parts: &[&[u8]]) -> Result<(), DtlsError> {
+        let slot = self.seq.get_mut(usize::from(epoch)).ok_or(DtlsError::NotConnected)?;
+        let seq = *slot;
+        if seq >= MAX_SEQUENCE {
+            return Err(DtlsError::NotConnected);
+        }
+        *slot = seq + 1;
+        if epoch == 0 {
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            let length = u16::try_from(len).map_err(|_| DtlsError::MessageTooLarge)?;
+            RecordHeader { content_type: ct, version: DTLS_1_2, epoch: 0, sequence: seq, length }.encode(out);
+            for p in parts {
+                out.extend_from_slice(p);
+            }
+            Ok(())
+        } else {
+            let cipher = self.cipher.as_ref().ok_or(DtlsError::NotConnected)?;
+            cipher.seal_record(out, ct, epoch, seq, parts).map_err(DtlsError::Crypto)
         }
     }
 }

@@ -12,12 +12,13 @@ use crate::crypto::{
 use crate::time::Time;
 
 use super::error::{AlertDescription, DtlsError};
-use super::record::{CipherSuite, RecordCipher, ReplayWindow};
+use super::flight::{pack_flight, FlightItem, Partial};
+use super::record::{CipherSuite, RecordCipher, RecordWriter, ReplayWindow};
 use super::wire::{
     self, content_type, encode_handshake, handshake_type as ht, CertificateMsg, CertificateRequest,
     CertificateVerify, ClientHello, ClientKeyExchange, Extensions, HandshakeHeader, HelloVerifyRequest,
     Reader, RecordHeader, ServerHello, ServerKeyExchange, CERT_TYPE_ECDSA_SIGN, DTLS_1_0, DTLS_1_2,
-    ECDSA_SECP256R1_SHA256, HANDSHAKE_HEADER_LEN, RECORD_HEADER_LEN,
+    ECDSA_SECP256R1_SHA256, RECORD_HEADER_LEN,
 };
 use super::{DtlsConfig, DtlsEvent, DtlsRole, DtlsStats};
 
@@ -76,68 +77,6 @@ impl State {
     }
 }
 
-enum FlightItem {
-    Handshake { epoch: u16, msg_type: u8, seq: u16, body: Vec<u8> },
-    ChangeCipherSpec,
-}
-
-/// A handshake message being reassembled from fragments.
-struct Partial {
-    msg_type: u8,
-    epoch: u16,
-    data: Vec<u8>,
-    /// Sorted, disjoint, non-adjacent received ranges.
-    ranges: Vec<(usize, usize)>,
-}
-
-impl Partial {
-    fn complete(&self) -> bool {
-        match self.ranges.as_slice() {
-            [] => self.data.is_empty(),
-            [(0, e)] => *e == self.data.len(),
-            _ => false,
-        }
-    }
-
-    /// Adds `[start, start + frag.len())`; false if the range list would exceed its bound.
-    fn insert(&mut self, start: usize, frag: &[u8]) -> bool {
-        let end = start + frag.len();
-        if let Some(dst) = self.data.get_mut(start..end) {
-            dst.copy_from_slice(frag);
-        } else {
-            return false;
-        }
-        if start == end {
-            return true;
-        }
-        let mut merged = Vec::with_capacity(self.ranges.len() + 1);
-        let (mut s, mut e) = (start, end);
-        let mut placed = false;
-        for &(a, b) in &self.ranges {
-            if b < s {
-                merged.push((a, b));
-            } else if a > e {
-                if !placed {
-                    merged.push((s, e));
-                    placed = true;
-                }
-                merged.push((a, b));
-            } else {
-                s = s.min(a);
-                e = e.max(b);
-            }
-        }
-        if !placed {
-            merged.push((s, e));
-        }
-        if merged.len() > MAX_FRAGMENT_RANGES {
-            return false;
-        }
-        self.ranges = merged;
-        true
-    }
-}
-
 /// Handshake secrets and negotiated parameters.
 struct Handshake {
     client_random: [u8; 32],
@@ -172,8 +111,7 @@ pub struct DtlsConnection {
 
     // record layer
     write_epoch: u16,
-    write_seq: [u64; 2],
-    write_cipher: Option<RecordCipher>,
+    writer: RecordWriter,
     /// Epoch-1 read keys, installed once derived (before the peer's CCS arrives).
     read_cipher: Option<RecordCipher>,
     /// Set when the peer's ChangeCipherSpec was processed.
@@ -250,8 +188,7 @@ impl DtlsConnection {
             master_secret: None,
             cookie_secret,
             write_epoch: 0,
-            write_seq: [0, 0],
-            write_cipher: None,
+            writer: RecordWriter::default(),
             read_cipher: None,
             read_epoch_active: false,
             replay: ReplayWindow::default(),
@@ -1042,7 +979,7 @@ impl DtlsConnection {
             DtlsRole::Client => (client, server),
             DtlsRole::Server => (server, client),
         };
-        self.write_cipher = Some(write);
+        self.writer.set_cipher(write, suite.overhead());
         self.read_cipher = Some(read);
         self.master_secret = Some(master);
         Ok(())
@@ -1066,101 +1003,23 @@ impl DtlsConnection {
         self.flight.push(FlightItem::Handshake { epoch, msg_type, seq, body });
     }
 
-    fn record_overhead(&self, epoch: u16) -> usize {
-        if epoch == 0 {
-            0
-        } else {
-            self.hs.suite.map_or(24, |s| s.overhead())
-        }
-    }
-
-    /// Appends one record to `out` with the next sequence number of `epoch`.
-    fn write_record(&mut self, out: &mut Vec<u8>, ct: u8, epoch: u16, parts: &[&[u8]]) -> Result<(), DtlsError> {
-        let idx = usize::from(epoch.min(1));
-        let seq = self.write_seq[idx];
-        if seq >= (1u64 << 48) - 1 {
-            return Err(DtlsError::NotConnected);
-        }
-        self.write_seq[idx] = seq + 1;
-        if epoch == 0 {
-            let len: usize = parts.iter().map(|p| p.len()).sum();
-            RecordHeader {
-                content_type: ct,
-                version: DTLS_1_2,
-                epoch: 0,
-                sequence: seq,
-                length: u16::try_from(len).map_err(|_| DtlsError::MessageTooLarge)?,
-            }
-            .encode(out);
-            for p in parts {
-                out.extend_from_slice(p);
-            }
-            Ok(())
-        } else {
-            let cipher = self.write_cipher.as_ref().ok_or(DtlsError::NotConnected)?;
-            cipher.seal_record(out, ct, epoch, seq, parts).map_err(DtlsError::Crypto)
-        }
-    }
-
-    /// (Re)sends the current flight, fragmenting handshake messages to the MTU and packing
-    /// several records per datagram. Arms the retransmission timer when `timer`.
+    /// (Re)sends the current flight. Arms the retransmission timer when `timer`.
     fn transmit_flight(&mut self, now: Time, timer: bool) {
-        let flight = core::mem::take(&mut self.flight);
-        let mtu = self.config.mtu.max(RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + 64);
-        let mut dgram: Vec<u8> = Vec::with_capacity(mtu);
-        let mut failed = false;
-        for item in &flight {
-            match item {
-                FlightItem::ChangeCipherSpec => {
-                    if dgram.len() + RECORD_HEADER_LEN + 1 > mtu && !dgram.is_empty() {
-                        self.transmits.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
-                    }
-                    failed |= self.write_record(&mut dgram, content_type::CHANGE_CIPHER_SPEC, 0, &[&[1]]).is_err();
-                }
-                FlightItem::Handshake { epoch, msg_type, seq, body } => {
-                    let overhead = RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + self.record_overhead(*epoch);
-                    let mut offset = 0usize;
-                    loop {
-                        let remaining = body.len() - offset;
-                        let mut space = mtu.saturating_sub(dgram.len()).saturating_sub(overhead);
-                        if space < remaining.clamp(1, 64) && !dgram.is_empty() {
-                            self.transmits.push_back(core::mem::replace(&mut dgram, Vec::with_capacity(mtu)));
-                            space = mtu.saturating_sub(overhead);
-                        }
-                        let n = remaining.min(space.max(1));
-                        let frag = body.get(offset..offset + n).unwrap_or(&[]);
-                        let mut hdr = Vec::with_capacity(HANDSHAKE_HEADER_LEN);
-                        HandshakeHeader {
-                            msg_type: *msg_type,
-                            length: u32::try_from(body.len()).unwrap_or(0),
-                            message_seq: *seq,
-                            fragment_offset: u32::try_from(offset).unwrap_or(0),
-                            fragment_length: u32::try_from(n).unwrap_or(0),
-                        }
-                        .encode(&mut hdr);
-                        failed |= self.write_record(&mut dgram, content_type::HANDSHAKE, *epoch, &[&hdr, frag]).is_err();
-                        offset += n;
-                        if offset >= body.len() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        if !dgram.is_empty() {
-            self.transmits.push_back(dgram);
-        }
-        self.flight = flight;
+        let result = pack_flight(&self.flight, &mut self.writer, self.config.mtu, &mut self.transmits);
         self.stats.flights_sent += 1;
         self.flight_sent_at = Some(now);
         self.retransmit_at = if timer { Some(now + self.rto) } else { None };
-        if failed {
-            self.fail(DtlsError::Crypto(crate::crypto::CryptoError::InvalidKey));
+        if let Err(e) = result {
+            self.fail(e);
         }
     }
 
+    fn write_record(&mut self, out: &mut Vec<u8>, ct: u8, epoch: u16, parts: &[&[u8]]) -> Result<(), DtlsError> {
+        self.writer.write(out, ct, epoch, parts)
+    }
+
     fn send_alert(&mut self, level: u8, desc: AlertDescription) {
-        let epoch = if self.write_cipher.is_some() && self.write_epoch == 1 { 1 } else { 0 };
+        let epoch = if self.writer.has_cipher() && self.write_epoch == 1 { 1 } else { 0 };
         let mut out = Vec::with_capacity(RECORD_HEADER_LEN + 2 + 24);
         if self.write_record(&mut out, content_type::ALERT, epoch, &[&[level, desc.0]]).is_ok() {
             self.transmits.push_back(out);

@@ -868,3 +868,65 @@ fn connected_peer_survives_garbage() {
     p.client.send(b"after").unwrap();
     p.run_until(|p| app_data(&p.server_events).contains(&b"after".to_vec()));
 }
+
+#[test]
+fn reassembly_handles_overlap_and_reordering() {
+    use super::flight::Partial;
+    let msg: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let mut p = Partial { msg_type: 11, epoch: 0, data: vec![0; 1000], ranges: Vec::new() };
+    assert!(p.insert(500, &msg[500..800]));
+    assert!(p.insert(100, &msg[100..200]));
+    assert!(!p.complete());
+    assert!(p.insert(150, &msg[150..600]));
+    assert!(p.insert(800, &msg[800..1000]));
+    assert_eq!(p.ranges, vec![(100, 1000)]);
+    assert!(!p.insert(990, &msg[0..20]), "past the end");
+    assert!(p.insert(0, &msg[0..100]));
+    assert!(p.complete());
+    assert_eq!(p.data, msg);
+    // The range list is bounded.
+    let mut q = Partial { msg_type: 11, epoch: 0, data: vec![0; 1000], ranges: Vec::new() };
+    let mut ok = true;
+    for i in 0..200 {
+        ok &= q.insert(i * 4, &[1]);
+    }
+    assert!(!ok);
+    assert!(q.ranges.len() <= MAX_FRAGMENT_RANGES);
+}
+
+#[test]
+fn packed_flights_fit_every_mtu_and_reassemble() {
+    use super::flight::{pack_flight, FlightItem, Partial};
+    use super::record::RecordWriter;
+    let body: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    for mtu in [90usize, 150, 300, 576, 1200, 1500] {
+        let flight = vec![
+            FlightItem::Handshake { epoch: 0, msg_type: 11, seq: 3, body: body.clone() },
+            FlightItem::Handshake { epoch: 0, msg_type: 14, seq: 4, body: vec![] },
+            FlightItem::ChangeCipherSpec,
+        ];
+        let mut out = std::collections::VecDeque::new();
+        pack_flight(&flight, &mut RecordWriter::default(), mtu, &mut out).unwrap();
+        let mut p = Partial { msg_type: 11, epoch: 0, data: vec![0; body.len()], ranges: Vec::new() };
+        let (mut done14, mut ccs) = (false, false);
+        let limit = mtu.max(RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN + 64);
+        for d in &out {
+            assert!(d.len() <= limit, "mtu {mtu}: {}", d.len());
+            let mut r = Reader::new(d);
+            while !r.is_empty() {
+                let (h, frag) = RecordHeader::decode(&mut r).unwrap();
+                if h.content_type == content_type::CHANGE_CIPHER_SPEC {
+                    ccs = true;
+                    continue;
+                }
+                let (hh, part) = HandshakeHeader::decode(&mut Reader::new(frag)).unwrap();
+                if hh.msg_type == 14 {
+                    done14 = hh.length == 0;
+                } else {
+                    assert!(p.insert(hh.fragment_offset as usize, part));
+                }
+            }
+        }
+        assert!(p.complete() && p.data == body && done14 && ccs, "mtu {mtu}");
+    }
+}

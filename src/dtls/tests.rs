@@ -930,3 +930,23 @@ fn packed_flights_fit_every_mtu_and_reassemble() {
         assert!(p.complete() && p.data == body && done14 && ccs, "mtu {mtu}");
     }
 }
+
+#[test]
+fn fuzz_helper_on_captures_and_noise() {
+    let log = captured();
+    let mut rng = Rng::seeded(4242);
+    for (_, d) in &log {
+        fuzz_round_trip(d);
+        for _ in 0..50 {
+            let mut m = d.clone();
+            let pos = rng.below(m.len() as u64) as usize;
+            m[pos] ^= 1 << rng.below(8);
+            fuzz_round_trip(&m);
+        }
+    }
+    for _ in 0..2000 {
+        let mut junk = vec![0u8; rng.below(400) as usize];
+        rng.fill(&mut junk);
+        fuzz_round_trip(&junk);
+    }
+}

@@ -1,12 +1,357 @@
 //! The one door to RustCrypto: every primitive the protocols use is called from here,
 //! so a backend can change in one place.
+//!
+//! - hashes: SHA-1 (STUN), SHA-256, SHA-384, SHA-512 (fingerprints)
+//! - HMAC-SHA1 / HMAC-SHA256, TLS 1.2 PRF (RFC 5246 §5, P_SHA256 / P_SHA384)
+//! - AEAD: AES-128/256-GCM, ChaCha20-Poly1305 (in-place seal / open)
+//! - ECDHE: X25519, P-256 (ephemeral keys from the injected [`Rng`])
+//! - ECDSA P-256 / SHA-256 sign (DER signature) and verify
+//! - self-signed X.509 [`Certificate`]s and SDP [`Fingerprint`]s
 
+mod certificate;
+mod der;
 mod rng;
 
+pub use certificate::{parse_certificate_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE};
 pub use rng::Rng;
 
-/// A DTLS certificate with its private key (placeholder until `crypto/certificate.rs` lands).
-#[derive(Debug)]
-pub struct Certificate {
-    _private: (),
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use core::fmt;
+use hmac::{Hmac, Mac};
+use p256::ecdsa::signature::{Signer, Verifier};
+use sha2::Digest;
+
+/// Errors of the crypto layer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// A key had the wrong length or was not a valid point.
+    InvalidKey,
+    /// AEAD authentication failed (or the input was shorter than a tag).
+    Decrypt,
+    /// A signature did not verify or was malformed.
+    BadSignature,
+    /// The DER of a certificate could not be parsed.
+    BadCertificate,
+    /// A certificate uses a key type we do not support (e.g. RSA).
+    PeerIncompatible,
+    /// The key exchange produced a non-contributory (all-zero) secret.
+    WeakSharedSecret,
+    /// A fingerprint string could not be parsed or names an unknown hash.
+    BadFingerprint,
+    /// A validity date cannot be encoded.
+    BadValidity,
 }
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl std::error::Error for CryptoError {}
+
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    sha1::Sha1::digest(data).into()
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    sha2::Sha256::digest(data).into()
+}
+
+pub fn sha384(data: &[u8]) -> [u8; 48] {
+    sha2::Sha384::digest(data).into()
+}
+
+pub fn sha512(data: &[u8]) -> [u8; 64] {
+    sha2::Sha512::digest(data).into()
+}
+
+pub fn hmac_sha1(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
+    // HMAC accepts keys of any length.
+    let mut mac = match <Hmac<sha1::Sha1> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0; 20],
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0; 32],
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn hmac_sha384(key: &[u8], parts: &[&[u8]]) -> [u8; 48] {
+    let mut mac = match <Hmac<sha2::Sha384> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return [0; 48],
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The hash behind a TLS 1.2 PRF and the handshake transcript.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PrfHash {
+    Sha256,
+    Sha384,
+}
+
+impl PrfHash {
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            PrfHash::Sha256 => sha256(data).to_vec(),
+            PrfHash::Sha384 => sha384(data).to_vec(),
+        }
+    }
+
+    fn hmac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        match self {
+            PrfHash::Sha256 => hmac_sha256(key, parts).to_vec(),
+            PrfHash::Sha384 => hmac_sha384(key, parts).to_vec(),
+        }
+    }
+}
+
+/// RFC 5246 §5: `PRF(secret, label, seed) = P_hash(secret, label + seed)`, filling `out`.
+pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+    // A(1) = HMAC(secret, label + seed); A(i) = HMAC(secret, A(i-1))
+    let mut a = hash.hmac(secret, &[label, seed]);
+    let mut filled = 0;
+    while filled < out.len() {
+        let block = hash.hmac(secret, &[&a, label, seed]);
+        let n = block.len().min(out.len() - filled);
+        if let (Some(dst), Some(src)) = (out.get_mut(filled..filled + n), block.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        filled += n;
+        a = hash.hmac(secret, &[&a]);
+    }
+}
+
+/// AEAD algorithms used by DTLS (and SRTP).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AeadAlgorithm {
+    Aes128Gcm,
+    Aes256Gcm,
+    ChaCha20Poly1305,
+}
+
+impl AeadAlgorithm {
+    pub fn key_len(self) -> usize {
+        match self {
+            AeadAlgorithm::Aes128Gcm => 16,
+            AeadAlgorithm::Aes256Gcm | AeadAlgorithm::ChaCha20Poly1305 => 32,
+        }
+    }
+}
+
+/// Authentication tag length of every supported AEAD.
+pub const AEAD_TAG_LEN: usize = 16;
+/// Nonce length of every supported AEAD.
+pub const AEAD_NONCE_LEN: usize = 12;
+
+/// A keyed AEAD cipher.
+#[derive(Clone)]
+pub enum AeadKey {
+    Aes128Gcm(Box<aes_gcm::Aes128Gcm>),
+    Aes256Gcm(Box<aes_gcm::Aes256Gcm>),
+    ChaCha20Poly1305(Box<chacha20poly1305::ChaCha20Poly1305>),
+}
+
+impl fmt::Debug for AeadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AeadKey(..)")
+    }
+}
+
+impl AeadKey {
+    pub fn new(alg: AeadAlgorithm, key: &[u8]) -> Result<AeadKey, CryptoError> {
+        Ok(match alg {
+            AeadAlgorithm::Aes128Gcm => AeadKey::Aes128Gcm(Box::new(
+                aes_gcm::Aes128Gcm::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?,
+            )),
+            AeadAlgorithm::Aes256Gcm => AeadKey::Aes256Gcm(Box::new(
+                aes_gcm::Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?,
+            )),
+            AeadAlgorithm::ChaCha20Poly1305 => AeadKey::ChaCha20Poly1305(Box::new(
+                chacha20poly1305::ChaCha20Poly1305::new_from_slice(key)
+                    .map_err(|_| CryptoError::InvalidKey)?,
+            )),
+        })
+    }
+
+    /// Encrypts `buf[start..]` in place and appends the 16-byte tag.
+    pub fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>, start: usize) -> Result<(), CryptoError> {
+        let body = buf.get_mut(start..).ok_or(CryptoError::InvalidKey)?;
+        let n = aes_gcm::Nonce::from_slice(nonce);
+        let tag = match self {
+            AeadKey::Aes128Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
+            AeadKey::Aes256Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
+            AeadKey::ChaCha20Poly1305(c) => c.encrypt_in_place_detached(n, aad, body),
+        }
+        .map_err(|_| CryptoError::InvalidKey)?;
+        buf.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Decrypts `buf` (ciphertext followed by the tag) in place; returns the plaintext length.
+    pub fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Result<usize, CryptoError> {
+        let len = buf.len().checked_sub(AEAD_TAG_LEN).ok_or(CryptoError::Decrypt)?;
+        let (body, tag) = buf.split_at_mut(len);
+        let n = aes_gcm::Nonce::from_slice(nonce);
+        let tag = aes_gcm::Tag::from_slice(tag);
+        match self {
+            AeadKey::Aes128Gcm(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+            AeadKey::Aes256Gcm(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+            AeadKey::ChaCha20Poly1305(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+        }
+        .map_err(|_| CryptoError::Decrypt)?;
+        Ok(len)
+    }
+}
+
+/// Named groups for ECDHE (IANA TLS Supported Groups values).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum KeyExchangeGroup {
+    /// secp256r1 (23)
+    P256,
+    /// x25519 (29)
+    X25519,
+}
+
+impl KeyExchangeGroup {
+    pub fn iana(self) -> u16 {
+        match self {
+            KeyExchangeGroup::P256 => 23,
+            KeyExchangeGroup::X25519 => 29,
+        }
+    }
+    pub fn from_iana(v: u16) -> Option<KeyExchangeGroup> {
+        match v {
+            23 => Some(KeyExchangeGroup::P256),
+            29 => Some(KeyExchangeGroup::X25519),
+            _ => None,
+        }
+    }
+}
+
+enum EphemeralInner {
+    P256(p256::ecdh::EphemeralSecret),
+    X25519(x25519_dalek::EphemeralSecret),
+}
+
+/// An ephemeral ECDHE key pair; the secret is consumed by [`EphemeralKey::agree`].
+pub struct EphemeralKey {
+    inner: EphemeralInner,
+    public: Vec<u8>,
+}
+
+impl fmt::Debug for EphemeralKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EphemeralKey(..)")
+    }
+}
+
+impl EphemeralKey {
+    pub fn generate(group: KeyExchangeGroup, rng: &mut Rng) -> EphemeralKey {
+        match group {
+            KeyExchangeGroup::P256 => {
+                let s = p256::ecdh::EphemeralSecret::random(rng);
+                let public = p256::EncodedPoint::from(s.public_key()).as_bytes().to_vec();
+                EphemeralKey { inner: EphemeralInner::P256(s), public }
+            }
+            KeyExchangeGroup::X25519 => {
+                let s = x25519_dalek::EphemeralSecret::random_from_rng(rng);
+                let public = x25519_dalek::PublicKey::from(&s).as_bytes().to_vec();
+                EphemeralKey { inner: EphemeralInner::X25519(s), public }
+            }
+        }
+    }
+
+    /// Our public value: an uncompressed SEC1 point (P-256) or 32 bytes (X25519).
+    pub fn public(&self) -> &[u8] {
+        &self.public
+    }
+
+    /// The shared secret with the peer's public value.
+    pub fn agree(self, peer_public: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match self.inner {
+            EphemeralInner::P256(s) => {
+                // Only uncompressed points (RFC 8422 §5.1.2 with ec_point_formats uncompressed).
+                if peer_public.first() != Some(&4) || peer_public.len() != 65 {
+                    return Err(CryptoError::InvalidKey);
+                }
+                let pk = p256::PublicKey::from_sec1_bytes(peer_public).map_err(|_| CryptoError::InvalidKey)?;
+                Ok(s.diffie_hellman(&pk).raw_secret_bytes().to_vec())
+            }
+            EphemeralInner::X25519(s) => {
+                let arr: [u8; 32] = peer_public.try_into().map_err(|_| CryptoError::InvalidKey)?;
+                let shared = s.diffie_hellman(&x25519_dalek::PublicKey::from(arr));
+                if !shared.was_contributory() {
+                    return Err(CryptoError::WeakSharedSecret);
+                }
+                Ok(shared.as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// An ECDSA P-256 private key.
+#[derive(Clone)]
+pub struct SigningKey(p256::ecdsa::SigningKey);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    pub fn generate(rng: &mut Rng) -> SigningKey {
+        SigningKey(p256::ecdsa::SigningKey::random(rng))
+    }
+
+    /// ECDSA P-256 with SHA-256 over `msg`; DER-encoded `Ecdsa-Sig-Value`.
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        let sig: p256::ecdsa::Signature = self.0.sign(msg);
+        sig.to_der().as_bytes().to_vec()
+    }
+
+    /// The uncompressed SEC1 public point (65 bytes).
+    pub fn public_sec1(&self) -> Vec<u8> {
+        self.0.verifying_key().to_encoded_point(false).as_bytes().to_vec()
+    }
+}
+
+/// Verifies an ECDSA P-256 / SHA-256 DER signature over `msg` with a SEC1 public point.
+pub fn ecdsa_p256_verify(public_sec1: &[u8], msg: &[u8], der_sig: &[u8]) -> Result<(), CryptoError> {
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_sec1).map_err(|_| CryptoError::InvalidKey)?;
+    let sig = p256::ecdsa::Signature::from_der(der_sig).map_err(|_| CryptoError::BadSignature)?;
+    vk.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
+}
+
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut d = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        d |= x ^ y;
+    }
+    d == 0
+}
+
+#[cfg(test)]
+mod tests;

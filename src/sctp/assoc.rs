@@ -1054,3 +1054,10 @@ enum Flow {
     Continue,
     Stop,
 }
+
+#[cfg(test)]
+impl Association {
+    pub(super) fn debug_state(&self) -> String {
+        format!("state {:?} rx cum {} buffered {} | tx {}", self.state, self.rx.cum_tsn(), self.rx.buffered, self.tx.debug_state())
+    }
+}

@@ -651,3 +651,16 @@ mod tests {
         assert_eq!(lo32(r + 21), 5);
     }
 }
+
+#[cfg(test)]
+impl Tx {
+    pub fn debug_state(&self) -> String {
+        let front: Vec<String> = self
+            .inflight
+            .iter()
+            .take(8)
+            .map(|s| format!("tsn{} ssn{} f{} tx{} a{} ab{} if{} rtx{}", lo32(s.tsn), s.ssn, s.flags, s.tx_count, s.acked, s.abandoned, s.in_flight, s.needs_rtx))
+            .collect();
+        format!("cum {} next {} rtx {:?} fwd {} t3 {:?} pending {} front {:?}", lo32(self.cum_ack), lo32(self.next_tsn), self.rtx, self.forward_tsn_pending, self.t3, self.pending.len(), front)
+    }
+}

@@ -117,7 +117,8 @@ pub struct Association {
 impl Association {
     pub fn new(mut config: SctpConfig, mut rng: Rng) -> Association {
         config.max_packet_size = config.max_packet_size.clamp(MIN_PACKET_SIZE, MAX_PACKET_SIZE);
-        config.receive_window = config.receive_window.max(config.max_packet_size);
+        // The largest message must fit in the window, or it could never be reassembled.
+        config.receive_window = config.receive_window.max(config.max_message_size + config.max_packet_size);
         let mut cookie_key = [0u8; 32];
         rng.fill(&mut cookie_key);
         let rto = (config.rto_initial, config.rto_min, config.rto_max);
@@ -374,6 +375,8 @@ impl Association {
 
     // ---- outputs ----
 
+    /// The next event. Taking a message frees receive buffer and may make a window
+    /// update due: drain `poll_transmit` after `poll_event` as well.
     pub fn poll_event(&mut self) -> Option<SctpEvent> {
         let ev = self.events.pop_front()?;
         if let SctpEvent::Message { data, .. } = &ev {
@@ -699,7 +702,9 @@ impl Association {
             Chunk::Sack(s) => {
                 if self.is_up() {
                     let outcome = self.tx.handle_sack(now, &s, &mut self.stats);
-                    if outcome.cum_advanced {
+                    // New data acknowledged, or the peer answers our zero-window probes:
+                    // it is alive (RFC 9260 §6.1, §8.1).
+                    if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
                         self.error_count = 0;
                     }
                     self.emit_released();

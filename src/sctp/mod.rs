@@ -57,7 +57,7 @@ pub struct SctpConfig {
     pub max_message_size: usize,
     /// Largest SCTP packet we send (the DTLS record payload).
     pub max_packet_size: usize,
-    /// Our receive buffer, advertised as a_rwnd.
+    /// Our receive buffer, advertised as a_rwnd (raised to hold at least one largest message).
     pub receive_window: usize,
     pub rto_initial: Duration,
     pub rto_min: Duration,

@@ -47,6 +47,8 @@ pub(super) struct Rx {
     /// A SACK must go out now (gap, duplicate, FORWARD TSN, every second packet).
     pub sack_now: bool,
     pub data_packets: u32,
+    /// We advertised less than a quarter of the window.
+    window_closed: bool,
 }
 
 fn serial_gt16(a: u16, b: u16) -> bool {
@@ -67,6 +69,7 @@ impl Rx {
             delivered: Vec::new(),
             sack_now: false,
             data_packets: 0,
+            window_closed: false,
         }
     }
 
@@ -95,6 +98,10 @@ impl Rx {
         let limit = if fills_hole { self.window * MAX_RECEIVE_BUFFER_FACTOR } else { self.window };
         if self.buffered + len > limit {
             self.sack_now = true;
+            if self.partial_at_cum_bytes() > self.max_message_size {
+                // The message in progress can never complete within our limits.
+                return DataOutcome::TooBig;
+            }
             return DataOutcome::Dropped;
         }
         // Record the TSN.
@@ -188,9 +195,28 @@ impl Rx {
         }
     }
 
-    /// The user took a delivered message: its bytes leave the buffer.
+    /// Bytes of the partial message whose last fragment received is at the cumulative TSN.
+    fn partial_at_cum_bytes(&self) -> usize {
+        let mut total = 0;
+        let mut t = self.cum;
+        while let Some(c) = self.reasm.get(&t) {
+            total += c.payload.len();
+            if c.beginning {
+                break;
+            }
+            t -= 1;
+        }
+        total
+    }
+
+    /// The user took a delivered message: its bytes leave the buffer. If our window had
+    /// closed and has now reopened, a window update SACK is due (RFC 9260 §6.2).
     pub fn consumed(&mut self, bytes: usize) {
         self.buffered = self.buffered.saturating_sub(bytes);
+        if self.window_closed && self.buffered <= self.window / 2 {
+            self.window_closed = false;
+            self.sack_now = true;
+        }
     }
 
     pub fn handle_forward_tsn(&mut self, f: &ForwardTsnChunk) {
@@ -285,6 +311,10 @@ impl Rx {
         }
         self.sack_now = false;
         self.data_packets = 0;
-        SackChunk { cum_tsn_ack: lo32(self.cum), a_rwnd: self.a_rwnd(), gaps, dup_tsns: std::mem::take(&mut self.dups) }
+        let a_rwnd = self.a_rwnd();
+        if usize::try_from(a_rwnd).unwrap_or(usize::MAX) < self.window / 4 {
+            self.window_closed = true;
+        }
+        SackChunk { cum_tsn_ack: lo32(self.cum), a_rwnd, gaps, dup_tsns: std::mem::take(&mut self.dups) }
     }
 }

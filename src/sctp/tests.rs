@@ -71,7 +71,9 @@ impl Pair {
                     continue;
                 }
                 let copies = if self.chance(self.net.dup) { 2 } else { 1 };
-                for _ in 0..copies {
+                let mut p = Some(p);
+                for c in 0..copies {
+                    let data = if c + 1 == copies { p.take().unwrap_or_default() } else { p.clone().unwrap_or_default() };
                     let jitter = if self.net.jitter.is_zero() {
                         Duration::ZERO
                     } else {
@@ -79,7 +81,7 @@ impl Pair {
                     };
                     let at = self.now + self.net.delay + jitter;
                     self.seq += 1;
-                    self.queue.insert((at, self.seq), (1 - i, p.clone()));
+                    self.queue.insert((at, self.seq), (1 - i, data));
                 }
             }
             if self.drain[i] {
@@ -457,7 +459,7 @@ fn init_to_nobody_times_out() {
 
 #[test]
 fn receive_window_bounds_memory_when_not_drained() {
-    let cfg = SctpConfig { receive_window: 128 * 1024, ..Default::default() };
+    let cfg = SctpConfig { receive_window: 128 * 1024, max_message_size: 64 * 1024, ..Default::default() };
     let mut p = Pair::with_config(61, lossy(), SctpConfig::default(), cfg.clone());
     p.connect(true);
     p.drain[1] = false;
@@ -466,9 +468,9 @@ fn receive_window_bounds_memory_when_not_drained() {
     for i in 0..(total / 8192) as u32 {
         p.sides[0].send(now, 1, 51, &message(i, 8192), SendOptions::default()).unwrap();
     }
-    let end = p.now + Duration::from_secs(60);
+    let end = p.now + Duration::from_secs(900);
     let mut max_held = 0;
-    p.run_until(Duration::from_secs(61), |p| {
+    p.run_until(Duration::from_secs(901), |p| {
         max_held = max_held.max(p.sides[1].stats().receive_buffered);
         p.now >= end
     });

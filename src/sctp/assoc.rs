@@ -13,6 +13,7 @@ use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
 use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
+use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MESSAGE_OVERHEAD};
 use crate::crypto::Rng;
 use crate::Time;
 
@@ -256,7 +257,7 @@ impl Association {
         if self.state == State::Done {
             return;
         }
-        self.fail("aborted by the local user", true);
+        self.fail_with("aborted by the local user", true, CAUSE_USER_INITIATED_ABORT);
     }
 
     // ---- inputs ----
@@ -380,7 +381,7 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<SctpEvent> {
         let ev = self.events.pop_front()?;
         if let SctpEvent::Message { data, .. } = &ev {
-            self.rx.consumed(data.len());
+            self.rx.consumed(data.len() + MESSAGE_OVERHEAD);
         }
         Some(ev)
     }
@@ -591,7 +592,9 @@ impl Association {
             initial_tsn: tsn,
             params,
         };
-        self.single_packet(init.initiate_tag, Chunk::InitAck(ack));
+        if self.single.len() < MAX_QUEUED_PACKETS {
+            self.single_packet(init.initiate_tag, Chunk::InitAck(ack));
+        }
     }
 
     fn handle_init_ack(&mut self, now: Time, ack: InitChunk) {
@@ -687,6 +690,9 @@ impl Association {
                 if matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
                     *had_data = true;
                     self.stats.data_chunks_received += 1;
+                    if d.immediate {
+                        self.rx.sack_now = true;
+                    }
                     match self.rx.handle_data(d) {
                         DataOutcome::Accepted => {}
                         DataOutcome::Duplicate => self.stats.duplicate_tsns_received += 1,
@@ -711,7 +717,7 @@ impl Association {
                 }
             }
             Chunk::Heartbeat { info } => {
-                if self.is_up() {
+                if self.is_up() && self.control.len() < MAX_CONTROL_CHUNKS {
                     self.control.push_back(Chunk::HeartbeatAck { info });
                 }
             }
@@ -755,7 +761,7 @@ impl Association {
             }
             Chunk::Unknown { typ, flags, value } => {
                 // RFC 9260 §3.2: the upper two bits say what to do.
-                if typ & 0x40 != 0 {
+                if typ & 0x40 != 0 && self.control.len() < MAX_CONTROL_CHUNKS {
                     let mut raw = Vec::new();
                     Chunk::Unknown { typ, flags, value }.encode(&mut raw);
                     raw.truncate(usize::from(u16::MAX) - 16);
@@ -776,6 +782,9 @@ impl Association {
     fn collect_deliveries(&mut self) {
         for d in self.rx.delivered.drain(..) {
             self.stats.messages_received += 1;
+            // Each undrained message also costs its bookkeeping, so tiny messages cannot
+            // pin unbounded memory.
+            self.rx.buffered += MESSAGE_OVERHEAD;
             self.events.push_back(SctpEvent::Message { stream: d.stream, ppid: d.ppid, data: d.data });
         }
         self.check_deferred_reset_no_time();
@@ -933,6 +942,9 @@ impl Association {
     }
 
     fn respond(&mut self, response_seq: u32, result: u32) {
+        if self.control.len() >= MAX_CONTROL_CHUNKS {
+            return;
+        }
         self.control.push_back(Chunk::Reconfig(vec![ReconfigParam::Response { response_seq, result, next_tsns: None }]));
     }
 
@@ -1033,6 +1045,10 @@ impl Association {
     }
 
     fn fail(&mut self, reason: &str, send_abort: bool) {
+        self.fail_with(reason, send_abort, CAUSE_PROTOCOL_VIOLATION);
+    }
+
+    fn fail_with(&mut self, reason: &str, send_abort: bool, cause: u16) {
         let peer_tag = self.peer.as_ref().map(|p| p.tag);
         self.stop_all();
         if send_abort {
@@ -1040,7 +1056,7 @@ impl Association {
                 let info = reason.as_bytes().to_vec();
                 self.single_packet(
                     tag,
-                    Chunk::Abort { reflected: false, causes: vec![ErrorCause { code: CAUSE_USER_INITIATED_ABORT, info }] },
+                    Chunk::Abort { reflected: false, causes: vec![ErrorCause { code: cause, info }] },
                 );
             }
         }

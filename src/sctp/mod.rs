@@ -41,8 +41,16 @@ pub const MAX_PACKET_SIZE: usize = 65535;
 pub const MAX_GAP_BLOCKS: usize = 64;
 /// Most duplicate TSNs we remember and report in one SACK.
 pub const MAX_DUP_TSNS: usize = 16;
-/// Farthest a received TSN may be ahead of our cumulative TSN.
-pub const MAX_TSN_AHEAD: u64 = 1 << 20;
+/// Farthest a received TSN may be ahead of our cumulative TSN (bounds the out-of-order
+/// TSN set and the reassembly map by count, whatever the chunk sizes).
+pub const MAX_TSN_AHEAD: u64 = 65_535;
+/// Bytes charged against the receive window per delivered, undrained message on top of
+/// its payload.
+pub const MESSAGE_OVERHEAD: usize = 64;
+/// Most control chunks (heartbeat acks, error reports, reconfig responses) queued for sending.
+pub const MAX_CONTROL_CHUNKS: usize = 64;
+/// Most stand-alone packets (INIT ACKs) queued for sending.
+pub const MAX_QUEUED_PACKETS: usize = 16;
 /// Largest state cookie we echo back.
 pub const MAX_COOKIE_LEN: usize = 4096;
 /// Most streams remembered as waiting for an outgoing reset.

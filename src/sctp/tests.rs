@@ -582,3 +582,110 @@ fn throughput() {
     let secs = start.elapsed().as_secs_f64();
     eprintln!("throughput: 32 MiB in {secs:.3} s = {:.1} MiB/s, stats {:?}", 32.0 / secs, p.sides[0].stats());
 }
+
+/// Connects a pair without loss and returns (tag B expects, next TSN A would use).
+fn connected_pair_and_tags(seed: u64) -> (Pair, u32, u32) {
+    let mut p = Pair::new(seed, NetConfig::default());
+    p.connect(false);
+    p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+    let now = p.now;
+    p.sides[0].send(now, 9, 51, b"probe", SendOptions::default()).unwrap();
+    let pkt = p.sides[0].poll_transmit(now).unwrap();
+    let decoded = wire::Packet::decode(&pkt).unwrap();
+    let tsn = decoded
+        .chunks
+        .iter()
+        .find_map(|c| match c {
+            wire::Chunk::Data(d) => Some(d.tsn),
+            _ => None,
+        })
+        .unwrap();
+    p.sides[1].handle_packet(now, &pkt);
+    p.pump();
+    (p, decoded.header.verification_tag, tsn.wrapping_add(1))
+}
+
+fn data(tsn: u32, payload: &[u8]) -> wire::Chunk {
+    wire::Chunk::Data(wire::DataChunk {
+        immediate: false,
+        unordered: true,
+        beginning: true,
+        ending: true,
+        tsn,
+        stream: 9,
+        ssn: 0,
+        ppid: 51,
+        payload: payload.to_vec(),
+    })
+}
+
+fn packet(vtag: u32, chunks: Vec<wire::Chunk>) -> Vec<u8> {
+    wire::Packet { header: wire::CommonHeader { src_port: 5000, dst_port: 5000, verification_tag: vtag }, chunks }.encode()
+}
+
+fn sent_error_cause(p: &mut Pair, side: usize) -> Option<u16> {
+    let now = p.now;
+    let mut found = None;
+    while let Some(pkt) = p.sides[side].poll_transmit(now) {
+        for c in wire::Packet::decode(&pkt).unwrap().chunks {
+            if let wire::Chunk::Error { causes } = c {
+                found = causes.first().map(|c| c.code);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn unknown_chunks_follow_the_upper_two_bits() {
+    let (mut p, vtag, mut tsn) = connected_pair_and_tags(90);
+    let now = p.now;
+    let unknown = |typ: u8| wire::Chunk::Unknown { typ, flags: 0, value: vec![1, 2, 3] };
+    // (type, data processed?, error reported?)
+    for (typ, processed, reported) in [(0x3Fu8, false, false), (0x41, false, true), (0x81, true, false), (0xC1, true, true)] {
+        p.take_messages(1);
+        p.sides[1].handle_packet(now, &packet(vtag, vec![unknown(typ), data(tsn, b"x")]));
+        let cause = sent_error_cause(&mut p, 1);
+        while let Some(e) = p.sides[1].poll_event() {
+            p.events[1].push(e);
+        }
+        let got = p.take_messages(1);
+        assert_eq!(!got.is_empty(), processed, "type {typ:#x}");
+        assert_eq!(cause == Some(wire::CAUSE_UNRECOGNIZED_CHUNK), reported, "type {typ:#x}");
+        if processed {
+            tsn = tsn.wrapping_add(1);
+        }
+    }
+    // A wrong verification tag drops the packet.
+    let before = p.sides[1].stats().dropped_unexpected;
+    p.sides[1].handle_packet(now, &packet(vtag ^ 1, vec![data(tsn, b"y")]));
+    assert_eq!(p.sides[1].stats().dropped_unexpected, before + 1);
+    assert!(p.sides[1].poll_event().is_none());
+}
+
+#[test]
+fn tampered_and_stale_cookies_are_refused() {
+    for stale in [false, true] {
+        let mut a = Association::new(SctpConfig::default(), Rng::seeded(1));
+        let mut b = Association::new(SctpConfig::default(), Rng::seeded(2));
+        let now = Time::from_millis(5000);
+        a.connect(now);
+        let init = a.poll_transmit(now).unwrap();
+        b.handle_packet(now, &init);
+        let init_ack = b.poll_transmit(now).unwrap();
+        a.handle_packet(now, &init_ack);
+        let echo = a.poll_transmit(now).unwrap();
+        let mut bad = echo.clone();
+        let n = bad.len();
+        bad[n - 5] ^= 0x40;
+        wire::finish_packet(&mut bad);
+        b.handle_packet(now, &bad);
+        assert_eq!(b.stats().dropped_cookies, 1);
+        assert!(!b.is_established());
+        let later = if stale { now + Duration::from_secs(61) } else { now };
+        b.handle_packet(later, &echo);
+        assert_eq!(b.is_established(), !stale);
+        // B answered the INIT without keeping state.
+        assert_eq!(b.poll_event().is_some(), !stale);
+    }
+}

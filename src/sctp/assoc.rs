@@ -649,6 +649,14 @@ impl Association {
                 self.establish(now, peer);
                 self.control.push_front(Chunk::CookieAck);
             }
+            // A cookie we issued while still closed (the peer's INIT arrived before our
+            // connect): the peer knows only those tags, so adopt them.
+            State::CookieWait | State::CookieEchoed if c.tie_my == 0 && c.tie_peer == 0 => {
+                self.my_tag = c.my_tag;
+                self.my_initial_tsn = c.my_initial_tsn;
+                self.establish(now, peer);
+                self.control.push_front(Chunk::CookieAck);
+            }
             _ if self.is_up() && c.my_tag == self.my_tag && self.peer.as_ref().is_some_and(|p| p.tag == c.peer_tag) => {
                 // Case D: our COOKIE ACK was lost.
                 self.control.push_back(Chunk::CookieAck);

@@ -689,3 +689,29 @@ fn tampered_and_stale_cookies_are_refused() {
         assert_eq!(b.poll_event().is_some(), !stale);
     }
 }
+
+#[test]
+fn staggered_connects_yield_one_association() {
+    for offset_ms in [0u64, 3, 9, 10, 11, 15, 20, 25, 40] {
+        for seed in 0..5 {
+            let mut p = Pair::new(200 + seed, NetConfig { delay: Duration::from_millis(10), ..Default::default() });
+            let now = p.now;
+            p.sides[0].connect(now);
+            let t = now + Duration::from_millis(offset_ms);
+            p.run_until(Duration::from_secs(1), |p| p.now >= t || p.queue.is_empty());
+            let now = p.now;
+            p.sides[1].connect(now);
+            p.run_until(Duration::from_secs(30), |p| p.sides[0].is_established() && p.sides[1].is_established());
+            p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+            assert_eq!(p.count(0, |e| *e == SctpEvent::Connected), 1, "offset {offset_ms} seed {seed}");
+            assert_eq!(p.count(1, |e| *e == SctpEvent::Connected), 1, "offset {offset_ms} seed {seed}");
+            let now = p.now;
+            p.sides[0].send(now, 1, 51, b"a", SendOptions::default()).unwrap();
+            p.sides[1].send(now, 1, 51, b"b", SendOptions::default()).unwrap();
+            p.run_until(Duration::from_secs(5), |p| {
+                p.count(0, |e| matches!(e, SctpEvent::Message { .. })) == 1
+                    && p.count(1, |e| matches!(e, SctpEvent::Message { .. })) == 1
+            });
+        }
+    }
+}

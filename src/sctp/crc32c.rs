@@ -38,8 +38,9 @@ fn update(mut crc: u32, data: &[u8]) -> u32 {
     let t = &TABLES;
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        let lo = u32::from_le_bytes([c[0], c[1], c[2], c[3]]) ^ crc;
-        let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+        let (a, b) = c.split_at(4);
+        let lo = u32::from_le_bytes(a.try_into().unwrap_or_default()) ^ crc;
+        let hi = u32::from_le_bytes(b.try_into().unwrap_or_default());
         crc = t[7][(lo & 0xff) as usize]
             ^ t[6][((lo >> 8) & 0xff) as usize]
             ^ t[5][((lo >> 16) & 0xff) as usize]

@@ -31,6 +31,7 @@ struct Pair {
     /// Drop everything sent by this side (a dead peer).
     mute: [bool; 2],
     delivered: u64,
+    trace: bool,
 }
 
 impl Pair {
@@ -53,6 +54,7 @@ impl Pair {
             drain: [true, true],
             mute: [false, false],
             delivered: 0,
+            trace: std::env::var("SCTP_TRACE").is_ok(),
         }
     }
 
@@ -65,7 +67,7 @@ impl Pair {
             while let Some(p) = self.sides[i].poll_transmit(self.now) {
                 assert!(p.len() <= 1160, "packet of {} bytes", p.len());
                 if self.mute[i] || self.chance(self.net.loss) {
-                    if std::env::var("SCTP_TRACE").is_ok() {
+                    if self.trace {
                         eprintln!("{:>10} lost from {i}", self.now.as_millis());
                     }
                     continue;
@@ -107,7 +109,7 @@ impl Pair {
             }
             let (to, data) = entry.remove();
             self.delivered += 1;
-            if std::env::var("SCTP_TRACE").is_ok() {
+            if self.trace {
                 if let Ok(pkt) = wire::Packet::decode(&data) {
                     let names: Vec<String> = pkt
                         .chunks

@@ -11,13 +11,13 @@ use core::time::Duration;
 
 /// The low 32 bits of an extended (64-bit, never wrapping) TSN: the wire value.
 pub(super) fn lo32(x: u64) -> u32 {
-    (x & 0xffff_ffff) as u32
+    u32::try_from(x & 0xffff_ffff).unwrap_or(0)
 }
 
 /// RFC 9260 §1.6 serial arithmetic: the extended TSN closest to `reference` whose low
 /// 32 bits are `tsn`. Extended TSNs start at 2^32 so this never underflows.
 pub(super) fn unwrap_tsn(reference: u64, tsn: u32) -> u64 {
-    let diff = i64::from(tsn.wrapping_sub(lo32(reference)) as i32);
+    let diff = i64::from(i32::from_be_bytes(tsn.wrapping_sub(lo32(reference)).to_be_bytes()));
     reference.saturating_add_signed(diff)
 }
 
@@ -477,10 +477,14 @@ impl Tx {
         // Gap ack blocks.
         let mut highest_newly_acked: Option<usize> = None;
         let len = self.inflight.len();
+        // Blocks must ascend without overlap; others are ignored, so one SACK costs at
+        // most one pass over the in-flight queue.
+        let mut prev_end = 0u16;
         for g in &sack.gaps {
-            if g.start == 0 || g.end < g.start {
+            if g.start == 0 || g.end < g.start || g.start <= prev_end {
                 continue;
             }
+            prev_end = g.end;
             let start = usize::from(g.start) - 1;
             let end = (usize::from(g.end) - 1).min(len.saturating_sub(1));
             if start >= len {

@@ -12,8 +12,8 @@ use super::rx::{DataOutcome, Rx};
 use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
-use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
 use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MESSAGE_OVERHEAD};
+use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
 use crate::crypto::Rng;
 use crate::Time;
 
@@ -117,9 +117,13 @@ pub struct Association {
 
 impl Association {
     pub fn new(mut config: SctpConfig, mut rng: Rng) -> Association {
-        config.max_packet_size = config.max_packet_size.clamp(MIN_PACKET_SIZE, MAX_PACKET_SIZE);
+        config.max_packet_size = config
+            .max_packet_size
+            .clamp(MIN_PACKET_SIZE, MAX_PACKET_SIZE);
         // The largest message must fit in the window, or it could never be reassembled.
-        config.receive_window = config.receive_window.max(config.max_message_size + config.max_packet_size);
+        config.receive_window = config
+            .receive_window
+            .max(config.max_message_size + config.max_packet_size);
         let mut cookie_key = [0u8; 32];
         rng.fill(&mut cookie_key);
         let rto = (config.rto_initial, config.rto_min, config.rto_max);
@@ -193,10 +197,19 @@ impl Association {
         self.t1 = Some(now + self.config.rto_initial);
     }
 
-    pub fn send(&mut self, now: Time, stream: u16, ppid: u32, data: &[u8], opts: SendOptions) -> Result<(), SctpError> {
+    pub fn send(
+        &mut self,
+        now: Time,
+        stream: u16,
+        ppid: u32,
+        data: &[u8],
+        opts: SendOptions,
+    ) -> Result<(), SctpError> {
         match self.state {
             State::Established => {}
-            State::Closed | State::CookieWait | State::CookieEchoed => return Err(SctpError::NotConnected),
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                return Err(SctpError::NotConnected)
+            }
             _ => return Err(SctpError::Closed),
         }
         if data.is_empty() {
@@ -208,7 +221,12 @@ impl Association {
         if stream >= self.outbound_streams {
             return Err(SctpError::InvalidStream);
         }
-        if self.reset_queue.contains(&stream) || self.reset_in_flight.as_ref().is_some_and(|r| r.streams.contains(&stream)) {
+        if self.reset_queue.contains(&stream)
+            || self
+                .reset_in_flight
+                .as_ref()
+                .is_some_and(|r| r.streams.contains(&stream))
+        {
             return Err(SctpError::StreamResetting);
         }
         self.tx.enqueue(now, stream, ppid, data.to_vec(), opts);
@@ -217,10 +235,15 @@ impl Association {
 
     /// Resets our outgoing `stream` (RFC 6525) once its queued data has been sent.
     pub fn reset_stream(&mut self, now: Time, stream: u16) {
-        if !matches!(self.state, State::Established) || self.reset_queue.len() >= MAX_PENDING_RESETS {
+        if !matches!(self.state, State::Established) || self.reset_queue.len() >= MAX_PENDING_RESETS
+        {
             return;
         }
-        if self.reset_in_flight.as_ref().is_some_and(|r| r.streams.contains(&stream)) {
+        if self
+            .reset_in_flight
+            .as_ref()
+            .is_some_and(|r| r.streams.contains(&stream))
+        {
             return;
         }
         self.reset_queue.insert(stream);
@@ -257,7 +280,11 @@ impl Association {
         if self.state == State::Done {
             return;
         }
-        self.fail_with("aborted by the local user", true, CAUSE_USER_INITIATED_ABORT);
+        self.fail_with(
+            "aborted by the local user",
+            true,
+            CAUSE_USER_INITIATED_ABORT,
+        );
     }
 
     // ---- inputs ----
@@ -304,7 +331,9 @@ impl Association {
                     return;
                 }
                 Chunk::ShutdownComplete { reflected } => {
-                    if self.tag_ok_reflectable(vtag, reflected) && self.state == State::ShutdownAckSent {
+                    if self.tag_ok_reflectable(vtag, reflected)
+                        && self.state == State::ShutdownAckSent
+                    {
                         self.finish_closed();
                     } else {
                         self.stats.dropped_unexpected += 1;
@@ -345,10 +374,11 @@ impl Association {
         if self.t2.is_some_and(|t| now >= t) {
             self.on_t2(now);
         }
-        if self.tx.t3.is_some_and(|t| now >= t) && self.is_up() {
-            if self.tx.on_t3(now, &mut self.stats) {
-                self.count_error();
-            }
+        if self.tx.t3.is_some_and(|t| now >= t)
+            && self.is_up()
+            && self.tx.on_t3(now, &mut self.stats)
+        {
+            self.count_error();
         }
         if self.ack_timer.is_some_and(|t| now >= t) {
             self.ack_timer = None;
@@ -387,10 +417,17 @@ impl Association {
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
-        [self.t1, self.t2, self.tx.t3, self.ack_timer, self.hb_timer, self.reset_timer]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.t1,
+            self.t2,
+            self.tx.t3,
+            self.ack_timer,
+            self.hb_timer,
+            self.reset_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next SCTP packet to send, bundling as many chunks as fit.
@@ -406,7 +443,10 @@ impl Association {
         let max = self.config.max_packet_size;
         let mut out = Vec::with_capacity(max);
         self.header().start(&mut out);
-        let can_send_data = matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownReceived);
+        let can_send_data = matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownReceived
+        );
         // Control chunks, in order.
         while let Some(c) = self.control.front() {
             let mut tmp = Vec::new();
@@ -419,7 +459,8 @@ impl Association {
         }
         // SACK: when due, or piggybacked on anything else we send.
         let sack_due = self.rx.sack_now
-            || (self.ack_timer.is_some() && (out.len() > COMMON_HEADER_LEN || (can_send_data && self.tx.has_sendable())));
+            || (self.ack_timer.is_some()
+                && (out.len() > COMMON_HEADER_LEN || (can_send_data && self.tx.has_sendable())));
         if sack_due && self.is_up() {
             let sack = Chunk::Sack(self.rx.make_sack());
             let mut tmp = Vec::new();
@@ -484,7 +525,11 @@ impl Association {
     fn is_up(&self) -> bool {
         matches!(
             self.state,
-            State::Established | State::ShutdownPending | State::ShutdownSent | State::ShutdownReceived | State::ShutdownAckSent
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
+                | State::ShutdownAckSent
         )
     }
 
@@ -497,7 +542,10 @@ impl Association {
     }
 
     fn our_params(&self) -> Vec<Param> {
-        vec![Param::ForwardTsnSupported, Param::SupportedExtensions(vec![CT_FORWARD_TSN, CT_RECONFIG])]
+        vec![
+            Param::ForwardTsnSupported,
+            Param::SupportedExtensions(vec![CT_FORWARD_TSN, CT_RECONFIG]),
+        ]
     }
 
     fn a_rwnd(&self) -> u32 {
@@ -506,7 +554,11 @@ impl Association {
 
     fn single_packet(&mut self, vtag: u32, chunk: Chunk) {
         let p = Packet {
-            header: CommonHeader { src_port: self.config.local_port, dst_port: self.config.remote_port, verification_tag: vtag },
+            header: CommonHeader {
+                src_port: self.config.local_port,
+                dst_port: self.config.remote_port,
+                verification_tag: vtag,
+            },
             chunks: vec![chunk],
         };
         self.single.push_back(p.encode());
@@ -542,7 +594,11 @@ impl Association {
             State::Closed => (self.nonzero_u32(), self.rng.u32(), 0, 0),
             // §5.2.1: reply with the parameters of our own INIT.
             State::CookieWait | State::CookieEchoed => {
-                let tie_peer = if self.state == State::CookieEchoed { self.peer.as_ref().map_or(0, |p| p.tag) } else { 0 };
+                let tie_peer = if self.state == State::CookieEchoed {
+                    self.peer.as_ref().map_or(0, |p| p.tag)
+                } else {
+                    0
+                };
                 (self.my_tag, self.my_initial_tsn, self.my_tag, tie_peer)
             }
             // §5.2.2: unexpected INIT: new tag, tie tags are the current ones.
@@ -579,7 +635,11 @@ impl Association {
             if let Param::Unknown { typ, value } = p {
                 if typ & 0x4000 != 0 {
                     let mut raw = Vec::new();
-                    Param::Unknown { typ: *typ, value: value.clone() }.encode(&mut raw);
+                    Param::Unknown {
+                        typ: *typ,
+                        value: value.clone(),
+                    }
+                    .encode(&mut raw);
                     params.push(Param::UnrecognizedParameter(raw));
                 }
             }
@@ -615,7 +675,9 @@ impl Association {
         }
         self.peer = Some(PeerInit::from_init(&ack));
         self.state = State::CookieEchoed;
-        self.control.push_back(Chunk::CookieEcho { cookie: cookie.clone() });
+        self.control.push_back(Chunk::CookieEcho {
+            cookie: cookie.clone(),
+        });
         self.cookie_echo = Some(cookie);
         self.t1_count = 0;
         self.t1 = Some(now + self.config.rto_initial);
@@ -657,7 +719,10 @@ impl Association {
                 self.establish(now, peer);
                 self.control.push_front(Chunk::CookieAck);
             }
-            _ if self.is_up() && c.my_tag == self.my_tag && self.peer.as_ref().is_some_and(|p| p.tag == c.peer_tag) => {
+            _ if self.is_up()
+                && c.my_tag == self.my_tag
+                && self.peer.as_ref().is_some_and(|p| p.tag == c.peer_tag) =>
+            {
                 // Case D: our COOKIE ACK was lost.
                 self.control.push_back(Chunk::CookieAck);
             }
@@ -666,16 +731,30 @@ impl Association {
     }
 
     fn establish(&mut self, now: Time, peer: PeerInit) {
-        let rto = (self.config.rto_initial, self.config.rto_min, self.config.rto_max);
-        self.tx = Tx::new(self.my_initial_tsn, peer.a_rwnd, self.config.max_packet_size, rto);
+        let rto = (
+            self.config.rto_initial,
+            self.config.rto_min,
+            self.config.rto_max,
+        );
+        self.tx = Tx::new(
+            self.my_initial_tsn,
+            peer.a_rwnd,
+            self.config.max_packet_size,
+            rto,
+        );
         self.tx.pr_supported = peer.forward_tsn;
-        self.rx = Rx::new(peer.initial_tsn, self.config.receive_window, self.config.max_message_size);
-        self.outbound_streams = MAX_STREAMS.min(peer.inbound_streams);
+        self.rx = Rx::new(
+            peer.initial_tsn,
+            self.config.receive_window,
+            self.config.max_message_size,
+        );
+        self.outbound_streams = peer.inbound_streams;
         self.my_next_request_seq = self.my_initial_tsn;
         self.peer_next_request_seq = peer.initial_tsn;
         self.peer = Some(peer);
         // Drop a queued COOKIE ECHO of ours: the association exists.
-        self.control.retain(|c| !matches!(c, Chunk::CookieEcho { .. }));
+        self.control
+            .retain(|c| !matches!(c, Chunk::CookieEcho { .. }));
         self.cookie_echo = None;
         self.state = State::Established;
         self.t1 = None;
@@ -695,7 +774,10 @@ impl Association {
                 }
             }
             Chunk::Data(d) => {
-                if matches!(self.state, State::Established | State::ShutdownPending | State::ShutdownSent) {
+                if matches!(
+                    self.state,
+                    State::Established | State::ShutdownPending | State::ShutdownSent
+                ) {
                     *had_data = true;
                     self.stats.data_chunks_received += 1;
                     if d.immediate {
@@ -774,7 +856,10 @@ impl Association {
                     Chunk::Unknown { typ, flags, value }.encode(&mut raw);
                     raw.truncate(usize::from(u16::MAX) - 16);
                     self.control.push_back(Chunk::Error {
-                        causes: vec![ErrorCause { code: CAUSE_UNRECOGNIZED_CHUNK, info: raw }],
+                        causes: vec![ErrorCause {
+                            code: CAUSE_UNRECOGNIZED_CHUNK,
+                            info: raw,
+                        }],
                     });
                 }
                 if typ & 0x80 == 0 {
@@ -782,7 +867,10 @@ impl Association {
                 }
             }
             // Handled by the caller or never expected here.
-            Chunk::Init(_) | Chunk::CookieEcho { .. } | Chunk::Abort { .. } | Chunk::ShutdownComplete { .. } => {}
+            Chunk::Init(_)
+            | Chunk::CookieEcho { .. }
+            | Chunk::Abort { .. }
+            | Chunk::ShutdownComplete { .. } => {}
         }
         Flow::Continue
     }
@@ -793,14 +881,19 @@ impl Association {
             // Each undrained message also costs its bookkeeping, so tiny messages cannot
             // pin unbounded memory.
             self.rx.buffered += MESSAGE_OVERHEAD;
-            self.events.push_back(SctpEvent::Message { stream: d.stream, ppid: d.ppid, data: d.data });
+            self.events.push_back(SctpEvent::Message {
+                stream: d.stream,
+                ppid: d.ppid,
+                data: d.data,
+            });
         }
         self.check_deferred_reset_no_time();
     }
 
     fn emit_released(&mut self) {
         for (stream, bytes) in self.tx.drain_released() {
-            self.events.push_back(SctpEvent::BufferedAmountDecreased { stream, bytes });
+            self.events
+                .push_back(SctpEvent::BufferedAmountDecreased { stream, bytes });
         }
     }
 
@@ -817,7 +910,9 @@ impl Association {
         }
         match self.state {
             State::ShutdownPending => {
-                self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.rx.cum_tsn() });
+                self.control.push_back(Chunk::Shutdown {
+                    cum_tsn_ack: self.rx.cum_tsn(),
+                });
                 self.state = State::ShutdownSent;
                 self.t2_count = 0;
                 self.t2 = Some(now + self.tx.rto);
@@ -859,7 +954,9 @@ impl Association {
             return;
         }
         match self.state {
-            State::ShutdownSent => self.control.push_back(Chunk::Shutdown { cum_tsn_ack: self.rx.cum_tsn() }),
+            State::ShutdownSent => self.control.push_back(Chunk::Shutdown {
+                cum_tsn_ack: self.rx.cum_tsn(),
+            }),
             State::ShutdownAckSent => self.control.push_back(Chunk::ShutdownAck),
             _ => return,
         }
@@ -893,7 +990,9 @@ impl Association {
 
     fn handle_heartbeat_ack(&mut self, now: Time, info: &[u8]) {
         let mut r = Reader::new(info);
-        let (Ok(hi), Ok(lo), Ok(thi), Ok(tlo)) = (r.u32(), r.u32(), r.u32(), r.u32()) else { return };
+        let (Ok(hi), Ok(lo), Ok(thi), Ok(tlo)) = (r.u32(), r.u32(), r.u32(), r.u32()) else {
+            return;
+        };
         let nonce = (u64::from(hi) << 32) | u64::from(lo);
         if self.hb_nonce != Some(nonce) {
             return;
@@ -914,7 +1013,10 @@ impl Association {
     // ---- stream reset (RFC 6525) ----
 
     fn maybe_start_reset(&mut self, now: Time) {
-        if self.reset_in_flight.is_some() || self.reset_queue.is_empty() || !matches!(self.state, State::Established) {
+        if self.reset_in_flight.is_some()
+            || self.reset_queue.is_empty()
+            || !matches!(self.state, State::Established)
+        {
             return;
         }
         let ready: Vec<u16> = self
@@ -934,17 +1036,23 @@ impl Association {
             // The peer cannot reset streams: report completion right away.
             for s in ready {
                 self.tx.reset_ssn(s);
-                self.events.push_back(SctpEvent::OutgoingStreamReset { stream: s });
+                self.events
+                    .push_back(SctpEvent::OutgoingStreamReset { stream: s });
             }
             return;
         }
-        let r = ResetInFlight { request_seq: self.my_next_request_seq, last_tsn: self.tx.last_assigned_tsn(), streams: ready };
-        self.control.push_back(Chunk::Reconfig(vec![ReconfigParam::OutgoingResetRequest {
-            request_seq: r.request_seq,
-            response_seq: self.peer_next_request_seq.wrapping_sub(1),
-            last_tsn: r.last_tsn,
-            streams: r.streams.clone(),
-        }]));
+        let r = ResetInFlight {
+            request_seq: self.my_next_request_seq,
+            last_tsn: self.tx.last_assigned_tsn(),
+            streams: ready,
+        };
+        self.control
+            .push_back(Chunk::Reconfig(vec![ReconfigParam::OutgoingResetRequest {
+                request_seq: r.request_seq,
+                response_seq: self.peer_next_request_seq.wrapping_sub(1),
+                last_tsn: r.last_tsn,
+                streams: r.streams.clone(),
+            }]));
         self.reset_in_flight = Some(r);
         self.reset_timer = Some(now + self.tx.rto);
     }
@@ -953,14 +1061,28 @@ impl Association {
         if self.control.len() >= MAX_CONTROL_CHUNKS {
             return;
         }
-        self.control.push_back(Chunk::Reconfig(vec![ReconfigParam::Response { response_seq, result, next_tsns: None }]));
+        self.control
+            .push_back(Chunk::Reconfig(vec![ReconfigParam::Response {
+                response_seq,
+                result,
+                next_tsns: None,
+            }]));
     }
 
     fn handle_reconfig(&mut self, now: Time, p: ReconfigParam) {
         match p {
-            ReconfigParam::OutgoingResetRequest { request_seq, last_tsn, streams, .. } => {
+            ReconfigParam::OutgoingResetRequest {
+                request_seq,
+                last_tsn,
+                streams,
+                ..
+            } => {
                 if request_seq == self.peer_next_request_seq {
-                    if self.deferred_reset.as_ref().is_some_and(|d| d.0 == request_seq) {
+                    if self
+                        .deferred_reset
+                        .as_ref()
+                        .is_some_and(|d| d.0 == request_seq)
+                    {
                         self.respond(request_seq, RESULT_IN_PROGRESS);
                         return;
                     }
@@ -991,8 +1113,14 @@ impl Association {
                 };
                 self.respond(request_seq, result);
             }
-            ReconfigParam::Response { response_seq, result, .. } => {
-                let Some(r) = &self.reset_in_flight else { return };
+            ReconfigParam::Response {
+                response_seq,
+                result,
+                ..
+            } => {
+                let Some(r) = &self.reset_in_flight else {
+                    return;
+                };
                 if r.request_seq != response_seq {
                     return;
                 }
@@ -1001,12 +1129,15 @@ impl Association {
                     self.reset_timer = Some(now + self.tx.rto);
                     return;
                 }
-                let Some(r) = self.reset_in_flight.take() else { return };
+                let Some(r) = self.reset_in_flight.take() else {
+                    return;
+                };
                 self.reset_timer = None;
                 self.my_next_request_seq = self.my_next_request_seq.wrapping_add(1);
                 for s in r.streams {
                     self.tx.reset_ssn(s);
-                    self.events.push_back(SctpEvent::OutgoingStreamReset { stream: s });
+                    self.events
+                        .push_back(SctpEvent::OutgoingStreamReset { stream: s });
                 }
                 self.error_count = 0;
                 self.maybe_start_reset(now);
@@ -1017,7 +1148,8 @@ impl Association {
 
     fn perform_incoming_reset(&mut self, request_seq: u32, streams: &[u16]) {
         for s in self.rx.reset_streams(streams) {
-            self.events.push_back(SctpEvent::IncomingStreamReset { stream: s });
+            self.events
+                .push_back(SctpEvent::IncomingStreamReset { stream: s });
         }
         self.peer_next_request_seq = self.peer_next_request_seq.wrapping_add(1);
         self.last_response = Some((request_seq, RESULT_SUCCESS_PERFORMED));
@@ -1064,12 +1196,17 @@ impl Association {
                 let info = reason.as_bytes().to_vec();
                 self.single_packet(
                     tag,
-                    Chunk::Abort { reflected: false, causes: vec![ErrorCause { code: cause, info }] },
+                    Chunk::Abort {
+                        reflected: false,
+                        causes: vec![ErrorCause { code: cause, info }],
+                    },
                 );
             }
         }
         self.state = State::Done;
-        self.events.push_back(SctpEvent::Aborted { reason: reason.to_string() });
+        self.events.push_back(SctpEvent::Aborted {
+            reason: reason.to_string(),
+        });
     }
 
     fn finish_closed(&mut self) {
@@ -1087,6 +1224,12 @@ enum Flow {
 #[cfg(test)]
 impl Association {
     pub(super) fn debug_state(&self) -> String {
-        format!("state {:?} rx cum {} buffered {} | tx {}", self.state, self.rx.cum_tsn(), self.rx.buffered, self.tx.debug_state())
+        format!(
+            "state {:?} rx cum {} buffered {} | tx {}",
+            self.state,
+            self.rx.cum_tsn(),
+            self.rx.buffered,
+            self.tx.debug_state()
+        )
     }
 }

@@ -59,7 +59,13 @@ impl CookieData {
         let mut b = Vec::with_capacity(64);
         b.push(VERSION);
         b.push(u8::from(self.peer_forward_tsn) | (u8::from(self.peer_reconfig) << 1));
-        for v in [self.my_tag, self.my_initial_tsn, self.peer_tag, self.peer_initial_tsn, self.peer_a_rwnd] {
+        for v in [
+            self.my_tag,
+            self.my_initial_tsn,
+            self.peer_tag,
+            self.peer_initial_tsn,
+            self.peer_a_rwnd,
+        ] {
             b.extend_from_slice(&v.to_be_bytes());
         }
         b.extend_from_slice(&self.peer_outbound_streams.to_be_bytes());
@@ -74,11 +80,17 @@ impl CookieData {
     }
 
     pub fn open(bytes: &[u8], key: &[u8; 32], now: Time) -> Result<CookieData, CookieError> {
-        let body_len = bytes.len().checked_sub(MAC_LEN).ok_or(CookieError::Malformed)?;
+        let body_len = bytes
+            .len()
+            .checked_sub(MAC_LEN)
+            .ok_or(CookieError::Malformed)?;
         let (body, tag) = bytes.split_at(body_len);
         let expected = mac(key, body);
         // Constant-time comparison.
-        let diff = expected.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let diff = expected
+            .iter()
+            .zip(tag)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         if diff != 0 || tag.len() != MAC_LEN {
             return Err(CookieError::BadSignature);
         }
@@ -144,7 +156,10 @@ mod tests {
         let key = [7u8; 32];
         let c = sample();
         let b = c.seal(&key);
-        assert_eq!(CookieData::open(&b, &key, Time::from_millis(2000)).unwrap(), c);
+        assert_eq!(
+            CookieData::open(&b, &key, Time::from_millis(2000)).unwrap(),
+            c
+        );
     }
 
     #[test]
@@ -154,9 +169,18 @@ mod tests {
         let now = Time::from_millis(2000);
         let mut t = b.clone();
         t[3] ^= 1;
-        assert_eq!(CookieData::open(&t, &key, now), Err(CookieError::BadSignature));
-        assert_eq!(CookieData::open(&b, &[8u8; 32], now), Err(CookieError::BadSignature));
-        assert_eq!(CookieData::open(&b, &key, Time::from_millis(62_000)), Err(CookieError::Stale));
+        assert_eq!(
+            CookieData::open(&t, &key, now),
+            Err(CookieError::BadSignature)
+        );
+        assert_eq!(
+            CookieData::open(&b, &[8u8; 32], now),
+            Err(CookieError::BadSignature)
+        );
+        assert_eq!(
+            CookieData::open(&b, &key, Time::from_millis(62_000)),
+            Err(CookieError::Stale)
+        );
         for n in 0..b.len() {
             assert!(CookieData::open(&b[..n], &key, now).is_err());
         }

@@ -113,16 +113,29 @@ pub struct SendOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SctpEvent {
     Connected,
-    Message { stream: u16, ppid: u32, data: Vec<u8> },
+    Message {
+        stream: u16,
+        ppid: u32,
+        data: Vec<u8>,
+    },
     /// `bytes` of user data on `stream` left the send buffer (fully acknowledged or abandoned).
-    BufferedAmountDecreased { stream: u16, bytes: usize },
+    BufferedAmountDecreased {
+        stream: u16,
+        bytes: usize,
+    },
     /// The peer reset its outgoing stream (it closed the channel); data before the reset was delivered.
-    IncomingStreamReset { stream: u16 },
+    IncomingStreamReset {
+        stream: u16,
+    },
     /// Our outgoing reset of `stream` completed.
-    OutgoingStreamReset { stream: u16 },
+    OutgoingStreamReset {
+        stream: u16,
+    },
     /// Graceful shutdown done.
     Closed,
-    Aborted { reason: String },
+    Aborted {
+        reason: String,
+    },
 }
 
 /// Counters and congestion state, for `getStats` and debugging.

@@ -95,7 +95,11 @@ impl Rx {
         }
         let len = d.payload.len();
         let fills_hole = self.received.last().is_some_and(|&h| tsn < h);
-        let limit = if fills_hole { self.window * MAX_RECEIVE_BUFFER_FACTOR } else { self.window };
+        let limit = if fills_hole {
+            self.window * MAX_RECEIVE_BUFFER_FACTOR
+        } else {
+            self.window
+        };
         if self.buffered + len > limit {
             self.sack_now = true;
             if self.partial_at_cum_bytes() > self.max_message_size {
@@ -127,12 +131,18 @@ impl Rx {
     }
 
     fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
-        let Some(first) = self.reasm.get(&tsn) else { return DataOutcome::Accepted };
+        let Some(first) = self.reasm.get(&tsn) else {
+            return DataOutcome::Accepted;
+        };
         let (stream, ssn, unordered) = (first.stream, first.ssn, first.unordered);
-        let same = |c: &DataChunk| c.stream == stream && c.unordered == unordered && (unordered || c.ssn == ssn);
+        let same = |c: &DataChunk| {
+            c.stream == stream && c.unordered == unordered && (unordered || c.ssn == ssn)
+        };
         let mut end = tsn;
         loop {
-            let Some(c) = self.reasm.get(&end) else { return DataOutcome::Accepted };
+            let Some(c) = self.reasm.get(&end) else {
+                return DataOutcome::Accepted;
+            };
             if c.ending {
                 break;
             }
@@ -144,7 +154,9 @@ impl Rx {
         let mut start = tsn;
         let mut total = 0usize;
         loop {
-            let Some(c) = self.reasm.get(&start) else { return DataOutcome::Accepted };
+            let Some(c) = self.reasm.get(&start) else {
+                return DataOutcome::Accepted;
+            };
             total += c.payload.len();
             if c.beginning {
                 break;
@@ -272,7 +284,11 @@ impl Rx {
     /// RFC 6525 §5.2.2: the peer reset its outgoing streams (empty list: all streams).
     /// Returns the streams reset.
     pub fn reset_streams(&mut self, streams: &[u16]) -> Vec<u16> {
-        let list: Vec<u16> = if streams.is_empty() { self.streams.keys().copied().collect() } else { streams.to_vec() };
+        let list: Vec<u16> = if streams.is_empty() {
+            self.streams.keys().copied().collect()
+        } else {
+            streams.to_vec()
+        };
         for s in &list {
             if let Some(st) = self.streams.remove(s) {
                 for (_, (_, d)) in st.ready {
@@ -295,7 +311,10 @@ impl Rx {
             match run {
                 Some((s, e)) if off == e + 1 => run = Some((s, off)),
                 Some((s, e)) => {
-                    gaps.push(GapBlock { start: u16::try_from(s).unwrap_or(u16::MAX), end: u16::try_from(e).unwrap_or(u16::MAX) });
+                    gaps.push(GapBlock {
+                        start: u16::try_from(s).unwrap_or(u16::MAX),
+                        end: u16::try_from(e).unwrap_or(u16::MAX),
+                    });
                     run = Some((off, off));
                 }
                 None => run = Some((off, off)),
@@ -306,7 +325,10 @@ impl Rx {
         }
         if let Some((s, e)) = run {
             if gaps.len() < MAX_GAP_BLOCKS {
-                gaps.push(GapBlock { start: u16::try_from(s).unwrap_or(u16::MAX), end: u16::try_from(e).unwrap_or(u16::MAX) });
+                gaps.push(GapBlock {
+                    start: u16::try_from(s).unwrap_or(u16::MAX),
+                    end: u16::try_from(e).unwrap_or(u16::MAX),
+                });
             }
         }
         self.sack_now = false;
@@ -315,6 +337,11 @@ impl Rx {
         if usize::try_from(a_rwnd).unwrap_or(usize::MAX) < self.window / 4 {
             self.window_closed = true;
         }
-        SackChunk { cum_tsn_ack: lo32(self.cum), a_rwnd, gaps, dup_tsns: std::mem::take(&mut self.dups) }
+        SackChunk {
+            cum_tsn_ack: lo32(self.cum),
+            a_rwnd,
+            gaps,
+            dup_tsns: std::mem::take(&mut self.dups),
+        }
     }
 }

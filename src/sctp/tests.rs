@@ -75,7 +75,11 @@ impl Pair {
                 let copies = if self.chance(self.net.dup) { 2 } else { 1 };
                 let mut p = Some(p);
                 for c in 0..copies {
-                    let data = if c + 1 == copies { p.take().unwrap_or_default() } else { p.clone().unwrap_or_default() };
+                    let data = if c + 1 == copies {
+                        p.take().unwrap_or_default()
+                    } else {
+                        p.clone().unwrap_or_default()
+                    };
                     let jitter = if self.net.jitter.is_zero() {
                         Duration::ZERO
                     } else {
@@ -99,7 +103,9 @@ impl Pair {
         self.pump();
         let next_pkt = self.queue.keys().next().map(|k| k.0);
         let next_timer = self.sides.iter().filter_map(|s| s.poll_timeout()).min();
-        let Some(next) = [next_pkt, next_timer].into_iter().flatten().min() else { return false };
+        let Some(next) = [next_pkt, next_timer].into_iter().flatten().min() else {
+            return false;
+        };
         if next > self.now {
             self.now = next;
         }
@@ -117,7 +123,9 @@ impl Pair {
                         .map(|c| match c {
                             wire::Chunk::Data(d) => format!("DATA{}/{}{}", d.tsn, d.ssn, d.flags()),
                             wire::Chunk::Sack(s) => format!("SACK{} {:?}", s.cum_tsn_ack, s.gaps),
-                            wire::Chunk::ForwardTsn(f) => format!("FWD{} {:?}", f.new_cum_tsn, f.streams),
+                            wire::Chunk::ForwardTsn(f) => {
+                                format!("FWD{} {:?}", f.new_cum_tsn, f.streams)
+                            }
                             other => format!("{}", other.typ()),
                         })
                         .collect();
@@ -141,7 +149,14 @@ impl Pair {
         let end = self.now + limit;
         let mut steps = 0u64;
         while !done(self) {
-            assert!(self.now < end, "not done after {limit:?} of virtual time\nA {:?}\nB {:?}\nA {}\nB {}", self.sides[0].stats(), self.sides[1].stats(), self.sides[0].debug_state(), self.sides[1].debug_state());
+            assert!(
+                self.now < end,
+                "not done after {limit:?} of virtual time\nA {:?}\nB {:?}\nA {}\nB {}",
+                self.sides[0].stats(),
+                self.sides[1].stats(),
+                self.sides[0].debug_state(),
+                self.sides[1].debug_state()
+            );
             steps += 1;
             assert!(steps < 50_000_000, "livelock");
             if !self.step() {
@@ -157,7 +172,9 @@ impl Pair {
         if both {
             self.sides[1].connect(now);
         }
-        self.run_until(Duration::from_secs(120), |p| p.sides[0].is_established() && p.sides[1].is_established());
+        self.run_until(Duration::from_secs(120), |p| {
+            p.sides[0].is_established() && p.sides[1].is_established()
+        });
         self.pump();
     }
 
@@ -179,7 +196,12 @@ impl Pair {
 }
 
 fn lossy() -> NetConfig {
-    NetConfig { loss: 100, dup: 50, delay: Duration::from_millis(20), jitter: Duration::from_millis(15) }
+    NetConfig {
+        loss: 100,
+        dup: 50,
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(15),
+    }
 }
 
 fn message(id: u32, len: usize) -> Vec<u8> {
@@ -194,7 +216,13 @@ fn message(id: u32, len: usize) -> Vec<u8> {
 
 #[test]
 fn one_sided_connect() {
-    let mut p = Pair::new(1, NetConfig { delay: Duration::from_millis(10), ..Default::default() });
+    let mut p = Pair::new(
+        1,
+        NetConfig {
+            delay: Duration::from_millis(10),
+            ..Default::default()
+        },
+    );
     p.connect(false);
     assert_eq!(p.count(0, |e| *e == SctpEvent::Connected), 1);
     assert_eq!(p.count(1, |e| *e == SctpEvent::Connected), 1);
@@ -203,7 +231,11 @@ fn one_sided_connect() {
 #[test]
 fn simultaneous_connect_yields_one_association() {
     for seed in 0..20 {
-        let net = NetConfig { delay: Duration::from_millis(10), jitter: Duration::from_millis(5), ..Default::default() };
+        let net = NetConfig {
+            delay: Duration::from_millis(10),
+            jitter: Duration::from_millis(5),
+            ..Default::default()
+        };
         let mut p = Pair::new(seed, net);
         p.connect(true);
         // Settle, then check each side saw exactly one Connected and data flows both ways.
@@ -211,8 +243,12 @@ fn simultaneous_connect_yields_one_association() {
         assert_eq!(p.count(0, |e| *e == SctpEvent::Connected), 1, "seed {seed}");
         assert_eq!(p.count(1, |e| *e == SctpEvent::Connected), 1, "seed {seed}");
         let now = p.now;
-        p.sides[0].send(now, 1, 51, b"from a", SendOptions::default()).unwrap();
-        p.sides[1].send(now, 1, 51, b"from b", SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 1, 51, b"from a", SendOptions::default())
+            .unwrap();
+        p.sides[1]
+            .send(now, 1, 51, b"from b", SendOptions::default())
+            .unwrap();
         p.run_until(Duration::from_secs(5), |p| {
             p.count(0, |e| matches!(e, SctpEvent::Message { .. })) == 1
                 && p.count(1, |e| matches!(e, SctpEvent::Message { .. })) == 1
@@ -223,7 +259,13 @@ fn simultaneous_connect_yields_one_association() {
 #[test]
 fn simultaneous_connect_under_loss() {
     for seed in 0..20 {
-        let mut p = Pair::new(100 + seed, NetConfig { loss: 300, ..lossy() });
+        let mut p = Pair::new(
+            100 + seed,
+            NetConfig {
+                loss: 300,
+                ..lossy()
+            },
+        );
         p.connect(true);
         p.run_until(Duration::from_secs(3), |p| p.queue.is_empty());
         assert_eq!(p.count(0, |e| *e == SctpEvent::Connected), 1, "seed {seed}");
@@ -253,7 +295,9 @@ fn ten_mib_ordered_reliable_over_lossy_network() {
     }
     let now = p.now;
     for m in &sent {
-        p.sides[0].send(now, 3, 53, m, SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 3, 53, m, SendOptions::default())
+            .unwrap();
     }
     assert_eq!(p.sides[0].buffered_amount(3), total);
     let n = sent.len();
@@ -266,7 +310,9 @@ fn ten_mib_ordered_reliable_over_lossy_network() {
         assert_eq!((*stream, *ppid), (3, 53));
         assert!(data == &sent[i], "message {i} differs");
     }
-    p.run_until(Duration::from_secs(60), |p| p.sides[0].buffered_amount(3) == 0);
+    p.run_until(Duration::from_secs(60), |p| {
+        p.sides[0].buffered_amount(3) == 0
+    });
     let decreased: usize = p.events[0]
         .iter()
         .map(|e| match e {
@@ -285,16 +331,24 @@ fn unordered_delivery_is_complete() {
     let mut p = Pair::new(8, lossy());
     p.connect(false);
     let now = p.now;
-    let opts = SendOptions { unordered: true, ..Default::default() };
+    let opts = SendOptions {
+        unordered: true,
+        ..Default::default()
+    };
     for i in 0..500u32 {
-        p.sides[0].send(now, 0, 51, &message(i, 10 + (i as usize * 37) % 3000), opts).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &message(i, 10 + (i as usize * 37) % 3000), opts)
+            .unwrap();
     }
     let mut got = Vec::new();
     p.run_until(Duration::from_secs(120), |p| {
         got.extend(p.take_messages(1));
         got.len() == 500
     });
-    let mut ids: Vec<u32> = got.iter().map(|(_, _, d)| u32::from_be_bytes([d[0], d[1], d[2], d[3]])).collect();
+    let mut ids: Vec<u32> = got
+        .iter()
+        .map(|(_, _, d)| u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+        .collect();
     let in_order = ids.windows(2).all(|w| w[0] < w[1]);
     ids.sort();
     assert_eq!(ids, (0..500).collect::<Vec<_>>());
@@ -302,7 +356,10 @@ fn unordered_delivery_is_complete() {
         let id = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
         assert_eq!(d, &message(id, 10 + (id as usize * 37) % 3000));
     }
-    assert!(!in_order, "with reordering, unordered delivery should not be strictly ordered");
+    assert!(
+        !in_order,
+        "with reordering, unordered delivery should not be strictly ordered"
+    );
 }
 
 fn partial_reliability(opts: SendOptions, seed: u64) {
@@ -311,37 +368,64 @@ fn partial_reliability(opts: SendOptions, seed: u64) {
     let mut t = p.now;
     for i in 0..300u32 {
         let now = p.now;
-        p.sides[0].send(now, 2, 51, &message(i, 100 + (i as usize % 7) * 700), opts).unwrap();
+        p.sides[0]
+            .send(now, 2, 51, &message(i, 100 + (i as usize % 7) * 700), opts)
+            .unwrap();
         t += Duration::from_millis(5);
         p.run_until(Duration::from_secs(10), |p| p.now >= t);
     }
     let now = p.now;
-    p.sides[0].send(now, 2, 51, b"END!", SendOptions::default()).unwrap();
+    p.sides[0]
+        .send(now, 2, 51, b"END!", SendOptions::default())
+        .unwrap();
     let mut got = Vec::new();
     p.run_until(Duration::from_secs(600), |p| {
         got.extend(p.take_messages(1));
         got.last().is_some_and(|m| m.2 == b"END!")
     });
-    let ids: Vec<u32> = got[..got.len() - 1].iter().map(|(_, _, d)| u32::from_be_bytes([d[0], d[1], d[2], d[3]])).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered stream stays in order");
+    let ids: Vec<u32> = got[..got.len() - 1]
+        .iter()
+        .map(|(_, _, d)| u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ordered stream stays in order"
+    );
     for (_, _, d) in &got[..got.len() - 1] {
         let id = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
         assert_eq!(d, &message(id, 100 + (id as usize % 7) * 700));
     }
-    assert!(ids.len() < 300, "some messages are abandoned under 10% loss");
+    assert!(
+        ids.len() < 300,
+        "some messages are abandoned under 10% loss"
+    );
     assert!(ids.len() > 100, "most messages arrive: {}", ids.len());
-    p.run_until(Duration::from_secs(60), |p| p.sides[0].buffered_amount(2) == 0);
+    p.run_until(Duration::from_secs(60), |p| {
+        p.sides[0].buffered_amount(2) == 0
+    });
     assert!(p.sides[0].stats().messages_abandoned > 0);
 }
 
 #[test]
 fn max_retransmits_zero_under_loss_does_not_stall() {
-    partial_reliability(SendOptions { max_retransmits: Some(0), ..Default::default() }, 16);
+    partial_reliability(
+        SendOptions {
+            max_retransmits: Some(0),
+            ..Default::default()
+        },
+        16,
+    );
 }
 
 #[test]
 fn max_lifetime_under_loss_does_not_stall() {
-    partial_reliability(SendOptions { max_lifetime: Some(Duration::from_millis(50)), ..Default::default() }, 12);
+    partial_reliability(
+        SendOptions {
+            max_lifetime: Some(Duration::from_millis(50)),
+            ..Default::default()
+        },
+        12,
+    );
 }
 
 #[test]
@@ -350,14 +434,28 @@ fn unordered_max_retransmits_zero() {
 }
 
 fn partial_reliability_unordered(seed: u64) {
-    let mut p = Pair::new(seed, NetConfig { loss: 200, ..lossy() });
+    let mut p = Pair::new(
+        seed,
+        NetConfig {
+            loss: 200,
+            ..lossy()
+        },
+    );
     p.connect(false);
-    let opts = SendOptions { unordered: true, max_retransmits: Some(0), ..Default::default() };
+    let opts = SendOptions {
+        unordered: true,
+        max_retransmits: Some(0),
+        ..Default::default()
+    };
     let now = p.now;
     for i in 0..300u32 {
-        p.sides[0].send(now, 4, 51, &message(i, 3000), opts).unwrap();
+        p.sides[0]
+            .send(now, 4, 51, &message(i, 3000), opts)
+            .unwrap();
     }
-    p.run_until(Duration::from_secs(120), |p| p.sides[0].buffered_amount(4) == 0);
+    p.run_until(Duration::from_secs(120), |p| {
+        p.sides[0].buffered_amount(4) == 0
+    });
     let got = p.take_messages(1);
     assert!(got.len() < 300 && got.len() > 50, "{}", got.len());
 }
@@ -368,17 +466,28 @@ fn stream_reset_both_ways() {
     p.connect(true);
     let now = p.now;
     for i in 0..20u32 {
-        p.sides[0].send(now, 5, 51, &message(i, 5000), SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 5, 51, &message(i, 5000), SendOptions::default())
+            .unwrap();
     }
     p.sides[0].reset_stream(now, 5);
-    assert_eq!(p.sides[0].send(now, 5, 51, b"x", SendOptions::default()), Err(SctpError::StreamResetting));
+    assert_eq!(
+        p.sides[0].send(now, 5, 51, b"x", SendOptions::default()),
+        Err(SctpError::StreamResetting)
+    );
     p.run_until(Duration::from_secs(60), |p| {
         p.count(0, |e| *e == SctpEvent::OutgoingStreamReset { stream: 5 }) == 1
             && p.count(1, |e| *e == SctpEvent::IncomingStreamReset { stream: 5 }) == 1
     });
     // Everything sent before the reset was delivered before the reset event.
-    let pos_reset = p.events[1].iter().position(|e| *e == SctpEvent::IncomingStreamReset { stream: 5 }).unwrap();
-    let before = p.events[1][..pos_reset].iter().filter(|e| matches!(e, SctpEvent::Message { stream: 5, .. })).count();
+    let pos_reset = p.events[1]
+        .iter()
+        .position(|e| *e == SctpEvent::IncomingStreamReset { stream: 5 })
+        .unwrap();
+    let before = p.events[1][..pos_reset]
+        .iter()
+        .filter(|e| matches!(e, SctpEvent::Message { stream: 5, .. }))
+        .count();
     assert_eq!(before, 20);
     // The other direction, then the stream is reused from SSN 0.
     let now = p.now;
@@ -389,8 +498,12 @@ fn stream_reset_both_ways() {
     });
     let now = p.now;
     p.take_messages(1);
-    p.sides[0].send(now, 5, 51, b"again", SendOptions::default()).unwrap();
-    p.sides[0].send(now, 5, 51, b"again2", SendOptions::default()).unwrap();
+    p.sides[0]
+        .send(now, 5, 51, b"again", SendOptions::default())
+        .unwrap();
+    p.sides[0]
+        .send(now, 5, 51, b"again2", SendOptions::default())
+        .unwrap();
     let mut got = Vec::new();
     p.run_until(Duration::from_secs(60), |p| {
         got.extend(p.take_messages(1));
@@ -406,10 +519,15 @@ fn graceful_shutdown_delivers_everything() {
     p.connect(true);
     let now = p.now;
     for i in 0..50u32 {
-        p.sides[0].send(now, 1, 51, &message(i, 4000), SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 1, 51, &message(i, 4000), SendOptions::default())
+            .unwrap();
     }
     p.sides[0].shutdown(now);
-    assert_eq!(p.sides[0].send(now, 1, 51, b"late", SendOptions::default()), Err(SctpError::Closed));
+    assert_eq!(
+        p.sides[0].send(now, 1, 51, b"late", SendOptions::default()),
+        Err(SctpError::Closed)
+    );
     p.run_until(Duration::from_secs(120), |p| {
         p.count(0, |e| *e == SctpEvent::Closed) == 1 && p.count(1, |e| *e == SctpEvent::Closed) == 1
     });
@@ -420,7 +538,13 @@ fn graceful_shutdown_delivers_everything() {
 
 #[test]
 fn abort_is_reported_on_both_sides() {
-    let mut p = Pair::new(41, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    let mut p = Pair::new(
+        41,
+        NetConfig {
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
     p.connect(false);
     let now = p.now;
     p.sides[1].abort(now);
@@ -428,47 +552,82 @@ fn abort_is_reported_on_both_sides() {
         p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
             && p.count(1, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
     });
-    assert_eq!(p.sides[0].send(p.now, 0, 51, b"x", SendOptions::default()), Err(SctpError::Closed));
+    assert_eq!(
+        p.sides[0].send(p.now, 0, 51, b"x", SendOptions::default()),
+        Err(SctpError::Closed)
+    );
 }
 
 #[test]
 fn silent_peer_is_aborted_after_max_retransmissions() {
-    let mut p = Pair::new(51, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    let mut p = Pair::new(
+        51,
+        NetConfig {
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
     p.connect(false);
     p.mute[1] = true;
     let now = p.now;
-    p.sides[0].send(now, 0, 51, b"anyone?", SendOptions::default()).unwrap();
-    p.run_until(Duration::from_secs(3600), |p| p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1);
+    p.sides[0]
+        .send(now, 0, 51, b"anyone?", SendOptions::default())
+        .unwrap();
+    p.run_until(Duration::from_secs(3600), |p| {
+        p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
+    });
     assert!(p.sides[0].stats().t3_expirations >= 10);
 }
 
 #[test]
 fn silent_idle_peer_is_detected_by_heartbeats() {
-    let mut p = Pair::new(52, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    let mut p = Pair::new(
+        52,
+        NetConfig {
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
     p.connect(false);
     p.mute[1] = true;
-    p.run_until(Duration::from_secs(7200), |p| p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1);
+    p.run_until(Duration::from_secs(7200), |p| {
+        p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
+    });
 }
 
 #[test]
 fn init_to_nobody_times_out() {
-    let mut p = Pair::new(53, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    let mut p = Pair::new(
+        53,
+        NetConfig {
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
     p.mute[0] = true;
     let now = p.now;
     p.sides[0].connect(now);
-    p.run_until(Duration::from_secs(3600), |p| p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1);
+    p.run_until(Duration::from_secs(3600), |p| {
+        p.count(0, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
+    });
 }
 
 #[test]
 fn receive_window_bounds_memory_when_not_drained() {
-    let cfg = SctpConfig { receive_window: 128 * 1024, max_message_size: 64 * 1024, ..Default::default() };
+    let cfg = SctpConfig {
+        receive_window: 128 * 1024,
+        max_message_size: 64 * 1024,
+        ..Default::default()
+    };
     let mut p = Pair::with_config(61, lossy(), SctpConfig::default(), cfg.clone());
     p.connect(true);
     p.drain[1] = false;
     let now = p.now;
     let total = 2 * 1024 * 1024;
     for i in 0..(total / 8192) as u32 {
-        p.sides[0].send(now, 1, 51, &message(i, 8192), SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 1, 51, &message(i, 8192), SendOptions::default())
+            .unwrap();
     }
     let end = p.now + Duration::from_secs(900);
     let mut max_held = 0;
@@ -476,8 +635,14 @@ fn receive_window_bounds_memory_when_not_drained() {
         max_held = max_held.max(p.sides[1].stats().receive_buffered);
         p.now >= end
     });
-    assert!(max_held <= cfg.receive_window * MAX_RECEIVE_BUFFER_FACTOR, "{max_held}");
-    assert!(p.sides[0].buffered_amount(1) > total / 2, "the sender is held back");
+    assert!(
+        max_held <= cfg.receive_window * MAX_RECEIVE_BUFFER_FACTOR,
+        "{max_held}"
+    );
+    assert!(
+        p.sides[0].buffered_amount(1) > total / 2,
+        "the sender is held back"
+    );
     assert!(p.sides[0].is_established());
     // Draining resumes the flow.
     p.drain[1] = true;
@@ -492,22 +657,40 @@ fn receive_window_bounds_memory_when_not_drained() {
 fn send_validation() {
     let mut p = Pair::new(71, NetConfig::default());
     let now = p.now;
-    assert_eq!(p.sides[0].send(now, 0, 51, b"x", SendOptions::default()), Err(SctpError::NotConnected));
+    assert_eq!(
+        p.sides[0].send(now, 0, 51, b"x", SendOptions::default()),
+        Err(SctpError::NotConnected)
+    );
     p.connect(false);
-    assert_eq!(p.sides[0].send(now, 0, 51, b"", SendOptions::default()), Err(SctpError::EmptyMessage));
+    assert_eq!(
+        p.sides[0].send(now, 0, 51, b"", SendOptions::default()),
+        Err(SctpError::EmptyMessage)
+    );
     p.sides[0].set_remote_max_message_size(1000);
-    assert_eq!(p.sides[0].send(now, 0, 51, &[0; 1001], SendOptions::default()), Err(SctpError::MessageTooLarge));
-    assert!(p.sides[0].send(now, 0, 51, &[0; 1000], SendOptions::default()).is_ok());
+    assert_eq!(
+        p.sides[0].send(now, 0, 51, &[0; 1001], SendOptions::default()),
+        Err(SctpError::MessageTooLarge)
+    );
+    assert!(p.sides[0]
+        .send(now, 0, 51, &[0; 1000], SendOptions::default())
+        .is_ok());
 }
 
 #[test]
 fn oversized_incoming_message_aborts() {
-    let small = SctpConfig { max_message_size: 10_000, ..Default::default() };
+    let small = SctpConfig {
+        max_message_size: 10_000,
+        ..Default::default()
+    };
     let mut p = Pair::with_config(72, NetConfig::default(), SctpConfig::default(), small);
     p.connect(false);
     let now = p.now;
-    p.sides[0].send(now, 0, 51, &[1; 20_000], SendOptions::default()).unwrap();
-    p.run_until(Duration::from_secs(10), |p| p.count(1, |e| matches!(e, SctpEvent::Aborted { .. })) == 1);
+    p.sides[0]
+        .send(now, 0, 51, &[1; 20_000], SendOptions::default())
+        .unwrap();
+    p.run_until(Duration::from_secs(10), |p| {
+        p.count(1, |e| matches!(e, SctpEvent::Aborted { .. })) == 1
+    });
 }
 
 #[test]
@@ -526,7 +709,9 @@ fn garbage_and_truncated_packets_never_panic() {
         }
     }
     assert!(p.sides[0].is_established());
-    p.sides[0].send(now, 0, 51, &[5; 3000], SendOptions::default()).unwrap();
+    p.sides[0]
+        .send(now, 0, 51, &[5; 3000], SendOptions::default())
+        .unwrap();
     while let Some(pkt) = p.sides[0].poll_transmit(p.now) {
         captured.push(pkt);
     }
@@ -574,7 +759,9 @@ fn throughput() {
     while got < n {
         let now = p.now;
         while sent < n && p.sides[0].buffered_amount(0) < 4 * 1024 * 1024 {
-            p.sides[0].send(now, 0, 51, &msg, SendOptions::default()).unwrap();
+            p.sides[0]
+                .send(now, 0, 51, &msg, SendOptions::default())
+                .unwrap();
             sent += 1;
         }
         p.step();
@@ -582,7 +769,11 @@ fn throughput() {
         p.events[0].clear();
     }
     let secs = start.elapsed().as_secs_f64();
-    eprintln!("throughput: 32 MiB in {secs:.3} s = {:.1} MiB/s, stats {:?}", 32.0 / secs, p.sides[0].stats());
+    eprintln!(
+        "throughput: 32 MiB in {secs:.3} s = {:.1} MiB/s, stats {:?}",
+        32.0 / secs,
+        p.sides[0].stats()
+    );
 }
 
 /// Connects a pair without loss and returns (tag B expects, next TSN A would use).
@@ -591,7 +782,9 @@ fn connected_pair_and_tags(seed: u64) -> (Pair, u32, u32) {
     p.connect(false);
     p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
     let now = p.now;
-    p.sides[0].send(now, 9, 51, b"probe", SendOptions::default()).unwrap();
+    p.sides[0]
+        .send(now, 9, 51, b"probe", SendOptions::default())
+        .unwrap();
     let pkt = p.sides[0].poll_transmit(now).unwrap();
     let decoded = wire::Packet::decode(&pkt).unwrap();
     let tsn = decoded
@@ -622,7 +815,15 @@ fn data(tsn: u32, payload: &[u8]) -> wire::Chunk {
 }
 
 fn packet(vtag: u32, chunks: Vec<wire::Chunk>) -> Vec<u8> {
-    wire::Packet { header: wire::CommonHeader { src_port: 5000, dst_port: 5000, verification_tag: vtag }, chunks }.encode()
+    wire::Packet {
+        header: wire::CommonHeader {
+            src_port: 5000,
+            dst_port: 5000,
+            verification_tag: vtag,
+        },
+        chunks,
+    }
+    .encode()
 }
 
 fn sent_error_cause(p: &mut Pair, side: usize) -> Option<u16> {
@@ -642,9 +843,18 @@ fn sent_error_cause(p: &mut Pair, side: usize) -> Option<u16> {
 fn unknown_chunks_follow_the_upper_two_bits() {
     let (mut p, vtag, mut tsn) = connected_pair_and_tags(90);
     let now = p.now;
-    let unknown = |typ: u8| wire::Chunk::Unknown { typ, flags: 0, value: vec![1, 2, 3] };
+    let unknown = |typ: u8| wire::Chunk::Unknown {
+        typ,
+        flags: 0,
+        value: vec![1, 2, 3],
+    };
     // (type, data processed?, error reported?)
-    for (typ, processed, reported) in [(0x3Fu8, false, false), (0x41, false, true), (0x81, true, false), (0xC1, true, true)] {
+    for (typ, processed, reported) in [
+        (0x3Fu8, false, false),
+        (0x41, false, true),
+        (0x81, true, false),
+        (0xC1, true, true),
+    ] {
         p.take_messages(1);
         p.sides[1].handle_packet(now, &packet(vtag, vec![unknown(typ), data(tsn, b"x")]));
         let cause = sent_error_cause(&mut p, 1);
@@ -653,7 +863,11 @@ fn unknown_chunks_follow_the_upper_two_bits() {
         }
         let got = p.take_messages(1);
         assert_eq!(!got.is_empty(), processed, "type {typ:#x}");
-        assert_eq!(cause == Some(wire::CAUSE_UNRECOGNIZED_CHUNK), reported, "type {typ:#x}");
+        assert_eq!(
+            cause == Some(wire::CAUSE_UNRECOGNIZED_CHUNK),
+            reported,
+            "type {typ:#x}"
+        );
         if processed {
             tsn = tsn.wrapping_add(1);
         }
@@ -684,7 +898,11 @@ fn tampered_and_stale_cookies_are_refused() {
         b.handle_packet(now, &bad);
         assert_eq!(b.stats().dropped_cookies, 1);
         assert!(!b.is_established());
-        let later = if stale { now + Duration::from_secs(61) } else { now };
+        let later = if stale {
+            now + Duration::from_secs(61)
+        } else {
+            now
+        };
         b.handle_packet(later, &echo);
         assert_eq!(b.is_established(), !stale);
         // B answered the INIT without keeping state.
@@ -696,20 +914,40 @@ fn tampered_and_stale_cookies_are_refused() {
 fn staggered_connects_yield_one_association() {
     for offset_ms in [0u64, 3, 9, 10, 11, 15, 20, 25, 40] {
         for seed in 0..5 {
-            let mut p = Pair::new(200 + seed, NetConfig { delay: Duration::from_millis(10), ..Default::default() });
+            let mut p = Pair::new(
+                200 + seed,
+                NetConfig {
+                    delay: Duration::from_millis(10),
+                    ..Default::default()
+                },
+            );
             let now = p.now;
             p.sides[0].connect(now);
             let t = now + Duration::from_millis(offset_ms);
             p.run_until(Duration::from_secs(1), |p| p.now >= t || p.queue.is_empty());
             let now = p.now;
             p.sides[1].connect(now);
-            p.run_until(Duration::from_secs(30), |p| p.sides[0].is_established() && p.sides[1].is_established());
+            p.run_until(Duration::from_secs(30), |p| {
+                p.sides[0].is_established() && p.sides[1].is_established()
+            });
             p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
-            assert_eq!(p.count(0, |e| *e == SctpEvent::Connected), 1, "offset {offset_ms} seed {seed}");
-            assert_eq!(p.count(1, |e| *e == SctpEvent::Connected), 1, "offset {offset_ms} seed {seed}");
+            assert_eq!(
+                p.count(0, |e| *e == SctpEvent::Connected),
+                1,
+                "offset {offset_ms} seed {seed}"
+            );
+            assert_eq!(
+                p.count(1, |e| *e == SctpEvent::Connected),
+                1,
+                "offset {offset_ms} seed {seed}"
+            );
             let now = p.now;
-            p.sides[0].send(now, 1, 51, b"a", SendOptions::default()).unwrap();
-            p.sides[1].send(now, 1, 51, b"b", SendOptions::default()).unwrap();
+            p.sides[0]
+                .send(now, 1, 51, b"a", SendOptions::default())
+                .unwrap();
+            p.sides[1]
+                .send(now, 1, 51, b"b", SendOptions::default())
+                .unwrap();
             p.run_until(Duration::from_secs(5), |p| {
                 p.count(0, |e| matches!(e, SctpEvent::Message { .. })) == 1
                     && p.count(1, |e| matches!(e, SctpEvent::Message { .. })) == 1

@@ -17,7 +17,9 @@ pub(super) fn lo32(x: u64) -> u32 {
 /// RFC 9260 §1.6 serial arithmetic: the extended TSN closest to `reference` whose low
 /// 32 bits are `tsn`. Extended TSNs start at 2^32 so this never underflows.
 pub(super) fn unwrap_tsn(reference: u64, tsn: u32) -> u64 {
-    let diff = i64::from(i32::from_be_bytes(tsn.wrapping_sub(lo32(reference)).to_be_bytes()));
+    let diff = i64::from(i32::from_be_bytes(
+        tsn.wrapping_sub(lo32(reference)).to_be_bytes(),
+    ));
     reference.saturating_add_signed(diff)
 }
 
@@ -100,7 +102,12 @@ pub(super) struct Tx {
 }
 
 impl Tx {
-    pub fn new(initial_tsn: u32, peer_rwnd: u32, mtu: usize, rto: (Duration, Duration, Duration)) -> Tx {
+    pub fn new(
+        initial_tsn: u32,
+        peer_rwnd: u32,
+        mtu: usize,
+        rto: (Duration, Duration, Duration),
+    ) -> Tx {
         let next = (1u64 << 32) | u64::from(initial_tsn);
         let peer_rwnd = usize::try_from(peer_rwnd).unwrap_or(usize::MAX);
         Tx {
@@ -219,17 +226,28 @@ impl Tx {
                 self.rtx.remove(&tsn);
                 continue;
             };
-            let expired = matches!(self.inflight.get(idx), Some(s) if s.expires.is_some_and(|e| now >= e));
+            let expired =
+                matches!(self.inflight.get(idx), Some(s) if s.expires.is_some_and(|e| now >= e));
             if expired {
                 self.abandon(idx, stats);
                 continue;
             }
-            let Some(s) = self.inflight.get_mut(idx) else { break };
+            let Some(s) = self.inflight.get_mut(idx) else {
+                break;
+            };
             let need = DATA_HEADER_LEN + ((s.payload.len() + 3) & !3);
             if out.len() + need > max {
                 return;
             }
-            encode_data(out, s.flags, lo32(s.tsn), s.stream, s.ssn, s.ppid, &s.payload);
+            encode_data(
+                out,
+                s.flags,
+                lo32(s.tsn),
+                s.stream,
+                s.ssn,
+                s.ppid,
+                &s.payload,
+            );
             s.tx_count += 1;
             s.sent_at = now;
             s.needs_rtx = false;
@@ -251,7 +269,9 @@ impl Tx {
             if self.flight_size >= self.cwnd {
                 return;
             }
-            let Some(msg) = self.pending.front_mut() else { return };
+            let Some(msg) = self.pending.front_mut() else {
+                return;
+            };
             if msg.offset == 0 && msg.expires.is_some_and(|e| now >= e) {
                 if let Some(m) = self.pending.pop_front() {
                     stats.messages_abandoned += 1;
@@ -285,11 +305,15 @@ impl Tx {
             };
             let beginning = msg.offset == 0;
             let ending = size == remaining;
-            let flags = (u8::from(msg.unordered) << 2) | (u8::from(beginning) << 1) | u8::from(ending);
+            let flags =
+                (u8::from(msg.unordered) << 2) | (u8::from(beginning) << 1) | u8::from(ending);
             let payload = if beginning && ending {
                 std::mem::take(&mut msg.data)
             } else {
-                msg.data.get(msg.offset..msg.offset + size).unwrap_or(&[]).to_vec()
+                msg.data
+                    .get(msg.offset..msg.offset + size)
+                    .unwrap_or(&[])
+                    .to_vec()
             };
             msg.offset += size;
             let tsn = self.next_tsn;
@@ -337,9 +361,16 @@ impl Tx {
 
     /// Abandons the whole message that the chunk at `idx` belongs to (RFC 3758 §3.5).
     fn abandon(&mut self, idx: usize, stats: &mut SctpStats) {
-        let Some(msg_id) = self.inflight.get(idx).map(|s| s.msg_id) else { return };
+        let Some(msg_id) = self.inflight.get(idx).map(|s| s.msg_id) else {
+            return;
+        };
         let mut start = idx;
-        while start > 0 && self.inflight.get(start - 1).is_some_and(|s| s.msg_id == msg_id) {
+        while start > 0
+            && self
+                .inflight
+                .get(start - 1)
+                .is_some_and(|s| s.msg_id == msg_id)
+        {
             start -= 1;
         }
         let mut i = start;
@@ -379,7 +410,9 @@ impl Tx {
     /// Marks the chunk at `idx` for retransmission, or abandons its message if its
     /// PR-SCTP policy says so. Returns true if marked.
     fn mark_rtx(&mut self, now: Time, idx: usize, stats: &mut SctpStats) -> bool {
-        let Some(s) = self.inflight.get(idx) else { return false };
+        let Some(s) = self.inflight.get(idx) else {
+            return false;
+        };
         if s.acked || s.abandoned {
             return false;
         }
@@ -389,7 +422,9 @@ impl Tx {
             self.abandon(idx, stats);
             return false;
         }
-        let Some(s) = self.inflight.get_mut(idx) else { return false };
+        let Some(s) = self.inflight.get_mut(idx) else {
+            return false;
+        };
         s.needs_rtx = true;
         if s.in_flight {
             s.in_flight = false;
@@ -418,8 +453,10 @@ impl Tx {
                 streams.insert(s.stream, s.ssn);
             }
         }
-        (adv > self.cum_ack)
-            .then(|| ForwardTsnChunk { new_cum_tsn: lo32(adv), streams: streams.into_iter().collect() })
+        (adv > self.cum_ack).then(|| ForwardTsnChunk {
+            new_cum_tsn: lo32(adv),
+            streams: streams.into_iter().collect(),
+        })
     }
 
     fn update_rtt(&mut self, r: Duration) {
@@ -429,14 +466,15 @@ impl Tx {
                 self.rttvar = r / 2;
             }
             Some(srtt) => {
-                let delta = if srtt > r { srtt - r } else { r - srtt };
+                let delta = srtt.abs_diff(r);
                 self.rttvar = self.rttvar * 3 / 4 + delta / 4;
                 self.srtt = Some(srtt * 7 / 8 + r / 8);
             }
         }
         let srtt = self.srtt.unwrap_or(r);
         // RFC 9260 §6.3.1 with G = 1 ms clock granularity.
-        self.rto = (srtt + (self.rttvar * 4).max(Duration::from_millis(1))).clamp(self.rto_min, self.rto_max);
+        self.rto = (srtt + (self.rttvar * 4).max(Duration::from_millis(1)))
+            .clamp(self.rto_min, self.rto_max);
     }
 
     pub fn on_rtt_sample(&mut self, r: Duration) {
@@ -444,7 +482,12 @@ impl Tx {
     }
 
     /// RFC 9260 §6.2.1 and §7.2.
-    pub fn handle_sack(&mut self, now: Time, sack: &SackChunk, stats: &mut SctpStats) -> SackOutcome {
+    pub fn handle_sack(
+        &mut self,
+        now: Time,
+        sack: &SackChunk,
+        stats: &mut SctpStats,
+    ) -> SackOutcome {
         let mut out = SackOutcome::default();
         let cum = unwrap_tsn(self.cum_ack, sack.cum_tsn_ack);
         if cum < self.cum_ack || cum >= self.next_tsn {
@@ -455,7 +498,9 @@ impl Tx {
         let mut rtt_from: Option<Time> = None;
         // Cumulative ack.
         while self.cum_ack < cum {
-            let Some(s) = self.inflight.pop_front() else { break };
+            let Some(s) = self.inflight.pop_front() else {
+                break;
+            };
             self.cum_ack = s.tsn;
             if !s.acked && !s.abandoned {
                 bytes_acked += s.payload.len();
@@ -491,7 +536,9 @@ impl Tx {
                 continue;
             }
             for i in start..=end {
-                let Some(s) = self.inflight.get_mut(i) else { break };
+                let Some(s) = self.inflight.get_mut(i) else {
+                    break;
+                };
                 if s.acked || s.abandoned {
                     continue;
                 }
@@ -520,7 +567,9 @@ impl Tx {
         if let Some(h) = highest_newly_acked {
             let mut marked = false;
             for i in 0..h {
-                let Some(s) = self.inflight.get_mut(i) else { break };
+                let Some(s) = self.inflight.get_mut(i) else {
+                    break;
+                };
                 if s.acked || s.abandoned || s.needs_rtx || s.fast_rtx_done {
                     continue;
                 }
@@ -603,7 +652,10 @@ impl Tx {
         self.partial_bytes_acked = 0;
         self.fast_recovery_exit = None;
         for i in 0..self.inflight.len() {
-            let skip = self.inflight.get(i).map_or(true, |s| s.acked || s.abandoned || s.needs_rtx);
+            let skip = self
+                .inflight
+                .get(i)
+                .is_none_or(|s| s.acked || s.abandoned || s.needs_rtx);
             if !skip {
                 self.mark_rtx(now, i, stats);
             }
@@ -620,14 +672,24 @@ impl Tx {
         stats.ssthresh = self.ssthresh;
         stats.flight_size = self.flight_size;
         stats.peer_rwnd = self.peer_rwnd;
-        stats.srtt_micros = self.srtt.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        stats.srtt_micros = self
+            .srtt
+            .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         stats.rto_micros = u64::try_from(self.rto.as_micros()).unwrap_or(u64::MAX);
         stats.buffered_amount = self.buffered_total;
     }
 }
 
 /// Writes one DATA chunk.
-fn encode_data(out: &mut Vec<u8>, flags: u8, tsn: u32, stream: u16, ssn: u16, ppid: u32, payload: &[u8]) {
+fn encode_data(
+    out: &mut Vec<u8>,
+    flags: u8,
+    tsn: u32,
+    stream: u16,
+    ssn: u16,
+    ppid: u32,
+    payload: &[u8],
+) {
     let len = u16::try_from(DATA_HEADER_LEN + payload.len()).unwrap_or(u16::MAX);
     out.push(CT_DATA);
     out.push(flags);
@@ -637,7 +699,7 @@ fn encode_data(out: &mut Vec<u8>, flags: u8, tsn: u32, stream: u16, ssn: u16, pp
     out.extend_from_slice(&ssn.to_be_bytes());
     out.extend_from_slice(&ppid.to_be_bytes());
     out.extend_from_slice(payload);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -654,17 +716,37 @@ mod tests {
         assert_eq!(unwrap_tsn(r, 0xffff_ffe0), r - 16);
         assert_eq!(lo32(r + 21), 5);
     }
-}
 
-#[cfg(test)]
-impl Tx {
-    pub fn debug_state(&self) -> String {
-        let front: Vec<String> = self
-            .inflight
-            .iter()
-            .take(8)
-            .map(|s| format!("tsn{} ssn{} f{} tx{} a{} ab{} if{} rtx{}", lo32(s.tsn), s.ssn, s.flags, s.tx_count, s.acked, s.abandoned, s.in_flight, s.needs_rtx))
-            .collect();
-        format!("cum {} next {} rtx {:?} fwd {} t3 {:?} pending {} front {:?}", lo32(self.cum_ack), lo32(self.next_tsn), self.rtx, self.forward_tsn_pending, self.t3, self.pending.len(), front)
+    impl Tx {
+        pub fn debug_state(&self) -> String {
+            let front: Vec<String> = self
+                .inflight
+                .iter()
+                .take(8)
+                .map(|s| {
+                    format!(
+                        "tsn{} ssn{} f{} tx{} a{} ab{} if{} rtx{}",
+                        lo32(s.tsn),
+                        s.ssn,
+                        s.flags,
+                        s.tx_count,
+                        s.acked,
+                        s.abandoned,
+                        s.in_flight,
+                        s.needs_rtx
+                    )
+                })
+                .collect();
+            format!(
+                "cum {} next {} rtx {:?} fwd {} t3 {:?} pending {} front {:?}",
+                lo32(self.cum_ack),
+                lo32(self.next_tsn),
+                self.rtx,
+                self.forward_tsn_pending,
+                self.t3,
+                self.pending.len(),
+                front
+            )
+        }
     }
 }

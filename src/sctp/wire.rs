@@ -100,7 +100,7 @@ impl<'a> Reader<'a> {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -136,7 +136,10 @@ pub enum Param {
     ForwardTsnSupported,
     /// List of chunk types the sender supports.
     SupportedExtensions(Vec<u8>),
-    Unknown { typ: u16, value: Vec<u8> },
+    Unknown {
+        typ: u16,
+        value: Vec<u8>,
+    },
 }
 
 impl Param {
@@ -186,7 +189,10 @@ impl Param {
                 Param::ForwardTsnSupported
             }
             PT_SUPPORTED_EXTENSIONS => Param::SupportedExtensions(value.to_vec()),
-            _ => Param::Unknown { typ, value: value.to_vec() },
+            _ => Param::Unknown {
+                typ,
+                value: value.to_vec(),
+            },
         })
     }
 }
@@ -292,17 +298,37 @@ pub struct ForwardTsnChunk {
 /// A RE-CONFIG parameter (RFC 6525 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReconfigParam {
-    OutgoingResetRequest { request_seq: u32, response_seq: u32, last_tsn: u32, streams: Vec<u16> },
-    IncomingResetRequest { request_seq: u32, streams: Vec<u16> },
-    Response { response_seq: u32, result: u32, next_tsns: Option<(u32, u32)> },
-    Unknown { typ: u16, value: Vec<u8> },
+    OutgoingResetRequest {
+        request_seq: u32,
+        response_seq: u32,
+        last_tsn: u32,
+        streams: Vec<u16>,
+    },
+    IncomingResetRequest {
+        request_seq: u32,
+        streams: Vec<u16>,
+    },
+    Response {
+        response_seq: u32,
+        result: u32,
+        next_tsns: Option<(u32, u32)>,
+    },
+    Unknown {
+        typ: u16,
+        value: Vec<u8>,
+    },
 }
 
 impl ReconfigParam {
     pub fn encode(&self, out: &mut Vec<u8>) {
         let start = start_tlv(out);
         match self {
-            ReconfigParam::OutgoingResetRequest { request_seq, response_seq, last_tsn, streams } => {
+            ReconfigParam::OutgoingResetRequest {
+                request_seq,
+                response_seq,
+                last_tsn,
+                streams,
+            } => {
                 put_u16(out, PT_OUTGOING_RESET);
                 put_u16(out, 0);
                 put_u32(out, *request_seq);
@@ -312,7 +338,10 @@ impl ReconfigParam {
                     put_u16(out, *s);
                 }
             }
-            ReconfigParam::IncomingResetRequest { request_seq, streams } => {
+            ReconfigParam::IncomingResetRequest {
+                request_seq,
+                streams,
+            } => {
                 put_u16(out, PT_INCOMING_RESET);
                 put_u16(out, 0);
                 put_u32(out, *request_seq);
@@ -320,7 +349,11 @@ impl ReconfigParam {
                     put_u16(out, *s);
                 }
             }
-            ReconfigParam::Response { response_seq, result, next_tsns } => {
+            ReconfigParam::Response {
+                response_seq,
+                result,
+                next_tsns,
+            } => {
                 put_u16(out, PT_RECONFIG_RESPONSE);
                 put_u16(out, 0);
                 put_u32(out, *response_seq);
@@ -349,7 +382,7 @@ impl ReconfigParam {
         r.skip_padding(len);
         let mut v = Reader::new(value);
         let streams = |v: &mut Reader<'_>| -> Result<Vec<u16>, WireError> {
-            if v.remaining() % 2 != 0 {
+            if !v.remaining().is_multiple_of(2) {
                 return Err(WireError::BadLength);
             }
             let mut s = Vec::with_capacity(v.remaining() / 2);
@@ -363,11 +396,19 @@ impl ReconfigParam {
                 let request_seq = v.u32()?;
                 let response_seq = v.u32()?;
                 let last_tsn = v.u32()?;
-                ReconfigParam::OutgoingResetRequest { request_seq, response_seq, last_tsn, streams: streams(&mut v)? }
+                ReconfigParam::OutgoingResetRequest {
+                    request_seq,
+                    response_seq,
+                    last_tsn,
+                    streams: streams(&mut v)?,
+                }
             }
             PT_INCOMING_RESET => {
                 let request_seq = v.u32()?;
-                ReconfigParam::IncomingResetRequest { request_seq, streams: streams(&mut v)? }
+                ReconfigParam::IncomingResetRequest {
+                    request_seq,
+                    streams: streams(&mut v)?,
+                }
             }
             PT_RECONFIG_RESPONSE => {
                 let response_seq = v.u32()?;
@@ -377,9 +418,16 @@ impl ReconfigParam {
                     8 => Some((v.u32()?, v.u32()?)),
                     _ => return Err(WireError::BadLength),
                 };
-                ReconfigParam::Response { response_seq, result, next_tsns }
+                ReconfigParam::Response {
+                    response_seq,
+                    result,
+                    next_tsns,
+                }
             }
-            _ => ReconfigParam::Unknown { typ, value: value.to_vec() },
+            _ => ReconfigParam::Unknown {
+                typ,
+                value: value.to_vec(),
+            },
         })
     }
 }
@@ -392,19 +440,38 @@ pub enum Chunk {
     InitAck(InitChunk),
     Sack(SackChunk),
     /// The Heartbeat Info value (opaque to the receiver).
-    Heartbeat { info: Vec<u8> },
-    HeartbeatAck { info: Vec<u8> },
+    Heartbeat {
+        info: Vec<u8>,
+    },
+    HeartbeatAck {
+        info: Vec<u8>,
+    },
     /// `reflected` is the T bit: the verification tag is the receiver's own.
-    Abort { reflected: bool, causes: Vec<ErrorCause> },
-    Shutdown { cum_tsn_ack: u32 },
+    Abort {
+        reflected: bool,
+        causes: Vec<ErrorCause>,
+    },
+    Shutdown {
+        cum_tsn_ack: u32,
+    },
     ShutdownAck,
-    Error { causes: Vec<ErrorCause> },
-    CookieEcho { cookie: Vec<u8> },
+    Error {
+        causes: Vec<ErrorCause>,
+    },
+    CookieEcho {
+        cookie: Vec<u8>,
+    },
     CookieAck,
-    ShutdownComplete { reflected: bool },
+    ShutdownComplete {
+        reflected: bool,
+    },
     ForwardTsn(ForwardTsnChunk),
     Reconfig(Vec<ReconfigParam>),
-    Unknown { typ: u8, flags: u8, value: Vec<u8> },
+    Unknown {
+        typ: u8,
+        flags: u8,
+        value: Vec<u8>,
+    },
 }
 
 impl Chunk {
@@ -432,7 +499,9 @@ impl Chunk {
     fn flags(&self) -> u8 {
         match self {
             Chunk::Data(d) => d.flags(),
-            Chunk::Abort { reflected, .. } | Chunk::ShutdownComplete { reflected } => u8::from(*reflected),
+            Chunk::Abort { reflected, .. } | Chunk::ShutdownComplete { reflected } => {
+                u8::from(*reflected)
+            }
             Chunk::Unknown { flags, .. } => *flags,
             _ => 0,
         }
@@ -553,13 +622,21 @@ impl Chunk {
                 }
                 let mut gaps = Vec::with_capacity(ngaps);
                 for _ in 0..ngaps {
-                    gaps.push(GapBlock { start: v.u16()?, end: v.u16()? });
+                    gaps.push(GapBlock {
+                        start: v.u16()?,
+                        end: v.u16()?,
+                    });
                 }
                 let mut dup_tsns = Vec::with_capacity(ndups);
                 for _ in 0..ndups {
                     dup_tsns.push(v.u32()?);
                 }
-                Chunk::Sack(SackChunk { cum_tsn_ack, a_rwnd, gaps, dup_tsns })
+                Chunk::Sack(SackChunk {
+                    cum_tsn_ack,
+                    a_rwnd,
+                    gaps,
+                    dup_tsns,
+                })
             }
             CT_HEARTBEAT | CT_HEARTBEAT_ACK => {
                 let info = match Param::decode(&mut v)? {
@@ -572,23 +649,37 @@ impl Chunk {
                     Chunk::HeartbeatAck { info }
                 }
             }
-            CT_ABORT => Chunk::Abort { reflected: flags & 1 != 0, causes: decode_causes(&mut v)? },
-            CT_ERROR => Chunk::Error { causes: decode_causes(&mut v)? },
-            CT_SHUTDOWN => Chunk::Shutdown { cum_tsn_ack: v.u32()? },
+            CT_ABORT => Chunk::Abort {
+                reflected: flags & 1 != 0,
+                causes: decode_causes(&mut v)?,
+            },
+            CT_ERROR => Chunk::Error {
+                causes: decode_causes(&mut v)?,
+            },
+            CT_SHUTDOWN => Chunk::Shutdown {
+                cum_tsn_ack: v.u32()?,
+            },
             CT_SHUTDOWN_ACK => Chunk::ShutdownAck,
-            CT_COOKIE_ECHO => Chunk::CookieEcho { cookie: v.rest().to_vec() },
+            CT_COOKIE_ECHO => Chunk::CookieEcho {
+                cookie: v.rest().to_vec(),
+            },
             CT_COOKIE_ACK => Chunk::CookieAck,
-            CT_SHUTDOWN_COMPLETE => Chunk::ShutdownComplete { reflected: flags & 1 != 0 },
+            CT_SHUTDOWN_COMPLETE => Chunk::ShutdownComplete {
+                reflected: flags & 1 != 0,
+            },
             CT_FORWARD_TSN => {
                 let new_cum_tsn = v.u32()?;
-                if v.remaining() % 4 != 0 {
+                if !v.remaining().is_multiple_of(4) {
                     return Err(WireError::BadLength);
                 }
                 let mut streams = Vec::with_capacity(v.remaining() / 4);
                 while !v.is_empty() {
                     streams.push((v.u16()?, v.u16()?));
                 }
-                Chunk::ForwardTsn(ForwardTsnChunk { new_cum_tsn, streams })
+                Chunk::ForwardTsn(ForwardTsnChunk {
+                    new_cum_tsn,
+                    streams,
+                })
             }
             CT_RECONFIG => {
                 let mut params = Vec::new();
@@ -597,7 +688,11 @@ impl Chunk {
                 }
                 Chunk::Reconfig(params)
             }
-            _ => Chunk::Unknown { typ, flags, value: v.rest().to_vec() },
+            _ => Chunk::Unknown {
+                typ,
+                flags,
+                value: v.rest().to_vec(),
+            },
         };
         if !v.is_empty() {
             return Err(WireError::TrailingBytes);
@@ -673,7 +768,14 @@ impl Packet {
             }
             chunks.push(Chunk::decode(&mut r)?);
         }
-        Ok(Packet { header: CommonHeader { src_port, dst_port, verification_tag }, chunks })
+        Ok(Packet {
+            header: CommonHeader {
+                src_port,
+                dst_port,
+                verification_tag,
+            },
+            chunks,
+        })
     }
 }
 
@@ -704,7 +806,10 @@ mod tests {
                 params: vec![
                     Param::ForwardTsnSupported,
                     Param::SupportedExtensions(vec![CT_FORWARD_TSN, CT_RECONFIG]),
-                    Param::Unknown { typ: 0x8002, value: vec![1, 2, 3] },
+                    Param::Unknown {
+                        typ: 0x8002,
+                        value: vec![1, 2, 3],
+                    },
                 ],
             }),
             Chunk::InitAck(InitChunk {
@@ -713,7 +818,10 @@ mod tests {
                 outbound_streams: 10,
                 inbound_streams: 20,
                 initial_tsn: 0,
-                params: vec![Param::StateCookie(vec![9; 37]), Param::UnrecognizedParameter(vec![0x80, 1, 0, 4])],
+                params: vec![
+                    Param::StateCookie(vec![9; 37]),
+                    Param::UnrecognizedParameter(vec![0x80, 1, 0, 4]),
+                ],
             }),
             Chunk::Sack(SackChunk {
                 cum_tsn_ack: 100,
@@ -721,23 +829,61 @@ mod tests {
                 gaps: vec![GapBlock { start: 2, end: 3 }, GapBlock { start: 5, end: 9 }],
                 dup_tsns: vec![99, 98],
             }),
-            Chunk::Heartbeat { info: vec![1, 2, 3, 4, 5] },
+            Chunk::Heartbeat {
+                info: vec![1, 2, 3, 4, 5],
+            },
             Chunk::HeartbeatAck { info: vec![7; 12] },
-            Chunk::Abort { reflected: true, causes: vec![ErrorCause { code: 12, info: b"bye".to_vec() }] },
+            Chunk::Abort {
+                reflected: true,
+                causes: vec![ErrorCause {
+                    code: 12,
+                    info: b"bye".to_vec(),
+                }],
+            },
             Chunk::Shutdown { cum_tsn_ack: 5 },
             Chunk::ShutdownAck,
-            Chunk::Error { causes: vec![ErrorCause { code: 6, info: vec![0x7f, 0, 0, 4] }] },
-            Chunk::CookieEcho { cookie: vec![3; 33] },
+            Chunk::Error {
+                causes: vec![ErrorCause {
+                    code: 6,
+                    info: vec![0x7f, 0, 0, 4],
+                }],
+            },
+            Chunk::CookieEcho {
+                cookie: vec![3; 33],
+            },
             Chunk::CookieAck,
             Chunk::ShutdownComplete { reflected: false },
-            Chunk::ForwardTsn(ForwardTsnChunk { new_cum_tsn: 77, streams: vec![(1, 2), (3, 4)] }),
+            Chunk::ForwardTsn(ForwardTsnChunk {
+                new_cum_tsn: 77,
+                streams: vec![(1, 2), (3, 4)],
+            }),
             Chunk::Reconfig(vec![
-                ReconfigParam::OutgoingResetRequest { request_seq: 1, response_seq: 2, last_tsn: 3, streams: vec![4, 5, 6] },
-                ReconfigParam::IncomingResetRequest { request_seq: 9, streams: vec![] },
-                ReconfigParam::Response { response_seq: 1, result: 1, next_tsns: None },
-                ReconfigParam::Response { response_seq: 1, result: 6, next_tsns: Some((10, 20)) },
+                ReconfigParam::OutgoingResetRequest {
+                    request_seq: 1,
+                    response_seq: 2,
+                    last_tsn: 3,
+                    streams: vec![4, 5, 6],
+                },
+                ReconfigParam::IncomingResetRequest {
+                    request_seq: 9,
+                    streams: vec![],
+                },
+                ReconfigParam::Response {
+                    response_seq: 1,
+                    result: 1,
+                    next_tsns: None,
+                },
+                ReconfigParam::Response {
+                    response_seq: 1,
+                    result: 6,
+                    next_tsns: Some((10, 20)),
+                },
             ]),
-            Chunk::Unknown { typ: 0xC1, flags: 3, value: vec![1, 2, 3] },
+            Chunk::Unknown {
+                typ: 0xC1,
+                flags: 3,
+                value: vec![1, 2, 3],
+            },
         ]
     }
 
@@ -756,7 +902,11 @@ mod tests {
     #[test]
     fn packet_round_trips_with_checksum() {
         let p = Packet {
-            header: CommonHeader { src_port: 5000, dst_port: 5000, verification_tag: 0xdeadbeef },
+            header: CommonHeader {
+                src_port: 5000,
+                dst_port: 5000,
+                verification_tag: 0xdeadbeef,
+            },
             chunks: samples(),
         };
         let bytes = p.encode();
@@ -773,7 +923,11 @@ mod tests {
         // A COOKIE ACK packet; checksum verified independently: CRC-32C over the header
         // with zero checksum and the chunk, stored least significant byte first.
         let p = Packet {
-            header: CommonHeader { src_port: 5000, dst_port: 5000, verification_tag: 1 },
+            header: CommonHeader {
+                src_port: 5000,
+                dst_port: 5000,
+                verification_tag: 1,
+            },
             chunks: vec![Chunk::CookieAck],
         };
         let bytes = p.encode();
@@ -796,7 +950,11 @@ mod tests {
             }
         }
         let p = Packet {
-            header: CommonHeader { src_port: 1, dst_port: 2, verification_tag: 3 },
+            header: CommonHeader {
+                src_port: 1,
+                dst_port: 2,
+                verification_tag: 3,
+            },
             chunks: samples(),
         };
         let bytes = p.encode();
@@ -830,11 +988,31 @@ mod tests {
     fn malformed_rows() {
         let rows: &[(&str, &[u8], WireError)] = &[
             ("chunk length below 4", &[0, 0, 0, 3], WireError::BadLength),
-            ("data without header", &[0, 3, 0, 8, 0, 0, 0, 1], WireError::Truncated),
-            ("sack counts mismatch", &[3, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0], WireError::BadLength),
-            ("forward tsn odd streams", &[192, 0, 0, 10, 0, 0, 0, 1, 0, 1], WireError::BadLength),
-            ("shutdown trailing", &[7, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0], WireError::TrailingBytes),
-            ("heartbeat without info", &[4, 0, 0, 8, 0, 2, 0, 4], WireError::InvalidValue),
+            (
+                "data without header",
+                &[0, 3, 0, 8, 0, 0, 0, 1],
+                WireError::Truncated,
+            ),
+            (
+                "sack counts mismatch",
+                &[3, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0],
+                WireError::BadLength,
+            ),
+            (
+                "forward tsn odd streams",
+                &[192, 0, 0, 10, 0, 0, 0, 1, 0, 1],
+                WireError::BadLength,
+            ),
+            (
+                "shutdown trailing",
+                &[7, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0],
+                WireError::TrailingBytes,
+            ),
+            (
+                "heartbeat without info",
+                &[4, 0, 0, 8, 0, 2, 0, 4],
+                WireError::InvalidValue,
+            ),
         ];
         for (name, bytes, err) in rows {
             let mut r = Reader::new(bytes);

@@ -1,1 +1,173 @@
-//! sctp (placeholder: being written)
+//! SCTP over DTLS for WebRTC data channels.
+//!
+//! RFC 9260 (SCTP), RFC 8261 (one SCTP packet per DTLS record, no IP layer), RFC 3758
+//! (partial reliability, FORWARD TSN), RFC 6525 (stream reset). Single-homed, one
+//! association, sans-IO: feed [`Association::handle_packet`] / [`Association::handle_timeout`],
+//! drain [`Association::poll_transmit`] and [`Association::poll_event`], then arm a timer
+//! for [`Association::poll_timeout`].
+
+mod assoc;
+mod cookie;
+pub mod crc32c;
+mod error;
+mod rx;
+mod tx;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use core::time::Duration;
+
+pub use assoc::Association;
+pub use error::{SctpError, WireError};
+
+/// Default largest user message we reassemble (and accept to send unless the SDP says otherwise).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 256 * 1024;
+/// Default SCTP packet size: a 1200-byte path minus DTLS and UDP overhead.
+pub const DEFAULT_MAX_PACKET_SIZE: usize = 1160;
+/// Default receive window (advertised a_rwnd): bytes buffered for reassembly, ordering and
+/// undrained events.
+pub const DEFAULT_RECEIVE_WINDOW: usize = 1024 * 1024;
+/// Hard ceiling on received bytes held, as a multiple of the receive window (chunks that
+/// fill a hole are accepted beyond the window so a full buffer cannot deadlock).
+pub const MAX_RECEIVE_BUFFER_FACTOR: usize = 2;
+/// Streams we announce in each direction (RFC 8831 §6.2: 65535).
+pub const MAX_STREAMS: u16 = 65535;
+/// Smallest and largest configurable packet sizes.
+pub const MIN_PACKET_SIZE: usize = 256;
+pub const MAX_PACKET_SIZE: usize = 65535;
+/// Most gap ack blocks we put in one SACK.
+pub const MAX_GAP_BLOCKS: usize = 64;
+/// Most duplicate TSNs we remember and report in one SACK.
+pub const MAX_DUP_TSNS: usize = 16;
+/// Farthest a received TSN may be ahead of our cumulative TSN (bounds the out-of-order
+/// TSN set and the reassembly map by count, whatever the chunk sizes).
+pub const MAX_TSN_AHEAD: u64 = 65_535;
+/// Bytes charged against the receive window per delivered, undrained message on top of
+/// its payload.
+pub const MESSAGE_OVERHEAD: usize = 64;
+/// Most control chunks (heartbeat acks, error reports, reconfig responses) queued for sending.
+pub const MAX_CONTROL_CHUNKS: usize = 64;
+/// Most stand-alone packets (INIT ACKs) queued for sending.
+pub const MAX_QUEUED_PACKETS: usize = 16;
+/// Largest state cookie we echo back.
+pub const MAX_COOKIE_LEN: usize = 4096;
+/// Most streams remembered as waiting for an outgoing reset.
+pub const MAX_PENDING_RESETS: usize = 65535;
+
+/// Configuration of one association.
+#[derive(Clone, Debug)]
+pub struct SctpConfig {
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// Largest message we reassemble; a larger one aborts the association.
+    pub max_message_size: usize,
+    /// Largest SCTP packet we send (the DTLS record payload).
+    pub max_packet_size: usize,
+    /// Our receive buffer, advertised as a_rwnd (raised to hold at least one largest message).
+    pub receive_window: usize,
+    pub rto_initial: Duration,
+    pub rto_min: Duration,
+    pub rto_max: Duration,
+    /// Association.Max.Retrans: consecutive unanswered retransmission timeouts or heartbeats.
+    pub max_retransmissions: u32,
+    /// Max.Init.Retransmits.
+    pub max_init_retransmissions: u32,
+    pub heartbeat_interval: Duration,
+    pub delayed_ack: Duration,
+    pub cookie_lifetime: Duration,
+}
+
+impl Default for SctpConfig {
+    fn default() -> Self {
+        SctpConfig {
+            local_port: 5000,
+            remote_port: 5000,
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_packet_size: DEFAULT_MAX_PACKET_SIZE,
+            receive_window: DEFAULT_RECEIVE_WINDOW,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            max_retransmissions: 10,
+            max_init_retransmissions: 8,
+            heartbeat_interval: Duration::from_secs(30),
+            delayed_ack: Duration::from_millis(200),
+            cookie_lifetime: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Per-message reliability and ordering (RFC 3758 policies).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    pub unordered: bool,
+    /// Abandon the message after this many retransmissions (0: never retransmitted).
+    pub max_retransmits: Option<u32>,
+    /// Abandon the message once it has been queued this long.
+    pub max_lifetime: Option<Duration>,
+}
+
+/// What the association reports to its user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SctpEvent {
+    Connected,
+    Message {
+        stream: u16,
+        ppid: u32,
+        data: Vec<u8>,
+    },
+    /// `bytes` of user data on `stream` left the send buffer (fully acknowledged or abandoned).
+    BufferedAmountDecreased {
+        stream: u16,
+        bytes: usize,
+    },
+    /// The peer reset its outgoing stream (it closed the channel); data before the reset was delivered.
+    IncomingStreamReset {
+        stream: u16,
+    },
+    /// Our outgoing reset of `stream` completed.
+    OutgoingStreamReset {
+        stream: u16,
+    },
+    /// Graceful shutdown done.
+    Closed,
+    Aborted {
+        reason: String,
+    },
+}
+
+/// Counters and congestion state, for `getStats` and debugging.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SctpStats {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Packets dropped: undecodable or bad checksum.
+    pub dropped_malformed: u64,
+    /// Packets dropped: wrong verification tag, out of the blue, or not expected in this state.
+    pub dropped_unexpected: u64,
+    /// DATA chunks dropped because the receive buffer was full.
+    pub dropped_receive_window: u64,
+    /// Invalid or stale cookies.
+    pub dropped_cookies: u64,
+    pub data_chunks_sent: u64,
+    pub data_chunks_received: u64,
+    pub duplicate_tsns_received: u64,
+    pub retransmissions: u64,
+    pub fast_retransmits: u64,
+    pub t3_expirations: u64,
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    pub messages_abandoned: u64,
+    pub cwnd: usize,
+    pub ssthresh: usize,
+    pub flight_size: usize,
+    pub peer_rwnd: usize,
+    pub srtt_micros: Option<u64>,
+    pub rto_micros: u64,
+    /// Bytes accepted by `send` and not yet acknowledged or abandoned, all streams.
+    pub buffered_amount: usize,
+    /// Bytes held on the receive side (reassembly, ordering, undrained events).
+    pub receive_buffered: usize,
+}

@@ -1,0 +1,1235 @@
+//! The association: handshake (RFC 9260 §5, including INIT collision §5.2), chunk
+//! dispatch by state, timers, shutdown (§9), heartbeats (§8.3), stream reset (RFC 6525)
+//! and packet assembly with bundling.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use core::time::Duration;
+
+use super::cookie::CookieData;
+use super::error::SctpError;
+use super::rx::{DataOutcome, Rx};
+use super::tx::{unwrap_tsn, Tx};
+use super::wire::*;
+use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
+use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MESSAGE_OVERHEAD};
+use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
+use crate::crypto::Rng;
+use crate::Time;
+
+/// Most streams named in one Outgoing SSN Reset Request.
+const MAX_STREAMS_PER_RESET: usize = 256;
+
+/// What we learned about the peer from its INIT or INIT ACK.
+#[derive(Clone, Debug)]
+struct PeerInit {
+    tag: u32,
+    initial_tsn: u32,
+    a_rwnd: u32,
+    inbound_streams: u16,
+    forward_tsn: bool,
+    reconfig: bool,
+}
+
+impl PeerInit {
+    fn from_init(i: &InitChunk) -> PeerInit {
+        let mut forward_tsn = false;
+        let mut reconfig = false;
+        for p in &i.params {
+            match p {
+                Param::ForwardTsnSupported => forward_tsn = true,
+                Param::SupportedExtensions(list) => {
+                    forward_tsn |= list.contains(&CT_FORWARD_TSN);
+                    reconfig |= list.contains(&CT_RECONFIG);
+                }
+                _ => {}
+            }
+        }
+        PeerInit {
+            tag: i.initiate_tag,
+            initial_tsn: i.initial_tsn,
+            a_rwnd: i.a_rwnd,
+            inbound_streams: i.inbound_streams,
+            forward_tsn,
+            reconfig,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    Closed,
+    CookieWait,
+    CookieEchoed,
+    Established,
+    ShutdownPending,
+    ShutdownSent,
+    ShutdownReceived,
+    ShutdownAckSent,
+    /// Closed after a shutdown or an abort: nothing more happens.
+    Done,
+}
+
+/// Our outstanding Outgoing SSN Reset Request.
+struct ResetInFlight {
+    request_seq: u32,
+    last_tsn: u32,
+    streams: Vec<u16>,
+}
+
+/// One SCTP association. See the module docs for the drive loop.
+pub struct Association {
+    config: SctpConfig,
+    rng: Rng,
+    cookie_key: [u8; 32],
+    state: State,
+    my_tag: u32,
+    my_initial_tsn: u32,
+    peer: Option<PeerInit>,
+    tx: Tx,
+    rx: Rx,
+    events: VecDeque<SctpEvent>,
+    /// Chunks to bundle in the next packet (verification tag: the peer's).
+    control: VecDeque<Chunk>,
+    /// Complete packets to send as they are (INIT, INIT ACK, ABORT, SHUTDOWN COMPLETE).
+    single: VecDeque<Vec<u8>>,
+    cookie_echo: Option<Vec<u8>>,
+    t1: Option<Time>,
+    t1_count: u32,
+    t2: Option<Time>,
+    t2_count: u32,
+    ack_timer: Option<Time>,
+    hb_timer: Option<Time>,
+    hb_nonce: Option<u64>,
+    error_count: u32,
+    outbound_streams: u16,
+    remote_max_message_size: usize,
+    // Stream reset (RFC 6525).
+    reset_queue: BTreeSet<u16>,
+    reset_in_flight: Option<ResetInFlight>,
+    reset_timer: Option<Time>,
+    my_next_request_seq: u32,
+    peer_next_request_seq: u32,
+    last_response: Option<(u32, u32)>,
+    deferred_reset: Option<(u32, u32, Vec<u16>)>,
+    stats: SctpStats,
+}
+
+impl Association {
+    pub fn new(mut config: SctpConfig, mut rng: Rng) -> Association {
+        config.max_packet_size = config
+            .max_packet_size
+            .clamp(MIN_PACKET_SIZE, MAX_PACKET_SIZE);
+        // The largest message must fit in the window, or it could never be reassembled.
+        config.receive_window = config
+            .receive_window
+            .max(config.max_message_size + config.max_packet_size);
+        let mut cookie_key = [0u8; 32];
+        rng.fill(&mut cookie_key);
+        let rto = (config.rto_initial, config.rto_min, config.rto_max);
+        let tx = Tx::new(0, 0, config.max_packet_size, rto);
+        let rx = Rx::new(0, config.receive_window, config.max_message_size);
+        let remote_max_message_size = config.max_message_size;
+        Association {
+            config,
+            rng,
+            cookie_key,
+            state: State::Closed,
+            my_tag: 0,
+            my_initial_tsn: 0,
+            peer: None,
+            tx,
+            rx,
+            events: VecDeque::new(),
+            control: VecDeque::new(),
+            single: VecDeque::new(),
+            cookie_echo: None,
+            t1: None,
+            t1_count: 0,
+            t2: None,
+            t2_count: 0,
+            ack_timer: None,
+            hb_timer: None,
+            hb_nonce: None,
+            error_count: 0,
+            outbound_streams: 0,
+            remote_max_message_size,
+            reset_queue: BTreeSet::new(),
+            reset_in_flight: None,
+            reset_timer: None,
+            my_next_request_seq: 0,
+            peer_next_request_seq: 0,
+            last_response: None,
+            deferred_reset: None,
+            stats: SctpStats::default(),
+        }
+    }
+
+    // ---- getters ----
+
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established)
+    }
+
+    pub fn buffered_amount(&self, stream: u16) -> usize {
+        self.tx.buffered_amount(stream)
+    }
+
+    pub fn stats(&self) -> SctpStats {
+        let mut s = self.stats.clone();
+        self.tx.stats_into(&mut s);
+        s.receive_buffered = self.rx.buffered;
+        s
+    }
+
+    // ---- application calls ----
+
+    /// Sends INIT. Harmless if already connecting or connected. May be called on both sides.
+    pub fn connect(&mut self, now: Time) {
+        if self.state != State::Closed {
+            return;
+        }
+        self.my_tag = self.nonzero_u32();
+        self.my_initial_tsn = self.rng.u32();
+        self.state = State::CookieWait;
+        self.t1_count = 0;
+        self.send_init();
+        self.t1 = Some(now + self.config.rto_initial);
+    }
+
+    pub fn send(
+        &mut self,
+        now: Time,
+        stream: u16,
+        ppid: u32,
+        data: &[u8],
+        opts: SendOptions,
+    ) -> Result<(), SctpError> {
+        match self.state {
+            State::Established => {}
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                return Err(SctpError::NotConnected)
+            }
+            _ => return Err(SctpError::Closed),
+        }
+        if data.is_empty() {
+            return Err(SctpError::EmptyMessage);
+        }
+        if data.len() > self.remote_max_message_size {
+            return Err(SctpError::MessageTooLarge);
+        }
+        if stream >= self.outbound_streams {
+            return Err(SctpError::InvalidStream);
+        }
+        if self.reset_queue.contains(&stream)
+            || self
+                .reset_in_flight
+                .as_ref()
+                .is_some_and(|r| r.streams.contains(&stream))
+        {
+            return Err(SctpError::StreamResetting);
+        }
+        self.tx.enqueue(now, stream, ppid, data.to_vec(), opts);
+        Ok(())
+    }
+
+    /// Resets our outgoing `stream` (RFC 6525) once its queued data has been sent.
+    pub fn reset_stream(&mut self, now: Time, stream: u16) {
+        if !matches!(self.state, State::Established) || self.reset_queue.len() >= MAX_PENDING_RESETS
+        {
+            return;
+        }
+        if self
+            .reset_in_flight
+            .as_ref()
+            .is_some_and(|r| r.streams.contains(&stream))
+        {
+            return;
+        }
+        self.reset_queue.insert(stream);
+        self.maybe_start_reset(now);
+    }
+
+    /// The peer's a=max-message-size: `send` rejects larger messages.
+    pub fn set_remote_max_message_size(&mut self, n: usize) {
+        self.remote_max_message_size = if n == 0 { usize::MAX } else { n };
+    }
+
+    /// Graceful shutdown (RFC 9260 §9.2) once queued data is acknowledged.
+    pub fn shutdown(&mut self, now: Time) {
+        match self.state {
+            State::Established => {
+                self.state = State::ShutdownPending;
+                self.check_shutdown(now);
+            }
+            State::Closed | State::CookieWait | State::CookieEchoed => {
+                // Nothing established yet: just stop.
+                let was_connecting = self.state != State::Closed;
+                self.stop_all();
+                self.state = State::Done;
+                if was_connecting {
+                    self.events.push_back(SctpEvent::Closed);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends ABORT and fails the association.
+    pub fn abort(&mut self, _now: Time) {
+        if self.state == State::Done {
+            return;
+        }
+        self.fail_with(
+            "aborted by the local user",
+            true,
+            CAUSE_USER_INITIATED_ABORT,
+        );
+    }
+
+    // ---- inputs ----
+
+    pub fn handle_packet(&mut self, now: Time, data: &[u8]) {
+        let pkt = match Packet::decode(data) {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats.dropped_malformed += 1;
+                return;
+            }
+        };
+        self.stats.packets_received += 1;
+        if self.state == State::Done {
+            self.stats.dropped_unexpected += 1;
+            return;
+        }
+        let vtag = pkt.header.verification_tag;
+        let has_init = pkt.chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
+        if has_init {
+            // RFC 9260 §6.10: INIT is alone in its packet, with a zero tag.
+            match (pkt.chunks.len(), vtag, pkt.chunks.into_iter().next()) {
+                (1, 0, Some(Chunk::Init(init))) => self.handle_init(now, init),
+                _ => self.stats.dropped_unexpected += 1,
+            }
+            return;
+        }
+        let mut had_data = false;
+        for chunk in pkt.chunks {
+            if self.state == State::Done {
+                break;
+            }
+            match chunk {
+                Chunk::Abort { reflected, causes } => {
+                    if self.tag_ok_reflectable(vtag, reflected) {
+                        let reason = match causes.first() {
+                            Some(c) => format!("peer aborted (cause {})", c.code),
+                            None => "peer aborted".to_string(),
+                        };
+                        self.fail(&reason, false);
+                    } else {
+                        self.stats.dropped_unexpected += 1;
+                    }
+                    return;
+                }
+                Chunk::ShutdownComplete { reflected } => {
+                    if self.tag_ok_reflectable(vtag, reflected)
+                        && self.state == State::ShutdownAckSent
+                    {
+                        self.finish_closed();
+                    } else {
+                        self.stats.dropped_unexpected += 1;
+                    }
+                    return;
+                }
+                Chunk::CookieEcho { cookie } => self.handle_cookie_echo(now, vtag, &cookie),
+                other => {
+                    if self.my_tag == 0 || vtag != self.my_tag {
+                        self.stats.dropped_unexpected += 1;
+                        return;
+                    }
+                    match self.handle_chunk(now, other, &mut had_data) {
+                        Flow::Continue => {}
+                        Flow::Stop => break,
+                    }
+                }
+            }
+        }
+        if had_data {
+            self.rx.data_packets += 1;
+            if self.rx.data_packets >= 2 {
+                self.rx.sack_now = true;
+            }
+            if self.rx.sack_now {
+                self.ack_timer = None;
+            } else if self.ack_timer.is_none() {
+                self.ack_timer = Some(now + self.config.delayed_ack);
+            }
+        }
+        self.after_input(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.t1.is_some_and(|t| now >= t) {
+            self.on_t1(now);
+        }
+        if self.t2.is_some_and(|t| now >= t) {
+            self.on_t2(now);
+        }
+        if self.tx.t3.is_some_and(|t| now >= t)
+            && self.is_up()
+            && self.tx.on_t3(now, &mut self.stats)
+        {
+            self.count_error();
+        }
+        if self.ack_timer.is_some_and(|t| now >= t) {
+            self.ack_timer = None;
+            self.rx.sack_now = true;
+        }
+        if self.reset_timer.is_some_and(|t| now >= t) {
+            self.reset_timer = None;
+            if let Some(r) = &self.reset_in_flight {
+                let req = ReconfigParam::OutgoingResetRequest {
+                    request_seq: r.request_seq,
+                    response_seq: self.peer_next_request_seq.wrapping_sub(1),
+                    last_tsn: r.last_tsn,
+                    streams: r.streams.clone(),
+                };
+                self.control.push_back(Chunk::Reconfig(vec![req]));
+                self.reset_timer = Some(now + self.tx.rto);
+                self.count_error();
+            }
+        }
+        if self.hb_timer.is_some_and(|t| now >= t) {
+            self.on_heartbeat_timer(now);
+        }
+        self.after_input(now);
+    }
+
+    // ---- outputs ----
+
+    /// The next event. Taking a message frees receive buffer and may make a window
+    /// update due: drain `poll_transmit` after `poll_event` as well.
+    pub fn poll_event(&mut self) -> Option<SctpEvent> {
+        let ev = self.events.pop_front()?;
+        if let SctpEvent::Message { data, .. } = &ev {
+            self.rx.consumed(data.len() + MESSAGE_OVERHEAD);
+        }
+        Some(ev)
+    }
+
+    pub fn poll_timeout(&self) -> Option<Time> {
+        [
+            self.t1,
+            self.t2,
+            self.tx.t3,
+            self.ack_timer,
+            self.hb_timer,
+            self.reset_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next SCTP packet to send, bundling as many chunks as fit.
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Vec<u8>> {
+        if let Some(p) = self.single.pop_front() {
+            self.stats.packets_sent += 1;
+            return Some(p);
+        }
+        if self.peer.is_none() || self.state == State::Done {
+            self.control.clear();
+            return None;
+        }
+        let max = self.config.max_packet_size;
+        let mut out = Vec::with_capacity(max);
+        self.header().start(&mut out);
+        let can_send_data = matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownReceived
+        );
+        // Control chunks, in order.
+        while let Some(c) = self.control.front() {
+            let mut tmp = Vec::new();
+            c.encode(&mut tmp);
+            if out.len() > COMMON_HEADER_LEN && out.len() + tmp.len() > max {
+                break;
+            }
+            out.extend_from_slice(&tmp);
+            self.control.pop_front();
+        }
+        // SACK: when due, or piggybacked on anything else we send.
+        let sack_due = self.rx.sack_now
+            || (self.ack_timer.is_some()
+                && (out.len() > COMMON_HEADER_LEN || (can_send_data && self.tx.has_sendable())));
+        if sack_due && self.is_up() {
+            let sack = Chunk::Sack(self.rx.make_sack());
+            let mut tmp = Vec::new();
+            sack.encode(&mut tmp);
+            if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
+                out.extend_from_slice(&tmp);
+                self.ack_timer = None;
+            } else {
+                self.rx.sack_now = true;
+            }
+        }
+        if self.tx.forward_tsn_pending && self.is_up() {
+            if let Some(f) = self.tx.forward_tsn() {
+                let mut tmp = Vec::new();
+                Chunk::ForwardTsn(f).encode(&mut tmp);
+                if out.len() + tmp.len() <= max {
+                    out.extend_from_slice(&tmp);
+                    self.tx.forward_tsn_pending = false;
+                }
+            } else {
+                self.tx.forward_tsn_pending = false;
+            }
+        }
+        if can_send_data {
+            let before = out.len();
+            self.tx.fill(now, &mut out, max, &mut self.stats);
+            if out.len() > before {
+                if let Some(hb) = &mut self.hb_timer {
+                    *hb = now + self.config.heartbeat_interval;
+                }
+            }
+            self.emit_released();
+            self.maybe_start_reset(now);
+        }
+        if out.len() <= COMMON_HEADER_LEN {
+            return None;
+        }
+        finish_packet(&mut out);
+        self.stats.packets_sent += 1;
+        Some(out)
+    }
+
+    // ---- internals ----
+
+    fn nonzero_u32(&mut self) -> u32 {
+        loop {
+            let v = self.rng.u32();
+            if v != 0 {
+                return v;
+            }
+        }
+    }
+
+    fn header(&self) -> CommonHeader {
+        CommonHeader {
+            src_port: self.config.local_port,
+            dst_port: self.config.remote_port,
+            verification_tag: self.peer.as_ref().map_or(0, |p| p.tag),
+        }
+    }
+
+    fn is_up(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
+                | State::ShutdownAckSent
+        )
+    }
+
+    fn tag_ok_reflectable(&self, vtag: u32, reflected: bool) -> bool {
+        if reflected {
+            self.peer.as_ref().is_some_and(|p| p.tag == vtag)
+        } else {
+            self.my_tag != 0 && vtag == self.my_tag
+        }
+    }
+
+    fn our_params(&self) -> Vec<Param> {
+        vec![
+            Param::ForwardTsnSupported,
+            Param::SupportedExtensions(vec![CT_FORWARD_TSN, CT_RECONFIG]),
+        ]
+    }
+
+    fn a_rwnd(&self) -> u32 {
+        u32::try_from(self.config.receive_window).unwrap_or(u32::MAX)
+    }
+
+    fn single_packet(&mut self, vtag: u32, chunk: Chunk) {
+        let p = Packet {
+            header: CommonHeader {
+                src_port: self.config.local_port,
+                dst_port: self.config.remote_port,
+                verification_tag: vtag,
+            },
+            chunks: vec![chunk],
+        };
+        self.single.push_back(p.encode());
+    }
+
+    fn send_init(&mut self) {
+        let init = InitChunk {
+            initiate_tag: self.my_tag,
+            a_rwnd: self.a_rwnd(),
+            outbound_streams: MAX_STREAMS,
+            inbound_streams: MAX_STREAMS,
+            initial_tsn: self.my_initial_tsn,
+            params: self.our_params(),
+        };
+        self.single_packet(0, Chunk::Init(init));
+    }
+
+    fn backoff(&self, count: u32) -> Duration {
+        let mut d = self.config.rto_initial;
+        for _ in 0..count.min(16) {
+            d = (d * 2).min(self.config.rto_max);
+        }
+        d
+    }
+
+    /// RFC 9260 §5.1 and §5.2: answer an INIT with an INIT ACK carrying a signed cookie.
+    fn handle_init(&mut self, now: Time, init: InitChunk) {
+        if init.initiate_tag == 0 || init.inbound_streams == 0 || init.outbound_streams == 0 {
+            self.stats.dropped_unexpected += 1;
+            return;
+        }
+        let (tag, tsn, tie_my, tie_peer) = match self.state {
+            State::Closed => (self.nonzero_u32(), self.rng.u32(), 0, 0),
+            // §5.2.1: reply with the parameters of our own INIT.
+            State::CookieWait | State::CookieEchoed => {
+                let tie_peer = if self.state == State::CookieEchoed {
+                    self.peer.as_ref().map_or(0, |p| p.tag)
+                } else {
+                    0
+                };
+                (self.my_tag, self.my_initial_tsn, self.my_tag, tie_peer)
+            }
+            // §5.2.2: unexpected INIT: new tag, tie tags are the current ones.
+            State::Done => {
+                self.stats.dropped_unexpected += 1;
+                return;
+            }
+            _ => {
+                let peer_tag = self.peer.as_ref().map_or(0, |p| p.tag);
+                (self.nonzero_u32(), self.rng.u32(), self.my_tag, peer_tag)
+            }
+        };
+        let peer = PeerInit::from_init(&init);
+        let cookie = CookieData {
+            my_tag: tag,
+            my_initial_tsn: tsn,
+            peer_tag: peer.tag,
+            peer_initial_tsn: peer.initial_tsn,
+            peer_a_rwnd: peer.a_rwnd,
+            peer_outbound_streams: init.outbound_streams,
+            peer_inbound_streams: init.inbound_streams,
+            peer_forward_tsn: peer.forward_tsn,
+            peer_reconfig: peer.reconfig,
+            tie_my,
+            tie_peer,
+            created_micros: now.as_micros(),
+            lifetime_ms: u32::try_from(self.config.cookie_lifetime.as_millis()).unwrap_or(u32::MAX),
+        }
+        .seal(&self.cookie_key);
+        let mut params = vec![Param::StateCookie(cookie)];
+        params.extend(self.our_params());
+        // RFC 9260 §3.2.1: report unknown parameters whose type has the 0x4000 bit.
+        for p in &init.params {
+            if let Param::Unknown { typ, value } = p {
+                if typ & 0x4000 != 0 {
+                    let mut raw = Vec::new();
+                    Param::Unknown {
+                        typ: *typ,
+                        value: value.clone(),
+                    }
+                    .encode(&mut raw);
+                    params.push(Param::UnrecognizedParameter(raw));
+                }
+            }
+        }
+        let ack = InitChunk {
+            initiate_tag: tag,
+            a_rwnd: self.a_rwnd(),
+            outbound_streams: MAX_STREAMS,
+            inbound_streams: MAX_STREAMS,
+            initial_tsn: tsn,
+            params,
+        };
+        if self.single.len() < MAX_QUEUED_PACKETS {
+            self.single_packet(init.initiate_tag, Chunk::InitAck(ack));
+        }
+    }
+
+    fn handle_init_ack(&mut self, now: Time, ack: InitChunk) {
+        if self.state != State::CookieWait || ack.initiate_tag == 0 {
+            self.stats.dropped_unexpected += 1;
+            return;
+        }
+        let Some(cookie) = ack.params.iter().find_map(|p| match p {
+            Param::StateCookie(c) => Some(c.clone()),
+            _ => None,
+        }) else {
+            self.stats.dropped_unexpected += 1;
+            return;
+        };
+        if cookie.len() > MAX_COOKIE_LEN {
+            self.stats.dropped_unexpected += 1;
+            return;
+        }
+        self.peer = Some(PeerInit::from_init(&ack));
+        self.state = State::CookieEchoed;
+        self.control.push_back(Chunk::CookieEcho {
+            cookie: cookie.clone(),
+        });
+        self.cookie_echo = Some(cookie);
+        self.t1_count = 0;
+        self.t1 = Some(now + self.config.rto_initial);
+    }
+
+    /// RFC 9260 §5.1 D and §5.2.4 (cases B and D; restarts, case A, are not supported).
+    fn handle_cookie_echo(&mut self, now: Time, vtag: u32, cookie: &[u8]) {
+        let c = match CookieData::open(cookie, &self.cookie_key, now) {
+            Ok(c) if c.my_tag == vtag => c,
+            _ => {
+                self.stats.dropped_cookies += 1;
+                return;
+            }
+        };
+        let peer = PeerInit {
+            tag: c.peer_tag,
+            initial_tsn: c.peer_initial_tsn,
+            a_rwnd: c.peer_a_rwnd,
+            inbound_streams: c.peer_inbound_streams,
+            forward_tsn: c.peer_forward_tsn,
+            reconfig: c.peer_reconfig,
+        };
+        match self.state {
+            State::Closed => {
+                self.my_tag = c.my_tag;
+                self.my_initial_tsn = c.my_initial_tsn;
+                self.establish(now, peer);
+                self.control.push_back(Chunk::CookieAck);
+            }
+            State::CookieWait | State::CookieEchoed if c.my_tag == self.my_tag => {
+                self.establish(now, peer);
+                self.control.push_front(Chunk::CookieAck);
+            }
+            // A cookie we issued while still closed (the peer's INIT arrived before our
+            // connect): the peer knows only those tags, so adopt them.
+            State::CookieWait | State::CookieEchoed if c.tie_my == 0 && c.tie_peer == 0 => {
+                self.my_tag = c.my_tag;
+                self.my_initial_tsn = c.my_initial_tsn;
+                self.establish(now, peer);
+                self.control.push_front(Chunk::CookieAck);
+            }
+            _ if self.is_up()
+                && c.my_tag == self.my_tag
+                && self.peer.as_ref().is_some_and(|p| p.tag == c.peer_tag) =>
+            {
+                // Case D: our COOKIE ACK was lost.
+                self.control.push_back(Chunk::CookieAck);
+            }
+            _ => self.stats.dropped_cookies += 1,
+        }
+    }
+
+    fn establish(&mut self, now: Time, peer: PeerInit) {
+        let rto = (
+            self.config.rto_initial,
+            self.config.rto_min,
+            self.config.rto_max,
+        );
+        self.tx = Tx::new(
+            self.my_initial_tsn,
+            peer.a_rwnd,
+            self.config.max_packet_size,
+            rto,
+        );
+        self.tx.pr_supported = peer.forward_tsn;
+        self.rx = Rx::new(
+            peer.initial_tsn,
+            self.config.receive_window,
+            self.config.max_message_size,
+        );
+        self.outbound_streams = peer.inbound_streams;
+        self.my_next_request_seq = self.my_initial_tsn;
+        self.peer_next_request_seq = peer.initial_tsn;
+        self.peer = Some(peer);
+        // Drop a queued COOKIE ECHO of ours: the association exists.
+        self.control
+            .retain(|c| !matches!(c, Chunk::CookieEcho { .. }));
+        self.cookie_echo = None;
+        self.state = State::Established;
+        self.t1 = None;
+        self.error_count = 0;
+        self.hb_timer = Some(now + self.config.heartbeat_interval);
+        self.events.push_back(SctpEvent::Connected);
+    }
+
+    fn handle_chunk(&mut self, now: Time, chunk: Chunk, had_data: &mut bool) -> Flow {
+        match chunk {
+            Chunk::InitAck(ack) => self.handle_init_ack(now, ack),
+            Chunk::CookieAck => {
+                if self.state == State::CookieEchoed {
+                    if let Some(peer) = self.peer.clone() {
+                        self.establish(now, peer);
+                    }
+                }
+            }
+            Chunk::Data(d) => {
+                if matches!(
+                    self.state,
+                    State::Established | State::ShutdownPending | State::ShutdownSent
+                ) {
+                    *had_data = true;
+                    self.stats.data_chunks_received += 1;
+                    if d.immediate {
+                        self.rx.sack_now = true;
+                    }
+                    match self.rx.handle_data(d) {
+                        DataOutcome::Accepted => {}
+                        DataOutcome::Duplicate => self.stats.duplicate_tsns_received += 1,
+                        DataOutcome::Dropped => self.stats.dropped_receive_window += 1,
+                        DataOutcome::TooBig => {
+                            self.fail("received message exceeds max_message_size", true);
+                            return Flow::Stop;
+                        }
+                    }
+                    self.collect_deliveries();
+                }
+            }
+            Chunk::Sack(s) => {
+                if self.is_up() {
+                    let outcome = self.tx.handle_sack(now, &s, &mut self.stats);
+                    // New data acknowledged, or the peer answers our zero-window probes:
+                    // it is alive (RFC 9260 §6.1, §8.1).
+                    if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
+                        self.error_count = 0;
+                    }
+                    self.emit_released();
+                }
+            }
+            Chunk::Heartbeat { info } => {
+                if self.is_up() && self.control.len() < MAX_CONTROL_CHUNKS {
+                    self.control.push_back(Chunk::HeartbeatAck { info });
+                }
+            }
+            Chunk::HeartbeatAck { info } => self.handle_heartbeat_ack(now, &info),
+            Chunk::Shutdown { cum_tsn_ack } => match self.state {
+                State::Established | State::ShutdownPending | State::ShutdownReceived => {
+                    self.tx.handle_cum_ack(now, cum_tsn_ack, &mut self.stats);
+                    self.emit_released();
+                    self.state = State::ShutdownReceived;
+                }
+                State::ShutdownSent => {
+                    self.control.push_back(Chunk::ShutdownAck);
+                    self.state = State::ShutdownAckSent;
+                    self.t2_count = 0;
+                    self.t2 = Some(now + self.tx.rto);
+                }
+                _ => {}
+            },
+            Chunk::ShutdownAck => {
+                if matches!(self.state, State::ShutdownSent | State::ShutdownAckSent) {
+                    let tag = self.peer.as_ref().map_or(0, |p| p.tag);
+                    self.single_packet(tag, Chunk::ShutdownComplete { reflected: false });
+                    self.finish_closed();
+                    return Flow::Stop;
+                }
+            }
+            Chunk::Error { .. } => {}
+            Chunk::ForwardTsn(f) => {
+                if self.is_up() {
+                    self.rx.handle_forward_tsn(&f);
+                    self.collect_deliveries();
+                    self.check_deferred_reset(now);
+                }
+            }
+            Chunk::Reconfig(params) => {
+                if self.is_up() {
+                    for p in params {
+                        self.handle_reconfig(now, p);
+                    }
+                }
+            }
+            Chunk::Unknown { typ, flags, value } => {
+                // RFC 9260 §3.2: the upper two bits say what to do.
+                if typ & 0x40 != 0 && self.control.len() < MAX_CONTROL_CHUNKS {
+                    let mut raw = Vec::new();
+                    Chunk::Unknown { typ, flags, value }.encode(&mut raw);
+                    raw.truncate(usize::from(u16::MAX) - 16);
+                    self.control.push_back(Chunk::Error {
+                        causes: vec![ErrorCause {
+                            code: CAUSE_UNRECOGNIZED_CHUNK,
+                            info: raw,
+                        }],
+                    });
+                }
+                if typ & 0x80 == 0 {
+                    return Flow::Stop;
+                }
+            }
+            // Handled by the caller or never expected here.
+            Chunk::Init(_)
+            | Chunk::CookieEcho { .. }
+            | Chunk::Abort { .. }
+            | Chunk::ShutdownComplete { .. } => {}
+        }
+        Flow::Continue
+    }
+
+    fn collect_deliveries(&mut self) {
+        for d in self.rx.delivered.drain(..) {
+            self.stats.messages_received += 1;
+            // Each undrained message also costs its bookkeeping, so tiny messages cannot
+            // pin unbounded memory.
+            self.rx.buffered += MESSAGE_OVERHEAD;
+            self.events.push_back(SctpEvent::Message {
+                stream: d.stream,
+                ppid: d.ppid,
+                data: d.data,
+            });
+        }
+        self.check_deferred_reset_no_time();
+    }
+
+    fn emit_released(&mut self) {
+        for (stream, bytes) in self.tx.drain_released() {
+            self.events
+                .push_back(SctpEvent::BufferedAmountDecreased { stream, bytes });
+        }
+    }
+
+    fn after_input(&mut self, now: Time) {
+        self.emit_released();
+        self.check_deferred_reset(now);
+        self.maybe_start_reset(now);
+        self.check_shutdown(now);
+    }
+
+    fn check_shutdown(&mut self, now: Time) {
+        if !self.tx.is_idle() {
+            return;
+        }
+        match self.state {
+            State::ShutdownPending => {
+                self.control.push_back(Chunk::Shutdown {
+                    cum_tsn_ack: self.rx.cum_tsn(),
+                });
+                self.state = State::ShutdownSent;
+                self.t2_count = 0;
+                self.t2 = Some(now + self.tx.rto);
+            }
+            State::ShutdownReceived => {
+                self.control.push_back(Chunk::ShutdownAck);
+                self.state = State::ShutdownAckSent;
+                self.t2_count = 0;
+                self.t2 = Some(now + self.tx.rto);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_t1(&mut self, now: Time) {
+        self.t1 = None;
+        self.t1_count += 1;
+        if self.t1_count > self.config.max_init_retransmissions {
+            self.fail("association setup timed out", false);
+            return;
+        }
+        match self.state {
+            State::CookieWait => self.send_init(),
+            State::CookieEchoed => {
+                if let Some(c) = self.cookie_echo.clone() {
+                    self.control.push_front(Chunk::CookieEcho { cookie: c });
+                }
+            }
+            _ => return,
+        }
+        self.t1 = Some(now + self.backoff(self.t1_count));
+    }
+
+    fn on_t2(&mut self, now: Time) {
+        self.t2 = None;
+        self.t2_count += 1;
+        if self.t2_count > self.config.max_retransmissions {
+            self.fail("shutdown timed out", true);
+            return;
+        }
+        match self.state {
+            State::ShutdownSent => self.control.push_back(Chunk::Shutdown {
+                cum_tsn_ack: self.rx.cum_tsn(),
+            }),
+            State::ShutdownAckSent => self.control.push_back(Chunk::ShutdownAck),
+            _ => return,
+        }
+        self.t2 = Some(now + self.backoff(self.t2_count).min(self.config.rto_max));
+    }
+
+    fn on_heartbeat_timer(&mut self, now: Time) {
+        self.hb_timer = None;
+        if !self.is_up() {
+            return;
+        }
+        if self.tx.t3.is_some() {
+            // Data is outstanding: T3-rtx watches the path.
+            self.hb_timer = Some(now + self.config.heartbeat_interval);
+            return;
+        }
+        if self.hb_nonce.is_some() {
+            self.count_error();
+            if self.state == State::Done {
+                return;
+            }
+        }
+        let nonce = self.rng.u64();
+        self.hb_nonce = Some(nonce);
+        let mut info = Vec::with_capacity(16);
+        info.extend_from_slice(&nonce.to_be_bytes());
+        info.extend_from_slice(&now.as_micros().to_be_bytes());
+        self.control.push_back(Chunk::Heartbeat { info });
+        self.hb_timer = Some(now + self.config.heartbeat_interval + self.tx.rto);
+    }
+
+    fn handle_heartbeat_ack(&mut self, now: Time, info: &[u8]) {
+        let mut r = Reader::new(info);
+        let (Ok(hi), Ok(lo), Ok(thi), Ok(tlo)) = (r.u32(), r.u32(), r.u32(), r.u32()) else {
+            return;
+        };
+        let nonce = (u64::from(hi) << 32) | u64::from(lo);
+        if self.hb_nonce != Some(nonce) {
+            return;
+        }
+        self.hb_nonce = None;
+        self.error_count = 0;
+        let sent = Time::from_micros((u64::from(thi) << 32) | u64::from(tlo));
+        self.tx.on_rtt_sample(now - sent);
+    }
+
+    fn count_error(&mut self) {
+        self.error_count += 1;
+        if self.error_count > self.config.max_retransmissions {
+            self.fail("peer unreachable: too many retransmissions", true);
+        }
+    }
+
+    // ---- stream reset (RFC 6525) ----
+
+    fn maybe_start_reset(&mut self, now: Time) {
+        if self.reset_in_flight.is_some()
+            || self.reset_queue.is_empty()
+            || !matches!(self.state, State::Established)
+        {
+            return;
+        }
+        let ready: Vec<u16> = self
+            .reset_queue
+            .iter()
+            .copied()
+            .filter(|s| !self.tx.has_unsent(*s))
+            .take(MAX_STREAMS_PER_RESET)
+            .collect();
+        if ready.is_empty() {
+            return;
+        }
+        for s in &ready {
+            self.reset_queue.remove(s);
+        }
+        if !self.peer.as_ref().is_some_and(|p| p.reconfig) {
+            // The peer cannot reset streams: report completion right away.
+            for s in ready {
+                self.tx.reset_ssn(s);
+                self.events
+                    .push_back(SctpEvent::OutgoingStreamReset { stream: s });
+            }
+            return;
+        }
+        let r = ResetInFlight {
+            request_seq: self.my_next_request_seq,
+            last_tsn: self.tx.last_assigned_tsn(),
+            streams: ready,
+        };
+        self.control
+            .push_back(Chunk::Reconfig(vec![ReconfigParam::OutgoingResetRequest {
+                request_seq: r.request_seq,
+                response_seq: self.peer_next_request_seq.wrapping_sub(1),
+                last_tsn: r.last_tsn,
+                streams: r.streams.clone(),
+            }]));
+        self.reset_in_flight = Some(r);
+        self.reset_timer = Some(now + self.tx.rto);
+    }
+
+    fn respond(&mut self, response_seq: u32, result: u32) {
+        if self.control.len() >= MAX_CONTROL_CHUNKS {
+            return;
+        }
+        self.control
+            .push_back(Chunk::Reconfig(vec![ReconfigParam::Response {
+                response_seq,
+                result,
+                next_tsns: None,
+            }]));
+    }
+
+    fn handle_reconfig(&mut self, now: Time, p: ReconfigParam) {
+        match p {
+            ReconfigParam::OutgoingResetRequest {
+                request_seq,
+                last_tsn,
+                streams,
+                ..
+            } => {
+                if request_seq == self.peer_next_request_seq {
+                    if self
+                        .deferred_reset
+                        .as_ref()
+                        .is_some_and(|d| d.0 == request_seq)
+                    {
+                        self.respond(request_seq, RESULT_IN_PROGRESS);
+                        return;
+                    }
+                    let last = unwrap_tsn(self.rx.cum, last_tsn);
+                    if last <= self.rx.cum {
+                        self.perform_incoming_reset(request_seq, &streams);
+                    } else {
+                        self.deferred_reset = Some((request_seq, last_tsn, streams));
+                        self.respond(request_seq, RESULT_IN_PROGRESS);
+                    }
+                } else if request_seq == self.peer_next_request_seq.wrapping_sub(1) {
+                    let result = match self.last_response {
+                        Some((seq, r)) if seq == request_seq => r,
+                        _ => RESULT_SUCCESS_PERFORMED,
+                    };
+                    self.respond(request_seq, result);
+                } else {
+                    self.respond(request_seq, RESULT_BAD_SEQUENCE);
+                }
+            }
+            ReconfigParam::IncomingResetRequest { request_seq, .. } => {
+                let result = if request_seq == self.peer_next_request_seq {
+                    self.peer_next_request_seq = self.peer_next_request_seq.wrapping_add(1);
+                    self.last_response = Some((request_seq, RESULT_DENIED));
+                    RESULT_DENIED
+                } else {
+                    RESULT_BAD_SEQUENCE
+                };
+                self.respond(request_seq, result);
+            }
+            ReconfigParam::Response {
+                response_seq,
+                result,
+                ..
+            } => {
+                let Some(r) = &self.reset_in_flight else {
+                    return;
+                };
+                if r.request_seq != response_seq {
+                    return;
+                }
+                if result == RESULT_IN_PROGRESS {
+                    // Ask again after a while (same sequence number).
+                    self.reset_timer = Some(now + self.tx.rto);
+                    return;
+                }
+                let Some(r) = self.reset_in_flight.take() else {
+                    return;
+                };
+                self.reset_timer = None;
+                self.my_next_request_seq = self.my_next_request_seq.wrapping_add(1);
+                for s in r.streams {
+                    self.tx.reset_ssn(s);
+                    self.events
+                        .push_back(SctpEvent::OutgoingStreamReset { stream: s });
+                }
+                self.error_count = 0;
+                self.maybe_start_reset(now);
+            }
+            ReconfigParam::Unknown { .. } => {}
+        }
+    }
+
+    fn perform_incoming_reset(&mut self, request_seq: u32, streams: &[u16]) {
+        for s in self.rx.reset_streams(streams) {
+            self.events
+                .push_back(SctpEvent::IncomingStreamReset { stream: s });
+        }
+        self.peer_next_request_seq = self.peer_next_request_seq.wrapping_add(1);
+        self.last_response = Some((request_seq, RESULT_SUCCESS_PERFORMED));
+        self.respond(request_seq, RESULT_SUCCESS_PERFORMED);
+    }
+
+    fn check_deferred_reset_no_time(&mut self) {
+        let due = self
+            .deferred_reset
+            .as_ref()
+            .is_some_and(|(_, last, _)| unwrap_tsn(self.rx.cum, *last) <= self.rx.cum);
+        if due {
+            if let Some((seq, _, streams)) = self.deferred_reset.take() {
+                self.perform_incoming_reset(seq, &streams);
+            }
+        }
+    }
+
+    fn check_deferred_reset(&mut self, _now: Time) {
+        self.check_deferred_reset_no_time();
+    }
+
+    // ---- ending ----
+
+    fn stop_all(&mut self) {
+        self.t1 = None;
+        self.t2 = None;
+        self.tx.t3 = None;
+        self.ack_timer = None;
+        self.hb_timer = None;
+        self.reset_timer = None;
+        self.control.clear();
+    }
+
+    fn fail(&mut self, reason: &str, send_abort: bool) {
+        self.fail_with(reason, send_abort, CAUSE_PROTOCOL_VIOLATION);
+    }
+
+    fn fail_with(&mut self, reason: &str, send_abort: bool, cause: u16) {
+        let peer_tag = self.peer.as_ref().map(|p| p.tag);
+        self.stop_all();
+        if send_abort {
+            if let Some(tag) = peer_tag {
+                let info = reason.as_bytes().to_vec();
+                self.single_packet(
+                    tag,
+                    Chunk::Abort {
+                        reflected: false,
+                        causes: vec![ErrorCause { code: cause, info }],
+                    },
+                );
+            }
+        }
+        self.state = State::Done;
+        self.events.push_back(SctpEvent::Aborted {
+            reason: reason.to_string(),
+        });
+    }
+
+    fn finish_closed(&mut self) {
+        self.stop_all();
+        self.state = State::Done;
+        self.events.push_back(SctpEvent::Closed);
+    }
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+#[cfg(test)]
+impl Association {
+    pub(super) fn debug_state(&self) -> String {
+        format!(
+            "state {:?} rx cum {} buffered {} | tx {}",
+            self.state,
+            self.rx.cum_tsn(),
+            self.rx.buffered,
+            self.tx.debug_state()
+        )
+    }
+}

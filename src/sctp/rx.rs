@@ -1,0 +1,347 @@
+//! The receiving half: TSN tracking with gaps and duplicates, SACK generation,
+//! reassembly, ordered and unordered delivery, FORWARD TSN (RFC 3758 §3.6) and
+//! incoming stream resets (RFC 6525 §5.2.2). Every held byte counts against the window.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::tx::{lo32, unwrap_tsn};
+use super::wire::{DataChunk, ForwardTsnChunk, GapBlock, SackChunk};
+use super::{MAX_DUP_TSNS, MAX_GAP_BLOCKS, MAX_RECEIVE_BUFFER_FACTOR, MAX_TSN_AHEAD};
+
+/// A complete message ready for the user.
+pub(super) struct Delivered {
+    pub stream: u16,
+    pub ppid: u32,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum DataOutcome {
+    Accepted,
+    Duplicate,
+    /// Receive buffer full (or TSN implausibly far ahead): not recorded, the peer retransmits.
+    Dropped,
+    /// A reassembled message exceeds the maximum message size.
+    TooBig,
+}
+
+#[derive(Default)]
+struct StreamIn {
+    next_ssn: u16,
+    /// Complete ordered messages waiting for an earlier SSN.
+    ready: BTreeMap<u16, (u32, Vec<u8>)>,
+}
+
+pub(super) struct Rx {
+    /// Cumulative TSN (extended).
+    pub cum: u64,
+    received: BTreeSet<u64>,
+    dups: Vec<u32>,
+    reasm: BTreeMap<u64, DataChunk>,
+    streams: HashMap<u16, StreamIn>,
+    /// Bytes held: reassembly, ordering queues and delivered-but-undrained messages.
+    pub buffered: usize,
+    window: usize,
+    max_message_size: usize,
+    pub delivered: Vec<Delivered>,
+    /// A SACK must go out now (gap, duplicate, FORWARD TSN, every second packet).
+    pub sack_now: bool,
+    pub data_packets: u32,
+    /// We advertised less than a quarter of the window.
+    window_closed: bool,
+}
+
+fn serial_gt16(a: u16, b: u16) -> bool {
+    a != b && a.wrapping_sub(b) < 0x8000
+}
+
+impl Rx {
+    pub fn new(peer_initial_tsn: u32, window: usize, max_message_size: usize) -> Rx {
+        Rx {
+            cum: ((1u64 << 32) | u64::from(peer_initial_tsn)) - 1,
+            received: BTreeSet::new(),
+            dups: Vec::new(),
+            reasm: BTreeMap::new(),
+            streams: HashMap::new(),
+            buffered: 0,
+            window,
+            max_message_size,
+            delivered: Vec::new(),
+            sack_now: false,
+            data_packets: 0,
+            window_closed: false,
+        }
+    }
+
+    pub fn a_rwnd(&self) -> u32 {
+        u32::try_from(self.window.saturating_sub(self.buffered)).unwrap_or(u32::MAX)
+    }
+
+    pub fn cum_tsn(&self) -> u32 {
+        lo32(self.cum)
+    }
+
+    pub fn handle_data(&mut self, d: DataChunk) -> DataOutcome {
+        let tsn = unwrap_tsn(self.cum, d.tsn);
+        if tsn <= self.cum || self.received.contains(&tsn) {
+            if self.dups.len() < MAX_DUP_TSNS {
+                self.dups.push(d.tsn);
+            }
+            self.sack_now = true;
+            return DataOutcome::Duplicate;
+        }
+        if tsn > self.cum + MAX_TSN_AHEAD || d.payload.is_empty() {
+            return DataOutcome::Dropped;
+        }
+        let len = d.payload.len();
+        let fills_hole = self.received.last().is_some_and(|&h| tsn < h);
+        let limit = if fills_hole {
+            self.window * MAX_RECEIVE_BUFFER_FACTOR
+        } else {
+            self.window
+        };
+        if self.buffered + len > limit {
+            self.sack_now = true;
+            if self.partial_at_cum_bytes() > self.max_message_size {
+                // The message in progress can never complete within our limits.
+                return DataOutcome::TooBig;
+            }
+            return DataOutcome::Dropped;
+        }
+        // Record the TSN.
+        if tsn == self.cum + 1 {
+            self.cum = tsn;
+            while self.received.remove(&(self.cum + 1)) {
+                self.cum += 1;
+            }
+            if !self.received.is_empty() {
+                self.sack_now = true;
+            }
+        } else {
+            self.received.insert(tsn);
+            self.sack_now = true;
+        }
+        self.buffered += len;
+        if d.beginning && d.ending {
+            self.deliver(d.stream, d.ssn, d.unordered, d.ppid, d.payload);
+            return DataOutcome::Accepted;
+        }
+        self.reasm.insert(tsn, d);
+        self.try_reassemble(tsn)
+    }
+
+    fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
+        let Some(first) = self.reasm.get(&tsn) else {
+            return DataOutcome::Accepted;
+        };
+        let (stream, ssn, unordered) = (first.stream, first.ssn, first.unordered);
+        let same = |c: &DataChunk| {
+            c.stream == stream && c.unordered == unordered && (unordered || c.ssn == ssn)
+        };
+        let mut end = tsn;
+        loop {
+            let Some(c) = self.reasm.get(&end) else {
+                return DataOutcome::Accepted;
+            };
+            if c.ending {
+                break;
+            }
+            match self.reasm.get(&(end + 1)) {
+                Some(n) if same(n) && !n.beginning => end += 1,
+                _ => return DataOutcome::Accepted,
+            }
+        }
+        let mut start = tsn;
+        let mut total = 0usize;
+        loop {
+            let Some(c) = self.reasm.get(&start) else {
+                return DataOutcome::Accepted;
+            };
+            total += c.payload.len();
+            if c.beginning {
+                break;
+            }
+            match self.reasm.get(&(start - 1)) {
+                Some(p) if same(p) && !p.ending => start -= 1,
+                _ => return DataOutcome::Accepted,
+            }
+        }
+        for t in tsn + 1..=end {
+            total += self.reasm.get(&t).map_or(0, |c| c.payload.len());
+        }
+        if total > self.max_message_size {
+            return DataOutcome::TooBig;
+        }
+        let mut data = Vec::with_capacity(total);
+        let mut ppid = 0;
+        for t in start..=end {
+            if let Some(c) = self.reasm.remove(&t) {
+                if t == start {
+                    ppid = c.ppid;
+                }
+                data.extend_from_slice(&c.payload);
+            }
+        }
+        self.deliver(stream, ssn, unordered, ppid, data);
+        DataOutcome::Accepted
+    }
+
+    fn deliver(&mut self, stream: u16, ssn: u16, unordered: bool, ppid: u32, data: Vec<u8>) {
+        if unordered {
+            self.delivered.push(Delivered { stream, ppid, data });
+            return;
+        }
+        let st = self.streams.entry(stream).or_default();
+        if ssn == st.next_ssn {
+            st.next_ssn = st.next_ssn.wrapping_add(1);
+            self.delivered.push(Delivered { stream, ppid, data });
+            while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
+                st.next_ssn = st.next_ssn.wrapping_add(1);
+                self.delivered.push(Delivered { stream, ppid, data });
+            }
+        } else if serial_gt16(ssn, st.next_ssn) {
+            st.ready.insert(ssn, (ppid, data));
+        } else {
+            // Stale (already delivered or skipped).
+            self.buffered = self.buffered.saturating_sub(data.len());
+        }
+    }
+
+    /// Bytes of the partial message whose last fragment received is at the cumulative TSN.
+    fn partial_at_cum_bytes(&self) -> usize {
+        let mut total = 0;
+        let mut t = self.cum;
+        while let Some(c) = self.reasm.get(&t) {
+            total += c.payload.len();
+            if c.beginning {
+                break;
+            }
+            t -= 1;
+        }
+        total
+    }
+
+    /// The user took a delivered message: its bytes leave the buffer. If our window had
+    /// closed and has now reopened, a window update SACK is due (RFC 9260 §6.2).
+    pub fn consumed(&mut self, bytes: usize) {
+        self.buffered = self.buffered.saturating_sub(bytes);
+        if self.window_closed && self.buffered <= self.window / 2 {
+            self.window_closed = false;
+            self.sack_now = true;
+        }
+    }
+
+    pub fn handle_forward_tsn(&mut self, f: &ForwardTsnChunk) {
+        self.sack_now = true;
+        let new = unwrap_tsn(self.cum, f.new_cum_tsn);
+        if new <= self.cum || new > self.cum + MAX_TSN_AHEAD {
+            return;
+        }
+        // Forget everything up to the new cumulative TSN.
+        while let Some(&t) = self.received.first() {
+            if t > new {
+                break;
+            }
+            self.received.remove(&t);
+        }
+        self.cum = new;
+        while self.received.remove(&(self.cum + 1)) {
+            self.cum += 1;
+        }
+        while let Some((&t, _)) = self.reasm.first_key_value() {
+            if t > self.cum {
+                break;
+            }
+            if let Some(c) = self.reasm.remove(&t) {
+                self.buffered = self.buffered.saturating_sub(c.payload.len());
+            }
+        }
+        // Skip the abandoned SSNs, delivering what became deliverable.
+        for &(stream, ssn) in &f.streams {
+            let st = self.streams.entry(stream).or_default();
+            if serial_gt16(st.next_ssn, ssn) {
+                continue;
+            }
+            loop {
+                let cur = st.next_ssn;
+                if let Some((ppid, data)) = st.ready.remove(&cur) {
+                    self.delivered.push(Delivered { stream, ppid, data });
+                }
+                st.next_ssn = cur.wrapping_add(1);
+                if cur == ssn {
+                    break;
+                }
+            }
+            while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
+                st.next_ssn = st.next_ssn.wrapping_add(1);
+                self.delivered.push(Delivered { stream, ppid, data });
+            }
+        }
+        // Complete messages that no longer wait for skipped fragments may exist: none,
+        // since whole messages are abandoned.
+    }
+
+    /// RFC 6525 §5.2.2: the peer reset its outgoing streams (empty list: all streams).
+    /// Returns the streams reset.
+    pub fn reset_streams(&mut self, streams: &[u16]) -> Vec<u16> {
+        let list: Vec<u16> = if streams.is_empty() {
+            self.streams.keys().copied().collect()
+        } else {
+            streams.to_vec()
+        };
+        for s in &list {
+            if let Some(st) = self.streams.remove(s) {
+                for (_, (_, d)) in st.ready {
+                    self.buffered = self.buffered.saturating_sub(d.len());
+                }
+            }
+        }
+        list
+    }
+
+    /// Builds a SACK (RFC 9260 §3.3.4) and clears the pending-ack state.
+    pub fn make_sack(&mut self) -> SackChunk {
+        let mut gaps = Vec::new();
+        let mut run: Option<(u64, u64)> = None;
+        for &t in &self.received {
+            let off = t - self.cum;
+            if off > u64::from(u16::MAX) {
+                break;
+            }
+            match run {
+                Some((s, e)) if off == e + 1 => run = Some((s, off)),
+                Some((s, e)) => {
+                    gaps.push(GapBlock {
+                        start: u16::try_from(s).unwrap_or(u16::MAX),
+                        end: u16::try_from(e).unwrap_or(u16::MAX),
+                    });
+                    run = Some((off, off));
+                }
+                None => run = Some((off, off)),
+            }
+            if gaps.len() >= MAX_GAP_BLOCKS {
+                break;
+            }
+        }
+        if let Some((s, e)) = run {
+            if gaps.len() < MAX_GAP_BLOCKS {
+                gaps.push(GapBlock {
+                    start: u16::try_from(s).unwrap_or(u16::MAX),
+                    end: u16::try_from(e).unwrap_or(u16::MAX),
+                });
+            }
+        }
+        self.sack_now = false;
+        self.data_packets = 0;
+        let a_rwnd = self.a_rwnd();
+        if usize::try_from(a_rwnd).unwrap_or(usize::MAX) < self.window / 4 {
+            self.window_closed = true;
+        }
+        SackChunk {
+            cum_tsn_ack: lo32(self.cum),
+            a_rwnd,
+            gaps,
+            dup_tsns: std::mem::take(&mut self.dups),
+        }
+    }
+}

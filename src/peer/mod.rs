@@ -12,9 +12,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::crypto::{Certificate, Rng};
-use crate::net::{TransportId, Transmit};
-use crate::time::Time;
+use crate::crypto::Certificate;
 
 mod error;
 pub use error::{ErrorKind, PeerError};
@@ -265,129 +263,16 @@ pub enum PeerEvent {
     DataChannelError { channel: ChannelId, error: PeerError },
 }
 
-/// One `RTCPeerConnection`'s protocol state.
-pub struct Peer {
-    _private: (),
-}
 
-#[allow(unused_variables)]
-impl Peer {
-    pub fn new(config: PeerConfig, rng: Rng) -> Result<Peer, PeerError> {
-        todo!("peer being written")
-    }
+mod channels;
+mod connection;
 
-    /// The certificate in use (for `getConfiguration().certificates` and fingerprints).
-    pub fn certificate(&self) -> &Arc<Certificate> {
-        todo!()
-    }
+pub use connection::{Peer, PeerStats};
 
-    /// A local transport (e.g. a bound UDP socket) that ICE may gather host candidates on.
-    pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
-        todo!()
-    }
-
-    pub fn create_offer(&mut self) -> Result<String, PeerError> {
-        todo!()
-    }
-
-    pub fn create_answer(&mut self) -> Result<String, PeerError> {
-        todo!()
-    }
-
-    /// `sdp: None` (or empty) is the implicit form: an offer or answer is created as the
-    /// signaling state requires. Returns the description applied.
-    pub fn set_local_description(
-        &mut self,
-        now: Time,
-        ty: Option<SdpType>,
-        sdp: Option<&str>,
-    ) -> Result<Description, PeerError> {
-        todo!()
-    }
-
-    pub fn set_remote_description(&mut self, now: Time, ty: SdpType, sdp: &str) -> Result<(), PeerError> {
-        todo!()
-    }
-
-    /// `None` or an empty `candidate` string means end-of-candidates.
-    pub fn add_ice_candidate(&mut self, now: Time, candidate: Option<IceCandidateInit>) -> Result<(), PeerError> {
-        todo!()
-    }
-
-    pub fn current_local_description(&self) -> Option<Description> {
-        todo!()
-    }
-    pub fn pending_local_description(&self) -> Option<Description> {
-        todo!()
-    }
-    pub fn current_remote_description(&self) -> Option<Description> {
-        todo!()
-    }
-    pub fn pending_remote_description(&self) -> Option<Description> {
-        todo!()
-    }
-
-    pub fn signaling_state(&self) -> SignalingState {
-        todo!()
-    }
-    pub fn ice_gathering_state(&self) -> IceGatheringState {
-        todo!()
-    }
-    pub fn ice_connection_state(&self) -> IceConnectionState {
-        todo!()
-    }
-    pub fn connection_state(&self) -> PeerConnectionState {
-        todo!()
-    }
-    /// Whether the remote description says the peer can take trickled candidates.
-    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
-        todo!()
-    }
-    /// The W3C "negotiation-needed" condition (a data channel exists but no SCTP m-line
-    /// was negotiated yet). The JS layer decides when to fire the event.
-    pub fn is_negotiation_needed(&self) -> bool {
-        todo!()
-    }
-
-    /// Creates a channel; `id` in the result is `None` until the DTLS role is known.
-    pub fn create_data_channel(&mut self, now: Time, init: DataChannelInit) -> Result<(ChannelId, Option<u16>), PeerError> {
-        todo!()
-    }
-
-    pub fn send(&mut self, now: Time, channel: ChannelId, binary: bool, data: &[u8]) -> Result<(), PeerError> {
-        todo!()
-    }
-
-    pub fn close_channel(&mut self, now: Time, channel: ChannelId) {
-        todo!()
-    }
-
-    /// `RTCSctpTransport.maxMessageSize` (the remote's limit and ours, the smaller).
-    pub fn sctp_max_message_size(&self) -> Option<usize> {
-        todo!()
-    }
-
-    pub fn close(&mut self, now: Time) {
-        todo!()
-    }
-
-    pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
-        todo!()
-    }
-
-    pub fn handle_timeout(&mut self, now: Time) {
-        todo!()
-    }
-
-    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
-        todo!()
-    }
-
-    pub fn poll_event(&mut self) -> Option<PeerEvent> {
-        todo!()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Time> {
-        todo!()
-    }
-}
+/// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
+/// (a ClientHello can arrive before our answer is applied).
+pub const MAX_EARLY_DTLS_DATAGRAMS: usize = 16;
+/// Largest number of data channels one peer keeps (open, opening or closing).
+pub const MAX_DATA_CHANNELS: usize = 65534;
+/// Largest SDP we accept from the application or the remote side.
+pub const MAX_SDP_SIZE: usize = 256 * 1024;

@@ -1,0 +1,448 @@
+//! The data-channel table: stream ids, DCEP open/ack, messages, buffered amounts and the
+//! closing handshake (RFC 8831 §6.7: reset both directions of the stream).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use super::{ChannelId, DataChannelInit, ErrorKind, PeerError, PeerEvent, MAX_DATA_CHANNELS};
+use crate::datachannel::{self as dc, DataChannelOpen, DcepMessage, Reliability};
+use crate::sctp::{Association, SendOptions};
+use crate::time::Time;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Waiting for the SCTP association (and maybe for a stream id).
+    Connecting,
+    Open,
+    /// Our outgoing stream reset was requested; waiting for both directions.
+    Closing,
+    Closed,
+}
+
+struct Channel {
+    init: DataChannelInit,
+    stream: Option<u16>,
+    state: State,
+    /// We sent DATA_CHANNEL_OPEN and have not seen the ACK: send ordered until then
+    /// (RFC 8832 §6).
+    awaiting_ack: bool,
+    /// Bytes we put on the stream that are not the application's (DCEP messages, the
+    /// one-byte payload of empty messages), so `bufferedAmount` stays exact.
+    overhead_outstanding: usize,
+    outgoing_reset_done: bool,
+    incoming_reset_done: bool,
+}
+
+pub(super) struct Channels {
+    channels: BTreeMap<ChannelId, Channel>,
+    by_stream: HashMap<u16, ChannelId>,
+    next_handle: ChannelId,
+    /// `Some(true)` when we are the DTLS client (even stream ids, RFC 8832 §6).
+    dtls_client: Option<bool>,
+}
+
+fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
+    PeerError::new(kind, msg)
+}
+
+impl Channels {
+    pub fn new() -> Channels {
+        Channels { channels: BTreeMap::new(), by_stream: HashMap::new(), next_handle: 1, dtls_client: None }
+    }
+
+    pub fn any_non_closed(&self) -> bool {
+        self.channels.values().any(|c| c.state != State::Closed)
+    }
+
+    pub fn stream_of(&self, channel: ChannelId) -> Option<u16> {
+        self.channels.get(&channel).and_then(|c| c.stream)
+    }
+
+    fn alloc_handle(&mut self) -> ChannelId {
+        let h = self.next_handle;
+        self.next_handle = self.next_handle.wrapping_add(1).max(1);
+        h
+    }
+
+    /// The lowest free stream id of our parity.
+    fn alloc_stream(&self) -> Option<u16> {
+        let client = self.dtls_client?;
+        let mut id: u16 = if client { 0 } else { 1 };
+        loop {
+            if !self.by_stream.contains_key(&id) {
+                return Some(id);
+            }
+            id = id.checked_add(2)?;
+            if id == u16::MAX {
+                return None;
+            }
+        }
+    }
+
+    pub fn create(&mut self, init: DataChannelInit) -> Result<(ChannelId, Option<u16>), PeerError> {
+        if self.channels.len() >= MAX_DATA_CHANNELS {
+            return Err(err(ErrorKind::Operation, "too many data channels"));
+        }
+        let stream = if init.negotiated {
+            let id = init.id.ok_or_else(|| err(ErrorKind::Type, "negotiated channels need an id"))?;
+            if id == u16::MAX {
+                return Err(err(ErrorKind::Type, "id must be below 65535"));
+            }
+            if self.by_stream.contains_key(&id) {
+                return Err(err(ErrorKind::Operation, format!("data channel id {id} is already in use")));
+            }
+            Some(id)
+        } else {
+            match self.dtls_client {
+                Some(_) => Some(
+                    self.alloc_stream()
+                        .ok_or_else(|| err(ErrorKind::Operation, "no free data channel id"))?,
+                ),
+                None => None,
+            }
+        };
+        let handle = self.alloc_handle();
+        if let Some(s) = stream {
+            self.by_stream.insert(s, handle);
+        }
+        self.channels.insert(
+            handle,
+            Channel {
+                init,
+                stream,
+                state: State::Connecting,
+                awaiting_ack: false,
+                overhead_outstanding: 0,
+                outgoing_reset_done: false,
+                incoming_reset_done: false,
+            },
+        );
+        Ok((handle, stream))
+    }
+
+    /// The DTLS role is known: give every channel without an id one of our parity.
+    pub fn set_dtls_role(&mut self, client: bool, events: &mut VecDeque<PeerEvent>) {
+        if self.dtls_client.is_some() {
+            return;
+        }
+        self.dtls_client = Some(client);
+        let pending: Vec<ChannelId> =
+            self.channels.iter().filter(|(_, c)| c.stream.is_none()).map(|(h, _)| *h).collect();
+        for h in pending {
+            match self.alloc_stream() {
+                Some(id) => {
+                    self.by_stream.insert(id, h);
+                    if let Some(c) = self.channels.get_mut(&h) {
+                        c.stream = Some(id);
+                    }
+                    events.push_back(PeerEvent::DataChannelIdAssigned { channel: h, id });
+                }
+                None => {
+                    if let Some(c) = self.channels.get_mut(&h) {
+                        c.state = State::Closed;
+                    }
+                    events.push_back(PeerEvent::DataChannelError {
+                        channel: h,
+                        error: err(ErrorKind::DataChannelFailure, "no free data channel id"),
+                    });
+                    events.push_back(PeerEvent::DataChannelClosed { channel: h });
+                }
+            }
+        }
+    }
+
+    /// Opens every channel that waits for the association, once it is up.
+    pub fn open_pending(&mut self, now: Time, sctp: Option<&mut Association>, events: &mut VecDeque<PeerEvent>) {
+        let Some(sctp) = sctp else { return };
+        if !sctp.is_established() {
+            return;
+        }
+        for (h, c) in self.channels.iter_mut() {
+            if c.state != State::Connecting {
+                continue;
+            }
+            let Some(stream) = c.stream else { continue };
+            if !c.init.negotiated {
+                let Some(open) = open_message(&c.init) else {
+                    c.state = State::Closed;
+                    events.push_back(PeerEvent::DataChannelClosed { channel: *h });
+                    continue;
+                };
+                let mut buf = Vec::new();
+                DcepMessage::Open(open).encode(&mut buf);
+                match sctp.send(now, stream, dc::ppid::DCEP, &buf, SendOptions::default()) {
+                    Ok(()) => {
+                        c.overhead_outstanding += buf.len();
+                        c.awaiting_ack = true;
+                    }
+                    Err(e) => {
+                        c.state = State::Closed;
+                        events.push_back(PeerEvent::DataChannelError {
+                            channel: *h,
+                            error: err(ErrorKind::DataChannelFailure, format!("cannot open channel: {e:?}")),
+                        });
+                        events.push_back(PeerEvent::DataChannelClosed { channel: *h });
+                        continue;
+                    }
+                }
+            }
+            c.state = State::Open;
+            events.push_back(PeerEvent::DataChannelOpen { channel: *h });
+        }
+    }
+
+    fn options(c: &Channel) -> SendOptions {
+        SendOptions {
+            unordered: !c.init.ordered && !c.awaiting_ack,
+            max_retransmits: c.init.max_retransmits.map(u32::from),
+            max_lifetime: c
+                .init
+                .max_packet_life_time
+                .map(|ms| core::time::Duration::from_millis(u64::from(ms))),
+        }
+    }
+
+    pub fn send(
+        &mut self,
+        now: Time,
+        sctp: &mut Association,
+        channel: ChannelId,
+        binary: bool,
+        data: &[u8],
+    ) -> Result<(), PeerError> {
+        let c = self
+            .channels
+            .get_mut(&channel)
+            .ok_or_else(|| err(ErrorKind::InvalidState, "unknown data channel"))?;
+        if c.state != State::Open {
+            return Err(err(ErrorKind::InvalidState, "the data channel is not open"));
+        }
+        let stream = c.stream.ok_or_else(|| err(ErrorKind::InvalidState, "the data channel has no id"))?;
+        let ppid = dc::ppid_for(binary, data.len());
+        let opts = Self::options(c);
+        if data.is_empty() {
+            // RFC 8831 §6.6: empty messages travel as one byte with an _EMPTY PPID.
+            sctp.send(now, stream, ppid, &[0], opts)
+                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+            c.overhead_outstanding += 1;
+        } else {
+            sctp.send(now, stream, ppid, data, opts)
+                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+        }
+        Ok(())
+    }
+
+    /// Returns false when the message was dropped (unknown stream, bad DCEP, ...).
+    pub fn on_message(
+        &mut self,
+        now: Time,
+        sctp: Option<&mut Association>,
+        stream: u16,
+        ppid: u32,
+        data: Vec<u8>,
+        events: &mut VecDeque<PeerEvent>,
+    ) -> bool {
+        if ppid == dc::ppid::DCEP {
+            let Ok(msg) = DcepMessage::decode(&data) else { return false };
+            return self.on_dcep(now, sctp, stream, msg, events);
+        }
+        let Some(&h) = self.by_stream.get(&stream) else { return false };
+        let Some(c) = self.channels.get_mut(&h) else { return false };
+        if c.state != State::Open && c.state != State::Closing {
+            return false;
+        }
+        // Any user message on an unordered channel means the peer saw our OPEN.
+        c.awaiting_ack = false;
+        match dc::decode_payload(ppid, data) {
+            Ok((binary, data)) => {
+                events.push_back(PeerEvent::DataChannelMessage { channel: h, binary, data });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn on_dcep(
+        &mut self,
+        now: Time,
+        sctp: Option<&mut Association>,
+        stream: u16,
+        msg: DcepMessage,
+        events: &mut VecDeque<PeerEvent>,
+    ) -> bool {
+        match msg {
+            DcepMessage::Ack => {
+                let Some(&h) = self.by_stream.get(&stream) else { return false };
+                if let Some(c) = self.channels.get_mut(&h) {
+                    c.awaiting_ack = false;
+                }
+                true
+            }
+            DcepMessage::Open(open) => {
+                if self.by_stream.contains_key(&stream) {
+                    // RFC 8832 §6: an OPEN on a stream in use is a protocol error; ignore it.
+                    return false;
+                }
+                if let Some(client) = self.dtls_client {
+                    // The opener uses its own parity; ours would mean a collision.
+                    if (stream % 2 == 0) == client {
+                        return false;
+                    }
+                }
+                if self.channels.len() >= MAX_DATA_CHANNELS {
+                    return false;
+                }
+                let Some(sctp) = sctp else { return false };
+                let init = init_from_open(open);
+                let mut ack = Vec::new();
+                DcepMessage::Ack.encode(&mut ack);
+                if sctp.send(now, stream, dc::ppid::DCEP, &ack, SendOptions::default()).is_err() {
+                    return false;
+                }
+                let h = self.alloc_handle();
+                self.by_stream.insert(stream, h);
+                events.push_back(PeerEvent::DataChannelIncoming {
+                    channel: h,
+                    id: stream,
+                    label: init.label.clone(),
+                    protocol: init.protocol.clone(),
+                    ordered: init.ordered,
+                    max_packet_life_time: init.max_packet_life_time,
+                    max_retransmits: init.max_retransmits,
+                });
+                self.channels.insert(
+                    h,
+                    Channel {
+                        init,
+                        stream: Some(stream),
+                        state: State::Open,
+                        awaiting_ack: false,
+                        overhead_outstanding: ack.len(),
+                        outgoing_reset_done: false,
+                        incoming_reset_done: false,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    pub fn on_buffered_decrease(&mut self, stream: u16, bytes: usize, events: &mut VecDeque<PeerEvent>) {
+        let Some(&h) = self.by_stream.get(&stream) else { return };
+        let Some(c) = self.channels.get_mut(&h) else { return };
+        let overhead = bytes.min(c.overhead_outstanding);
+        c.overhead_outstanding -= overhead;
+        let user = bytes - overhead;
+        if user > 0 {
+            events.push_back(PeerEvent::DataChannelBufferedAmountDecreased { channel: h, bytes: user });
+        }
+    }
+
+    /// The application closes a channel: reset our outgoing stream after queued data.
+    pub fn close(
+        &mut self,
+        now: Time,
+        sctp: Option<&mut Association>,
+        channel: ChannelId,
+        events: &mut VecDeque<PeerEvent>,
+    ) {
+        let Some(c) = self.channels.get_mut(&channel) else { return };
+        match c.state {
+            State::Closed | State::Closing => {}
+            State::Connecting => {
+                self.finish(channel, events);
+            }
+            State::Open => {
+                c.state = State::Closing;
+                match (sctp, c.stream) {
+                    (Some(s), Some(stream)) if s.is_established() => s.reset_stream(now, stream),
+                    _ => self.finish(channel, events),
+                }
+            }
+        }
+    }
+
+    pub fn on_incoming_reset(
+        &mut self,
+        now: Time,
+        sctp: Option<&mut Association>,
+        stream: u16,
+        events: &mut VecDeque<PeerEvent>,
+    ) {
+        let Some(&h) = self.by_stream.get(&stream) else { return };
+        let Some(c) = self.channels.get_mut(&h) else { return };
+        c.incoming_reset_done = true;
+        match c.state {
+            State::Open | State::Connecting => {
+                // The remote closed: we answer by resetting our side (RFC 8831 §6.7).
+                c.state = State::Closing;
+                events.push_back(PeerEvent::DataChannelClosing { channel: h });
+                if let Some(s) = sctp {
+                    s.reset_stream(now, stream);
+                } else {
+                    self.finish(h, events);
+                }
+            }
+            State::Closing => {
+                if c.outgoing_reset_done {
+                    self.finish(h, events);
+                }
+            }
+            State::Closed => {}
+        }
+    }
+
+    pub fn on_outgoing_reset(&mut self, stream: u16, events: &mut VecDeque<PeerEvent>) {
+        let Some(&h) = self.by_stream.get(&stream) else { return };
+        let Some(c) = self.channels.get_mut(&h) else { return };
+        c.outgoing_reset_done = true;
+        if c.incoming_reset_done {
+            self.finish(h, events);
+        }
+    }
+
+    fn finish(&mut self, h: ChannelId, events: &mut VecDeque<PeerEvent>) {
+        if let Some(c) = self.channels.remove(&h) {
+            if let Some(s) = c.stream {
+                self.by_stream.remove(&s);
+            }
+            if c.state != State::Closed {
+                events.push_back(PeerEvent::DataChannelClosed { channel: h });
+            }
+        }
+    }
+
+    /// The transport went away: every channel is closed.
+    pub fn close_all(&mut self, events: &mut VecDeque<PeerEvent>) {
+        let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for h in handles {
+            self.finish(h, events);
+        }
+    }
+}
+
+fn open_message(init: &DataChannelInit) -> Option<DataChannelOpen> {
+    let reliability = Reliability::from_init(init.max_retransmits, init.max_packet_life_time).ok()?;
+    DataChannelOpen::new(
+        init.ordered,
+        reliability,
+        dc::PRIORITY_NORMAL,
+        init.label.clone(),
+        init.protocol.clone(),
+    )
+    .ok()
+}
+
+fn init_from_open(open: DataChannelOpen) -> DataChannelInit {
+    let ordered = open.ordered();
+    let reliability = open.reliability();
+    let (label, protocol) = open.into_strings();
+    DataChannelInit {
+        label,
+        protocol,
+        ordered,
+        max_packet_life_time: reliability.max_packet_life_time(),
+        max_retransmits: reliability.max_retransmits(),
+        negotiated: false,
+        id: None,
+    }
+}

@@ -1,0 +1,968 @@
+//! The `Peer` state machine: JSEP on the API side, then ICE -> DTLS -> SCTP -> channels.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::channels::Channels;
+use super::*;
+use crate::crypto::{Certificate, Fingerprint, Rng};
+use crate::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole};
+use crate::ice::{self, Candidate, IceAgent, IceConfig, IceCredentials, IceEvent};
+use crate::net::{TransportId, Transmit};
+use crate::sctp::{Association, SctpConfig, SctpEvent};
+use crate::sdp::jsep::{self, DescriptionType, LocalParams, RemoteParams, Setup};
+use crate::sdp::SessionDescription;
+use crate::time::Time;
+
+/// Validity of a generated certificate (browsers use 30 days).
+const CERTIFICATE_LIFETIME_S: u64 = 30 * 24 * 3600;
+/// The SCTP port we use and expect (RFC 8841 default).
+const SCTP_PORT: u16 = 5000;
+
+/// Counted drops and other figures worth exposing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    pub datagrams_received: u64,
+    pub datagrams_dropped_unknown: u64,
+    pub datagrams_dropped_early: u64,
+    pub stun_errors: u64,
+    pub dtls_errors: u64,
+    pub messages_dropped: u64,
+}
+
+/// What was negotiated once an answer is applied.
+struct Negotiated {
+    remote: RemoteParams,
+    dtls_role: DtlsRole,
+}
+
+pub struct Peer {
+    rng: Rng,
+    certificate: Arc<Certificate>,
+    max_message_size: usize,
+    ice: IceAgent,
+    dtls: Option<DtlsConnection>,
+    sctp: Option<Association>,
+    channels: Channels,
+
+    signaling: SignalingState,
+    current_local: Option<Description>,
+    pending_local: Option<Description>,
+    current_remote: Option<Description>,
+    pending_remote: Option<Description>,
+    /// The last offer / answer createOffer / createAnswer produced.
+    last_offer: Option<String>,
+    last_answer: Option<String>,
+    session_id: u64,
+    session_version: u64,
+    data_mid: String,
+    data_mline_index: u16,
+
+    /// Remote parameters from the latest remote offer/answer (pending or current).
+    remote: Option<RemoteParams>,
+    negotiated: Option<Negotiated>,
+    /// Candidates we gathered, as SDP strings, for descriptions and `createOffer`.
+    local_candidates: Vec<String>,
+    gathering_started: bool,
+    gathering: IceGatheringState,
+    ice_state: IceConnectionState,
+    dtls_state: DtlsTransportState,
+    connection: PeerConnectionState,
+    early_dtls: VecDeque<Vec<u8>>,
+    dtls_started: bool,
+    closed: bool,
+
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<PeerEvent>,
+    stats: PeerStats,
+}
+
+fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
+    PeerError::new(kind, msg)
+}
+
+fn map_ice_state(s: ice::IceConnectionState) -> IceConnectionState {
+    match s {
+        ice::IceConnectionState::New => IceConnectionState::New,
+        ice::IceConnectionState::Checking => IceConnectionState::Checking,
+        ice::IceConnectionState::Connected => IceConnectionState::Connected,
+        ice::IceConnectionState::Completed => IceConnectionState::Completed,
+        ice::IceConnectionState::Disconnected => IceConnectionState::Disconnected,
+        ice::IceConnectionState::Failed => IceConnectionState::Failed,
+        ice::IceConnectionState::Closed => IceConnectionState::Closed,
+    }
+}
+
+fn to_jsep_state(s: SignalingState) -> jsep::SignalingState {
+    match s {
+        SignalingState::Stable => jsep::SignalingState::Stable,
+        SignalingState::HaveLocalOffer => jsep::SignalingState::HaveLocalOffer,
+        SignalingState::HaveRemoteOffer => jsep::SignalingState::HaveRemoteOffer,
+        SignalingState::HaveLocalPranswer => jsep::SignalingState::HaveLocalPranswer,
+        SignalingState::HaveRemotePranswer => jsep::SignalingState::HaveRemotePranswer,
+        SignalingState::Closed => jsep::SignalingState::Closed,
+    }
+}
+
+fn from_jsep_state(s: jsep::SignalingState) -> SignalingState {
+    match s {
+        jsep::SignalingState::Stable => SignalingState::Stable,
+        jsep::SignalingState::HaveLocalOffer => SignalingState::HaveLocalOffer,
+        jsep::SignalingState::HaveRemoteOffer => SignalingState::HaveRemoteOffer,
+        jsep::SignalingState::HaveLocalPranswer => SignalingState::HaveLocalPranswer,
+        jsep::SignalingState::HaveRemotePranswer => SignalingState::HaveRemotePranswer,
+        jsep::SignalingState::Closed => SignalingState::Closed,
+    }
+}
+
+fn to_jsep_type(t: SdpType) -> DescriptionType {
+    match t {
+        SdpType::Offer => DescriptionType::Offer,
+        SdpType::Pranswer => DescriptionType::Pranswer,
+        SdpType::Answer => DescriptionType::Answer,
+        SdpType::Rollback => DescriptionType::Rollback,
+    }
+}
+
+fn parse_sdp(sdp: &str) -> Result<SessionDescription, PeerError> {
+    if sdp.len() > MAX_SDP_SIZE {
+        return Err(err(ErrorKind::Operation, "session description too large"));
+    }
+    SessionDescription::parse(sdp)
+        .map_err(|e| err(ErrorKind::Operation, format!("failed to parse session description: {e}")))
+}
+
+impl Peer {
+    pub fn new(config: PeerConfig, mut rng: Rng) -> Result<Peer, PeerError> {
+        let certificate = match config.certificate {
+            Some(c) => c,
+            None => {
+                let now_s = config.unix_time_ms / 1000;
+                let cert = Certificate::generate(
+                    &mut rng,
+                    now_s.saturating_sub(24 * 3600),
+                    now_s.saturating_add(CERTIFICATE_LIFETIME_S),
+                )
+                .map_err(|e| err(ErrorKind::Operation, format!("certificate generation failed: {e:?}")))?;
+                Arc::new(cert)
+            }
+        };
+        let ice = IceAgent::new(
+            IceConfig {
+                controlling: true,
+                stun_servers: config.stun_servers.clone(),
+                ..IceConfig::default()
+            },
+            rng.fork(),
+        );
+        let session_id = rng.u64() >> 2; // keep it positive when read as i64 (RFC 3264 §5)
+        Ok(Peer {
+            certificate,
+            max_message_size: config.max_message_size,
+            ice,
+            dtls: None,
+            sctp: None,
+            channels: Channels::new(),
+            signaling: SignalingState::Stable,
+            current_local: None,
+            pending_local: None,
+            current_remote: None,
+            pending_remote: None,
+            last_offer: None,
+            last_answer: None,
+            session_id,
+            session_version: 1,
+            data_mid: "0".to_string(),
+            data_mline_index: 0,
+            remote: None,
+            negotiated: None,
+            local_candidates: Vec::new(),
+            gathering_started: false,
+            gathering: IceGatheringState::New,
+            ice_state: IceConnectionState::New,
+            dtls_state: DtlsTransportState::New,
+            connection: PeerConnectionState::New,
+            early_dtls: VecDeque::new(),
+            dtls_started: false,
+            closed: false,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: PeerStats::default(),
+            rng,
+        })
+    }
+
+    pub fn certificate(&self) -> &Arc<Certificate> {
+        &self.certificate
+    }
+
+    pub fn stats(&self) -> PeerStats {
+        self.stats.clone()
+    }
+
+    pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
+        self.ice.add_local_transport(transport, local_addr);
+    }
+
+    fn check_open(&self) -> Result<(), PeerError> {
+        if self.closed {
+            Err(err(ErrorKind::InvalidState, "the peer connection is closed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn local_params(&mut self, setup: Setup) -> LocalParams {
+        let creds = self.ice.local_credentials();
+        let fp = self.certificate.fingerprint().to_sdp_value();
+        let (algo, value) = fp.split_once(' ').unwrap_or(("sha-256", ""));
+        self.session_version += 1;
+        LocalParams {
+            ice_ufrag: creds.ufrag.clone(),
+            ice_pwd: creds.pwd.clone(),
+            fingerprints: vec![(algo.to_string(), value.to_string())],
+            setup,
+            sctp_port: SCTP_PORT,
+            max_message_size: self.max_message_size,
+            candidates: self.local_candidates.clone(),
+            end_of_candidates: self.gathering == IceGatheringState::Complete,
+            session_id: self.session_id,
+            session_version: self.session_version,
+            mid: self.data_mid.clone(),
+        }
+    }
+
+    pub fn create_offer(&mut self) -> Result<String, PeerError> {
+        self.check_open()?;
+        let setup = match &self.negotiated {
+            // JSEP §5.2.2: a subsequent offer keeps the negotiated role.
+            Some(n) if n.dtls_role == DtlsRole::Client => Setup::Active,
+            Some(_) => Setup::Passive,
+            None => Setup::Actpass,
+        };
+        let params = self.local_params(setup);
+        let sdp = jsep::create_offer(&params).to_string();
+        self.last_offer = Some(sdp.clone());
+        Ok(sdp)
+    }
+
+    pub fn create_answer(&mut self) -> Result<String, PeerError> {
+        self.check_open()?;
+        if !matches!(self.signaling, SignalingState::HaveRemoteOffer | SignalingState::HaveLocalPranswer) {
+            return Err(err(ErrorKind::InvalidState, "createAnswer needs a remote offer"));
+        }
+        let offer = self
+            .pending_remote
+            .as_ref()
+            .ok_or_else(|| err(ErrorKind::InvalidState, "no remote offer"))?
+            .sdp
+            .clone();
+        let offer = parse_sdp(&offer)?;
+        let setup = match self.remote.as_ref().map(|r| r.setup) {
+            Some(Setup::Active) => Setup::Passive,
+            _ => Setup::Active,
+        };
+        let params = self.local_params(setup);
+        let answer = jsep::create_answer(&offer, &params)
+            .map_err(|e| err(ErrorKind::Operation, format!("cannot answer: {e}")))?
+            .to_string();
+        self.last_answer = Some(answer.clone());
+        Ok(answer)
+    }
+
+    pub fn set_local_description(
+        &mut self,
+        now: Time,
+        ty: Option<SdpType>,
+        sdp: Option<&str>,
+    ) -> Result<Description, PeerError> {
+        self.check_open()?;
+        let sdp = sdp.filter(|s| !s.is_empty());
+        // W3C "setLocalDescription": an implicit description picks its own type.
+        let ty = match ty {
+            Some(t) => t,
+            None => match self.signaling {
+                SignalingState::Stable | SignalingState::HaveLocalOffer | SignalingState::HaveRemotePranswer => {
+                    SdpType::Offer
+                }
+                _ => SdpType::Answer,
+            },
+        };
+        if ty == SdpType::Rollback {
+            return self.rollback(true).map(|_| Description { ty, sdp: String::new() });
+        }
+        let next = jsep::transition(to_jsep_state(self.signaling), true, to_jsep_type(ty))
+            .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
+        let text = match (ty, sdp) {
+            (SdpType::Offer, None) => match self.last_offer.clone() {
+                Some(s) if self.signaling == SignalingState::Stable || self.signaling == SignalingState::HaveLocalOffer => s,
+                _ => self.create_offer()?,
+            },
+            (SdpType::Answer | SdpType::Pranswer, None) => match self.last_answer.clone() {
+                Some(s) => s,
+                None => self.create_answer()?,
+            },
+            (_, Some(s)) => {
+                let given = parse_sdp(s)?;
+                let ours = match ty {
+                    SdpType::Offer => self.last_offer.clone(),
+                    _ => self.last_answer.clone(),
+                };
+                let ours = ours.ok_or_else(|| {
+                    err(ErrorKind::InvalidModification, "the description was not created by this peer")
+                })?;
+                let ours_parsed = parse_sdp(&ours)?;
+                if !jsep::same_session(&given, &ours_parsed) {
+                    return Err(err(
+                        ErrorKind::InvalidModification,
+                        "the description differs from the one created by createOffer/createAnswer",
+                    ));
+                }
+                s.to_string()
+            }
+            (SdpType::Rollback, None) => unreachable_rollback(),
+        };
+        let desc = Description { ty, sdp: text };
+        match ty {
+            SdpType::Offer => {
+                self.pending_local = Some(desc.clone());
+                if self.negotiated.is_none() {
+                    self.ice.set_controlling(true);
+                }
+            }
+            SdpType::Pranswer => {
+                self.pending_local = Some(desc.clone());
+            }
+            SdpType::Answer => {
+                self.current_local = Some(desc.clone());
+                self.pending_local = None;
+                if let Some(r) = self.pending_remote.take() {
+                    self.current_remote = Some(r);
+                }
+                self.last_answer = None;
+                self.last_offer = None;
+                // Our answer took `active` unless the offerer insisted on being active.
+                let role = match self.remote.as_ref().map(|r| r.setup) {
+                    Some(Setup::Active) => DtlsRole::Server,
+                    _ => DtlsRole::Client,
+                };
+                self.apply_negotiation(now, role)?;
+            }
+            SdpType::Rollback => {}
+        }
+        self.signaling = from_jsep_state(next);
+        if !self.gathering_started {
+            self.gathering_started = true;
+            self.gathering = IceGatheringState::Gathering;
+            self.events.push_back(PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering));
+            self.ice.start_gathering(now);
+        }
+        self.pump(now);
+        Ok(desc)
+    }
+
+    fn rollback(&mut self, local: bool) -> Result<(), PeerError> {
+        let allowed = if local {
+            matches!(self.signaling, SignalingState::HaveLocalOffer | SignalingState::HaveLocalPranswer)
+        } else {
+            matches!(self.signaling, SignalingState::HaveRemoteOffer | SignalingState::HaveRemotePranswer)
+        };
+        if !allowed {
+            return Err(err(ErrorKind::InvalidState, "nothing to roll back in this signaling state"));
+        }
+        if local {
+            self.pending_local = None;
+            self.last_offer = None;
+        } else {
+            self.pending_remote = None;
+            self.last_answer = None;
+            // Forget the remote parameters of the offer we rolled back.
+            self.remote = self.negotiated.as_ref().map(|n| n.remote.clone());
+        }
+        self.signaling = SignalingState::Stable;
+        Ok(())
+    }
+
+    pub fn set_remote_description(&mut self, now: Time, ty: SdpType, sdp: &str) -> Result<(), PeerError> {
+        self.check_open()?;
+        if ty == SdpType::Rollback {
+            return self.rollback(false);
+        }
+        let parsed = parse_sdp(sdp)?;
+        if ty == SdpType::Offer && self.signaling == SignalingState::HaveLocalOffer {
+            // W3C setRemoteDescription step: an offer in have-local-offer implies a rollback
+            // of our own offer first (what perfect negotiation relies on).
+            self.rollback(true)?;
+        }
+        let next = jsep::transition(to_jsep_state(self.signaling), false, to_jsep_type(ty))
+            .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
+        let remote = jsep::parse_remote(&parsed, ty == SdpType::Offer)
+            .map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?;
+        for (algo, value) in &remote.fingerprints {
+            if Fingerprint::parse_sdp(&format!("{algo} {value}")).is_err() {
+                return Err(err(ErrorKind::Operation, format!("bad fingerprint {algo} {value}")));
+            }
+        }
+        if let Some(mid) = &remote.data_mid {
+            self.data_mid = mid.clone();
+        }
+        if let Some(idx) = remote.data_mline_index {
+            self.data_mline_index = u16::try_from(idx).unwrap_or(0);
+        }
+        let desc = Description { ty, sdp: sdp.to_string() };
+        self.ice.set_remote_credentials(IceCredentials {
+            ufrag: remote.ice_ufrag.clone(),
+            pwd: remote.ice_pwd.clone(),
+        });
+        for c in &remote.candidates {
+            if let Ok(c) = Candidate::parse(c) {
+                let _ = self.ice.add_remote_candidate(now, c);
+            }
+        }
+        if remote.end_of_candidates {
+            self.ice.set_remote_end_of_candidates();
+        }
+        self.remote = Some(remote.clone());
+        match ty {
+            SdpType::Offer => {
+                self.pending_remote = Some(desc);
+                if self.negotiated.is_none() {
+                    // RFC 8445 §6.1.1: the offerer is controlling (unless it is ICE lite).
+                    self.ice.set_controlling(remote.ice_lite);
+                }
+            }
+            SdpType::Pranswer => {
+                self.pending_remote = Some(desc);
+            }
+            SdpType::Answer => {
+                self.current_remote = Some(desc);
+                self.pending_remote = None;
+                if let Some(l) = self.pending_local.take() {
+                    self.current_local = Some(l);
+                }
+                self.last_offer = None;
+                self.last_answer = None;
+                if remote.rejected {
+                    // The remote refused data channels: nothing to connect.
+                } else {
+                    let role = match remote.setup {
+                        Setup::Active => DtlsRole::Server,
+                        _ => DtlsRole::Client,
+                    };
+                    self.apply_negotiation(now, role)?;
+                }
+            }
+            SdpType::Rollback => {}
+        }
+        self.signaling = from_jsep_state(next);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The offer/answer exchange is complete: fix the DTLS role and create the transports.
+    fn apply_negotiation(&mut self, now: Time, role: DtlsRole) -> Result<(), PeerError> {
+        let remote = self
+            .remote
+            .clone()
+            .ok_or_else(|| err(ErrorKind::InvalidState, "no remote description"))?;
+        if self.negotiated.is_some() {
+            // Renegotiation of the same association keeps the transports.
+            if let Some(n) = self.negotiated.as_mut() {
+                n.remote = remote;
+            }
+            return Ok(());
+        }
+        let fingerprints: Vec<Fingerprint> = remote
+            .fingerprints
+            .iter()
+            .filter_map(|(a, v)| Fingerprint::parse_sdp(&format!("{a} {v}")).ok())
+            .collect();
+        let dtls = DtlsConnection::new(
+            role,
+            self.certificate.clone(),
+            fingerprints,
+            DtlsConfig::default(),
+            self.rng.fork(),
+        );
+        self.dtls = Some(dtls);
+        self.set_dtls_state(DtlsTransportState::Connecting);
+        self.channels.set_dtls_role(role == DtlsRole::Client, &mut self.events);
+        self.negotiated = Some(Negotiated { remote, dtls_role: role });
+        // Datagrams that arrived before we could handle them.
+        let early: Vec<Vec<u8>> = self.early_dtls.drain(..).collect();
+        for d in early {
+            self.feed_dtls(now, &d);
+        }
+        self.maybe_start_dtls(now);
+        Ok(())
+    }
+
+    fn maybe_start_dtls(&mut self, now: Time) {
+        if self.dtls_started || self.ice.selected_pair().is_none() {
+            return;
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            self.dtls_started = true;
+            d.start(now);
+        }
+    }
+
+    pub fn add_ice_candidate(&mut self, now: Time, candidate: Option<IceCandidateInit>) -> Result<(), PeerError> {
+        self.check_open()?;
+        if self.remote.is_none() {
+            return Err(err(ErrorKind::InvalidState, "no remote description"));
+        }
+        let cand = match candidate {
+            Some(c) if !c.candidate.is_empty() => c,
+            other => {
+                if let (Some(c), Some(r)) = (other.as_ref(), self.remote.as_ref()) {
+                    if let Some(u) = &c.username_fragment {
+                        if u != &r.ice_ufrag {
+                            return Err(err(ErrorKind::Operation, "unknown username fragment"));
+                        }
+                    }
+                }
+                self.ice.set_remote_end_of_candidates();
+                self.pump(now);
+                return Ok(());
+            }
+        };
+        if let Some(mid) = &cand.sdp_mid {
+            if mid != &self.data_mid {
+                return Err(err(ErrorKind::Operation, format!("no m-line with mid {mid}")));
+            }
+        } else if let Some(idx) = cand.sdp_mline_index {
+            if idx != self.data_mline_index {
+                return Err(err(ErrorKind::Operation, format!("no m-line with index {idx}")));
+            }
+        }
+        if let (Some(u), Some(r)) = (&cand.username_fragment, self.remote.as_ref()) {
+            if u != &r.ice_ufrag {
+                return Err(err(ErrorKind::Operation, "candidate for an unknown ICE generation"));
+            }
+        }
+        match Candidate::parse(&cand.candidate) {
+            Ok(c) => {
+                self.ice
+                    .add_remote_candidate(now, c)
+                    .map_err(|e| err(ErrorKind::Operation, format!("candidate refused: {e:?}")))?;
+            }
+            // mDNS (`.local`) and other candidates we cannot use are accepted and ignored,
+            // as browsers do; a candidate that does not parse is an error.
+            Err(e) if is_ignorable_candidate_error(&e) => {}
+            Err(e) => return Err(err(ErrorKind::Operation, format!("bad candidate: {e:?}"))),
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    pub fn current_local_description(&self) -> Option<Description> {
+        self.current_local.clone()
+    }
+    pub fn pending_local_description(&self) -> Option<Description> {
+        self.pending_local.clone()
+    }
+    pub fn current_remote_description(&self) -> Option<Description> {
+        self.current_remote.clone()
+    }
+    pub fn pending_remote_description(&self) -> Option<Description> {
+        self.pending_remote.clone()
+    }
+    pub fn signaling_state(&self) -> SignalingState {
+        if self.closed {
+            SignalingState::Closed
+        } else {
+            self.signaling
+        }
+    }
+    pub fn ice_gathering_state(&self) -> IceGatheringState {
+        self.gathering
+    }
+    pub fn ice_connection_state(&self) -> IceConnectionState {
+        self.ice_state
+    }
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.connection
+    }
+    pub fn dtls_state(&self) -> DtlsTransportState {
+        self.dtls_state
+    }
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        self.remote.as_ref().map(|r| r.trickle)
+    }
+    pub fn is_negotiation_needed(&self) -> bool {
+        !self.closed && self.negotiated.is_none() && self.channels.any_non_closed()
+    }
+
+    pub fn create_data_channel(
+        &mut self,
+        now: Time,
+        init: DataChannelInit,
+    ) -> Result<(ChannelId, Option<u16>), PeerError> {
+        self.check_open()?;
+        let r = self.channels.create(init)?;
+        self.channels.open_pending(now, self.sctp.as_mut(), &mut self.events);
+        self.pump(now);
+        Ok(r)
+    }
+
+    pub fn send(&mut self, now: Time, channel: ChannelId, binary: bool, data: &[u8]) -> Result<(), PeerError> {
+        self.check_open()?;
+        let limit = self.sctp_max_message_size().unwrap_or(self.max_message_size);
+        if data.len() > limit {
+            return Err(err(ErrorKind::Type, format!("message of {} bytes exceeds maxMessageSize {limit}", data.len())));
+        }
+        let sctp = self
+            .sctp
+            .as_mut()
+            .ok_or_else(|| err(ErrorKind::InvalidState, "the data channel is not open"))?;
+        self.channels.send(now, sctp, channel, binary, data)?;
+        self.pump(now);
+        Ok(())
+    }
+
+    pub fn close_channel(&mut self, now: Time, channel: ChannelId) {
+        self.channels.close(now, self.sctp.as_mut(), channel, &mut self.events);
+        self.pump(now);
+    }
+
+    pub fn channel_id(&self, channel: ChannelId) -> Option<u16> {
+        self.channels.stream_of(channel)
+    }
+
+    pub fn sctp_max_message_size(&self) -> Option<usize> {
+        let n = self.negotiated.as_ref()?;
+        // RFC 8841 §6: no attribute means 64 KiB; 0 means "no limit" (we keep ours).
+        let remote = match n.remote.max_message_size {
+            None => 65536,
+            Some(0) => usize::MAX,
+            Some(m) => m,
+        };
+        Some(remote.min(self.max_message_size.max(1)).max(1))
+    }
+
+    pub fn close(&mut self, now: Time) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        if let Some(s) = self.sctp.as_mut() {
+            s.abort(now);
+        }
+        self.drain_sctp(now);
+        if let Some(d) = self.dtls.as_mut() {
+            d.close();
+        }
+        self.drain_dtls_transmits();
+        self.ice.close();
+        self.channels.close_all(&mut self.events);
+        self.ice_state = IceConnectionState::Closed;
+        self.dtls_state = DtlsTransportState::Closed;
+        self.connection = PeerConnectionState::Closed;
+        self.signaling = SignalingState::Closed;
+    }
+
+    pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.stats.datagrams_received += 1;
+        // RFC 7983 demultiplexing on the first byte.
+        match data.first().copied() {
+            Some(0..=3) => {
+                if self.ice.handle_stun(now, transport, from, data).is_err() {
+                    self.stats.stun_errors += 1;
+                }
+            }
+            Some(20..=63) => {
+                if self.dtls.is_some() {
+                    self.feed_dtls(now, data);
+                } else if self.early_dtls.len() < MAX_EARLY_DTLS_DATAGRAMS {
+                    self.early_dtls.push_back(data.to_vec());
+                } else {
+                    self.stats.datagrams_dropped_early += 1;
+                }
+            }
+            _ => self.stats.datagrams_dropped_unknown += 1,
+        }
+        self.pump(now);
+    }
+
+    fn feed_dtls(&mut self, now: Time, data: &[u8]) {
+        if let Some(d) = self.dtls.as_mut() {
+            if d.handle_datagram(now, data).is_err() {
+                self.stats.dtls_errors += 1;
+            }
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.closed {
+            return;
+        }
+        self.ice.handle_timeout(now);
+        if let Some(d) = self.dtls.as_mut() {
+            d.handle_timeout(now);
+        }
+        if let Some(s) = self.sctp.as_mut() {
+            s.handle_timeout(now);
+        }
+        self.pump(now);
+    }
+
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
+        if self.transmits.is_empty() && !self.closed {
+            self.pump(now);
+        }
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<PeerEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.closed {
+            return None;
+        }
+        let mut t = self.ice.poll_timeout();
+        for c in [
+            self.dtls.as_ref().and_then(|d| d.poll_timeout()),
+            self.sctp.as_ref().and_then(|s| s.poll_timeout()),
+        ] {
+            t = match (t, c) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        t
+    }
+
+    /// Moves everything that is ready between the layers, iteratively, until quiet.
+    fn pump(&mut self, now: Time) {
+        if self.closed {
+            return;
+        }
+        // Bounded: each round makes progress or we stop.
+        for _ in 0..64 {
+            let mut progress = false;
+            while let Some(ev) = self.ice.poll_event() {
+                progress = true;
+                self.on_ice_event(now, ev);
+            }
+            while let Some(t) = self.ice.poll_transmit(now) {
+                self.transmits.push_back(t);
+            }
+            let mut dtls_events = Vec::new();
+            if let Some(dtls) = self.dtls.as_mut() {
+                while let Some(ev) = dtls.poll_event() {
+                    dtls_events.push(ev);
+                }
+            }
+            for ev in dtls_events {
+                progress = true;
+                self.on_dtls_event(now, ev);
+            }
+            if self.drain_sctp(now) {
+                progress = true;
+            }
+            self.drain_dtls_transmits();
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    /// SCTP packets into DTLS records, SCTP events to channels. Returns whether anything moved.
+    fn drain_sctp(&mut self, now: Time) -> bool {
+        let mut progress = false;
+        let Some(sctp) = self.sctp.as_mut() else { return false };
+        while let Some(packet) = sctp.poll_transmit(now) {
+            progress = true;
+            if let Some(d) = self.dtls.as_mut() {
+                if d.send(&packet).is_err() {
+                    self.stats.dtls_errors += 1;
+                }
+            }
+        }
+        let mut evs = Vec::new();
+        while let Some(ev) = sctp.poll_event() {
+            evs.push(ev);
+        }
+        for ev in evs {
+            progress = true;
+            self.on_sctp_event(now, ev);
+        }
+        progress
+    }
+
+    fn drain_dtls_transmits(&mut self) {
+        let Some(dtls) = self.dtls.as_mut() else { return };
+        let path = self.ice.selected_pair();
+        while let Some(data) = dtls.poll_transmit() {
+            match path {
+                Some((transport, destination)) => self.transmits.push_back(Transmit { transport, destination, data }),
+                None => self.stats.datagrams_dropped_unknown += 1,
+            }
+        }
+    }
+
+    fn on_ice_event(&mut self, now: Time, ev: IceEvent) {
+        match ev {
+            IceEvent::LocalCandidate(c) => {
+                let line = c.to_sdp_string();
+                self.local_candidates.push(line.clone());
+                self.add_candidate_to_local_descriptions(Some(&line));
+                self.events.push_back(PeerEvent::IceCandidate(Some(IceCandidateInit {
+                    candidate: line,
+                    sdp_mid: Some(self.data_mid.clone()),
+                    sdp_mline_index: Some(self.data_mline_index),
+                    username_fragment: Some(self.ice.local_credentials().ufrag.clone()),
+                })));
+            }
+            IceEvent::GatheringComplete => {
+                if self.gathering != IceGatheringState::Complete {
+                    self.gathering = IceGatheringState::Complete;
+                    self.add_candidate_to_local_descriptions(None);
+                    self.events.push_back(PeerEvent::IceGatheringStateChanged(IceGatheringState::Complete));
+                    self.events.push_back(PeerEvent::IceCandidate(None));
+                }
+            }
+            IceEvent::ConnectionStateChanged(s) => {
+                let s = map_ice_state(s);
+                if s != self.ice_state {
+                    self.ice_state = s;
+                    self.events.push_back(PeerEvent::IceConnectionStateChanged(s));
+                    self.update_connection_state();
+                }
+            }
+            IceEvent::SelectedPairChanged { .. } => {
+                self.maybe_start_dtls(now);
+            }
+        }
+    }
+
+    /// Browsers add gathered candidates to the local description as they come.
+    fn add_candidate_to_local_descriptions(&mut self, line: Option<&str>) {
+        for desc in [self.pending_local.as_mut(), self.current_local.as_mut()].into_iter().flatten() {
+            if let Ok(mut parsed) = SessionDescription::parse(&desc.sdp) {
+                let idx = usize::from(self.data_mline_index);
+                let _ = match line {
+                    Some(l) => jsep::add_candidate(&mut parsed, idx, l),
+                    None => jsep::add_end_of_candidates(&mut parsed, idx),
+                };
+                desc.sdp = parsed.to_string();
+            }
+        }
+    }
+
+    fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {
+        match ev {
+            DtlsEvent::Connected { .. } => {
+                self.set_dtls_state(DtlsTransportState::Connected);
+                let Some(n) = self.negotiated.as_ref() else { return };
+                let mut assoc = Association::new(
+                    SctpConfig {
+                        local_port: SCTP_PORT,
+                        remote_port: n.remote.sctp_port,
+                        max_message_size: self.max_message_size,
+                        ..SctpConfig::default()
+                    },
+                    self.rng.fork(),
+                );
+                if let Some(m) = self.sctp_max_message_size() {
+                    assoc.set_remote_max_message_size(m);
+                }
+                // Both sides send INIT (as Chromium does); SCTP resolves the collision.
+                assoc.connect(now);
+                self.sctp = Some(assoc);
+            }
+            DtlsEvent::ApplicationData(data) => {
+                if let Some(s) = self.sctp.as_mut() {
+                    s.handle_packet(now, &data);
+                }
+            }
+            DtlsEvent::Closed => {
+                self.set_dtls_state(DtlsTransportState::Closed);
+                self.channels.close_all(&mut self.events);
+            }
+            DtlsEvent::Failed(_) => {
+                self.set_dtls_state(DtlsTransportState::Failed);
+                self.channels.close_all(&mut self.events);
+            }
+        }
+    }
+
+    fn on_sctp_event(&mut self, now: Time, ev: SctpEvent) {
+        match ev {
+            SctpEvent::Connected => {
+                let max = self.sctp_max_message_size().unwrap_or(self.max_message_size);
+                self.events.push_back(PeerEvent::SctpConnected {
+                    max_message_size: max,
+                    max_channels: u16::MAX,
+                });
+                self.channels.open_pending(now, self.sctp.as_mut(), &mut self.events);
+            }
+            SctpEvent::Message { stream, ppid, data } => {
+                if !self.channels.on_message(now, self.sctp.as_mut(), stream, ppid, data, &mut self.events) {
+                    self.stats.messages_dropped += 1;
+                }
+            }
+            SctpEvent::BufferedAmountDecreased { stream, bytes } => {
+                self.channels.on_buffered_decrease(stream, bytes, &mut self.events);
+            }
+            SctpEvent::IncomingStreamReset { stream } => {
+                self.channels.on_incoming_reset(now, self.sctp.as_mut(), stream, &mut self.events);
+            }
+            SctpEvent::OutgoingStreamReset { stream } => {
+                self.channels.on_outgoing_reset(stream, &mut self.events);
+            }
+            SctpEvent::Closed | SctpEvent::Aborted { .. } => {
+                self.channels.close_all(&mut self.events);
+            }
+        }
+    }
+
+    fn set_dtls_state(&mut self, s: DtlsTransportState) {
+        if self.dtls_state != s {
+            self.dtls_state = s;
+            self.events.push_back(PeerEvent::DtlsStateChanged(s));
+            self.update_connection_state();
+        }
+    }
+
+    /// W3C `RTCPeerConnectionState` from the ICE and DTLS transport states.
+    fn update_connection_state(&mut self) {
+        use DtlsTransportState as D;
+        use IceConnectionState as I;
+        let ice = self.ice_state;
+        let dtls = self.dtls_state;
+        let s = if self.closed {
+            PeerConnectionState::Closed
+        } else if ice == I::Failed || dtls == D::Failed {
+            PeerConnectionState::Failed
+        } else if ice == I::Disconnected {
+            PeerConnectionState::Disconnected
+        } else if matches!(ice, I::New | I::Closed) && matches!(dtls, D::New | D::Closed) {
+            PeerConnectionState::New
+        } else if matches!(ice, I::New | I::Checking) || matches!(dtls, D::New | D::Connecting) {
+            PeerConnectionState::Connecting
+        } else {
+            PeerConnectionState::Connected
+        };
+        if s != self.connection {
+            self.connection = s;
+            self.events.push_back(PeerEvent::ConnectionStateChanged(s));
+        }
+    }
+}
+
+fn unreachable_rollback() -> String {
+    // Rollback returns early above; keep this total without panicking.
+    String::new()
+}
+
+fn is_ignorable_candidate_error(e: &ice::IceError) -> bool {
+    matches!(e, ice::IceError::MdnsCandidate | ice::IceError::UnresolvedHostname)
+}

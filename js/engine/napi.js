@@ -20,10 +20,23 @@ function load() {
   return addon;
 }
 
+/** napi-rs reads `null` in an optional object field as a type error: send `undefined`. */
+function withoutNulls(obj) {
+  if (obj === null || typeof obj !== 'object') return obj;
+  const out = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== null) out[k] = v;
+  return out;
+}
+
 class NativePeer {
   constructor(config, onEvents) {
     const Native = load().NativePeer;
-    return new Native(config, onEvents);
+    const native = new Native(withoutNulls(config), onEvents);
+    const createDataChannel = native.createDataChannel;
+    const addIceCandidate = native.addIceCandidate;
+    native.createDataChannel = (init) => createDataChannel.call(native, withoutNulls(init));
+    native.addIceCandidate = (init) => addIceCandidate.call(native, init == null ? null : withoutNulls(init));
+    return native;
   }
 }
 

@@ -15,7 +15,7 @@ use polyrtc::peer::{
 };
 use polyrtc::Time;
 
-use crate::cert::{self, CertInfo, CERT_VALIDITY_MS};
+use crate::cert::{self, CertInfo};
 use crate::clock;
 use crate::error::{self as jserr, JsResult};
 use crate::events::Batch;
@@ -281,7 +281,7 @@ impl NativePeer {
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         let cert = match given {
             Some(c) => c,
-            None => Arc::new(CertInfo::new(peer.certificate().clone(), unix_time_ms.saturating_add(CERT_VALIDITY_MS))),
+            None => Arc::new(CertInfo::new(peer.certificate().clone(), peer.certificate().expires_unix_ms())),
         };
 
         let local = iface::enumerate().map_err(|e| jserr::new(ErrorKind::Operation, format!("interfaces: {e}")))?;

@@ -3,6 +3,8 @@
 // Run: node examples/demo.js   (POLYRTC_IMPL=@roamhq/wrtc to run it against another stack)
 const path = require('node:path');
 
+// Both peers live in this process: let polyrtc's Node engine use loopback candidates too.
+if (process.env.POLYRTC_INCLUDE_LOOPBACK === undefined) process.env.POLYRTC_INCLUDE_LOOPBACK = '1';
 const spec = process.env.POLYRTC_IMPL;
 const { RTCPeerConnection } = spec
   ? require(require.resolve(spec, { paths: [path.join(__dirname, '..')] }))

@@ -15,7 +15,7 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SMOKE = path.join(__dirname, 'smoke.mjs');
-const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+const NPM_ENV = { ...process.env, POLYRTC_INCLUDE_LOOPBACK: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
 
 function run(cmd, args, cwd, timeout = 120000) {
   try {

@@ -17,6 +17,10 @@ function resolveImpl(spec = implSpec()) {
   return require.resolve(spec, { paths: [ROOT] });
 }
 
+// polyrtc's Node engine gathers loopback candidates only when asked (napi engine option
+// includeLoopback, set by the JS layer from this variable). The harnesses run on loopback only.
+if (process.env.POLYRTC_INCLUDE_LOOPBACK === undefined) process.env.POLYRTC_INCLUDE_LOOPBACK = '1';
+
 function loadImpl(spec = implSpec()) {
   let mod = require(resolveImpl(spec));
   if (mod && !mod.RTCPeerConnection && mod.default && mod.default.RTCPeerConnection) mod = mod.default;

@@ -274,3 +274,95 @@ class WeriftPeer extends PeerBase {
 }
 
 module.exports = { PeerBase, W3CPeer, WeriftPeer, toBuffer, DEFAULT_WAIT_MS };
+
+/** aiortc (Python), one peer per child process (tests/interop/lib/aiortc_peer.py). */
+class AiortcPeer extends PeerBase {
+  constructor(name = 'aiortc', python = process.env.POLYRTC_PYTHON || 'python3') {
+    super(name);
+    const { spawn } = require('node:child_process');
+    const path = require('node:path');
+    this.child = spawn(python, [path.join(__dirname, 'aiortc_peer.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.exited = false;
+    let buf = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.trim()) this._line(JSON.parse(line));
+      }
+    });
+    this.child.on('exit', (code) => {
+      this.exited = true;
+      for (const { reject } of this.pending.values()) reject(new Error(`aiortc child exited (${code})`));
+      this.pending.clear();
+    });
+  }
+
+  _line(msg) {
+    if (msg.event) {
+      if (msg.event === 'message') {
+        this._event('message', msg.label, 's' in msg.data ? msg.data.s : Buffer.from(msg.data.b, 'base64'));
+      } else {
+        this._event(msg.event, msg.label);
+      }
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new Error(`aiortc: ${msg.error}`));
+  }
+
+  _call(op, ...args) {
+    if (this.exited) return Promise.reject(new Error('aiortc child has exited'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.stdin.write(JSON.stringify({ id, op, args }) + '\n');
+    });
+  }
+
+  init(config) {
+    return this._call('init', config || {});
+  }
+  createOffer() {
+    return this._call('createOffer');
+  }
+  handleOffer(desc) {
+    return this._call('handleOffer', desc);
+  }
+  handleAnswer(desc) {
+    return this._call('handleAnswer', desc);
+  }
+  addCandidate(c) {
+    return this._call('addCandidate', c);
+  }
+  createChannel(label, init) {
+    return this._call('createChannel', label, init || null);
+  }
+  channelInfo(label) {
+    return this._call('channelInfo', label);
+  }
+  send(label, data) {
+    return this._call('send', label, typeof data === 'string' ? { s: data } : { b: Buffer.from(data).toString('base64') });
+  }
+  closeChannel(label) {
+    return this._call('closeChannel', label);
+  }
+  async close() {
+    if (this.exited) return;
+    const done = new Promise((r) => this.child.once('exit', r));
+    await this._call('close').catch(() => {});
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await done;
+    clearTimeout(timer);
+  }
+}
+
+module.exports.AiortcPeer = AiortcPeer;

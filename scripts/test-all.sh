@@ -29,12 +29,11 @@ step() {
 
 step rust cargo test --workspace
 
-js_dirs=()
-for d in js/test napi/test; do
-  if [ -d "$d" ] && [ -n "$(find "$d" -name '*.test.*js' -print -quit)" ]; then js_dirs+=("$d/"); fi
-done
-if [ ${#js_dirs[@]} -gt 0 ]; then
-  step js node --test "${js_dirs[@]}"
+# Only *.test.js files: Node 20 would also run every .js file under a test/ folder
+# (helpers, fakes) as a test file when given the directory.
+mapfile -t js_tests < <(find js/test napi/test -type f \( -name '*.test.js' -o -name '*.test.mjs' -o -name '*.test.cjs' \) 2>/dev/null | sort)
+if [ ${#js_tests[@]} -gt 0 ]; then
+  step js node --test "${js_tests[@]}"
 else
   echo "=== test-all: js: no js/test or napi/test test files yet"
   failed+=("js (no test files)")

@@ -1,0 +1,193 @@
+'use strict';
+// Chromium (Debian's /usr/bin/chromium) driven by playwright-core. The page hosts any number
+// of RTCPeerConnections; Node drives them with page.evaluate and receives their events through
+// one exposed function. Binary data crosses the bridge as base64.
+const fs = require('node:fs');
+const { PeerBase } = require('./peers');
+
+const CHROMIUM_PATH = process.env.POLYRTC_CHROMIUM || '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  // Gather 127.0.0.1 / ::1 host candidates (off by default in Chromium).
+  '--allow-loopback-in-peer-connection',
+  // Without this, host candidates are hidden behind random "<uuid>.local" mDNS names,
+  // which Node stacks cannot resolve here.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--headless=new',
+];
+
+function chromiumAvailable() {
+  return fs.existsSync(CHROMIUM_PATH);
+}
+
+async function launchChromium() {
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30000,
+  });
+  return browser;
+}
+
+// Runs inside the page.
+function pageMain() {
+  const peers = new Map();
+  const emit = (id, type, label, payload) => window.__polyrtcEvent(id, type, label, payload);
+  const toB64 = (buf) => {
+    const u8 = new Uint8Array(buf);
+    let s = '';
+    for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode.apply(null, u8.subarray(i, i + 0x8000));
+    return btoa(s);
+  };
+  const fromB64 = (b64) => {
+    const s = atob(b64);
+    const u8 = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+    return u8;
+  };
+  const attach = (id, p, dc, remote) => {
+    p.channels.set(dc.label, dc);
+    dc.binaryType = 'arraybuffer';
+    dc.onopen = () => emit(id, 'open', dc.label, null);
+    dc.onclose = () => emit(id, 'close', dc.label, null);
+    dc.onmessage = (e) =>
+      emit(id, 'message', dc.label, typeof e.data === 'string' ? { s: e.data } : { b: toB64(e.data) });
+    if (remote) emit(id, 'channel', dc.label, null);
+    if (dc.readyState === 'open') emit(id, 'open', dc.label, null);
+  };
+  window.__polyrtc = {
+    create(id, config) {
+      const pc = new RTCPeerConnection(config || {});
+      const p = { pc, channels: new Map() };
+      peers.set(id, p);
+      pc.onicecandidate = (e) => {
+        if (e.candidate && e.candidate.candidate) emit(id, 'candidate', null, e.candidate.toJSON());
+      };
+      pc.ondatachannel = (e) => attach(id, p, e.channel, true);
+      pc.onconnectionstatechange = () => emit(id, 'connection', pc.connectionState, null);
+    },
+    async createOffer(id) {
+      const { pc } = peers.get(id);
+      await pc.setLocalDescription(await pc.createOffer());
+      return { type: pc.localDescription.type, sdp: pc.localDescription.sdp };
+    },
+    async handleOffer(id, desc) {
+      const { pc } = peers.get(id);
+      await pc.setRemoteDescription(desc);
+      await pc.setLocalDescription(await pc.createAnswer());
+      return { type: pc.localDescription.type, sdp: pc.localDescription.sdp };
+    },
+    async handleAnswer(id, desc) {
+      await peers.get(id).pc.setRemoteDescription(desc);
+    },
+    async addCandidate(id, c) {
+      await peers.get(id).pc.addIceCandidate(c);
+    },
+    createChannel(id, label, init) {
+      const p = peers.get(id);
+      attach(id, p, init ? p.pc.createDataChannel(label, init) : p.pc.createDataChannel(label), false);
+    },
+    channelInfo(id, label) {
+      const dc = peers.get(id).channels.get(label);
+      return { ordered: dc.ordered, maxRetransmits: dc.maxRetransmits, negotiated: dc.negotiated, id: dc.id };
+    },
+    send(id, label, msg) {
+      const dc = peers.get(id).channels.get(label);
+      dc.send('s' in msg ? msg.s : fromB64(msg.b));
+    },
+    closeChannel(id, label) {
+      peers.get(id).channels.get(label).close();
+    },
+    close(id) {
+      const p = peers.get(id);
+      if (p) p.pc.close();
+      peers.delete(id);
+    },
+  };
+}
+
+/** Sets up a page for hosting peers; returns a factory of ChromiumPeer. */
+async function preparePage(browser) {
+  const page = await browser.newPage();
+  const registry = new Map();
+  page.on('console', (m) => {
+    if (process.env.POLYRTC_INTEROP_DEBUG) console.error('[chromium]', m.text());
+  });
+  await page.exposeFunction('__polyrtcEvent', (id, type, label, payload) => {
+    const peer = registry.get(id);
+    if (!peer) return;
+    if (type === 'message') {
+      peer._event('message', label, 's' in payload ? payload.s : Buffer.from(payload.b, 'base64'));
+    } else if (type === 'candidate') {
+      peer._event('candidate', null, payload);
+    } else {
+      peer._event(type, label);
+    }
+  });
+  await page.goto('about:blank');
+  await page.evaluate(pageMain);
+  let next = 1;
+  return {
+    page,
+    newPeer(name = 'chromium') {
+      const p = new ChromiumPeer(page, next++, name);
+      registry.set(p.id, p);
+      return p;
+    },
+  };
+}
+
+class ChromiumPeer extends PeerBase {
+  constructor(page, id, name) {
+    super(name);
+    this.page = page;
+    this.id = id;
+  }
+
+  _call(method, ...args) {
+    return this.page.evaluate(([m, id, a]) => window.__polyrtc[m](id, ...a), [method, this.id, args]);
+  }
+
+  init(config) {
+    return this._call('create', config || {});
+  }
+  createOffer() {
+    return this._call('createOffer');
+  }
+  handleOffer(desc) {
+    return this._call('handleOffer', desc);
+  }
+  handleAnswer(desc) {
+    return this._call('handleAnswer', desc);
+  }
+  addCandidate(c) {
+    return this._call('addCandidate', c);
+  }
+  createChannel(label, init) {
+    return this._call('createChannel', label, init || null);
+  }
+  channelInfo(label) {
+    return this._call('channelInfo', label);
+  }
+  send(label, data) {
+    return this._call('send', label, typeof data === 'string' ? { s: data } : { b: Buffer.from(data).toString('base64') });
+  }
+  closeChannel(label) {
+    return this._call('closeChannel', label);
+  }
+  async close() {
+    if (!this.page.isClosed()) await this._call('close');
+  }
+}
+
+module.exports = { CHROMIUM_PATH, CHROMIUM_ARGS, chromiumAvailable, launchChromium, preparePage, ChromiumPeer };

@@ -1,0 +1,61 @@
+// Runs inside a fresh directory where the packed tarball was installed.
+// Usage: node smoke.mjs [--load-only]
+// Checks that require('polyrtc') and import('polyrtc') both load; then (unless --load-only)
+// creates two peers, opens a data channel, exchanges a message each way, closes, exits 0.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const loadOnly = process.argv.includes('--load-only');
+const watchdog = setTimeout(() => {
+  console.error('smoke: timed out');
+  process.exit(1);
+}, 30000);
+
+const cjs = require('polyrtc');
+const esm = await import('polyrtc');
+for (const [how, m] of [['require', cjs], ['import', esm]]) {
+  if (typeof m.RTCPeerConnection !== 'function') {
+    console.error(`smoke: ${how}('polyrtc') has no RTCPeerConnection; keys: ${Object.keys(m).join(',')}`);
+    process.exit(1);
+  }
+}
+console.log('smoke: require and import both load polyrtc');
+if (loadOnly) {
+  clearTimeout(watchdog);
+  process.exit(0);
+}
+
+const { RTCPeerConnection } = esm;
+const a = new RTCPeerConnection();
+const b = new RTCPeerConnection();
+a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
+b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
+
+const dc = a.createDataChannel('smoke');
+const got = new Promise((resolve) => {
+  b.ondatachannel = (e) => {
+    const ch = e.channel;
+    ch.onmessage = (m) => {
+      ch.send(`pong:${m.data}`);
+    };
+  };
+  dc.onmessage = (m) => resolve(m.data);
+});
+dc.onopen = () => dc.send('ping');
+
+await a.setLocalDescription(await a.createOffer());
+await b.setRemoteDescription(a.localDescription);
+await b.setLocalDescription(await b.createAnswer());
+await a.setRemoteDescription(b.localDescription);
+
+const reply = await got;
+if (reply !== 'pong:ping') {
+  console.error(`smoke: unexpected reply ${JSON.stringify(reply)}`);
+  process.exit(1);
+}
+console.log(`smoke: channel open, got ${JSON.stringify(reply)}`);
+dc.close();
+a.close();
+b.close();
+clearTimeout(watchdog);
+process.exit(0);

@@ -8,6 +8,7 @@ let browser;
 let factory;
 const available = chromiumAvailable();
 if (!available) {
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM_PATH} not found: CI must install chromium (see .ci/run)`);
   console.error(`\n!!! SKIPPING Chromium interop: ${CHROMIUM_PATH} not found (apt-get install chromium) !!!\n`);
 }
 

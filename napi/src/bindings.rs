@@ -277,6 +277,7 @@ impl NativePeer {
             certificate: given.as_ref().map(|c| c.cert.clone()),
             max_message_size,
             unix_time_ms,
+            include_loopback: config.include_loopback.unwrap_or(false),
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         let cert = match given {

@@ -152,6 +152,7 @@ impl Peer {
             IceConfig {
                 controlling: true,
                 stun_servers: config.stun_servers.clone(),
+                include_loopback: config.include_loopback,
                 ..IceConfig::default()
             },
             rng.fork(),

@@ -30,6 +30,8 @@ pub struct PeerConfig {
     pub max_message_size: usize,
     /// Unix time in milliseconds, used only for a generated certificate's validity.
     pub unix_time_ms: u64,
+    /// Offer loopback host candidates too (tests on one machine).
+    pub include_loopback: bool,
 }
 
 impl Default for PeerConfig {
@@ -39,6 +41,7 @@ impl Default for PeerConfig {
             certificate: None,
             max_message_size: crate::datachannel::DEFAULT_MAX_MESSAGE_SIZE,
             unix_time_ms: 0,
+            include_loopback: false,
         }
     }
 }

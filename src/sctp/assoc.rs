@@ -321,7 +321,12 @@ impl Association {
                 Chunk::Abort { reflected, causes } => {
                     if self.tag_ok_reflectable(vtag, reflected) {
                         let reason = match causes.first() {
-                            Some(c) => format!("peer aborted (cause {})", c.code),
+                            Some(c) => match core::str::from_utf8(&c.info) {
+                                Ok(text) if c.code == CAUSE_USER_INITIATED_ABORT && !text.is_empty() => {
+                                    format!("peer aborted: {}", text.chars().take(200).collect::<String>())
+                                }
+                                _ => format!("peer aborted (cause {})", c.code),
+                            },
                             None => "peer aborted".to_string(),
                         };
                         self.fail(&reason, false);
@@ -1225,10 +1230,11 @@ enum Flow {
 impl Association {
     pub(super) fn debug_state(&self) -> String {
         format!(
-            "state {:?} rx cum {} buffered {} | tx {}",
+            "state {:?} rx cum {} buffered {} {} | tx {}",
             self.state,
             self.rx.cum_tsn(),
             self.rx.buffered,
+            self.rx.debug_streams(),
             self.tx.debug_state()
         )
     }

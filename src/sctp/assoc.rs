@@ -322,8 +322,13 @@ impl Association {
                     if self.tag_ok_reflectable(vtag, reflected) {
                         let reason = match causes.first() {
                             Some(c) => match core::str::from_utf8(&c.info) {
-                                Ok(text) if c.code == CAUSE_USER_INITIATED_ABORT && !text.is_empty() => {
-                                    format!("peer aborted: {}", text.chars().take(200).collect::<String>())
+                                Ok(text)
+                                    if c.code == CAUSE_USER_INITIATED_ABORT && !text.is_empty() =>
+                                {
+                                    format!(
+                                        "peer aborted: {}",
+                                        text.chars().take(200).collect::<String>()
+                                    )
                                 }
                                 _ => format!("peer aborted (cause {})", c.code),
                             },

@@ -355,7 +355,13 @@ impl Rx {
             .streams
             .iter()
             .filter(|(_, st)| !st.ready.is_empty())
-            .map(|(s, st)| format!("stream {s} next {} ready {:?}", st.next_ssn, st.ready.keys().collect::<Vec<_>>()))
+            .map(|(s, st)| {
+                format!(
+                    "stream {s} next {} ready {:?}",
+                    st.next_ssn,
+                    st.ready.keys().collect::<Vec<_>>()
+                )
+            })
             .collect();
         v.sort();
         format!("{v:?} reasm {}", self.reasm.len())

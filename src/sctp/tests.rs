@@ -962,8 +962,12 @@ fn peer_initiated_shutdown_with_data_both_ways() {
     p.connect(true);
     let now = p.now;
     for i in 0..30u32 {
-        p.sides[0].send(now, 1, 51, &message(i, 3000), SendOptions::default()).unwrap();
-        p.sides[1].send(now, 2, 51, &message(i, 2000), SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 1, 51, &message(i, 3000), SendOptions::default())
+            .unwrap();
+        p.sides[1]
+            .send(now, 2, 51, &message(i, 2000), SendOptions::default())
+            .unwrap();
     }
     p.sides[1].shutdown(now);
     p.run_until(Duration::from_secs(300), |p| {
@@ -991,15 +995,24 @@ fn chaos_mixed_traffic_many_seeds() {
             match rng.below(5) {
                 0 | 1 => {
                     let m = message(i, len.max(4));
-                    p.sides[0].send(now, 1, 51, &m, SendOptions::default()).unwrap();
+                    p.sides[0]
+                        .send(now, 1, 51, &m, SendOptions::default())
+                        .unwrap();
                     reliable.push(m);
                 }
                 2 => {
-                    let o = SendOptions { max_retransmits: Some(rng.below(3) as u32), ..Default::default() };
+                    let o = SendOptions {
+                        max_retransmits: Some(rng.below(3) as u32),
+                        ..Default::default()
+                    };
                     let _ = p.sides[0].send(now, 2, 51, &message(i, len), o);
                 }
                 3 => {
-                    let o = SendOptions { unordered: true, max_lifetime: Some(Duration::from_millis(30)), ..Default::default() };
+                    let o = SendOptions {
+                        unordered: true,
+                        max_lifetime: Some(Duration::from_millis(30)),
+                        ..Default::default()
+                    };
                     let _ = p.sides[0].send(now, 3, 51, &message(i, len), o);
                 }
                 _ => {
@@ -1033,7 +1046,10 @@ fn chaos_mixed_traffic_many_seeds() {
         for (i, m) in got.iter().enumerate() {
             assert!(m.2 == reliable[i], "seed {seed} message {i}");
         }
-        assert!(p.sides[0].is_established() && p.sides[1].is_established(), "seed {seed}");
+        assert!(
+            p.sides[0].is_established() && p.sides[1].is_established(),
+            "seed {seed}"
+        );
         malformed += p.sides[1].stats().dropped_malformed;
     }
     assert!(malformed > 0);
@@ -1050,8 +1066,18 @@ fn checksummed_garbage_during_traffic_never_panics() {
         let mut t = p.now;
         for i in 0..150u32 {
             let now = p.now;
-            let o = SendOptions { unordered: i % 3 == 0, max_retransmits: (i % 2 == 0).then_some(1), ..Default::default() };
-            let _ = p.sides[0].send(now, (i % 4) as u16, 51, &message(i, 1 + rng.below(3000) as usize), o);
+            let o = SendOptions {
+                unordered: i % 3 == 0,
+                max_retransmits: (i % 2 == 0).then_some(1),
+                ..Default::default()
+            };
+            let _ = p.sides[0].send(
+                now,
+                (i % 4) as u16,
+                51,
+                &message(i, 1 + rng.below(3000) as usize),
+                o,
+            );
             let _ = p.sides[1].send(now, 7, 51, &message(i, 100), SendOptions::default());
             if i % 50 == 0 {
                 p.sides[1].reset_stream(now, 7);
@@ -1071,6 +1097,50 @@ fn checksummed_garbage_during_traffic_never_panics() {
             p.run_until(Duration::from_secs(30), |p| p.now >= t);
         }
         let end = p.now + Duration::from_secs(60);
-        p.run_until(Duration::from_secs(61), |p| p.now >= end || p.queue.is_empty());
+        p.run_until(Duration::from_secs(61), |p| {
+            p.now >= end || p.queue.is_empty()
+        });
     }
+}
+
+#[test]
+fn many_tiny_messages_are_bundled_and_delivered() {
+    let mut p = Pair::new(
+        601,
+        NetConfig {
+            loss: 20,
+            delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+    );
+    p.connect(false);
+    let now = p.now;
+    let n = 50_000u32;
+    for i in 0..n {
+        p.sides[0]
+            .send(
+                now,
+                (i % 3) as u16,
+                51,
+                &[(i % 251) as u8],
+                SendOptions::default(),
+            )
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    p.run_until(Duration::from_secs(300), |p| {
+        got.extend(p.take_messages(1));
+        got.len() == n as usize
+    });
+    // Per stream, in order.
+    for s in 0..3u16 {
+        let seq: Vec<u8> = got.iter().filter(|m| m.0 == s).map(|m| m.2[0]).collect();
+        let want: Vec<u8> = (0..n)
+            .filter(|i| (i % 3) as u16 == s)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        assert_eq!(seq, want);
+    }
+    let st = p.sides[0].stats();
+    assert!(st.packets_sent < u64::from(n) / 10, "bundling: {st:?}");
 }

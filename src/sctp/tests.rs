@@ -1144,3 +1144,145 @@ fn many_tiny_messages_are_bundled_and_delivered() {
     let st = p.sides[0].stats();
     assert!(st.packets_sent < u64::from(n) / 10, "bundling: {st:?}");
 }
+
+/// The far side of the aiortc interop test: aiortc's SCTP stack (an independent
+/// implementation) over a fake DTLS transport whose records travel as length-prefixed
+/// frames on stdin/stdout. A negotiated channel on stream 1 echoes every message; "bye"
+/// makes it close (an outgoing stream reset).
+const AIORTC_ECHO: &str = r#"
+import asyncio, struct, sys
+from aiortc.rtcsctptransport import RTCSctpTransport, RTCSctpCapabilities
+from aiortc.rtcdatachannel import RTCDataChannel, RTCDataChannelParameters
+
+class FakeDtls:
+    def __init__(self):
+        self.state = "connected"
+        self._role = "server"
+        self.receiver = None
+    def _register_data_receiver(self, r):
+        self.receiver = r
+    def _unregister_data_receiver(self, r):
+        self.receiver = None
+    async def _send_data(self, data):
+        sys.stdout.buffer.write(struct.pack("!I", len(data)) + data)
+        sys.stdout.buffer.flush()
+
+async def main():
+    loop = asyncio.get_event_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    sctp = RTCSctpTransport(FakeDtls())
+    ch = RTCDataChannel(sctp, RTCDataChannelParameters(label="echo", negotiated=True, id=1))
+    @ch.on("message")
+    def on_message(m):
+        if m == "bye":
+            ch.close()
+        else:
+            ch.send(m)
+    await sctp.start(RTCSctpCapabilities(maxMessageSize=262144), 5000)
+    while True:
+        try:
+            hdr = await reader.readexactly(4)
+            data = await reader.readexactly(struct.unpack("!I", hdr)[0])
+        except asyncio.IncompleteReadError:
+            return
+        await sctp._handle_data(data)
+
+asyncio.run(main())
+"#;
+
+/// Interop with aiortc (Python). Needs `python3` with aiortc installed:
+/// `cargo test --lib sctp::tests::interop_aiortc -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn interop_aiortc() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+
+    let mut child = Command::new("python3")
+        .args(["-c", AIORTC_ECHO])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with aiortc");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || loop {
+        let mut hdr = [0u8; 4];
+        if stdout.read_exact(&mut hdr).is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; u32::from_be_bytes(hdr) as usize];
+        if stdout.read_exact(&mut buf).is_err() || tx.send(buf).is_err() {
+            return;
+        }
+    });
+    // A wall clock is fine in a test: the peer runs in real time.
+    let start = std::time::Instant::now();
+    let clock = || Time::from_micros(start.elapsed().as_micros() as u64);
+    let mut a = Association::new(SctpConfig::default(), Rng::seeded(3));
+    a.connect(clock());
+    let mut events = Vec::new();
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    let mut echoed: Vec<Vec<u8>> = Vec::new();
+    let mut phase = 0;
+    loop {
+        let now = clock();
+        assert!(now.as_millis() < 30_000, "interop timed out in phase {phase}: {:?} {events:?}", a.stats());
+        while let Some(p) = a.poll_transmit(now) {
+            stdin.write_all(&(p.len() as u32).to_be_bytes()).unwrap();
+            stdin.write_all(&p).unwrap();
+        }
+        stdin.flush().unwrap();
+        while let Some(e) = a.poll_event() {
+            match e {
+                SctpEvent::Message { stream: 1, ppid: 53, data } => echoed.push(data),
+                other => events.push(other),
+            }
+        }
+        match phase {
+            0 if a.is_established() => {
+                let mut rng = Rng::seeded(4);
+                for i in 0..200u32 {
+                    let m = message(i, 1 + rng.below(60_000) as usize);
+                    a.send(now, 1, 53, &m, SendOptions::default()).unwrap();
+                    sent.push(m);
+                }
+                phase = 1;
+            }
+            1 if echoed.len() == sent.len() => {
+                assert!(echoed == sent, "echoes differ");
+                a.send(now, 1, 51, b"bye", SendOptions::default()).unwrap();
+                phase = 2;
+            }
+            2 if events.contains(&SctpEvent::IncomingStreamReset { stream: 1 }) => {
+                a.reset_stream(now, 1);
+                phase = 3;
+            }
+            3 if events.contains(&SctpEvent::OutgoingStreamReset { stream: 1 }) => {
+                a.shutdown(now);
+                phase = 4;
+            }
+            4 if events.contains(&SctpEvent::Closed) => break,
+            _ => {}
+        }
+        let wait = a
+            .poll_timeout()
+            .map(|t| t - clock())
+            .unwrap_or(Duration::from_millis(50))
+            .min(Duration::from_millis(50));
+        if let Ok(pkt) = rx.recv_timeout(wait) {
+            a.handle_packet(clock(), &pkt);
+            while let Ok(pkt) = rx.try_recv() {
+                a.handle_packet(clock(), &pkt);
+            }
+        }
+        a.handle_timeout(clock());
+    }
+    eprintln!("aiortc interop ok: {} messages echoed, stats {:?}", sent.len(), a.stats());
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1148,7 +1148,7 @@ fn many_tiny_messages_are_bundled_and_delivered() {
 /// The far side of the aiortc interop test: aiortc's SCTP stack (an independent
 /// implementation) over a fake DTLS transport whose records travel as length-prefixed
 /// frames on stdin/stdout. A negotiated channel on stream 1 echoes every message; "bye"
-/// makes it close (an outgoing stream reset).
+/// makes it close (an outgoing stream reset). Stream 3 echoes with maxRetransmits 0.
 const AIORTC_ECHO: &str = r#"
 import asyncio, struct, sys
 from aiortc.rtcsctptransport import RTCSctpTransport, RTCSctpCapabilities
@@ -1173,6 +1173,8 @@ async def main():
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sctp = RTCSctpTransport(FakeDtls())
     ch = RTCDataChannel(sctp, RTCDataChannelParameters(label="echo", negotiated=True, id=1))
+    pr = RTCDataChannel(sctp, RTCDataChannelParameters(label="pr", negotiated=True, id=3, maxRetransmits=0))
+    pr.on("message", lambda m: pr.send(m))
     @ch.on("message")
     def on_message(m):
         if m == "bye":
@@ -1196,6 +1198,17 @@ asyncio.run(main())
 #[test]
 #[ignore]
 fn interop_aiortc() {
+    interop_aiortc_with_loss(0);
+}
+
+/// Same with 3 % of the packets dropped in each direction (retransmissions, SACK gaps).
+#[test]
+#[ignore]
+fn interop_aiortc_lossy() {
+    interop_aiortc_with_loss(30);
+}
+
+fn interop_aiortc_with_loss(loss_per_mille: u64) {
     use std::io::{Read, Write};
     use std::process::{Command, Stdio};
     use std::sync::mpsc;
@@ -1227,18 +1240,40 @@ fn interop_aiortc() {
     let mut events = Vec::new();
     let mut sent: Vec<Vec<u8>> = Vec::new();
     let mut echoed: Vec<Vec<u8>> = Vec::new();
+    let mut pr_echoed: Vec<Vec<u8>> = Vec::new();
+    let pr = SendOptions {
+        max_retransmits: Some(0),
+        ..Default::default()
+    };
     let mut phase = 0;
+    let mut loss = Rng::seeded(5);
     loop {
         let now = clock();
-        assert!(now.as_millis() < 30_000, "interop timed out in phase {phase}: {:?} {events:?}", a.stats());
+        assert!(
+            now.as_millis() < 120_000,
+            "interop timed out in phase {phase}: {:?} {events:?}",
+            a.stats()
+        );
         while let Some(p) = a.poll_transmit(now) {
+            if phase == 1 && loss.below(1000) < loss_per_mille {
+                continue;
+            }
             stdin.write_all(&(p.len() as u32).to_be_bytes()).unwrap();
             stdin.write_all(&p).unwrap();
         }
         stdin.flush().unwrap();
         while let Some(e) = a.poll_event() {
             match e {
-                SctpEvent::Message { stream: 1, ppid: 53, data } => echoed.push(data),
+                SctpEvent::Message {
+                    stream: 1,
+                    ppid: 53,
+                    data,
+                } => echoed.push(data),
+                SctpEvent::Message {
+                    stream: 3,
+                    ppid: 53,
+                    data,
+                } => pr_echoed.push(data),
                 other => events.push(other),
             }
         }
@@ -1248,12 +1283,30 @@ fn interop_aiortc() {
                 for i in 0..200u32 {
                     let m = message(i, 1 + rng.below(60_000) as usize);
                     a.send(now, 1, 53, &m, SendOptions::default()).unwrap();
+                    a.send(now, 3, 53, &m[..m.len().min(3000)], pr).unwrap();
                     sent.push(m);
                 }
                 phase = 1;
             }
-            1 if echoed.len() == sent.len() => {
+            1 if echoed.len() == sent.len() && a.buffered_amount(3) == 0 => {
                 assert!(echoed == sent, "echoes differ");
+                let ids: Vec<u32> = pr_echoed
+                    .iter()
+                    .map(|d| u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+                    .collect();
+                assert!(
+                    ids.windows(2).all(|w| w[0] < w[1]),
+                    "partially reliable echoes stay ordered"
+                );
+                for d in &pr_echoed {
+                    let id = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize;
+                    assert!(d[..] == sent[id][..sent[id].len().min(3000)]);
+                }
+                eprintln!(
+                    "partially reliable: {} of {} echoed",
+                    pr_echoed.len(),
+                    sent.len()
+                );
                 a.send(now, 1, 51, b"bye", SendOptions::default()).unwrap();
                 phase = 2;
             }
@@ -1274,14 +1327,22 @@ fn interop_aiortc() {
             .unwrap_or(Duration::from_millis(50))
             .min(Duration::from_millis(50));
         if let Ok(pkt) = rx.recv_timeout(wait) {
-            a.handle_packet(clock(), &pkt);
-            while let Ok(pkt) = rx.try_recv() {
+            let mut pkts = vec![pkt];
+            pkts.extend(rx.try_iter());
+            for pkt in pkts {
+                if phase == 1 && loss.below(1000) < loss_per_mille {
+                    continue;
+                }
                 a.handle_packet(clock(), &pkt);
             }
         }
         a.handle_timeout(clock());
     }
-    eprintln!("aiortc interop ok: {} messages echoed, stats {:?}", sent.len(), a.stats());
+    eprintln!(
+        "aiortc interop ok: {} messages echoed, stats {:?}",
+        sent.len(),
+        a.stats()
+    );
     drop(stdin);
     let _ = child.kill();
     let _ = child.wait();

@@ -1347,3 +1347,17 @@ fn interop_aiortc_with_loss(loss_per_mille: u64) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn out_of_the_blue_shutdown_ack_gets_shutdown_complete() {
+    let mut a = Association::new(SctpConfig::default(), Rng::seeded(9));
+    let now = Time::from_millis(1);
+    a.handle_packet(now, &packet(0x1234_5678, vec![wire::Chunk::ShutdownAck]));
+    let reply = wire::Packet::decode(&a.poll_transmit(now).unwrap()).unwrap();
+    assert_eq!(reply.header.verification_tag, 0x1234_5678);
+    assert_eq!(
+        reply.chunks,
+        vec![wire::Chunk::ShutdownComplete { reflected: true }]
+    );
+    assert!(a.poll_transmit(now).is_none());
+}

@@ -298,11 +298,20 @@ impl Association {
             }
         };
         self.stats.packets_received += 1;
+        let vtag = pkt.header.verification_tag;
+        let no_association = matches!(self.state, State::Done | State::Closed);
+        if no_association && pkt.chunks.iter().any(|c| matches!(c, Chunk::ShutdownAck)) {
+            // RFC 9260 §8.4 (5): an out-of-the-blue SHUTDOWN ACK gets a SHUTDOWN COMPLETE
+            // with the T bit (our own SHUTDOWN COMPLETE may have been lost).
+            if self.single.len() < MAX_QUEUED_PACKETS {
+                self.single_packet(vtag, Chunk::ShutdownComplete { reflected: true });
+            }
+            return;
+        }
         if self.state == State::Done {
             self.stats.dropped_unexpected += 1;
             return;
         }
-        let vtag = pkt.header.verification_tag;
         let has_init = pkt.chunks.iter().any(|c| matches!(c, Chunk::Init(_)));
         if has_init {
             // RFC 9260 §6.10: INIT is alone in its packet, with a zero tag.
@@ -321,7 +330,17 @@ impl Association {
                 Chunk::Abort { reflected, causes } => {
                     if self.tag_ok_reflectable(vtag, reflected) {
                         let reason = match causes.first() {
-                            Some(c) => format!("peer aborted (cause {})", c.code),
+                            Some(c) => match core::str::from_utf8(&c.info) {
+                                Ok(text)
+                                    if c.code == CAUSE_USER_INITIATED_ABORT && !text.is_empty() =>
+                                {
+                                    format!(
+                                        "peer aborted: {}",
+                                        text.chars().take(200).collect::<String>()
+                                    )
+                                }
+                                _ => format!("peer aborted (cause {})", c.code),
+                            },
                             None => "peer aborted".to_string(),
                         };
                         self.fail(&reason, false);
@@ -793,6 +812,18 @@ impl Association {
                         }
                     }
                     self.collect_deliveries();
+                    // RFC 9260 §9.2: data while SHUTDOWN-SENT: repeat the SHUTDOWN.
+                    if self.state == State::ShutdownSent
+                        && !self
+                            .control
+                            .iter()
+                            .any(|c| matches!(c, Chunk::Shutdown { .. }))
+                    {
+                        self.control.push_back(Chunk::Shutdown {
+                            cum_tsn_ack: self.rx.cum_tsn(),
+                        });
+                        self.t2 = Some(now + self.tx.rto);
+                    }
                 }
             }
             Chunk::Sack(s) => {
@@ -1225,10 +1256,11 @@ enum Flow {
 impl Association {
     pub(super) fn debug_state(&self) -> String {
         format!(
-            "state {:?} rx cum {} buffered {} | tx {}",
+            "state {:?} rx cum {} buffered {} {} | tx {}",
             self.state,
             self.rx.cum_tsn(),
             self.rx.buffered,
+            self.rx.debug_streams(),
             self.tx.debug_state()
         )
     }

@@ -1,12 +1,12 @@
 //! CRC-32C (Castagnoli), the SCTP checksum (RFC 9260 §6.8 and Appendix A, RFC 3309).
 //!
 //! Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF.
-//! Slicing-by-8 tables built at compile time.
+//! Slicing-by-16 tables built at compile time.
 
 const POLY: u32 = 0x82F6_3B78;
 
-const fn build_tables() -> [[u32; 256]; 8] {
-    let mut t = [[0u32; 256]; 8];
+const fn build_tables() -> [[u32; 256]; 16] {
+    let mut t = [[0u32; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -19,7 +19,7 @@ const fn build_tables() -> [[u32; 256]; 8] {
         i += 1;
     }
     let mut s = 1;
-    while s < 8 {
+    while s < 16 {
         let mut i = 0;
         while i < 256 {
             let prev = t[s - 1][i];
@@ -31,24 +31,36 @@ const fn build_tables() -> [[u32; 256]; 8] {
     t
 }
 
-static TABLES: [[u32; 256]; 8] = build_tables();
+static TABLES: [[u32; 256]; 16] = build_tables();
 
 /// Continue a CRC-32C over `data` from a raw (non-finalized) state.
 fn update(mut crc: u32, data: &[u8]) -> u32 {
     let t = &TABLES;
-    let mut chunks = data.chunks_exact(8);
+    let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
-        let (a, b) = c.split_at(4);
-        let lo = u32::from_le_bytes(a.try_into().unwrap_or_default()) ^ crc;
-        let hi = u32::from_le_bytes(b.try_into().unwrap_or_default());
-        crc = t[7][(lo & 0xff) as usize]
-            ^ t[6][((lo >> 8) & 0xff) as usize]
-            ^ t[5][((lo >> 16) & 0xff) as usize]
-            ^ t[4][(lo >> 24) as usize]
-            ^ t[3][(hi & 0xff) as usize]
-            ^ t[2][((hi >> 8) & 0xff) as usize]
-            ^ t[1][((hi >> 16) & 0xff) as usize]
-            ^ t[0][(hi >> 24) as usize];
+        let word = |i: usize| -> u32 {
+            let b: [u8; 4] = c.get(i..i + 4).and_then(|s| s.try_into().ok()).unwrap_or_default();
+            u32::from_le_bytes(b)
+        };
+        let w0 = word(0) ^ crc;
+        let (w1, w2, w3) = (word(4), word(8), word(12));
+        let byte = |w: u32, k: u32| ((w >> (8 * k)) & 0xff) as usize;
+        crc = t[15][byte(w0, 0)]
+            ^ t[14][byte(w0, 1)]
+            ^ t[13][byte(w0, 2)]
+            ^ t[12][byte(w0, 3)]
+            ^ t[11][byte(w1, 0)]
+            ^ t[10][byte(w1, 1)]
+            ^ t[9][byte(w1, 2)]
+            ^ t[8][byte(w1, 3)]
+            ^ t[7][byte(w2, 0)]
+            ^ t[6][byte(w2, 1)]
+            ^ t[5][byte(w2, 2)]
+            ^ t[4][byte(w2, 3)]
+            ^ t[3][byte(w3, 0)]
+            ^ t[2][byte(w3, 1)]
+            ^ t[1][byte(w3, 2)]
+            ^ t[0][byte(w3, 3)];
     }
     for &b in chunks.remainder() {
         crc = (crc >> 8) ^ t[0][((crc ^ u32::from(b)) & 0xff) as usize];

@@ -2,9 +2,37 @@
 //!
 //! RFC 9260 (SCTP), RFC 8261 (one SCTP packet per DTLS record, no IP layer), RFC 3758
 //! (partial reliability, FORWARD TSN), RFC 6525 (stream reset). Single-homed, one
-//! association, sans-IO: feed [`Association::handle_packet`] / [`Association::handle_timeout`],
-//! drain [`Association::poll_transmit`] and [`Association::poll_event`], then arm a timer
-//! for [`Association::poll_timeout`].
+//! association, sans-IO.
+//!
+//! # Driving an [`Association`]
+//!
+//! * inputs: [`Association::handle_packet`] (one DTLS application-data record),
+//!   [`Association::handle_timeout`] (an early call is harmless), and the API calls
+//!   (`connect`, `send`, `reset_stream`, `shutdown`, `abort`).
+//! * outputs: after every input drain [`Association::poll_transmit`] (one SCTP packet per
+//!   call, chunks bundled) and [`Association::poll_event`] until both return `None`, then
+//!   arm a timer for [`Association::poll_timeout`]. Taking a message with `poll_event`
+//!   frees receive window and can make a window-update SACK due, so drain
+//!   `poll_transmit` once more after draining events.
+//!
+//! # Layout
+//!
+//! * `wire`: codec of the common header, every chunk and parameter; `crc32c`: checksum.
+//! * `cookie`: the HMAC-signed state cookie (the INIT side keeps no state).
+//! * `assoc`: handshake (INIT collisions, §5.2), dispatch by state, timers, heartbeats,
+//!   shutdown, stream reset, packet assembly.
+//! * `tx`: send queue, fragmentation, in-flight chunks keyed by TSN, SACK processing,
+//!   T3-rtx / fast retransmit, congestion control, PR-SCTP abandonment.
+//! * `rx`: TSN tracking, SACK generation, reassembly, ordered/unordered delivery.
+//!
+//! # Bounds
+//!
+//! Everything the peer can grow is bounded by the constants below: bytes held on the
+//! receive side by `receive_window` (x [`MAX_RECEIVE_BUFFER_FACTOR`] for chunks filling
+//! holes, plus [`MESSAGE_OVERHEAD`] per undrained message), the out-of-order TSN range by
+//! [`MAX_TSN_AHEAD`], message size by `max_message_size` (a larger message aborts the
+//! association), queued responses by [`MAX_CONTROL_CHUNKS`] and [`MAX_QUEUED_PACKETS`].
+//! The send buffer is not limited here: the application watches `buffered_amount`.
 
 mod assoc;
 mod cookie;
@@ -44,6 +72,8 @@ pub const MAX_DUP_TSNS: usize = 16;
 /// Farthest a received TSN may be ahead of our cumulative TSN (bounds the out-of-order
 /// TSN set and the reassembly map by count, whatever the chunk sizes).
 pub const MAX_TSN_AHEAD: u64 = 65_535;
+/// Most DATA chunks we keep in flight (half of what a receiver like us accepts ahead).
+pub const MAX_INFLIGHT_CHUNKS: usize = 32_768;
 /// Bytes charged against the receive window per delivered, undrained message on top of
 /// its payload.
 pub const MESSAGE_OVERHEAD: usize = 64;

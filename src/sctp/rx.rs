@@ -248,8 +248,10 @@ impl Rx {
         while self.received.remove(&(self.cum + 1)) {
             self.cum += 1;
         }
+        // Only fragments the sender skipped: those above `new` may belong to a message
+        // still being reassembled.
         while let Some((&t, _)) = self.reasm.first_key_value() {
-            if t > self.cum {
+            if t > new {
                 break;
             }
             if let Some(c) = self.reasm.remove(&t) {
@@ -343,5 +345,25 @@ impl Rx {
             gaps,
             dup_tsns: std::mem::take(&mut self.dups),
         }
+    }
+}
+
+#[cfg(test)]
+impl Rx {
+    pub fn debug_streams(&self) -> String {
+        let mut v: Vec<String> = self
+            .streams
+            .iter()
+            .filter(|(_, st)| !st.ready.is_empty())
+            .map(|(s, st)| {
+                format!(
+                    "stream {s} next {} ready {:?}",
+                    st.next_ssn,
+                    st.ready.keys().collect::<Vec<_>>()
+                )
+            })
+            .collect();
+        v.sort();
+        format!("{v:?} reasm {}", self.reasm.len())
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
-use super::{SctpStats, SendOptions};
+use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS};
 use crate::Time;
 use core::time::Duration;
 
@@ -266,7 +266,8 @@ impl Tx {
         // New data.
         let frag_max = self.max_fragment();
         loop {
-            if self.flight_size >= self.cwnd {
+            // Keep the TSN spread well inside what a receiver accepts (tiny messages).
+            if self.flight_size >= self.cwnd || self.inflight.len() >= MAX_INFLIGHT_CHUNKS {
                 return;
             }
             let Some(msg) = self.pending.front_mut() else {

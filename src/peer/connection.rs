@@ -153,6 +153,7 @@ impl Peer {
                 controlling: true,
                 stun_servers: config.stun_servers.clone(),
                 include_loopback: config.include_loopback,
+                relay_only: config.relay_only,
                 ..IceConfig::default()
             },
             rng.fork(),
@@ -641,6 +642,14 @@ impl Peer {
             Some(m) => m,
         };
         Some(remote.min(self.max_message_size.max(1)).max(1))
+    }
+
+    /// W3C `setConfiguration()`: STUN servers and `iceTransportPolicy` for the next gathering
+    /// phase (at once if gathering has not started).
+    pub fn set_ice_config(&mut self, stun_servers: Vec<SocketAddr>, relay_only: bool) -> Result<(), PeerError> {
+        self.check_open()?;
+        self.ice.set_gathering_config(stun_servers, relay_only);
+        Ok(())
     }
 
     pub fn close(&mut self, now: Time) {

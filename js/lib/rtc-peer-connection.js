@@ -12,6 +12,7 @@ const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event')
 const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
 const { createDataChannelObject } = require('./rtc-data-channel');
 const { ERROR_DETAILS, RTCError } = require('./rtc-error');
+const { RTCErrorEvent } = require('./rtc-error-event');
 const { wrapCertificate, nativeCertificate } = require('./rtc-certificate');
 const { RTCIceTransport } = require('./rtc-ice-transport');
 const { RTCDtlsTransport } = require('./rtc-dtls-transport');
@@ -377,6 +378,12 @@ function makeRTCPeerConnection(engine) {
         } catch (err) {
           throw sdpSyntaxError(err) ?? err;
         }
+        if (type !== 'rollback') {
+          const mid = sdpFirstMid(sdp);
+          for (const m of sdp.matchAll(/^a=(candidate:[^\r\n]+)/gm)) {
+            this.#rememberRemoteCandidate({ candidate: m[1], sdpMid: mid, sdpMLineIndex: 0, usernameFragment: null });
+          }
+        }
         if (type === 'offer' && this.#iceTransport.role === 'unknown') {
           this.#iceTransport._setRole('controlled');
         }
@@ -454,6 +461,7 @@ function makeRTCPeerConnection(engine) {
           const endOfCandidates = init.candidate === '' && init.sdpMid === null
             && init.sdpMLineIndex === null;
           this.#native.addIceCandidate(endOfCandidates ? null : init);
+          if (!endOfCandidates && init.candidate !== '') this.#rememberRemoteCandidate(init);
           return undefined;
         });
       });
@@ -704,10 +712,7 @@ function makeRTCPeerConnection(engine) {
           else this.#setGatheringState(ev.state);
           break;
         case 'iceconnectionstatechange':
-          if (ev.state === 'connected' && this.#iceTransport.state !== 'connected'
-            && this.#iceTransport.state !== 'completed') {
-            this.#stats.selectedCandidatePairChanges += 1;
-          }
+          this.#updateSelectedPair();
           this.#iceTransport._setState(ev.state);
           if (this.#iceConnectionState !== ev.state) {
             this.#iceConnectionState = ev.state;
@@ -715,8 +720,7 @@ function makeRTCPeerConnection(engine) {
           }
           break;
         case 'dtlsstatechange':
-          this.#dtlsTransport._setState(ev.state);
-          if (ev.state === 'failed' || ev.state === 'closed') this.#transportClosed(ev.state === 'failed');
+          this.#dtlsStateChanged(ev.state);
           break;
         case 'connectionstatechange':
           if (this.#connectionState !== ev.state) {
@@ -768,6 +772,62 @@ function makeRTCPeerConnection(engine) {
           break;
         default:
           break;
+      }
+    }
+
+    /** webrtc-pc §5.5.1: on failure, `error` (RTCErrorEvent) before `statechange`. */
+    #dtlsStateChanged(state) {
+      const dtls = this.#dtlsTransport;
+      if (!dtls._setState(state, false)) return;
+      if (state === 'failed') {
+        let detail = 'dtls-failure';
+        try {
+          const e = this.#native.getState().dtlsError;
+          if (e === 'fingerprint-failure') detail = e;
+        } catch (err) {
+          // keep the generic detail
+        }
+        const message = detail === 'fingerprint-failure'
+          ? "the remote certificate matches no fingerprint of the remote description"
+          : 'the DTLS transport failed';
+        dtls.dispatchEvent(new RTCErrorEvent('error', { error: new RTCError({ errorDetail: detail }, message) }));
+        if (this.#closed) return;
+      }
+      fire(dtls, 'statechange');
+      if (state === 'failed' || state === 'closed') this.#transportClosed(state === 'failed');
+    }
+
+    /** The engine's selected ICE pair, mirrored on the RTCIceTransport. */
+    #updateSelectedPair() {
+      let pair = null;
+      try {
+        const p = this.#native.getState().selectedCandidatePair;
+        if (p && typeof p.local === 'string' && typeof p.remote === 'string') pair = { local: p.local, remote: p.remote };
+      } catch (err) {
+        return;
+      }
+      if (pair === null) return; // keep the last pair while ICE recovers
+      const mid = this.localDescription ? sdpFirstMid(this.localDescription.sdp) : null;
+      const make = (candidate) => {
+        try {
+          return new RTCIceCandidate({ candidate, sdpMid: mid, sdpMLineIndex: 0 });
+        } catch (err) {
+          return null;
+        }
+      };
+      if (this.#iceTransport._setSelectedPair(pair, make)) this.#stats.selectedCandidatePairChanges += 1;
+    }
+
+    #rememberRemoteCandidate(init) {
+      try {
+        this.#iceTransport._addRemoteCandidate(new RTCIceCandidate({
+          candidate: init.candidate,
+          sdpMid: init.sdpMid,
+          sdpMLineIndex: init.sdpMLineIndex ?? (init.sdpMid === null ? 0 : null),
+          usernameFragment: init.usernameFragment,
+        }));
+      } catch (err) {
+        // not listed: the engine accepted something the W3C parser does not
       }
     }
 
@@ -831,6 +891,7 @@ function makeRTCPeerConnection(engine) {
         return;
       }
       this.#refreshLocalDescription();
+      this.#iceTransport._addLocalCandidate(candidate);
       this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate }));
     }
 

@@ -86,6 +86,7 @@ test('RTCIceTransport, RTCDtlsTransport and RTCSctpTransport follow the engine',
       t.addEventListener('statechange', () => log[who].push(`sctp:${t.state}`));
       t.transport.addEventListener('statechange', () => log[who].push(`dtls:${t.transport.state}`));
       t.transport.iceTransport.addEventListener('statechange', () => log[who].push(`ice:${t.transport.iceTransport.state}`));
+      t.transport.iceTransport.addEventListener('selectedcandidatepairchange', () => log[who].push('pair'));
     };
     const dc = offerer.createDataChannel('chat');
     assert.strictEqual(offerer.sctp, null);
@@ -126,7 +127,20 @@ test('RTCIceTransport, RTCDtlsTransport and RTCSctpTransport follow the engine',
       assert.deepStrictEqual(seq('dtls:').slice(-2), ['dtls:connecting', 'dtls:connected'], who);
       assert.deepStrictEqual(seq('ice:').slice(-1), ['ice:connected'], who);
       assert.ok(log[who].indexOf('dtls:connected') < log[who].indexOf('sctp:connected'), log[who].join());
+      assert.deepStrictEqual(seq('pair'), ['pair'], who);
+      assert.ok(log[who].indexOf('pair') < log[who].indexOf('ice:connected'), log[who].join());
     }
+    // The selected pair: each side's local candidate is the other side's remote one.
+    const ice = (pc) => pc.sctp.transport.iceTransport;
+    const po = ice(offerer).getSelectedCandidatePair();
+    const pa = ice(answerer).getSelectedCandidatePair();
+    assert.ok(po.local instanceof api.RTCIceCandidate && po.remote instanceof api.RTCIceCandidate);
+    assert.strictEqual(po.local.type, 'host');
+    assert.deepStrictEqual([po.local.address, po.local.port], [pa.remote.address, pa.remote.port]);
+    assert.deepStrictEqual([po.remote.address, po.remote.port], [pa.local.address, pa.local.port]);
+    assert.ok(ice(offerer).getLocalCandidates().some((c) => c.candidate === po.local.candidate));
+    assert.ok(ice(offerer).getRemoteCandidates().some((c) => c.address === po.remote.address && c.port === po.remote.port));
+    assert.ok(ice(answerer).getLocalCandidates().length >= 1);
     // close(): every state is closed, no statechange event fires.
     const before = log.offerer.length;
     const sctp = offerer.sctp;
@@ -162,8 +176,12 @@ test('a wrong remote fingerprint fails the connection: no channel opens, no mess
     const states = [];
     offerer.onconnectionstatechange = () => states.push(offerer.connectionState);
     await withTimeout(negotiate(offerer, answerer, { tamper: tamperFingerprint }), 'negotiation');
-    await until(() => offerer.connectionState === 'failed', 'offerer failed', 20000);
     const dtls = offerer.sctp.transport;
+    const dtlsLog = [];
+    dtls.onerror = (e) => dtlsLog.push(`error:${e.error.errorDetail}:${e.error.name}`);
+    dtls.onstatechange = () => dtlsLog.push(`state:${dtls.state}`);
+    await until(() => offerer.connectionState === 'failed', 'offerer failed', 20000);
+    assert.deepStrictEqual(dtlsLog.slice(-2), ['error:fingerprint-failure:OperationError', 'state:failed']);
     assert.strictEqual(dtls.state, 'failed');
     assert.strictEqual(offerer.sctp.state, 'closed');
     assert.strictEqual(states[states.length - 1], 'failed');

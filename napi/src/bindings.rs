@@ -170,6 +170,16 @@ pub struct NativePeerState {
     pub pending_remote_description: Option<JsDescription>,
     pub sctp_max_message_size: Option<f64>,
     pub negotiation_needed: bool,
+    /// `fingerprint-failure` / `dtls-failure` once the DTLS transport failed, else null.
+    pub dtls_error: Option<String>,
+    /// The ICE pair in use, as candidate attributes, once one is selected.
+    pub selected_candidate_pair: Option<JsCandidatePair>,
+}
+
+#[napi(object)]
+pub struct JsCandidatePair {
+    pub local: String,
+    pub remote: String,
 }
 
 #[napi(object, object_to_js = false)]
@@ -432,6 +442,10 @@ impl NativePeer {
             pending_remote_description: p.pending_remote_description().map(Into::into),
             sctp_max_message_size: p.sctp_max_message_size().map(|s| s as f64),
             negotiation_needed: p.is_negotiation_needed(),
+            dtls_error: p.dtls_failure_detail().map(str::to_owned),
+            selected_candidate_pair: p
+                .selected_candidate_pair()
+                .map(|(local, remote)| JsCandidatePair { local, remote }),
         })
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::channels::Channels;
 use super::*;
 use crate::crypto::{Certificate, Fingerprint, Rng};
-use crate::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole};
+use crate::dtls::{DtlsConfig, DtlsConnection, DtlsError, DtlsEvent, DtlsRole};
 use crate::ice::{self, Candidate, IceAgent, IceConfig, IceCredentials, IceEvent};
 use crate::net::{TransportId, Transmit};
 use crate::sctp::{Association, SctpConfig, SctpEvent};
@@ -68,6 +68,8 @@ pub struct Peer {
     gathering: IceGatheringState,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
+    /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
+    dtls_fingerprint_failure: bool,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
     dtls_started: bool,
@@ -184,6 +186,7 @@ impl Peer {
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
+            dtls_fingerprint_failure: false,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
             dtls_started: false,
@@ -590,6 +593,23 @@ impl Peer {
     pub fn dtls_state(&self) -> DtlsTransportState {
         self.dtls_state
     }
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: (local, remote) as SDP candidate
+    /// attributes (`candidate:...`), once ICE selected a pair.
+    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+        let (local, remote) = self.ice.selected_candidates()?;
+        Some((local.to_sdp_string(), remote.to_sdp_string()))
+    }
+
+    /// W3C `RTCErrorEvent` on a failed `RTCDtlsTransport`: `fingerprint-failure` when the
+    /// peer's certificate matched no signaled fingerprint (webrtc-pc §5.5), else `dtls-failure`.
+    pub fn dtls_failure_detail(&self) -> Option<&'static str> {
+        match (self.dtls_state, self.dtls_fingerprint_failure) {
+            (DtlsTransportState::Failed, true) => Some("fingerprint-failure"),
+            (DtlsTransportState::Failed, false) => Some("dtls-failure"),
+            _ => None,
+        }
+    }
+
     pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
         self.remote.as_ref().map(|r| r.trickle)
     }
@@ -897,7 +917,8 @@ impl Peer {
                 self.set_dtls_state(DtlsTransportState::Closed);
                 self.channels.close_all(&mut self.events);
             }
-            DtlsEvent::Failed(_) => {
+            DtlsEvent::Failed(e) => {
+                self.dtls_fingerprint_failure = e == DtlsError::FingerprintMismatch;
                 self.set_dtls_state(DtlsTransportState::Failed);
                 self.channels.close_all(&mut self.events);
             }

@@ -184,6 +184,14 @@ impl IceAgent {
         ))
     }
 
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the local candidate of the selected
+    /// pair's transport and the remote candidate.
+    pub fn selected_candidates(&self) -> Option<(Candidate, Candidate)> {
+        let p = self.pairs.get(self.selected?)?;
+        let local = Self::transport_candidate(self.transports.get(p.transport)?);
+        Some((local, self.remote_candidates.get(p.remote)?.clone()))
+    }
+
     pub fn connection_state(&self) -> IceConnectionState {
         self.connection_state
     }
@@ -955,16 +963,10 @@ impl IceAgent {
         }
     }
 
-    fn signal_transport(&mut self, t: usize) {
-        let Some(lt) = self.transports.get_mut(t) else {
-            return;
-        };
-        if lt.signaled || !lt.usable {
-            return;
-        }
-        lt.signaled = true;
+    /// The candidate a local transport is signaled as (host or relayed).
+    fn transport_candidate(lt: &LocalTransport) -> Candidate {
         let base_ip = lt.related.map(|r| r.ip()).unwrap_or(lt.addr.ip());
-        let c = Candidate {
+        Candidate {
             foundation: foundation_for(&lt.kind, base_ip, None),
             component: 1,
             protocol: "udp".into(),
@@ -974,7 +976,18 @@ impl IceAgent {
             related_address: lt.related,
             tcp_type: None,
             extensions: vec![("generation".into(), "0".into())],
+        }
+    }
+
+    fn signal_transport(&mut self, t: usize) {
+        let Some(lt) = self.transports.get_mut(t) else {
+            return;
         };
+        if lt.signaled || !lt.usable {
+            return;
+        }
+        lt.signaled = true;
+        let c = Self::transport_candidate(lt);
         self.local_candidates.push(c.clone());
         self.push_event(IceEvent::LocalCandidate(c));
     }

@@ -129,6 +129,11 @@ export class RTCCertificate {
 
 type Handler<T, E extends Event = Event> = ((this: T, ev: E) => any) | null;
 
+export interface RTCIceCandidatePair {
+  local: RTCIceCandidate;
+  remote: RTCIceCandidate;
+}
+
 export class RTCIceTransport extends EventTarget {
   private constructor();
   readonly role: RTCIceRole;
@@ -137,7 +142,7 @@ export class RTCIceTransport extends EventTarget {
   readonly gatheringState: RTCIceGathererState;
   getLocalCandidates(): RTCIceCandidate[];
   getRemoteCandidates(): RTCIceCandidate[];
-  getSelectedCandidatePair(): null;
+  getSelectedCandidatePair(): RTCIceCandidatePair | null;
   getLocalParameters(): null;
   getRemoteParameters(): null;
   onstatechange: Handler<RTCIceTransport>;

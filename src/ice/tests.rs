@@ -1360,10 +1360,15 @@ fn relay_only_gathers_relayed_candidates_only() {
         a.start_gathering(Time::ZERO);
         let events = drain(&mut a);
         assert!(
-            !events.iter().any(|e| matches!(e, IceEvent::LocalCandidate(_))),
+            !events
+                .iter()
+                .any(|e| matches!(e, IceEvent::LocalCandidate(_))),
             "set_later={set_later}: {events:?}"
         );
-        assert!(a.poll_transmit(Time::ZERO).is_none(), "no STUN server request");
+        assert!(
+            a.poll_transmit(Time::ZERO).is_none(),
+            "no STUN server request"
+        );
         assert_eq!(a.gathering_state(), IceGatheringState::Complete);
         // A relayed transport known when gathering starts is signaled.
         let mut a = IceAgent::new(

@@ -328,6 +328,11 @@ fn offer_answer_trickle_connects_on_a_clean_link() {
     assert!(ol.starts_with("candidate:") && ol.contains(" typ host"), "{ol}");
     assert_eq!((addr(&ol), addr(&or)), (addr(&ar), addr(&al)));
     assert_eq!(net.endpoint(OFFERER).peer.dtls_failure_detail(), None);
+    // Each side holds the other's certificate.
+    for (side, other) in [(OFFERER, ANSWERER), (ANSWERER, OFFERER)] {
+        let got = net.endpoint(side).peer.remote_certificate().expect("remote certificate");
+        assert_eq!(got, net.endpoint(other).peer.certificate().der(), "side {side}");
+    }
 }
 
 #[test]

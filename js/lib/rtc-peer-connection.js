@@ -779,6 +779,17 @@ function makeRTCPeerConnection(engine) {
     #dtlsStateChanged(state) {
       const dtls = this.#dtlsTransport;
       if (!dtls._setState(state, false)) return;
+      if (state === 'connected' && typeof this.#native.remoteCertificates === 'function') {
+        try {
+          dtls._setRemoteCertificates(this.#native.remoteCertificates().map((der) => {
+            const copy = new Uint8Array(der.byteLength);
+            copy.set(der);
+            return copy.buffer;
+          }));
+        } catch (err) {
+          // leave the list empty
+        }
+      }
       if (state === 'failed') {
         let detail = 'dtls-failure';
         try {

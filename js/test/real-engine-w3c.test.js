@@ -3,6 +3,7 @@
 // process over loopback UDP: configuration, transports, failure, stats, error names.
 const test = require('node:test');
 const assert = require('node:assert');
+const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const {
   skipUnlessAddon, loadApi, once, withTimeout, until, sleep, messages, negotiate, openPair,
@@ -90,6 +91,7 @@ test('RTCIceTransport, RTCDtlsTransport and RTCSctpTransport follow the engine',
     };
     const dc = offerer.createDataChannel('chat');
     assert.strictEqual(offerer.sctp, null);
+    assert.deepStrictEqual(answerer.sctp, null);
     await offerer.setLocalDescription();
     await answerer.setRemoteDescription(offerer.localDescription);
     await answerer.setLocalDescription();
@@ -120,7 +122,15 @@ test('RTCIceTransport, RTCDtlsTransport and RTCSctpTransport follow the engine',
       assert.strictEqual(dtls.iceTransport.state, 'connected', who);
       assert.strictEqual(dtls.iceTransport.gatheringState, 'complete', who);
       assert.strictEqual(dtls.iceTransport.component, 'rtp');
-      assert.deepStrictEqual(dtls.getRemoteCertificates(), []);
+      // The remote certificate: DER whose SHA-256 is the other side's fingerprint.
+      const certs = dtls.getRemoteCertificates();
+      assert.strictEqual(certs.length, 1, who);
+      assert.ok(certs[0] instanceof ArrayBuffer && certs[0].byteLength > 100);
+      assert.notStrictEqual(dtls.getRemoteCertificates()[0], certs[0], 'a fresh copy each call');
+      const other = pc === offerer ? answerer : offerer;
+      const fp = other.getConfiguration().certificates[0].getFingerprints().find((f) => f.algorithm === 'sha-256');
+      const digest = crypto.createHash('sha256').update(Buffer.from(certs[0])).digest('hex');
+      assert.strictEqual(digest.match(/../g).join(':').toLowerCase(), fp.value.toLowerCase(), who);
       // Transitions in order, each once, ending connected.
       const seq = (prefix) => log[who].filter((l) => l.startsWith(prefix));
       assert.deepStrictEqual(seq('sctp:'), ['sctp:connected'], who);
@@ -183,6 +193,7 @@ test('a wrong remote fingerprint fails the connection: no channel opens, no mess
     await until(() => offerer.connectionState === 'failed', 'offerer failed', 20000);
     assert.deepStrictEqual(dtlsLog.slice(-2), ['error:fingerprint-failure:OperationError', 'state:failed']);
     assert.strictEqual(dtls.state, 'failed');
+    assert.deepStrictEqual(dtls.getRemoteCertificates(), []);
     assert.strictEqual(offerer.sctp.state, 'closed');
     assert.strictEqual(states[states.length - 1], 'failed');
     assert.ok(!states.includes('connected'), states.join());

@@ -503,6 +503,12 @@ impl NativePeer {
         r
     }
 
+    /// The peer's DER certificate once DTLS is connected (`RTCDtlsTransport.getRemoteCertificates()`).
+    #[napi]
+    pub fn remote_certificates(&self) -> napi::Result<Vec<Uint8Array>, String> {
+        self.read(|p| p.remote_certificate().map(|c| Uint8Array::new(c.to_vec())).into_iter().collect())
+    }
+
     #[napi]
     pub fn certificate(&self) -> NativeCertificate {
         NativeCertificate { info: self.cert.clone() }

@@ -70,6 +70,8 @@ pub struct Peer {
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
     dtls_fingerprint_failure: bool,
+    /// The peer's DER certificate once DTLS is connected (size bounded by the DTLS layer).
+    remote_certificate: Option<Vec<u8>>,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
     dtls_started: bool,
@@ -187,6 +189,7 @@ impl Peer {
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
             dtls_fingerprint_failure: false,
+            remote_certificate: None,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
             dtls_started: false,
@@ -600,6 +603,12 @@ impl Peer {
         Some((local.to_sdp_string(), remote.to_sdp_string()))
     }
 
+    /// W3C `RTCDtlsTransport.getRemoteCertificates()`: the peer's DER certificate once the
+    /// DTLS handshake completed (the chain is the leaf only, as WebRTC peers send).
+    pub fn remote_certificate(&self) -> Option<&[u8]> {
+        self.remote_certificate.as_deref()
+    }
+
     /// W3C `RTCErrorEvent` on a failed `RTCDtlsTransport`: `fingerprint-failure` when the
     /// peer's certificate matched no signaled fingerprint (webrtc-pc §5.5), else `dtls-failure`.
     pub fn dtls_failure_detail(&self) -> Option<&'static str> {
@@ -889,7 +898,10 @@ impl Peer {
 
     fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {
         match ev {
-            DtlsEvent::Connected { .. } => {
+            DtlsEvent::Connected { peer_certificate, .. } => {
+                if !peer_certificate.is_empty() {
+                    self.remote_certificate = Some(peer_certificate);
+                }
                 self.set_dtls_state(DtlsTransportState::Connected);
                 let Some(n) = self.negotiated.as_ref() else { return };
                 let mut assoc = Association::new(

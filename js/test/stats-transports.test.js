@@ -1,5 +1,5 @@
 'use strict';
-// getStats() and RTCStatsReport over the in-memory fake engine (the real engine is covered
+// getStats(), RTCStatsReport and transport failure over the in-memory fake engine (the real engine is covered
 // by real-engine-w3c.test.js).
 const test = require('node:test');
 const assert = require('node:assert');
@@ -57,6 +57,24 @@ test('data-channel counters and dataChannelsOpened/Closed', async () => {
   const after = [...(await pc1.getStats()).values()];
   assert.strictEqual(after.find((x) => x.type === 'peer-connection').dataChannelsClosed, 1);
   assert.strictEqual(after.find((x) => x.label === 'lbl').state, 'closed');
+  pc1.close();
+  pc2.close();
+});
+
+test('DTLS failure: error before statechange on the DTLS transport, then SCTP and channels close', async () => {
+  const api = fakeApi();
+  const { pc1, pc2, dc1 } = await connectedChannels(api);
+  const dtls = pc1.sctp.transport;
+  const log = [];
+  dtls.onerror = (e) => log.push(`dtls:error:${e.error.errorDetail}`);
+  dtls.onstatechange = () => log.push(`dtls:${dtls.state}`);
+  pc1.sctp.onstatechange = () => log.push(`sctp:${pc1.sctp.state}`);
+  dc1.onerror = (e) => log.push(`dc:error:${e.error.errorDetail}`);
+  dc1.onclose = () => log.push('dc:close');
+  api.engine.peers[0].inject({ type: 'dtlsstatechange', state: 'failed' });
+  await ticks(3);
+  assert.deepStrictEqual(log, ['dtls:error:dtls-failure', 'dtls:failed', 'sctp:closed', 'dc:error:sctp-failure', 'dc:close']);
+  assert.throws(() => dc1.send('x'), (e) => e.name === 'InvalidStateError');
   pc1.close();
   pc2.close();
 });

@@ -129,6 +129,11 @@ export class RTCCertificate {
 
 type Handler<T, E extends Event = Event> = ((this: T, ev: E) => any) | null;
 
+export interface RTCIceCandidatePair {
+  local: RTCIceCandidate;
+  remote: RTCIceCandidate;
+}
+
 export class RTCIceTransport extends EventTarget {
   private constructor();
   readonly role: RTCIceRole;
@@ -137,7 +142,7 @@ export class RTCIceTransport extends EventTarget {
   readonly gatheringState: RTCIceGathererState;
   getLocalCandidates(): RTCIceCandidate[];
   getRemoteCandidates(): RTCIceCandidate[];
-  getSelectedCandidatePair(): null;
+  getSelectedCandidatePair(): RTCIceCandidatePair | null;
   getLocalParameters(): null;
   getRemoteParameters(): null;
   onstatechange: Handler<RTCIceTransport>;
@@ -161,6 +166,51 @@ export class RTCSctpTransport extends EventTarget {
   readonly maxMessageSize: number;
   readonly maxChannels: number | null;
   onstatechange: Handler<RTCSctpTransport>;
+}
+
+/** webrtc-stats dictionaries reported by getStats() (the members polyrtc fills in). */
+export interface RTCStats {
+  id: string;
+  type: 'peer-connection' | 'data-channel' | 'transport';
+  timestamp: number;
+}
+export interface RTCPeerConnectionStats extends RTCStats {
+  type: 'peer-connection';
+  dataChannelsOpened: number;
+  dataChannelsClosed: number;
+}
+export interface RTCDataChannelStats extends RTCStats {
+  type: 'data-channel';
+  label: string;
+  protocol: string;
+  dataChannelIdentifier?: number;
+  state: RTCDataChannelState;
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
+}
+export interface RTCTransportStats extends RTCStats {
+  type: 'transport';
+  dtlsState: RTCDtlsTransportState;
+  iceState: RTCIceTransportState;
+  iceRole: RTCIceRole;
+  /** Times ICE went to connected from checking or disconnected (the core selects one pair). */
+  selectedCandidatePairChanges: number;
+}
+export type RTCStatsAny = RTCPeerConnectionStats | RTCDataChannelStats | RTCTransportStats;
+
+/** A read-only maplike<DOMString, object> (webrtc-pc §8.3). */
+export class RTCStatsReport {
+  private constructor();
+  readonly size: number;
+  get(id: string): RTCStatsAny | undefined;
+  has(id: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<RTCStatsAny>;
+  entries(): IterableIterator<[string, RTCStatsAny]>;
+  forEach(callback: (value: RTCStatsAny, key: string, report: RTCStatsReport) => void, thisArg?: unknown): void;
+  [Symbol.iterator](): IterableIterator<[string, RTCStatsAny]>;
 }
 
 export class RTCDataChannel extends EventTarget {
@@ -268,7 +318,8 @@ export class RTCPeerConnection extends EventTarget {
   getSenders(): never[];
   getReceivers(): never[];
   getTransceivers(): never[];
-  getStats(): Promise<Map<string, unknown>>;
+  /** Stats computed by the JS layer: peer-connection, data-channel, transport. No selector. */
+  getStats(selector?: null): Promise<RTCStatsReport>;
 
   readonly localDescription: RTCSessionDescription | null;
   readonly currentLocalDescription: RTCSessionDescription | null;

@@ -14,6 +14,7 @@ export const {
   RTCIceTransport,
   RTCError,
   RTCErrorEvent,
+  RTCStatsReport,
 } = api;
 
 export default api;

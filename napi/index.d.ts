@@ -17,6 +17,14 @@ export interface NativePeerConfig {
   certificates?: NativeCertificate[];
   includeLoopback?: boolean;
   maxMessageSize?: number;
+  /** W3C iceTransportPolicy (default 'all'). */
+  iceTransportPolicy?: 'all' | 'relay';
+}
+
+/** What setConfiguration() may change; applies from the next gathering phase. */
+export interface NativePeerIceConfig {
+  stunServers: string[];
+  iceTransportPolicy?: 'all' | 'relay';
 }
 
 export interface NativeDescription { type: 'offer' | 'pranswer' | 'answer' | 'rollback'; sdp: string }
@@ -40,6 +48,10 @@ export interface NativePeerState {
   pendingRemoteDescription: NativeDescription | null;
   sctpMaxMessageSize: number | null;
   negotiationNeeded: boolean;
+  /** Once the DTLS transport failed. */
+  dtlsError: 'fingerprint-failure' | 'dtls-failure' | null;
+  /** The selected ICE pair as candidate attributes ("candidate:..."). */
+  selectedCandidatePair: { local: string; remote: string } | null;
 }
 
 export interface NativeDataChannelInit {
@@ -78,6 +90,9 @@ export declare class NativePeer {
   createAnswer(): string;
   setLocalDescription(type: string | null, sdp: string | null): NativeDescription;
   setRemoteDescription(type: string, sdp: string): void;
+  setConfiguration(config: NativePeerIceConfig): void;
+  /** The peer's DER certificate once DTLS is connected, else []. */
+  remoteCertificates(): Uint8Array[];
   addIceCandidate(init: NativeCandidateInit | null): void;
   getState(): NativePeerState;
   createDataChannel(init: NativeDataChannelInit): { channel: number; id: number | null };

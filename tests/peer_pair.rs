@@ -321,6 +321,18 @@ fn offer_answer_trickle_connects_on_a_clean_link() {
     assert_eq!(net.endpoint(OFFERER).peer.signaling_state().as_str(), "stable");
     assert_eq!(net.endpoint(ANSWERER).peer.signaling_state().as_str(), "stable");
     assert!(net.endpoint(OFFERER).peer.sctp_max_message_size().is_some());
+    // Each side's selected pair is the other side's, mirrored.
+    let (ol, or) = net.endpoint(OFFERER).peer.selected_candidate_pair().expect("offerer pair");
+    let (al, ar) = net.endpoint(ANSWERER).peer.selected_candidate_pair().expect("answerer pair");
+    let addr = |c: &str| c.split(' ').skip(4).take(2).collect::<Vec<_>>().join(":");
+    assert!(ol.starts_with("candidate:") && ol.contains(" typ host"), "{ol}");
+    assert_eq!((addr(&ol), addr(&or)), (addr(&ar), addr(&al)));
+    assert_eq!(net.endpoint(OFFERER).peer.dtls_failure_detail(), None);
+    // Each side holds the other's certificate.
+    for (side, other) in [(OFFERER, ANSWERER), (ANSWERER, OFFERER)] {
+        let got = net.endpoint(side).peer.remote_certificate().expect("remote certificate");
+        assert_eq!(got, net.endpoint(other).peer.certificate().der(), "side {side}");
+    }
 }
 
 #[test]
@@ -477,4 +489,6 @@ fn wrong_fingerprint_never_connects_and_no_data_flows() {
     }
     assert!(net.endpoint(OFFERER).states.contains(&PeerConnectionState::Failed));
     assert!(!net.endpoint(OFFERER).opened.contains(&ch));
+    // The W3C error detail for the failed RTCDtlsTransport.
+    assert_eq!(net.endpoint(OFFERER).peer.dtls_failure_detail(), Some("fingerprint-failure"));
 }

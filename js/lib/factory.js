@@ -14,6 +14,7 @@ const { RTCDtlsTransport } = require('./rtc-dtls-transport');
 const { RTCIceTransport } = require('./rtc-ice-transport');
 const { RTCError } = require('./rtc-error');
 const { RTCErrorEvent } = require('./rtc-error-event');
+const { RTCStatsReport } = require('./rtc-stats-report');
 
 /**
  * @param {object} engine  `{ NativePeer, generateCertificate, peerOptions? }`, see
@@ -37,6 +38,7 @@ function createApi(engine) {
     RTCIceTransport,
     RTCError,
     RTCErrorEvent,
+    RTCStatsReport,
   };
 }
 

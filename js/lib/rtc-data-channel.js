@@ -31,6 +31,9 @@ class RTCDataChannel extends EventTarget {
   #binaryType = 'arraybuffer';
   /** Sends waiting behind a Blob read, in call order: { ready, bytes, binary, size, promise }. */
   #sendQueue = [];
+  /** RTCDataChannelStats counters (webrtc-stats §8.13): payload bytes, API messages. */
+  #announcedOpen = false;
+  #counters = { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 };
 
   constructor(token, owner, handle, init, readyState) {
     illegalConstructor(token);
@@ -113,6 +116,12 @@ class RTCDataChannel extends EventTarget {
     }
     callEngine(() => this.#owner.send(this.#handle, binary, bytes));
     this.#bufferedAmount += size;
+    this.#countSent(size);
+  }
+
+  #countSent(size) {
+    this.#counters.messagesSent += 1;
+    this.#counters.bytesSent += size;
   }
 
   #drainSendQueue() {
@@ -124,6 +133,7 @@ class RTCDataChannel extends EventTarget {
       }
       try {
         this.#owner.send(this.#handle, entry.binary, entry.bytes);
+        this.#countSent(entry.size);
       } catch (err) {
         this._bufferedAmountDecrease(entry.size);
       }
@@ -132,12 +142,19 @@ class RTCDataChannel extends EventTarget {
 
   close() {
     if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
-    this.#readyState = 'closing';
+    this.#leaveState('closing');
     try {
       this.#owner.closeChannel(this.#handle);
     } catch (err) {
       // The closing procedure still completes through the engine's channelclose event.
     }
+  }
+
+  /** readyState moves to 'closing' or 'closed'; the owner counts channels leaving 'open'. */
+  #leaveState(state) {
+    const before = this.#readyState;
+    this.#readyState = state;
+    this.#owner.stateChanged?.(this, state, before);
   }
 
   // ---- engine-facing (internal) ---------------------------------------------------
@@ -148,10 +165,17 @@ class RTCDataChannel extends EventTarget {
   /** @internal */
   _setId(id) { this.#id = id; }
 
+  /** @internal the counters of RTCDataChannelStats. */
+  _counters() { return { ...this.#counters }; }
+
   /** @internal announce the channel as open (webrtc-pc §6.2 "announce ... open"). */
   _announceOpen() {
     if (this.#readyState !== 'connecting' && this.#readyState !== 'open') return;
     this.#readyState = 'open';
+    if (!this.#announcedOpen) {
+      this.#announcedOpen = true;
+      this.#owner.stateChanged?.(this, 'open');
+    }
     fire(this, 'open');
   }
 
@@ -161,6 +185,8 @@ class RTCDataChannel extends EventTarget {
   /** @internal */
   _message(binary, data) {
     if (this.#readyState !== 'open') return;
+    this.#counters.messagesReceived += 1;
+    this.#counters.bytesReceived += data.byteLength;
     let value;
     if (!binary) {
       value = decoder.decode(data);
@@ -186,7 +212,7 @@ class RTCDataChannel extends EventTarget {
   /** @internal the remote side started the closing procedure. */
   _closing() {
     if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
-    this.#readyState = 'closing';
+    this.#leaveState('closing');
     fire(this, 'closing');
   }
 
@@ -200,7 +226,7 @@ class RTCDataChannel extends EventTarget {
   /** @internal announce the channel as closed. */
   _closed() {
     if (this.#readyState === 'closed') return;
-    this.#readyState = 'closed';
+    this.#leaveState('closed');
     this.#sendQueue.length = 0;
     fire(this, 'close');
   }
@@ -208,7 +234,7 @@ class RTCDataChannel extends EventTarget {
   /** @internal RTCPeerConnection.close(): closed now, `close` event in a later task. */
   _closeByPeerConnection() {
     if (this.#readyState === 'closed') return false;
-    this.#readyState = 'closed';
+    this.#leaveState('closed');
     this.#sendQueue.length = 0;
     return true;
   }

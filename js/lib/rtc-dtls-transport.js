@@ -5,6 +5,8 @@ const { illegalConstructor, defineEventHandlers, fire } = require('./util');
 class RTCDtlsTransport extends EventTarget {
   #iceTransport;
   #state = 'new';
+  /** The peer's DER certificates (ArrayBuffer), set when the handshake completed. */
+  #remoteCertificates = [];
 
   constructor(token, iceTransport) {
     illegalConstructor(token);
@@ -14,7 +16,10 @@ class RTCDtlsTransport extends EventTarget {
 
   get iceTransport() { return this.#iceTransport; }
   get state() { return this.#state; }
-  getRemoteCertificates() { return []; }
+  getRemoteCertificates() { return this.#remoteCertificates.map((c) => c.slice(0)); }
+
+  /** @internal */
+  _setRemoteCertificates(list) { this.#remoteCertificates = list; }
 
   /** @internal */
   _setState(state, dispatch = true) {

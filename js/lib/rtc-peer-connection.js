@@ -11,11 +11,13 @@ const { RTCIceCandidate } = require('./rtc-ice-candidate');
 const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event');
 const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
 const { createDataChannelObject } = require('./rtc-data-channel');
-const { ERROR_DETAILS } = require('./rtc-error');
+const { ERROR_DETAILS, RTCError } = require('./rtc-error');
+const { RTCErrorEvent } = require('./rtc-error-event');
 const { wrapCertificate, nativeCertificate } = require('./rtc-certificate');
 const { RTCIceTransport } = require('./rtc-ice-transport');
 const { RTCDtlsTransport } = require('./rtc-dtls-transport');
 const { RTCSctpTransport } = require('./rtc-sctp-transport');
+const { RTCStatsReport, statsTimestamp } = require('./rtc-stats-report');
 
 const queueTask = typeof setImmediate === 'function' ? setImmediate : (f) => setTimeout(f, 0);
 
@@ -23,6 +25,8 @@ const queueTask = typeof setImmediate === 'function' ? setImmediate : (f) => set
 const MAX_LABEL_BYTES = 65535;
 /** Maximum certificate lifetime honoured by generateCertificate (webrtc-pc §4.10.2). */
 const MAX_CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+/** Closed data channels whose stats getStats() still reports (the most recent ones). */
+const MAX_CLOSED_CHANNEL_STATS = 1024;
 /** Default remote max-message-size when the SDP has no a=max-message-size (RFC 8841 §6). */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
 
@@ -83,6 +87,20 @@ function sdpMaxMessageSize(sdp) {
   return n === 0 ? Infinity : n;
 }
 
+/**
+ * webrtc-pc §4.4.1.5: SDP that does not parse rejects with an RTCError (name OperationError)
+ * whose errorDetail is 'sdp-syntax-error' and sdpLineNumber the engine's 1-based line.
+ */
+function sdpSyntaxError(err) {
+  const message = err && typeof err.message === 'string' ? err.message : '';
+  const m = /failed to parse session description: invalid SDP at line (\d+)/.exec(message);
+  if (!m) return null;
+  const text = message.replace(/^OperationError:\s*/, '');
+  const line = Number(m[1]);
+  return new RTCError(line > 0 ? { errorDetail: 'sdp-syntax-error', sdpLineNumber: line }
+    : { errorDetail: 'sdp-syntax-error' }, text);
+}
+
 function sameDescription(a, b) {
   if (a === null || b === null) return a === b;
   return a.type === b.type && a.sdp === b.sdp;
@@ -117,6 +135,13 @@ function makeRTCPeerConnection(engine) {
     #channelOwner;
     /** ICE gathering events the engine produced before any local description (held back). */
     #heldIceEvents = [];
+    /** getStats(): counters the layer keeps (webrtc-stats RTCPeerConnectionStats ...). */
+    #stats = { dataChannelsOpened: 0, dataChannelsClosed: 0, selectedCandidatePairChanges: 0 };
+    /** Stats id of each data channel ever created here, in creation order. */
+    #channelStatsIds = new Map();
+    #nextChannelStatsId = 1;
+    /** Closed channels still reported by getStats() (bounded). */
+    #closedChannels = [];
 
     constructor(configuration = {}) {
       super();
@@ -124,6 +149,7 @@ function makeRTCPeerConnection(engine) {
       validateCertificates(config.certificates);
       const parsedUrls = validateIceServers(config.iceServers);
       const nativeConfig = { stunServers: stunServersFor(parsedUrls) };
+      if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
       }
@@ -147,6 +173,10 @@ function makeRTCPeerConnection(engine) {
         maxMessageSize: () => {
           const pc = self.deref();
           return pc && pc.#sctp ? pc.#sctp.maxMessageSize : null;
+        },
+        stateChanged: (channel, state, before) => {
+          const pc = self.deref();
+          if (pc) pc.#channelStateChanged(channel, state, before);
         },
       };
     }
@@ -343,7 +373,17 @@ function makeRTCPeerConnection(engine) {
           this.#iceTransport._setRole('controlling');
         }
       } else {
-        this.#native.setRemoteDescription(type, sdp);
+        try {
+          this.#native.setRemoteDescription(type, sdp);
+        } catch (err) {
+          throw sdpSyntaxError(err) ?? err;
+        }
+        if (type !== 'rollback') {
+          const mid = sdpFirstMid(sdp);
+          for (const m of sdp.matchAll(/^a=(candidate:[^\r\n]+)/gm)) {
+            this.#rememberRemoteCandidate({ candidate: m[1], sdpMid: mid, sdpMLineIndex: 0, usernameFragment: null });
+          }
+        }
         if (type === 'offer' && this.#iceTransport.role === 'unknown') {
           this.#iceTransport._setRole('controlled');
         }
@@ -421,6 +461,7 @@ function makeRTCPeerConnection(engine) {
           const endOfCandidates = init.candidate === '' && init.sdpMid === null
             && init.sdpMLineIndex === null;
           this.#native.addIceCandidate(endOfCandidates ? null : init);
+          if (!endOfCandidates && init.candidate !== '') this.#rememberRemoteCandidate(init);
           return undefined;
         });
       });
@@ -476,7 +517,9 @@ function makeRTCPeerConnection(engine) {
       }
       const parsed = validateIceServers(config.iceServers);
       if (typeof this.#native.setConfiguration === 'function') {
-        callEngine(() => this.#native.setConfiguration({ stunServers: stunServersFor(parsed) }));
+        const iceConfig = { stunServers: stunServersFor(parsed) };
+        if (config.iceTransportPolicy !== 'all') iceConfig.iceTransportPolicy = config.iceTransportPolicy;
+        callEngine(() => this.#native.setConfiguration(iceConfig));
       }
       this.#config = { ...config, certificates: this.#config.certificates };
     }
@@ -515,6 +558,7 @@ function makeRTCPeerConnection(engine) {
       const channel = createDataChannelObject(this.#channelOwner, res.channel,
         { ...init, id: channelId }, 'connecting');
       this.#channels.set(res.channel, channel);
+      this.#channelStatsId(channel);
       if (!this.#createdDataChannel) {
         this.#createdDataChannel = true;
         this.#updateNegotiationNeeded();
@@ -530,7 +574,78 @@ function makeRTCPeerConnection(engine) {
     addTrack() { throw domException('NotSupportedError', 'media is not supported'); }
     removeTrack() { throw domException('NotSupportedError', 'media is not supported'); }
     addTransceiver() { throw domException('NotSupportedError', 'media is not supported'); }
-    getStats() { return promiseFrom(() => new Map()); }
+
+    // ---- statistics -------------------------------------------------------------------
+
+    /**
+     * webrtc-pc §8.2 getStats(): an RTCStatsReport with the peer-connection, data-channel
+     * and transport stats (webrtc-stats §8.13, §8.14, §8.17) the layer computes itself.
+     * A selector (media tracks) is not supported: only null/undefined is accepted.
+     */
+    getStats(selector = null) {
+      return promiseFrom(() => {
+        if (selector !== null && selector !== undefined) {
+          throw new TypeError('getStats: a MediaStreamTrack selector is not supported');
+        }
+        return new Promise((resolve) => {
+          queueTask(() => resolve(this.#statsReport()));
+        });
+      });
+    }
+
+    #statsReport() {
+      const timestamp = statsTimestamp();
+      const entries = [];
+      entries.push(['P', {
+        id: 'P', type: 'peer-connection', timestamp,
+        dataChannelsOpened: this.#stats.dataChannelsOpened,
+        dataChannelsClosed: this.#stats.dataChannelsClosed,
+      }]);
+      const channels = [...this.#closedChannels, ...this.#channels.values()];
+      channels.sort((x, y) => this.#channelStatsId(x).localeCompare(this.#channelStatsId(y), 'en', { numeric: true }));
+      for (const ch of channels) {
+        const id = this.#channelStatsId(ch);
+        const entry = {
+          id, type: 'data-channel', timestamp,
+          label: ch.label, protocol: ch.protocol, state: ch.readyState,
+          ...ch._counters(),
+        };
+        if (ch.id !== null) entry.dataChannelIdentifier = ch.id;
+        entries.push([id, entry]);
+      }
+      if (this.#sctp || this.#dtlsTransport.state !== 'new' || this.#iceTransport.state !== 'new') {
+        entries.push(['T01', {
+          id: 'T01', type: 'transport', timestamp,
+          dtlsState: this.#dtlsTransport.state,
+          iceState: this.#iceTransport.state,
+          iceRole: this.#iceTransport.role,
+          selectedCandidatePairChanges: this.#stats.selectedCandidatePairChanges,
+        }]);
+      }
+      return new RTCStatsReport(INTERNAL, entries);
+    }
+
+    #channelStatsId(channel) {
+      let id = this.#channelStatsIds.get(channel);
+      if (id === undefined) {
+        id = `D${this.#nextChannelStatsId}`;
+        this.#nextChannelStatsId += 1;
+        this.#channelStatsIds.set(channel, id);
+      }
+      return id;
+    }
+
+    #channelStateChanged(channel, state, before) {
+      this.#channelStatsId(channel);
+      if (state === 'open') this.#stats.dataChannelsOpened += 1;
+      else if (before === 'open') this.#stats.dataChannelsClosed += 1;
+      if (state === 'closed') {
+        this.#closedChannels.push(channel);
+        if (this.#closedChannels.length > MAX_CLOSED_CHANNEL_STATS) {
+          this.#channelStatsIds.delete(this.#closedChannels.shift());
+        }
+      }
+    }
 
     // ---- close ------------------------------------------------------------------------
 
@@ -597,14 +712,15 @@ function makeRTCPeerConnection(engine) {
           else this.#setGatheringState(ev.state);
           break;
         case 'iceconnectionstatechange':
-          this.#iceTransport._setState(ev.state === 'completed' ? 'completed' : ev.state);
+          this.#updateSelectedPair();
+          this.#iceTransport._setState(ev.state);
           if (this.#iceConnectionState !== ev.state) {
             this.#iceConnectionState = ev.state;
             fire(this, 'iceconnectionstatechange');
           }
           break;
         case 'dtlsstatechange':
-          this.#dtlsTransport._setState(ev.state);
+          this.#dtlsStateChanged(ev.state);
           break;
         case 'connectionstatechange':
           if (this.#connectionState !== ev.state) {
@@ -659,6 +775,94 @@ function makeRTCPeerConnection(engine) {
       }
     }
 
+    /** webrtc-pc §5.5.1: on failure, `error` (RTCErrorEvent) before `statechange`. */
+    #dtlsStateChanged(state) {
+      const dtls = this.#dtlsTransport;
+      if (!dtls._setState(state, false)) return;
+      if (state === 'connected' && typeof this.#native.remoteCertificates === 'function') {
+        try {
+          dtls._setRemoteCertificates(this.#native.remoteCertificates().map((der) => {
+            const copy = new Uint8Array(der.byteLength);
+            copy.set(der);
+            return copy.buffer;
+          }));
+        } catch (err) {
+          // leave the list empty
+        }
+      }
+      if (state === 'failed') {
+        let detail = 'dtls-failure';
+        try {
+          const e = this.#native.getState().dtlsError;
+          if (e === 'fingerprint-failure') detail = e;
+        } catch (err) {
+          // keep the generic detail
+        }
+        const message = detail === 'fingerprint-failure'
+          ? "the remote certificate matches no fingerprint of the remote description"
+          : 'the DTLS transport failed';
+        dtls.dispatchEvent(new RTCErrorEvent('error', { error: new RTCError({ errorDetail: detail }, message) }));
+        if (this.#closed) return;
+      }
+      fire(dtls, 'statechange');
+      if (state === 'failed' || state === 'closed') this.#transportClosed(state === 'failed');
+    }
+
+    /** The engine's selected ICE pair, mirrored on the RTCIceTransport. */
+    #updateSelectedPair() {
+      let pair = null;
+      try {
+        const p = this.#native.getState().selectedCandidatePair;
+        if (p && typeof p.local === 'string' && typeof p.remote === 'string') pair = { local: p.local, remote: p.remote };
+      } catch (err) {
+        return;
+      }
+      if (pair === null) return; // keep the last pair while ICE recovers
+      const mid = this.localDescription ? sdpFirstMid(this.localDescription.sdp) : null;
+      const make = (candidate) => {
+        try {
+          return new RTCIceCandidate({ candidate, sdpMid: mid, sdpMLineIndex: 0 });
+        } catch (err) {
+          return null;
+        }
+      };
+      if (this.#iceTransport._setSelectedPair(pair, make)) this.#stats.selectedCandidatePairChanges += 1;
+    }
+
+    #rememberRemoteCandidate(init) {
+      try {
+        this.#iceTransport._addRemoteCandidate(new RTCIceCandidate({
+          candidate: init.candidate,
+          sdpMid: init.sdpMid,
+          sdpMLineIndex: init.sdpMLineIndex ?? (init.sdpMid === null ? 0 : null),
+          usernameFragment: init.usernameFragment,
+        }));
+      } catch (err) {
+        // not listed: the engine accepted something the W3C parser does not
+      }
+    }
+
+    /**
+     * DTLS closed or failed: the SCTP transport is closed (webrtc-pc §6.1.1.2) and every data
+     * channel with it (§6.2.4 "transport closed"; `error` with sctp-failure on failure).
+     */
+    #transportClosed(failed) {
+      if (!this.#sctp) {
+        const cl = this.#descs.currentLocal;
+        const cr = this.#descs.currentRemote;
+        if (cl && cr && sdpHasApplication(cl.sdp) && sdpHasApplication(cr.sdp)) {
+          this.#sctp = new RTCSctpTransport(INTERNAL, this.#dtlsTransport, DEFAULT_MAX_MESSAGE_SIZE);
+        }
+      }
+      if (this.#sctp) this.#sctp._setState('closed');
+      const channels = [...this.#channels.values()];
+      this.#channels.clear();
+      for (const channel of channels) {
+        if (failed) channel._error('sctp-failure', 'the DTLS transport failed');
+        channel._closed();
+      }
+    }
+
     /** The engine lost this peer (internal failure): the transports and channels are gone. */
     #engineFailed(message) {
       if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
@@ -698,6 +902,7 @@ function makeRTCPeerConnection(engine) {
         return;
       }
       this.#refreshLocalDescription();
+      this.#iceTransport._addLocalCandidate(candidate);
       this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate }));
     }
 
@@ -747,6 +952,7 @@ function makeRTCPeerConnection(engine) {
       };
       const channel = createDataChannelObject(this.#channelOwner, ev.channel, init, 'open');
       this.#channels.set(ev.channel, channel);
+      this.#channelStatsId(channel);
       this.dispatchEvent(new RTCDataChannelEvent('datachannel', { channel }));
       if (channel.readyState === 'open') channel._announceOpen();
     }

@@ -7,7 +7,7 @@ const NAMES = [
   'RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCDataChannel',
   'RTCPeerConnectionIceEvent', 'RTCPeerConnectionIceErrorEvent', 'RTCDataChannelEvent',
   'RTCCertificate', 'RTCSctpTransport', 'RTCDtlsTransport', 'RTCIceTransport', 'RTCError',
-  'RTCErrorEvent',
+  'RTCErrorEvent', 'RTCStatsReport',
 ];
 
 test('CommonJS and ESM entry points export the same classes', async () => {

@@ -124,6 +124,24 @@ pub struct NativePeerConfig {
     pub certificates: Option<Vec<JsUnknown>>,
     pub include_loopback: Option<bool>,
     pub max_message_size: Option<f64>,
+    /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
+    pub ice_transport_policy: Option<String>,
+}
+
+/// `peer.setConfiguration()`: what `RTCPeerConnection.setConfiguration()` may change.
+#[napi(object, object_to_js = false)]
+pub struct NativePeerIceConfig {
+    pub stun_servers: Vec<String>,
+    pub ice_transport_policy: Option<String>,
+}
+
+/// `iceTransportPolicy` -> relay only?
+fn relay_only(policy: Option<&str>) -> napi::Result<bool, String> {
+    match policy {
+        None | Some("all") => Ok(false),
+        Some("relay") => Ok(true),
+        Some(p) => Err(jserr::new(ErrorKind::Type, format!("bad iceTransportPolicy {p:?}"))),
+    }
 }
 
 #[napi(object)]
@@ -152,6 +170,16 @@ pub struct NativePeerState {
     pub pending_remote_description: Option<JsDescription>,
     pub sctp_max_message_size: Option<f64>,
     pub negotiation_needed: bool,
+    /// `fingerprint-failure` / `dtls-failure` once the DTLS transport failed, else null.
+    pub dtls_error: Option<String>,
+    /// The ICE pair in use, as candidate attributes, once one is selected.
+    pub selected_candidate_pair: Option<JsCandidatePair>,
+}
+
+#[napi(object)]
+pub struct JsCandidatePair {
+    pub local: String,
+    pub remote: String,
 }
 
 #[napi(object, object_to_js = false)]
@@ -267,6 +295,7 @@ impl NativePeer {
     fn construct(env: &Env, config: NativePeerConfig, on_events: JsFunction) -> napi::Result<Self, String> {
         let stun_servers = resolve_stun(&config.stun_servers)?;
         let max_message_size = max_message_size(config.max_message_size)?;
+        let relay_only = relay_only(config.ice_transport_policy.as_deref())?;
         let given = match config.certificates.as_deref() {
             None | Some([]) => None,
             Some([first, ..]) => Some(certificate_from_js(env, first)?),
@@ -278,6 +307,7 @@ impl NativePeer {
             max_message_size,
             unix_time_ms,
             include_loopback: config.include_loopback.unwrap_or(false),
+            relay_only,
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         let cert = match given {
@@ -412,7 +442,19 @@ impl NativePeer {
             pending_remote_description: p.pending_remote_description().map(Into::into),
             sctp_max_message_size: p.sctp_max_message_size().map(|s| s as f64),
             negotiation_needed: p.is_negotiation_needed(),
+            dtls_error: p.dtls_failure_detail().map(str::to_owned),
+            selected_candidate_pair: p
+                .selected_candidate_pair()
+                .map(|(local, remote)| JsCandidatePair { local, remote }),
         })
+    }
+
+    /// New STUN servers and transport policy, used from the next gathering phase.
+    #[napi]
+    pub fn set_configuration(&mut self, config: NativePeerIceConfig) -> napi::Result<(), String> {
+        let stun_servers = resolve_stun(&config.stun_servers)?;
+        let relay_only = relay_only(config.ice_transport_policy.as_deref())?;
+        self.call(|h, _| h.engine.set_ice_config(stun_servers, relay_only))
     }
 
     #[napi]
@@ -461,6 +503,12 @@ impl NativePeer {
         r
     }
 
+    /// The peer's DER certificate once DTLS is connected (`RTCDtlsTransport.getRemoteCertificates()`).
+    #[napi]
+    pub fn remote_certificates(&self) -> napi::Result<Vec<Uint8Array>, String> {
+        self.read(|p| p.remote_certificate().map(|c| Uint8Array::new(c.to_vec())).into_iter().collect())
+    }
+
     #[napi]
     pub fn certificate(&self) -> NativeCertificate {
         NativeCertificate { info: self.cert.clone() }
@@ -505,6 +553,14 @@ mod tests {
         for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 1e12] {
             assert_eq!(max_message_size(Some(bad)).unwrap_err().status, "TypeError");
         }
+    }
+
+    #[test]
+    fn ice_transport_policy_is_validated() {
+        assert!(!relay_only(None).unwrap());
+        assert!(!relay_only(Some("all")).unwrap());
+        assert!(relay_only(Some("relay")).unwrap());
+        assert_eq!(relay_only(Some("none")).unwrap_err().status, "TypeError");
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct IceConfig {
     pub stun_servers: Vec<SocketAddr>,
     /// Gather loopback host candidates too (tests).
     pub include_loopback: bool,
+    /// W3C `iceTransportPolicy: 'relay'` (JSEP §4.1.1): only relayed candidates are signaled
+    /// and paired; no host or server-reflexive candidate is gathered.
+    pub relay_only: bool,
     /// Ta: pacing between new checks (RFC 8445 §14.2). Default 50 ms.
     pub check_interval: Duration,
     /// First retransmission timeout of a check (RFC 8489 RTO). Default 250 ms.
@@ -102,6 +105,7 @@ impl Default for IceConfig {
             controlling: false,
             stun_servers: Vec::new(),
             include_loopback: false,
+            relay_only: false,
             check_interval: Duration::from_millis(50),
             initial_rto: Duration::from_millis(250),
             max_rto: Duration::from_secs(1),

@@ -1338,3 +1338,62 @@ fn loss_sweep() {
     }
     println!("loss {loss}: failures {fails:?}, slowest {worst:?}");
 }
+
+/// W3C `iceTransportPolicy: 'relay'`: no host or server-reflexive candidate, no STUN
+/// request to a server, gathering still completes; a relayed transport is signaled.
+#[test]
+fn relay_only_gathers_relayed_candidates_only() {
+    let drain = |a: &mut IceAgent| std::iter::from_fn(|| a.poll_event()).collect::<Vec<_>>();
+    for set_later in [false, true] {
+        let mut a = IceAgent::new(
+            IceConfig {
+                relay_only: !set_later,
+                stun_servers: vec![sa("198.51.100.1:3478")],
+                ..IceConfig::default()
+            },
+            Rng::seeded(7),
+        );
+        a.add_local_transport(1, sa("192.0.2.10:5000"));
+        if set_later {
+            a.set_gathering_config(vec![sa("198.51.100.1:3478")], true);
+        }
+        a.start_gathering(Time::ZERO);
+        let events = drain(&mut a);
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, IceEvent::LocalCandidate(_))),
+            "set_later={set_later}: {events:?}"
+        );
+        assert!(
+            a.poll_transmit(Time::ZERO).is_none(),
+            "no STUN server request"
+        );
+        assert_eq!(a.gathering_state(), IceGatheringState::Complete);
+        // A relayed transport known when gathering starts is signaled.
+        let mut a = IceAgent::new(
+            IceConfig {
+                relay_only: true,
+                ..IceConfig::default()
+            },
+            Rng::seeded(7),
+        );
+        a.add_local_transport(1, sa("192.0.2.10:5000"));
+        a.add_relay_transport(2, sa("203.0.113.5:40000"), sa("192.0.2.10:5000"));
+        a.start_gathering(Time::ZERO);
+        let events = drain(&mut a);
+        let relayed: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                IceEvent::LocalCandidate(c) => Some(c.kind.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(relayed, vec![CandidateKind::Relayed]);
+    }
+    // The same transport under the default policy is signaled.
+    let mut b = IceAgent::new(IceConfig::default(), Rng::seeded(7));
+    b.add_local_transport(1, sa("192.0.2.10:5000"));
+    b.start_gathering(Time::ZERO);
+    assert!(matches!(b.poll_event(), Some(IceEvent::LocalCandidate(_))));
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::channels::Channels;
 use super::*;
 use crate::crypto::{Certificate, Fingerprint, Rng};
-use crate::dtls::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole};
+use crate::dtls::{DtlsConfig, DtlsConnection, DtlsError, DtlsEvent, DtlsRole};
 use crate::ice::{self, Candidate, IceAgent, IceConfig, IceCredentials, IceEvent};
 use crate::net::{TransportId, Transmit};
 use crate::sctp::{Association, SctpConfig, SctpEvent};
@@ -68,6 +68,10 @@ pub struct Peer {
     gathering: IceGatheringState,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
+    /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
+    dtls_fingerprint_failure: bool,
+    /// The peer's DER certificate once DTLS is connected (size bounded by the DTLS layer).
+    remote_certificate: Option<Vec<u8>>,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
     dtls_started: bool,
@@ -153,6 +157,7 @@ impl Peer {
                 controlling: true,
                 stun_servers: config.stun_servers.clone(),
                 include_loopback: config.include_loopback,
+                relay_only: config.relay_only,
                 ..IceConfig::default()
             },
             rng.fork(),
@@ -183,6 +188,8 @@ impl Peer {
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
+            dtls_fingerprint_failure: false,
+            remote_certificate: None,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
             dtls_started: false,
@@ -589,6 +596,29 @@ impl Peer {
     pub fn dtls_state(&self) -> DtlsTransportState {
         self.dtls_state
     }
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: (local, remote) as SDP candidate
+    /// attributes (`candidate:...`), once ICE selected a pair.
+    pub fn selected_candidate_pair(&self) -> Option<(String, String)> {
+        let (local, remote) = self.ice.selected_candidates()?;
+        Some((local.to_sdp_string(), remote.to_sdp_string()))
+    }
+
+    /// W3C `RTCDtlsTransport.getRemoteCertificates()`: the peer's DER certificate once the
+    /// DTLS handshake completed (the chain is the leaf only, as WebRTC peers send).
+    pub fn remote_certificate(&self) -> Option<&[u8]> {
+        self.remote_certificate.as_deref()
+    }
+
+    /// W3C `RTCErrorEvent` on a failed `RTCDtlsTransport`: `fingerprint-failure` when the
+    /// peer's certificate matched no signaled fingerprint (webrtc-pc §5.5), else `dtls-failure`.
+    pub fn dtls_failure_detail(&self) -> Option<&'static str> {
+        match (self.dtls_state, self.dtls_fingerprint_failure) {
+            (DtlsTransportState::Failed, true) => Some("fingerprint-failure"),
+            (DtlsTransportState::Failed, false) => Some("dtls-failure"),
+            _ => None,
+        }
+    }
+
     pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
         self.remote.as_ref().map(|r| r.trickle)
     }
@@ -641,6 +671,14 @@ impl Peer {
             Some(m) => m,
         };
         Some(remote.min(self.max_message_size.max(1)).max(1))
+    }
+
+    /// W3C `setConfiguration()`: STUN servers and `iceTransportPolicy` for the next gathering
+    /// phase (at once if gathering has not started).
+    pub fn set_ice_config(&mut self, stun_servers: Vec<SocketAddr>, relay_only: bool) -> Result<(), PeerError> {
+        self.check_open()?;
+        self.ice.set_gathering_config(stun_servers, relay_only);
+        Ok(())
     }
 
     pub fn close(&mut self, now: Time) {
@@ -860,7 +898,10 @@ impl Peer {
 
     fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {
         match ev {
-            DtlsEvent::Connected { .. } => {
+            DtlsEvent::Connected { peer_certificate, .. } => {
+                if !peer_certificate.is_empty() {
+                    self.remote_certificate = Some(peer_certificate);
+                }
                 self.set_dtls_state(DtlsTransportState::Connected);
                 let Some(n) = self.negotiated.as_ref() else { return };
                 let mut assoc = Association::new(
@@ -888,7 +929,8 @@ impl Peer {
                 self.set_dtls_state(DtlsTransportState::Closed);
                 self.channels.close_all(&mut self.events);
             }
-            DtlsEvent::Failed(_) => {
+            DtlsEvent::Failed(e) => {
+                self.dtls_fingerprint_failure = e == DtlsError::FingerprintMismatch;
                 self.set_dtls_state(DtlsTransportState::Failed);
                 self.channels.close_all(&mut self.events);
             }

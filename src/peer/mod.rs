@@ -32,6 +32,8 @@ pub struct PeerConfig {
     pub unix_time_ms: u64,
     /// Offer loopback host candidates too (tests on one machine).
     pub include_loopback: bool,
+    /// W3C `iceTransportPolicy: 'relay'`: signal and use relayed candidates only.
+    pub relay_only: bool,
 }
 
 impl Default for PeerConfig {
@@ -42,6 +44,7 @@ impl Default for PeerConfig {
             max_message_size: crate::datachannel::DEFAULT_MAX_MESSAGE_SIZE,
             unix_time_ms: 0,
             include_loopback: false,
+            relay_only: false,
         }
     }
 }

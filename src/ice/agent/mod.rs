@@ -184,6 +184,14 @@ impl IceAgent {
         ))
     }
 
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the local candidate of the selected
+    /// pair's transport and the remote candidate.
+    pub fn selected_candidates(&self) -> Option<(Candidate, Candidate)> {
+        let p = self.pairs.get(self.selected?)?;
+        let local = Self::transport_candidate(self.transports.get(p.transport)?);
+        Some((local, self.remote_candidates.get(p.remote)?.clone()))
+    }
+
     pub fn connection_state(&self) -> IceConnectionState {
         self.connection_state
     }
@@ -342,8 +350,7 @@ impl IceAgent {
         {
             return;
         }
-        let ip = addr.ip();
-        let usable = !ip.is_unspecified() && (self.config.include_loopback || !ip.is_loopback());
+        let usable = self.may_use(addr, &kind);
         // Local preference: IPv6 above IPv4, earlier transports above later ones.
         let index = u16::try_from(self.transports.len()).unwrap_or(u16::MAX);
         let base: u16 = if addr.is_ipv6() { 65535 } else { 32767 };
@@ -365,6 +372,36 @@ impl IceAgent {
         if usable {
             for r in 0..self.remote_candidates.len() {
                 self.form_pair(t, r);
+            }
+        }
+    }
+
+    /// Whether a transport may be signaled and paired under the current configuration.
+    fn may_use(&self, addr: SocketAddr, kind: &CandidateKind) -> bool {
+        let ip = addr.ip();
+        !ip.is_unspecified()
+            && (self.config.include_loopback || !ip.is_loopback())
+            && (!self.config.relay_only || *kind == CandidateKind::Relayed)
+    }
+
+    /// W3C `setConfiguration()`: new STUN servers and transport policy. JSEP §4.1.18: they
+    /// apply from the next gathering phase; before the first one they apply at once.
+    pub fn set_gathering_config(&mut self, stun_servers: Vec<SocketAddr>, relay_only: bool) {
+        self.config.stun_servers = stun_servers;
+        if self.config.relay_only == relay_only || self.is_closed() {
+            return;
+        }
+        self.config.relay_only = relay_only;
+        if self.gathering_state != IceGatheringState::New || !self.pairs.is_empty() {
+            return; // pairs already formed: the policy waits for the next gathering phase
+        }
+        for i in 0..self.transports.len() {
+            let Some(lt) = self.transports.get(i) else {
+                continue;
+            };
+            let usable = self.may_use(lt.addr, &lt.kind);
+            if let Some(lt) = self.transports.get_mut(i) {
+                lt.usable = usable;
             }
         }
     }
@@ -926,16 +963,10 @@ impl IceAgent {
         }
     }
 
-    fn signal_transport(&mut self, t: usize) {
-        let Some(lt) = self.transports.get_mut(t) else {
-            return;
-        };
-        if lt.signaled || !lt.usable {
-            return;
-        }
-        lt.signaled = true;
+    /// The candidate a local transport is signaled as (host or relayed).
+    fn transport_candidate(lt: &LocalTransport) -> Candidate {
         let base_ip = lt.related.map(|r| r.ip()).unwrap_or(lt.addr.ip());
-        let c = Candidate {
+        Candidate {
             foundation: foundation_for(&lt.kind, base_ip, None),
             component: 1,
             protocol: "udp".into(),
@@ -945,7 +976,18 @@ impl IceAgent {
             related_address: lt.related,
             tcp_type: None,
             extensions: vec![("generation".into(), "0".into())],
+        }
+    }
+
+    fn signal_transport(&mut self, t: usize) {
+        let Some(lt) = self.transports.get_mut(t) else {
+            return;
         };
+        if lt.signaled || !lt.usable {
+            return;
+        }
+        lt.signaled = true;
+        let c = Self::transport_candidate(lt);
         self.local_candidates.push(c.clone());
         self.push_event(IceEvent::LocalCandidate(c));
     }

@@ -269,6 +269,8 @@ pub enum PeerEvent {
 
 mod channels;
 mod connection;
+#[doc(hidden)]
+pub mod fuzz;
 
 pub use connection::{Peer, PeerStats};
 

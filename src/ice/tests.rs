@@ -1338,3 +1338,13 @@ fn loss_sweep() {
     }
     println!("loss {loss}: failures {fails:?}, slowest {worst:?}");
 }
+
+/// Fuzz regression (`fuzz/corpus/ice_candidate/crash-vertical-tab`): a trailing U+000B
+/// was a token for the tokenizer but trimmed away on re-parse, so an extension vanished.
+#[test]
+fn candidate_with_vertical_tab_tokens_round_trips() {
+    let input = "163049 1 udp 1677729535 203.0.113.7 61234 typ srflx \u{b}\r!/\u{b}.113.7 61234 typ srflx \u{b}\r!/\u{b}\u{b}";
+    let c = Candidate::parse(input).unwrap();
+    assert_eq!(c.extensions.last(), Some(&("srflx".to_string(), "\u{b}".to_string())));
+    assert_eq!(Candidate::parse(&c.to_sdp_string()), Ok(c));
+}

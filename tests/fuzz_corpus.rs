@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 
 use polyrtc::{crypto, datachannel, dtls, ice, peer, sctp, sdp, stun};
 
+/// A `fuzz_*` helper, as a fuzz target calls it.
+type Helper = fn(&[u8]);
+
 /// Target name (directory under `fuzz/corpus/` and file under `fuzz/fuzz_targets/`) and
 /// the helper it calls.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Helper)] = &[
     ("stun_message", stun::fuzz::fuzz_message),
     ("ice_candidate", ice::fuzz::fuzz_candidate),
     ("sdp", sdp::wire::fuzz_round_trip),

@@ -76,7 +76,7 @@ impl Server {
                 let _ = self.conn.handle_datagram(self.now, d);
             }
             Step::Tick(ms) => {
-                self.now = self.now + Duration::from_millis(u64::from(ms));
+                self.now += Duration::from_millis(u64::from(ms));
                 self.conn.handle_timeout(self.now);
             }
         }

@@ -55,7 +55,7 @@ impl Answerer {
         match step {
             Step::Datagram(d) => self.peer.handle_datagram(self.now, TRANSPORT, ADDR_OFFERER, d),
             Step::Tick(ms) => {
-                self.now = self.now + Duration::from_millis(u64::from(ms));
+                self.now += Duration::from_millis(u64::from(ms));
                 self.peer.handle_timeout(self.now);
             }
         }

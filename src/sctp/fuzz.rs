@@ -71,7 +71,7 @@ impl Passive {
                 self.assoc.handle_packet(self.now, &p);
             }
             Step::Tick(ms) => {
-                self.now = self.now + Duration::from_millis(u64::from(ms));
+                self.now += Duration::from_millis(u64::from(ms));
                 self.assoc.handle_timeout(self.now);
             }
         }

@@ -10,6 +10,8 @@
 
 mod certificate;
 mod der;
+#[doc(hidden)]
+pub mod fuzz;
 mod rng;
 
 pub use certificate::{parse_certificate_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE};

@@ -9,6 +9,8 @@
 //! Nothing here panics on peer bytes: every decoder returns a [`DcepError`].
 
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod ids;
 mod payload;
 mod wire;

@@ -14,6 +14,8 @@ use crate::crypto::KeyExchangeGroup;
 
 mod error;
 mod flight;
+#[doc(hidden)]
+pub mod fuzz;
 mod record;
 mod state;
 pub mod wire;

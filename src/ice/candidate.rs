@@ -123,7 +123,10 @@ impl Candidate {
         if s.len() > MAX_CANDIDATE_LEN {
             return Err(IceError::CandidateTooLong);
         }
-        let s = s.trim();
+        // Trim exactly what the tokenizer below splits on (ASCII whitespace): `str::trim`
+        // also strips e.g. U+000B, which would then drop a trailing extension value that
+        // the tokenizer kept (found by fuzzing).
+        let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = match s.get(..10) {
             Some(p) if p.eq_ignore_ascii_case("candidate:") => s.get(10..).unwrap_or(""),

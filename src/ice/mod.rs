@@ -25,6 +25,8 @@
 mod agent;
 mod candidate;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 
 #[cfg(test)]
 mod tests;

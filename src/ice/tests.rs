@@ -1397,3 +1397,13 @@ fn relay_only_gathers_relayed_candidates_only() {
     b.start_gathering(Time::ZERO);
     assert!(matches!(b.poll_event(), Some(IceEvent::LocalCandidate(_))));
 }
+
+/// Fuzz regression (`fuzz/corpus/ice_candidate/crash-vertical-tab`): a trailing U+000B
+/// was a token for the tokenizer but trimmed away on re-parse, so an extension vanished.
+#[test]
+fn candidate_with_vertical_tab_tokens_round_trips() {
+    let input = "163049 1 udp 1677729535 203.0.113.7 61234 typ srflx \u{b}\r!/\u{b}.113.7 61234 typ srflx \u{b}\r!/\u{b}\u{b}";
+    let c = Candidate::parse(input).unwrap();
+    assert_eq!(c.extensions.last(), Some(&("srflx".to_string(), "\u{b}".to_string())));
+    assert_eq!(Candidate::parse(&c.to_sdp_string()), Ok(c));
+}

@@ -272,6 +272,8 @@ pub enum PeerEvent {
 
 mod channels;
 mod connection;
+#[doc(hidden)]
+pub mod fuzz;
 
 pub use connection::{Peer, PeerStats};
 

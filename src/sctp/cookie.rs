@@ -1,11 +1,6 @@
 //! The State Cookie (RFC 9260 §5.1.3): everything needed to create the association,
 //! signed with HMAC-SHA-256 under a key only we know, so the INIT side stays stateless.
-//!
-//! NOTE for the lead: HMAC is called here directly (hmac + sha2); move it behind
-//! `crate::crypto` when that module grows an HMAC helper.
-
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+//! The MAC goes through the crypto door ([`crate::crypto::hmac_sha256`]).
 
 use super::error::WireError;
 use super::wire::Reader;
@@ -46,12 +41,7 @@ impl From<WireError> for CookieError {
 }
 
 fn mac(key: &[u8; 32], body: &[u8]) -> [u8; MAC_LEN] {
-    let mut m = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return [0; MAC_LEN],
-    };
-    m.update(body);
-    m.finalize().into_bytes().into()
+    crate::crypto::hmac_sha256(key, &[body])
 }
 
 impl CookieData {

@@ -38,6 +38,8 @@ mod assoc;
 mod cookie;
 pub mod crc32c;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod rx;
 mod tx;
 pub mod wire;

@@ -435,10 +435,13 @@ fn parse_fingerprint(v: &str) -> Result<Option<(String, String)>, JsepError> {
 /// [`JsepError::NoDataSection`]. A rejected data section skips transport validation.
 pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteParams, JsepError> {
     check_mids(desc)?;
+    let usable = desc.media.iter().position(|m| is_data_section(m) && !is_rejected(m));
     let found = if is_offer {
-        desc.media.iter().position(|m| is_data_section(m) && !is_rejected(m))
+        usable
     } else {
-        desc.media.iter().position(is_data_section)
+        // An answer may reject other data sections before the accepted one (as ours do
+        // for an offer with several): the accepted one wins (found by fuzzing).
+        usable.or_else(|| desc.media.iter().position(is_data_section))
     };
     let Some((index, data)) = found.and_then(|i| desc.media.get(i).map(|m| (i, m))) else {
         return if is_offer { Ok(RemoteParams::none()) } else { Err(JsepError::NoDataSection) };

@@ -6,6 +6,8 @@
 //!   BUNDLE (RFC 8843) checks, the signaling state table, and candidate bookkeeping.
 
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod jsep;
 pub mod wire;
 

@@ -1034,3 +1034,24 @@ fn every_signaling_transition() {
     }
     assert_eq!(checked, 48);
 }
+
+/// Fuzz regression (`fuzz/corpus/sdp_jsep/crash-rejected-legacy-first`): an offer with a
+/// rejected legacy data section before the usable one. Our answer rejects the first and
+/// accepts the second; reading that answer must find the accepted one, not fail on the
+/// rejected section's non-numeric port.
+#[test]
+fn answer_with_rejected_data_section_first_reads_the_accepted_one() {
+    let offer = crlf(&(
+        "v=0\no=- 1 2 IN IP4 127.0.0.1\ns=-\nt=0 0\n\
+m=application 0 DTLS/SCTP 5*000\nc=IN IP4 0.0.0.0\n\
+m=application 9 UDP/DTLS/SCTP webrtc-datachannel\nc=IN IP4 0.0.0.0\n\
+a=ice-ufrag:Tq8e\na=ice-pwd:Y2kPzR8mWn4sVb6xJd0hLc\n\
+a=fingerprint:sha-256 ".to_string() + FP_A + "\na=setup:actpass\na=sctp-port:5000\n"
+    ));
+    let offer = SessionDescription::parse(&offer).unwrap();
+    assert_eq!(parse_remote(&offer, true).unwrap().data_mline_index, Some(1));
+    let answer = create_answer(&offer, &local("abcd", Setup::Active)).unwrap();
+    let read = parse_remote(&answer, false).unwrap();
+    assert_eq!(read.data_mline_index, Some(1));
+    assert!(!read.rejected);
+}

@@ -6,6 +6,8 @@
 //! - [`binding_request`] / [`binding_success`] / [`binding_error`]: ICE helpers.
 
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod wire;
 
 #[cfg(test)]
@@ -43,18 +45,10 @@ pub fn is_stun(data: &[u8]) -> bool {
     }
 }
 
-/// HMAC-SHA1 (RFC 2104) as used by MESSAGE-INTEGRITY. The one place the STUN layer calls
-/// the MAC, so it can move to `crypto/` later.
+/// HMAC-SHA1 (RFC 2104) as used by MESSAGE-INTEGRITY, through the crypto door
+/// ([`crate::crypto::hmac_sha1`]).
 pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
-    use hmac::{Hmac, Mac};
-    type HmacSha1 = Hmac<sha1::Sha1>;
-    // HMAC accepts keys of any length; this cannot fail.
-    let mut out = [0u8; 20];
-    if let Ok(mut mac) = HmacSha1::new_from_slice(key) {
-        mac.update(data);
-        out.copy_from_slice(&mac.finalize().into_bytes());
-    }
-    out
+    crate::crypto::hmac_sha1(key, &[data])
 }
 
 /// RFC 8489 §14.7: CRC-32 of `data` XOR 0x5354554e.

@@ -1288,7 +1288,13 @@ fn dtls_never_completing_fails_in_bounded_time() {
         assert!(n.ice_states().contains(&IceConnectionState::Connected));
     }
     assert!(net.stats().hook_dropped > 0);
-    run_for(&mut net, Duration::from_secs(10));
+    // DTLS let through again: a failed transport stays failed.
+    net.clear_hook();
+    run_for(&mut net, Duration::from_secs(20));
+    for side in [A, B] {
+        assert_eq!(net.endpoint(side).peer.dtls_state(), DtlsTransportState::Failed);
+        assert!(!net.endpoint(side).states().contains(&PeerConnectionState::Connected));
+    }
 }
 
 /// Captures real datagrams from `from`'s side while `n` messages go through.
@@ -1487,4 +1493,150 @@ fn ten_mib_each_way_at_once_under_loss() {
     run_for(&mut net, Duration::from_secs(5));
     assert_eq!(net.endpoint(A).buffered(ch), 0);
     assert_eq!(net.endpoint(B).buffered(inc), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// More edges
+// ---------------------------------------------------------------------------------------
+
+/// An offer that insists on a DTLS role (`a=setup:active` or `passive`, as some stacks
+/// send) is answered with the other one, and stream id parity follows the real role.
+#[test]
+fn offers_that_fix_the_dtls_role_are_honoured() {
+    for (forced, offerer_is_client) in [("active", true), ("passive", false)] {
+        let mut net = pair(230, link());
+        let now = net.now();
+        let ch = net.endpoint_mut(A).create(now, init("role"));
+        let offer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap().sdp;
+        let forced_offer = offer.replace("a=setup:actpass", &format!("a=setup:{forced}"));
+        assert_ne!(forced_offer, offer);
+        let b = &mut net.endpoint_mut(B).peer;
+        b.set_remote_description(now, SdpType::Offer, &forced_offer).unwrap();
+        let answer = b.set_local_description(now, None, None).unwrap().sdp;
+        let want = if offerer_is_client { "a=setup:passive" } else { "a=setup:active" };
+        assert!(answer.contains(want), "answer to setup:{forced} says {want}:\n{answer}");
+        net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+        wait_connected(&mut net);
+        drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("role").is_some());
+        let id = net.endpoint(A).peer.channel_id(ch).unwrap();
+        assert_eq!(id % 2 == 0, offerer_is_client, "even ids for the DTLS client");
+        let inc = net.endpoint(B).incoming_labelled("role").unwrap().channel;
+        exchange(&mut net, A, ch, inc, false, forced.as_bytes());
+        exchange(&mut net, B, inc, ch, false, b"back");
+    }
+}
+
+#[test]
+fn negotiated_channel_closed_and_reopened_with_the_same_id() {
+    let mut net = pair(240, link());
+    let now = net.now();
+    let na = net.endpoint_mut(A).create(now, negotiated("n", 3));
+    let nb = net.endpoint_mut(B).create(now, negotiated("n", 3));
+    offer_answer(&mut net, A);
+    wait_connected(&mut net);
+    drive(&mut net, "open", Duration::from_secs(5), |n| n.endpoint(A).is_open(na) && n.endpoint(B).is_open(nb));
+    for i in 0..5u8 {
+        exchange(&mut net, A, na, nb, false, &[b'a', i]);
+        exchange(&mut net, B, nb, na, false, &[b'b', i]);
+    }
+    let now = net.now();
+    net.endpoint_mut(B).peer.close_channel(now, nb);
+    drive(&mut net, "closed both sides", Duration::from_secs(5), |n| {
+        n.endpoint(A).closed_count(na) == 1 && n.endpoint(B).closed_count(nb) == 1
+    });
+    // Same id again on both sides: the stream was reset, sequence numbers start over.
+    let now = net.now();
+    let na2 = net.endpoint_mut(A).create(now, negotiated("n2", 3));
+    let nb2 = net.endpoint_mut(B).create(now, negotiated("n2", 3));
+    drive(&mut net, "reopened", Duration::from_secs(5), |n| n.endpoint(A).is_open(na2) && n.endpoint(B).is_open(nb2));
+    for i in 0..5u8 {
+        exchange(&mut net, A, na2, nb2, false, &[b'A', i]);
+        exchange(&mut net, B, nb2, na2, true, &[b'B', i]);
+    }
+    assert!(net.endpoint(A).messages(na2).len() == 5 && net.endpoint(B).messages(nb2).len() == 5);
+}
+
+#[test]
+fn peer_closed_during_the_handshake_leaves_the_other_side_failed() {
+    let mut net = pair(250, link());
+    let now = net.now();
+    net.endpoint_mut(A).create(now, init("early-close"));
+    offer_answer(&mut net, A);
+    // Let ICE connect, then close A before DTLS completes (first DTLS datagram seen).
+    drive(&mut net, "ICE connected at B", Duration::from_secs(5), |n| {
+        n.endpoint(B).ice_states().contains(&IceConnectionState::Connected)
+    });
+    let now = net.now();
+    net.endpoint_mut(A).peer.close(now);
+    net.endpoint_mut(A).drain();
+    let quiet = net.endpoint(A).events_seen;
+    drive(&mut net, "B fails", Duration::from_secs(60), |n| {
+        n.endpoint(B).peer.connection_state() == PeerConnectionState::Failed
+    });
+    assert!(net.now() < Time::ZERO + Duration::from_secs(50), "bounded: {:?}", net.now());
+    assert!(net.endpoint(B).incoming().is_empty() || net.endpoint(B).closed_count(net.endpoint(B).incoming()[0].channel) == 1);
+    assert_eq!(net.endpoint(A).events_seen, quiet, "closed side quiet");
+}
+
+#[test]
+fn provisional_answer_then_final_answer() {
+    let mut net = pair(260, link());
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("pr"));
+    let offer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap();
+    let b = &mut net.endpoint_mut(B).peer;
+    b.set_remote_description(now, SdpType::Offer, &offer.sdp).unwrap();
+    let pr = b.set_local_description(now, Some(SdpType::Pranswer), None).unwrap();
+    assert_eq!(pr.ty, SdpType::Pranswer);
+    assert_eq!(b.signaling_state(), SignalingState::HaveLocalPranswer);
+    let a = &mut net.endpoint_mut(A).peer;
+    a.set_remote_description(now, SdpType::Pranswer, &pr.sdp).unwrap();
+    assert_eq!(a.signaling_state(), SignalingState::HaveRemotePranswer);
+    run_for(&mut net, Duration::from_millis(200));
+    let b = &mut net.endpoint_mut(B).peer;
+    let fin = b.set_local_description(now, Some(SdpType::Answer), None).unwrap();
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    let now = net.now();
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &fin.sdp).unwrap();
+    assert_eq!(net.endpoint(A).peer.signaling_state(), SignalingState::Stable);
+    wait_connected(&mut net);
+    drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("pr").is_some());
+    let inc = net.endpoint(B).incoming_labelled("pr").unwrap().channel;
+    exchange(&mut net, A, ch, inc, false, b"after pranswer");
+}
+
+#[test]
+fn hostile_datagrams_during_the_handshake() {
+    let mut net = pair(270, link());
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("noisy"));
+    offer_answer(&mut net, A);
+    let mut rng = Rng::seeded(271);
+    let inputs = hostile_inputs(&mut net, &mut rng, &[]);
+    let mut i = 0usize;
+    let mut last: Option<Time> = None;
+    let r = net.drive_until(
+        |n| {
+            pump(n);
+            // A burst of garbage every 2 ms of virtual time until connected, both ways.
+            let due = last.map_or(true, |t| n.now() >= t + Duration::from_millis(2));
+            for _ in 0..if due { 20 } else { 0 } {
+                last = Some(n.now());
+                let data = inputs[i % inputs.len()].clone();
+                let to = i % 2;
+                let source = n.endpoint(other(to)).addr;
+                let destination = n.endpoint(to).addr;
+                let at = n.now() + Duration::from_millis(1);
+                n.inject(Datagram { from: other(to), transport: 0, source, to, destination, data, sent_at: at }, at);
+                i += 1;
+            }
+            n.endpoint(A).is_open(ch) && n.endpoint(B).incoming_labelled("noisy").is_some()
+        },
+        Duration::from_secs(30),
+        MAX_STEPS,
+    );
+    r.expect("connects despite garbage during ICE, DTLS and SCTP setup");
+    assert!(i > 100, "{i} hostile datagrams");
+    let inc = net.endpoint(B).incoming_labelled("noisy").unwrap().channel;
+    exchange(&mut net, A, ch, inc, false, b"through the noise");
 }

@@ -211,11 +211,6 @@ impl DtlsConnection {
 
     /// Client: sends the first ClientHello. Server: starts the handshake clock only.
     pub fn start(&mut self, now: Time) {
-        if self.state == State::ServerExpectClientHello {
-            // A server that never hears a ClientHello must still fail in bounded time.
-            self.started_at.get_or_insert(now);
-            return;
-        }
         if self.state != State::ClientStart {
             return;
         }

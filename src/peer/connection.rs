@@ -19,6 +19,10 @@ use crate::time::Time;
 const CERTIFICATE_LIFETIME_S: u64 = 30 * 24 * 3600;
 /// The SCTP port we use and expect (RFC 8841 default).
 const SCTP_PORT: u16 = 5000;
+/// A DTLS transport not connected this long after ICE found a path is `failed`, whatever
+/// its role: a DTLS server otherwise waits forever for a ClientHello that never comes
+/// (its own handshake clock starts with the first ClientHello).
+const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
 /// Counted drops and other figures worth exposing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,6 +75,8 @@ pub struct Peer {
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
     dtls_started: bool,
+    /// While connecting: when the DTLS transport fails if still not connected.
+    dtls_deadline: Option<Time>,
     closed: bool,
 
     transmits: VecDeque<Transmit>,
@@ -186,6 +192,7 @@ impl Peer {
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
             dtls_started: false,
+            dtls_deadline: None,
             closed: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -505,6 +512,7 @@ impl Peer {
         }
         if let Some(d) = self.dtls.as_mut() {
             self.dtls_started = true;
+            self.dtls_deadline = Some(now + DTLS_CONNECT_TIMEOUT);
             d.start(now);
         }
     }
@@ -710,6 +718,12 @@ impl Peer {
             s.handle_timeout(now);
         }
         self.pump(now);
+        if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
+            self.dtls_deadline = None;
+            self.dtls = None;
+            self.set_dtls_state(DtlsTransportState::Failed);
+            self.channels.close_all(&mut self.events);
+        }
     }
 
     pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
@@ -728,7 +742,9 @@ impl Peer {
             return None;
         }
         let mut t = self.ice.poll_timeout();
+        let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         for c in [
+            dtls_deadline,
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
         ] {

@@ -1396,6 +1396,13 @@ fn hostile_datagrams_never_panic_or_break_the_connection() {
             run_for(&mut net, Duration::from_millis(20));
         }
     }
+    // Every captured datagram replayed to where it first went (handshake flights, old
+    // application records, STUN transactions): replay protection, no restart.
+    for d in &real {
+        let at = net.now() + Duration::from_millis(1);
+        net.inject(Datagram { sent_at: at, ..d.clone() }, at);
+        count += 1;
+    }
     run_for(&mut net, Duration::from_secs(2));
     assert!(count > 1000, "{count} hostile datagrams");
     let sa = net.endpoint(A).peer.stats();
@@ -1639,4 +1646,65 @@ fn hostile_datagrams_during_the_handshake() {
     assert!(i > 100, "{i} hostile datagrams");
     let inc = net.endpoint(B).incoming_labelled("noisy").unwrap().channel;
     exchange(&mut net, A, ch, inc, false, b"through the noise");
+}
+
+#[test]
+fn closing_under_loss_delivers_queued_data_first() {
+    let mut net = pair(280, link());
+    let (ch, inc) = connect(&mut net, A, "drain-then-close");
+    net.set_conditions(lossy());
+    let mut rng = Rng::seeded(281);
+    let msgs: Vec<Vec<u8>> = (0..64).map(|i| numbered(&mut rng, i, 16 * 1024)).collect();
+    let now = net.now();
+    for m in &msgs {
+        net.endpoint_mut(A).send(now, ch, true, m);
+    }
+    net.endpoint_mut(A).peer.close_channel(now, ch);
+    drive(&mut net, "closed on both sides", Duration::from_secs(120), |n| {
+        n.endpoint(A).closed_count(ch) == 1 && n.endpoint(B).closed_count(inc) == 1
+    });
+    let got = net.endpoint(B).messages(inc);
+    assert_eq!(got.len(), msgs.len(), "everything sent before close() arrived");
+    for ((_, g), m) in got.iter().zip(&msgs) {
+        assert!(g == m);
+    }
+    // The id is reusable and the new channel works under the same loss.
+    let now = net.now();
+    let again = net.endpoint_mut(A).create(now, init("again"));
+    assert_eq!(net.endpoint(A).peer.channel_id(again), net.endpoint(B).incoming()[0].id.into());
+    drive(&mut net, "reused", Duration::from_secs(30), |n| n.endpoint(B).incoming_labelled("again").is_some());
+    let i2 = net.endpoint(B).incoming_labelled("again").unwrap().channel;
+    exchange(&mut net, A, again, i2, false, b"fresh");
+}
+
+#[test]
+fn rollbacks_during_renegotiation_keep_the_connection() {
+    let mut net = pair(290, link());
+    let (ch, inc) = connect(&mut net, A, "steady");
+    let now = net.now();
+    // A remote re-offer rolled back at B.
+    let reoffer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap();
+    assert_eq!(reoffer.ty, SdpType::Offer);
+    let b = &mut net.endpoint_mut(B).peer;
+    b.set_remote_description(now, SdpType::Offer, &reoffer.sdp).unwrap();
+    b.set_remote_description(now, SdpType::Rollback, "").unwrap();
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    assert!(b.current_remote_description().is_some(), "the negotiated description stays");
+    // Candidates are still accepted (there is a remote description).
+    b.add_ice_candidate(now, None).expect("a remote description remains after rollback");
+    exchange(&mut net, A, ch, inc, false, b"during");
+    // A rolls its re-offer back too.
+    let now = net.now();
+    net.endpoint_mut(A).peer.set_local_description(now, Some(SdpType::Rollback), None).unwrap();
+    assert_eq!(net.endpoint(A).peer.signaling_state(), SignalingState::Stable);
+    assert!(net.endpoint(A).peer.current_local_description().is_some());
+    exchange(&mut net, B, inc, ch, false, b"after both rollbacks");
+    // Then a full renegotiation from B still works.
+    offer_answer(&mut net, B);
+    let now = net.now();
+    let c = net.endpoint_mut(B).create(now, init("later"));
+    drive(&mut net, "later", Duration::from_secs(5), |n| n.endpoint(A).incoming_labelled("later").is_some());
+    let i = net.endpoint(A).incoming_labelled("later").unwrap().channel;
+    exchange(&mut net, B, c, i, false, b"ok");
+    assert_eq!(net.endpoint(A).count(|e| matches!(e, PeerEvent::SctpConnected { .. })), 1);
 }

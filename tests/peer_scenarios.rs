@@ -1708,3 +1708,74 @@ fn rollbacks_during_renegotiation_keep_the_connection() {
     exchange(&mut net, B, c, i, false, b"ok");
     assert_eq!(net.endpoint(A).count(|e| matches!(e, PeerEvent::SctpConnected { .. })), 1);
 }
+
+#[test]
+fn candidates_trickled_seconds_late_still_connect() {
+    let mut net = pair(300, link());
+    net.endpoint_mut(A).trickle = false;
+    net.endpoint_mut(B).trickle = false;
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("patient"));
+    // Descriptions without candidates (created before gathering), candidates held back.
+    let offer = net.endpoint_mut(A).peer.create_offer().unwrap();
+    assert!(!offer.contains("a=candidate"));
+    net.endpoint_mut(A).peer.set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap();
+    net.endpoint_mut(B).peer.set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    let answer = net.endpoint_mut(B).peer.create_answer().unwrap();
+    net.endpoint_mut(B).peer.set_local_description(now, Some(SdpType::Answer), Some(&answer)).unwrap();
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+    run_for(&mut net, Duration::from_secs(15));
+    for side in [A, B] {
+        let n = net.endpoint(side);
+        assert!(!n.ice_states().contains(&IceConnectionState::Failed), "no candidates yet is not failure");
+        assert!(!n.candidates_out.is_empty());
+    }
+    net.endpoint_mut(A).trickle = true;
+    net.endpoint_mut(B).trickle = true;
+    wait_connected(&mut net);
+    drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("patient").is_some());
+    let inc = net.endpoint(B).incoming_labelled("patient").unwrap().channel;
+    exchange(&mut net, A, ch, inc, false, b"worth the wait");
+}
+
+#[test]
+fn candidates_that_never_answer_then_end_of_candidates_fail_ice() {
+    let mut net = pair(310, link());
+    // Every candidate A announces points nowhere.
+    net.endpoint_mut(A).trickle = false;
+    let now = net.now();
+    net.endpoint_mut(A).create(now, init("nowhere"));
+    offer_answer(&mut net, A);
+    // B's datagrams to A are all lost too: no peer-reflexive rescue.
+    net.set_link(B, A, link().loss(1.0));
+    net.set_link(A, B, link().loss(1.0));
+    drive(&mut net, "A gathered", Duration::from_secs(5), |n| {
+        n.endpoint(A).candidates_out.iter().any(Option::is_none)
+    });
+    let cands: Vec<Option<IceCandidateInit>> = net.endpoint_mut(A).candidates_out.drain(..).collect();
+    let now = net.now();
+    for c in cands {
+        net.endpoint_mut(B).peer.add_ice_candidate(now, c).unwrap();
+    }
+    drive(&mut net, "both fail", Duration::from_secs(60), |n| {
+        n.endpoint(B).peer.connection_state() == PeerConnectionState::Failed
+    });
+    assert!(net.endpoint(B).ice_states().ends_with(&[IceConnectionState::Checking, IceConnectionState::Failed]));
+    assert!(!net.endpoint(B).states().contains(&PeerConnectionState::Connected));
+}
+
+#[test]
+fn bulk_through_a_rate_limited_bottleneck() {
+    let mut net = pair(320, link());
+    let (ch, inc) = connect(&mut net, A, "bottleneck");
+    // 2 MB/s with a 64 KiB queue: tail drops whenever the sender overshoots.
+    net.set_link(A, B, link().rate(2_000_000, 64 * 1024).jitter(Duration::from_millis(2)));
+    let mut rng = Rng::seeded(321);
+    let msgs: Vec<Vec<u8>> = (0..64).map(|i| numbered(&mut rng, i, 64 * 1024)).collect();
+    let start = net.now();
+    bulk(&mut net, &[(A, ch, inc)], &msgs, Duration::from_secs(120));
+    let secs = (net.now() - start).as_secs_f64();
+    let rate = 4.0 * 1024.0 * 1024.0 / secs;
+    println!("4 MiB through a 2 MB/s bottleneck: {secs:.2} s virtual, {:.0} KB/s, {} queue drops", rate / 1000.0, net.stats().queue_dropped);
+    assert!(secs < 30.0, "congestion control makes progress: {secs} s");
+}

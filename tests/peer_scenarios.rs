@@ -275,7 +275,7 @@ fn pump(net: &mut Network<Node>) {
     }
 }
 
-fn drive(net: &mut Network<Node>, what: &str, max: Duration, mut cond: impl FnMut(&Network<Node>) -> bool) {
+fn drive(net: &mut Network<Node>, what: &str, max: Duration, mut cond: impl FnMut(&mut Network<Node>) -> bool) {
     let r = net.drive_until(
         |n| {
             pump(n);
@@ -1778,4 +1778,49 @@ fn bulk_through_a_rate_limited_bottleneck() {
     let rate = 4.0 * 1024.0 * 1024.0 / secs;
     println!("4 MiB through a 2 MB/s bottleneck: {secs:.2} s virtual, {:.0} KB/s, {} queue drops", rate / 1000.0, net.stats().queue_dropped);
     assert!(secs < 30.0, "congestion control makes progress: {secs} s");
+}
+
+/// The opener reuses a stream id the moment its channel is closed. Its new OPEN can reach
+/// the other side before that side has seen the answer to its own reset request (loss or
+/// reordering), while it still holds the old channel as closing: the OPEN must not be lost.
+#[test]
+fn stream_id_reused_the_moment_it_is_closed_under_reordering() {
+    for seed in 0..16u64 {
+        let mut net = pair(330 + seed, link());
+        let (ch, inc) = connect(&mut net, A, "old");
+        let id = net.endpoint(A).peer.channel_id(ch).unwrap();
+        net.set_conditions(lossy().jitter(Duration::from_millis(30)));
+        let now = net.now();
+        // Either side starts the close; A (the opener) reuses the id.
+        if seed % 2 == 0 {
+            net.endpoint_mut(B).peer.close_channel(now, inc);
+        } else {
+            net.endpoint_mut(A).peer.close_channel(now, ch);
+        }
+        let mut reused: Option<ChannelId> = None;
+        let r = net.drive_until(|n| {
+            pump(n);
+            if reused.is_none() && n.endpoint(A).closed_count(ch) == 1 {
+                let now = n.now();
+                let a = n.endpoint_mut(A);
+                let c = a.create(now, init("new"));
+                a.send(now, c, false, b"first on the reused id");
+                reused = Some(c);
+            }
+            reused.is_some() && n.endpoint(B).incoming_labelled("new").is_some()
+        }, Duration::from_secs(60), MAX_STEPS);
+        if let Err(e) = r {
+            let a = net.endpoint(A);
+            let b = net.endpoint(B);
+            panic!("seed {seed}: {e}: A closed {} reused {reused:?} A log tail {:?}\nB log tail {:?}\nB stats {:?}", a.closed_count(ch), &a.log[a.log.len().saturating_sub(5)..], &b.log[b.log.len().saturating_sub(5)..], b.peer.stats());
+        }
+        let c = reused.unwrap();
+        assert_eq!(net.endpoint(A).peer.channel_id(c), Some(id), "seed {seed}: same id");
+        let inc2 = net.endpoint(B).incoming_labelled("new").unwrap().channel;
+        drive(&mut net, "first message", Duration::from_secs(30), |n| !n.endpoint(B).messages(inc2).is_empty());
+        assert_eq!(net.endpoint(B).messages(inc2), &[(false, b"first on the reused id".to_vec())]);
+        assert_eq!(net.endpoint(B).closed_count(inc), 1, "seed {seed}: old channel closed once");
+        assert_eq!(net.endpoint(B).closed_count(inc2), 0);
+        assert!(net.endpoint(B).messages(inc).is_empty(), "nothing for the new channel went to the old one");
+    }
 }

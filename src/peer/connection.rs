@@ -933,7 +933,7 @@ impl Peer {
                 self.channels.on_incoming_reset(now, self.sctp.as_mut(), stream, &mut self.events);
             }
             SctpEvent::OutgoingStreamReset { stream } => {
-                self.channels.on_outgoing_reset(stream, &mut self.events);
+                self.channels.on_outgoing_reset(now, self.sctp.as_mut(), stream, &mut self.events);
             }
             SctpEvent::Closed | SctpEvent::Aborted { .. } => {
                 self.channels.close_all(&mut self.events);

@@ -1824,3 +1824,124 @@ fn stream_id_reused_the_moment_it_is_closed_under_reordering() {
         assert!(net.endpoint(B).messages(inc).is_empty(), "nothing for the new channel went to the old one");
     }
 }
+
+#[test]
+fn large_and_small_messages_on_two_channels_under_loss() {
+    let mut net = pair(350, link());
+    let (big, big_in) = connect(&mut net, A, "big");
+    let now = net.now();
+    let small = net.endpoint_mut(A).create(now, DataChannelInit { ordered: true, ..init("small") });
+    drive(&mut net, "small arrives", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("small").is_some());
+    let small_in = net.endpoint(B).incoming_labelled("small").unwrap().channel;
+    net.set_conditions(lossy());
+    let mut rng = Rng::seeded(351);
+    let bigs: Vec<Vec<u8>> = (0..8).map(|i| numbered(&mut rng, i, 256 * 1024)).collect();
+    // Strings are UTF-8 (a string message with invalid UTF-8 is decoded lossily).
+    let smalls: Vec<Vec<u8>> =
+        (0..400usize).map(|i| format!("{i:06} {}", "é".repeat(i % 150)).into_bytes()).collect();
+    let now = net.now();
+    for (i, s) in smalls.iter().enumerate() {
+        if i % 50 == 0 {
+            net.endpoint_mut(A).send(now, big, true, &bigs[i / 50]);
+        }
+        net.endpoint_mut(A).send(now, small, false, s);
+    }
+    drive(&mut net, "everything arrives", Duration::from_secs(300), |n| {
+        n.endpoint(B).messages(big_in).len() == bigs.len() && n.endpoint(B).messages(small_in).len() == smalls.len()
+    });
+    for (g, m) in net.endpoint(B).messages(big_in).iter().zip(&bigs) {
+        assert!(g.1 == *m && g.0);
+    }
+    for (i, (g, m)) in net.endpoint(B).messages(small_in).iter().zip(&smalls).enumerate() {
+        assert!(!g.0, "small {i} is a string");
+        assert!(g.1 == *m, "small {i} intact and in order: got index {:?} len {} want len {}", g.1.get(..4), g.1.len(), m.len());
+    }
+    run_for(&mut net, Duration::from_secs(5));
+    assert_eq!(net.endpoint(A).buffered(big) + net.endpoint(A).buffered(small), 0);
+}
+
+#[test]
+fn answer_without_or_with_zero_max_message_size() {
+    for (line, expect) in [(None, 65536usize), (Some("a=max-message-size:0"), 256 * 1024), (Some("a=max-message-size:1000"), 1000)] {
+        let mut net = pair(360, link());
+        let now = net.now();
+        let ch = net.endpoint_mut(A).create(now, init("mms"));
+        let offer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap();
+        let b = &mut net.endpoint_mut(B).peer;
+        b.set_remote_description(now, SdpType::Offer, &offer.sdp).unwrap();
+        let answer = b.set_local_description(now, None, None).unwrap().sdp;
+        // RFC 8841 §6: absent means 64 KiB; 0 means no limit from the remote.
+        let tampered: String = answer
+            .split("\r\n")
+            .filter_map(|l| if l.starts_with("a=max-message-size:") { line.map(str::to_string) } else { Some(l.to_string()) })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        assert_ne!(tampered, answer);
+        net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &tampered).unwrap();
+        assert_eq!(net.endpoint(A).peer.sctp_max_message_size(), Some(expect), "{line:?}");
+        wait_connected(&mut net);
+        drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("mms").is_some());
+        let inc = net.endpoint(B).incoming_labelled("mms").unwrap().channel;
+        exchange(&mut net, A, ch, inc, true, &vec![3u8; expect]);
+        let now = net.now();
+        let e = net.endpoint_mut(A).peer.send(now, ch, true, &vec![3u8; expect + 1]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Type);
+    }
+}
+
+/// The offer claims `a=ice-lite` (as some servers do) though the offerer is a full agent:
+/// both sides then think they control; the role conflict is repaired (RFC 8445 §7.3.1.1).
+#[test]
+fn ice_role_conflict_is_resolved() {
+    let mut net = pair(370, link());
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("conflict"));
+    let offer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap().sdp;
+    let lite = offer.replacen("t=0 0\r\n", "t=0 0\r\na=ice-lite\r\n", 1);
+    assert_ne!(lite, offer);
+    let b = &mut net.endpoint_mut(B).peer;
+    b.set_remote_description(now, SdpType::Offer, &lite).unwrap();
+    let answer = b.set_local_description(now, None, None).unwrap().sdp;
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+    wait_connected(&mut net);
+    drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("conflict").is_some());
+    let inc = net.endpoint(B).incoming_labelled("conflict").unwrap().channel;
+    exchange(&mut net, A, ch, inc, false, b"roles sorted out");
+    run_for(&mut net, Duration::from_secs(20));
+    assert!(net.endpoint(A).connected() && net.endpoint(B).connected(), "consent keeps working");
+}
+
+#[test]
+fn descriptions_in_the_wrong_state_are_refused_without_side_effects() {
+    let mut net = pair(380, link());
+    let now = net.now();
+    net.endpoint_mut(A).create(now, init("x"));
+    let offer = net.endpoint_mut(A).peer.create_offer().unwrap();
+    let b = &mut net.endpoint_mut(B).peer;
+    // An answer in stable.
+    assert_eq!(b.set_remote_description(now, SdpType::Answer, &offer).unwrap_err().kind, ErrorKind::InvalidState);
+    assert_eq!(b.set_remote_description(now, SdpType::Pranswer, &offer).unwrap_err().kind, ErrorKind::InvalidState);
+    // Not SDP at all, and SDP without what a data section needs.
+    let e = b.set_remote_description(now, SdpType::Offer, "hello").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Operation);
+    let nofp: String = offer.split("\r\n").filter(|l| !l.starts_with("a=fingerprint")).collect::<Vec<_>>().join("\r\n");
+    assert!(b.set_remote_description(now, SdpType::Offer, &nofp).is_err());
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    assert!(b.pending_remote_description().is_none());
+    assert_eq!(b.can_trickle_ice_candidates(), None);
+    // A real offer now; then an offer SLD in have-remote-offer is wrong.
+    b.set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    let own = b.create_offer().unwrap();
+    assert_eq!(b.set_local_description(now, Some(SdpType::Offer), Some(&own)).unwrap_err().kind, ErrorKind::InvalidState);
+    assert_eq!(b.signaling_state(), SignalingState::HaveRemoteOffer);
+    // A local answer in have-local-offer (A) is wrong too.
+    let a = &mut net.endpoint_mut(A).peer;
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap();
+    assert_eq!(a.set_local_description(now, Some(SdpType::Answer), None).unwrap_err().kind, ErrorKind::InvalidState);
+    assert_eq!(a.create_answer().unwrap_err().kind, ErrorKind::InvalidState);
+    assert_eq!(a.signaling_state(), SignalingState::HaveLocalOffer);
+    // The exchange still completes.
+    let answer = net.endpoint_mut(B).peer.set_local_description(now, None, None).unwrap();
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer.sdp).unwrap();
+    wait_connected(&mut net);
+}

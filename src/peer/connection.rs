@@ -74,6 +74,8 @@ pub struct Peer {
     dtls_state: DtlsTransportState,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
+    /// Our DTLS datagrams waiting for ICE to select a path.
+    dtls_without_path: VecDeque<Vec<u8>>,
     dtls_started: bool,
     /// While connecting: when the DTLS transport fails if still not connected.
     dtls_deadline: Option<Time>,
@@ -191,6 +193,7 @@ impl Peer {
             dtls_state: DtlsTransportState::New,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
+            dtls_without_path: VecDeque::new(),
             dtls_started: false,
             dtls_deadline: None,
             closed: false,
@@ -815,11 +818,20 @@ impl Peer {
     }
 
     fn drain_dtls_transmits(&mut self) {
-        let Some(dtls) = self.dtls.as_mut() else { return };
         let path = self.ice.selected_pair();
+        if let Some((transport, destination)) = path {
+            // What the DTLS layer said before ICE found a path goes first.
+            while let Some(data) = self.dtls_without_path.pop_front() {
+                self.transmits.push_back(Transmit { transport, destination, data });
+            }
+        }
+        let Some(dtls) = self.dtls.as_mut() else { return };
         while let Some(data) = dtls.poll_transmit() {
             match path {
                 Some((transport, destination)) => self.transmits.push_back(Transmit { transport, destination, data }),
+                None if self.dtls_without_path.len() < MAX_DTLS_DATAGRAMS_WITHOUT_PATH => {
+                    self.dtls_without_path.push_back(data)
+                }
                 None => self.stats.datagrams_dropped_unknown += 1,
             }
         }

@@ -2041,3 +2041,90 @@ fn dtls_answer_before_ice_selected_a_path_is_kept() {
     let inc = net.endpoint(A).incoming_labelled("path").unwrap().channel;
     exchange(&mut net, B, ch, inc, false, b"kept");
 }
+
+#[test]
+fn answer_delivered_seconds_late_by_slow_signaling() {
+    let mut net = pair(510, link());
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("slow"));
+    let offer = net.endpoint_mut(A).peer.set_local_description(now, None, None).unwrap();
+    let b = &mut net.endpoint_mut(B).peer;
+    b.set_remote_description(now, SdpType::Offer, &offer.sdp).unwrap();
+    let answer = b.set_local_description(now, None, None).unwrap();
+    // B has A's candidates by trickle and starts checking; A learns about B 3 s later.
+    run_for(&mut net, Duration::from_secs(3));
+    let now = net.now();
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer.sdp).unwrap();
+    wait_connected(&mut net);
+    drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("slow").is_some());
+    let inc = net.endpoint(B).incoming_labelled("slow").unwrap().channel;
+    exchange(&mut net, A, ch, inc, false, b"better late");
+}
+
+#[test]
+fn renegotiation_while_still_connecting() {
+    let mut net = pair(520, link().delay(Duration::from_millis(50)));
+    let now = net.now();
+    let c1 = net.endpoint_mut(A).create(now, init("one"));
+    offer_answer(&mut net, A);
+    run_for(&mut net, Duration::from_millis(120));
+    assert!(!net.endpoint(A).connected(), "still connecting");
+    let now = net.now();
+    let c2 = net.endpoint_mut(A).create(now, init("two"));
+    offer_answer(&mut net, B);
+    offer_answer(&mut net, A);
+    wait_connected(&mut net);
+    drive(&mut net, "both channels", Duration::from_secs(5), |n| n.endpoint(B).incoming().len() == 2);
+    for (c, l) in [(c1, "one"), (c2, "two")] {
+        let i = net.endpoint(B).incoming_labelled(l).unwrap().channel;
+        exchange(&mut net, A, c, i, false, l.as_bytes());
+    }
+    assert_eq!(net.endpoint(A).count(|e| matches!(e, PeerEvent::SctpConnected { .. })), 1);
+}
+
+#[test]
+fn channels_made_before_any_description_and_closed_before_connecting() {
+    let mut net = pair(530, link());
+    let now = net.now();
+    // B makes a channel before it has even seen an offer; A makes two and drops one.
+    let early_b = net.endpoint_mut(B).create(now, init("b-early"));
+    assert!(net.endpoint(B).peer.channel_id(early_b).is_none(), "no id before the DTLS role is known");
+    let keep = net.endpoint_mut(A).create(now, init("keep"));
+    let drop = net.endpoint_mut(A).create(now, init("drop"));
+    net.endpoint_mut(A).peer.close_channel(now, drop);
+    net.endpoint_mut(A).drain();
+    assert_eq!(net.endpoint(A).closed_count(drop), 1);
+    offer_answer(&mut net, A);
+    wait_connected(&mut net);
+    drive(&mut net, "channels", Duration::from_secs(5), |n| {
+        n.endpoint(B).incoming_labelled("keep").is_some() && n.endpoint(A).incoming_labelled("b-early").is_some()
+    });
+    run_for(&mut net, Duration::from_secs(1));
+    assert!(net.endpoint(B).incoming_labelled("drop").is_none(), "a channel closed before connecting never opens");
+    assert_eq!(net.endpoint(A).closed_count(drop), 1);
+    assert!(!net.endpoint(A).is_open(drop));
+    assert_eq!(net.endpoint(B).peer.channel_id(early_b).map(|id| id % 2), Some(0), "B answered: DTLS client, even");
+    let ib = net.endpoint(B).incoming_labelled("keep").unwrap().channel;
+    let ia = net.endpoint(A).incoming_labelled("b-early").unwrap().channel;
+    exchange(&mut net, A, keep, ib, false, b"kept");
+    exchange(&mut net, B, early_b, ia, false, b"early bird");
+}
+
+#[test]
+fn close_before_anything_and_twice() {
+    let mut net = pair(540, link());
+    let now = net.now();
+    net.endpoint_mut(A).peer.close(now);
+    net.endpoint_mut(A).peer.close(now);
+    net.endpoint_mut(A).drain();
+    assert_eq!(net.endpoint(A).peer.connection_state(), PeerConnectionState::Closed);
+    assert!(net.endpoint_mut(A).peer.poll_transmit(now).is_none());
+    assert!(net.endpoint(A).peer.poll_timeout().is_none());
+    assert_eq!(net.endpoint(A).events_seen, 0, "closing a new peer tells nothing");
+    // Datagrams and timeouts after close are ignored.
+    let from = net.endpoint(B).addr;
+    net.endpoint_mut(A).peer.handle_datagram(now, 1, from, &[0, 1, 0, 0]);
+    net.endpoint_mut(A).peer.handle_timeout(now + Duration::from_secs(1));
+    net.endpoint_mut(A).drain();
+    assert_eq!(net.endpoint(A).events_seen, 0);
+}

@@ -36,9 +36,9 @@ struct Channel {
     /// Messages `(ppid, data)` that arrived on the stream after the remote reset its
     /// direction while ours is still being reset: the remote already reused the id for a
     /// new channel (it may, once it saw the old one closed). Replayed when our reset is
-    /// answered. Bounded by [`MAX_REOPEN_HELD_MESSAGES`] and [`MAX_REOPEN_HELD_BYTES`].
+    /// answered. Bounded over all channels by [`MAX_REOPEN_HELD_MESSAGES`] and
+    /// [`MAX_REOPEN_HELD_BYTES`].
     held: Vec<(u32, Vec<u8>)>,
-    held_bytes: usize,
 }
 
 pub(super) struct Channels {
@@ -47,6 +47,9 @@ pub(super) struct Channels {
     next_handle: ChannelId,
     /// `Some(true)` when we are the DTLS client (even stream ids, RFC 8832 §6).
     dtls_client: Option<bool>,
+    /// Messages and bytes held over all channels (see `Channel::held`).
+    held_messages: usize,
+    held_bytes: usize,
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -55,7 +58,14 @@ fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
 
 impl Channels {
     pub fn new() -> Channels {
-        Channels { channels: BTreeMap::new(), by_stream: HashMap::new(), next_handle: 1, dtls_client: None }
+        Channels {
+            channels: BTreeMap::new(),
+            by_stream: HashMap::new(),
+            next_handle: 1,
+            dtls_client: None,
+            held_messages: 0,
+            held_bytes: 0,
+        }
     }
 
     pub fn any_non_closed(&self) -> bool {
@@ -124,7 +134,6 @@ impl Channels {
                 outgoing_reset_done: false,
                 incoming_reset_done: false,
                 held: Vec::new(),
-                held_bytes: 0,
             },
         );
         Ok((handle, stream))
@@ -255,10 +264,13 @@ impl Channels {
         if let Some(c) = self.by_stream.get(&stream).and_then(|h| self.channels.get_mut(h)) {
             if c.state == State::Closing && c.incoming_reset_done {
                 // The remote's old direction is finished: this is for its next channel.
-                if c.held.len() >= MAX_REOPEN_HELD_MESSAGES || c.held_bytes + data.len() > MAX_REOPEN_HELD_BYTES {
+                if self.held_messages >= MAX_REOPEN_HELD_MESSAGES
+                    || self.held_bytes.saturating_add(data.len()) > MAX_REOPEN_HELD_BYTES
+                {
                     return false;
                 }
-                c.held_bytes += data.len();
+                self.held_messages += 1;
+                self.held_bytes += data.len();
                 c.held.push((ppid, data));
                 return true;
             }
@@ -342,7 +354,6 @@ impl Channels {
                         outgoing_reset_done: false,
                         incoming_reset_done: false,
                         held: Vec::new(),
-                        held_bytes: 0,
                     },
                 );
                 true
@@ -430,6 +441,10 @@ impl Channels {
         c.outgoing_reset_done = true;
         if c.incoming_reset_done {
             let held = std::mem::take(&mut c.held);
+            for (_, d) in &held {
+                self.held_messages = self.held_messages.saturating_sub(1);
+                self.held_bytes = self.held_bytes.saturating_sub(d.len());
+            }
             self.finish(h, events);
             // What the remote sent for its next channel on this id (an OPEN first).
             for (ppid, data) in held {
@@ -440,6 +455,10 @@ impl Channels {
 
     fn finish(&mut self, h: ChannelId, events: &mut VecDeque<PeerEvent>) {
         if let Some(c) = self.channels.remove(&h) {
+            for (_, d) in &c.held {
+                self.held_messages = self.held_messages.saturating_sub(1);
+                self.held_bytes = self.held_bytes.saturating_sub(d.len());
+            }
             if let Some(s) = c.stream {
                 self.by_stream.remove(&s);
             }

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::{ChannelId, DataChannelInit, ErrorKind, PeerError, PeerEvent, MAX_DATA_CHANNELS};
+use super::{
+    ChannelId, DataChannelInit, ErrorKind, PeerError, PeerEvent, MAX_DATA_CHANNELS, MAX_REOPEN_HELD_BYTES,
+    MAX_REOPEN_HELD_MESSAGES,
+};
 use crate::datachannel::{self as dc, DataChannelOpen, DcepMessage, Reliability};
 use crate::sctp::{Association, SendOptions};
 use crate::time::Time;
@@ -30,6 +33,12 @@ struct Channel {
     overhead_outstanding: usize,
     outgoing_reset_done: bool,
     incoming_reset_done: bool,
+    /// Messages `(ppid, data)` that arrived on the stream after the remote reset its
+    /// direction while ours is still being reset: the remote already reused the id for a
+    /// new channel (it may, once it saw the old one closed). Replayed when our reset is
+    /// answered. Bounded over all channels by [`MAX_REOPEN_HELD_MESSAGES`] and
+    /// [`MAX_REOPEN_HELD_BYTES`].
+    held: Vec<(u32, Vec<u8>)>,
 }
 
 pub(super) struct Channels {
@@ -38,6 +47,9 @@ pub(super) struct Channels {
     next_handle: ChannelId,
     /// `Some(true)` when we are the DTLS client (even stream ids, RFC 8832 §6).
     dtls_client: Option<bool>,
+    /// Messages and bytes held over all channels (see `Channel::held`).
+    held_messages: usize,
+    held_bytes: usize,
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -46,7 +58,14 @@ fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
 
 impl Channels {
     pub fn new() -> Channels {
-        Channels { channels: BTreeMap::new(), by_stream: HashMap::new(), next_handle: 1, dtls_client: None }
+        Channels {
+            channels: BTreeMap::new(),
+            by_stream: HashMap::new(),
+            next_handle: 1,
+            dtls_client: None,
+            held_messages: 0,
+            held_bytes: 0,
+        }
     }
 
     pub fn any_non_closed(&self) -> bool {
@@ -114,6 +133,7 @@ impl Channels {
                 overhead_outstanding: 0,
                 outgoing_reset_done: false,
                 incoming_reset_done: false,
+                held: Vec::new(),
             },
         );
         Ok((handle, stream))
@@ -241,6 +261,20 @@ impl Channels {
         data: Vec<u8>,
         events: &mut VecDeque<PeerEvent>,
     ) -> bool {
+        if let Some(c) = self.by_stream.get(&stream).and_then(|h| self.channels.get_mut(h)) {
+            if c.state == State::Closing && c.incoming_reset_done {
+                // The remote's old direction is finished: this is for its next channel.
+                if self.held_messages >= MAX_REOPEN_HELD_MESSAGES
+                    || self.held_bytes.saturating_add(data.len()) > MAX_REOPEN_HELD_BYTES
+                {
+                    return false;
+                }
+                self.held_messages += 1;
+                self.held_bytes += data.len();
+                c.held.push((ppid, data));
+                return true;
+            }
+        }
         if ppid == dc::ppid::DCEP {
             let Ok(msg) = DcepMessage::decode(&data) else { return false };
             return self.on_dcep(now, sctp, stream, msg, events);
@@ -319,6 +353,7 @@ impl Channels {
                         overhead_outstanding: ack.len(),
                         outgoing_reset_done: false,
                         incoming_reset_done: false,
+                        held: Vec::new(),
                     },
                 );
                 true
@@ -391,17 +426,39 @@ impl Channels {
         }
     }
 
-    pub fn on_outgoing_reset(&mut self, stream: u16, events: &mut VecDeque<PeerEvent>) {
+    pub fn on_outgoing_reset(
+        &mut self,
+        now: Time,
+        mut sctp: Option<&mut Association>,
+        stream: u16,
+        events: &mut VecDeque<PeerEvent>,
+    ) {
         let Some(&h) = self.by_stream.get(&stream) else { return };
         let Some(c) = self.channels.get_mut(&h) else { return };
+        if c.state != State::Closing {
+            return;
+        }
         c.outgoing_reset_done = true;
         if c.incoming_reset_done {
+            let held = std::mem::take(&mut c.held);
+            for (_, d) in &held {
+                self.held_messages = self.held_messages.saturating_sub(1);
+                self.held_bytes = self.held_bytes.saturating_sub(d.len());
+            }
             self.finish(h, events);
+            // What the remote sent for its next channel on this id (an OPEN first).
+            for (ppid, data) in held {
+                self.on_message(now, sctp.as_deref_mut(), stream, ppid, data, events);
+            }
         }
     }
 
     fn finish(&mut self, h: ChannelId, events: &mut VecDeque<PeerEvent>) {
         if let Some(c) = self.channels.remove(&h) {
+            for (_, d) in &c.held {
+                self.held_messages = self.held_messages.saturating_sub(1);
+                self.held_bytes = self.held_bytes.saturating_sub(d.len());
+            }
             if let Some(s) = c.stream {
                 self.by_stream.remove(&s);
             }

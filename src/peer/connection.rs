@@ -19,6 +19,10 @@ use crate::time::Time;
 const CERTIFICATE_LIFETIME_S: u64 = 30 * 24 * 3600;
 /// The SCTP port we use and expect (RFC 8841 default).
 const SCTP_PORT: u16 = 5000;
+/// A DTLS transport not connected this long after ICE found a path is `failed`, whatever
+/// its role: a DTLS server otherwise waits forever for a ClientHello that never comes
+/// (its own handshake clock starts with the first ClientHello).
+const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
 /// Counted drops and other figures worth exposing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -74,7 +78,11 @@ pub struct Peer {
     remote_certificate: Option<Vec<u8>>,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
+    /// Our DTLS datagrams waiting for ICE to select a path.
+    dtls_without_path: VecDeque<Vec<u8>>,
     dtls_started: bool,
+    /// While connecting: when the DTLS transport fails if still not connected.
+    dtls_deadline: Option<Time>,
     closed: bool,
 
     transmits: VecDeque<Transmit>,
@@ -192,7 +200,9 @@ impl Peer {
             remote_certificate: None,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
+            dtls_without_path: VecDeque::new(),
             dtls_started: false,
+            dtls_deadline: None,
             closed: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -512,6 +522,7 @@ impl Peer {
         }
         if let Some(d) = self.dtls.as_mut() {
             self.dtls_started = true;
+            self.dtls_deadline = Some(now + DTLS_CONNECT_TIMEOUT);
             d.start(now);
         }
     }
@@ -748,6 +759,12 @@ impl Peer {
             s.handle_timeout(now);
         }
         self.pump(now);
+        if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
+            self.dtls_deadline = None;
+            self.dtls = None;
+            self.set_dtls_state(DtlsTransportState::Failed);
+            self.channels.close_all(&mut self.events);
+        }
     }
 
     pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
@@ -766,7 +783,9 @@ impl Peer {
             return None;
         }
         let mut t = self.ice.poll_timeout();
+        let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         for c in [
+            dtls_deadline,
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().and_then(|s| s.poll_timeout()),
         ] {
@@ -837,11 +856,20 @@ impl Peer {
     }
 
     fn drain_dtls_transmits(&mut self) {
-        let Some(dtls) = self.dtls.as_mut() else { return };
         let path = self.ice.selected_pair();
+        if let Some((transport, destination)) = path {
+            // What the DTLS layer said before ICE found a path goes first.
+            while let Some(data) = self.dtls_without_path.pop_front() {
+                self.transmits.push_back(Transmit { transport, destination, data });
+            }
+        }
+        let Some(dtls) = self.dtls.as_mut() else { return };
         while let Some(data) = dtls.poll_transmit() {
             match path {
                 Some((transport, destination)) => self.transmits.push_back(Transmit { transport, destination, data }),
+                None if self.dtls_without_path.len() < MAX_DTLS_DATAGRAMS_WITHOUT_PATH => {
+                    self.dtls_without_path.push_back(data)
+                }
                 None => self.stats.datagrams_dropped_unknown += 1,
             }
         }
@@ -959,7 +987,7 @@ impl Peer {
                 self.channels.on_incoming_reset(now, self.sctp.as_mut(), stream, &mut self.events);
             }
             SctpEvent::OutgoingStreamReset { stream } => {
-                self.channels.on_outgoing_reset(stream, &mut self.events);
+                self.channels.on_outgoing_reset(now, self.sctp.as_mut(), stream, &mut self.events);
             }
             SctpEvent::Closed | SctpEvent::Aborted { .. } => {
                 self.channels.close_all(&mut self.events);

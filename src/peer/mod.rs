@@ -280,7 +280,15 @@ pub use connection::{Peer, PeerStats};
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied).
 pub const MAX_EARLY_DTLS_DATAGRAMS: usize = 16;
+/// Largest number of DTLS datagrams we keep while ICE has not selected a path yet (a DTLS
+/// server answers the first ClientHello before its own checks have succeeded).
+pub const MAX_DTLS_DATAGRAMS_WITHOUT_PATH: usize = 16;
 /// Largest number of data channels one peer keeps (open, opening or closing).
 pub const MAX_DATA_CHANNELS: usize = 65534;
+/// Most messages held, over all streams, for stream ids the remote reused before our half
+/// of the old channel's reset was answered (they belong to the new channel).
+pub const MAX_REOPEN_HELD_MESSAGES: usize = 64;
+/// Most bytes held that way, over all streams.
+pub const MAX_REOPEN_HELD_BYTES: usize = 512 * 1024;
 /// Largest SDP we accept from the application or the remote side.
 pub const MAX_SDP_SIZE: usize = 256 * 1024;

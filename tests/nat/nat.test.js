@@ -20,19 +20,16 @@ const ROOT = path.join(__dirname, '..', '..');
 const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
 const TIMEOUT = 30000;
 
-function skipReason() {
-  const why = net.unavailableReason();
-  if (!why) return false;
+/** Why this machine cannot run the test (root and `ip netns` are needed), or null. */
+const unavailable = net.unavailableReason();
+const inCi = process.env.CI === 'true';
+if (unavailable) {
   const bar = '!'.repeat(78);
-  console.error(`\n${bar}\n!! tests/nat SKIPPED: ${why}.\n`
+  console.error(`\n${bar}\n!! tests/nat ${inCi ? 'FAILS (CI=true: no skipping)' : 'SKIPPED'}: ${unavailable}.\n`
     + `!! The NAT test needs root and network namespaces (ip netns).\n${bar}\n`);
-  if (process.env.CI === 'true') {
-    // In CI a skip would hide a broken environment: fail instead.
-    return null;
-  }
-  return why;
 }
-const skip = skipReason();
+// In CI a skip would hide a broken environment: the tests run and fail instead.
+const skip = unavailable && !inCi ? unavailable : false;
 
 function withTimeout(promise, what, ms = TIMEOUT) {
   let timer;
@@ -115,8 +112,13 @@ function parseCandidateLine(line) {
   return out;
 }
 
-test('srflx candidate from coturn through a MASQUERADE NAT; peers connect via the NAT mapping', { skip, timeout: 90000 }, async () => {
-  if (skip === null) assert.fail(`NAT test cannot run in CI: ${net.unavailableReason()}`);
+/**
+ * One run: the topology (with `masquerade` options for the NAT), turnserver, both peers, the
+ * signaling relay. `body(ctx)` makes the assertions; everything is torn down afterwards, also
+ * when setup or an assertion fails.
+ */
+async function withNat({ masquerade = [] }, body) {
+  if (unavailable) assert.fail(`NAT test cannot run (CI=true, so no skip): ${unavailable}`);
   assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
 
   const ns = net.topologyNames();
@@ -125,7 +127,7 @@ test('srflx candidate from coturn through a MASQUERADE NAT; peers connect via th
   let turnLog = '';
   const peers = [];
   try {
-    net.setup(ns);
+    net.setup(ns, { masquerade });
 
     turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', '--stun-only', '--no-tls', '--no-dtls',
       '--listening-ip', net.ADDR.stun, '--relay-ip', net.ADDR.stun, '--listening-port', String(net.STUN_PORT),
@@ -144,58 +146,7 @@ test('srflx candidate from coturn through a MASQUERADE NAT; peers connect via th
     };
     relay(a, b);
     relay(b, a);
-
-    // 1. A gathers a server-reflexive candidate: the NAT's public address, raddr A's private one.
-    await a.waitFor((e) => e.type === 'gathering' && e.state === 'complete', 'gathering complete');
-    const aCandidates = a.events.filter((e) => e.type === 'candidate' && e.candidate && e.candidate.candidate).map((e) => parseCandidateLine(e.candidate.candidate));
-    const hostA = aCandidates.filter((c) => c.type === 'host');
-    const srflxA = aCandidates.filter((c) => c.type === 'srflx');
-    assert.ok(hostA.some((c) => c.address === net.ADDR.a), `A has a host candidate ${net.ADDR.a}: ${JSON.stringify(aCandidates)}`);
-    assert.strictEqual(srflxA.length, 1, `A has exactly one srflx candidate: ${JSON.stringify(aCandidates)}`);
-    const srflx = srflxA[0];
-    assert.strictEqual(srflx.address, net.ADDR.natPublic, 'srflx address is the NAT\'s public-side address');
-    assert.strictEqual(srflx.relatedAddress, net.ADDR.a, 'srflx raddr is A\'s private address');
-    const base = hostA.find((c) => c.address === net.ADDR.a);
-    assert.strictEqual(srflx.relatedPort, base.port, 'srflx rport is the port of its host candidate (base)');
-    assert.ok(Number.isInteger(srflx.port) && srflx.port > 0 && srflx.port <= 65535);
-
-    // 2. The channel opens on both sides and messages flow both ways.
-    await a.waitFor((e) => e.type === 'open', 'channel open');
-    await b.waitFor((e) => e.type === 'open', 'channel open');
-    for (let i = 0; i < 3; i++) {
-      await a.waitFor((e) => e.type === 'message' && e.data === `B #${i}`, `message B #${i}`);
-      await b.waitFor((e) => e.type === 'message' && e.data === `A #${i}`, `message A #${i}`);
-    }
-    const got = (p) => p.events.filter((e) => e.type === 'message').map((e) => e.data);
-    assert.deepStrictEqual(got(a), ['B #0', 'B #1', 'B #2']);
-    assert.deepStrictEqual(got(b), ['A #0', 'A #1', 'A #2']);
-
-    // 3. The selected pair goes through the NAT mapping: on B's side the remote candidate is
-    //    A's public (srflx/prflx) address, never A's unreachable private host address.
-    a.send({ type: 'report' });
-    b.send({ type: 'report' });
-    const reportA = await a.waitFor((e) => e.type === 'report', 'report');
-    const reportB = await b.waitFor((e) => e.type === 'report', 'report');
-    assert.strictEqual(reportA.connectionState, 'connected');
-    assert.strictEqual(reportB.connectionState, 'connected');
-    assert.ok(reportB.selected, 'B has a selected candidate pair');
-    const remoteOnB = reportB.selected.remote;
-    assert.strictEqual(remoteOnB.address, net.ADDR.natPublic, `B's selected remote is A's NAT address: ${JSON.stringify(reportB.selected)}`);
-    assert.strictEqual(remoteOnB.port, srflx.port, 'and the port of the NAT mapping (endpoint-independent)');
-    assert.ok(['srflx', 'prflx'].includes(remoteOnB.type), `remote type on B is srflx/prflx, got ${remoteOnB.type}`);
-    assert.strictEqual(reportB.selected.local.address, net.ADDR.b);
-    // B did learn A's private host candidate (trickled), but it is unreachable from B.
-    assert.ok(reportB.remoteCandidates.some((c) => c.type === 'host' && c.address === net.ADDR.a),
-      `B knows A's host candidate: ${JSON.stringify(reportB.remoteCandidates)}`);
-    assert.ok(reportA.selected, 'A has a selected candidate pair');
-    assert.strictEqual(reportA.selected.local.address, net.ADDR.a, 'A sends from its private base');
-    assert.strictEqual(reportA.selected.remote.address, net.ADDR.b, 'A reaches B directly');
-    assert.match(reportA.localSdp, new RegExp(`typ srflx raddr ${net.ADDR.a.replace(/\./g, '\\.')} `));
-
-    for (const p of peers) assert.deepStrictEqual(p.errors(), [], `${p.name} reported no errors`);
-    console.log(`nat: A host ${net.ADDR.a}:${base.port} -> srflx ${srflx.address}:${srflx.port}; `
-      + `B selected ${reportB.selected.local.address}:${reportB.selected.local.port} <-> `
-      + `${remoteOnB.type} ${remoteOnB.address}:${remoteOnB.port}`);
+    await body(await connect(a, b));
     for (const p of peers) p.send({ type: 'close' });
   } catch (e) {
     for (const p of peers) if (p.stderr) console.error(`--- ${p.name} stderr:\n${p.stderr}`);
@@ -209,4 +160,95 @@ test('srflx candidate from coturn through a MASQUERADE NAT; peers connect via th
     fs.rmSync(tmp, { recursive: true, force: true });
     assert.deepStrictEqual(left, [], 'every namespace of this run was deleted');
   }
+}
+
+/** What every NAT run asserts; returns A's srflx and host candidates and both reports. */
+async function connect(a, b) {
+  // 1. A gathers a server-reflexive candidate: the NAT's public address, raddr A's private one.
+  await a.waitFor((e) => e.type === 'gathering' && e.state === 'complete', 'gathering complete');
+  const aCandidates = a.events.filter((e) => e.type === 'candidate' && e.candidate && e.candidate.candidate).map((e) => parseCandidateLine(e.candidate.candidate));
+  const hostA = aCandidates.filter((c) => c.type === 'host');
+  const srflxA = aCandidates.filter((c) => c.type === 'srflx');
+  assert.ok(hostA.some((c) => c.address === net.ADDR.a), `A has a host candidate ${net.ADDR.a}: ${JSON.stringify(aCandidates)}`);
+  assert.strictEqual(srflxA.length, 1, `A has exactly one srflx candidate: ${JSON.stringify(aCandidates)}`);
+  const srflx = srflxA[0];
+  assert.strictEqual(srflx.address, net.ADDR.natPublic, 'srflx address is the NAT\'s public-side address');
+  assert.strictEqual(srflx.relatedAddress, net.ADDR.a, 'srflx raddr is A\'s private address');
+  const base = hostA.find((c) => c.address === net.ADDR.a);
+  assert.strictEqual(srflx.relatedPort, base.port, 'srflx rport is the port of its host candidate (base)');
+  assert.ok(Number.isInteger(srflx.port) && srflx.port > 0 && srflx.port <= 65535);
+
+  // 2. The channel opens on both sides and messages flow both ways.
+  await a.waitFor((e) => e.type === 'open', 'channel open');
+  await b.waitFor((e) => e.type === 'open', 'channel open');
+  for (let i = 0; i < 3; i++) {
+    await a.waitFor((e) => e.type === 'message' && e.data === `B #${i}`, `message B #${i}`);
+    await b.waitFor((e) => e.type === 'message' && e.data === `A #${i}`, `message A #${i}`);
+  }
+  const got = (p) => p.events.filter((e) => e.type === 'message').map((e) => e.data);
+  assert.deepStrictEqual(got(a), ['B #0', 'B #1', 'B #2']);
+  assert.deepStrictEqual(got(b), ['A #0', 'A #1', 'A #2']);
+
+  // 3. The selected pair goes through the NAT mapping: on B's side the remote candidate is
+  //    A's public (srflx/prflx) address, never A's unreachable private host address.
+  a.send({ type: 'report' });
+  b.send({ type: 'report' });
+  const reportA = await a.waitFor((e) => e.type === 'report', 'report');
+  const reportB = await b.waitFor((e) => e.type === 'report', 'report');
+  assert.strictEqual(reportA.connectionState, 'connected');
+  assert.strictEqual(reportB.connectionState, 'connected');
+  assert.ok(reportB.selected, 'B has a selected candidate pair');
+  const remoteOnB = reportB.selected.remote;
+  assert.strictEqual(remoteOnB.address, net.ADDR.natPublic, `B's selected remote is A's NAT address: ${JSON.stringify(reportB.selected)}`);
+  assert.ok(['srflx', 'prflx'].includes(remoteOnB.type), `remote type on B is srflx/prflx, got ${remoteOnB.type}`);
+  assert.strictEqual(reportB.selected.local.address, net.ADDR.b);
+  // B did learn A's private host candidate (trickled), but it is unreachable from B.
+  assert.ok(reportB.remoteCandidates.some((c) => c.type === 'host' && c.address === net.ADDR.a),
+    `B knows A's host candidate: ${JSON.stringify(reportB.remoteCandidates)}`);
+  assert.ok(reportA.selected, 'A has a selected candidate pair');
+  assert.strictEqual(reportA.selected.local.address, net.ADDR.a, 'A sends from its private base');
+  assert.strictEqual(reportA.selected.remote.address, net.ADDR.b, 'A reaches B directly');
+  assert.match(reportA.localSdp, new RegExp(`typ srflx raddr ${net.ADDR.a.replace(/\./g, '\\.')} `));
+
+  for (const p of [a, b]) assert.deepStrictEqual(p.errors(), [], `${p.name} reported no errors`);
+  return { srflx, base, reportA, reportB };
+}
+
+function summary({ srflx, base, reportB }) {
+  const r = reportB.selected.remote;
+  return `A host ${net.ADDR.a}:${base.port} -> srflx ${srflx.address}:${srflx.port}; `
+    + `B selected ${reportB.selected.local.address}:${reportB.selected.local.port} <-> ${r.type} ${r.address}:${r.port}`;
+}
+
+test('MASQUERADE NAT (endpoint-independent): A gathers its srflx from coturn; B reaches A at that address', { skip, timeout: 90000 }, async () => {
+  await withNat({}, async (ctx) => {
+    const remoteOnB = ctx.reportB.selected.remote;
+    // Endpoint-independent mapping: the mapping the STUN server saw is the one B talks to.
+    assert.strictEqual(remoteOnB.port, ctx.srflx.port, 'B\'s selected remote port is the srflx mapping');
+    console.log(`nat (masquerade): ${summary(ctx)}`);
+  });
+});
+
+test('port-remapping NAT (MASQUERADE --to-ports): the srflx port is the NAT\'s, not the host\'s', { skip, timeout: 90000 }, async () => {
+  await withNat({ masquerade: ['--to-ports', '20000-29999'] }, async (ctx) => {
+    const inRange = (p) => p >= 20000 && p <= 29999;
+    assert.ok(inRange(ctx.srflx.port), `srflx port ${ctx.srflx.port} is a NAT port (20000-29999)`);
+    assert.notStrictEqual(ctx.srflx.port, ctx.base.port, 'srflx port differs from the host port');
+    const remoteOnB = ctx.reportB.selected.remote;
+    assert.ok(inRange(remoteOnB.port), `B's selected remote port ${remoteOnB.port} is a NAT port`);
+    console.log(`nat (remap): ${summary(ctx)}`);
+  });
+});
+
+test('symmetric NAT (MASQUERADE --random): B learns A\'s mapping as a prflx candidate from A\'s checks', { skip, timeout: 90000 }, async () => {
+  await withNat({ masquerade: ['--to-ports', '20000-29999', '--random'] }, async (ctx) => {
+    const inRange = (p) => p >= 20000 && p <= 29999;
+    assert.ok(inRange(ctx.srflx.port), `srflx port ${ctx.srflx.port} is a NAT port (20000-29999)`);
+    const remoteOnB = ctx.reportB.selected.remote;
+    assert.ok(inRange(remoteOnB.port), `B's selected remote port ${remoteOnB.port} is a NAT port`);
+    // A new random mapping per destination: the one B sees is (almost surely) not the srflx one,
+    // and B can only know it from A's connectivity checks (peer-reflexive).
+    if (remoteOnB.port !== ctx.srflx.port) assert.strictEqual(remoteOnB.type, 'prflx');
+    console.log(`nat (symmetric): ${summary(ctx)}`);
+  });
 });

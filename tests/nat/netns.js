@@ -3,15 +3,17 @@
 // Everything lives in namespaces created here and deleted by teardown(); nothing touches the
 // host's own interfaces, routes or firewall, and no address leaves the machine.
 //
-//   ns A (peer A)          ns NAT (router)                      ns PUB ("internet")       ns B (peer B)
-//   a0 10.201.0.2/24 ----- n1 10.201.0.1/24                                             b0 10.200.2.2/24
-//   default via .1         n0 10.200.0.2/24 ---- p0 10.200.0.1/24 (turnserver :3478)
-//                          MASQUERADE -s 10.201.0.0/24 -o n0     p1 10.200.2.1/24 ----- default via .1
-//                          default via 10.200.0.1                 forwards 10.200.0.0/24 <-> 10.200.2.0/24
+//   ns A (peer A)       ns NAT (router)                  ns PUB ("internet")          ns B (peer B)
+//   a0 10.201.0.2/24 -- n1 10.201.0.1/24
+//   default via .1      n0 10.200.0.2/24 -------------- p0 10.200.0.1/24 (turnserver :3478)
+//                       default via 10.200.0.1          p1 10.200.2.1/24 ------------ b0 10.200.2.2/24
+//                       MASQUERADE -s 10.201.0.0/24     forwards between p0 and p1   default via .1
+//                         -o n0 -p udp
 //
 // PUB has no route to 10.201.0.0/24, so A's host address is unreachable from B: the only way
-// in is through the NAT's public address 10.200.0.2 (an endpoint-independent mapping, as
-// Linux MASQUERADE keeps the source port when it is free).
+// in is through the NAT's public address 10.200.0.2. Plain MASQUERADE maps endpoint-
+// independently (and keeps the source port when it is free); setup()'s `masquerade` options
+// make it remap ports (--to-ports) or map each destination anew (--random: a symmetric NAT).
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
 
@@ -53,8 +55,11 @@ function topologyNames() {
   return { a: `prtc-a-${id}`, nat: `prtc-nat-${id}`, pub: `prtc-pub-${id}`, b: `prtc-b-${id}` };
 }
 
-/** Creates the four namespaces and their links; call teardown(ns) in a finally even if this throws. */
-function setup(ns) {
+/**
+ * Creates the four namespaces and their links; call teardown(ns) in a finally even if this throws.
+ * `masquerade`: extra MASQUERADE target options (e.g. ['--to-ports', '20000-29999']).
+ */
+function setup(ns, { masquerade = [] } = {}) {
   for (const name of Object.values(ns)) run(['ip', 'netns', 'add', name]);
   const ipn = (name, ...args) => run(['ip', '-n', name, ...args]);
   const sh = (name, ...args) => run(['ip', 'netns', 'exec', name, ...args]);
@@ -81,7 +86,8 @@ function setup(ns) {
   ipn(ns.b, 'route', 'add', 'default', 'via', ADDR.pubToB);
   sh(ns.nat, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   sh(ns.pub, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-j', 'MASQUERADE');
+  sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-p', 'udp',
+    '-j', 'MASQUERADE', ...masquerade);
 }
 
 /** Deletes the namespaces (their veths and iptables rules go with them). Never throws. */

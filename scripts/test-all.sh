@@ -4,7 +4,8 @@
 # earlier one failed; the script exits non-zero if any failed.
 #
 # Prerequisites (what .ci/run and scripts/demo.sh install): npm ci, npm run build
-# (napi/polyrtc.node), Debian's chromium at /usr/bin/chromium.
+# (napi/polyrtc.node), Debian's chromium at /usr/bin/chromium; for tests/nat: root, coturn,
+# iproute2, iptables.
 # POLYRTC_IMPL=<module or path> runs the interop tests against another W3C implementation
 # (e.g. @roamhq/wrtc); by default they test this repo's js/index.js.
 set -uo pipefail
@@ -41,6 +42,8 @@ fi
 
 step interop node --test --test-concurrency=1 tests/interop/
 step pack node --test tests/pack/
+# Needs root, ip netns, iptables and coturn (skips loudly otherwise; fails instead under CI=true).
+step nat node --test tests/nat/nat.test.js
 
 echo
 echo "=== test-all: suites passed: ${passed[*]:-none}"

@@ -1,0 +1,104 @@
+'use strict';
+// A throwaway NAT topology in Linux network namespaces (helper of nat.test.js, not a test file).
+// Everything lives in namespaces created here and deleted by teardown(); nothing touches the
+// host's own interfaces, routes or firewall, and no address leaves the machine.
+//
+//   ns A (peer A)       ns NAT (router)                  ns PUB ("internet")          ns B (peer B)
+//   a0 10.201.0.2/24 -- n1 10.201.0.1/24
+//   default via .1      n0 10.200.0.2/24 -------------- p0 10.200.0.1/24 (turnserver :3478)
+//                       default via 10.200.0.1          p1 10.200.2.1/24 ------------ b0 10.200.2.2/24
+//                       MASQUERADE -s 10.201.0.0/24     forwards between p0 and p1   default via .1
+//                         -o n0 -p udp
+//
+// PUB has no route to 10.201.0.0/24, so A's host address is unreachable from B: the only way
+// in is through the NAT's public address 10.200.0.2. Plain MASQUERADE maps endpoint-
+// independently (and keeps the source port when it is free); setup()'s `masquerade` options
+// make it remap ports (--to-ports) or map each destination anew (--random: a symmetric NAT).
+const { execFileSync } = require('child_process');
+const crypto = require('crypto');
+
+const ADDR = {
+  stun: '10.200.0.1',
+  natPublic: '10.200.0.2',
+  natPrivate: '10.201.0.1',
+  a: '10.201.0.2',
+  b: '10.200.2.2',
+  pubToB: '10.200.2.1',
+};
+const STUN_PORT = 3478;
+
+function run(args, { allowFail = false } = {}) {
+  try {
+    return execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (e) {
+    if (allowFail) return null;
+    throw new Error(`${args.join(' ')} failed: ${(e.stderr || e.message || '').trim()}`);
+  }
+}
+
+/** Why the NAT test cannot run here (a string), or null when it can: root and `ip netns`. */
+function unavailableReason() {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root';
+  const probe = `prtc-probe-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
+  } catch (e) {
+    return `\`ip netns add\` is unavailable (${(e.stderr || e.message || '').toString().trim()})`;
+  }
+  run(['ip', 'netns', 'del', probe], { allowFail: true });
+  return null;
+}
+
+/** Names unique to this run (namespaces are global on the machine). */
+function topologyNames() {
+  const id = `${process.pid.toString(36)}${crypto.randomBytes(2).toString('hex')}`;
+  return { a: `prtc-a-${id}`, nat: `prtc-nat-${id}`, pub: `prtc-pub-${id}`, b: `prtc-b-${id}` };
+}
+
+/**
+ * Creates the four namespaces and their links; call teardown(ns) in a finally even if this throws.
+ * `masquerade`: extra MASQUERADE target options (e.g. ['--to-ports', '20000-29999']).
+ */
+function setup(ns, { masquerade = [] } = {}) {
+  for (const name of Object.values(ns)) run(['ip', 'netns', 'add', name]);
+  const ipn = (name, ...args) => run(['ip', '-n', name, ...args]);
+  const sh = (name, ...args) => run(['ip', 'netns', 'exec', name, ...args]);
+
+  // veth pairs created inside the namespaces: no interface ever appears in the host namespace.
+  ipn(ns.a, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'n1', 'netns', ns.nat);
+  ipn(ns.nat, 'link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'p0', 'netns', ns.pub);
+  ipn(ns.pub, 'link', 'add', 'p1', 'type', 'veth', 'peer', 'name', 'b0', 'netns', ns.b);
+
+  const addr = (name, dev, cidr) => {
+    ipn(name, 'addr', 'add', cidr, 'dev', dev);
+    ipn(name, 'link', 'set', dev, 'up');
+  };
+  addr(ns.a, 'a0', `${ADDR.a}/24`);
+  addr(ns.nat, 'n1', `${ADDR.natPrivate}/24`);
+  addr(ns.nat, 'n0', `${ADDR.natPublic}/24`);
+  addr(ns.pub, 'p0', `${ADDR.stun}/24`);
+  addr(ns.pub, 'p1', `${ADDR.pubToB}/24`);
+  addr(ns.b, 'b0', `${ADDR.b}/24`);
+  for (const name of Object.values(ns)) ipn(name, 'link', 'set', 'lo', 'up');
+
+  ipn(ns.a, 'route', 'add', 'default', 'via', ADDR.natPrivate);
+  ipn(ns.nat, 'route', 'add', 'default', 'via', ADDR.stun);
+  ipn(ns.b, 'route', 'add', 'default', 'via', ADDR.pubToB);
+  sh(ns.nat, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  sh(ns.pub, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-p', 'udp',
+    '-j', 'MASQUERADE', ...masquerade);
+}
+
+/** Deletes the namespaces (their veths and iptables rules go with them). Never throws. */
+function teardown(ns) {
+  const left = [];
+  for (const name of Object.values(ns)) {
+    run(['ip', 'netns', 'del', name], { allowFail: true });
+  }
+  const listed = run(['ip', 'netns', 'list'], { allowFail: true }) || '';
+  for (const name of Object.values(ns)) if (listed.split(/\s+/).includes(name)) left.push(name);
+  return left;
+}
+
+module.exports = { ADDR, STUN_PORT, unavailableReason, topologyNames, setup, teardown, run };

@@ -70,6 +70,9 @@ pub struct Peer {
     dtls_state: DtlsTransportState,
     connection: PeerConnectionState,
     early_dtls: VecDeque<Vec<u8>>,
+    /// DTLS datagrams produced while ICE has no selected pair yet (a HelloVerifyRequest or
+    /// ServerHello flight answering an early ClientHello); sent once a pair is selected.
+    unrouted_dtls: VecDeque<Vec<u8>>,
     dtls_started: bool,
     closed: bool,
 
@@ -185,6 +188,7 @@ impl Peer {
             dtls_state: DtlsTransportState::New,
             connection: PeerConnectionState::New,
             early_dtls: VecDeque::new(),
+            unrouted_dtls: VecDeque::new(),
             dtls_started: false,
             closed: false,
             transmits: VecDeque::new(),
@@ -800,12 +804,23 @@ impl Peer {
 
     fn drain_dtls_transmits(&mut self) {
         let Some(dtls) = self.dtls.as_mut() else { return };
-        let path = self.ice.selected_pair();
-        while let Some(data) = dtls.poll_transmit() {
-            match path {
-                Some((transport, destination)) => self.transmits.push_back(Transmit { transport, destination, data }),
-                None => self.stats.datagrams_dropped_unknown += 1,
+        let Some((transport, destination)) = self.ice.selected_pair() else {
+            // No path yet (the ClientHello came before our answer selected a pair): hold the
+            // reply instead of dropping it, which would cost the peer a 500 ms retransmit.
+            while let Some(data) = dtls.poll_transmit() {
+                if self.unrouted_dtls.len() < MAX_UNROUTED_DTLS_DATAGRAMS {
+                    self.unrouted_dtls.push_back(data);
+                } else {
+                    self.stats.datagrams_dropped_unknown += 1;
+                }
             }
+            return;
+        };
+        for data in self.unrouted_dtls.drain(..) {
+            self.transmits.push_back(Transmit { transport, destination, data });
+        }
+        while let Some(data) = dtls.poll_transmit() {
+            self.transmits.push_back(Transmit { transport, destination, data });
         }
     }
 

@@ -275,6 +275,8 @@ pub use connection::{Peer, PeerStats};
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied).
 pub const MAX_EARLY_DTLS_DATAGRAMS: usize = 16;
+/// Largest number of DTLS datagrams held while ICE has no selected pair to send them on.
+pub const MAX_UNROUTED_DTLS_DATAGRAMS: usize = 16;
 /// Largest number of data channels one peer keeps (open, opening or closing).
 pub const MAX_DATA_CHANNELS: usize = 65534;
 /// Largest SDP we accept from the application or the remote side.

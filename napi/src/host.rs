@@ -80,6 +80,16 @@ pub trait Engine: Send + 'static {
     fn poll_event(&mut self) -> Option<PeerEvent>;
     fn poll_timeout(&self) -> Option<Time>;
     fn close(&mut self, now: Time);
+    /// Counters printed on close when `POLYRTC_DEBUG_STATS=1` (profiling aid).
+    fn debug_stats(&self) -> String {
+        String::new()
+    }
+}
+
+/// `POLYRTC_DEBUG_STATS=1`: each peer prints its host and core counters to stderr on close.
+fn debug_stats_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("POLYRTC_DEBUG_STATS").is_some_and(|v| v == "1"))
 }
 
 impl Engine for Peer {
@@ -100,6 +110,9 @@ impl Engine for Peer {
     }
     fn close(&mut self, now: Time) {
         Peer::close(self, now)
+    }
+    fn debug_stats(&self) -> String {
+        format!("{:?} {:?}", self.stats(), self.sctp_stats())
     }
 }
 
@@ -260,6 +273,9 @@ impl<E: Engine> PeerHost<E> {
     pub fn close(&mut self, now: Time) {
         if self.state != HostState::Open {
             return;
+        }
+        if debug_stats_enabled() {
+            eprintln!("polyrtc peer {}: {:?} {}", self.id, self.stats, self.engine.debug_stats());
         }
         self.engine.close(now);
         self.drive(now);

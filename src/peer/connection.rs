@@ -206,6 +206,11 @@ impl Peer {
         self.stats.clone()
     }
 
+    /// The SCTP association's counters and congestion state, once it exists.
+    pub fn sctp_stats(&self) -> Option<crate::sctp::SctpStats> {
+        self.sctp.as_ref().map(|s| s.stats())
+    }
+
     pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
         self.ice.add_local_transport(transport, local_addr);
     }

@@ -660,7 +660,7 @@ impl Peer {
         if let Some(s) = self.sctp.as_mut() {
             s.abort(now);
         }
-        self.drain_sctp(now);
+        self.drain_sctp(now, true);
         if let Some(d) = self.dtls.as_mut() {
             d.close();
         }
@@ -696,7 +696,9 @@ impl Peer {
             }
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
-        self.pump(now);
+        // SCTP packets (SACKs above all) are assembled when the host asks for transmits, so a
+        // host that feeds several datagrams before draining gets one SACK for all of them.
+        self.pump_with(now, false);
     }
 
     fn feed_dtls(&mut self, now: Time, data: &[u8]) {
@@ -751,6 +753,12 @@ impl Peer {
 
     /// Moves everything that is ready between the layers, iteratively, until quiet.
     fn pump(&mut self, now: Time) {
+        self.pump_with(now, true);
+    }
+
+    /// [`Peer::pump`]; with `sctp_transmits` false, SCTP packets stay in the association
+    /// until the next `poll_transmit` (events are still moved).
+    fn pump_with(&mut self, now: Time, sctp_transmits: bool) {
         if self.closed {
             return;
         }
@@ -774,7 +782,7 @@ impl Peer {
                 progress = true;
                 self.on_dtls_event(now, ev);
             }
-            if self.drain_sctp(now) {
+            if self.drain_sctp(now, sctp_transmits) {
                 progress = true;
             }
             self.drain_dtls_transmits();
@@ -785,10 +793,11 @@ impl Peer {
     }
 
     /// SCTP packets into DTLS records, SCTP events to channels. Returns whether anything moved.
-    fn drain_sctp(&mut self, now: Time) -> bool {
+    fn drain_sctp(&mut self, now: Time, transmits: bool) -> bool {
         let mut progress = false;
         let Some(sctp) = self.sctp.as_mut() else { return false };
-        while let Some(packet) = sctp.poll_transmit(now) {
+        while transmits {
+            let Some(packet) = sctp.poll_transmit(now) else { break };
             progress = true;
             if let Some(d) = self.dtls.as_mut() {
                 if d.send(&packet).is_err() {

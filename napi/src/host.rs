@@ -18,7 +18,7 @@ use crate::timers::PeerId;
 pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
 /// Datagrams fed to the engine between two drains while a socket has a backlog: the core
 /// answers them together (one SACK for the lot instead of one per second packet).
-pub const MAX_DATAGRAMS_PER_DRAIN: u32 = 16;
+pub const MAX_DATAGRAMS_PER_DRAIN: u32 = 32;
 /// A socket that keeps failing this many reads in a row is left alone until next readiness.
 pub const MAX_CONSECUTIVE_RECV_ERRORS: u32 = 64;
 

@@ -14,13 +14,13 @@ const PAIRS = Number(process.env.BENCH_PAIRS || 100);
 const IDLE_S = Number(process.env.BENCH_IDLE_S || 10);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Several rounds: native finalizers (external buffers, closed peers) run after a GC and
+// free more memory, which the next round and the pause let settle before RSS is read.
 const gc = async () => {
-  if (global.gc) {
-    global.gc();
-    await sleep(200);
-    global.gc();
+  for (let i = 0; i < 4; i++) {
+    if (global.gc) global.gc();
+    await sleep(150);
   }
-  await sleep(300);
 };
 const log = (...a) => console.error(`[${spec}]`, ...a);
 
@@ -132,8 +132,10 @@ async function main() {
     log(`${key}:`, JSON.stringify(result[key]), result[`${key}Error`] || '');
   };
   await step('setupMedianMs', () => setupTime(impl, config));
-  await step('throughputMiBs', () => throughput(impl, config, result));
+  // Memory before throughput: the 32 MiB transfer leaves garbage (and freed heap) behind
+  // that made the RSS difference noisy (even negative) when measured after it.
   await step('idle', () => memoryAndIdle(impl, config));
+  await step('throughputMiBs', () => throughput(impl, config, result));
   if (result.idle) {
     Object.assign(result, { kibPerConn: result.idle.kibPerConn, idleCpuPct: result.idle.idleCpu, idleStillOpen: result.idle.stillOpen });
   } else {

@@ -55,7 +55,7 @@ function table(results, meta) {
     }
     const tp = cell(r, 'throughputMiBs') + (r.bufferedAmountLowEvents === 0 ? ' (no bufferedamountlow event fired; polled)' : '');
     lines.push(
-      `| ${name} | ${tp} | ${cell(r, 'setupMedianMs')} | ${cell(r, 'kibPerConn')} | ${cell(r, 'idleCpuPct', 'kibPerConnError')} |`,
+      `| ${name} | ${tp} | ${cell(r, 'setupMedianMs')} | ${cell(r, 'kibPerConn')}${r.idleConnectRetries ? ` (${r.idleConnectRetries} pair(s) retried)` : ''} | ${cell(r, 'idleCpuPct', 'kibPerConnError')} |`,
     );
   }
   return lines.join('\n');

@@ -799,8 +799,7 @@ impl Peer {
     fn drain_sctp(&mut self, now: Time, transmits: bool) -> bool {
         let mut progress = false;
         let Some(sctp) = self.sctp.as_mut() else { return false };
-        while transmits {
-            let Some(packet) = sctp.poll_transmit(now) else { break };
+        while let Some(packet) = if transmits { sctp.poll_transmit(now) } else { None } {
             progress = true;
             if let Some(d) = self.dtls.as_mut() {
                 if d.send(&packet).is_err() {

@@ -281,3 +281,6 @@ pub const MAX_UNROUTED_DTLS_DATAGRAMS: usize = 16;
 pub const MAX_DATA_CHANNELS: usize = 65534;
 /// Largest SDP we accept from the application or the remote side.
 pub const MAX_SDP_SIZE: usize = 256 * 1024;
+
+#[cfg(test)]
+mod tests;

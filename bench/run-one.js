@@ -25,7 +25,8 @@ const gc = async () => {
 const log = (...a) => console.error(`[${spec}]`, ...a);
 
 async function throughput(impl, config, result) {
-  const p = await connectPair(impl, config, 'throughput');
+  const p = await connectWithRetry(impl, config, 'throughput');
+  result.throughputConnectRetries = throughputRetries;
   try {
     const total = MIB * 1024 * 1024;
     const size = MSG_KIB * 1024;
@@ -84,17 +85,19 @@ async function setupTime(impl, config) {
   return +times[Math.floor(times.length / 2)].toFixed(1);
 }
 
-// node-datachannel here sometimes never opens one of ten pairs set up at once (ICE times
-// out); the figure is about connected connections, so such a pair is retried (counted).
+// node-datachannel here sometimes never opens a pair (ICE times out). Where connecting is
+// not what is measured (memory, idle CPU, throughput), such a pair is retried (counted).
 let idleRetries = 0;
-async function connectWithRetry(impl, config, attempts = 3) {
+let throughputRetries = 0;
+async function connectWithRetry(impl, config, label = 'idle', attempts = 3) {
   for (let i = 1; ; i++) {
     try {
-      return await connectPair(impl, config, 'idle');
+      return await connectPair(impl, config, label);
     } catch (e) {
       if (i >= attempts) throw e;
-      idleRetries++;
-      log(`idle: pair failed (${String(e.message || e).split('\n')[0]}), retrying`);
+      if (label === 'idle') idleRetries++;
+      else throughputRetries++;
+      log(`${label}: pair failed (${String(e.message || e).split('\n')[0]}), retrying`);
     }
   }
 }

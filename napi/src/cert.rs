@@ -52,7 +52,7 @@ pub fn generate() -> Result<CertInfo, PeerError> {
     Ok(CertInfo::new(Arc::new(cert), expires))
 }
 
-/// Certificates generated ahead of use, on a short-lived background thread, for peers
+/// Certificates generated ahead of use, on a background thread (`polyrtc-certs`), for peers
 /// created without one. Each peer still gets a certificate of its own (never shared); it
 /// just does not pay the ECDSA key generation and self-signature (~0.4 ms) in
 /// `new RTCPeerConnection`.

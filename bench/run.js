@@ -53,9 +53,12 @@ function table(results, meta) {
       lines.push(`| ${name} | not available: ${r.error.slice(0, 80)} | | | |`);
       continue;
     }
-    const tp = cell(r, 'throughputMiBs') + (r.bufferedAmountLowEvents === 0 ? ' (no bufferedamountlow event fired; polled)' : '');
+    const tp =
+      cell(r, 'throughputMiBs') +
+      (r.bufferedAmountLowEvents === 0 ? ' (no bufferedamountlow event fired; polled)' : '') +
+      (r.throughputConnectRetries ? ` (pair retried ${r.throughputConnectRetries}x)` : '');
     lines.push(
-      `| ${name} | ${tp} | ${cell(r, 'setupMedianMs')} | ${cell(r, 'kibPerConn')} | ${cell(r, 'idleCpuPct', 'kibPerConnError')} |`,
+      `| ${name} | ${tp} | ${cell(r, 'setupMedianMs')} | ${cell(r, 'kibPerConn')}${r.idleConnectRetries ? ` (${r.idleConnectRetries} pair(s) retried)` : ''} | ${cell(r, 'idleCpuPct', 'kibPerConnError')} |`,
     );
   }
   return lines.join('\n');

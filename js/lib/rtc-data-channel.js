@@ -75,11 +75,13 @@ class RTCDataChannel extends EventTarget {
     let bytes = null;
     let blob = null;
     let binary = true;
+    // Views over the caller's memory: the engine copies them synchronously in send(); only
+    // a message that has to wait behind a Blob is copied when queued (below).
     if (data instanceof ArrayBuffer) {
-      bytes = new Uint8Array(data.slice(0));
+      bytes = new Uint8Array(data);
     } else if (ArrayBuffer.isView(data)) {
       if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) throw new TypeError('shared buffers cannot be sent');
-      bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     } else if (typeof Blob === 'function' && data instanceof Blob) {
       blob = data;
     } else {
@@ -110,7 +112,7 @@ class RTCDataChannel extends EventTarget {
       return;
     }
     if (this.#sendQueue.length > 0) {
-      this.#sendQueue.push({ ready: true, bytes, binary, size });
+      this.#sendQueue.push({ ready: true, bytes: binary ? bytes.slice() : bytes, binary, size });
       this.#bufferedAmount += size;
       return;
     }
@@ -193,9 +195,15 @@ class RTCDataChannel extends EventTarget {
     } else if (this.#binaryType === 'blob') {
       value = new Blob([data]);
     } else {
-      const copy = new Uint8Array(data.byteLength);
-      copy.set(data);
-      value = copy.buffer;
+      // The engine hands over a Buffer that owns its whole ArrayBuffer: give that out
+      // as is; copy only a view into a larger (shared or pooled) buffer.
+      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+        value = data.buffer;
+      } else {
+        const copy = new Uint8Array(data.byteLength);
+        copy.set(data);
+        value = copy.buffer;
+      }
     }
     this.dispatchEvent(new MessageEvent('message', { data: value }));
   }

@@ -297,23 +297,20 @@ impl NativePeer {
         let max_message_size = max_message_size(config.max_message_size)?;
         let relay_only = relay_only(config.ice_transport_policy.as_deref())?;
         let given = match config.certificates.as_deref() {
-            None | Some([]) => None,
-            Some([first, ..]) => Some(certificate_from_js(env, first)?),
+            None | Some([]) => Arc::new(cert::for_new_peer().map_err(jserr::from_peer)?),
+            Some([first, ..]) => certificate_from_js(env, first)?,
         };
         let unix_time_ms = clock::unix_time_ms();
         let peer_config = PeerConfig {
             stun_servers,
-            certificate: given.as_ref().map(|c| c.cert.clone()),
+            certificate: Some(given.cert.clone()),
             max_message_size,
             unix_time_ms,
             include_loopback: config.include_loopback.unwrap_or(false),
             relay_only,
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
-        let cert = match given {
-            Some(c) => c,
-            None => Arc::new(CertInfo::new(peer.certificate().clone(), peer.certificate().expires_unix_ms())),
-        };
+        let cert = given;
 
         let local = iface::enumerate().map_err(|e| jserr::new(ErrorKind::Operation, format!("interfaces: {e}")))?;
         let wanted = iface::select(&local, config.include_loopback.unwrap_or(false));

@@ -1,12 +1,15 @@
 //! Certificates as the addon exposes them (`NativeCertificate`): the core's
 //! `Certificate` plus its W3C view (fingerprints, expiry).
 
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
 
 use polyrtc::crypto::{Certificate, Rng};
 use polyrtc::peer::{ErrorKind, PeerError};
 
 use crate::clock;
+use crate::host::lock;
 
 /// Validity of a generated certificate (the W3C default for `generateCertificate`).
 pub const CERT_VALIDITY_MS: u64 = 30 * 24 * 3600 * 1000;
@@ -49,6 +52,60 @@ pub fn generate() -> Result<CertInfo, PeerError> {
     Ok(CertInfo::new(Arc::new(cert), expires))
 }
 
+/// Certificates generated ahead of use, on a background thread (`polyrtc-certs`), for peers
+/// created without one. Each peer still gets a certificate of its own (never shared); it
+/// just does not pay the ECDSA key generation and self-signature (~0.4 ms) in
+/// `new RTCPeerConnection`.
+pub const SPARE_CERTIFICATES: usize = 2;
+/// A spare older than this is discarded rather than used.
+pub const SPARE_MAX_AGE_MS: u64 = 3600 * 1000;
+
+struct Spares {
+    /// (generated at, unix ms; certificate)
+    ready: Vec<(u64, CertInfo)>,
+    /// The generator thread was started (it then lives with the process, asleep when full).
+    started: bool,
+}
+
+static SPARES: Mutex<Spares> = Mutex::new(Spares { ready: Vec::new(), started: false });
+static WANTED: Condvar = Condvar::new();
+
+/// A fresh certificate for a new peer: a ready spare if there is one, else generated now.
+/// Either way the spares are refilled in the background.
+pub fn for_new_peer() -> Result<CertInfo, PeerError> {
+    let now = clock::unix_time_ms();
+    let taken = {
+        let mut g = lock(&SPARES);
+        g.ready.retain(|(made, _)| now.saturating_sub(*made) < SPARE_MAX_AGE_MS);
+        let taken = g.ready.pop();
+        if !g.started {
+            g.started = thread::Builder::new().name("polyrtc-certs".into()).spawn(generator).is_ok();
+        }
+        taken
+    };
+    WANTED.notify_one();
+    match taken {
+        Some((_, c)) => Ok(c),
+        None => generate(),
+    }
+}
+
+/// The generator thread: keeps [`SPARE_CERTIFICATES`] ready, sleeps otherwise.
+fn generator() {
+    let r = catch_unwind(AssertUnwindSafe(|| loop {
+        {
+            let mut g = lock(&SPARES);
+            while g.ready.len() >= SPARE_CERTIFICATES {
+                g = WANTED.wait(g).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        let Ok(c) = generate() else { return };
+        lock(&SPARES).ready.push((clock::unix_time_ms(), c));
+    }));
+    // Gone (entropy failure or a panic): peers generate their own, as without spares.
+    let _ = r;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +118,26 @@ mod tests {
         assert_eq!(f[0].algorithm, "sha-256");
         assert_eq!(f[0].value.split(':').count(), 32);
         assert!(info.expires_ms > clock::unix_time_ms());
+    }
+
+    #[test]
+    fn peers_get_distinct_certificates_from_the_spares() {
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            let c = for_new_peer().expect("certificate");
+            let fp = c.fingerprints().expect("fingerprints")[0].value.clone();
+            assert!(!seen.contains(&fp), "certificate {i} reused");
+            seen.push(fp);
+            if i == 2 {
+                // Let the background thread refill.
+                for _ in 0..200 {
+                    if lock(&SPARES).ready.len() >= SPARE_CERTIFICATES {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                assert_eq!(lock(&SPARES).ready.len(), SPARE_CERTIFICATES);
+            }
+        }
     }
 }

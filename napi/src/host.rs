@@ -16,6 +16,9 @@ use crate::timers::PeerId;
 
 /// Largest UDP payload read (one reused buffer per I/O thread).
 pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
+/// Datagrams fed to the engine between two drains while a socket has a backlog: the core
+/// answers them together (one SACK for the lot instead of one per second packet).
+pub const MAX_DATAGRAMS_PER_DRAIN: u32 = 32;
 /// A socket that keeps failing this many reads in a row is left alone until next readiness.
 pub const MAX_CONSECUTIVE_RECV_ERRORS: u32 = 64;
 
@@ -80,6 +83,16 @@ pub trait Engine: Send + 'static {
     fn poll_event(&mut self) -> Option<PeerEvent>;
     fn poll_timeout(&self) -> Option<Time>;
     fn close(&mut self, now: Time);
+    /// Counters printed on close when `POLYRTC_DEBUG_STATS=1` (profiling aid).
+    fn debug_stats(&self) -> String {
+        String::new()
+    }
+}
+
+/// `POLYRTC_DEBUG_STATS=1`: each peer prints its host and core counters to stderr on close.
+fn debug_stats_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("POLYRTC_DEBUG_STATS").is_some_and(|v| v == "1"))
 }
 
 impl Engine for Peer {
@@ -100,6 +113,9 @@ impl Engine for Peer {
     }
     fn close(&mut self, now: Time) {
         Peer::close(self, now)
+    }
+    fn debug_stats(&self) -> String {
+        format!("{:?} {:?}", self.stats(), self.sctp_stats())
     }
 }
 
@@ -220,6 +236,7 @@ impl<E: Engine> PeerHost<E> {
     pub fn on_readable(&mut self, now: Time, transport: TransportId, buf: &mut [u8]) -> Option<Time> {
         let Some(index) = usize::try_from(transport).ok() else { return self.engine.poll_timeout() };
         let mut errors = 0u32;
+        let mut undrained = 0u32;
         loop {
             if self.backlog.should_pause() {
                 break;
@@ -232,8 +249,13 @@ impl<E: Engine> PeerHost<E> {
                     if let Some(data) = buf.get(..len) {
                         self.engine.handle_datagram(now, transport, from, data);
                     }
-                    // Drain as we go so replies leave promptly and outputs stay small.
-                    self.drive(now);
+                    // Drain every few datagrams so replies leave promptly and outputs stay
+                    // small, and at the end (below).
+                    undrained += 1;
+                    if undrained >= MAX_DATAGRAMS_PER_DRAIN {
+                        undrained = 0;
+                        self.drive(now);
+                    }
                 }
                 Err(e) if e.kind() == IoErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
@@ -260,6 +282,9 @@ impl<E: Engine> PeerHost<E> {
     pub fn close(&mut self, now: Time) {
         if self.state != HostState::Open {
             return;
+        }
+        if debug_stats_enabled() {
+            eprintln!("polyrtc peer {}: {:?} {}", self.id, self.stats, self.engine.debug_stats());
         }
         self.engine.close(now);
         self.drive(now);

@@ -11,6 +11,14 @@ use mio::net::UdpSocket;
 
 /// At most this many sockets per peer (each becomes host candidates).
 pub const MAX_SOCKETS_PER_PEER: usize = 16;
+/// SO_RCVBUF asked for each socket (the kernel caps it at `net.core.rmem_max`). The default
+/// (~208 KiB, about 90 full-size datagrams) overflows while a bulk transfer's window is in
+/// flight and each drop costs SCTP a fast retransmit and half its window. Kernel memory is
+/// only used while datagrams wait, so an idle socket costs nothing more.
+pub const SOCKET_RECV_BUFFER_SIZE: usize = 4 * 1024 * 1024;
+/// SO_SNDBUF asked for each socket (capped by `net.core.wmem_max`); a full send buffer
+/// drops the datagram (counted in `HostStats::send_would_block`).
+pub const SOCKET_SEND_BUFFER_SIZE: usize = 1024 * 1024;
 
 /// One address of one local interface, as the OS reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,12 +90,27 @@ pub fn bind_all(addrs: &[SocketAddr]) -> (Vec<(UdpSocket, SocketAddr)>, Vec<io::
     let mut sockets = Vec::new();
     let mut errors = Vec::new();
     for a in addrs {
-        match UdpSocket::bind(*a).and_then(|s| s.local_addr().map(|l| (s, l))) {
+        match bind_one(*a).and_then(|s| s.local_addr().map(|l| (s, l))) {
             Ok(pair) => sockets.push(pair),
             Err(e) => errors.push(e),
         }
     }
     (sockets, errors)
+}
+
+/// One non-blocking UDP socket with enlarged kernel buffers (best effort: a refused size
+/// keeps the default).
+fn bind_one(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    let _ = socket.set_recv_buffer_size(SOCKET_RECV_BUFFER_SIZE);
+    let _ = socket.set_send_buffer_size(SOCKET_SEND_BUFFER_SIZE);
+    socket.bind(&addr.into())?;
+    Ok(UdpSocket::from_std(socket.into()))
 }
 
 /// Loopback addresses, for tests and `includeLoopback`-only setups.

@@ -219,6 +219,11 @@ impl Peer {
         self.stats.clone()
     }
 
+    /// The SCTP association's counters and congestion state, once it exists.
+    pub fn sctp_stats(&self) -> Option<crate::sctp::SctpStats> {
+        self.sctp.as_ref().map(|s| s.stats())
+    }
+
     pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
         self.ice.add_local_transport(transport, local_addr);
     }
@@ -500,7 +505,10 @@ impl Peer {
             role,
             self.certificate.clone(),
             fingerprints,
-            DtlsConfig::default(),
+            // No HelloVerifyRequest round trip: ICE already proved the path, and every DTLS
+            // datagram we send goes to the ICE-selected address, never to the (spoofable)
+            // source of a ClientHello, so there is nothing for a cookie to protect.
+            DtlsConfig { require_cookie: false, ..DtlsConfig::default() },
             self.rng.fork(),
         );
         self.dtls = Some(dtls);
@@ -700,7 +708,7 @@ impl Peer {
         if let Some(s) = self.sctp.as_mut() {
             s.abort(now);
         }
-        self.drain_sctp(now);
+        self.drain_sctp(now, true);
         if let Some(d) = self.dtls.as_mut() {
             d.close();
         }
@@ -736,7 +744,9 @@ impl Peer {
             }
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
-        self.pump(now);
+        // SCTP packets (SACKs above all) are assembled when the host asks for transmits, so a
+        // host that feeds several datagrams before draining gets one SACK for all of them.
+        self.pump_with(now, false);
     }
 
     fn feed_dtls(&mut self, now: Time, data: &[u8]) {
@@ -799,6 +809,12 @@ impl Peer {
 
     /// Moves everything that is ready between the layers, iteratively, until quiet.
     fn pump(&mut self, now: Time) {
+        self.pump_with(now, true);
+    }
+
+    /// [`Peer::pump`]; with `sctp_transmits` false, SCTP packets stay in the association
+    /// until the next `poll_transmit` (events are still moved).
+    fn pump_with(&mut self, now: Time, sctp_transmits: bool) {
         if self.closed {
             return;
         }
@@ -822,7 +838,7 @@ impl Peer {
                 progress = true;
                 self.on_dtls_event(now, ev);
             }
-            if self.drain_sctp(now) {
+            if self.drain_sctp(now, sctp_transmits) {
                 progress = true;
             }
             self.drain_dtls_transmits();
@@ -833,10 +849,10 @@ impl Peer {
     }
 
     /// SCTP packets into DTLS records, SCTP events to channels. Returns whether anything moved.
-    fn drain_sctp(&mut self, now: Time) -> bool {
+    fn drain_sctp(&mut self, now: Time, transmits: bool) -> bool {
         let mut progress = false;
         let Some(sctp) = self.sctp.as_mut() else { return false };
-        while let Some(packet) = sctp.poll_transmit(now) {
+        while let Some(packet) = if transmits { sctp.poll_transmit(now) } else { None } {
             progress = true;
             if let Some(d) = self.dtls.as_mut() {
                 if d.send(&packet).is_err() {

@@ -292,3 +292,6 @@ pub const MAX_REOPEN_HELD_MESSAGES: usize = 64;
 pub const MAX_REOPEN_HELD_BYTES: usize = 512 * 1024;
 /// Largest SDP we accept from the application or the remote side.
 pub const MAX_SDP_SIZE: usize = 256 * 1024;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! Two `Peer`s driven by hand: instant delivery between two addresses and a virtual clock
+//! that jumps to the earliest deadline. Scenarios about timing of the pieces together.
+
+use core::time::Duration;
+use std::net::SocketAddr;
+
+use super::*;
+use crate::crypto::Rng;
+use crate::time::Time;
+
+const OFFERER: usize = 0;
+const ANSWERER: usize = 1;
+
+struct Pair {
+    peers: [Peer; 2],
+    addrs: [SocketAddr; 2],
+    now: Time,
+    connected_at: [Option<Time>; 2],
+    /// Candidates each side gathered, not yet given to the other one.
+    candidates: [Vec<IceCandidateInit>; 2],
+}
+
+impl Pair {
+    fn new(seed: u64) -> Pair {
+        let addrs: [SocketAddr; 2] = ["192.0.2.1:5000".parse().unwrap(), "192.0.2.2:6000".parse().unwrap()];
+        let mk = |i: usize| {
+            let mut p = Peer::new(PeerConfig::default(), Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
+            p.add_local_transport(0, addrs[i]);
+            p
+        };
+        Pair { peers: [mk(0), mk(1)], addrs, now: Time::ZERO, connected_at: [None, None], candidates: [vec![], vec![]] }
+    }
+
+    fn drain_events(&mut self) {
+        for i in 0..2 {
+            while let Some(e) = self.peers[i].poll_event() {
+                match e {
+                    PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected) => {
+                        self.connected_at[i].get_or_insert(self.now);
+                    }
+                    PeerEvent::IceCandidate(Some(c)) => self.candidates[i].push(c),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Delivers datagrams until none is left (bounded).
+    fn deliver(&mut self) {
+        for _ in 0..10_000 {
+            let mut wire = Vec::new();
+            for i in 0..2 {
+                while let Some(t) = self.peers[i].poll_transmit(self.now) {
+                    wire.push((i, t));
+                }
+            }
+            self.drain_events();
+            if wire.is_empty() {
+                return;
+            }
+            for (from, t) in wire {
+                if let Some(to) = self.addrs.iter().position(|a| *a == t.destination) {
+                    self.peers[to].handle_datagram(self.now, 0, self.addrs[from], &t.data);
+                }
+            }
+        }
+        panic!("datagrams kept flowing: livelock");
+    }
+
+    /// Runs the network and the timers until `until` (virtual time).
+    fn run_until(&mut self, until: Time) {
+        loop {
+            self.deliver();
+            let next = self.peers.iter().filter_map(|p| p.poll_timeout()).min();
+            match next {
+                Some(t) if t <= until => {
+                    self.now = self.now.max(t);
+                    for p in &mut self.peers {
+                        p.handle_timeout(self.now);
+                    }
+                }
+                _ => {
+                    self.now = until;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn trickle(&mut self, from: usize) {
+        let to = 1 - from;
+        for c in std::mem::take(&mut self.candidates[from]) {
+            self.peers[to].add_ice_candidate(self.now, Some(c)).expect("add_ice_candidate");
+        }
+    }
+}
+
+/// The answerer starts DTLS (as client) as soon as its ICE check succeeds, so its
+/// ClientHello reaches the offerer before the offerer has applied the answer and before its
+/// ICE has a selected pair. The reply must wait for that pair, not be dropped: dropping it
+/// cost the client's 500 ms retransmission timer on every connection.
+#[test]
+fn dtls_reply_to_an_early_client_hello_waits_for_the_ice_pair() {
+    let mut pair = Pair::new(7);
+    let ms = Duration::from_millis;
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    pair.trickle(OFFERER);
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.drain_events();
+
+    // The answer travels slowly; meanwhile the answerer's checks and ClientHello arrive.
+    pair.run_until(Time::ZERO + ms(100));
+    assert!(pair.connected_at[OFFERER].is_none(), "offerer cannot be connected without the answer");
+    assert!(pair.peers[ANSWERER].dtls_state() != DtlsTransportState::New, "answerer started DTLS");
+
+    pair.peers[OFFERER].set_remote_description(pair.now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.trickle(ANSWERER);
+    pair.run_until(Time::ZERO + ms(2000));
+
+    let (a_at, b_at) = (pair.connected_at[OFFERER], pair.connected_at[ANSWERER]);
+    let deadline = Time::ZERO + ms(100) + ms(300);
+    assert!(a_at.is_some_and(|t| t < deadline), "offerer connected at {a_at:?}, deadline {deadline:?}");
+    assert!(b_at.is_some_and(|t| t < deadline), "answerer connected at {b_at:?}, deadline {deadline:?}");
+    assert_eq!(pair.peers[OFFERER].stats().datagrams_dropped_unknown, 0);
+}
+
+/// Datagrams fed to a peer before its transmits are drained are acknowledged together: the
+/// SCTP packets (SACKs) are assembled at `poll_transmit`, not after every datagram, so a
+/// host that reads a burst sends one SACK for it instead of one per second packet.
+#[test]
+fn a_burst_fed_before_draining_gets_one_sack() {
+    let mut pair = Pair::new(11);
+    let now = pair.now;
+    let (channel, _) = pair.peers[OFFERER]
+        .create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() })
+        .expect("channel");
+    let offer = pair.peers[OFFERER].create_offer().expect("offer");
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD");
+    pair.trickle(OFFERER);
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD");
+    pair.drain_events();
+    pair.trickle(ANSWERER);
+    pair.run_until(Time::ZERO + Duration::from_secs(2));
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected");
+
+    // Four DATA packets (1100-byte messages are not bundled), all inside the initial cwnd.
+    for i in 0..4u8 {
+        pair.peers[OFFERER].send(pair.now, channel, true, &[i; 1100]).expect("send");
+    }
+    let mut burst = Vec::new();
+    while let Some(t) = pair.peers[OFFERER].poll_transmit(pair.now) {
+        burst.push(t);
+    }
+    assert_eq!(burst.len(), 4, "four DATA datagrams");
+    let from = pair.addrs[OFFERER];
+    for t in &burst {
+        pair.peers[ANSWERER].handle_datagram(pair.now, 0, from, &t.data);
+    }
+    let mut replies = 0;
+    while pair.peers[ANSWERER].poll_transmit(pair.now).is_some() {
+        replies += 1;
+    }
+    assert_eq!(replies, 1, "one SACK for the burst");
+    let mut delivered = 0;
+    while let Some(e) = pair.peers[ANSWERER].poll_event() {
+        if let PeerEvent::DataChannelMessage { data, .. } = e {
+            assert_eq!(data.len(), 1100);
+            delivered += 1;
+        }
+    }
+    assert_eq!(delivered, 4);
+}

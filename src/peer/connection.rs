@@ -94,40 +94,6 @@ fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
     PeerError::new(kind, msg)
 }
 
-fn map_ice_state(s: ice::IceConnectionState) -> IceConnectionState {
-    match s {
-        ice::IceConnectionState::New => IceConnectionState::New,
-        ice::IceConnectionState::Checking => IceConnectionState::Checking,
-        ice::IceConnectionState::Connected => IceConnectionState::Connected,
-        ice::IceConnectionState::Completed => IceConnectionState::Completed,
-        ice::IceConnectionState::Disconnected => IceConnectionState::Disconnected,
-        ice::IceConnectionState::Failed => IceConnectionState::Failed,
-        ice::IceConnectionState::Closed => IceConnectionState::Closed,
-    }
-}
-
-fn to_jsep_state(s: SignalingState) -> jsep::SignalingState {
-    match s {
-        SignalingState::Stable => jsep::SignalingState::Stable,
-        SignalingState::HaveLocalOffer => jsep::SignalingState::HaveLocalOffer,
-        SignalingState::HaveRemoteOffer => jsep::SignalingState::HaveRemoteOffer,
-        SignalingState::HaveLocalPranswer => jsep::SignalingState::HaveLocalPranswer,
-        SignalingState::HaveRemotePranswer => jsep::SignalingState::HaveRemotePranswer,
-        SignalingState::Closed => jsep::SignalingState::Closed,
-    }
-}
-
-fn from_jsep_state(s: jsep::SignalingState) -> SignalingState {
-    match s {
-        jsep::SignalingState::Stable => SignalingState::Stable,
-        jsep::SignalingState::HaveLocalOffer => SignalingState::HaveLocalOffer,
-        jsep::SignalingState::HaveRemoteOffer => SignalingState::HaveRemoteOffer,
-        jsep::SignalingState::HaveLocalPranswer => SignalingState::HaveLocalPranswer,
-        jsep::SignalingState::HaveRemotePranswer => SignalingState::HaveRemotePranswer,
-        jsep::SignalingState::Closed => SignalingState::Closed,
-    }
-}
-
 fn to_jsep_type(t: SdpType) -> DescriptionType {
     match t {
         SdpType::Offer => DescriptionType::Offer,
@@ -315,7 +281,7 @@ impl Peer {
         if ty == SdpType::Rollback {
             return self.rollback(true).map(|_| Description { ty, sdp: String::new() });
         }
-        let next = jsep::transition(to_jsep_state(self.signaling), true, to_jsep_type(ty))
+        let next = jsep::transition(self.signaling, true, to_jsep_type(ty))
             .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
         let text = match (ty, sdp) {
             (SdpType::Offer, None) => match self.last_offer.clone() {
@@ -374,7 +340,7 @@ impl Peer {
             }
             SdpType::Rollback => {}
         }
-        self.signaling = from_jsep_state(next);
+        self.signaling = next;
         if !self.gathering_started {
             self.gathering_started = true;
             self.gathering = IceGatheringState::Gathering;
@@ -418,7 +384,7 @@ impl Peer {
             // of our own offer first (what perfect negotiation relies on).
             self.rollback(true)?;
         }
-        let next = jsep::transition(to_jsep_state(self.signaling), false, to_jsep_type(ty))
+        let next = jsep::transition(self.signaling, false, to_jsep_type(ty))
             .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
         let remote = jsep::parse_remote(&parsed, ty == SdpType::Offer)
             .map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?;
@@ -478,7 +444,7 @@ impl Peer {
             }
             SdpType::Rollback => {}
         }
-        self.signaling = from_jsep_state(next);
+        self.signaling = next;
         self.pump(now);
         Ok(())
     }
@@ -913,7 +879,7 @@ impl Peer {
                 }
             }
             IceEvent::ConnectionStateChanged(s) => {
-                let s = map_ice_state(s);
+                let s = s;
                 if s != self.ice_state {
                     self.ice_state = s;
                     self.events.push_back(PeerEvent::IceConnectionStateChanged(s));

@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::crypto::Certificate;
+pub use crate::ice::{IceConnectionState, IceGatheringState};
+pub use crate::sdp::jsep::SignalingState;
 
 mod error;
 pub use error::{ErrorKind, PeerError};
@@ -121,17 +123,6 @@ impl Default for DataChannelInit {
     }
 }
 
-/// `RTCSignalingState`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum SignalingState {
-    Stable,
-    HaveLocalOffer,
-    HaveRemoteOffer,
-    HaveLocalPranswer,
-    HaveRemotePranswer,
-    Closed,
-}
-
 impl SignalingState {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -145,14 +136,6 @@ impl SignalingState {
     }
 }
 
-/// `RTCIceGatheringState`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum IceGatheringState {
-    New,
-    Gathering,
-    Complete,
-}
-
 impl IceGatheringState {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,18 +144,6 @@ impl IceGatheringState {
             IceGatheringState::Complete => "complete",
         }
     }
-}
-
-/// `RTCIceConnectionState`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum IceConnectionState {
-    New,
-    Checking,
-    Connected,
-    Completed,
-    Disconnected,
-    Failed,
-    Closed,
 }
 
 impl IceConnectionState {

@@ -523,3 +523,32 @@ fn restart_ice_before_any_negotiation_does_nothing() {
     stream.run(&mut net, Duration::from_millis(500));
     stream.all_delivered(&mut net, Duration::from_secs(5));
 }
+
+#[test]
+fn restart_ice_recovers_a_failed_connection() {
+    let mut net = pair(50, false);
+    let (ch, inc) = connect(&mut net);
+    // The network goes away until consent is lost on both sides (RFC 7675: failed).
+    net.set_hook(|_: &Datagram| Action::Drop);
+    drive(&mut net, "both sides fail", Duration::from_secs(60), |n| {
+        n.endpoint(A).peer.ice_connection_state() == IceConnectionState::Failed
+            && n.endpoint(B).peer.ice_connection_state() == IceConnectionState::Failed
+    });
+    net.clear_hook();
+    let now = net.now();
+    net.endpoint_mut(A).peer.send(now, ch, false, b"queued while failed").expect("send");
+    net.endpoint_mut(A).peer.restart_ice();
+    assert!(net.endpoint(A).peer.is_negotiation_needed());
+    offer_answer(&mut net, A, false);
+    drive(&mut net, "connected again after the restart", Duration::from_secs(30), |n| {
+        n.endpoint(A).connected() && n.endpoint(B).connected()
+    });
+    drive(&mut net, "the message sent while failed arrives", Duration::from_secs(90), |n| {
+        n.endpoint(B).msgs.get(&inc).is_some_and(|m| m.len() == 1)
+    });
+    assert_eq!(net.endpoint(B).msgs[&inc], vec![b"queued while failed".to_vec()]);
+    let mut stream = Stream { from: A, ch, to_ch: inc, sent: 0 };
+    net.endpoint_mut(B).msgs.clear();
+    stream.run(&mut net, Duration::from_secs(1));
+    stream.all_delivered(&mut net, Duration::from_secs(10));
+}

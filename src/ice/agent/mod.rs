@@ -268,12 +268,23 @@ impl IceAgent {
 
     /// [`IceAgent::restart`] with credentials chosen by the caller (JSEP: the restart offer
     /// created by `createOffer` carries them before it is applied).
+    ///
+    /// From `failed` (W3C: `restartIce()` is how an application recovers) checks start over:
+    /// no pair is kept and the state goes back to `checking`.
     pub fn restart_with_credentials(&mut self, fresh: IceCredentials) {
-        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
+        if self.is_closed() {
             return;
         }
         let old = std::mem::replace(&mut self.local_creds, fresh);
-        if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
+        if self.connection_state == IceConnectionState::Failed {
+            self.pairs.clear();
+            self.triggered.clear();
+            self.selected = None;
+            self.first_valid_at = None;
+            self.checking_since = None;
+            self.previous_local_creds = None;
+            self.set_state(IceConnectionState::Checking);
+        } else if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
             self.previous_local_creds = Some(old);
         }
         self.gathering_state = IceGatheringState::New;

@@ -552,3 +552,30 @@ fn restart_ice_recovers_a_failed_connection() {
     stream.run(&mut net, Duration::from_secs(1));
     stream.all_delivered(&mut net, Duration::from_secs(10));
 }
+
+/// A browser restarting ICE offers `actpass` again (Chromium does): the answer keeps the
+/// negotiated DTLS role (RFC 8842 §5.5) and the association carries on.
+#[test]
+fn remote_restart_offer_with_actpass_keeps_the_dtls_role() {
+    let mut net = pair(60, false);
+    let (ch, inc) = connect(&mut net);
+    assert!(net.endpoint(B).peer.current_local_description().unwrap().sdp.contains("a=setup:active"));
+    let mut stream = Stream { from: A, ch, to_ch: inc, sent: 0 };
+    stream.run(&mut net, Duration::from_millis(300));
+    let now = net.now();
+    let (a, b) = net.pair_mut(A, B);
+    b.peer.restart_ice();
+    let offer = b.peer.create_offer().unwrap();
+    b.peer.set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap();
+    let browser_like = offer.replace("a=setup:active", "a=setup:actpass");
+    assert_ne!(browser_like, offer);
+    a.peer.set_remote_description(now, SdpType::Offer, &browser_like).unwrap();
+    let answer = a.peer.set_local_description(now, None, None).unwrap().sdp;
+    assert!(answer.contains("a=setup:passive"), "{answer}");
+    b.peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+    a.drain();
+    b.drain();
+    stream.run(&mut net, Duration::from_secs(2));
+    stream.all_delivered(&mut net, Duration::from_secs(10));
+    assert_eq!(net.endpoint(A).peer.dtls_state(), DtlsTransportState::Connected);
+}

@@ -312,9 +312,13 @@ impl Peer {
             .sdp
             .clone();
         let offer = parse_sdp(&offer)?;
-        let setup = match self.remote.as_ref().map(|r| r.setup) {
-            Some(Setup::Active) => Setup::Passive,
-            _ => Setup::Active,
+        let setup = match (&self.negotiated, self.remote.as_ref().map(|r| r.setup)) {
+            // RFC 8842 §5.5: a subsequent answer keeps the negotiated DTLS role (a browser
+            // restarting ICE offers actpass again).
+            (Some(n), _) if n.dtls_role == DtlsRole::Client => Setup::Active,
+            (Some(_), _) => Setup::Passive,
+            (None, Some(Setup::Active)) => Setup::Passive,
+            (None, _) => Setup::Active,
         };
         let params = self.local_params(setup, None);
         let answer = jsep::create_answer(&offer, &params)

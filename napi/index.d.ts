@@ -86,7 +86,8 @@ export interface NativeError extends Error { code: string }
 
 export declare class NativePeer {
   constructor(config: NativePeerConfig, onEvents: (events: NativeEvent[]) => void);
-  createOffer(): string;
+  createOffer(iceRestart?: boolean): string;
+  restartIce(): void;
   createAnswer(): string;
   setLocalDescription(type: string | null, sdp: string | null): NativeDescription;
   setRemoteDescription(type: string, sdp: string): void;

@@ -288,9 +288,11 @@ function makeRTCPeerConnection(engine) {
 
     createOffer(options = undefined) {
       return promiseFrom(() => {
-        toDictionary(options, 'RTCOfferOptions');
+        const dict = toDictionary(options, 'RTCOfferOptions');
+        // JSEP §5.2.1: iceRestart asks for new ICE credentials in this offer.
+        const iceRestart = dict.iceRestart === undefined ? false : Boolean(dict.iceRestart);
         return this.#chainOperation(() => {
-          const sdp = String(this.#native.createOffer());
+          const sdp = String(iceRestart ? this.#native.createOffer(true) : this.#native.createOffer());
           this.#lastCreatedOffer = sdp;
           return { type: 'offer', sdp };
         });
@@ -467,8 +469,19 @@ function makeRTCPeerConnection(engine) {
       });
     }
 
+    /**
+     * webrtc-pc §4.4.3.2 restartIce(): the engine marks its current local ICE credentials
+     * as to be replaced (the next offer carries new ones), then the negotiation-needed flag
+     * is updated.
+     */
     restartIce() {
-      // ICE restarts are not supported by the engine yet; the call is accepted (no-op).
+      if (this.#closed) return;
+      try {
+        this.#native.restartIce();
+      } catch (err) {
+        return; // an engine that failed has nothing to restart
+      }
+      this.#updateNegotiationNeeded();
     }
 
     // ---- configuration ----------------------------------------------------------------

@@ -129,6 +129,10 @@ function createFakeEngine(options = {}) {
       return `a=candidate:1 1 udp 2130706431 127.0.0.1 ${40000 + this.id} typ host`;
     }
 
+    restartIce() {
+      this.calls.push('restartIce');
+    }
+
     createOffer() {
       this.checkOpen();
       this.calls.push('createOffer');

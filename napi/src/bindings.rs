@@ -383,9 +383,19 @@ impl NativePeer {
         Ok(())
     }
 
+    /// `iceRestart`: `RTCOfferOptions.iceRestart` (new ICE credentials in this offer).
     #[napi]
-    pub fn create_offer(&mut self) -> napi::Result<String, String> {
-        self.call(|h, _| h.engine.create_offer())
+    pub fn create_offer(&mut self, ice_restart: Option<bool>) -> napi::Result<String, String> {
+        self.call(|h, _| h.engine.create_offer_with(ice_restart.unwrap_or(false)))
+    }
+
+    /// W3C `restartIce()`: the next offer restarts ICE; `negotiationNeeded` turns true.
+    #[napi]
+    pub fn restart_ice(&mut self) -> napi::Result<(), String> {
+        self.call(|h, _| {
+            h.engine.restart_ice();
+            Ok(())
+        })
     }
 
     #[napi]

@@ -84,6 +84,14 @@ pub struct Peer {
     /// While connecting: when the DTLS transport fails if still not connected.
     dtls_deadline: Option<Time>,
     closed: bool,
+    /// W3C `[[LocalIceCredentialsToReplace]]` (set by `restartIce()`): the local ufrag that
+    /// the next offer replaces; negotiation is needed until an answer makes it history.
+    ice_ufrag_to_replace: Option<String>,
+    /// New credentials carried by the last offer `create_offer` made (an ICE restart), given
+    /// to the ICE agent when that offer is applied.
+    restart_offer_credentials: Option<IceCredentials>,
+    /// While a local restart offer is pending: the credentials it replaced (for rollback).
+    credentials_before_restart: Option<IceCredentials>,
 
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
@@ -170,6 +178,9 @@ impl Peer {
             dtls_started: false,
             dtls_deadline: None,
             closed: false,
+            ice_ufrag_to_replace: None,
+            restart_offer_credentials: None,
+            credentials_before_restart: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PeerStats::default(),
@@ -202,8 +213,10 @@ impl Peer {
         }
     }
 
-    fn local_params(&mut self, setup: Setup) -> LocalParams {
-        let creds = self.ice.local_credentials();
+    /// `restart`: new credentials for an ICE restart offer, which carries no candidate of
+    /// the old generation.
+    fn local_params(&mut self, setup: Setup, restart: Option<&IceCredentials>) -> LocalParams {
+        let creds = restart.unwrap_or(self.ice.local_credentials());
         let fp = self.certificate.fingerprint().to_sdp_value();
         let (algo, value) = fp.split_once(' ').unwrap_or(("sha-256", ""));
         self.session_version += 1;
@@ -214,8 +227,8 @@ impl Peer {
             setup,
             sctp_port: SCTP_PORT,
             max_message_size: self.max_message_size,
-            candidates: self.local_candidates.clone(),
-            end_of_candidates: self.gathering == IceGatheringState::Complete,
+            candidates: if restart.is_some() { Vec::new() } else { self.local_candidates.clone() },
+            end_of_candidates: restart.is_none() && self.gathering_started && self.gathering == IceGatheringState::Complete,
             session_id: self.session_id,
             session_version: self.session_version,
             mid: self.data_mid.clone(),
@@ -223,14 +236,36 @@ impl Peer {
     }
 
     pub fn create_offer(&mut self) -> Result<String, PeerError> {
+        self.create_offer_with(false)
+    }
+
+    /// W3C `restartIce()`: the next offer restarts ICE (RFC 8445 §9, JSEP §5.2.1). Before
+    /// any local description there is nothing to restart (the first offer has fresh
+    /// credentials anyway).
+    pub fn restart_ice(&mut self) {
+        if self.closed || (self.current_local.is_none() && self.pending_local.is_none()) {
+            return;
+        }
+        self.ice_ufrag_to_replace = Some(self.ice.local_credentials().ufrag.clone());
+    }
+
+    /// `createOffer(options)`; `ice_restart` is `RTCOfferOptions.iceRestart`.
+    pub fn create_offer_with(&mut self, ice_restart: bool) -> Result<String, PeerError> {
         self.check_open()?;
+        let restart = self.negotiated.is_some()
+            && (ice_restart || self.ice_ufrag_to_replace.as_deref() == Some(self.ice.local_credentials().ufrag.as_str()));
+        self.restart_offer_credentials = restart.then(|| IceCredentials {
+            ufrag: self.rng.ice_string(16),
+            pwd: self.rng.ice_string(24),
+        });
         let setup = match &self.negotiated {
             // JSEP §5.2.2: a subsequent offer keeps the negotiated role.
             Some(n) if n.dtls_role == DtlsRole::Client => Setup::Active,
             Some(_) => Setup::Passive,
             None => Setup::Actpass,
         };
-        let params = self.local_params(setup);
+        let fresh = self.restart_offer_credentials.clone();
+        let params = self.local_params(setup, fresh.as_ref());
         let sdp = jsep::create_offer(&params).to_string();
         self.last_offer = Some(sdp.clone());
         Ok(sdp)
@@ -248,11 +283,15 @@ impl Peer {
             .sdp
             .clone();
         let offer = parse_sdp(&offer)?;
-        let setup = match self.remote.as_ref().map(|r| r.setup) {
-            Some(Setup::Active) => Setup::Passive,
-            _ => Setup::Active,
+        let setup = match (&self.negotiated, self.remote.as_ref().map(|r| r.setup)) {
+            // RFC 8842 §5.5: a subsequent answer keeps the negotiated DTLS role (a browser
+            // restarting ICE offers actpass again).
+            (Some(n), _) if n.dtls_role == DtlsRole::Client => Setup::Active,
+            (Some(_), _) => Setup::Passive,
+            (None, Some(Setup::Active)) => Setup::Passive,
+            (None, _) => Setup::Active,
         };
-        let params = self.local_params(setup);
+        let params = self.local_params(setup, None);
         let answer = jsep::create_answer(&offer, &params)
             .map_err(|e| err(ErrorKind::Operation, format!("cannot answer: {e}")))?
             .to_string();
@@ -319,6 +358,15 @@ impl Peer {
                 if self.negotiated.is_none() {
                     self.ice.set_controlling(true);
                 }
+                if let Some(fresh) = self.restart_offer_credentials.take() {
+                    // Our ICE restart (RFC 8445 §9): new credentials, gathering again; the
+                    // selected path keeps carrying DTLS until new checks succeed.
+                    if self.credentials_before_restart.is_none() {
+                        self.credentials_before_restart = Some(self.ice.local_credentials().clone());
+                    }
+                    self.ice.restart_with_credentials(fresh);
+                    self.regather();
+                }
             }
             SdpType::Pranswer => {
                 self.pending_local = Some(desc.clone());
@@ -331,6 +379,8 @@ impl Peer {
                 }
                 self.last_answer = None;
                 self.last_offer = None;
+                self.credentials_before_restart = None;
+                self.ice_restart_done();
                 // Our answer took `active` unless the offerer insisted on being active.
                 let role = match self.remote.as_ref().map(|r| r.setup) {
                     Some(Setup::Active) => DtlsRole::Server,
@@ -343,6 +393,7 @@ impl Peer {
         self.signaling = next;
         if !self.gathering_started {
             self.gathering_started = true;
+            self.local_candidates.clear();
             self.gathering = IceGatheringState::Gathering;
             self.events.push_back(PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering));
             self.ice.start_gathering(now);
@@ -363,11 +414,26 @@ impl Peer {
         if local {
             self.pending_local = None;
             self.last_offer = None;
+            self.restart_offer_credentials = None;
+            if let Some(creds) = self.credentials_before_restart.take() {
+                // Rollback of a restart offer: the previous credentials again.
+                self.ice.restore_local_credentials(creds);
+            }
         } else {
             self.pending_remote = None;
             self.last_answer = None;
             // Forget the remote parameters of the offer we rolled back.
             self.remote = self.negotiated.as_ref().map(|n| n.remote.clone());
+            if let Some(creds) = self.credentials_before_restart.take() {
+                // Rollback of a remote restart offer: both generations back as they were.
+                self.ice.restore_local_credentials(creds);
+                if let Some(r) = self.remote.as_ref() {
+                    self.ice.set_remote_credentials(IceCredentials {
+                        ufrag: r.ice_ufrag.clone(),
+                        pwd: r.ice_pwd.clone(),
+                    });
+                }
+            }
         }
         self.signaling = SignalingState::Stable;
         Ok(())
@@ -400,10 +466,20 @@ impl Peer {
             self.data_mline_index = u16::try_from(idx).unwrap_or(0);
         }
         let desc = Description { ty, sdp: sdp.to_string() };
+        let remote_restart = self.ice.remote_credentials().is_some_and(|c| c.ufrag != remote.ice_ufrag);
         self.ice.set_remote_credentials(IceCredentials {
             ufrag: remote.ice_ufrag.clone(),
             pwd: remote.ice_pwd.clone(),
         });
+        if remote_restart && ty == SdpType::Offer {
+            // RFC 8445 §9 / JSEP §5.3.1: the peer restarted ICE, so do we; the answer
+            // carries new credentials and gathering runs again when it is applied.
+            if self.credentials_before_restart.is_none() {
+                self.credentials_before_restart = Some(self.ice.local_credentials().clone());
+            }
+            self.ice.restart();
+            self.regather();
+        }
         for c in &remote.candidates {
             if let Ok(c) = Candidate::parse(c) {
                 let _ = self.ice.add_remote_candidate(now, c);
@@ -432,6 +508,8 @@ impl Peer {
                 }
                 self.last_offer = None;
                 self.last_answer = None;
+                self.credentials_before_restart = None;
+                self.ice_restart_done();
                 if remote.rejected {
                     // The remote refused data channels: nothing to connect.
                 } else {
@@ -490,6 +568,21 @@ impl Peer {
         Ok(())
     }
 
+    /// After an ICE restart of our agent: candidates are gathered (and signaled) again from
+    /// the next `set_local_description`.
+    fn regather(&mut self) {
+        self.gathering_started = false;
+        self.local_candidates.clear();
+    }
+
+    /// W3C: an answer applied with credentials other than the ones `restartIce()` marked
+    /// ends the need for a restart.
+    fn ice_restart_done(&mut self) {
+        if self.ice_ufrag_to_replace.as_deref() != Some(self.ice.local_credentials().ufrag.as_str()) {
+            self.ice_ufrag_to_replace = None;
+        }
+    }
+
     fn maybe_start_dtls(&mut self, now: Time) {
         if self.dtls_started || self.ice.selected_pair().is_none() {
             return;
@@ -509,12 +602,9 @@ impl Peer {
         let cand = match candidate {
             Some(c) if !c.candidate.is_empty() => c,
             other => {
-                if let (Some(c), Some(r)) = (other.as_ref(), self.remote.as_ref()) {
-                    if let Some(u) = &c.username_fragment {
-                        if u != &r.ice_ufrag {
-                            return Err(err(ErrorKind::Operation, "unknown username fragment"));
-                        }
-                    }
+                let u = other.as_ref().and_then(|c| c.username_fragment.as_deref());
+                if !self.is_current_remote_generation(u)? {
+                    return Ok(());
                 }
                 self.ice.set_remote_end_of_candidates();
                 self.pump(now);
@@ -530,10 +620,8 @@ impl Peer {
                 return Err(err(ErrorKind::Operation, format!("no m-line with index {idx}")));
             }
         }
-        if let (Some(u), Some(r)) = (&cand.username_fragment, self.remote.as_ref()) {
-            if u != &r.ice_ufrag {
-                return Err(err(ErrorKind::Operation, "candidate for an unknown ICE generation"));
-            }
+        if !self.is_current_remote_generation(cand.username_fragment.as_deref())? {
+            return Ok(());
         }
         match Candidate::parse(&cand.candidate) {
             Ok(c) => {
@@ -548,6 +636,21 @@ impl Peer {
         }
         self.pump(now);
         Ok(())
+    }
+
+    /// W3C `addIceCandidate`: a `usernameFragment` must be one of an applied remote
+    /// description (else `OperationError`). `Ok(false)`: the one of the current description
+    /// while a restart offer is pending, an old generation whose candidate is ignored.
+    fn is_current_remote_generation(&self, ufrag: Option<&str>) -> Result<bool, PeerError> {
+        let (Some(u), Some(r)) = (ufrag, self.remote.as_ref()) else { return Ok(true) };
+        if u == r.ice_ufrag {
+            return Ok(true);
+        }
+        let older = self.negotiated.as_ref().map(|n| n.remote.ice_ufrag.as_str());
+        if self.pending_remote.is_some() && older == Some(u) {
+            return Ok(false);
+        }
+        Err(err(ErrorKind::Operation, "candidate for an unknown ICE generation (username fragment)"))
     }
 
     pub fn current_local_description(&self) -> Option<Description> {
@@ -608,7 +711,8 @@ impl Peer {
         self.remote.as_ref().map(|r| r.trickle)
     }
     pub fn is_negotiation_needed(&self) -> bool {
-        !self.closed && self.negotiated.is_none() && self.channels.any_non_closed()
+        !self.closed
+            && ((self.negotiated.is_none() && self.channels.any_non_closed()) || self.ice_ufrag_to_replace.is_some())
     }
 
     pub fn create_data_channel(
@@ -894,7 +998,13 @@ impl Peer {
 
     /// Browsers add gathered candidates to the local description as they come.
     fn add_candidate_to_local_descriptions(&mut self, line: Option<&str>) {
-        for desc in [self.pending_local.as_mut(), self.current_local.as_mut()].into_iter().flatten() {
+        // A pending offer may be an ICE restart: new candidates belong to it, not to the
+        // current description of the previous generation.
+        let desc = match self.pending_local.as_mut() {
+            Some(d) => Some(d),
+            None => self.current_local.as_mut(),
+        };
+        if let Some(desc) = desc {
             if let Ok(mut parsed) = SessionDescription::parse(&desc.sdp) {
                 let idx = usize::from(self.data_mline_index);
                 let _ = match line {

@@ -219,7 +219,10 @@ impl IceAgent {
             TxKind::Gather { .. } => self.update_gathering(now),
             TxKind::Check { consent: true, .. } => {} // consent: judged by time since last response
             TxKind::Check { pair, .. } => {
-                let keep = Some(pair) == self.selected;
+                // The selected pair is judged by consent, unless another pair is valid: after
+                // an ICE restart the old path is re-checked, and a dead one gives way.
+                let other_valid = self.pairs.iter().enumerate().any(|(i, p)| i != pair && p.valid);
+                let keep = Some(pair) == self.selected && !other_valid;
                 if !keep {
                     self.fail_pair(now, pair);
                 }

@@ -259,15 +259,32 @@ impl IceAgent {
     /// again with the next `start_gathering`. The current path keeps working, and requests
     /// using the old credentials are still answered until the peer uses the new ones.
     pub fn restart(&mut self) {
-        if self.is_closed() || self.connection_state == IceConnectionState::Failed {
-            return;
-        }
         let fresh = IceCredentials {
             ufrag: self.rng.ice_string(16),
             pwd: self.rng.ice_string(24),
         };
+        self.restart_with_credentials(fresh);
+    }
+
+    /// [`IceAgent::restart`] with credentials chosen by the caller (JSEP: the restart offer
+    /// created by `createOffer` carries them before it is applied).
+    ///
+    /// From `failed` (W3C: `restartIce()` is how an application recovers) checks start over:
+    /// no pair is kept and the state goes back to `checking`.
+    pub fn restart_with_credentials(&mut self, fresh: IceCredentials) {
+        if self.is_closed() {
+            return;
+        }
         let old = std::mem::replace(&mut self.local_creds, fresh);
-        if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
+        if self.connection_state == IceConnectionState::Failed {
+            self.pairs.clear();
+            self.triggered.clear();
+            self.selected = None;
+            self.first_valid_at = None;
+            self.checking_since = None;
+            self.previous_local_creds = None;
+            self.set_state(IceConnectionState::Checking);
+        } else if self.remote_creds.is_some() && self.previous_local_creds.is_none() {
             self.previous_local_creds = Some(old);
         }
         self.gathering_state = IceGatheringState::New;
@@ -278,6 +295,16 @@ impl IceAgent {
         for t in &mut self.transports {
             t.signaled = false;
         }
+    }
+
+    /// Rollback of a restart offer (JSEP §5.7): `creds` (the ones in use before the restart)
+    /// are the local credentials again; the candidates gathered meanwhile stay (same bases).
+    pub fn restore_local_credentials(&mut self, creds: IceCredentials) {
+        if self.is_closed() {
+            return;
+        }
+        self.local_creds = creds;
+        self.previous_local_creds = None;
     }
 
     /// Drops remote candidates and pairs, keeping the selected path (to be re-checked).

@@ -264,16 +264,21 @@ impl Rx {
             if serial_gt16(st.next_ssn, ssn) {
                 continue;
             }
-            loop {
-                let cur = st.next_ssn;
-                if let Some((ppid, data)) = st.ready.remove(&cur) {
+            // Deliver the held messages with SSNs in [next_ssn, ssn] (serial order) by
+            // walking the map, not every SSN: one entry may skip 32767 SSNs and a packet
+            // carries thousands of entries.
+            let lo = st.next_ssn;
+            let skipped: Vec<u16> = if lo <= ssn {
+                st.ready.range(lo..=ssn).map(|(&k, _)| k).collect()
+            } else {
+                st.ready.range(lo..).chain(st.ready.range(..=ssn)).map(|(&k, _)| k).collect()
+            };
+            for k in skipped {
+                if let Some((ppid, data)) = st.ready.remove(&k) {
                     self.delivered.push(Delivered { stream, ppid, data });
                 }
-                st.next_ssn = cur.wrapping_add(1);
-                if cur == ssn {
-                    break;
-                }
             }
+            st.next_ssn = ssn.wrapping_add(1);
             while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
                 st.next_ssn = st.next_ssn.wrapping_add(1);
                 self.delivered.push(Delivered { stream, ppid, data });

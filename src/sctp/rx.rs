@@ -38,6 +38,17 @@ pub(super) struct Rx {
     received: BTreeSet<u64>,
     dups: Vec<u32>,
     reasm: BTreeMap<u64, DataChunk>,
+    /// Index over `reasm` so that a fragment costs O(log n), not a scan of its neighbours
+    /// (a peer filling a long run backwards made every fragment rescan the run):
+    /// runs of consecutive TSNs held (start -> inclusive end), and the TSNs held that
+    /// carry the B and E bits.
+    runs: BTreeMap<u64, u64>,
+    begins: BTreeSet<u64>,
+    ends: BTreeSet<u64>,
+    /// `partial_at_cum_bytes` for (cum, reasm.len()): it is asked for every chunk dropped
+    /// on a full window. Fragments are only added above `cum` (or move `cum`); removals
+    /// clear it.
+    partial_cache: Option<(u64, usize, usize)>,
     streams: HashMap<u16, StreamIn>,
     /// Bytes held: reassembly, ordering queues and delivered-but-undrained messages.
     pub buffered: usize,
@@ -62,6 +73,10 @@ impl Rx {
             received: BTreeSet::new(),
             dups: Vec::new(),
             reasm: BTreeMap::new(),
+            runs: BTreeMap::new(),
+            begins: BTreeSet::new(),
+            ends: BTreeSet::new(),
+            partial_cache: None,
             streams: HashMap::new(),
             buffered: 0,
             window,
@@ -126,61 +141,97 @@ impl Rx {
             self.deliver(d.stream, d.ssn, d.unordered, d.ppid, d.payload);
             return DataOutcome::Accepted;
         }
-        self.reasm.insert(tsn, d);
+        self.hold(tsn, d);
         self.try_reassemble(tsn)
     }
 
-    fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
-        let Some(first) = self.reasm.get(&tsn) else {
-            return DataOutcome::Accepted;
-        };
-        let (stream, ssn, unordered) = (first.stream, first.ssn, first.unordered);
-        let same = |c: &DataChunk| {
-            c.stream == stream && c.unordered == unordered && (unordered || c.ssn == ssn)
-        };
-        let mut end = tsn;
-        loop {
-            let Some(c) = self.reasm.get(&end) else {
-                return DataOutcome::Accepted;
-            };
-            if c.ending {
-                break;
-            }
-            match self.reasm.get(&(end + 1)) {
-                Some(n) if same(n) && !n.beginning => end += 1,
-                _ => return DataOutcome::Accepted,
-            }
+    /// Puts a fragment in `reasm` and its index.
+    fn hold(&mut self, tsn: u64, d: DataChunk) {
+        if d.beginning {
+            self.begins.insert(tsn);
+        }
+        if d.ending {
+            self.ends.insert(tsn);
+        }
+        if self.reasm.insert(tsn, d).is_some() {
+            return;
         }
         let mut start = tsn;
-        let mut total = 0usize;
-        loop {
-            let Some(c) = self.reasm.get(&start) else {
-                return DataOutcome::Accepted;
-            };
-            total += c.payload.len();
-            if c.beginning {
-                break;
-            }
-            match self.reasm.get(&(start - 1)) {
-                Some(p) if same(p) && !p.ending => start -= 1,
-                _ => return DataOutcome::Accepted,
+        let mut end = tsn;
+        if let Some((&s, &e)) = self.runs.range(..tsn).next_back() {
+            if e.saturating_add(1) == tsn {
+                start = s;
             }
         }
-        for t in tsn + 1..=end {
-            total += self.reasm.get(&t).map_or(0, |c| c.payload.len());
+        if let Some(e) = self.runs.remove(&tsn.saturating_add(1)) {
+            end = e;
+        }
+        self.runs.insert(start, end);
+    }
+
+    /// Takes the fragments `lo..=hi` (all held, in one run) out of `reasm` and its index.
+    fn release_range(&mut self, lo: u64, hi: u64) -> Vec<DataChunk> {
+        self.partial_cache = None;
+        let mut out = Vec::new();
+        for t in lo..=hi {
+            if let Some(c) = self.reasm.remove(&t) {
+                out.push(c);
+            }
+            self.begins.remove(&t);
+            self.ends.remove(&t);
+        }
+        if let Some((&s, &e)) = self.runs.range(..=lo).next_back() {
+            if e >= lo {
+                self.runs.remove(&s);
+                if s < lo {
+                    self.runs.insert(s, lo - 1);
+                }
+                if hi < e {
+                    self.runs.insert(hi + 1, e);
+                }
+            }
+        }
+        out
+    }
+
+    fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
+        // The run of consecutive held TSNs around `tsn`, the nearest B at or before it and
+        // the nearest E at or after it; no other E or B may sit in between.
+        let Some((&rs, &re)) = self.runs.range(..=tsn).next_back() else {
+            return DataOutcome::Accepted;
+        };
+        if re < tsn {
+            return DataOutcome::Accepted;
+        }
+        let Some(&start) = self.begins.range(rs..=tsn).next_back() else {
+            return DataOutcome::Accepted;
+        };
+        let Some(&end) = self.ends.range(tsn..=re).next() else {
+            return DataOutcome::Accepted;
+        };
+        if self.ends.range(start..tsn).next().is_some()
+            || (tsn < end && self.begins.range(tsn + 1..=end).next().is_some())
+        {
+            return DataOutcome::Accepted;
+        }
+        // A complete candidate: reached once per B..E range, since all of it is now held.
+        let Some(first) = self.reasm.get(&start) else {
+            return DataOutcome::Accepted;
+        };
+        let (stream, ssn, unordered, ppid) = (first.stream, first.ssn, first.unordered, first.ppid);
+        let mut total = 0usize;
+        for c in self.reasm.range(start..=end).map(|(_, c)| c) {
+            if c.stream != stream || c.unordered != unordered || (!unordered && c.ssn != ssn) {
+                return DataOutcome::Accepted;
+            }
+            total = total.saturating_add(c.payload.len());
         }
         if total > self.max_message_size {
             return DataOutcome::TooBig;
         }
         let mut data = Vec::with_capacity(total);
-        let mut ppid = 0;
-        for t in start..=end {
-            if let Some(c) = self.reasm.remove(&t) {
-                if t == start {
-                    ppid = c.ppid;
-                }
-                data.extend_from_slice(&c.payload);
-            }
+        for c in self.release_range(start, end) {
+            data.extend_from_slice(&c.payload);
         }
         self.deliver(stream, ssn, unordered, ppid, data);
         DataOutcome::Accepted
@@ -208,8 +259,13 @@ impl Rx {
     }
 
     /// Bytes of the partial message whose last fragment received is at the cumulative TSN.
-    fn partial_at_cum_bytes(&self) -> usize {
-        let mut total = 0;
+    fn partial_at_cum_bytes(&mut self) -> usize {
+        if let Some((cum, len, bytes)) = self.partial_cache {
+            if cum == self.cum && len == self.reasm.len() {
+                return bytes;
+            }
+        }
+        let mut total = 0usize;
         let mut t = self.cum;
         while let Some(c) = self.reasm.get(&t) {
             total += c.payload.len();
@@ -218,6 +274,7 @@ impl Rx {
             }
             t -= 1;
         }
+        self.partial_cache = Some((self.cum, self.reasm.len(), total));
         total
     }
 
@@ -258,6 +315,17 @@ impl Rx {
                 self.buffered = self.buffered.saturating_sub(c.payload.len());
             }
         }
+        self.partial_cache = None;
+        let above = new.saturating_add(1);
+        self.begins = self.begins.split_off(&above);
+        self.ends = self.ends.split_off(&above);
+        let mut kept = self.runs.split_off(&above);
+        if let Some((_, &e)) = self.runs.iter().next_back() {
+            if e >= above {
+                kept.insert(above, e);
+            }
+        }
+        self.runs = kept;
         // Skip the abandoned SSNs, delivering what became deliverable.
         for &(stream, ssn) in &f.streams {
             let st = self.streams.entry(stream).or_default();

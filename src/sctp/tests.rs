@@ -1363,7 +1363,7 @@ fn out_of_the_blue_shutdown_ack_gets_shutdown_complete() {
 }
 
 /// Review regressions for the receive half (peer-steered FORWARD TSN).
-mod rx_forward_tsn {
+mod rx_review {
     use super::super::rx::{DataOutcome, Rx};
     use super::super::wire::{DataChunk, ForwardTsnChunk};
 
@@ -1409,6 +1409,52 @@ mod rx_forward_tsn {
         // SSN 4 releases the held 5.
         assert_eq!(rx.handle_data(whole(107, 0x0004, b'c')), DataOutcome::Accepted);
         assert_eq!(taken(&mut rx), b"cd");
+    }
+
+    fn fragment(tsn: u32, beginning: bool, ending: bool, unordered: bool, byte: u8) -> DataChunk {
+        DataChunk { beginning, ending, unordered, ..whole(tsn, 0, byte) }
+    }
+
+    #[test]
+    fn a_message_filled_in_backwards_is_reassembled_without_rescanning() {
+        // Before the review fix every fragment rescanned the run up to the E fragment:
+        // a peer sending E first and then the rest backwards cost O(n^2) lookups.
+        let n: u32 = 20_000;
+        let mut rx = Rx::new(1, 1 << 20, 1 << 20);
+        let byte = |t: u32| u8::try_from(t % 251).unwrap_or(0);
+        for t in (1..=n).rev() {
+            let c = fragment(t, t == 1, t == n, false, byte(t));
+            assert_eq!(rx.handle_data(c), DataOutcome::Accepted, "tsn {t}");
+            if t > 1 {
+                assert!(rx.delivered.is_empty());
+            }
+        }
+        let want: Vec<u8> = (1..=n).map(byte).collect();
+        assert_eq!(taken(&mut rx), want);
+        assert_eq!(rx.cum_tsn(), n);
+    }
+
+    #[test]
+    fn interleaved_unordered_fragments_only_join_their_own_run() {
+        let mut rx = Rx::new(1, 1 << 20, 1 << 20);
+        // 1..=3 is one message, 4 an E without its B (lost 0 is below cum: ignored),
+        // 5..=6 a second message; arrival order mixed.
+        assert_eq!(rx.handle_data(fragment(3, false, true, true, b'c')), DataOutcome::Accepted);
+        assert_eq!(rx.handle_data(fragment(6, false, true, true, b'f')), DataOutcome::Accepted);
+        assert_eq!(rx.handle_data(fragment(1, true, false, true, b'a')), DataOutcome::Accepted);
+        assert!(taken(&mut rx).is_empty());
+        assert_eq!(rx.handle_data(fragment(5, true, false, true, b'e')), DataOutcome::Accepted);
+        assert_eq!(taken(&mut rx), b"ef");
+        assert_eq!(rx.handle_data(fragment(2, false, false, true, b'b')), DataOutcome::Accepted);
+        assert_eq!(taken(&mut rx), b"abc");
+        // 4 has an E but the B before it belongs to a finished message: never delivered.
+        assert_eq!(rx.handle_data(fragment(4, false, true, true, b'd')), DataOutcome::Accepted);
+        assert!(taken(&mut rx).is_empty());
+        // A fresh message right after it still assembles.
+        assert_eq!(rx.handle_data(fragment(7, true, false, true, b'g')), DataOutcome::Accepted);
+        assert_eq!(rx.handle_data(fragment(8, false, true, true, b'h')), DataOutcome::Accepted);
+        assert_eq!(taken(&mut rx), b"gh");
+        assert_eq!(rx.cum_tsn(), 8);
     }
 
     #[test]

@@ -35,7 +35,8 @@ struct StreamIn {
 pub(super) struct Rx {
     /// Cumulative TSN (extended).
     pub cum: u64,
-    received: BTreeSet<u64>,
+    /// TSNs above `cum` received, as runs (a SACK walks runs, not TSNs).
+    received: TsnRuns,
     dups: Vec<u32>,
     reasm: BTreeMap<u64, DataChunk>,
     /// Index over `reasm` so that a fragment costs O(log n), not a scan of its neighbours
@@ -62,6 +63,60 @@ pub(super) struct Rx {
     window_closed: bool,
 }
 
+/// A set of TSNs kept as runs of consecutive values (start -> inclusive end).
+#[derive(Default)]
+struct TsnRuns {
+    runs: BTreeMap<u64, u64>,
+}
+
+impl TsnRuns {
+    fn contains(&self, t: &u64) -> bool {
+        self.runs.range(..=*t).next_back().is_some_and(|(_, &e)| e >= *t)
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.runs.last_key_value().map(|(_, &e)| e)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    fn insert(&mut self, t: u64) {
+        if self.contains(&t) {
+            return;
+        }
+        let mut start = t;
+        let mut end = t;
+        if let Some((&s, &e)) = self.runs.range(..t).next_back() {
+            if e.saturating_add(1) == t {
+                start = s;
+            }
+        }
+        if let Some(e) = self.runs.remove(&t.saturating_add(1)) {
+            end = e;
+        }
+        self.runs.insert(start, end);
+    }
+
+    /// Removes the run starting at `t`; returns its end.
+    fn take_run_at(&mut self, t: u64) -> Option<u64> {
+        self.runs.remove(&t)
+    }
+
+    /// Forgets every TSN up to `t`.
+    fn remove_through(&mut self, t: u64) {
+        let above = t.saturating_add(1);
+        let mut kept = self.runs.split_off(&above);
+        if let Some((_, &e)) = self.runs.iter().next_back() {
+            if e >= above {
+                kept.insert(above, e);
+            }
+        }
+        self.runs = kept;
+    }
+}
+
 fn serial_gt16(a: u16, b: u16) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000
 }
@@ -70,7 +125,7 @@ impl Rx {
     pub fn new(peer_initial_tsn: u32, window: usize, max_message_size: usize) -> Rx {
         Rx {
             cum: ((1u64 << 32) | u64::from(peer_initial_tsn)) - 1,
-            received: BTreeSet::new(),
+            received: TsnRuns::default(),
             dups: Vec::new(),
             reasm: BTreeMap::new(),
             runs: BTreeMap::new(),
@@ -109,7 +164,7 @@ impl Rx {
             return DataOutcome::Dropped;
         }
         let len = d.payload.len();
-        let fills_hole = self.received.last().is_some_and(|&h| tsn < h);
+        let fills_hole = self.received.last().is_some_and(|h| tsn < h);
         let limit = if fills_hole {
             self.window * MAX_RECEIVE_BUFFER_FACTOR
         } else {
@@ -126,8 +181,8 @@ impl Rx {
         // Record the TSN.
         if tsn == self.cum + 1 {
             self.cum = tsn;
-            while self.received.remove(&(self.cum + 1)) {
-                self.cum += 1;
+            if let Some(e) = self.received.take_run_at(self.cum + 1) {
+                self.cum = e;
             }
             if !self.received.is_empty() {
                 self.sack_now = true;
@@ -295,15 +350,10 @@ impl Rx {
             return;
         }
         // Forget everything up to the new cumulative TSN.
-        while let Some(&t) = self.received.first() {
-            if t > new {
-                break;
-            }
-            self.received.remove(&t);
-        }
+        self.received.remove_through(new);
         self.cum = new;
-        while self.received.remove(&(self.cum + 1)) {
-            self.cum += 1;
+        if let Some(e) = self.received.take_run_at(self.cum + 1) {
+            self.cum = e;
         }
         // Only fragments the sender skipped: those above `new` may belong to a message
         // still being reassembled.
@@ -376,36 +426,14 @@ impl Rx {
 
     /// Builds a SACK (RFC 9260 §3.3.4) and clears the pending-ack state.
     pub fn make_sack(&mut self) -> SackChunk {
-        let mut gaps = Vec::new();
-        let mut run: Option<(u64, u64)> = None;
-        for &t in &self.received {
-            let off = t - self.cum;
-            if off > u64::from(u16::MAX) {
-                break;
-            }
-            match run {
-                Some((s, e)) if off == e + 1 => run = Some((s, off)),
-                Some((s, e)) => {
-                    gaps.push(GapBlock {
-                        start: u16::try_from(s).unwrap_or(u16::MAX),
-                        end: u16::try_from(e).unwrap_or(u16::MAX),
-                    });
-                    run = Some((off, off));
-                }
-                None => run = Some((off, off)),
-            }
-            if gaps.len() >= MAX_GAP_BLOCKS {
-                break;
-            }
-        }
-        if let Some((s, e)) = run {
-            if gaps.len() < MAX_GAP_BLOCKS {
-                gaps.push(GapBlock {
-                    start: u16::try_from(s).unwrap_or(u16::MAX),
-                    end: u16::try_from(e).unwrap_or(u16::MAX),
-                });
-            }
-        }
+        let off = |t: u64| u16::try_from(t.saturating_sub(self.cum)).unwrap_or(u16::MAX);
+        let gaps: Vec<GapBlock> = self
+            .received
+            .runs
+            .iter()
+            .take(MAX_GAP_BLOCKS)
+            .map(|(&s, &e)| GapBlock { start: off(s), end: off(e) })
+            .collect();
         self.sack_now = false;
         self.data_packets = 0;
         let a_rwnd = self.a_rwnd();

@@ -1458,6 +1458,39 @@ mod rx_review {
     }
 
     #[test]
+    fn sack_gap_blocks_come_from_runs() {
+        // Before the review fix each SACK walked every TSN received above a hole (up to
+        // 65535 per SACK, and a duplicate chunk forces a SACK).
+        use super::super::wire::GapBlock;
+        let mut rx = Rx::new(1, 1 << 20, 1 << 16);
+        for t in (3..=60_002).chain([60_004]) {
+            assert_eq!(rx.handle_data(whole(t, 0, 0)), DataOutcome::Accepted);
+        }
+        for _ in 0..1000 {
+            assert_eq!(rx.handle_data(whole(5, 0, 0)), DataOutcome::Duplicate);
+            let sack = rx.make_sack();
+            assert_eq!(sack.cum_tsn_ack, 0);
+            assert_eq!(
+                sack.gaps,
+                vec![GapBlock { start: 3, end: 60_002 }, GapBlock { start: 60_004, end: 60_004 }]
+            );
+            assert_eq!(sack.dup_tsns, vec![5]);
+        }
+        // TSN 1 arrives: cum moves to 1, the gaps shift by one.
+        assert_eq!(rx.handle_data(whole(1, 0, 0)), DataOutcome::Accepted);
+        assert_eq!(rx.make_sack().gaps[0], GapBlock { start: 2, end: 60_001 });
+        // TSN 2 fills the hole: cum jumps over the run to 60002.
+        assert_eq!(rx.handle_data(whole(2, 0, 0)), DataOutcome::Accepted);
+        let sack = rx.make_sack();
+        assert_eq!(sack.cum_tsn_ack, 60_002);
+        assert_eq!(sack.gaps, vec![GapBlock { start: 2, end: 2 }]);
+        // FORWARD TSN to 60003 absorbs the last run.
+        forward(&mut rx, 60_003, vec![]);
+        assert_eq!(rx.cum_tsn(), 60_004);
+        assert!(rx.make_sack().gaps.is_empty());
+    }
+
+    #[test]
     fn a_forward_tsn_with_thousands_of_wide_skips_costs_per_entry_not_per_ssn() {
         // Before the review fix each entry stepped through up to 32767 SSNs one by one:
         // 16k entries in one 64 KiB packet meant ~5e8 map operations on the I/O thread.

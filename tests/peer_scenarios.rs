@@ -677,6 +677,29 @@ fn labels_and_protocols_travel_through_dcep_including_unicode() {
     assert_eq!(full, (Some(250), None));
 }
 
+#[test]
+fn remote_channel_names_are_bounded_in_bytes() {
+    // Review regression: 65534 remote channels with 64 KiB labels and protocols each were
+    // all kept (8 GiB). Opens past MAX_CHANNEL_NAME_BYTES are ignored.
+    let mut net = pair(71, link());
+    let (_, _) = connect(&mut net, A, "plain"); // A holds "plain" + "proto": 10 bytes
+    let label = "a".repeat(65535);
+    let protocol = "b".repeat(65535);
+    let per = label.len() + protocol.len();
+    let fit = (polyrtc::peer::MAX_CHANNEL_NAME_BYTES - 10) / per;
+    let now = net.now();
+    for _ in 0..fit + 3 {
+        net.endpoint_mut(B).create(
+            now,
+            DataChannelInit { label: label.clone(), protocol: protocol.clone(), ..Default::default() },
+        );
+    }
+    drive(&mut net, "the channels that fit arrive", Duration::from_secs(60), |n| n.endpoint(A).incoming().len() >= fit);
+    run_for(&mut net, Duration::from_secs(3));
+    assert_eq!(net.endpoint(A).incoming().len(), fit);
+    assert!(net.endpoint(A).connected());
+}
+
 // ---------------------------------------------------------------------------------------
 // Messages
 // ---------------------------------------------------------------------------------------

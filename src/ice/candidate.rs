@@ -58,7 +58,8 @@ pub fn candidate_priority(kind: &CandidateKind, local_preference: u16, component
 /// RFC 8445 §6.1.2.3: `2^32*MIN(G,D) + 2*MAX(G,D) + (G>D?1:0)`, G the controlling side's.
 pub fn pair_priority(controlling: u32, controlled: u32) -> u64 {
     let (g, d) = (u64::from(controlling), u64::from(controlled));
-    (g.min(d) << 32) + 2 * g.max(d) + u64::from(g > d)
+    // Saturating: with both priorities near 2^32 the RFC formula exceeds u64.
+    (g.min(d) << 32).saturating_add(2 * g.max(d) + u64::from(g > d))
 }
 
 /// A foundation: the same for candidates of the same type, base IP, server and protocol.

@@ -169,6 +169,9 @@ fn priorities_follow_rfc8445() {
     assert_eq!(pair_priority(10, 20), (10u64 << 32) + 40);
     assert_eq!(pair_priority(20, 10), (10u64 << 32) + 41);
     assert!(pair_priority(20, 10) > pair_priority(10, 20));
+    // Review regression: two maximal priorities overflowed (a debug-build panic).
+    assert_eq!(pair_priority(u32::MAX, u32::MAX), u64::MAX);
+    assert!(pair_priority(u32::MAX, u32::MAX - 1) >= pair_priority(u32::MAX - 1, u32::MAX));
 }
 
 // ---- simulated network --------------------------------------------------------------------

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::{
-    ChannelId, DataChannelInit, ErrorKind, PeerError, PeerEvent, MAX_DATA_CHANNELS, MAX_REOPEN_HELD_BYTES,
-    MAX_REOPEN_HELD_MESSAGES,
+    ChannelId, DataChannelInit, ErrorKind, PeerError, PeerEvent, MAX_CHANNEL_NAME_BYTES, MAX_DATA_CHANNELS,
+    MAX_REOPEN_HELD_BYTES, MAX_REOPEN_HELD_MESSAGES,
 };
 use crate::datachannel::{self as dc, DataChannelOpen, DcepMessage, Reliability};
 use crate::sctp::{Association, SendOptions};
@@ -50,6 +50,13 @@ pub(super) struct Channels {
     /// Messages and bytes held over all channels (see `Channel::held`).
     held_messages: usize,
     held_bytes: usize,
+    /// Label and protocol bytes over all channels (bounded by [`MAX_CHANNEL_NAME_BYTES`]
+    /// for remote opens).
+    name_bytes: usize,
+}
+
+fn name_len(init: &DataChannelInit) -> usize {
+    init.label.len().saturating_add(init.protocol.len())
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -65,6 +72,7 @@ impl Channels {
             dtls_client: None,
             held_messages: 0,
             held_bytes: 0,
+            name_bytes: 0,
         }
     }
 
@@ -123,6 +131,7 @@ impl Channels {
         if let Some(s) = stream {
             self.by_stream.insert(s, handle);
         }
+        self.name_bytes = self.name_bytes.saturating_add(name_len(&init));
         self.channels.insert(
             handle,
             Channel {
@@ -327,6 +336,10 @@ impl Channels {
                 }
                 let Some(sctp) = sctp else { return false };
                 let init = init_from_open(open);
+                let names = name_len(&init);
+                if self.name_bytes.saturating_add(names) > MAX_CHANNEL_NAME_BYTES {
+                    return false;
+                }
                 let mut ack = Vec::new();
                 DcepMessage::Ack.encode(&mut ack);
                 if sctp.send(now, stream, dc::ppid::DCEP, &ack, SendOptions::default()).is_err() {
@@ -334,6 +347,7 @@ impl Channels {
                 }
                 let h = self.alloc_handle();
                 self.by_stream.insert(stream, h);
+                self.name_bytes = self.name_bytes.saturating_add(names);
                 events.push_back(PeerEvent::DataChannelIncoming {
                     channel: h,
                     id: stream,
@@ -455,6 +469,7 @@ impl Channels {
 
     fn finish(&mut self, h: ChannelId, events: &mut VecDeque<PeerEvent>) {
         if let Some(c) = self.channels.remove(&h) {
+            self.name_bytes = self.name_bytes.saturating_sub(name_len(&c.init));
             for (_, d) in &c.held {
                 self.held_messages = self.held_messages.saturating_sub(1);
                 self.held_bytes = self.held_bytes.saturating_sub(d.len());

@@ -261,6 +261,9 @@ pub const MAX_DATA_CHANNELS: usize = 65534;
 pub const MAX_REOPEN_HELD_MESSAGES: usize = 64;
 /// Most bytes held that way, over all streams.
 pub const MAX_REOPEN_HELD_BYTES: usize = 512 * 1024;
+/// Label and protocol bytes kept over all data channels. A remote DATA_CHANNEL_OPEN that
+/// would exceed it is ignored (each name may be 64 KiB, and there may be 65534 channels).
+pub const MAX_CHANNEL_NAME_BYTES: usize = 16 * 1024 * 1024;
 /// Largest SDP we accept from the application or the remote side.
 pub const MAX_SDP_SIZE: usize = 256 * 1024;
 

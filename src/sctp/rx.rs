@@ -35,9 +35,21 @@ struct StreamIn {
 pub(super) struct Rx {
     /// Cumulative TSN (extended).
     pub cum: u64,
-    received: BTreeSet<u64>,
+    /// TSNs above `cum` received, as runs (a SACK walks runs, not TSNs).
+    received: TsnRuns,
     dups: Vec<u32>,
     reasm: BTreeMap<u64, DataChunk>,
+    /// Index over `reasm` so that a fragment costs O(log n), not a scan of its neighbours
+    /// (a peer filling a long run backwards made every fragment rescan the run):
+    /// runs of consecutive TSNs held (start -> inclusive end), and the TSNs held that
+    /// carry the B and E bits.
+    runs: BTreeMap<u64, u64>,
+    begins: BTreeSet<u64>,
+    ends: BTreeSet<u64>,
+    /// `partial_at_cum_bytes` for (cum, reasm.len()): it is asked for every chunk dropped
+    /// on a full window. Fragments are only added above `cum` (or move `cum`); removals
+    /// clear it.
+    partial_cache: Option<(u64, usize, usize)>,
     streams: HashMap<u16, StreamIn>,
     /// Bytes held: reassembly, ordering queues and delivered-but-undrained messages.
     pub buffered: usize,
@@ -51,6 +63,60 @@ pub(super) struct Rx {
     window_closed: bool,
 }
 
+/// A set of TSNs kept as runs of consecutive values (start -> inclusive end).
+#[derive(Default)]
+struct TsnRuns {
+    runs: BTreeMap<u64, u64>,
+}
+
+impl TsnRuns {
+    fn contains(&self, t: &u64) -> bool {
+        self.runs.range(..=*t).next_back().is_some_and(|(_, &e)| e >= *t)
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.runs.last_key_value().map(|(_, &e)| e)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    fn insert(&mut self, t: u64) {
+        if self.contains(&t) {
+            return;
+        }
+        let mut start = t;
+        let mut end = t;
+        if let Some((&s, &e)) = self.runs.range(..t).next_back() {
+            if e.saturating_add(1) == t {
+                start = s;
+            }
+        }
+        if let Some(e) = self.runs.remove(&t.saturating_add(1)) {
+            end = e;
+        }
+        self.runs.insert(start, end);
+    }
+
+    /// Removes the run starting at `t`; returns its end.
+    fn take_run_at(&mut self, t: u64) -> Option<u64> {
+        self.runs.remove(&t)
+    }
+
+    /// Forgets every TSN up to `t`.
+    fn remove_through(&mut self, t: u64) {
+        let above = t.saturating_add(1);
+        let mut kept = self.runs.split_off(&above);
+        if let Some((_, &e)) = self.runs.iter().next_back() {
+            if e >= above {
+                kept.insert(above, e);
+            }
+        }
+        self.runs = kept;
+    }
+}
+
 fn serial_gt16(a: u16, b: u16) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000
 }
@@ -59,9 +125,13 @@ impl Rx {
     pub fn new(peer_initial_tsn: u32, window: usize, max_message_size: usize) -> Rx {
         Rx {
             cum: ((1u64 << 32) | u64::from(peer_initial_tsn)) - 1,
-            received: BTreeSet::new(),
+            received: TsnRuns::default(),
             dups: Vec::new(),
             reasm: BTreeMap::new(),
+            runs: BTreeMap::new(),
+            begins: BTreeSet::new(),
+            ends: BTreeSet::new(),
+            partial_cache: None,
             streams: HashMap::new(),
             buffered: 0,
             window,
@@ -94,7 +164,7 @@ impl Rx {
             return DataOutcome::Dropped;
         }
         let len = d.payload.len();
-        let fills_hole = self.received.last().is_some_and(|&h| tsn < h);
+        let fills_hole = self.received.last().is_some_and(|h| tsn < h);
         let limit = if fills_hole {
             self.window * MAX_RECEIVE_BUFFER_FACTOR
         } else {
@@ -111,8 +181,8 @@ impl Rx {
         // Record the TSN.
         if tsn == self.cum + 1 {
             self.cum = tsn;
-            while self.received.remove(&(self.cum + 1)) {
-                self.cum += 1;
+            if let Some(e) = self.received.take_run_at(self.cum + 1) {
+                self.cum = e;
             }
             if !self.received.is_empty() {
                 self.sack_now = true;
@@ -126,61 +196,97 @@ impl Rx {
             self.deliver(d.stream, d.ssn, d.unordered, d.ppid, d.payload);
             return DataOutcome::Accepted;
         }
-        self.reasm.insert(tsn, d);
+        self.hold(tsn, d);
         self.try_reassemble(tsn)
     }
 
-    fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
-        let Some(first) = self.reasm.get(&tsn) else {
-            return DataOutcome::Accepted;
-        };
-        let (stream, ssn, unordered) = (first.stream, first.ssn, first.unordered);
-        let same = |c: &DataChunk| {
-            c.stream == stream && c.unordered == unordered && (unordered || c.ssn == ssn)
-        };
-        let mut end = tsn;
-        loop {
-            let Some(c) = self.reasm.get(&end) else {
-                return DataOutcome::Accepted;
-            };
-            if c.ending {
-                break;
-            }
-            match self.reasm.get(&(end + 1)) {
-                Some(n) if same(n) && !n.beginning => end += 1,
-                _ => return DataOutcome::Accepted,
-            }
+    /// Puts a fragment in `reasm` and its index.
+    fn hold(&mut self, tsn: u64, d: DataChunk) {
+        if d.beginning {
+            self.begins.insert(tsn);
+        }
+        if d.ending {
+            self.ends.insert(tsn);
+        }
+        if self.reasm.insert(tsn, d).is_some() {
+            return;
         }
         let mut start = tsn;
-        let mut total = 0usize;
-        loop {
-            let Some(c) = self.reasm.get(&start) else {
-                return DataOutcome::Accepted;
-            };
-            total += c.payload.len();
-            if c.beginning {
-                break;
-            }
-            match self.reasm.get(&(start - 1)) {
-                Some(p) if same(p) && !p.ending => start -= 1,
-                _ => return DataOutcome::Accepted,
+        let mut end = tsn;
+        if let Some((&s, &e)) = self.runs.range(..tsn).next_back() {
+            if e.saturating_add(1) == tsn {
+                start = s;
             }
         }
-        for t in tsn + 1..=end {
-            total += self.reasm.get(&t).map_or(0, |c| c.payload.len());
+        if let Some(e) = self.runs.remove(&tsn.saturating_add(1)) {
+            end = e;
+        }
+        self.runs.insert(start, end);
+    }
+
+    /// Takes the fragments `lo..=hi` (all held, in one run) out of `reasm` and its index.
+    fn release_range(&mut self, lo: u64, hi: u64) -> Vec<DataChunk> {
+        self.partial_cache = None;
+        let mut out = Vec::new();
+        for t in lo..=hi {
+            if let Some(c) = self.reasm.remove(&t) {
+                out.push(c);
+            }
+            self.begins.remove(&t);
+            self.ends.remove(&t);
+        }
+        if let Some((&s, &e)) = self.runs.range(..=lo).next_back() {
+            if e >= lo {
+                self.runs.remove(&s);
+                if s < lo {
+                    self.runs.insert(s, lo - 1);
+                }
+                if hi < e {
+                    self.runs.insert(hi + 1, e);
+                }
+            }
+        }
+        out
+    }
+
+    fn try_reassemble(&mut self, tsn: u64) -> DataOutcome {
+        // The run of consecutive held TSNs around `tsn`, the nearest B at or before it and
+        // the nearest E at or after it; no other E or B may sit in between.
+        let Some((&rs, &re)) = self.runs.range(..=tsn).next_back() else {
+            return DataOutcome::Accepted;
+        };
+        if re < tsn {
+            return DataOutcome::Accepted;
+        }
+        let Some(&start) = self.begins.range(rs..=tsn).next_back() else {
+            return DataOutcome::Accepted;
+        };
+        let Some(&end) = self.ends.range(tsn..=re).next() else {
+            return DataOutcome::Accepted;
+        };
+        if self.ends.range(start..tsn).next().is_some()
+            || (tsn < end && self.begins.range(tsn + 1..=end).next().is_some())
+        {
+            return DataOutcome::Accepted;
+        }
+        // A complete candidate: reached once per B..E range, since all of it is now held.
+        let Some(first) = self.reasm.get(&start) else {
+            return DataOutcome::Accepted;
+        };
+        let (stream, ssn, unordered, ppid) = (first.stream, first.ssn, first.unordered, first.ppid);
+        let mut total = 0usize;
+        for c in self.reasm.range(start..=end).map(|(_, c)| c) {
+            if c.stream != stream || c.unordered != unordered || (!unordered && c.ssn != ssn) {
+                return DataOutcome::Accepted;
+            }
+            total = total.saturating_add(c.payload.len());
         }
         if total > self.max_message_size {
             return DataOutcome::TooBig;
         }
         let mut data = Vec::with_capacity(total);
-        let mut ppid = 0;
-        for t in start..=end {
-            if let Some(c) = self.reasm.remove(&t) {
-                if t == start {
-                    ppid = c.ppid;
-                }
-                data.extend_from_slice(&c.payload);
-            }
+        for c in self.release_range(start, end) {
+            data.extend_from_slice(&c.payload);
         }
         self.deliver(stream, ssn, unordered, ppid, data);
         DataOutcome::Accepted
@@ -208,8 +314,13 @@ impl Rx {
     }
 
     /// Bytes of the partial message whose last fragment received is at the cumulative TSN.
-    fn partial_at_cum_bytes(&self) -> usize {
-        let mut total = 0;
+    fn partial_at_cum_bytes(&mut self) -> usize {
+        if let Some((cum, len, bytes)) = self.partial_cache {
+            if cum == self.cum && len == self.reasm.len() {
+                return bytes;
+            }
+        }
+        let mut total = 0usize;
         let mut t = self.cum;
         while let Some(c) = self.reasm.get(&t) {
             total += c.payload.len();
@@ -218,6 +329,7 @@ impl Rx {
             }
             t -= 1;
         }
+        self.partial_cache = Some((self.cum, self.reasm.len(), total));
         total
     }
 
@@ -238,15 +350,10 @@ impl Rx {
             return;
         }
         // Forget everything up to the new cumulative TSN.
-        while let Some(&t) = self.received.first() {
-            if t > new {
-                break;
-            }
-            self.received.remove(&t);
-        }
+        self.received.remove_through(new);
         self.cum = new;
-        while self.received.remove(&(self.cum + 1)) {
-            self.cum += 1;
+        if let Some(e) = self.received.take_run_at(self.cum + 1) {
+            self.cum = e;
         }
         // Only fragments the sender skipped: those above `new` may belong to a message
         // still being reassembled.
@@ -258,22 +365,38 @@ impl Rx {
                 self.buffered = self.buffered.saturating_sub(c.payload.len());
             }
         }
+        self.partial_cache = None;
+        let above = new.saturating_add(1);
+        self.begins = self.begins.split_off(&above);
+        self.ends = self.ends.split_off(&above);
+        let mut kept = self.runs.split_off(&above);
+        if let Some((_, &e)) = self.runs.iter().next_back() {
+            if e >= above {
+                kept.insert(above, e);
+            }
+        }
+        self.runs = kept;
         // Skip the abandoned SSNs, delivering what became deliverable.
         for &(stream, ssn) in &f.streams {
             let st = self.streams.entry(stream).or_default();
             if serial_gt16(st.next_ssn, ssn) {
                 continue;
             }
-            loop {
-                let cur = st.next_ssn;
-                if let Some((ppid, data)) = st.ready.remove(&cur) {
+            // Deliver the held messages with SSNs in [next_ssn, ssn] (serial order) by
+            // walking the map, not every SSN: one entry may skip 32767 SSNs and a packet
+            // carries thousands of entries.
+            let lo = st.next_ssn;
+            let skipped: Vec<u16> = if lo <= ssn {
+                st.ready.range(lo..=ssn).map(|(&k, _)| k).collect()
+            } else {
+                st.ready.range(lo..).chain(st.ready.range(..=ssn)).map(|(&k, _)| k).collect()
+            };
+            for k in skipped {
+                if let Some((ppid, data)) = st.ready.remove(&k) {
                     self.delivered.push(Delivered { stream, ppid, data });
                 }
-                st.next_ssn = cur.wrapping_add(1);
-                if cur == ssn {
-                    break;
-                }
             }
+            st.next_ssn = ssn.wrapping_add(1);
             while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
                 st.next_ssn = st.next_ssn.wrapping_add(1);
                 self.delivered.push(Delivered { stream, ppid, data });
@@ -303,36 +426,14 @@ impl Rx {
 
     /// Builds a SACK (RFC 9260 §3.3.4) and clears the pending-ack state.
     pub fn make_sack(&mut self) -> SackChunk {
-        let mut gaps = Vec::new();
-        let mut run: Option<(u64, u64)> = None;
-        for &t in &self.received {
-            let off = t - self.cum;
-            if off > u64::from(u16::MAX) {
-                break;
-            }
-            match run {
-                Some((s, e)) if off == e + 1 => run = Some((s, off)),
-                Some((s, e)) => {
-                    gaps.push(GapBlock {
-                        start: u16::try_from(s).unwrap_or(u16::MAX),
-                        end: u16::try_from(e).unwrap_or(u16::MAX),
-                    });
-                    run = Some((off, off));
-                }
-                None => run = Some((off, off)),
-            }
-            if gaps.len() >= MAX_GAP_BLOCKS {
-                break;
-            }
-        }
-        if let Some((s, e)) = run {
-            if gaps.len() < MAX_GAP_BLOCKS {
-                gaps.push(GapBlock {
-                    start: u16::try_from(s).unwrap_or(u16::MAX),
-                    end: u16::try_from(e).unwrap_or(u16::MAX),
-                });
-            }
-        }
+        let off = |t: u64| u16::try_from(t.saturating_sub(self.cum)).unwrap_or(u16::MAX);
+        let gaps: Vec<GapBlock> = self
+            .received
+            .runs
+            .iter()
+            .take(MAX_GAP_BLOCKS)
+            .map(|(&s, &e)| GapBlock { start: off(s), end: off(e) })
+            .collect();
         self.sack_now = false;
         self.data_packets = 0;
         let a_rwnd = self.a_rwnd();

@@ -2,7 +2,9 @@
 //! ChaCha20-Poly1305 (RFC 7905), x25519 / secp256r1 (RFC 8422), extended master secret
 //! (RFC 7627, required), use_srtp (RFC 5764), HelloVerifyRequest cookies, mutual
 //! certificate authentication checked against SDP fingerprints (RFC 8122), and the
-//! RFC 5705 keying material exporter.
+//! RFC 5705 keying material exporter. Our own certificate is ECDSA P-256; the peer's may be
+//! ECDSA P-256 or RSA (PKCS#1 v1.5 or PSS signatures): as client we also offer ECDHE_RSA
+//! suites, as server we accept an RSA client certificate.
 //!
 //! Drive loop: after every input (`start`, `handle_datagram`, `handle_timeout`, `send`,
 //! `close`), drain `poll_transmit` and `poll_event` until `None`, then arm a timer for
@@ -47,7 +49,8 @@ pub struct DtlsConfig {
     pub max_retransmit: Duration,
     /// The handshake fails (`HandshakeTimeout`) if not connected this long after start.
     pub handshake_timeout: Duration,
-    /// Offered (client) / accepted in preference order (server).
+    /// Offered (client) / accepted in preference order (server). ECDHE_RSA suites are only
+    /// ever used as client (the server's certificate, ours, is ECDSA).
     pub cipher_suites: Vec<CipherSuite>,
     /// ECDHE groups in preference order.
     pub groups: Vec<KeyExchangeGroup>,

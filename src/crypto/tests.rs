@@ -270,7 +270,7 @@ fn rsa_modulus_bounds() {
     let key = |n: &[u8], e: &[u8]| der::tlv(der::TAG_SEQUENCE, &[&int(n), &int(e)]);
     let odd = |bits: usize| {
         let mut n = vec![0xffu8; bits / 8];
-        n[0] = 0x80 | n[0];
+        n[0] |= 0x80;
         n
     };
     assert!(RsaKey::from_pkcs1_der(&key(&odd(RSA_MIN_MODULUS_BITS), &[1, 0, 1])).is_ok());

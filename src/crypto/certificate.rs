@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::der::{self, DerReader};
-use super::{CryptoError, Rng, SigningKey};
+use super::{CryptoError, PeerPublicKey, Rng, RsaKey, SigningKey};
 
 /// Largest peer certificate (DER) we accept.
 pub const MAX_CERTIFICATE_SIZE: usize = 16 * 1024;
@@ -141,8 +141,26 @@ impl Certificate {
 
 /// Extracts the EC P-256 public key (uncompressed SEC1 point) of a DER certificate.
 ///
-/// RSA and other key types give [`CryptoError::PeerIncompatible`].
+/// RSA and other key types give [`CryptoError::PeerIncompatible`]; see
+/// [`parse_peer_public_key`] for a reader that also accepts RSA keys.
 pub fn parse_certificate_public_key(cert: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let (alg, bits) = certificate_spki(cert)?;
+    match parse_spki(alg, bits, false)? {
+        PeerPublicKey::EcdsaP256(point) => Ok(point),
+        PeerPublicKey::Rsa(_) => Err(CryptoError::PeerIncompatible),
+    }
+}
+
+/// Extracts the public key of a DER certificate: ECDSA P-256 or RSA (rsaEncryption, modulus
+/// of [`RSA_MIN_MODULUS_BITS`]..=[`RSA_MAX_MODULUS_BITS`] bits). Other key types give
+/// [`CryptoError::PeerIncompatible`].
+pub fn parse_peer_public_key(cert: &[u8]) -> Result<PeerPublicKey, CryptoError> {
+    let (alg, bits) = certificate_spki(cert)?;
+    parse_spki(alg, bits, true)
+}
+
+/// The SubjectPublicKeyInfo of a certificate: (AlgorithmIdentifier contents, key bytes).
+fn certificate_spki(cert: &[u8]) -> Result<(&[u8], &[u8]), CryptoError> {
     const BAD: CryptoError = CryptoError::BadCertificate;
     if cert.len() > MAX_CERTIFICATE_SIZE {
         return Err(BAD);
@@ -162,10 +180,30 @@ pub fn parse_certificate_public_key(cert: &[u8]) -> Result<Vec<u8>, CryptoError>
     tbs.read(der::TAG_SEQUENCE).ok_or(BAD)?; // validity
     tbs.read(der::TAG_SEQUENCE).ok_or(BAD)?; // subject
     let mut spki = DerReader::new(tbs.read(der::TAG_SEQUENCE).ok_or(BAD)?);
-    let mut alg = DerReader::new(spki.read(der::TAG_SEQUENCE).ok_or(BAD)?);
+    let alg = spki.read(der::TAG_SEQUENCE).ok_or(BAD)?;
+    let bits = spki.read(der::TAG_BIT_STRING).ok_or(BAD)?;
+    Ok((alg, bits))
+}
+
+fn parse_spki(alg: &[u8], bits: &[u8], allow_rsa: bool) -> Result<PeerPublicKey, CryptoError> {
+    const BAD: CryptoError = CryptoError::BadCertificate;
+    let mut alg = DerReader::new(alg);
     let (_, _, alg_oid) = alg.read_any().ok_or(BAD)?;
+    let key = match bits.split_first() {
+        Some((0, rest)) => rest,
+        _ => return Err(BAD),
+    };
     if alg_oid == der::oid(OID_RSA_ENCRYPTION).as_slice() {
-        return Err(CryptoError::PeerIncompatible);
+        if !allow_rsa {
+            return Err(CryptoError::PeerIncompatible);
+        }
+        // RFC 3279 §2.3.1: the parameters are NULL (tolerate them absent).
+        match alg.read_any() {
+            None if alg.is_empty() => {}
+            Some((der::TAG_NULL, [], _)) if alg.is_empty() => {}
+            _ => return Err(BAD),
+        }
+        return Ok(PeerPublicKey::Rsa(Box::new(RsaKey::from_pkcs1_der(key)?)));
     }
     if alg_oid != der::oid(OID_EC_PUBLIC_KEY).as_slice() {
         return Err(CryptoError::PeerIncompatible);
@@ -174,14 +212,9 @@ pub fn parse_certificate_public_key(cert: &[u8]) -> Result<Vec<u8>, CryptoError>
     if curve != der::oid(OID_PRIME256V1).as_slice() {
         return Err(CryptoError::PeerIncompatible);
     }
-    let bits = spki.read(der::TAG_BIT_STRING).ok_or(BAD)?;
-    let point = match bits.split_first() {
-        Some((0, rest)) => rest,
-        _ => return Err(BAD),
-    };
     // Validate the point now so later verification errors are about signatures.
-    p256::PublicKey::from_sec1_bytes(point).map_err(|_| BAD)?;
-    Ok(point.to_vec())
+    p256::PublicKey::from_sec1_bytes(key).map_err(|_| BAD)?;
+    Ok(PeerPublicKey::EcdsaP256(key.to_vec()))
 }
 
 /// A certificate fingerprint as carried in SDP `a=fingerprint` (RFC 8122 §5).

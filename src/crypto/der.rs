@@ -2,6 +2,7 @@
 
 pub const TAG_INTEGER: u8 = 0x02;
 pub const TAG_BIT_STRING: u8 = 0x03;
+pub const TAG_NULL: u8 = 0x05;
 pub const TAG_OID: u8 = 0x06;
 pub const TAG_UTF8_STRING: u8 = 0x0c;
 pub const TAG_UTC_TIME: u8 = 0x17;

@@ -6,6 +6,7 @@
 //! - AEAD: AES-128/256-GCM, ChaCha20-Poly1305 (in-place seal / open)
 //! - ECDHE: X25519, P-256 (ephemeral keys from the injected [`Rng`])
 //! - ECDSA P-256 / SHA-256 sign (DER signature) and verify
+//! - RSA verify only (peer certificates): RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256/384/512
 //! - self-signed X.509 [`Certificate`]s and SDP [`Fingerprint`]s
 
 mod certificate;
@@ -14,7 +15,9 @@ mod der;
 pub mod fuzz;
 mod rng;
 
-pub use certificate::{parse_certificate_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE};
+pub use certificate::{
+    parse_certificate_public_key, parse_peer_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE,
+};
 pub use rng::Rng;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -34,7 +37,7 @@ pub enum CryptoError {
     BadSignature,
     /// The DER of a certificate could not be parsed.
     BadCertificate,
-    /// A certificate uses a key type we do not support (e.g. RSA).
+    /// A certificate uses a key type we do not support (e.g. DSA, or a curve other than P-256).
     PeerIncompatible,
     /// The key exchange produced a non-contributory (all-zero) secret.
     WeakSharedSecret,
@@ -341,6 +344,152 @@ pub fn ecdsa_p256_verify(public_sec1: &[u8], msg: &[u8], der_sig: &[u8]) -> Resu
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_sec1).map_err(|_| CryptoError::InvalidKey)?;
     let sig = p256::ecdsa::Signature::from_der(der_sig).map_err(|_| CryptoError::BadSignature)?;
     vk.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
+}
+
+/// TLS `SignatureScheme` values (RFC 8446 §4.2.3, usable in TLS 1.2) that we verify.
+pub mod signature_scheme {
+    pub const ECDSA_SECP256R1_SHA256: u16 = 0x0403;
+    pub const RSA_PKCS1_SHA256: u16 = 0x0401;
+    pub const RSA_PKCS1_SHA384: u16 = 0x0501;
+    pub const RSA_PKCS1_SHA512: u16 = 0x0601;
+    pub const RSA_PSS_RSAE_SHA256: u16 = 0x0804;
+    pub const RSA_PSS_RSAE_SHA384: u16 = 0x0805;
+    pub const RSA_PSS_RSAE_SHA512: u16 = 0x0806;
+    /// Everything [`super::PeerPublicKey::verify`] accepts, in our order of preference.
+    /// SHA-1 schemes are deliberately absent.
+    pub const VERIFIABLE: [u16; 7] = [
+        ECDSA_SECP256R1_SHA256,
+        RSA_PSS_RSAE_SHA256,
+        RSA_PKCS1_SHA256,
+        RSA_PSS_RSAE_SHA384,
+        RSA_PKCS1_SHA384,
+        RSA_PSS_RSAE_SHA512,
+        RSA_PKCS1_SHA512,
+    ];
+}
+
+/// Smallest RSA modulus we accept from a peer, in bits.
+pub const RSA_MIN_MODULUS_BITS: usize = 1024;
+/// Largest RSA modulus we accept from a peer, in bits (bounds the verification cost).
+pub const RSA_MAX_MODULUS_BITS: usize = 8192;
+
+/// An RSA public key (verification only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RsaKey(rsa::RsaPublicKey);
+
+impl fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RsaKey({} bits)", self.bits())
+    }
+}
+
+impl RsaKey {
+    /// Parses a PKCS#1 `RSAPublicKey` (RFC 8017 §A.1.1): `SEQUENCE { n INTEGER, e INTEGER }`.
+    /// The modulus must be positive, odd and of [`RSA_MIN_MODULUS_BITS`]..=[`RSA_MAX_MODULUS_BITS`]
+    /// bits; the exponent odd and at least 3.
+    pub fn from_pkcs1_der(data: &[u8]) -> Result<RsaKey, CryptoError> {
+        const BAD: CryptoError = CryptoError::BadCertificate;
+        let mut top = der::DerReader::new(data);
+        let mut seq = der::DerReader::new(top.read(der::TAG_SEQUENCE).ok_or(BAD)?);
+        if !top.is_empty() {
+            return Err(BAD);
+        }
+        let n = positive_integer(seq.read(der::TAG_INTEGER).ok_or(BAD)?).ok_or(BAD)?;
+        let e = positive_integer(seq.read(der::TAG_INTEGER).ok_or(BAD)?).ok_or(BAD)?;
+        if !seq.is_empty() {
+            return Err(BAD);
+        }
+        // Bound the size before building big integers (a byte more for the bit check below).
+        if n.len() > RSA_MAX_MODULUS_BITS / 8 || e.len() > 8 {
+            return Err(CryptoError::PeerIncompatible);
+        }
+        let n = rsa::BigUint::from_bytes_be(n);
+        let e = rsa::BigUint::from_bytes_be(e);
+        let bits = n.bits();
+        if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
+            return Err(CryptoError::PeerIncompatible);
+        }
+        let one = rsa::BigUint::from(1u8);
+        if (&n & &one) != one || (&e & &one) != one || e < rsa::BigUint::from(3u8) {
+            return Err(BAD);
+        }
+        rsa::RsaPublicKey::new_with_max_size(n, e, RSA_MAX_MODULUS_BITS)
+            .map(RsaKey)
+            .map_err(|_| CryptoError::PeerIncompatible)
+    }
+
+    /// Modulus size in bits.
+    pub fn bits(&self) -> usize {
+        rsa::traits::PublicKeyParts::n(&self.0).bits()
+    }
+
+    /// Verifies an RSA signature over `msg` with one of the `rsa_pkcs1_*` / `rsa_pss_rsae_*`
+    /// [`signature_scheme`]s (PSS salt length = hash length, RFC 8446 §4.2.3).
+    pub fn verify(&self, scheme: u16, msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        use signature_scheme as ss;
+        use sha2::{Sha256, Sha384, Sha512};
+        let k = rsa::traits::PublicKeyParts::size(&self.0);
+        if sig.len() != k {
+            return Err(CryptoError::BadSignature);
+        }
+        let r = match scheme {
+            ss::RSA_PKCS1_SHA256 => self.0.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &sha256(msg), sig),
+            ss::RSA_PKCS1_SHA384 => self.0.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), &sha384(msg), sig),
+            ss::RSA_PKCS1_SHA512 => self.0.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), &sha512(msg), sig),
+            ss::RSA_PSS_RSAE_SHA256 => self.0.verify(rsa::Pss::new::<Sha256>(), &sha256(msg), sig),
+            ss::RSA_PSS_RSAE_SHA384 => self.0.verify(rsa::Pss::new::<Sha384>(), &sha384(msg), sig),
+            ss::RSA_PSS_RSAE_SHA512 => self.0.verify(rsa::Pss::new::<Sha512>(), &sha512(msg), sig),
+            _ => return Err(CryptoError::PeerIncompatible),
+        };
+        r.map_err(|_| CryptoError::BadSignature)
+    }
+}
+
+/// The magnitude of a DER INTEGER that must be positive (minimal encoding, no sign bit).
+fn positive_integer(v: &[u8]) -> Option<&[u8]> {
+    match v {
+        [] => None,
+        [0] => None,
+        [0, rest @ ..] if rest.first().is_some_and(|b| b & 0x80 != 0) => Some(rest),
+        [0, ..] => None, // not minimal
+        [b, ..] if b & 0x80 != 0 => None, // negative
+        _ => Some(v),
+    }
+}
+
+/// A peer certificate's public key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerPublicKey {
+    /// Uncompressed SEC1 point of a P-256 key.
+    EcdsaP256(Vec<u8>),
+    Rsa(Box<RsaKey>),
+}
+
+impl PeerPublicKey {
+    pub fn is_rsa(&self) -> bool {
+        matches!(self, PeerPublicKey::Rsa(_))
+    }
+
+    /// Whether `scheme` is one this key can verify.
+    pub fn supports(&self, scheme: u16) -> bool {
+        use signature_scheme as ss;
+        match self {
+            PeerPublicKey::EcdsaP256(_) => scheme == ss::ECDSA_SECP256R1_SHA256,
+            PeerPublicKey::Rsa(_) => ss::VERIFIABLE.contains(&scheme) && scheme != ss::ECDSA_SECP256R1_SHA256,
+        }
+    }
+
+    /// Verifies a TLS signature with `scheme` over `msg`; a scheme the key cannot use gives
+    /// [`CryptoError::PeerIncompatible`].
+    pub fn verify(&self, scheme: u16, msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        if !self.supports(scheme) {
+            return Err(CryptoError::PeerIncompatible);
+        }
+        match self {
+            PeerPublicKey::EcdsaP256(point) => ecdsa_p256_verify(point, msg, sig),
+            PeerPublicKey::Rsa(key) => key.verify(scheme, msg, sig),
+        }
+    }
 }
 
 /// Constant-time equality of two byte strings (length is not secret).

@@ -200,3 +200,132 @@ fn fingerprint_sdp_parse_and_format() {
     }
     assert!(Fingerprint::of_der("md5", d).is_none());
 }
+
+// RSA fixtures: a 2048-bit self-signed certificate and signatures over `rsa_msg.bin` made with
+// `openssl dgst -sign` (PKCS#1 v1.5 and PSS with salt length = digest length).
+const RSA_CERT: &[u8] = include_bytes!("testdata/rsa2048_cert.der");
+const RSA_MSG: &[u8] = include_bytes!("testdata/rsa_msg.bin");
+const RSA_VECTORS: [(u16, &[u8]); 6] = [
+    (signature_scheme::RSA_PKCS1_SHA256, include_bytes!("testdata/rsa2048_pkcs1_sha256.sig")),
+    (signature_scheme::RSA_PKCS1_SHA384, include_bytes!("testdata/rsa2048_pkcs1_sha384.sig")),
+    (signature_scheme::RSA_PKCS1_SHA512, include_bytes!("testdata/rsa2048_pkcs1_sha512.sig")),
+    (signature_scheme::RSA_PSS_RSAE_SHA256, include_bytes!("testdata/rsa2048_pss_sha256.sig")),
+    (signature_scheme::RSA_PSS_RSAE_SHA384, include_bytes!("testdata/rsa2048_pss_sha384.sig")),
+    (signature_scheme::RSA_PSS_RSAE_SHA512, include_bytes!("testdata/rsa2048_pss_sha512.sig")),
+];
+
+fn rsa_fixture_key() -> PeerPublicKey {
+    parse_peer_public_key(RSA_CERT).expect("fixture parses")
+}
+
+#[test]
+fn rsa_certificate_key_is_extracted() {
+    let key = rsa_fixture_key();
+    assert!(key.is_rsa());
+    let PeerPublicKey::Rsa(rsa) = &key else { panic!("not RSA") };
+    assert_eq!(rsa.bits(), 2048);
+    // The EC-only reader still refuses it.
+    assert_eq!(parse_certificate_public_key(RSA_CERT), Err(CryptoError::PeerIncompatible));
+    // Our own ECDSA certificates go through the general reader too.
+    let mut rng = Rng::from_seed([5; 32]);
+    let cert = Certificate::generate(&mut rng, 1_700_000_000, 1_800_000_000).unwrap();
+    let ec = parse_peer_public_key(cert.der()).unwrap();
+    assert!(!ec.is_rsa());
+    let sig = cert.signing_key().sign(b"m");
+    assert_eq!(ec.verify(signature_scheme::ECDSA_SECP256R1_SHA256, b"m", &sig), Ok(()));
+    assert_eq!(ec.verify(signature_scheme::RSA_PKCS1_SHA256, b"m", &sig), Err(CryptoError::PeerIncompatible));
+}
+
+#[test]
+fn rsa_signature_vectors_verify_and_tampering_fails() {
+    let key = rsa_fixture_key();
+    for (scheme, sig) in RSA_VECTORS {
+        assert_eq!(key.verify(scheme, RSA_MSG, sig), Ok(()), "scheme {scheme:#06x}");
+        // Another message, a flipped signature bit, a wrong scheme, a short signature.
+        assert_eq!(key.verify(scheme, b"other message", sig), Err(CryptoError::BadSignature));
+        let mut bad = sig.to_vec();
+        bad[100] ^= 0x10;
+        assert_eq!(key.verify(scheme, RSA_MSG, &bad), Err(CryptoError::BadSignature));
+        assert_eq!(key.verify(scheme, RSA_MSG, &sig[1..]), Err(CryptoError::BadSignature));
+        let mut long = sig.to_vec();
+        long.push(0);
+        assert_eq!(key.verify(scheme, RSA_MSG, &long), Err(CryptoError::BadSignature));
+    }
+    // PKCS#1 signature checked as PSS (same hash) and vice versa.
+    assert_eq!(key.verify(signature_scheme::RSA_PSS_RSAE_SHA256, RSA_MSG, RSA_VECTORS[0].1), Err(CryptoError::BadSignature));
+    assert_eq!(key.verify(signature_scheme::RSA_PKCS1_SHA256, RSA_MSG, RSA_VECTORS[3].1), Err(CryptoError::BadSignature));
+    // SHA-1 (0x0201) and ECDSA are not schemes for an RSA key.
+    assert_eq!(key.verify(0x0201, RSA_MSG, RSA_VECTORS[0].1), Err(CryptoError::PeerIncompatible));
+    assert_eq!(key.verify(signature_scheme::ECDSA_SECP256R1_SHA256, RSA_MSG, RSA_VECTORS[0].1), Err(CryptoError::PeerIncompatible));
+    // All-zero and all-0xff signatures of the right length.
+    assert_eq!(key.verify(signature_scheme::RSA_PKCS1_SHA256, RSA_MSG, &[0; 256]), Err(CryptoError::BadSignature));
+    assert_eq!(key.verify(signature_scheme::RSA_PSS_RSAE_SHA256, RSA_MSG, &[0xff; 256]), Err(CryptoError::BadSignature));
+}
+
+#[test]
+fn rsa_modulus_bounds() {
+    // 512 bits: below RSA_MIN_MODULUS_BITS.
+    assert_eq!(parse_peer_public_key(include_bytes!("testdata/rsa512_cert.der")), Err(CryptoError::PeerIncompatible));
+    let int = |m: &[u8]| der::unsigned_integer(m);
+    let key = |n: &[u8], e: &[u8]| der::tlv(der::TAG_SEQUENCE, &[&int(n), &int(e)]);
+    let odd = |bits: usize| {
+        let mut n = vec![0xffu8; bits / 8];
+        n[0] |= 0x80;
+        n
+    };
+    assert!(RsaKey::from_pkcs1_der(&key(&odd(RSA_MIN_MODULUS_BITS), &[1, 0, 1])).is_ok());
+    assert!(RsaKey::from_pkcs1_der(&key(&odd(RSA_MAX_MODULUS_BITS), &[1, 0, 1])).is_ok());
+    assert_eq!(RsaKey::from_pkcs1_der(&key(&odd(RSA_MIN_MODULUS_BITS - 8), &[1, 0, 1])), Err(CryptoError::PeerIncompatible));
+    assert_eq!(RsaKey::from_pkcs1_der(&key(&odd(RSA_MAX_MODULUS_BITS + 8), &[1, 0, 1])), Err(CryptoError::PeerIncompatible));
+    // Even modulus, even / tiny exponent, negative or non-minimal integers, trailing data.
+    let mut even = odd(2048);
+    even[255] = 0xfe;
+    assert_eq!(RsaKey::from_pkcs1_der(&key(&even, &[1, 0, 1])), Err(CryptoError::BadCertificate));
+    assert_eq!(RsaKey::from_pkcs1_der(&key(&odd(2048), &[1, 0, 0])), Err(CryptoError::BadCertificate));
+    assert_eq!(RsaKey::from_pkcs1_der(&key(&odd(2048), &[1])), Err(CryptoError::BadCertificate));
+    let neg = der::tlv(der::TAG_SEQUENCE, &[&der::tlv(der::TAG_INTEGER, &[&odd(2048)]), &int(&[1, 0, 1])]);
+    assert_eq!(RsaKey::from_pkcs1_der(&neg), Err(CryptoError::BadCertificate));
+    let mut padded = vec![0, 0];
+    padded.extend_from_slice(&odd(2048));
+    let nonmin = der::tlv(der::TAG_SEQUENCE, &[&der::tlv(der::TAG_INTEGER, &[&padded]), &int(&[1, 0, 1])]);
+    assert_eq!(RsaKey::from_pkcs1_der(&nonmin), Err(CryptoError::BadCertificate));
+    let mut trailing = key(&odd(2048), &[1, 0, 1]);
+    trailing.push(0);
+    assert_eq!(RsaKey::from_pkcs1_der(&trailing), Err(CryptoError::BadCertificate));
+}
+
+#[test]
+fn malformed_rsa_certificates_never_panic() {
+    // Every truncation and every single-byte corruption of the fixture certificate.
+    for n in 0..RSA_CERT.len() {
+        assert!(parse_peer_public_key(&RSA_CERT[..n]).is_err());
+    }
+    let key = rsa_fixture_key();
+    let mut seen_ok_other = 0;
+    for i in 0..RSA_CERT.len() {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut m = RSA_CERT.to_vec();
+            m[i] ^= flip;
+            if let Ok(k) = parse_peer_public_key(&m) {
+                // A corrupted modulus or exponent must not verify the fixture signature.
+                if k != key {
+                    seen_ok_other += 1;
+                    for (scheme, sig) in RSA_VECTORS {
+                        assert!(k.verify(scheme, RSA_MSG, sig).is_err());
+                    }
+                }
+            }
+        }
+    }
+    // Some corruptions inside the modulus still parse as a (different) key.
+    assert!(seen_ok_other > 0);
+    // Random junk signatures of every length around the modulus size.
+    let mut rng = Rng::from_seed([9; 32]);
+    for len in [0usize, 1, 128, 255, 256, 257, 1024] {
+        let mut sig = vec![0u8; len];
+        rng.fill(&mut sig);
+        for scheme in signature_scheme::VERIFIABLE {
+            assert!(key.verify(scheme, RSA_MSG, &sig).is_err());
+        }
+    }
+}

@@ -48,7 +48,8 @@ pub enum DtlsError {
     // --- peer incompatible
     /// No common cipher suite / group / signature scheme, or no extended master secret.
     HandshakeFailure,
-    /// The peer's certificate key is not ECDSA P-256 (e.g. RSA).
+    /// The peer's certificate key is unsupported (not ECDSA P-256 or RSA 1024..=8192 bits),
+    /// or does not fit the negotiated cipher suite or signature scheme.
     PeerIncompatible,
     /// The peer does not speak DTLS 1.2.
     ProtocolVersion,

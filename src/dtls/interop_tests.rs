@@ -64,9 +64,9 @@ impl Drop for Openssl {
     }
 }
 
-/// Generates an ECDSA P-256 key and self-signed certificate with openssl; returns
-/// (cert path, key path, DER).
-fn openssl_cert(dir: &std::path::Path) -> (String, String, Vec<u8>) {
+/// Generates an ECDSA P-256 (or, with `rsa`, an RSA 2048) key and self-signed certificate
+/// with openssl; returns (cert path, key path, DER).
+fn openssl_cert(dir: &std::path::Path, rsa: bool) -> (String, String, Vec<u8>) {
     let key = dir.join("k.pem");
     let cert = dir.join("c.pem");
     let der = dir.join("c.der");
@@ -74,7 +74,11 @@ fn openssl_cert(dir: &std::path::Path) -> (String, String, Vec<u8>) {
         let st = Command::new("openssl").args(args).stderr(Stdio::null()).status().unwrap();
         assert!(st.success(), "{args:?}");
     };
-    run(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key.to_str().unwrap()]);
+    if rsa {
+        run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key.to_str().unwrap()]);
+    } else {
+        run(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key.to_str().unwrap()]);
+    }
     run(&["req", "-new", "-x509", "-key", key.to_str().unwrap(), "-out", cert.to_str().unwrap(), "-days", "30", "-subj", "/CN=openssl"]);
     run(&["x509", "-in", cert.to_str().unwrap(), "-outform", "der", "-out", der.to_str().unwrap()]);
     (cert.to_str().unwrap().to_string(), key.to_str().unwrap().to_string(), std::fs::read(der).unwrap())
@@ -141,28 +145,45 @@ const SUITES: [(&str, CipherSuite); 3] = [
     ("ECDHE-ECDSA-CHACHA20-POLY1305", CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256),
 ];
 
+const RSA_SUITES: [(&str, CipherSuite); 3] = [
+    ("ECDHE-RSA-AES128-GCM-SHA256", CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256),
+    ("ECDHE-RSA-AES256-GCM-SHA384", CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384),
+    ("ECDHE-RSA-CHACHA20-POLY1305", CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256),
+];
+
+/// OpenSSL signature algorithm lists for the RSA peer: PSS, PKCS#1 v1.5, SHA-384/512.
+const RSA_SIGALGS: [&str; 4] = ["RSA-PSS+SHA256", "RSA+SHA256", "RSA+SHA384", "RSA-PSS+SHA512"];
+
 #[test]
 #[ignore]
 fn polyrtc_client_against_openssl_server() {
-    client_cases(&SUITES, &["X25519:P-256", "P-256"], 1200);
+    client_cases(&SUITES, &["X25519:P-256", "P-256"], 1200, false, &[""]);
 }
 
 #[test]
 #[ignore]
 fn polyrtc_client_against_openssl_server_small_mtu() {
-    client_cases(&SUITES[..1], &["P-256"], 300);
+    client_cases(&SUITES[..1], &["P-256"], 300, false, &[""]);
 }
 
-fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize) {
+/// The server has an RSA certificate: ECDHE_RSA suites, every RSA signature scheme.
+#[test]
+#[ignore]
+fn polyrtc_client_against_openssl_server_rsa() {
+    client_cases(&RSA_SUITES, &["X25519:P-256"], 1200, true, &RSA_SIGALGS);
+    client_cases(&RSA_SUITES[..1], &["P-256"], 300, true, &[""]);
+}
+
+fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize, rsa: bool, sigalg_sets: &[&str]) {
     if !have_openssl() {
         eprintln!("openssl not installed; skipping");
         return;
     }
-    let dir = interop_dir("client");
-    let (cert_pem, key_pem, der) = openssl_cert(&dir);
+    let dir = interop_dir(if rsa { "client-rsa" } else { "client" });
+    let (cert_pem, key_pem, der) = openssl_cert(&dir, rsa);
     let mtu_s = mtu.to_string();
-    for (i, (name, _suite)) in suites.iter().enumerate() {
-        for &groups in group_sets {
+    for (i, (name, suite)) in suites.iter().enumerate() {
+        for (&groups, &sigalgs) in group_sets.iter().flat_map(|g| sigalg_sets.iter().map(move |s| (g, s))) {
             let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = probe.local_addr().unwrap().port();
             drop(probe);
@@ -170,11 +191,15 @@ fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize)
                 "s_server", "-dtls1_2", "-accept", &format!("127.0.0.1:{port}"), "-cert", &cert_pem, "-key", &key_pem,
                 "-Verify", "1", "-cipher", name, "-groups", groups, "-use_srtp", "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
                 "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", &mtu_s,
+                "-sigalgs", if sigalgs.is_empty() { "ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256" } else { sigalgs },
+                // What the CertificateRequest asks for (our certificate is ECDSA).
+                "-client_sigalgs", "ECDSA+SHA256",
             ]);
             std::thread::sleep(Duration::from_millis(400));
             let ours = Arc::new(Certificate::generate(&mut Rng::seeded(i as u64), 1_700_000_000, 1_900_000_000).unwrap());
             let fp = Fingerprint::of_der("sha-256", &der).unwrap();
-            let config = DtlsConfig { mtu, ..DtlsConfig::default() };
+            // Only the suite under test: connecting proves it was negotiated.
+            let config = DtlsConfig { mtu, cipher_suites: vec![*suite], ..DtlsConfig::default() };
             let mut conn = DtlsConnection::new(DtlsRole::Client, ours, vec![fp], config, Rng::seeded(7 + i as u64));
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let mut peer = Some(SocketAddr::from(([127, 0, 0, 1], port)));
@@ -198,7 +223,7 @@ fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize)
             assert_eq!(conn.export_keying_material(b"EXTRACTOR-dtls_srtp", 60).unwrap(), km);
             conn.close();
             drive(&mut conn, &sock, &mut peer, &mut now, &mut events, |_| false, 200);
-            eprintln!("client vs openssl s_server: {name} {groups} mtu {mtu} OK");
+            eprintln!("client vs openssl s_server: {name} {groups} {sigalgs} mtu {mtu} OK");
         }
     }
 }
@@ -206,35 +231,46 @@ fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize)
 #[test]
 #[ignore]
 fn openssl_client_against_polyrtc_server() {
-    server_cases(&SUITES, &["X25519:P-256", "P-256"], 1200);
+    server_cases(&SUITES, &["X25519:P-256", "P-256"], 1200, false, &[""]);
 }
 
 #[test]
 #[ignore]
 fn openssl_client_against_polyrtc_server_small_mtu() {
-    server_cases(&SUITES[..1], &["P-256"], 300);
+    server_cases(&SUITES[..1], &["P-256"], 300, false, &[""]);
 }
 
-fn server_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize) {
+/// The client has an RSA certificate: our ECDSA suites, its CertificateVerify with every RSA
+/// signature scheme.
+#[test]
+#[ignore]
+fn openssl_client_against_polyrtc_server_rsa() {
+    server_cases(&SUITES[..1], &["X25519:P-256"], 1200, true, &RSA_SIGALGS);
+    server_cases(&SUITES[1..], &["P-256"], 300, true, &[""]);
+}
+
+fn server_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize, rsa: bool, sigalg_sets: &[&str]) {
     if !have_openssl() {
         eprintln!("openssl not installed; skipping");
         return;
     }
-    let dir = interop_dir("server");
-    let (cert_pem, key_pem, der) = openssl_cert(&dir);
+    let dir = interop_dir(if rsa { "server-rsa" } else { "server" });
+    let (cert_pem, key_pem, der) = openssl_cert(&dir, rsa);
     let mtu_s = mtu.to_string();
-    for (i, (name, _)) in suites.iter().enumerate() {
-        for &groups in group_sets {
+    for (i, (name, suite)) in suites.iter().enumerate() {
+        for (&groups, &sigalgs) in group_sets.iter().flat_map(|g| sigalg_sets.iter().map(move |s| (g, s))) {
             let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = sock.local_addr().unwrap().port();
             let ours = Arc::new(Certificate::generate(&mut Rng::seeded(i as u64), 1_700_000_000, 1_900_000_000).unwrap());
             let fp = Fingerprint::of_der("sha-256", &der).unwrap();
-            let config = DtlsConfig { mtu, ..DtlsConfig::default() };
+            // Only the suite under test: connecting proves it was negotiated.
+            let config = DtlsConfig { mtu, cipher_suites: vec![*suite], ..DtlsConfig::default() };
             let mut conn = DtlsConnection::new(DtlsRole::Server, ours, vec![fp], config, Rng::seeded(9 + i as u64));
             let mut client = Openssl::spawn(&[
                 "s_client", "-dtls1_2", "-connect", &format!("127.0.0.1:{port}"), "-cert", &cert_pem, "-key", &key_pem,
                 "-cipher", name, "-groups", groups, "-use_srtp", "SRTP_AES128_CM_SHA1_80",
                 "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60", "-mtu", &mtu_s,
+                "-client_sigalgs", if sigalgs.is_empty() { "ECDSA+SHA256:RSA-PSS+SHA256:RSA+SHA256" } else { sigalgs },
             ]);
             let mut peer = None;
             let mut now = Time::from_millis(1);
@@ -257,7 +293,7 @@ fn server_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize)
             assert_eq!(conn.export_keying_material(b"EXTRACTOR-dtls_srtp", 60).unwrap(), km);
             conn.close();
             drive(&mut conn, &sock, &mut peer, &mut now, &mut events, |e| e.contains(&DtlsEvent::Closed), 300);
-            eprintln!("openssl s_client vs server: {name} {groups} mtu {mtu} OK");
+            eprintln!("openssl s_client vs server: {name} {groups} {sigalgs} mtu {mtu} OK");
         }
     }
 }

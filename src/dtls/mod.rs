@@ -2,7 +2,9 @@
 //! ChaCha20-Poly1305 (RFC 7905), x25519 / secp256r1 (RFC 8422), extended master secret
 //! (RFC 7627, required), use_srtp (RFC 5764), HelloVerifyRequest cookies, mutual
 //! certificate authentication checked against SDP fingerprints (RFC 8122), and the
-//! RFC 5705 keying material exporter.
+//! RFC 5705 keying material exporter. Our own certificate is ECDSA P-256; the peer's may be
+//! ECDSA P-256 or RSA (PKCS#1 v1.5 or PSS signatures): as client we also offer ECDHE_RSA
+//! suites, as server we accept an RSA client certificate.
 //!
 //! Drive loop: after every input (`start`, `handle_datagram`, `handle_timeout`, `send`,
 //! `close`), drain `poll_transmit` and `poll_event` until `None`, then arm a timer for
@@ -47,7 +49,8 @@ pub struct DtlsConfig {
     pub max_retransmit: Duration,
     /// The handshake fails (`HandshakeTimeout`) if not connected this long after start.
     pub handshake_timeout: Duration,
-    /// Offered (client) / accepted in preference order (server).
+    /// Offered (client) / accepted in preference order (server). ECDHE_RSA suites are only
+    /// ever used as client (the server's certificate, ours, is ECDSA).
     pub cipher_suites: Vec<CipherSuite>,
     /// ECDHE groups in preference order.
     pub groups: Vec<KeyExchangeGroup>,
@@ -68,6 +71,9 @@ impl Default for DtlsConfig {
                 CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
                 CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
                 CipherSuite::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256,
+                CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256,
+                CipherSuite::ECDHE_RSA_AES_256_GCM_SHA384,
+                CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
             ],
             groups: vec![KeyExchangeGroup::X25519, KeyExchangeGroup::P256],
             srtp_profiles: vec![SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80],

@@ -17,6 +17,17 @@ impl CipherSuite {
     pub const ECDHE_ECDSA_AES_256_GCM_SHA384: CipherSuite = CipherSuite(0xc02c);
     /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905).
     pub const ECDHE_ECDSA_CHACHA20_POLY1305_SHA256: CipherSuite = CipherSuite(0xcca9);
+    /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (RFC 5289); client side only (our key is ECDSA).
+    pub const ECDHE_RSA_AES_128_GCM_SHA256: CipherSuite = CipherSuite(0xc02f);
+    /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (RFC 5289); client side only.
+    pub const ECDHE_RSA_AES_256_GCM_SHA384: CipherSuite = CipherSuite(0xc030);
+    /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905); client side only.
+    pub const ECDHE_RSA_CHACHA20_POLY1305_SHA256: CipherSuite = CipherSuite(0xcca8);
+
+    /// Whether the server authenticates with an RSA key (ECDHE_RSA); otherwise ECDSA.
+    pub fn is_rsa(self) -> bool {
+        matches!(self.0, 0xc02f | 0xc030 | 0xcca8)
+    }
 
     pub fn is_supported(self) -> bool {
         self.aead().is_some()
@@ -24,15 +35,15 @@ impl CipherSuite {
 
     pub fn aead(self) -> Option<AeadAlgorithm> {
         match self.0 {
-            0xc02b => Some(AeadAlgorithm::Aes128Gcm),
-            0xc02c => Some(AeadAlgorithm::Aes256Gcm),
-            0xcca9 => Some(AeadAlgorithm::ChaCha20Poly1305),
+            0xc02b | 0xc02f => Some(AeadAlgorithm::Aes128Gcm),
+            0xc02c | 0xc030 => Some(AeadAlgorithm::Aes256Gcm),
+            0xcca9 | 0xcca8 => Some(AeadAlgorithm::ChaCha20Poly1305),
             _ => None,
         }
     }
 
     pub fn prf_hash(self) -> PrfHash {
-        if self.0 == 0xc02c {
+        if matches!(self.0, 0xc02c | 0xc030) {
             PrfHash::Sha384
         } else {
             PrfHash::Sha256
@@ -41,7 +52,7 @@ impl CipherSuite {
 
     /// Length of the fixed IV taken from the key block (4 for GCM, 12 for ChaCha).
     pub fn fixed_iv_len(self) -> usize {
-        if self.0 == 0xcca9 {
+        if matches!(self.0, 0xcca9 | 0xcca8) {
             12
         } else {
             4
@@ -50,7 +61,7 @@ impl CipherSuite {
 
     /// Bytes a protected record adds to its plaintext (explicit nonce + tag).
     pub fn overhead(self) -> usize {
-        if self.0 == 0xcca9 {
+        if matches!(self.0, 0xcca9 | 0xcca8) {
             AEAD_TAG_LEN
         } else {
             8 + AEAD_TAG_LEN

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::crypto::{
-    ct_eq, ecdsa_p256_verify, hmac_sha256, parse_certificate_public_key, prf, Certificate, EphemeralKey,
-    Fingerprint, KeyExchangeGroup, Rng,
+    ct_eq, hmac_sha256, parse_peer_public_key, prf, signature_scheme, Certificate, EphemeralKey, Fingerprint,
+    KeyExchangeGroup, PeerPublicKey, Rng,
 };
 use crate::time::Time;
 
@@ -17,7 +17,7 @@ use super::record::{CipherSuite, RecordCipher, RecordWriter, ReplayWindow};
 use super::wire::{
     self, content_type, encode_handshake, handshake_type as ht, CertificateMsg, CertificateRequest,
     CertificateVerify, ClientHello, ClientKeyExchange, Extensions, HandshakeHeader, HelloVerifyRequest,
-    Reader, RecordHeader, ServerHello, ServerKeyExchange, CERT_TYPE_ECDSA_SIGN, DTLS_1_0, DTLS_1_2,
+    Reader, RecordHeader, ServerHello, ServerKeyExchange, CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN, DTLS_1_0, DTLS_1_2,
     ECDSA_SECP256R1_SHA256, RECORD_HEADER_LEN,
 };
 use super::{DtlsConfig, DtlsEvent, DtlsRole, DtlsStats};
@@ -85,7 +85,7 @@ struct Handshake {
     group: Option<KeyExchangeGroup>,
     ephemeral: Option<EphemeralKey>,
     pre_master: Option<Vec<u8>>,
-    peer_public_key: Option<Vec<u8>>,
+    peer_public_key: Option<PeerPublicKey>,
     peer_certificate: Option<Vec<u8>>,
     certificate_requested: bool,
     srtp_profile: Option<u16>,
@@ -228,7 +228,7 @@ impl DtlsConnection {
             extensions: Extensions {
                 supported_groups: Some(self.config.groups.iter().map(|g| g.iana()).collect()),
                 ec_point_formats: Some(vec![0]),
-                signature_algorithms: Some(vec![ECDSA_SECP256R1_SHA256]),
+                signature_algorithms: Some(signature_scheme::VERIFIABLE.to_vec()),
                 use_srtp: if self.config.srtp_profiles.is_empty() {
                     None
                 } else {
@@ -697,7 +697,7 @@ impl DtlsConnection {
                 if !self.remote_fingerprints.is_empty() && !self.remote_fingerprints.iter().any(|f| f.matches(leaf)) {
                     return Err(DtlsError::FingerprintMismatch);
                 }
-                let pk = parse_certificate_public_key(leaf)?;
+                let pk = parse_peer_public_key(leaf)?;
                 self.hs.peer_public_key = Some(pk);
                 self.hs.peer_certificate = Some(leaf.clone());
                 self.append_transcript(msg_type, seq, body);
@@ -713,15 +713,21 @@ impl DtlsConnection {
                 let group = KeyExchangeGroup::from_iana(ske.named_group)
                     .filter(|g| self.config.groups.contains(g))
                     .ok_or(DtlsError::IllegalParameter)?;
-                if ske.signature_scheme != ECDSA_SECP256R1_SHA256 {
+                let pk = self.hs.peer_public_key.as_ref().ok_or(DtlsError::UnexpectedMessage)?;
+                // The server's key must fit the suite it chose (ECDHE_RSA or ECDHE_ECDSA), and
+                // sign with a scheme we offered that the key can use.
+                let suite_is_rsa = self.hs.suite.is_some_and(|s| s.is_rsa());
+                if pk.is_rsa() != suite_is_rsa {
+                    return Err(DtlsError::PeerIncompatible);
+                }
+                if !signature_scheme::VERIFIABLE.contains(&ske.signature_scheme) || !pk.supports(ske.signature_scheme) {
                     return Err(DtlsError::IllegalParameter);
                 }
                 let mut signed = Vec::with_capacity(64 + 70);
                 signed.extend_from_slice(&self.hs.client_random);
                 signed.extend_from_slice(&self.hs.server_random);
                 signed.extend_from_slice(&ske.params());
-                let pk = self.hs.peer_public_key.as_ref().ok_or(DtlsError::UnexpectedMessage)?;
-                ecdsa_p256_verify(pk, &signed, &ske.signature)?;
+                pk.verify(ske.signature_scheme, &signed, &ske.signature)?;
                 let eph = EphemeralKey::generate(group, &mut self.rng);
                 let ours = eph.public().to_vec();
                 self.hs.pre_master = Some(eph.agree(&ske.public)?);
@@ -765,11 +771,12 @@ impl DtlsConnection {
             }
             (State::ServerExpectCertificateVerify, ht::CERTIFICATE_VERIFY) => {
                 let cv = CertificateVerify::decode(body)?;
-                if cv.signature_scheme != ECDSA_SECP256R1_SHA256 {
+                let pk = self.hs.peer_public_key.as_ref().ok_or(DtlsError::UnexpectedMessage)?;
+                // A scheme from our CertificateRequest that the client's key can use.
+                if !signature_scheme::VERIFIABLE.contains(&cv.signature_scheme) || !pk.supports(cv.signature_scheme) {
                     return Err(DtlsError::IllegalParameter);
                 }
-                let pk = self.hs.peer_public_key.as_ref().ok_or(DtlsError::UnexpectedMessage)?;
-                ecdsa_p256_verify(pk, &self.hs.transcript, &cv.signature)?;
+                pk.verify(cv.signature_scheme, &self.hs.transcript, &cv.signature)?;
                 self.append_transcript(msg_type, seq, body);
                 self.state = State::ExpectChangeCipherSpec;
                 Ok(())
@@ -832,7 +839,8 @@ impl DtlsConnection {
             .cipher_suites
             .iter()
             .copied()
-            .find(|s| ch.cipher_suites.contains(&s.0))
+            // Our certificate is ECDSA: never pick an ECDHE_RSA suite as server.
+            .find(|s| !s.is_rsa() && ch.cipher_suites.contains(&s.0))
             .ok_or(DtlsError::HandshakeFailure)?;
         if !ch.extensions.extended_master_secret || !ch.compression_methods.contains(&0) {
             return Err(DtlsError::HandshakeFailure);
@@ -911,8 +919,8 @@ impl DtlsConnection {
         self.push_handshake(0, ht::SERVER_KEY_EXCHANGE, b);
         let mut b = Vec::with_capacity(16);
         CertificateRequest {
-            certificate_types: vec![CERT_TYPE_ECDSA_SIGN],
-            signature_schemes: vec![ECDSA_SECP256R1_SHA256],
+            certificate_types: vec![CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN],
+            signature_schemes: signature_scheme::VERIFIABLE.to_vec(),
             authorities: Vec::new(),
         }
         .encode(&mut b);

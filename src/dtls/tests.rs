@@ -950,3 +950,77 @@ fn fuzz_helper_on_captures_and_noise() {
         fuzz_round_trip(&junk);
     }
 }
+
+#[test]
+fn server_never_picks_an_ecdhe_rsa_suite() {
+    // Our certificate is ECDSA: a client offering only ECDHE_RSA suites finds no common suite,
+    // even though the server's configuration lists them (they are for the client role).
+    let cc = DtlsConfig {
+        cipher_suites: vec![CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256, CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256],
+        ..DtlsConfig::default()
+    };
+    let mut p = Pair::new(cc, DtlsConfig::default());
+    assert!(DtlsConfig::default().cipher_suites.contains(&CipherSuite::ECDHE_RSA_AES_128_GCM_SHA256));
+    p.client.start(p.now);
+    p.run_until(|p| !p.client_events.is_empty() && !p.server_events.is_empty());
+    assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::HandshakeFailure)]);
+}
+
+#[test]
+fn client_refuses_an_ecdhe_rsa_suite_signed_with_an_ecdsa_key() {
+    // A server that picks ECDHE_RSA but presents an ECDSA certificate: rewrite the suite in
+    // our server's ServerHello (record header 13 + handshake header 12 + version 2 + random 32
+    // + empty session id 1 = offset 60) before the client sees it.
+    let (c, s) = (cert(1), cert(2));
+    let sc = DtlsConfig { require_cookie: false, ..DtlsConfig::default() };
+    let mut client =
+        DtlsConnection::new(DtlsRole::Client, c.clone(), vec![s.fingerprint()], DtlsConfig::default(), Rng::seeded(3));
+    let mut server = DtlsConnection::new(DtlsRole::Server, s, vec![c.fingerprint()], sc, Rng::seeded(4));
+    client.start(Time::ZERO);
+    while let Some(d) = client.poll_transmit() {
+        server.handle_datagram(Time::ZERO, &d).unwrap();
+    }
+    let mut flight4: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_transmit()).collect();
+    assert!(!flight4.is_empty());
+    let first = &mut flight4[0];
+    assert_eq!(first[13], handshake_type::SERVER_HELLO);
+    assert_eq!(&first[60..62], &[0xc0, 0x2b]);
+    first[60..62].copy_from_slice(&[0xc0, 0x2f]);
+    let results: Vec<_> = flight4.iter().map(|d| client.handle_datagram(Time::ZERO, d)).collect();
+    assert!(results.contains(&Err(DtlsError::PeerIncompatible)), "{results:?}");
+    assert_eq!(client.poll_event(), Some(DtlsEvent::Failed(DtlsError::PeerIncompatible)));
+}
+
+#[test]
+fn hellos_advertise_rsa_signature_schemes() {
+    // The ClientHello offers every scheme we verify (RSA ones included, no SHA-1), and the
+    // CertificateRequest accepts rsa_sign certificates with the same schemes.
+    let (c, s) = (cert(1), cert(2));
+    let sc = DtlsConfig { require_cookie: false, ..DtlsConfig::default() };
+    let mut client =
+        DtlsConnection::new(DtlsRole::Client, c.clone(), vec![s.fingerprint()], DtlsConfig::default(), Rng::seeded(3));
+    let mut server = DtlsConnection::new(DtlsRole::Server, s, vec![c.fingerprint()], sc, Rng::seeded(4));
+    client.start(Time::ZERO);
+    let ch_dgram = client.poll_transmit().unwrap();
+    let ch = ClientHello::decode(&ch_dgram[25..]).unwrap();
+    let offered = ch.extensions.signature_algorithms.unwrap();
+    assert_eq!(offered, crate::crypto::signature_scheme::VERIFIABLE.to_vec());
+    assert!(offered.contains(&0x0401) && offered.contains(&0x0804) && !offered.contains(&0x0201));
+    assert!(ch.cipher_suites.contains(&0xc02f) && ch.cipher_suites.contains(&0xc030) && ch.cipher_suites.contains(&0xcca8));
+    server.handle_datagram(Time::ZERO, &ch_dgram).unwrap();
+    let flight4: Vec<u8> = std::iter::from_fn(|| server.poll_transmit()).flatten().collect();
+    // Find the CertificateRequest handshake message (type 13) by scanning the records.
+    let mut at = 0;
+    let mut found = None;
+    while at + 13 <= flight4.len() {
+        let len = usize::from(u16::from_be_bytes([flight4[at + 11], flight4[at + 12]]));
+        let rec = &flight4[at + 13..at + 13 + len];
+        if rec[0] == handshake_type::CERTIFICATE_REQUEST {
+            found = Some(CertificateRequest::decode(&rec[12..]).unwrap());
+        }
+        at += 13 + len;
+    }
+    let cr = found.expect("a CertificateRequest");
+    assert_eq!(cr.certificate_types, vec![CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN]);
+    assert_eq!(cr.signature_schemes, offered);
+}

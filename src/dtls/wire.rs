@@ -55,6 +55,8 @@ pub mod extension_type {
 
 /// `ecdsa_secp256r1_sha256` (RFC 8446 naming; TLS 1.2 hash 4 / signature 3).
 pub const ECDSA_SECP256R1_SHA256: u16 = 0x0403;
+/// ClientCertificateType `rsa_sign` (RFC 5246 §7.4.4).
+pub const CERT_TYPE_RSA_SIGN: u8 = 1;
 /// ClientCertificateType `ecdsa_sign` (RFC 8422 §5.5).
 pub const CERT_TYPE_ECDSA_SIGN: u8 = 64;
 /// ECCurveType `named_curve` (RFC 8422 §5.4).

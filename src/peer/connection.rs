@@ -327,7 +327,8 @@ impl Peer {
                 Some(s) if self.signaling == SignalingState::Stable || self.signaling == SignalingState::HaveLocalOffer => s,
                 _ => self.create_offer()?,
             },
-            (SdpType::Answer | SdpType::Pranswer, None) => match self.last_answer.clone() {
+            // Answer or pranswer (a rollback returned above).
+            (_, None) => match self.last_answer.clone() {
                 Some(s) => s,
                 None => self.create_answer()?,
             },
@@ -349,7 +350,6 @@ impl Peer {
                 }
                 s.to_string()
             }
-            (SdpType::Rollback, None) => unreachable_rollback(),
         };
         let desc = Description { ty, sdp: text };
         match ty {
@@ -1121,10 +1121,6 @@ impl Peer {
     }
 }
 
-fn unreachable_rollback() -> String {
-    // Rollback returns early above; keep this total without panicking.
-    String::new()
-}
 
 fn is_ignorable_candidate_error(e: &ice::IceError) -> bool {
     matches!(e, ice::IceError::MdnsCandidate | ice::IceError::UnresolvedHostname)

@@ -8,6 +8,7 @@
 pub mod crypto;
 pub mod datachannel;
 pub mod dtls;
+mod fuzz_script;
 pub mod ice;
 pub mod net;
 pub mod peer;

@@ -12,33 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{DtlsConfig, DtlsConnection, DtlsEvent, DtlsRole};
+use crate::fuzz_script::{push_datagram, push_tick, steps, Step, START};
 use crate::crypto::{Certificate, Rng};
 use crate::Time;
 
-/// Steps beyond this are ignored (keeps one fuzz run short).
-const MAX_STEPS: usize = 256;
-const START: Time = Time::from_millis(1_000);
 
-enum Step<'a> {
-    Datagram(&'a [u8]),
-    Tick(u16),
-}
-
-fn steps(mut data: &[u8]) -> impl Iterator<Item = Step<'_>> {
-    core::iter::from_fn(move || {
-        let (&tag, rest) = data.split_first()?;
-        let (n, rest) = rest.split_first_chunk::<2>()?;
-        let n = u16::from_be_bytes(*n);
-        if tag & 1 == 1 {
-            data = rest;
-            return Some(Step::Tick(n));
-        }
-        let (body, rest) = rest.split_at(usize::from(n).min(rest.len()));
-        data = rest;
-        Some(Step::Datagram(body))
-    })
-    .take(MAX_STEPS)
-}
 
 fn pair() -> Option<(DtlsConnection, DtlsConnection)> {
     let mut rng = Rng::seeded(0xd715);
@@ -72,7 +50,7 @@ struct Server {
 impl Server {
     fn apply(&mut self, step: Step<'_>) -> Vec<Vec<u8>> {
         match step {
-            Step::Datagram(d) => {
+            Step::Datagram { data: d, .. } => {
                 let _ = self.conn.handle_datagram(self.now, d);
             }
             Step::Tick(ms) => {
@@ -134,10 +112,8 @@ pub fn fuzz_dtls_server_seed() -> Vec<u8> {
     for _ in 0..1000 {
         to_server.extend(core::iter::from_fn(|| client.poll_transmit()));
         while let Some(d) = to_server.pop_front() {
-            script.push(0);
-            script.extend_from_slice(&u16::try_from(d.len()).unwrap_or(u16::MAX).to_be_bytes());
-            script.extend_from_slice(&d);
-            for reply in server.apply(Step::Datagram(&d)) {
+            push_datagram(&mut script, &d);
+            for reply in server.apply(Step::Datagram { tag: 0, data: &d }) {
                 let _ = client.handle_datagram(server.now, &reply);
             }
             while let Some(e) = client.poll_event() {
@@ -162,10 +138,7 @@ pub fn fuzz_dtls_server_seed() -> Vec<u8> {
         }
         let next = [client.poll_timeout(), server.conn.poll_timeout()].into_iter().flatten().min();
         let Some(next) = next else { break };
-        let ms = next.saturating_since(server.now).as_millis().clamp(1, 60_000);
-        let ms = u16::try_from(ms).unwrap_or(u16::MAX);
-        script.push(1);
-        script.extend_from_slice(&ms.to_be_bytes());
+        let ms = push_tick(&mut script, server.now, next);
         for reply in server.apply(Step::Tick(ms)) {
             let _ = client.handle_datagram(server.now, &reply);
         }

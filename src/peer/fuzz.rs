@@ -12,36 +12,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::{DataChannelInit, Peer, PeerConfig, PeerEvent, SdpType};
+use crate::fuzz_script::{push_datagram, push_tick, steps, Step, START};
 use crate::crypto::Rng;
 use crate::{Time, TransportId};
 
-/// Steps beyond this are ignored (keeps one fuzz run short).
-const MAX_STEPS: usize = 256;
-const START: Time = Time::from_millis(1_000);
 const TRANSPORT: TransportId = 0;
 const ADDR_ANSWERER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 50_000);
 const ADDR_OFFERER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 50_001);
 
-enum Step<'a> {
-    Datagram(&'a [u8]),
-    Tick(u16),
-}
-
-fn steps(mut data: &[u8]) -> impl Iterator<Item = Step<'_>> {
-    core::iter::from_fn(move || {
-        let (&tag, rest) = data.split_first()?;
-        let (n, rest) = rest.split_first_chunk::<2>()?;
-        let n = u16::from_be_bytes(*n);
-        if tag & 1 == 1 {
-            data = rest;
-            return Some(Step::Tick(n));
-        }
-        let (body, rest) = rest.split_at(usize::from(n).min(rest.len()));
-        data = rest;
-        Some(Step::Datagram(body))
-    })
-    .take(MAX_STEPS)
-}
 
 /// The answerer under test: applies one step, then drains it.
 struct Answerer {
@@ -53,7 +31,7 @@ struct Answerer {
 impl Answerer {
     fn apply(&mut self, step: Step<'_>) -> Vec<Vec<u8>> {
         match step {
-            Step::Datagram(d) => self.peer.handle_datagram(self.now, TRANSPORT, ADDR_OFFERER, d),
+            Step::Datagram { data: d, .. } => self.peer.handle_datagram(self.now, TRANSPORT, ADDR_OFFERER, d),
             Step::Tick(ms) => {
                 self.now += Duration::from_millis(u64::from(ms));
                 self.peer.handle_timeout(self.now);
@@ -135,10 +113,8 @@ pub fn fuzz_peer_seed() -> Vec<u8> {
         let now = answerer.now;
         queue.extend(core::iter::from_fn(|| offerer.poll_transmit(now)).map(|t| t.data));
         while let Some(d) = queue.pop_front() {
-            script.push(0);
-            script.extend_from_slice(&u16::try_from(d.len()).unwrap_or(u16::MAX).to_be_bytes());
-            script.extend_from_slice(&d);
-            for reply in answerer.apply(Step::Datagram(&d)) {
+            push_datagram(&mut script, &d);
+            for reply in answerer.apply(Step::Datagram { tag: 0, data: &d }) {
                 offerer.handle_datagram(now, TRANSPORT, ADDR_ANSWERER, &reply);
             }
             while let Some(e) = offerer.poll_event() {
@@ -162,10 +138,7 @@ pub fn fuzz_peer_seed() -> Vec<u8> {
         }
         let next = [offerer.poll_timeout(), answerer.peer.poll_timeout()].into_iter().flatten().min();
         let Some(next) = next else { break };
-        let ms = next.saturating_since(now).as_millis().clamp(1, 60_000);
-        let ms = u16::try_from(ms).unwrap_or(u16::MAX);
-        script.push(1);
-        script.extend_from_slice(&ms.to_be_bytes());
+        let ms = push_tick(&mut script, now, next);
         for reply in answerer.apply(Step::Tick(ms)) {
             offerer.handle_datagram(answerer.now, TRANSPORT, ADDR_ANSWERER, &reply);
         }

@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use super::wire::{finish_packet, Packet};
 use super::{Association, SctpConfig, SctpEvent, SendOptions};
+use crate::fuzz_script::{push_datagram, push_tick, steps, Step, START};
 use crate::crypto::Rng;
 use crate::Time;
 
-/// Steps beyond this are ignored (keeps one fuzz run short).
-const MAX_STEPS: usize = 256;
-const START: Time = Time::from_millis(1_000);
 
 /// Decodes `data` as an SCTP packet, as it is and with its checksum fixed; whatever
 /// decodes must survive encode -> decode unchanged.
@@ -32,26 +30,6 @@ pub fn fuzz_packet(data: &[u8]) {
     }
 }
 
-enum Step<'a> {
-    Packet { data: &'a [u8], fix_crc: bool },
-    Tick(u16),
-}
-
-fn steps(mut data: &[u8]) -> impl Iterator<Item = Step<'_>> {
-    core::iter::from_fn(move || {
-        let (&tag, rest) = data.split_first()?;
-        let (n, rest) = rest.split_first_chunk::<2>()?;
-        let n = u16::from_be_bytes(*n);
-        if tag & 1 == 1 {
-            data = rest;
-            return Some(Step::Tick(n));
-        }
-        let (body, rest) = rest.split_at(usize::from(n).min(rest.len()));
-        data = rest;
-        Some(Step::Packet { data: body, fix_crc: tag & 2 == 0 })
-    })
-    .take(MAX_STEPS)
-}
 
 /// The association under test (the passive side): applies one step, then drains it.
 struct Passive {
@@ -63,9 +41,10 @@ struct Passive {
 impl Passive {
     fn apply(&mut self, step: Step<'_>) -> Vec<Vec<u8>> {
         match step {
-            Step::Packet { data, fix_crc } => {
+            Step::Datagram { tag, data } => {
                 let mut p = data.to_vec();
-                if fix_crc {
+                // Tag bit 1 set: feed the packet as is; clear: recompute its CRC-32C.
+                if tag & 2 == 0 {
                     finish_packet(&mut p);
                 }
                 self.assoc.handle_packet(self.now, &p);
@@ -130,10 +109,8 @@ pub fn fuzz_association_seed() -> Vec<u8> {
         let now = passive.now;
         queue.extend(core::iter::from_fn(|| active.poll_transmit(now)));
         while let Some(d) = queue.pop_front() {
-            script.push(0);
-            script.extend_from_slice(&u16::try_from(d.len()).unwrap_or(u16::MAX).to_be_bytes());
-            script.extend_from_slice(&d);
-            for reply in passive.apply(Step::Packet { data: &d, fix_crc: false }) {
+            push_datagram(&mut script, &d);
+            for reply in passive.apply(Step::Datagram { tag: 2, data: &d }) {
                 active.handle_packet(now, &reply);
             }
             while let Some(e) = active.poll_event() {
@@ -165,10 +142,7 @@ pub fn fuzz_association_seed() -> Vec<u8> {
         if shut && !active.is_established() && queue.is_empty() && next > now + Duration::from_secs(5) {
             break;
         }
-        let ms = next.saturating_since(now).as_millis().clamp(1, 60_000);
-        let ms = u16::try_from(ms).unwrap_or(u16::MAX);
-        script.push(1);
-        script.extend_from_slice(&ms.to_be_bytes());
+        let ms = push_tick(&mut script, now, next);
         let replies = passive.apply(Step::Tick(ms));
         for reply in replies {
             active.handle_packet(passive.now, &reply);

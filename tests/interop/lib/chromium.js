@@ -3,7 +3,7 @@
 // of RTCPeerConnections; Node drives them with page.evaluate and receives their events through
 // one exposed function. Binary data crosses the bridge as base64.
 const fs = require('node:fs');
-const { PeerBase } = require('./peers');
+const { RpcPeer } = require('./peers');
 
 const CHROMIUM_PATH = process.env.POLYRTC_CHROMIUM || '/usr/bin/chromium';
 
@@ -66,7 +66,7 @@ function pageMain() {
     if (dc.readyState === 'open') emit(id, 'open', dc.label, null);
   };
   window.__polyrtc = {
-    create(id, config) {
+    init(id, config) {
       const pc = new RTCPeerConnection(config || {});
       const p = { pc, channels: new Map() };
       peers.set(id, p);
@@ -147,7 +147,7 @@ async function preparePage(browser) {
   };
 }
 
-class ChromiumPeer extends PeerBase {
+class ChromiumPeer extends RpcPeer {
   constructor(page, id, name) {
     super(name);
     this.page = page;
@@ -158,33 +158,6 @@ class ChromiumPeer extends PeerBase {
     return this.page.evaluate(([m, id, a]) => window.__polyrtc[m](id, ...a), [method, this.id, args]);
   }
 
-  init(config) {
-    return this._call('create', config || {});
-  }
-  createOffer() {
-    return this._call('createOffer');
-  }
-  handleOffer(desc) {
-    return this._call('handleOffer', desc);
-  }
-  handleAnswer(desc) {
-    return this._call('handleAnswer', desc);
-  }
-  addCandidate(c) {
-    return this._call('addCandidate', c);
-  }
-  createChannel(label, init) {
-    return this._call('createChannel', label, init || null);
-  }
-  channelInfo(label) {
-    return this._call('channelInfo', label);
-  }
-  send(label, data) {
-    return this._call('send', label, typeof data === 'string' ? { s: data } : { b: Buffer.from(data).toString('base64') });
-  }
-  closeChannel(label) {
-    return this._call('closeChannel', label);
-  }
   async close() {
     if (!this.page.isClosed()) await this._call('close');
   }

@@ -273,10 +273,41 @@ class WeriftPeer extends PeerBase {
   }
 }
 
-module.exports = { PeerBase, W3CPeer, WeriftPeer, toBuffer, DEFAULT_WAIT_MS };
+// A peer living elsewhere (a browser page, a child process) driven by remote calls: the
+// subclass supplies `_call(op, ...args)` (resolving with the remote result) and `close()`.
+// Binary payloads cross as base64 (`{ b }`), strings as `{ s }`.
+class RpcPeer extends PeerBase {
+  init(config) {
+    return this._call('init', config || {});
+  }
+  createOffer() {
+    return this._call('createOffer');
+  }
+  handleOffer(desc) {
+    return this._call('handleOffer', desc);
+  }
+  handleAnswer(desc) {
+    return this._call('handleAnswer', desc);
+  }
+  addCandidate(c) {
+    return this._call('addCandidate', c);
+  }
+  createChannel(label, init) {
+    return this._call('createChannel', label, init || null);
+  }
+  channelInfo(label) {
+    return this._call('channelInfo', label);
+  }
+  send(label, data) {
+    return this._call('send', label, typeof data === 'string' ? { s: data } : { b: Buffer.from(data).toString('base64') });
+  }
+  closeChannel(label) {
+    return this._call('closeChannel', label);
+  }
+}
 
 /** aiortc (Python), one peer per child process (tests/interop/lib/aiortc_peer.py). */
-class AiortcPeer extends PeerBase {
+class AiortcPeer extends RpcPeer {
   constructor(name = 'aiortc', python = process.env.POLYRTC_PYTHON || 'python3') {
     super(name);
     const { spawn } = require('node:child_process');
@@ -328,33 +359,6 @@ class AiortcPeer extends PeerBase {
     });
   }
 
-  init(config) {
-    return this._call('init', config || {});
-  }
-  createOffer() {
-    return this._call('createOffer');
-  }
-  handleOffer(desc) {
-    return this._call('handleOffer', desc);
-  }
-  handleAnswer(desc) {
-    return this._call('handleAnswer', desc);
-  }
-  addCandidate(c) {
-    return this._call('addCandidate', c);
-  }
-  createChannel(label, init) {
-    return this._call('createChannel', label, init || null);
-  }
-  channelInfo(label) {
-    return this._call('channelInfo', label);
-  }
-  send(label, data) {
-    return this._call('send', label, typeof data === 'string' ? { s: data } : { b: Buffer.from(data).toString('base64') });
-  }
-  closeChannel(label) {
-    return this._call('closeChannel', label);
-  }
   async close() {
     if (this.exited) return;
     const done = new Promise((r) => this.child.once('exit', r));
@@ -365,4 +369,4 @@ class AiortcPeer extends PeerBase {
   }
 }
 
-module.exports.AiortcPeer = AiortcPeer;
+module.exports = { PeerBase, RpcPeer, W3CPeer, WeriftPeer, AiortcPeer, toBuffer, DEFAULT_WAIT_MS };

@@ -3,46 +3,11 @@
 // process over loopback UDP. Skipped only when the addon binary is missing.
 const test = require('node:test');
 const assert = require('node:assert');
-const fs = require('fs');
-const path = require('path');
+const { skipUnlessAddon, loadApi, once, withTimeout, until, messages } = require('./real-helpers');
 
-const ADDON = path.join(__dirname, '..', '..', 'napi', 'polyrtc.node');
-const haveAddon = fs.existsSync(ADDON);
-if (!haveAddon) {
-  const bar = '!'.repeat(78);
-  console.error(`\n${bar}\n!! node-pair.test.js SKIPPED: ${ADDON} is missing.\n`
-    + `!! Build the addon (node napi/build.js) to run the end-to-end tests of the real engine.\n${bar}\n`);
-}
-process.env.POLYRTC_INCLUDE_LOOPBACK = '1';
-
-const skip = haveAddon ? false : 'napi/polyrtc.node is missing (build the addon)';
+const skip = skipUnlessAddon(__filename);
 const TIMEOUT = 20000;
-const api = haveAddon ? require('../index.js') : null;
-
-function once(target, type) {
-  return new Promise((resolve) => target.addEventListener(type, resolve, { once: true }));
-}
-
-function withTimeout(promise, what, ms = 15000) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function until(predicate, what, ms = 15000) {
-  return withTimeout(new Promise((resolve) => {
-    const poll = () => (predicate() ? resolve() : setTimeout(poll, 5));
-    poll();
-  }), what, ms);
-}
-
-function messages(channel) {
-  const out = [];
-  channel.addEventListener('message', (e) => out.push(e.data));
-  return out;
-}
+const api = loadApi();
 
 /** Offer/answer between `offerer` and `answerer`, trickled or complete. */
 async function negotiate(offerer, answerer, { trickle = true } = {}) {

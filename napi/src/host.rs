@@ -162,8 +162,7 @@ pub struct PeerHost<E: Engine> {
     pub backlog: Arc<Backlog>,
     pub state: HostState,
     pub stats: HostStats,
-    /// Bumped on every re-arm; stale heap entries carry an older one.
-    pub timer_generation: u64,
+    /// The deadline this peer has in the I/O thread's timer table, if any.
     pub armed: Option<Time>,
 }
 
@@ -183,7 +182,6 @@ impl<E: Engine> PeerHost<E> {
             backlog,
             state: HostState::Open,
             stats: HostStats::default(),
-            timer_generation: 0,
             armed: None,
         }
     }

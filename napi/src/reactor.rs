@@ -1,5 +1,5 @@
 //! The one I/O thread per process: a `mio::Poll` with every UDP socket of every peer, a
-//! `Waker`, and a timer heap fed by each peer's `poll_timeout()`.
+//! `Waker`, and a timer table (one entry per peer) fed by each peer's `poll_timeout()`.
 //!
 //! Lock order (never the reverse): peer host -> timers, peer host -> table. The I/O thread
 //! never holds the table or the timers while it locks a peer.
@@ -17,7 +17,7 @@ use polyrtc::{Time, TransportId};
 
 use crate::clock;
 use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, Socket, RECV_BUFFER_SIZE};
-use crate::timers::{PeerId, TimerEntry, TimerHeap};
+use crate::timers::{PeerId, TimerTable};
 
 const WAKER: Token = Token(usize::MAX);
 /// A timer that is still due right after firing is pushed this far out, so a core that
@@ -37,7 +37,7 @@ struct Shared<E: Engine> {
     registry: Registry,
     waker: Waker,
     table: Mutex<Table<E>>,
-    timers: Mutex<TimerHeap>,
+    timers: Mutex<TimerTable>,
     /// Peers whose reading was paused by their backlog and may read again.
     resume: Mutex<Vec<PeerId>>,
     next_token: AtomicU64,
@@ -78,7 +78,7 @@ impl<E: Engine> Reactor<E> {
             registry,
             waker,
             table: Mutex::new(Table { peers: HashMap::new(), tokens: HashMap::new() }),
-            timers: Mutex::new(TimerHeap::new()),
+            timers: Mutex::new(TimerTable::new()),
             resume: Mutex::new(Vec::new()),
             next_token: AtomicU64::new(0),
             next_peer: AtomicU64::new(1),
@@ -164,13 +164,11 @@ impl<E: Engine> Reactor<E> {
             return;
         }
         host.armed = next;
-        host.timer_generation += 1;
-        let Some(deadline) = next else { return };
-        let earliest = lock(&self.shared.timers).push(TimerEntry {
-            deadline,
-            peer: host.id,
-            generation: host.timer_generation,
-        });
+        let Some(deadline) = next else {
+            lock(&self.shared.timers).remove_peer(host.id);
+            return;
+        };
+        let earliest = lock(&self.shared.timers).set(host.id, deadline);
         if earliest && !is_io_thread() {
             let _ = self.shared.waker.wake();
         }
@@ -297,21 +295,16 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
             touch(&mut touched, host);
         }
         let due = lock(&reactor.shared.timers).pop_due(now);
-        for entry in due {
-            let Some(host) = reactor.lookup(entry.peer) else { continue };
-            let mut fired = false;
+        for peer in due {
+            let Some(host) = reactor.lookup(peer) else { continue };
+            // The entry left the table: fire even if a call re-armed the peer meanwhile
+            // (an early timeout is harmless), and re-arm from what the core says now.
             guarded(&reactor, &host, |h| {
-                if h.timer_generation != entry.generation {
-                    return;
-                }
                 h.armed = None;
                 let next = h.on_timeout(now).map(|d| d.max(now + MIN_REARM));
                 reactor.arm(h, next);
-                fired = true;
             });
-            if fired {
-                touch(&mut touched, host);
-            }
+            touch(&mut touched, host);
         }
         // One batch per peer per wake-up.
         for host in touched.drain(..) {

@@ -163,6 +163,21 @@ fn timers_fire_and_an_earlier_rearm_wakes_the_thread() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(lock(&f.host).engine.fired, 2, "the stale 30 s entry did not fire");
 
+    // A deadline that moves on every call leaves one entry, not one per call.
+    for i in 0..10_000u64 {
+        let mut g = lock(&f.host);
+        g.engine.deadline = Some(clock::now() + Duration::from_secs(30) + Duration::from_micros(i));
+        f.reactor.after_call(&mut g, clock::now());
+    }
+    assert_eq!(f.reactor.timer_count(), crate::timers::MAX_TIMER_ENTRIES_PER_PEER);
+    // Disarming removes it.
+    {
+        let mut g = lock(&f.host);
+        g.engine.deadline = None;
+        f.reactor.after_call(&mut g, clock::now());
+    }
+    assert_eq!(f.reactor.timer_count(), 0);
+
     // Closing drops the peer's timer entries.
     {
         let mut g = lock(&f.host);

@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
-# The one command that runs all tests: Rust (unit + integration), the JS layer and addon tests,
-# the interop tests (Chromium, werift) and the npm pack test. Every suite runs even if an
-# earlier one failed; the script exits non-zero if any failed.
+# The one command that runs all tests, on a fresh machine too: it first installs what the
+# suites need (scripts/setup-tests.sh: Debian's Chromium, coturn, iproute2, iptables; npm ci;
+# aiortc from PyPI; the addon build; only what is missing), then runs every suite: the core's
+# portability rules, Rust (unit + integration), the JS layer and addon tests, the interop
+# tests (Chromium, werift, aiortc), the npm pack test and the NAT test. Every suite runs even
+# if an earlier one failed; the script exits non-zero if any failed or skipped a test (a
+# skipped test is not a pass).
 #
-# Prerequisites (what .ci/run and scripts/demo.sh install): npm ci, npm run build
-# (napi/polyrtc.node), Debian's chromium at /usr/bin/chromium; for tests/nat: root, coturn,
-# iproute2, iptables.
-# POLYRTC_IMPL=<module or path> runs the interop tests against another W3C implementation
-# (e.g. @roamhq/wrtc); by default they test this repo's js/index.js.
+# Needs root or password-less sudo (Debian packages, network namespaces for the NAT suite).
+# POLYRTC_SKIP_SETUP=1 skips the setup step. POLYRTC_IMPL=<module or path> runs the interop
+# tests against another W3C implementation (e.g. @roamhq/wrtc); by default they test this
+# repo's js/index.js.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "${POLYRTC_SKIP_SETUP:-0}" != 1 ]; then
+  bash scripts/setup-tests.sh || { echo "=== test-all: setup FAILED"; exit 1; }
+fi
+
 failed=()
 passed=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 step() {
   local name=$1
   shift
   echo
   echo "=== test-all: ${name}: $*"
-  "$@"
-  local rc=$?
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # node --test reports skipped tests in its summary ("ℹ skipped N" / "# skip N").
+  if [ "$rc" -eq 0 ] && grep -qE '^(ℹ|#) skip(ped)? [1-9]' "$log"; then
+    echo "=== test-all: ${name} skipped tests (a skip is not a pass; see the reasons above)"
+    rc=1
+  fi
   if [ "$rc" -eq 0 ]; then
     passed+=("$name")
   else
@@ -28,6 +42,17 @@ step() {
   fi
 }
 
+# The core's portability rules: no wall clock in src/ (Instant::now / SystemTime::now panic
+# on wasm32; test-only files `tests.rs` / `*_tests.rs` may time a real-time peer), and the
+# core builds for wasm32-unknown-unknown.
+rules() {
+  if grep -rnE --exclude=tests.rs --exclude='*_tests.rs' '(Instant|SystemTime)::now' src/ | grep -vE '^[^:]+:[0-9]+:\s*//'; then
+    echo "rules: Instant::now / SystemTime::now found in src/ (see above): the core takes time as an input" >&2
+    return 1
+  fi
+  cargo check --lib --target wasm32-unknown-unknown
+}
+step rules rules
 step rust cargo test --workspace
 
 # Only *.test.js files: Node 20 would also run every .js file under a test/ folder
@@ -42,8 +67,12 @@ fi
 
 step interop node --test --test-concurrency=1 tests/interop/
 step pack node --test tests/pack/
-# Needs root, ip netns, iptables and coturn (skips loudly otherwise; fails instead under CI=true).
-step nat node --test tests/nat/nat.test.js
+# Needs root (network namespaces, iptables), ip netns and coturn.
+if [ "$(id -u)" = 0 ]; then
+  step nat node --test tests/nat/nat.test.js
+else
+  step nat sudo -E "$(command -v node)" --test tests/nat/nat.test.js
+fi
 
 echo
 echo "=== test-all: suites passed: ${passed[*]:-none}"

@@ -66,6 +66,7 @@ class Direction {
     this.out = out; // socket the datagrams leave from
     this.proxy = proxy;
     this.dest = null; // { address, port }
+    this.connected = false; // `out` is connected to dest
     this.fifo = []; // { due, buf } in due order (constant delay keeps arrival order)
     this.fifoHead = 0;
     this.late = []; // reordered ones, sorted by due
@@ -162,9 +163,10 @@ class Direction {
     const st = this.stats;
     st.forwarded++;
     st.forwardedBytes += buf.length;
-    this.out.send(buf, this.dest.port, this.dest.address, (err) => {
-      if (err) st.sendErrors++;
-    });
+    // No callback: a send error is emitted as the socket's 'error' event (counted there).
+    // Once connected (setPeer), no address: that skips a lookup per datagram.
+    if (this.connected) this.out.send(buf);
+    else this.out.send(buf, this.dest.port, this.dest.address);
   }
 
   clear() {
@@ -220,8 +222,8 @@ class UdpPathProxy {
     };
     this.x.on('message', onMessage(this.ab, () => this.a));
     this.y.on('message', onMessage(this.ba, () => this.b));
-    this.x.on('error', () => {});
-    this.y.on('error', () => {});
+    this.x.on('error', () => this.ba.stats.sendErrors++);
+    this.y.on('error', () => this.ab.stats.sendErrors++);
   }
 
   /** Binds both sockets; resolves to { x, y } (their ports). */
@@ -239,19 +241,32 @@ class UdpPathProxy {
 
   /**
    * Where side 'a' or 'b' really is (from the candidate it signalled). A's address is where
-   * datagrams from B leave X to; B's is where datagrams from A leave Y to.
+   * datagrams from B leave X to; B's is where datagrams from A leave Y to. The socket facing
+   * that side is then connected to it (resolves once connected), so from then on it only
+   * receives from that address: a datagram from another one never crosses the proxy.
    */
-  setPeer(side, address, port) {
+  async setPeer(side, address, port) {
     const peer = { address, port: Number(port) };
+    let dir;
     if (side === 'a') {
       this.a = peer;
-      this.ba.dest = peer;
+      dir = this.ba;
     } else if (side === 'b') {
       this.b = peer;
-      this.ab.dest = peer;
+      dir = this.ab;
     } else {
       throw new TypeError(`side must be 'a' or 'b', not ${side}`);
     }
+    if (dir.connected) throw new Error(`side ${side} is already set`);
+    dir.dest = peer;
+    await new Promise((resolve, reject) => {
+      dir.out.once('error', reject);
+      dir.out.connect(peer.port, peer.address, () => {
+        dir.out.removeListener('error', reject);
+        resolve();
+      });
+    });
+    dir.connected = true;
   }
 
   /** Changes loss/duplicate/reorder(/reorderExtraMs/delayMs) for both directions from now on. */

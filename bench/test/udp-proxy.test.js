@@ -22,8 +22,8 @@ async function setup(proxy) {
   const ports = await proxy.start();
   const a = await socket();
   const b = await socket();
-  proxy.setPeer('a', '127.0.0.1', a.address().port);
-  proxy.setPeer('b', '127.0.0.1', b.address().port);
+  await proxy.setPeer('a', '127.0.0.1', a.address().port);
+  await proxy.setPeer('b', '127.0.0.1', b.address().port);
   const atB = [];
   const atA = [];
   b.on('message', (buf, rinfo) => atB.push({ seq: buf.readUInt32BE(0), sentAt: buf.readDoubleBE(4), at: performance.now(), rinfo }));

@@ -11,7 +11,7 @@ const num = (name, dflt) => (process.env[name] === undefined || process.env[name
  * Rows, in order. Knobs: BENCH_PATH_ROWS (comma list of keys), BENCH_PATH_MIB (16, the clean
  * rows), BENCH_PATH_LOSSY_MIB (4), BENCH_PATH_LOSSY_RTT_MS (20), BENCH_PATH_LOSS (0.10),
  * BENCH_PATH_DUP (0.02), BENCH_PATH_REORDER (0.05, extra delay 1..BENCH_PATH_REORDER_MS = 10 ms),
- * BENCH_PATH_TIMEOUT_S (60, clean rows), BENCH_PATH_LOSSY_TIMEOUT_S (120), BENCH_PATH_SEED (1).
+ * BENCH_PATH_TIMEOUT_S (60, clean rows), BENCH_PATH_LOSSY_TIMEOUT_S (180), BENCH_PATH_SEED (1).
  */
 function pathRows() {
   const mib = num('BENCH_PATH_MIB', 16);
@@ -29,7 +29,7 @@ function pathRows() {
       duplicate: num('BENCH_PATH_DUP', 0.02),
       reorder: num('BENCH_PATH_REORDER', 0.05),
       reorderExtraMs: num('BENCH_PATH_REORDER_MS', 10),
-      timeoutS: num('BENCH_PATH_LOSSY_TIMEOUT_S', 120),
+      timeoutS: num('BENCH_PATH_LOSSY_TIMEOUT_S', 180),
       seed,
     },
   ];

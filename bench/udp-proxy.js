@@ -103,6 +103,12 @@ class Direction {
       st.overflow++;
       return;
     }
+    // No delay asked and nothing waiting: straight through (no timer, whose 1 ms granularity
+    // would add to the RTT).
+    if (o.delayMs <= 0 && extra === 0 && this.fifoHead === this.fifo.length) {
+      for (let i = 0; i < copies; i++) this.send(buf);
+      return;
+    }
     const due = now + o.delayMs + extra;
     for (let i = 0; i < copies; i++) {
       this.queuedBytes += buf.length;

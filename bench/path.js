@@ -76,7 +76,7 @@ function pathTable(results) {
       const win = receiveWindow(r.name);
       const limit = win && row.rttMs > 0 ? win.bytes / 1048576 / (row.rttMs / 1000) : null;
       const clean = !(row.loss || row.duplicate || row.reorder);
-      const time = x.timedOut ? `timeout after ${fmt(x.seconds)} (${fmt(x.receivedMiB, 2)} MiB delivered)` : fmt(x.seconds, 2);
+      const time = x.timedOut ? `timeout after ${fmt(x.seconds)} s (${fmt(x.receivedMiB, 2)} MiB delivered)` : fmt(x.seconds, 2);
       const ratio = limit && clean ? `${fmt((100 * x.mibPerS) / limit, 0)} %` : 'n/a';
       const intact = x.intact === true ? 'yes' : x.intact === false ? `NO: ${(x.problem || '').slice(0, 60)}` : 'n/a (timeout)';
       const pr = x.proxy;

@@ -2,11 +2,15 @@
 // `npm run bench`: runs bench/run-one.js for each implementation in its own child process,
 // prints a markdown table and saves it to bench-results/latest.md (+ latest.json).
 // BENCH_IMPLS=comma,separated,list overrides the list ("polyrtc" = this repo's js/index.js).
+// After the loopback rows come the delayed-path and lossy rows (bench/path.js, through the UDP
+// proxy bench/udp-proxy.js). `npm run bench -- --path-only` runs only those (saved to
+// bench-results/path-latest.md); `npm run bench -- --no-path` only the loopback rows.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { DEFAULT_IMPL } = require('../tests/interop/lib/impl');
+const pathBench = require('./path');
 
 const ROOT = path.resolve(__dirname, '..');
 const IMPLS = (process.env.BENCH_IMPLS || 'polyrtc,@roamhq/wrtc,node-datachannel/polyfill').split(',').filter(Boolean);
@@ -65,11 +69,20 @@ function table(results, meta) {
 }
 
 async function main() {
+  const argv = process.argv.slice(2);
+  const unknown = argv.filter((a) => a !== '--path-only' && a !== '--no-path');
+  if (unknown.length) {
+    console.error(`bench: unknown argument(s) ${unknown.join(' ')} (known: --path-only, --no-path)`);
+    process.exit(2);
+  }
+  if (argv.includes('--path-only')) return pathBench.main();
+  const withPath = !argv.includes('--no-path');
   const results = [];
   for (const name of IMPLS) {
     console.error(`bench: ${name} ...`);
     results.push(await runOne(name));
   }
+  const pathResults = withPath ? await pathBench.runPathBench(IMPLS) : null;
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     node: process.version,
@@ -77,12 +90,13 @@ async function main() {
     cpu: (os.cpus()[0] || {}).model || 'unknown cpu',
     platform: `${os.platform()} ${os.arch()}`,
   };
-  const md = table(results, meta);
+  let md = table(results, meta);
+  if (pathResults) md += `\n\n${pathBench.pathTable(pathResults)}`;
   console.log(md);
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'latest.md'), md + '\n');
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results, pathResults }, null, 2) + '\n');
   console.error(`bench: saved ${path.relative(ROOT, path.join(dir, 'latest.md'))}`);
 }
 

@@ -835,7 +835,9 @@ impl Peer {
     /// peer's checks often succeed before ours, and its ClientHello follows at once.
     fn on_dtls_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
         let validated = self.ice.is_validated_path(transport, from);
-        if validated && self.dtls.is_some() && self.early_dtls.is_empty() {
+        // Order matters per path only: held datagrams of other paths do not hold this one.
+        let held_before = self.early_dtls.iter().any(|(t, f, _)| *t == transport && *f == from);
+        if validated && self.dtls.is_some() && !held_before {
             self.feed_dtls(now, data);
         } else if validated || self.ice.is_candidate_path(transport, from) {
             if self.early_dtls.len() >= MAX_EARLY_DTLS_DATAGRAMS {

@@ -359,3 +359,39 @@ fn a_stranger_cannot_fill_the_early_dtls_queue() {
     assert_eq!(stats.datagrams_dropped_off_path, to_a, "{stats:?}");
     assert_eq!(stats.datagrams_dropped_early, 0, "{stats:?}");
 }
+
+/// Datagrams held before the answer is applied are bounded in bytes, not only in number:
+/// big DTLS-looking datagrams from the peer's own address (spoofed, or a broken peer) push
+/// the oldest out, and the handshake still completes from B's retransmitted ClientHello.
+#[test]
+fn held_early_datagrams_are_bounded_in_bytes() {
+    let mut net = pair(50);
+    let now = net.now();
+    let (ch, _) = net.endpoint_mut(A).peer.create_data_channel(now, init()).expect("channel");
+    let (o, a) = net.pair_mut(A, B);
+    let offer = o.peer.create_offer().expect("offer");
+    o.peer.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("offer SLD");
+    a.peer.set_remote_description(now, SdpType::Offer, &offer).expect("offer SRD");
+    let answer = a.peer.set_local_description(now, None, None).expect("answer SLD").sdp;
+    let end = net.now() + Duration::from_millis(200);
+    drive(&mut net, "B's checks succeed", Duration::from_millis(200), |n| n.now() >= end);
+    assert_eq!(net.endpoint(B).peer.ice_connection_state(), IceConnectionState::Connected);
+    let (source, destination) = (net.endpoint(B).addr, net.endpoint(A).addr);
+    let big = 20_000usize;
+    for i in 0..8u64 {
+        let data = record(content_type::APPLICATION_DATA, 5000 + i, &vec![0xab; big]);
+        let at = net.now() + Duration::from_millis(1);
+        net.inject(Datagram { from: B, transport: 0, source, to: A, destination, data, sent_at: at }, at);
+    }
+    let end = net.now() + Duration::from_millis(10);
+    drive(&mut net, "delivered", Duration::from_millis(10), |n| n.now() >= end);
+    let held = polyrtc::peer::MAX_EARLY_DTLS_BYTES / big;
+    let dropped = net.endpoint(A).peer.stats().datagrams_dropped_early;
+    assert!(dropped >= 8 + 1 - held as u64, "{dropped} dropped early, at most {held} of {big} bytes held");
+    let now = net.now();
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).expect("answer SRD");
+    drive(&mut net, "connects from B's retransmission", Duration::from_secs(10), |n| {
+        n.endpoint(A).is_open(ch) && n.endpoint(B).incoming().is_some()
+    });
+    assert_eq!(net.endpoint(A).dtls_states(), vec![DtlsTransportState::Connecting, DtlsTransportState::Connected]);
+}

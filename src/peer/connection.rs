@@ -840,9 +840,18 @@ impl Peer {
         if validated && self.dtls.is_some() && !held_before {
             self.feed_dtls(now, data);
         } else if validated || self.ice.is_candidate_path(transport, from) {
-            if self.early_dtls.len() >= MAX_EARLY_DTLS_DATAGRAMS {
-                // The oldest goes: a flight is retransmitted whole, the newest copy is as good.
-                self.early_dtls.pop_front();
+            if early_cost(data) > MAX_EARLY_DTLS_BYTES {
+                self.stats.datagrams_dropped_early += 1;
+                return;
+            }
+            // The oldest go: a flight is retransmitted whole, the newest copy is as good.
+            while self.early_dtls.len() >= MAX_EARLY_DTLS_DATAGRAMS
+                || self.early_dtls.iter().map(|(_, _, d)| early_cost(d)).sum::<usize>() + early_cost(data)
+                    > MAX_EARLY_DTLS_BYTES
+            {
+                if self.early_dtls.pop_front().is_none() {
+                    break;
+                }
                 self.stats.datagrams_dropped_early += 1;
             }
             self.early_dtls.push_back((transport, from, data.to_vec()));
@@ -1176,6 +1185,11 @@ impl Peer {
     }
 }
 
+
+/// What a held early DTLS datagram costs against [`MAX_EARLY_DTLS_BYTES`].
+fn early_cost(data: &[u8]) -> usize {
+    data.len() + core::mem::size_of::<(TransportId, SocketAddr, Vec<u8>)>()
+}
 
 fn is_ignorable_candidate_error(e: &ice::IceError) -> bool {
     matches!(e, ice::IceError::MdnsCandidate | ice::IceError::UnresolvedHostname)

@@ -197,6 +197,12 @@ export interface RTCTransportStats extends RTCStats {
   iceRole: RTCIceRole;
   /** Times ICE went to connected from checking or disconnected (the core selects one pair). */
   selectedCandidatePairChanges: number;
+  /**
+   * polyrtc-specific, not in webrtc-stats: DTLS datagrams dropped because they did not come
+   * from the remote address of a validated ICE pair (strangers, or the peer once consent is
+   * lost). Absent when the engine does not count them.
+   */
+  datagramsDroppedOffPath?: number;
 }
 export type RTCStatsAny = RTCPeerConnectionStats | RTCDataChannelStats | RTCTransportStats;
 

@@ -52,6 +52,8 @@ export interface NativePeerState {
   dtlsError: 'fingerprint-failure' | 'dtls-failure' | null;
   /** The selected ICE pair as candidate attributes ("candidate:..."). */
   selectedCandidatePair: { local: string; remote: string } | null;
+  /** Non-STUN datagrams dropped for not coming over a validated ICE path. */
+  datagramsDroppedOffPath: number;
 }
 
 export interface NativeDataChannelInit {

@@ -1250,10 +1250,30 @@ fn offer_with_data_first_then_media_is_answered() {
 // Failures
 // ---------------------------------------------------------------------------------------
 
+/// Datagrams `side` sent at or after `since` (from the trace).
+fn sent_since(net: &Network<Node>, side: usize, since: Time) -> usize {
+    net.trace().filter(|e| e.from == side && e.at >= since).count()
+}
+
+/// Drives until both sides are `failed`; returns when each side got there.
+fn until_both_failed(net: &mut Network<Node>, max: Duration) -> [Time; 2] {
+    let mut failed_at: [Option<Time>; 2] = [None, None];
+    drive(net, "failed", max, |n| {
+        for side in [A, B] {
+            if failed_at[side].is_none() && n.endpoint(side).peer.connection_state() == PeerConnectionState::Failed {
+                failed_at[side] = Some(n.now());
+            }
+        }
+        failed_at.iter().all(Option::is_some)
+    });
+    [failed_at[A].unwrap(), failed_at[B].unwrap()]
+}
+
 #[test]
 fn network_cut_after_connect_goes_disconnected_then_failed() {
     let mut net = pair(180, link());
-    let (_ch, _inc) = connect(&mut net, A, "cut");
+    net.enable_trace();
+    let (ch, inc) = connect(&mut net, A, "cut");
     let cut_at = net.now();
     net.set_conditions(link().loss(1.0));
     drive(&mut net, "disconnected", Duration::from_secs(20), |n| {
@@ -1262,10 +1282,10 @@ fn network_cut_after_connect_goes_disconnected_then_failed() {
     });
     let disconnected_after = net.now() - cut_at;
     assert!(disconnected_after >= Duration::from_secs(2), "not too eager: {disconnected_after:?}");
-    drive(&mut net, "failed", Duration::from_secs(60), |n| {
-        n.endpoint(A).peer.connection_state() == PeerConnectionState::Failed
-            && n.endpoint(B).peer.connection_state() == PeerConnectionState::Failed
-    });
+    // Consent checks go on while disconnected (that is how the path can come back).
+    let disconnected_at = net.now();
+    let failed_at = until_both_failed(&mut net, Duration::from_secs(60));
+    assert!(sent_since(&net, A, disconnected_at) > sent_since(&net, A, failed_at[A]));
     let failed_after = net.now() - cut_at;
     assert!(failed_after <= Duration::from_secs(45), "consent freshness fails within ~30 s: {failed_after:?}");
     for side in [A, B] {
@@ -1277,10 +1297,65 @@ fn network_cut_after_connect_goes_disconnected_then_failed() {
         let at = st.iter().rposition(|s| *s == PeerConnectionState::Connected).unwrap();
         assert_eq!(&st[at + 1..], &[PeerConnectionState::Disconnected, PeerConnectionState::Failed], "side {side}");
     }
+    // The channels are still open (W3C): sending is accepted and queued, not sent.
+    let now = net.now();
+    net.endpoint_mut(A).send(now, ch, false, b"while failed");
+    net.endpoint_mut(B).send(now, inc, true, b"while failed too");
     // And it stays failed when the network comes back.
     net.set_conditions(link());
     run_for(&mut net, Duration::from_secs(10));
     assert_eq!(net.endpoint(A).peer.connection_state(), PeerConnectionState::Failed);
+    assert_eq!(net.endpoint(B).peer.connection_state(), PeerConnectionState::Failed);
+    // RFC 7675 §5.1: once consent is lost nothing more is sent: no consent check, no DTLS,
+    // no SCTP retransmission, heartbeat or SACK, not the message sent meanwhile.
+    for side in [A, B] {
+        assert_eq!(sent_since(&net, side, failed_at[side]), 0, "side {side} sent after failing");
+    }
+    assert!(net.endpoint(B).messages(inc).is_empty() && net.endpoint(A).messages(ch).is_empty());
+}
+
+/// What the application sends while consent is lost waits (nothing goes on the wire) and
+/// arrives, intact and in order, once an ICE restart validated a path again.
+#[test]
+fn data_sent_while_failed_is_delivered_after_an_ice_restart() {
+    let mut net = pair(182, link());
+    net.enable_trace();
+    let (ch, inc) = connect(&mut net, A, "resume");
+    exchange(&mut net, A, ch, inc, false, b"before the cut");
+    net.set_conditions(link().loss(1.0));
+    let failed_at = until_both_failed(&mut net, Duration::from_secs(60));
+    let mut rng = Rng::seeded(183);
+    let from_a: Vec<Vec<u8>> = (0..20).map(|i| numbered(&mut rng, i, 3000)).collect();
+    let from_b: Vec<Vec<u8>> = (0..5).map(|i| numbered(&mut rng, 100 + i, 500)).collect();
+    let now = net.now();
+    for m in &from_a {
+        net.endpoint_mut(A).send(now, ch, true, m);
+    }
+    for m in &from_b {
+        net.endpoint_mut(B).send(now, inc, true, m);
+    }
+    net.set_conditions(link());
+    run_for(&mut net, Duration::from_secs(5));
+    for side in [A, B] {
+        assert_eq!(sent_since(&net, side, failed_at[side]), 0, "side {side} sent while failed");
+    }
+    assert_eq!(net.endpoint(B).messages(inc).len(), 1, "only the message from before the cut");
+    // W3C restartIce(): a new offer with new credentials, from the side that wants it.
+    net.endpoint_mut(A).peer.restart_ice();
+    assert!(net.endpoint(A).peer.is_negotiation_needed());
+    offer_answer(&mut net, A);
+    let restarted = net.now();
+    drive(&mut net, "connected again", Duration::from_secs(30), |n| n.endpoint(A).connected() && n.endpoint(B).connected());
+    drive(&mut net, "everything sent while failed arrives", Duration::from_secs(30), |n| {
+        n.endpoint(B).messages(inc).len() == 1 + from_a.len() && n.endpoint(A).messages(ch).len() == from_b.len()
+    });
+    let took = net.now() - restarted;
+    assert!(took < Duration::from_secs(2), "resumed {took:?} after the restart (no back-off inherited from the outage)");
+    let got_b: Vec<Vec<u8>> = net.endpoint(B).messages(inc)[1..].iter().map(|(_, d)| d.clone()).collect();
+    let got_a: Vec<Vec<u8>> = net.endpoint(A).messages(ch).iter().map(|(_, d)| d.clone()).collect();
+    assert_eq!(got_b, from_a, "A's messages intact and in order");
+    assert_eq!(got_a, from_b, "B's messages intact and in order");
+    exchange(&mut net, B, inc, ch, false, b"and on we go");
 }
 
 #[test]

@@ -627,13 +627,23 @@ function makeRTCPeerConnection(engine) {
         entries.push([id, entry]);
       }
       if (this.#sctp || this.#dtlsTransport.state !== 'new' || this.#iceTransport.state !== 'new') {
-        entries.push(['T01', {
+        const transport = {
           id: 'T01', type: 'transport', timestamp,
           dtlsState: this.#dtlsTransport.state,
           iceState: this.#iceTransport.state,
           iceRole: this.#iceTransport.role,
           selectedCandidatePairChanges: this.#stats.selectedCandidatePairChanges,
-        }]);
+        };
+        // polyrtc-specific (not in webrtc-stats): DTLS datagrams dropped for not coming
+        // over a validated ICE path, when the engine counts them.
+        let dropped;
+        try {
+          dropped = this.#native.getState().datagramsDroppedOffPath;
+        } catch {
+          dropped = undefined; // a peer the engine lost: no counter
+        }
+        if (typeof dropped === 'number') transport.datagramsDroppedOffPath = dropped;
+        entries.push(['T01', transport]);
       }
       return new RTCStatsReport(INTERNAL, entries);
     }

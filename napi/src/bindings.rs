@@ -174,6 +174,9 @@ pub struct NativePeerState {
     pub dtls_error: Option<String>,
     /// The ICE pair in use, as candidate attributes, once one is selected.
     pub selected_candidate_pair: Option<JsCandidatePair>,
+    /// DTLS (non-STUN) datagrams dropped because they did not come over a validated ICE
+    /// path (`PeerStats::datagrams_dropped_off_path`).
+    pub datagrams_dropped_off_path: f64,
 }
 
 #[napi(object)]
@@ -453,6 +456,7 @@ impl NativePeer {
             selected_candidate_pair: p
                 .selected_candidate_pair()
                 .map(|(local, remote)| JsCandidatePair { local, remote }),
+            datagrams_dropped_off_path: p.stats().datagrams_dropped_off_path as f64,
         })
     }
 

@@ -101,6 +101,11 @@ pub struct DtlsStats {
     pub records_auth_failed: u64,
     pub records_replayed: u64,
     pub records_unexpected: u64,
+    /// Plaintext (epoch 0) alerts ignored: unauthenticated, they cannot end a connection.
+    pub alerts_unauthenticated: u64,
+    /// ClientHellos ignored: not a retransmission of the one the handshake in progress
+    /// started from, or with a message_seq no client would use.
+    pub client_hellos_ignored: u64,
     pub records_dropped_queue_full: u64,
     pub application_records_sent: u64,
     pub application_records_received: u64,
@@ -112,3 +117,5 @@ pub struct DtlsStats {
 mod tests;
 #[cfg(test)]
 mod interop_tests;
+#[cfg(test)]
+mod forgery_tests;

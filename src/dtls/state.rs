@@ -95,6 +95,12 @@ struct Handshake {
     client_public: Vec<u8>,
     /// Our ClientHello (client) to resend with a cookie.
     client_hello: Option<ClientHello>,
+    /// Server: the message_seq and body of the ClientHello this handshake started from; only
+    /// a copy of it is a retransmission (any other ClientHello is ignored).
+    accepted_client_hello: Option<(u16, Vec<u8>)>,
+    /// The last plaintext fatal alert ignored during the handshake: reported as the cause
+    /// if the handshake then times out.
+    ignored_alert: Option<AlertDescription>,
 }
 
 /// A DTLS 1.2 client or server. See the module docs for the drive loop.
@@ -183,6 +189,8 @@ impl DtlsConnection {
                 srtp_profile: None,
                 transcript: Vec::new(),
                 client_hello: None,
+                accepted_client_hello: None,
+                ignored_alert: None,
                 client_public: Vec::new(),
             },
             master_secret: None,
@@ -319,7 +327,8 @@ impl DtlsConnection {
         }
         if let Some(start) = self.started_at {
             if now >= start + self.config.handshake_timeout {
-                self.fail(DtlsError::HandshakeTimeout);
+                let err = self.hs.ignored_alert.map_or(DtlsError::HandshakeTimeout, DtlsError::PeerAlert);
+                self.fail(err);
                 return;
             }
         }
@@ -489,16 +498,26 @@ impl DtlsConnection {
                 }
             }
             content_type::ALERT => {
-                if header.epoch == 0 && self.read_epoch_active {
-                    // Plaintext alerts once the peer encrypts are not authentic.
-                    self.stats.records_unexpected += 1;
-                    return Ok(());
-                }
                 let Ok((level, desc)) = wire::decode_alert(plaintext) else {
                     self.stats.records_malformed += 1;
                     return Ok(());
                 };
                 let desc = AlertDescription(desc);
+                if header.epoch == 0 {
+                    // A plaintext alert carries no MAC: anyone who can put a datagram on
+                    // the path can forge one (15 bytes), and RFC 6347 §4.1.2.7 lets DTLS
+                    // discard invalid records instead of failing, as its datagrams may be
+                    // forged or replayed (§4.2.1's concern for the handshake too). So no
+                    // unauthenticated alert ends the handshake or the connection (before
+                    // the peer's ChangeCipherSpec nor after): a real peer that refuses us
+                    // in plaintext just lets the handshake run into its timeout, reported
+                    // then with the alert it sent. Browsers and Pion behave alike.
+                    self.stats.alerts_unauthenticated += 1;
+                    if level == 2 && self.is_handshaking() {
+                        self.hs.ignored_alert = Some(desc);
+                    }
+                    return Ok(());
+                }
                 if desc == AlertDescription::CLOSE_NOTIFY {
                     if !self.close_sent {
                         self.send_alert(1, AlertDescription::CLOSE_NOTIFY);
@@ -564,13 +583,17 @@ impl DtlsConnection {
                     return Err(e);
                 }
             };
+            if h.msg_type == ht::CLIENT_HELLO && !self.client_hello_fragment_wanted(epoch, &h, body, peer_retransmitted) {
+                continue;
+            }
             if self.state == State::ServerExpectClientHello
-                && h.msg_type == ht::CLIENT_HELLO
+                && h.msg_type != ht::CLIENT_HELLO
                 && h.message_seq > self.next_recv_seq
             {
-                // RFC 6347 §4.2.2: a stateless server follows the client's message_seq.
-                self.next_recv_seq = h.message_seq;
-                self.reassembly.clear();
+                // A server without a handshake buffers nothing but a ClientHello: the
+                // client sends its next flight only after our answer.
+                self.stats.records_unexpected += 1;
+                continue;
             }
             if h.message_seq < self.next_recv_seq {
                 *peer_retransmitted = true;
@@ -587,6 +610,13 @@ impl DtlsConnection {
             }
             let length = usize::try_from(h.length).map_err(|_| DtlsError::Decode)?;
             let offset = usize::try_from(h.fragment_offset).map_err(|_| DtlsError::Decode)?;
+            if h.msg_type == ht::CLIENT_HELLO && offset == 0 && body.len() == length {
+                // A whole ClientHello supersedes an incomplete one at the same message_seq
+                // (which may be a forged fragment that would never complete).
+                if self.reassembly.get(&h.message_seq).is_some_and(|p| !p.complete()) {
+                    self.reassembly.remove(&h.message_seq);
+                }
+            }
             let partial = self.reassembly.entry(h.message_seq).or_insert_with(|| Partial {
                 msg_type: h.msg_type,
                 epoch,
@@ -604,15 +634,68 @@ impl DtlsConnection {
         self.process_pending(now)
     }
 
+    /// Whether a ClientHello fragment goes to reassembly. Only a server waiting for one
+    /// takes it, at the message_seq it expects or the next one (RFC 6347 §4.2.2: a client
+    /// answering a HelloVerifyRequest sends message_seq 1, and the stateless server follows
+    /// it); a ClientHello further ahead, which no client sends, never moves the expected
+    /// sequence (it would make the server ignore the real one). Once a handshake started,
+    /// only a copy of the ClientHello it started from counts (as a retransmission, so our
+    /// flight goes again); any other is ignored, never a reason to fail.
+    fn client_hello_fragment_wanted(
+        &mut self,
+        epoch: u16,
+        h: &HandshakeHeader,
+        body: &[u8],
+        peer_retransmitted: &mut bool,
+    ) -> bool {
+        if epoch == 0 && self.role == DtlsRole::Server {
+            if self.state == State::ServerExpectClientHello {
+                if h.message_seq <= self.next_recv_seq.saturating_add(1) {
+                    return true;
+                }
+            } else if let Some((seq, accepted)) = &self.hs.accepted_client_hello {
+                let copy = h.message_seq == *seq
+                    && usize::try_from(h.length).is_ok_and(|l| l == accepted.len())
+                    && usize::try_from(h.fragment_offset)
+                        .ok()
+                        .and_then(|o| accepted.get(o..o.checked_add(body.len())?))
+                        .is_some_and(|part| part == body);
+                if copy {
+                    *peer_retransmitted = true;
+                    return false;
+                }
+            }
+        }
+        self.stats.client_hellos_ignored += 1;
+        false
+    }
+
     /// Feeds complete messages, in message_seq order, to the state machine.
     fn process_pending(&mut self, now: Time) -> Result<(), DtlsError> {
         while self.state.takes_handshake() {
-            let seq = self.next_recv_seq;
-            match self.reassembly.get(&seq) {
-                Some(p) if p.complete() => {}
-                _ => break,
+            let base = self.next_recv_seq;
+            let complete = |s: u16| self.reassembly.get(&s).is_some_and(|p| p.complete());
+            let waiting_hello = self.state == State::ServerExpectClientHello;
+            // A server waiting for a ClientHello also takes the next message_seq (the
+            // ClientHello after a HelloVerifyRequest).
+            let seq = if waiting_hello && !complete(base) && complete(base.wrapping_add(1)) {
+                base.wrapping_add(1)
+            } else {
+                base
+            };
+            if !complete(seq) {
+                break;
             }
             let Some(p) = self.reassembly.remove(&seq) else { break };
+            if waiting_hello && p.msg_type == ht::CLIENT_HELLO && ClientHello::decode(&p.data).is_err() {
+                // Unauthenticated garbage before any handshake state: dropped, and the
+                // same message_seq is still expected.
+                self.stats.records_malformed += 1;
+                continue;
+            }
+            if seq != base {
+                self.reassembly.remove(&base);
+            }
             self.next_recv_seq = seq.wrapping_add(1);
             let expected_epoch = if p.msg_type == ht::FINISHED { FINISHED_EPOCH } else { 0 };
             if p.epoch != expected_epoch {
@@ -759,7 +842,10 @@ impl DtlsConnection {
                 self.append_transcript(msg_type, seq, body);
                 self.send_client_final_flight(now)
             }
-            (State::ServerExpectClientHello, ht::CLIENT_HELLO) => self.handle_client_hello(now, seq, body),
+            (State::ServerExpectClientHello, ht::CLIENT_HELLO) => {
+                let ch = ClientHello::decode(body)?;
+                self.handle_client_hello(now, seq, ch, body)
+            }
             (State::ServerExpectClientKeyExchange, ht::CLIENT_KEY_EXCHANGE) => {
                 let cke = ClientKeyExchange::decode(body)?;
                 let eph = self.hs.ephemeral.take().ok_or(DtlsError::UnexpectedMessage)?;
@@ -809,8 +895,7 @@ impl DtlsConnection {
         }
     }
 
-    fn handle_client_hello(&mut self, now: Time, seq: u16, body: &[u8]) -> Result<(), DtlsError> {
-        let ch = ClientHello::decode(body)?;
+    fn handle_client_hello(&mut self, now: Time, seq: u16, ch: ClientHello, body: &[u8]) -> Result<(), DtlsError> {
         // The server's handshake clock starts with the first well-formed ClientHello.
         self.started_at.get_or_insert(now);
         // DTLS versions count down: 1.2 is 0xfefd, 1.0 is 0xfeff.
@@ -875,6 +960,9 @@ impl DtlsConnection {
         self.next_send_seq = seq;
         self.hs.transcript.clear();
         self.append_transcript(ht::CLIENT_HELLO, seq, body);
+        self.hs.accepted_client_hello = Some((seq, body.to_vec()));
+        // Other ClientHellos buffered meanwhile belong to no handshake.
+        self.reassembly.retain(|_, p| p.msg_type != ht::CLIENT_HELLO);
 
         // Flight 4: ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone.
         self.flight.clear();

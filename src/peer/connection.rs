@@ -30,6 +30,9 @@ pub struct PeerStats {
     pub datagrams_received: u64,
     pub datagrams_dropped_unknown: u64,
     pub datagrams_dropped_early: u64,
+    /// Non-STUN datagrams dropped because they did not come over a validated ICE path
+    /// (from a stranger, or from the peer once consent was lost).
+    pub datagrams_dropped_off_path: u64,
     pub stun_errors: u64,
     pub dtls_errors: u64,
     pub messages_dropped: u64,
@@ -77,7 +80,10 @@ pub struct Peer {
     /// The peer's DER certificate once DTLS is connected (size bounded by the DTLS layer).
     remote_certificate: Option<Vec<u8>>,
     connection: PeerConnectionState,
-    early_dtls: VecDeque<Vec<u8>>,
+    /// DTLS datagrams held with their path (transport, source): the DTLS endpoint does not
+    /// exist yet, or the source is a remote candidate whose pair is not validated yet (the
+    /// peer's checks can succeed before ours). Replayed once both hold, in arrival order.
+    early_dtls: VecDeque<(TransportId, SocketAddr, Vec<u8>)>,
     /// Our DTLS datagrams waiting for ICE to select a path.
     dtls_without_path: VecDeque<Vec<u8>>,
     dtls_started: bool,
@@ -560,10 +566,7 @@ impl Peer {
         self.channels.set_dtls_role(role == DtlsRole::Client, &mut self.events);
         self.negotiated = Some(Negotiated { remote, dtls_role: role });
         // Datagrams that arrived before we could handle them.
-        let early: Vec<Vec<u8>> = self.early_dtls.drain(..).collect();
-        for d in early {
-            self.feed_dtls(now, &d);
-        }
+        self.replay_early_dtls(now);
         self.maybe_start_dtls(now);
         Ok(())
     }
@@ -583,8 +586,20 @@ impl Peer {
         }
     }
 
+    /// Where DTLS (and SCTP inside it) may send: the selected pair, except once consent is
+    /// lost (RFC 7675 §5.1: ICE `failed`), when nothing more is sent on it until an ICE
+    /// restart validates a path again. Without a path the DTLS and SCTP clocks stand still
+    /// (no retransmission into the void, no error counted for it); what the application
+    /// sends meanwhile waits in the association, as the W3C spec wants for an open channel.
+    fn send_path(&self) -> Option<(TransportId, SocketAddr)> {
+        if self.ice.connection_state() == IceConnectionState::Failed {
+            return None;
+        }
+        self.ice.selected_pair()
+    }
+
     fn maybe_start_dtls(&mut self, now: Time) {
-        if self.dtls_started || self.ice.selected_pair().is_none() {
+        if self.dtls_started || self.send_path().is_none() {
             return;
         }
         if let Some(d) = self.dtls.as_mut() {
@@ -802,21 +817,64 @@ impl Peer {
                 if self.ice.handle_stun(now, transport, from, data).is_err() {
                     self.stats.stun_errors += 1;
                 }
+                // A check may have validated the path of held DTLS datagrams.
+                self.replay_early_dtls(now);
             }
-            Some(20..=63) => {
-                if self.dtls.is_some() {
-                    self.feed_dtls(now, data);
-                } else if self.early_dtls.len() < MAX_EARLY_DTLS_DATAGRAMS {
-                    self.early_dtls.push_back(data.to_vec());
-                } else {
-                    self.stats.datagrams_dropped_early += 1;
-                }
-            }
+            Some(20..=63) => self.on_dtls_datagram(now, transport, from, data),
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
         // SCTP packets (SACKs above all) are assembled when the host asks for transmits, so a
         // host that feeds several datagrams before draining gets one SACK for all of them.
         self.pump_with(now, false);
+    }
+
+    /// Only the ICE-validated peer steers DTLS (and SCTP inside it), as libwebrtc and Pion
+    /// do: a record from anywhere else could end or stall the handshake or the association
+    /// (a forged plaintext alert, a ClientHello with a far-ahead message_seq). A datagram
+    /// from a remote candidate whose pair is still being checked is held, not dropped: the
+    /// peer's checks often succeed before ours, and its ClientHello follows at once.
+    fn on_dtls_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+        let validated = self.ice.is_validated_path(transport, from);
+        // Order matters per path only: held datagrams of other paths do not hold this one.
+        let held_before = self.early_dtls.iter().any(|(t, f, _)| *t == transport && *f == from);
+        if validated && self.dtls.is_some() && !held_before {
+            self.feed_dtls(now, data);
+        } else if validated || self.ice.is_candidate_path(transport, from) {
+            if early_cost(data) > MAX_EARLY_DTLS_BYTES {
+                self.stats.datagrams_dropped_early += 1;
+                return;
+            }
+            // The oldest go: a flight is retransmitted whole, the newest copy is as good.
+            while self.early_dtls.len() >= MAX_EARLY_DTLS_DATAGRAMS
+                || self.early_dtls.iter().map(|(_, _, d)| early_cost(d)).sum::<usize>() + early_cost(data)
+                    > MAX_EARLY_DTLS_BYTES
+            {
+                if self.early_dtls.pop_front().is_none() {
+                    break;
+                }
+                self.stats.datagrams_dropped_early += 1;
+            }
+            self.early_dtls.push_back((transport, from, data.to_vec()));
+            self.replay_early_dtls(now);
+        } else {
+            self.stats.datagrams_dropped_off_path += 1;
+        }
+    }
+
+    /// Feeds the held DTLS datagrams whose path is validated now (once the DTLS endpoint
+    /// exists); the others stay, in order.
+    fn replay_early_dtls(&mut self, now: Time) {
+        if self.dtls.is_none() || self.early_dtls.is_empty() {
+            return;
+        }
+        let held = core::mem::take(&mut self.early_dtls);
+        for (transport, from, data) in held {
+            if self.ice.is_validated_path(transport, from) {
+                self.feed_dtls(now, &data);
+            } else {
+                self.early_dtls.push_back((transport, from, data));
+            }
+        }
     }
 
     fn feed_dtls(&mut self, now: Time, data: &[u8]) {
@@ -832,11 +890,13 @@ impl Peer {
             return;
         }
         self.ice.handle_timeout(now);
-        if let Some(d) = self.dtls.as_mut() {
-            d.handle_timeout(now);
-        }
-        if let Some(s) = self.sctp.as_mut() {
-            s.handle_timeout(now);
+        if self.send_path().is_some() {
+            if let Some(d) = self.dtls.as_mut() {
+                d.handle_timeout(now);
+            }
+            if let Some(s) = self.sctp.as_mut() {
+                s.handle_timeout(now);
+            }
         }
         self.pump(now);
         if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
@@ -864,10 +924,12 @@ impl Peer {
         }
         let mut t = self.ice.poll_timeout();
         let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
+        // Without a path DTLS and SCTP wait (see `send_path`).
+        let path = self.send_path().is_some();
         for c in [
             dtls_deadline,
-            self.dtls.as_ref().and_then(|d| d.poll_timeout()),
-            self.sctp.as_ref().and_then(|s| s.poll_timeout()),
+            self.dtls.as_ref().filter(|_| path).and_then(|d| d.poll_timeout()),
+            self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
         ] {
             t = match (t, c) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -921,6 +983,8 @@ impl Peer {
     /// SCTP packets into DTLS records, SCTP events to channels. Returns whether anything moved.
     fn drain_sctp(&mut self, now: Time, transmits: bool) -> bool {
         let mut progress = false;
+        // Packets stay in the association while there is no path to send them on.
+        let transmits = transmits && self.send_path().is_some();
         let Some(sctp) = self.sctp.as_mut() else { return false };
         while let Some(packet) = if transmits { sctp.poll_transmit(now) } else { None } {
             progress = true;
@@ -942,7 +1006,7 @@ impl Peer {
     }
 
     fn drain_dtls_transmits(&mut self) {
-        let path = self.ice.selected_pair();
+        let path = self.send_path();
         if let Some((transport, destination)) = path {
             // What the DTLS layer said before ICE found a path goes first.
             while let Some(data) = self.dtls_without_path.pop_front() {
@@ -1121,6 +1185,11 @@ impl Peer {
     }
 }
 
+
+/// What a held early DTLS datagram costs against [`MAX_EARLY_DTLS_BYTES`].
+fn early_cost(data: &[u8]) -> usize {
+    data.len() + core::mem::size_of::<(TransportId, SocketAddr, Vec<u8>)>()
+}
 
 fn is_ignorable_candidate_error(e: &ice::IceError) -> bool {
     matches!(e, ice::IceError::MdnsCandidate | ice::IceError::UnresolvedHostname)

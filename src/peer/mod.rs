@@ -249,8 +249,12 @@ pub mod fuzz;
 pub use connection::{Peer, PeerStats};
 
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
-/// (a ClientHello can arrive before our answer is applied).
+/// (a ClientHello can arrive before our answer is applied) or the pair they came over is not
+/// validated yet (the peer's checks succeeded before ours).
 pub const MAX_EARLY_DTLS_DATAGRAMS: usize = 16;
+/// Most bytes those held datagrams may take, each counted as its length plus its path and
+/// queue entry (a flight of real datagrams is a few kB; a 64 KiB UDP datagram is not one).
+pub const MAX_EARLY_DTLS_BYTES: usize = 64 * 1024;
 /// Largest number of DTLS datagrams we keep while ICE has not selected a path yet (a DTLS
 /// server answers the first ClientHello before its own checks have succeeded).
 pub const MAX_DTLS_DATAGRAMS_WITHOUT_PATH: usize = 16;

@@ -192,6 +192,41 @@ impl IceAgent {
         Some((local, self.remote_candidates.get(p.remote)?.clone()))
     }
 
+    /// Whether a datagram that is not STUN (DTLS, later SRTP), received on `transport` from
+    /// `from`, comes over a validated path: a valid pair (a check of ours on it got an
+    /// authenticated answer, so the peer is there; this includes pairs that succeeded while
+    /// nomination is in progress, and the old path kept during an ICE restart) or the
+    /// selected pair. Nothing is validated once consent is lost (RFC 7675 §5.1: `failed`)
+    /// or the agent is closed; after an ICE restart from `failed`, only new checks validate.
+    pub fn is_validated_path(&self, transport: TransportId, from: SocketAddr) -> bool {
+        self.path_pairs(transport, from)
+            .any(|(i, p)| p.valid || Some(i) == self.selected)
+    }
+
+    /// Whether `from` on `transport` is a remote candidate paired with that transport
+    /// (signaled, or peer-reflexive learned from an authenticated check), validated or not:
+    /// the peer may already send DTLS there (its checks succeeded before ours).
+    pub fn is_candidate_path(&self, transport: TransportId, from: SocketAddr) -> bool {
+        self.path_pairs(transport, from).next().is_some()
+    }
+
+    /// Pairs (with their index) of `transport` and a remote candidate at `from`; none once
+    /// failed or closed.
+    fn path_pairs(&self, transport: TransportId, from: SocketAddr) -> impl Iterator<Item = (usize, &Pair)> {
+        let live = !matches!(
+            self.connection_state,
+            IceConnectionState::Failed | IceConnectionState::Closed
+        );
+        let t = self.transports.iter().position(|lt| lt.id == transport).filter(|_| live);
+        self.pairs.iter().enumerate().filter(move |(_, p)| {
+            Some(p.transport) == t
+                && self
+                    .remote_candidates
+                    .get(p.remote)
+                    .is_some_and(|c| c.address == from)
+        })
+    }
+
     pub fn connection_state(&self) -> IceConnectionState {
         self.connection_state
     }
@@ -977,9 +1012,11 @@ impl IceAgent {
 
     fn set_state(&mut self, s: IceConnectionState) {
         if matches!(s, IceConnectionState::Failed | IceConnectionState::Closed) {
-            // Terminal: nothing more is sent; gathering ends too.
+            // Terminal: nothing more is sent (RFC 7675 §5.1: once consent is lost, not even
+            // what was already queued); gathering ends too.
             self.transactions.clear();
             self.triggered.clear();
+            self.transmits.clear();
             if s == IceConnectionState::Failed {
                 self.update_gathering(Time::MAX);
             }

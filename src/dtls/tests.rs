@@ -1024,3 +1024,291 @@ fn hellos_advertise_rsa_signature_schemes() {
     assert_eq!(cr.certificate_types, vec![CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN]);
     assert_eq!(cr.signature_schemes, offered);
 }
+
+// ---- issue 5: tests that catch a regression in the handshake's own checks -----------------
+//
+// A man in the middle rewrites the peer's plaintext (epoch 0) handshake messages and re-frames
+// the records (lengths fixed, record sequence numbers kept), so the record and message
+// decoders accept them and only the check under test can refuse them. Each test asserts the
+// exact error, the fatal alert on the wire, and that the victim never sent its next flight
+// (without the check it would go on and fail later on Finished, with another error).
+
+/// Rewrites every epoch-0 handshake message in one datagram: `f(msg_type, message_seq,
+/// body)` may change the body; records are re-encoded with their new length.
+fn rewrite_handshake(d: &[u8], f: &mut dyn FnMut(u8, u16, &mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() + 80);
+    let mut r = Reader::new(d);
+    while !r.is_empty() {
+        let (mut h, frag) = RecordHeader::decode(&mut r).unwrap();
+        if h.epoch != 0 || h.content_type != content_type::HANDSHAKE {
+            h.encode(&mut out);
+            out.extend_from_slice(frag);
+            continue;
+        }
+        let mut body = Vec::with_capacity(frag.len() + 80);
+        let mut hr = Reader::new(frag);
+        while !hr.is_empty() {
+            let (hh, msg) = HandshakeHeader::decode(&mut hr).unwrap();
+            assert_eq!(hh.fragment_length, hh.length, "default MTU: whole messages");
+            let mut m = msg.to_vec();
+            f(hh.msg_type, hh.message_seq, &mut m);
+            encode_handshake(hh.msg_type, hh.message_seq, &m, &mut body);
+        }
+        h.length = u16::try_from(body.len()).unwrap();
+        h.encode(&mut out);
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// The epoch-0 handshake message types and the alerts `(level, description)` in a datagram.
+fn handshake_types_and_alerts(d: &[u8]) -> (Vec<u8>, Vec<(u8, u8)>) {
+    let (mut types, mut alerts) = (Vec::new(), Vec::new());
+    let mut r = Reader::new(d);
+    while let Ok((h, frag)) = RecordHeader::decode(&mut r) {
+        if h.epoch == 0 && h.content_type == content_type::HANDSHAKE {
+            if let Ok((hh, _)) = HandshakeHeader::decode(&mut Reader::new(frag)) {
+                types.push(hh.msg_type);
+            }
+        }
+        if h.epoch == 0 && h.content_type == content_type::ALERT && frag.len() == 2 {
+            alerts.push((frag[0], frag[1]));
+        }
+    }
+    (types, alerts)
+}
+
+impl Pair {
+    /// `run_until`, with every datagram passing through `tamper(to_server, datagram)` on its
+    /// way. Returns once `done` holds or both sides are idle.
+    fn run_tampered(&mut self, tamper: &mut dyn FnMut(bool, Vec<u8>) -> Vec<u8>, done: impl Fn(&Pair) -> bool) {
+        for _ in 0..100_000 {
+            self.collect();
+            if done(self) {
+                return;
+            }
+            let mut next = self.in_flight.iter().map(|(t, _, _)| *t).min();
+            for t in [self.client.poll_timeout(), self.server.poll_timeout()].into_iter().flatten() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            let Some(next) = next else { return };
+            self.now = self.now.max(next);
+            let now = self.now;
+            let mut due = Vec::new();
+            self.in_flight.retain(|(t, to_server, d)| {
+                if *t <= now {
+                    due.push((*to_server, d.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (to_server, d) in due {
+                let d = tamper(to_server, d);
+                if to_server {
+                    let _ = self.server.handle_datagram(now, &d);
+                } else {
+                    let _ = self.client.handle_datagram(now, &d);
+                }
+            }
+            self.client.handle_timeout(now);
+            self.server.handle_timeout(now);
+        }
+        panic!("livelock: did not settle");
+    }
+
+    /// Starts both sides and runs the handshake through `tamper` until both settled.
+    fn handshake_tampered(&mut self, tamper: &mut dyn FnMut(bool, Vec<u8>) -> Vec<u8>) {
+        self.client.start(self.now);
+        self.server.start(self.now);
+        let settled = |e: &[DtlsEvent]| e.iter().any(|e| matches!(e, DtlsEvent::Connected { .. } | DtlsEvent::Failed(_)));
+        self.run_tampered(tamper, |p| settled(&p.client_events) && settled(&p.server_events));
+    }
+
+    /// Every epoch-0 handshake type and alert one side sent (`to_server`: the client's).
+    fn sent_by(&self, to_server: bool) -> (Vec<u8>, Vec<(u8, u8)>) {
+        let (mut types, mut alerts) = (Vec::new(), Vec::new());
+        for (dir, d) in &self.log {
+            if *dir == to_server {
+                let (t, a) = handshake_types_and_alerts(d);
+                types.extend(t);
+                alerts.extend(a);
+            }
+        }
+        (types, alerts)
+    }
+}
+
+/// The MITM's view of the handshake: the randoms and the transcript, as the peers see them
+/// (each message once, in the order it travels; no cookie exchange in these tests).
+#[derive(Default)]
+struct Observed {
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    transcript: Vec<u8>,
+    seen: Vec<(bool, u16)>,
+}
+
+impl Observed {
+    fn record(&mut self, to_server: bool, msg_type: u8, seq: u16, body: &[u8]) {
+        if self.seen.contains(&(to_server, seq)) {
+            return; // a retransmission
+        }
+        self.seen.push((to_server, seq));
+        if msg_type == handshake_type::CLIENT_HELLO {
+            self.client_random = Some(ClientHello::decode(body).unwrap().random);
+        }
+        if msg_type == handshake_type::SERVER_HELLO {
+            self.server_random = Some(ServerHello::decode(body).unwrap().random);
+        }
+        encode_handshake(msg_type, seq, body, &mut self.transcript);
+    }
+}
+
+fn no_cookie() -> DtlsConfig {
+    DtlsConfig { require_cookie: false, ..DtlsConfig::default() }
+}
+
+/// How the MITM changes the ServerKeyExchange.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SkeChange {
+    /// A byte of the signed ECDH public value flipped, signature kept.
+    FlipParams,
+    /// A byte of the signature flipped (DER stays well-formed: last byte of `s`).
+    FlipSignature,
+    /// Signed again over the right data with this certificate's key.
+    ResignedBy(u64),
+}
+
+fn handshake_with_ske_change(change: SkeChange) -> Pair {
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut obs = Observed::default();
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, seq, body| {
+            if !to_server && msg_type == handshake_type::SERVER_KEY_EXCHANGE {
+                let mut ske = ServerKeyExchange::decode(body).unwrap();
+                match change {
+                    SkeChange::FlipParams => ske.public[5] ^= 0x10,
+                    SkeChange::FlipSignature => *ske.signature.last_mut().unwrap() ^= 0x01,
+                    SkeChange::ResignedBy(seed) => {
+                        let mut signed = Vec::new();
+                        signed.extend_from_slice(&obs.client_random.unwrap());
+                        signed.extend_from_slice(&obs.server_random.unwrap());
+                        signed.extend_from_slice(&ske.params());
+                        ske.signature = cert(seed).signing_key().sign(&signed);
+                    }
+                }
+                body.clear();
+                ske.encode(body);
+            }
+            obs.record(to_server, msg_type, seq, body);
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    p
+}
+
+#[test]
+fn tampered_or_resigned_server_key_exchange_fails_the_client() {
+    // Control: re-signed with the server's own key (cert(2)) over what the MITM observed:
+    // the MITM's reconstruction is right, so the only difference below is the key or a byte.
+    let p = handshake_with_ske_change(SkeChange::ResignedBy(2));
+    assert!(p.client.is_connected() && p.server.is_connected(), "{:?} {:?}", p.client_events, p.server_events);
+
+    for change in [SkeChange::FlipParams, SkeChange::FlipSignature, SkeChange::ResignedBy(7)] {
+        let p = handshake_with_ske_change(change);
+        assert_eq!(p.client_events, vec![DtlsEvent::Failed(DtlsError::BadSignature)], "{change:?}");
+        let (types, alerts) = p.sent_by(true);
+        assert_eq!(alerts, vec![(2, AlertDescription::DECRYPT_ERROR.0)], "{change:?}: the client's alert");
+        assert!(
+            !types.contains(&handshake_type::CLIENT_KEY_EXCHANGE),
+            "{change:?}: the client must not answer a ServerKeyExchange it could not verify"
+        );
+        // The server learns it from the alert.
+        assert_eq!(
+            p.server_events,
+            vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::DECRYPT_ERROR))],
+            "{change:?}"
+        );
+    }
+}
+
+/// How the MITM changes the client's CertificateVerify.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CvChange {
+    FlipSignature,
+    ResignedBy(u64),
+}
+
+fn handshake_with_cv_change(change: CvChange) -> Pair {
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut obs = Observed::default();
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, seq, body| {
+            if to_server && msg_type == handshake_type::CERTIFICATE_VERIFY {
+                let mut cv = CertificateVerify::decode(body).unwrap();
+                match change {
+                    CvChange::FlipSignature => *cv.signature.last_mut().unwrap() ^= 0x01,
+                    // RFC 5246 §7.4.8: the signature covers every handshake message before it.
+                    CvChange::ResignedBy(seed) => cv.signature = cert(seed).signing_key().sign(&obs.transcript),
+                }
+                body.clear();
+                cv.encode(body);
+            }
+            obs.record(to_server, msg_type, seq, body);
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    p
+}
+
+#[test]
+fn tampered_or_resigned_certificate_verify_fails_the_server() {
+    // Control: re-signed with the client's own key (cert(1)) over the observed transcript.
+    let p = handshake_with_cv_change(CvChange::ResignedBy(1));
+    assert!(p.client.is_connected() && p.server.is_connected(), "{:?} {:?}", p.client_events, p.server_events);
+
+    for change in [CvChange::FlipSignature, CvChange::ResignedBy(7)] {
+        let p = handshake_with_cv_change(change);
+        assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::BadSignature)], "{change:?}");
+        let (_, alerts) = p.sent_by(false);
+        assert_eq!(alerts, vec![(2, AlertDescription::DECRYPT_ERROR.0)], "{change:?}: the server's alert");
+        // The server never sent its Finished flight: nothing of epoch 1 from it, no CCS.
+        let sent_epoch1_or_ccs = p.log.iter().filter(|(to_server, _)| !to_server).any(|(_, d)| {
+            let mut r = Reader::new(d);
+            std::iter::from_fn(|| RecordHeader::decode(&mut r).ok())
+                .any(|(h, _)| h.epoch == 1 || h.content_type == content_type::CHANGE_CIPHER_SPEC)
+        });
+        assert!(!sent_epoch1_or_ccs, "{change:?}");
+        assert!(!p.client.is_connected(), "{change:?}");
+        assert_eq!(
+            p.client_events,
+            vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::DECRYPT_ERROR))],
+            "{change:?}"
+        );
+    }
+}
+
+#[test]
+fn server_hello_without_extended_master_secret_is_refused() {
+    // RFC 7627 is required: a ServerHello that drops the extension (a downgrade by a MITM or a
+    // server without EMS) fails the client before it sends anything keyed.
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, _, body| {
+            if !to_server && msg_type == handshake_type::SERVER_HELLO {
+                let mut sh = ServerHello::decode(body).unwrap();
+                assert!(sh.extensions.extended_master_secret);
+                sh.extensions.extended_master_secret = false;
+                body.clear();
+                sh.encode(body);
+            }
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    assert_eq!(p.client_events, vec![DtlsEvent::Failed(DtlsError::HandshakeFailure)]);
+    let (types, alerts) = p.sent_by(true);
+    assert_eq!(alerts, vec![(2, AlertDescription::HANDSHAKE_FAILURE.0)]);
+    assert_eq!(types, vec![handshake_type::CLIENT_HELLO], "nothing after the ClientHello");
+    assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::HANDSHAKE_FAILURE))]);
+}

@@ -1312,3 +1312,72 @@ fn server_hello_without_extended_master_secret_is_refused() {
     assert_eq!(types, vec![handshake_type::CLIENT_HELLO], "nothing after the ClientHello");
     assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::HANDSHAKE_FAILURE))]);
 }
+
+/// A ClientHello on an established connection (a renegotiation attempt, or a peer whose DTLS
+/// restarted). Policy: we never renegotiate (RFC 5746 is only signalled); such a ClientHello
+/// is ignored and counted, whatever its message_seq, with no answer but at most the
+/// retransmission of our last flight (RFC 6347 §4.2.4, for a message_seq already seen).
+/// RFC 5246 §7.2.2 also allows a `no_renegotiation` warning; ignoring gives a stranger who
+/// forges one nothing to trigger. The connection keeps its keys and keeps carrying data.
+#[test]
+fn client_hello_after_the_handshake_is_ignored_and_the_connection_keeps_working() {
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    p.handshake();
+    exchange_data(&mut p);
+    let label = b"EXTRACTOR-dtls_srtp";
+    let keys = (p.client.export_keying_material(label, 60).unwrap(), p.server.export_keying_material(label, 60).unwrap());
+    assert_eq!(keys.0, keys.1);
+    // A real ClientHello body, from a fresh client.
+    let mut fresh = DtlsConnection::new(DtlsRole::Client, cert(5), vec![], DtlsConfig::default(), Rng::seeded(55));
+    fresh.start(p.now);
+    let first = fresh.poll_transmit().unwrap();
+    let mut r = Reader::new(&first);
+    let (_, frag) = RecordHeader::decode(&mut r).unwrap();
+    let (hh, ch_body) = HandshakeHeader::decode(&mut Reader::new(frag)).unwrap();
+    assert_eq!(hh.msg_type, handshake_type::CLIENT_HELLO);
+    // With the cookie exchange the client used message_seq 0..=5: 0 and 5 were seen, 6 is
+    // the next one, 7 and 200 are ahead. Fresh record sequence numbers each time.
+    for (i, seq) in [0u16, 5, 6, 7, 200].into_iter().enumerate() {
+        let mut hs = Vec::new();
+        encode_handshake(handshake_type::CLIENT_HELLO, seq, ch_body, &mut hs);
+        let mut rec = Vec::new();
+        let header = RecordHeader {
+            content_type: content_type::HANDSHAKE,
+            version: DTLS_1_2,
+            epoch: 0,
+            sequence: 1000 + i as u64,
+            length: hs.len() as u16,
+        };
+        header.encode(&mut rec);
+        rec.extend_from_slice(&hs);
+        let log_mark = p.log.len();
+        assert_eq!(p.server.handle_datagram(p.now, &rec), Ok(()), "seq {seq}");
+        // The same record to the client: a ClientHello is never for a client, and must not
+        // move one either.
+        assert_eq!(p.client.handle_datagram(p.now, &rec), Ok(()), "seq {seq}");
+        p.collect();
+        assert!(p.server.is_connected() && p.client.is_connected(), "seq {seq}");
+        let answers: Vec<(Vec<u8>, Vec<(u8, u8)>)> =
+            p.log[log_mark..].iter().map(|(_, d)| handshake_types_and_alerts(d)).collect();
+        for (types, alerts) in &answers {
+            assert!(alerts.is_empty(), "seq {seq}: no alert, {alerts:?}");
+            assert!(
+                !types.iter().any(|t| matches!(*t, handshake_type::SERVER_HELLO | handshake_type::HELLO_VERIFY_REQUEST)),
+                "seq {seq}: no new handshake, sent {types:?}"
+            );
+        }
+        // Data still flows both ways, under the same keys.
+        let (c0, s0) = (app_data(&p.client_events).len(), app_data(&p.server_events).len());
+        p.client.send(format!("after {seq}").as_bytes()).unwrap();
+        p.server.send(format!("back {seq}").as_bytes()).unwrap();
+        p.run_until(|p| app_data(&p.server_events).len() == s0 + 1 && app_data(&p.client_events).len() == c0 + 1);
+        assert_eq!(app_data(&p.server_events).last().unwrap(), format!("after {seq}").as_bytes());
+        assert_eq!(app_data(&p.client_events).last().unwrap(), format!("back {seq}").as_bytes());
+        let now_keys =
+            (p.client.export_keying_material(label, 60).unwrap(), p.server.export_keying_material(label, 60).unwrap());
+        assert_eq!(now_keys, keys, "seq {seq}: same keys");
+    }
+    let fatal = |e: &DtlsEvent| matches!(e, DtlsEvent::Failed(_) | DtlsEvent::Closed);
+    assert!(!p.client_events.iter().any(fatal) && !p.server_events.iter().any(fatal));
+    assert!(p.server.stats().records_unexpected >= 3, "{:?}", p.server.stats());
+}

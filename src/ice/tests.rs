@@ -1410,3 +1410,171 @@ fn candidate_with_vertical_tab_tokens_round_trips() {
     assert_eq!(c.extensions.last(), Some(&("srflx".to_string(), "\u{b}".to_string())));
     assert_eq!(Candidate::parse(&c.to_sdp_string()), Ok(c));
 }
+
+// ---- issue 5: the whole USERNAME of a request is checked (RFC 8445 §7.3) ------------------
+
+/// A check request as the peer sends it.
+/// A check request as the controlling peer sends it (tie-breaker 1: never a role conflict
+/// with a controlled agent); `use_candidate` only matters to a controlled agent.
+fn check_request(tid: u8, username: &str, key: &str, use_candidate: bool) -> Vec<u8> {
+    check_request_from(true, tid, username, key, use_candidate)
+}
+
+/// The same from a controlled peer (tie-breaker 1: no conflict with a controlling agent).
+fn check_request_from(controlling: bool, tid: u8, username: &str, key: &str, use_candidate: bool) -> Vec<u8> {
+    stun::binding_request(
+        &stun::BindingRequest {
+            transaction_id: [tid; 12],
+            username,
+            priority: 1_000_000,
+            controlling,
+            tie_breaker: 1,
+            use_candidate,
+        },
+        key.as_bytes(),
+    )
+}
+
+/// Everything `agent` sends now and in the next second, as (destination, message).
+fn sent(agent: &mut IceAgent, now: Time) -> Vec<(SocketAddr, Message)> {
+    let mut out = Vec::new();
+    for step in 0..=20u64 {
+        let t = now + Duration::from_millis(step * 50);
+        while let Some(tx) = agent.poll_transmit(t) {
+            out.push((tx.destination, Message::decode(&tx.data).unwrap()));
+        }
+    }
+    out
+}
+
+/// A controlled agent on 10.0.0.2:2000 and the credentials of its peer.
+fn lone_agent(seed: u64) -> (IceAgent, IceCredentials) {
+    let peer = IceAgent::new(controlling(), Rng::seeded(seed + 1000));
+    let mut b = IceAgent::new(controlled(), Rng::seeded(seed));
+    b.add_local_transport(7, sa("10.0.0.2:2000"));
+    (b, peer.local_credentials().clone())
+}
+
+#[test]
+fn request_for_another_remote_ufrag_gets_401_and_makes_no_pair() {
+    let (mut b, peer) = lone_agent(60);
+    b.set_remote_credentials(peer.clone());
+    let ours = b.local_credentials().clone();
+    let now = Time::from_millis(1000);
+    let stranger = sa("10.0.0.9:3000");
+    // Signed with our password (the sender knows it: a forked answer, another session or a
+    // stale generation), but "theirs" is not the peer's ufrag, or missing.
+    let wrong = [format!("{}:{}", ours.ufrag, "someoneelse"), format!("{}:", ours.ufrag), ours.ufrag.clone()];
+    for (i, user) in wrong.iter().enumerate() {
+        let req = check_request(i as u8, user, &ours.pwd, true);
+        assert_eq!(b.handle_stun(now, 7, stranger, &req), Err(IceError::UnknownUsername), "{user}");
+        let out = sent(&mut b, now);
+        assert_eq!(out.len(), 1, "{user}: only the 401, no check: {out:?}");
+        let (to, m) = &out[0];
+        assert_eq!(*to, stranger);
+        assert_eq!((m.class, m.error_code()), (Class::ErrorResponse, Some(401)), "{user}");
+        assert_eq!(m.transaction_id, [i as u8; 12]);
+        assert!(m.xor_mapped_address().is_none());
+    }
+    let st = b.stats();
+    assert_eq!((st.unknown_username, st.responses_sent, st.peer_reflexive_remote), (3, 0, 0));
+    assert!(b.remote_candidates().is_empty(), "no peer-reflexive candidate");
+    assert_eq!(b.pairs_nominated(), 0);
+    assert_eq!(b.connection_state(), IceConnectionState::New);
+    // The same request with the peer's ufrag: answered, learned, checked back.
+    let req = check_request(9, &format!("{}:{}", ours.ufrag, peer.ufrag), &ours.pwd, false);
+    b.handle_stun(now, 7, stranger, &req).unwrap();
+    let out = sent(&mut b, now);
+    assert_eq!(out[0].1.class, Class::SuccessResponse);
+    assert!(out[1..].iter().any(|(to, m)| *to == stranger && m.class == Class::Request), "{out:?}");
+    assert_eq!(b.remote_candidates().len(), 1);
+    assert_eq!(b.remote_candidates()[0].kind, CandidateKind::PeerReflexive);
+}
+
+#[test]
+fn checks_before_the_remote_credentials_are_settled_when_they_arrive() {
+    // RFC 8445 §7.3: a check may come before the remote description. It is answered at
+    // once; what it taught is kept only if it named the ufrag the description then brings.
+    let (mut b, peer) = lone_agent(61);
+    let ours = b.local_credentials().clone();
+    let now = Time::from_millis(1000);
+    let (real, other) = (sa("10.0.0.1:1000"), sa("10.0.0.9:3000"));
+    let req = check_request(1, &format!("{}:{}", ours.ufrag, "otherufrag"), &ours.pwd, true);
+    b.handle_stun(now, 7, other, &req).unwrap();
+    let req = check_request(2, &format!("{}:{}", ours.ufrag, peer.ufrag), &ours.pwd, false);
+    b.handle_stun(now, 7, real, &req).unwrap();
+    let out = sent(&mut b, now);
+    assert_eq!(out.len(), 2, "both answered, no check without credentials: {out:?}");
+    assert!(out.iter().all(|(_, m)| m.class == Class::SuccessResponse));
+    assert_eq!(b.remote_candidates().len(), 2);
+    // The description arrives: the other generation's candidate and pair are gone, the
+    // queued triggered check goes to the real peer only.
+    b.set_remote_credentials(peer.clone());
+    let addrs: Vec<SocketAddr> = b.remote_candidates().iter().map(|c| c.address).collect();
+    assert_eq!(addrs, vec![real]);
+    let out = sent(&mut b, now);
+    assert!(!out.is_empty());
+    assert!(out.iter().all(|(to, m)| *to == real && m.class == Class::Request), "{out:?}");
+    assert_eq!(out[0].1.username(), Some(format!("{}:{}", peer.ufrag, ours.ufrag).as_str()));
+    // A candidate signaled for another generation before the credentials is dropped too
+    // (RFC 8838 §11.4), one for this generation kept.
+    let (mut c, peer) = lone_agent(62);
+    let mut signaled = Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.5 5000 typ host").unwrap();
+    let mut stale = signaled.clone();
+    stale.address = sa("10.0.0.6:5000");
+    stale.extensions.push(("ufrag".into(), "oldgeneration".into()));
+    signaled.extensions.push(("ufrag".into(), peer.ufrag.clone()));
+    c.add_remote_candidate(now, stale).unwrap();
+    c.add_remote_candidate(now, signaled).unwrap();
+    c.set_remote_credentials(peer);
+    let addrs: Vec<SocketAddr> = c.remote_candidates().iter().map(|c| c.address).collect();
+    assert_eq!(addrs, vec![sa("10.0.0.5:5000")]);
+}
+
+#[test]
+fn restart_generations_are_told_apart_by_the_remote_ufrag() {
+    let mut s = host_pair(63);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    let (a_old, b_old) = (creds_of(&s.nodes[0].agent), creds_of(&s.nodes[1].agent));
+    // A restarts; B answers with new credentials of its own, which A does not have yet.
+    s.agent(0).restart();
+    let a_new = creds_of(&s.nodes[0].agent);
+    s.agent(1).set_remote_credentials(a_new.clone());
+    s.agent(1).restart();
+    let b_new = creds_of(&s.nodes[1].agent);
+    let now = s.now;
+    let newcomer = sa("10.0.0.8:4000");
+    // B's new generation, ahead of its answer: answered (B may rely on it), nothing learned.
+    let req = check_request_from(false, 1, &format!("{}:{}", a_new.ufrag, b_new.ufrag), &a_new.pwd, false);
+    assert_eq!(s.agent(0).handle_stun(now, 1, newcomer, &req), Ok(()));
+    let out = sent(s.agent(0), now);
+    let answers: Vec<&Message> = out.iter().filter(|(to, _)| *to == newcomer).map(|(_, m)| m).collect();
+    assert_eq!(answers.len(), 1, "{out:?}");
+    assert_eq!(answers[0].class, Class::SuccessResponse);
+    assert!(!s.nodes[0].agent.remote_candidates().iter().any(|c| c.address == newcomer));
+    // The answer arrives; the restart completes.
+    s.agent(0).set_remote_credentials(b_new.clone());
+    let now = s.now;
+    s.agent(0).start_gathering(now);
+    s.agent(1).start_gathering(now);
+    s.run_for(Duration::from_secs(5));
+    assert!(s.both_connected());
+    assert_selected(&s);
+    // Requests of the old generation of B's ufrag, signed with A's current password (as a
+    // stale or forked peer would): 401, nothing learned, the connection unaffected.
+    let now = s.now;
+    for (i, user) in [format!("{}:{}", a_new.ufrag, b_old.ufrag), format!("{}:{}", a_new.ufrag, a_old.ufrag)].iter().enumerate() {
+        let req = check_request_from(false, 10 + i as u8, user, &a_new.pwd, false);
+        assert_eq!(s.agent(0).handle_stun(now, 1, newcomer, &req), Err(IceError::UnknownUsername), "{user}");
+    }
+    let out = sent(s.agent(0), now);
+    let to_newcomer: Vec<&Message> = out.iter().filter(|(to, _)| *to == newcomer).map(|(_, m)| m).collect();
+    assert_eq!(to_newcomer.len(), 2, "{out:?}");
+    assert!(to_newcomer.iter().all(|m| m.error_code() == Some(401)));
+    assert!(!s.nodes[0].agent.remote_candidates().iter().any(|c| c.address == newcomer));
+    s.run_for(Duration::from_secs(2));
+    assert!(s.both_connected());
+    assert_selected(&s);
+}

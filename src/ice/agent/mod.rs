@@ -25,6 +25,18 @@ enum PairState {
     Failed,
 }
 
+/// How the remote part of a request's USERNAME ("ours:theirs") relates to what we know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RemotePart {
+    Matches,
+    /// No remote credentials yet (the remote description has not arrived).
+    NotYetKnown,
+    /// A new ufrag of the peer answering our restart, before its answer arrived.
+    AheadOfSignaling,
+    /// Missing, or not the peer's ufrag: another session or generation.
+    Wrong,
+}
+
 #[derive(Debug)]
 struct LocalTransport {
     id: TransportId,
@@ -241,11 +253,17 @@ impl IceAgent {
     /// The peer's ufrag and password. A ufrag different from the one already known is an ICE
     /// restart by the peer (RFC 8445 §9): remote candidates and pairs are dropped, the selected
     /// path stays in use (and is re-checked) until a new pair is selected.
+    ///
+    /// The first credentials also settle what checks received before them claimed (RFC 8445
+    /// §7.3): candidates (and their pairs) of another ufrag are dropped.
     pub fn set_remote_credentials(&mut self, creds: IceCredentials) {
         let restart = self
             .remote_creds
             .as_ref()
             .is_some_and(|old| old.ufrag != creds.ufrag);
+        if self.remote_creds.is_none() {
+            self.drop_remote_candidates(|c| c.ufrag().is_some_and(|u| u != creds.ufrag));
+        }
         self.remote_creds = Some(creds);
         if restart {
             // The peer answers or offers with new credentials: it has seen ours if we
@@ -329,6 +347,51 @@ impl IceAgent {
                 self.selected = Some(p);
             }
         }
+    }
+
+    /// Removes the remote candidates `drop` selects, with their pairs, triggered checks and
+    /// check transactions; indices of what stays are renumbered.
+    fn drop_remote_candidates(&mut self, drop: impl Fn(&Candidate) -> bool) {
+        if !self.remote_candidates.iter().any(&drop) {
+            return;
+        }
+        let mut remote_map = Vec::with_capacity(self.remote_candidates.len());
+        let mut kept = Vec::with_capacity(self.remote_candidates.len());
+        for c in std::mem::take(&mut self.remote_candidates) {
+            if drop(&c) {
+                remote_map.push(None);
+            } else {
+                remote_map.push(Some(kept.len()));
+                kept.push(c);
+            }
+        }
+        self.remote_candidates = kept;
+        let mut pair_map = Vec::with_capacity(self.pairs.len());
+        let mut pairs = Vec::with_capacity(self.pairs.len());
+        for mut p in std::mem::take(&mut self.pairs) {
+            match remote_map.get(p.remote).copied().flatten() {
+                Some(r) => {
+                    p.remote = r;
+                    pair_map.push(Some(pairs.len()));
+                    pairs.push(p);
+                }
+                None => pair_map.push(None),
+            }
+        }
+        self.pairs = pairs;
+        let new_index = |p: usize| pair_map.get(p).copied().flatten();
+        self.triggered = self.triggered.iter().filter_map(|&p| new_index(p)).collect();
+        self.transactions.retain_mut(|tx| match &mut tx.kind {
+            TxKind::Check { pair, .. } => match new_index(*pair) {
+                Some(n) => {
+                    *pair = n;
+                    true
+                }
+                None => false,
+            },
+            TxKind::Gather { .. } => true,
+        });
+        self.selected = self.selected.and_then(new_index);
     }
 
     /// The local credentials our requests carry (the previous ones during a restart).
@@ -590,14 +653,18 @@ impl IceAgent {
             self.stats.malformed += 1;
             return Err(IceError::Stun(stun::StunError::MissingFingerprint));
         }
-        // USERNAME "ours:theirs". MESSAGE-INTEGRITY under our password authenticates the
-        // peer; "theirs" may run ahead of signaling during an ICE restart, so only "ours" is
-        // matched (against the current or, during a restart, the previous credentials).
+        // USERNAME "ours:theirs" (RFC 8445 §7.3). "ours" picks the password (the current or,
+        // during a restart, the previous credentials) and MESSAGE-INTEGRITY under it
+        // authenticates the sender; "theirs" is checked below, once the sender is known to
+        // hold our password.
         let Some(username) = msg.username() else {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let ours = username.split_once(':').map_or(username, |(o, _)| o);
+        let (ours, theirs) = match username.split_once(':') {
+            Some((o, t)) => (o, Some(t)),
+            None => (username, None),
+        };
         let key = if ours == self.local_creds.ufrag {
             self.local_creds.pwd.clone()
         } else if let Some(prev) = self
@@ -614,13 +681,37 @@ impl IceAgent {
             self.stats.bad_integrity += 1;
             return Err(IceError::BadIntegrity);
         }
-        if ours == self.local_creds.ufrag {
-            // The peer uses our new credentials: the restart is known on both sides.
+        let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
+        let remote_part = match (theirs, &self.remote_creds) {
+            (None, _) => RemotePart::Wrong,
+            // §7.3: a check may come before the remote description; answered now, the pair
+            // and candidate it makes are checked when the credentials arrive
+            // (`set_remote_credentials` drops them if "theirs" was not the peer's ufrag).
+            (Some(_), None) => RemotePart::NotYetKnown,
+            (Some(t), Some(c)) if t == c.ufrag => RemotePart::Matches,
+            // We restarted and the peer uses our new ufrag: it has our restart offer and may
+            // answer with a new ufrag of its own before that answer reaches us. Answered; no
+            // pair or candidate of that generation is formed (the answer resets them anyway).
+            (Some(_), Some(_)) if self.previous_local_creds.is_some() && ours == self.local_creds.ufrag => {
+                RemotePart::AheadOfSignaling
+            }
+            (Some(_), Some(_)) => RemotePart::Wrong,
+        };
+        if remote_part == RemotePart::Wrong {
+            // RFC 8489 §9.1.3: a username not valid here gets a 401, without
+            // MESSAGE-INTEGRITY; nothing is learned from the request.
+            self.stats.unknown_username += 1;
+            let resp = stun::binding_error(msg.transaction_id, 401, None);
+            self.queue_transmit(lt_id, from, resp);
+            return Err(IceError::UnknownUsername);
+        }
+        if ours == self.local_creds.ufrag && remote_part == RemotePart::Matches {
+            // The peer uses our new credentials: the restart is known on both sides. (Ahead
+            // of its answer, the answer's own credentials settle it.)
             self.previous_local_creds = None;
         }
         let unknown = msg.unknown_comprehension_required();
         if !unknown.is_empty() {
-            let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
             let resp =
                 stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
             self.queue_transmit(lt_id, from, resp);
@@ -631,7 +722,6 @@ impl IceAgent {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
 
         // RFC 8445 §7.3.1.1: role conflicts.
         if self.controlling {
@@ -658,6 +748,9 @@ impl IceAgent {
         let resp = stun::binding_success(msg.transaction_id, from, Some(key.as_bytes()));
         self.queue_transmit(lt_id, from, resp);
         self.stats.responses_sent += 1;
+        if remote_part == RemotePart::AheadOfSignaling {
+            return Ok(());
+        }
 
         // RFC 8445 §7.3.1.3: learn a peer-reflexive remote candidate.
         let r = match self
@@ -673,6 +766,11 @@ impl IceAgent {
                 }
                 self.stats.peer_reflexive_remote += 1;
                 let foundation = foundation_for(&CandidateKind::PeerReflexive, from.ip(), None);
+                // Before the remote credentials: remember the generation the request claimed.
+                let extensions = match (remote_part, theirs) {
+                    (RemotePart::NotYetKnown, Some(u)) => vec![("ufrag".to_owned(), u.to_owned())],
+                    _ => Vec::new(),
+                };
                 self.remote_candidates.push(Candidate {
                     foundation,
                     component: 1,
@@ -682,7 +780,7 @@ impl IceAgent {
                     kind: CandidateKind::PeerReflexive,
                     related_address: None,
                     tcp_type: None,
-                    extensions: Vec::new(),
+                    extensions,
                 });
                 self.remote_candidates.len() - 1
             }

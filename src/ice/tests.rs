@@ -1578,3 +1578,101 @@ fn restart_generations_are_told_apart_by_the_remote_ufrag() {
     assert!(s.both_connected());
     assert_selected(&s);
 }
+
+// ---- issue 5: valid pairs from the XOR-MAPPED-ADDRESS (RFC 8445 §7.2.5.3.2) ---------------
+
+#[test]
+fn valid_pair_local_candidate_is_the_mapped_address() {
+    // A behind a NAT: its checks' responses carry the public mapping, so its valid pair is
+    // (peer-reflexive 203.0.113.9:40000 based on 10.0.0.1:1000, B), not the host pair.
+    let mut s = host_pair(70);
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(1));
+    let a = &s.nodes[0].agent;
+    assert_eq!(a.selected_pair(), Some((1, sa("10.0.0.2:2000"))), "sent from the base");
+    let (local, remote) = a.selected_candidates().unwrap();
+    assert_eq!(local.kind, CandidateKind::PeerReflexive);
+    assert_eq!(local.address, sa("203.0.113.9:40000"));
+    assert_eq!(local.related_address, Some(sa("10.0.0.1:1000")));
+    // Its priority is the PRIORITY our checks carried (§7.2.5.3.1): peer-reflexive type.
+    let host_prio = creds_prio_of_host(a);
+    assert_eq!(local.priority, candidate_priority(&CandidateKind::PeerReflexive, ((host_prio >> 8) & 0xffff) as u16, 1));
+    assert_eq!(remote.address, sa("10.0.0.2:2000"));
+    assert_eq!(a.stats().peer_reflexive_local, 1);
+    // B is not behind a NAT: its valid pair's local candidate is its host candidate.
+    let (b_local, b_remote) = s.nodes[1].agent.selected_candidates().unwrap();
+    assert_eq!((b_local.kind, b_local.address), (CandidateKind::Host, sa("10.0.0.2:2000")));
+    assert_eq!(b_remote.address, sa("203.0.113.9:40000"));
+    // Re-parses as an SDP candidate (getSelectedCandidatePair / stats use that form).
+    assert_eq!(Candidate::parse(&local.to_sdp_string()).unwrap(), local);
+}
+
+/// The host candidate priority of A's only transport, as signaled.
+fn creds_prio_of_host(a: &IceAgent) -> u32 {
+    a.local_candidates().iter().find(|c| c.kind == CandidateKind::Host).unwrap().priority
+}
+
+#[test]
+fn mapped_address_sets_the_valid_pair_priority() {
+    // A has two sockets: the first (higher local preference) is behind a NAT, the second
+    // reaches B directly. Both checks succeed; the NATed one's valid pair has a
+    // peer-reflexive local candidate and so a lower priority than the direct host pair,
+    // which A must nominate (and both sides select).
+    let mut s = Sim::new(controlling(), controlled(), 71);
+    s.add_socket(0, 1, "10.0.0.1:1000");
+    s.add_socket(0, 2, "10.0.0.3:1001");
+    s.add_socket(1, 7, "10.0.0.2:2000");
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()
+        && s.nodes[0].agent.pairs_nominated() > 0
+        && s.nodes[1].agent.pairs_nominated() > 0));
+    s.run_for(Duration::from_secs(2));
+    assert_eq!(s.nodes[0].agent.selected_pair(), Some((2, sa("10.0.0.2:2000"))));
+    assert_eq!(s.nodes[1].agent.selected_pair(), Some((7, sa("10.0.0.3:1001"))));
+    let (local, _) = s.nodes[0].agent.selected_candidates().unwrap();
+    assert_eq!((local.kind, local.address), (CandidateKind::Host, sa("10.0.0.3:1001")));
+    assert!(s.both_connected());
+}
+
+#[test]
+fn mapped_address_equal_to_a_gathered_srflx_names_that_candidate() {
+    // Behind a NAT with a STUN server: the check's mapped address is the server-reflexive
+    // candidate already gathered, so that is the valid pair's local candidate (no new
+    // peer-reflexive one once it is known; consent responses keep it current).
+    let mut s = host_pair(72);
+    s.stun_server = Some(sa("198.51.100.1:3478"));
+    s.nodes[0].agent = IceAgent::new(
+        IceConfig {
+            stun_servers: vec![sa("198.51.100.1:3478")],
+            ..controlling()
+        },
+        Rng::seeded(72),
+    );
+    s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(8));
+    let a = &s.nodes[0].agent;
+    let srflx = a.local_candidates().iter().find(|c| c.kind == CandidateKind::ServerReflexive).unwrap().clone();
+    let (local, _) = a.selected_candidates().unwrap();
+    assert_eq!(local, srflx, "the signaled server-reflexive candidate");
+    assert_eq!(local.related_address, Some(sa("10.0.0.1:1000")));
+    assert_eq!(a.stats().peer_reflexive_local, 0);
+    assert_eq!(a.selected_pair(), Some((1, sa("10.0.0.2:2000"))));
+}

@@ -66,6 +66,26 @@ struct Pair {
     remote_nominated: bool,
     /// Controlling side: the next check carries USE-CANDIDATE.
     nominate_next: bool,
+    /// The valid pair's local candidate when it is not the transport's own: the candidate
+    /// matching the XOR-MAPPED-ADDRESS of the last success response (RFC 8445 §7.2.5.3.2), a
+    /// server- or peer-reflexive candidate of the same base. `None`: the transport's.
+    valid_local: Option<MappedLocal>,
+}
+
+/// A local candidate learned from a check response, sent from its base (the pair's transport).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MappedLocal {
+    address: SocketAddr,
+    kind: MappedKind,
+    priority: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MappedKind {
+    /// Another transport's address (multi-homed hairpin): that host candidate.
+    Host,
+    ServerReflexive,
+    PeerReflexive,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -109,8 +129,9 @@ pub struct IceAgent {
     transports: Vec<LocalTransport>,
     /// Signaled local candidates (host and server-reflexive), for deduplication.
     local_candidates: Vec<Candidate>,
-    /// Local peer-reflexive addresses learned from check responses.
-    local_prflx: Vec<SocketAddr>,
+    /// Local peer-reflexive candidates learned from check responses: (address, base
+    /// transport, priority: the PRIORITY of the check that revealed it, RFC 8445 §7.2.5.3.1).
+    local_prflx: Vec<(SocketAddr, usize, u32)>,
     remote_candidates: Vec<Candidate>,
     pairs: Vec<Pair>,
     triggered: VecDeque<usize>,
@@ -198,9 +219,16 @@ impl IceAgent {
 
     /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the local candidate of the selected
     /// pair's transport and the remote candidate.
+    ///
+    /// The local candidate is the valid pair's (RFC 8445 §7.2.5.3.2): the peer-reflexive or
+    /// server-reflexive one the peer saw us as, with the transport as its base.
     pub fn selected_candidates(&self) -> Option<(Candidate, Candidate)> {
         let p = self.pairs.get(self.selected?)?;
-        let local = Self::transport_candidate(self.transports.get(p.transport)?);
+        let lt = self.transports.get(p.transport)?;
+        let local = match p.valid_local {
+            None => Self::transport_candidate(lt),
+            Some(m) => self.mapped_candidate(lt, m),
+        };
         Some((local, self.remote_candidates.get(p.remote)?.clone()))
     }
 
@@ -330,7 +358,7 @@ impl IceAgent {
         let keep = self
             .selected
             .and_then(|s| self.pairs.get(s))
-            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone())));
+            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone(), p.valid_local)));
         self.pairs.clear();
         self.remote_candidates.clear();
         self.triggered.clear();
@@ -338,12 +366,14 @@ impl IceAgent {
             .retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
         self.remote_end_of_candidates = false;
         self.selected = None;
-        if let Some((t, rc)) = keep {
+        if let Some((t, rc, valid_local)) = keep {
             self.remote_candidates.push(rc);
             if let Some(p) = self.find_or_form_pair(t, 0) {
                 if let Some(pair) = self.pairs.get_mut(p) {
                     pair.valid = true;
+                    pair.valid_local = valid_local;
                 }
+                self.recompute_pair_priority(p);
                 self.selected = Some(p);
             }
         }
@@ -893,10 +923,13 @@ impl IceAgent {
                     }
                     return Ok(());
                 }
-                // Success.
-                if let Some(mapped) = msg.xor_mapped_address() {
-                    self.learn_local_prflx(mapped);
-                }
+                // Success. §7.2.5.3.2: the valid pair's local candidate is the one whose address
+                // is the mapped address (a new peer-reflexive one if none is), its priority
+                // the pair's; the remote candidate is the one the check went to.
+                let valid_local = match msg.xor_mapped_address() {
+                    Some(mapped) => self.local_for_mapped(t, mapped),
+                    None => None,
+                };
                 if consent || Some(pair) == self.selected {
                     self.last_consent = now;
                 }
@@ -904,6 +937,10 @@ impl IceAgent {
                 if let Some(p) = self.pairs.get_mut(pair) {
                     p.state = PairState::Succeeded;
                     p.valid = true;
+                    p.valid_local = valid_local;
+                }
+                self.recompute_pair_priority(pair);
+                if let Some(p) = self.pairs.get_mut(pair) {
                     if nominate && !controlled {
                         p.nominated = true;
                     }
@@ -1140,13 +1177,62 @@ impl IceAgent {
         self.push_event(IceEvent::LocalCandidate(c));
     }
 
-    fn learn_local_prflx(&mut self, mapped: SocketAddr) {
-        let known = self.transports.iter().any(|t| t.addr == mapped)
-            || self.local_candidates.iter().any(|c| c.address == mapped)
-            || self.local_prflx.contains(&mapped);
+    /// The local candidate of base `t` whose address is `mapped` (RFC 8445 §7.2.5.3.2), or
+    /// `None` when it is the transport's own address. A mapped address no local candidate
+    /// has becomes a peer-reflexive candidate of base `t` (§7.2.5.3.1), with the priority
+    /// our checks from `t` carry in PRIORITY.
+    fn local_for_mapped(&mut self, t: usize, mapped: SocketAddr) -> Option<MappedLocal> {
+        let lt = self.transports.get(t)?;
+        if lt.addr == mapped {
+            return None;
+        }
+        let base = lt.addr;
+        if let Some(other) = self.transports.iter().find(|o| o.addr == mapped) {
+            return Some(MappedLocal { address: mapped, kind: MappedKind::Host, priority: other.priority });
+        }
+        if let Some(c) = self
+            .local_candidates
+            .iter()
+            .find(|c| c.address == mapped && c.kind == CandidateKind::ServerReflexive && c.related_address == Some(base))
+        {
+            return Some(MappedLocal { address: mapped, kind: MappedKind::ServerReflexive, priority: c.priority });
+        }
+        let priority = self.local_priority_for(t, &CandidateKind::PeerReflexive);
+        let known = self.local_candidates.iter().any(|c| c.address == mapped)
+            || self.local_prflx.iter().any(|&(a, b, _)| a == mapped && b == t);
         if !known && self.local_prflx.len() < MAX_LOCAL_TRANSPORTS {
             self.stats.peer_reflexive_local += 1;
-            self.local_prflx.push(mapped);
+            self.local_prflx.push((mapped, t, priority));
+        }
+        Some(MappedLocal { address: mapped, kind: MappedKind::PeerReflexive, priority })
+    }
+
+    /// The candidate a valid pair's mapped local candidate is reported as (a gathered
+    /// server-reflexive one as it was signaled).
+    fn mapped_candidate(&self, lt: &LocalTransport, m: MappedLocal) -> Candidate {
+        if m.kind == MappedKind::ServerReflexive {
+            if let Some(c) = self.local_candidates.iter().find(|c| {
+                c.address == m.address && c.kind == CandidateKind::ServerReflexive && c.related_address == Some(lt.addr)
+            }) {
+                return c.clone();
+            }
+        }
+        let kind = match m.kind {
+            MappedKind::Host => CandidateKind::Host,
+            MappedKind::ServerReflexive => CandidateKind::ServerReflexive,
+            MappedKind::PeerReflexive => CandidateKind::PeerReflexive,
+        };
+        let related = (m.kind != MappedKind::Host).then_some(lt.addr);
+        Candidate {
+            foundation: foundation_for(&kind, related.unwrap_or(m.address).ip(), None),
+            component: 1,
+            protocol: "udp".into(),
+            priority: m.priority,
+            address: m.address,
+            kind,
+            related_address: related,
+            tcp_type: None,
+            extensions: vec![("generation".into(), "0".into())],
         }
     }
 

@@ -130,8 +130,8 @@ pub struct IceAgent {
     /// Signaled local candidates (host and server-reflexive), for deduplication.
     local_candidates: Vec<Candidate>,
     /// Local peer-reflexive candidates learned from check responses: (address, base
-    /// transport, priority: the PRIORITY of the check that revealed it, RFC 8445 §7.2.5.3.1).
-    local_prflx: Vec<(SocketAddr, usize, u32)>,
+    /// transport). Their priority is the PRIORITY our checks from the base carry.
+    local_prflx: Vec<(SocketAddr, usize)>,
     remote_candidates: Vec<Candidate>,
     pairs: Vec<Pair>,
     triggered: VecDeque<usize>,
@@ -217,11 +217,9 @@ impl IceAgent {
         ))
     }
 
-    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the local candidate of the selected
-    /// pair's transport and the remote candidate.
-    ///
-    /// The local candidate is the valid pair's (RFC 8445 §7.2.5.3.2): the peer-reflexive or
-    /// server-reflexive one the peer saw us as, with the transport as its base.
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the selected valid pair's local
+    /// candidate (RFC 8445 §7.2.5.3.2: the one the peer saw us as, server- or peer-reflexive
+    /// with the transport as its base, else the transport's own) and its remote candidate.
     pub fn selected_candidates(&self) -> Option<(Candidate, Candidate)> {
         let p = self.pairs.get(self.selected?)?;
         let lt = self.transports.get(p.transport)?;
@@ -1199,10 +1197,10 @@ impl IceAgent {
         }
         let priority = self.local_priority_for(t, &CandidateKind::PeerReflexive);
         let known = self.local_candidates.iter().any(|c| c.address == mapped)
-            || self.local_prflx.iter().any(|&(a, b, _)| a == mapped && b == t);
+            || self.local_prflx.contains(&(mapped, t));
         if !known && self.local_prflx.len() < MAX_LOCAL_TRANSPORTS {
             self.stats.peer_reflexive_local += 1;
-            self.local_prflx.push((mapped, t, priority));
+            self.local_prflx.push((mapped, t));
         }
         Some(MappedLocal { address: mapped, kind: MappedKind::PeerReflexive, priority })
     }

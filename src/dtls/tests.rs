@@ -1485,9 +1485,9 @@ fn flip_sites(d: &[u8]) -> Vec<FlipSite> {
 ///   (everything but the first ClientHello and the HelloVerifyRequest, RFC 6347 §4.2.6):
 ///   never connects with the flipped copy; it fails with the error of the check that guards
 ///   that message (a clean retransmission may connect, if a flipped copy is ignored);
-/// - a handshake header field: connects or fails cleanly. Today a message_seq pushed ahead
-///   or a length that no retransmission matches stalls the handshake to its timeout (see the
-///   off-path forgery items of issue 5).
+/// - a handshake header field: connects or fails cleanly. Today a ClientHello whose
+///   message_seq is pushed ahead stalls the handshake to its timeout, and a wrong message
+///   type at the expected message_seq is fatal (see the off-path forgery items of issue 5).
 #[test]
 fn bit_flipped_handshakes_connect_with_equal_keys_or_fail_cleanly() {
     // The clean handshake's datagrams, in delivery order (deterministic seeds).
@@ -1559,3 +1559,39 @@ fn bit_flipped_handshakes_connect_with_equal_keys_or_fail_cleanly() {
     }
 }
 
+
+/// Found by the bit-flip loop: one fragment whose total-length field is wrong made a
+/// reassembly slot that no retransmission of the real message could fill (they all
+/// "mismatched"), so the handshake stalled until its timeout. The real message must win.
+#[test]
+fn a_fragment_with_a_wrong_total_length_does_not_block_the_real_message() {
+    for (to_server, victim) in [(false, handshake_type::CERTIFICATE), (true, handshake_type::CLIENT_KEY_EXCHANGE)] {
+        let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+        let mut done = false;
+        let mut tamper = |dir: bool, mut d: Vec<u8>| {
+            if dir == to_server && !done {
+                let mut at = 0;
+                while at + RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN <= d.len() {
+                    let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
+                    let hs = at + RECORD_HEADER_LEN;
+                    if d[at] == content_type::HANDSHAKE && d[hs] == victim {
+                        // length (u24) one more than the fragment: an incomplete message.
+                        let l = u32::from_be_bytes([0, d[hs + 1], d[hs + 2], d[hs + 3]]) + 1;
+                        d[hs + 1..hs + 4].copy_from_slice(&l.to_be_bytes()[1..]);
+                        done = true;
+                    }
+                    at += RECORD_HEADER_LEN + len;
+                }
+            }
+            d
+        };
+        let start = p.now;
+        p.handshake_tampered(&mut tamper);
+        assert!(done);
+        assert!(p.client.is_connected() && p.server.is_connected(), "{:?} / {:?}", p.client_events, p.server_events);
+        assert!(p.now < start + Duration::from_secs(5), "recovered by the first retransmissions: {:?}", p.now - start);
+        let label = b"EXTRACTOR-dtls_srtp";
+        assert_eq!(p.client.export_keying_material(label, 32), p.server.export_keying_material(label, 32));
+        exchange_data(&mut p);
+    }
+}

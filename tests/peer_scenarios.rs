@@ -2226,3 +2226,44 @@ fn close_before_anything_and_twice() {
     net.endpoint_mut(A).drain();
     assert_eq!(net.endpoint(A).events_seen, 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 5: fingerprints weaker than SHA-256 in a remote description
+// ---------------------------------------------------------------------------------------
+
+/// setRemoteDescription refuses a description whose only fingerprint is sha-1 (or another
+/// hash weaker than SHA-256) with an OperationError naming the hash, and changes nothing; the
+/// same description with a sha-256 fingerprint beside the weak one connects.
+#[test]
+fn remote_description_with_only_a_weak_fingerprint_is_refused() {
+    let mut net = pair(900, link());
+    let now = net.now();
+    net.endpoint_mut(A).create(now, init("fp"));
+    let offer = {
+        let a = &mut net.endpoint_mut(A).peer;
+        let offer = a.create_offer().unwrap();
+        a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap().sdp
+    };
+    let strong = offer.lines().find(|l| l.starts_with("a=fingerprint:sha-256 ")).expect("a sha-256 fingerprint").to_owned();
+    let sha1 = format!("a=fingerprint:sha-1 {}", vec!["5A"; 20].join(":"));
+    for weak in [sha1.clone(), format!("a=fingerprint:md5 {}", vec!["0F"; 16].join(":"))] {
+        let bad = offer.replace(&strong, &weak);
+        let b = &mut net.endpoint_mut(B).peer;
+        let e = b.set_remote_description(now, SdpType::Offer, &bad).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Operation, "{e}");
+        let hash = weak.trim_start_matches("a=fingerprint:").split(' ').next().unwrap().to_owned();
+        assert!(e.to_string().contains(&hash), "the error names {hash}: {e}");
+        assert_eq!(b.signaling_state(), SignalingState::Stable);
+        assert!(b.pending_remote_description().is_none() && b.current_remote_description().is_none());
+    }
+    // Weak beside strong: accepted, and the handshake authenticates with the sha-256 one.
+    let both = offer.replace(&strong, &format!("{sha1}\r\n{strong}"));
+    let answer = {
+        let b = &mut net.endpoint_mut(B).peer;
+        b.set_remote_description(now, SdpType::Offer, &both).expect("weak beside strong is accepted");
+        b.set_local_description(now, None, None).unwrap().sdp
+    };
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+    wait_connected(&mut net);
+    assert_eq!(net.endpoint(B).peer.dtls_state(), DtlsTransportState::Connected);
+}

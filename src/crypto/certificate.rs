@@ -217,6 +217,11 @@ fn parse_spki(alg: &[u8], bits: &[u8], allow_rsa: bool) -> Result<PeerPublicKey,
     Ok(PeerPublicKey::EcdsaP256(key.to_vec()))
 }
 
+/// Fingerprint hash functions weaker than SHA-256, refused in remote descriptions and never
+/// matched (RFC 8122 §5 requires the strongest hash the certificate's signature uses; every
+/// WebRTC stack signals sha-256). Lower-case names as SDP carries them.
+pub const WEAK_FINGERPRINT_ALGORITHMS: &[&str] = &["md2", "md5", "sha-1", "sha-224"];
+
 /// A certificate fingerprint as carried in SDP `a=fingerprint` (RFC 8122 §5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -287,8 +292,17 @@ impl Fingerprint {
         s
     }
 
-    /// Whether `der` hashes to this fingerprint (unknown algorithms never match).
+    /// Whether `algorithm` (any case) is one of [`WEAK_FINGERPRINT_ALGORITHMS`].
+    pub fn is_weak_algorithm(algorithm: &str) -> bool {
+        WEAK_FINGERPRINT_ALGORITHMS.iter().any(|w| w.eq_ignore_ascii_case(algorithm))
+    }
+
+    /// Whether `der` hashes to this fingerprint (unknown and weak algorithms never match: a
+    /// SHA-1 collision must not authenticate a certificate).
     pub fn matches(&self, der: &[u8]) -> bool {
+        if Fingerprint::is_weak_algorithm(&self.algorithm) {
+            return false;
+        }
         match Fingerprint::of_der(&self.algorithm, der) {
             Some(f) => super::ct_eq(&f.value, &self.value),
             None => false,

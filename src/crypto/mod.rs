@@ -17,6 +17,7 @@ mod rng;
 
 pub use certificate::{
     parse_certificate_public_key, parse_peer_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE,
+    WEAK_FINGERPRINT_ALGORITHMS,
 };
 pub use rng::Rng;
 

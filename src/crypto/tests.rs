@@ -195,9 +195,14 @@ fn fingerprint_sdp_parse_and_format() {
     let d = b"der bytes";
     for alg in ["sha-1", "sha-256", "SHA-384", "sha-512"] {
         let f = Fingerprint::of_der(alg, d).unwrap();
-        assert!(f.matches(d));
+        // Weak hashes (sha-1) parse and format but never match (issue 5).
+        assert_eq!(f.matches(d), alg != "sha-1", "{alg}");
         assert_eq!(Fingerprint::parse_sdp(&f.to_sdp_value()).unwrap(), f);
     }
+    for weak in ["md2", "MD5", "sha-1", "sha-224"] {
+        assert!(Fingerprint::is_weak_algorithm(weak), "{weak}");
+    }
+    assert!(!Fingerprint::is_weak_algorithm("sha-256"));
     assert!(Fingerprint::of_der("md5", d).is_none());
 }
 

@@ -624,8 +624,15 @@ impl DtlsConnection {
                 ranges: Vec::new(),
             });
             if partial.msg_type != h.msg_type || partial.data.len() != length || partial.epoch != epoch {
+                // Two messages claim this message_seq; at most one is the peer's. The newer
+                // replaces the older (an epoch-1 one is never replaced by an epoch-0 one), so
+                // one corrupted or forged fragment cannot block every retransmission of the
+                // real message until the handshake times out.
                 self.stats.records_malformed += 1;
-                continue;
+                if partial.epoch > epoch {
+                    continue;
+                }
+                *partial = Partial { msg_type: h.msg_type, epoch, data: vec![0u8; length], ranges: Vec::new() };
             }
             if !partial.insert(offset, body) {
                 self.stats.records_malformed += 1;

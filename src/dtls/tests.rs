@@ -581,28 +581,9 @@ fn malformed_input_never_panics() {
             server = fresh(DtlsRole::Server);
         }
     }
-    // Bit-flipped handshakes between two live peers: each either connects or fails.
-    for seed in 0..30 {
-        let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
-        let mut r = Rng::seeded(seed);
-        p.client.start(p.now);
-        for _ in 0..200 {
-            p.collect();
-            if p.in_flight.is_empty() {
-                break;
-            }
-            let (_, to_server, mut d) = p.in_flight.remove(0);
-            if r.below(4) == 0 {
-                let pos = r.below(d.len() as u64) as usize;
-                d[pos] ^= 1 << r.below(8);
-            }
-            if to_server {
-                let _ = p.server.handle_datagram(p.now, &d);
-            } else {
-                let _ = p.client.handle_datagram(p.now, &d);
-            }
-        }
-    }
+    // Bit-flipped handshakes between two live peers: see
+    // `bit_flipped_handshakes_connect_with_equal_keys_or_fail_cleanly`, which asserts the
+    // outcome of each.
 }
 
 #[test]
@@ -1023,4 +1004,594 @@ fn hellos_advertise_rsa_signature_schemes() {
     let cr = found.expect("a CertificateRequest");
     assert_eq!(cr.certificate_types, vec![CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN]);
     assert_eq!(cr.signature_schemes, offered);
+}
+
+// ---- issue 5: tests that catch a regression in the handshake's own checks -----------------
+//
+// A man in the middle rewrites the peer's plaintext (epoch 0) handshake messages and re-frames
+// the records (lengths fixed, record sequence numbers kept), so the record and message
+// decoders accept them and only the check under test can refuse them. Each test asserts the
+// exact error, the fatal alert on the wire, and that the victim never sent its next flight
+// (without the check it would go on and fail later on Finished, with another error).
+
+/// Rewrites every epoch-0 handshake message in one datagram: `f(msg_type, message_seq,
+/// body)` may change the body; records are re-encoded with their new length.
+fn rewrite_handshake(d: &[u8], f: &mut dyn FnMut(u8, u16, &mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() + 80);
+    let mut r = Reader::new(d);
+    while !r.is_empty() {
+        let (mut h, frag) = RecordHeader::decode(&mut r).unwrap();
+        if h.epoch != 0 || h.content_type != content_type::HANDSHAKE {
+            h.encode(&mut out);
+            out.extend_from_slice(frag);
+            continue;
+        }
+        let mut body = Vec::with_capacity(frag.len() + 80);
+        let mut hr = Reader::new(frag);
+        while !hr.is_empty() {
+            let (hh, msg) = HandshakeHeader::decode(&mut hr).unwrap();
+            assert_eq!(hh.fragment_length, hh.length, "default MTU: whole messages");
+            let mut m = msg.to_vec();
+            f(hh.msg_type, hh.message_seq, &mut m);
+            encode_handshake(hh.msg_type, hh.message_seq, &m, &mut body);
+        }
+        h.length = u16::try_from(body.len()).unwrap();
+        h.encode(&mut out);
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// The epoch-0 handshake message types and the alerts `(level, description)` in a datagram.
+fn handshake_types_and_alerts(d: &[u8]) -> (Vec<u8>, Vec<(u8, u8)>) {
+    let (mut types, mut alerts) = (Vec::new(), Vec::new());
+    let mut r = Reader::new(d);
+    while let Ok((h, frag)) = RecordHeader::decode(&mut r) {
+        if h.epoch == 0 && h.content_type == content_type::HANDSHAKE {
+            if let Ok((hh, _)) = HandshakeHeader::decode(&mut Reader::new(frag)) {
+                types.push(hh.msg_type);
+            }
+        }
+        if h.epoch == 0 && h.content_type == content_type::ALERT && frag.len() == 2 {
+            alerts.push((frag[0], frag[1]));
+        }
+    }
+    (types, alerts)
+}
+
+impl Pair {
+    /// `run_until`, with every datagram passing through `tamper(to_server, datagram)` on its
+    /// way. Returns once `done` holds or both sides are idle.
+    fn run_tampered(&mut self, tamper: &mut dyn FnMut(bool, Vec<u8>) -> Vec<u8>, done: impl Fn(&Pair) -> bool) {
+        for _ in 0..100_000 {
+            self.collect();
+            if done(self) {
+                return;
+            }
+            let mut next = self.in_flight.iter().map(|(t, _, _)| *t).min();
+            for t in [self.client.poll_timeout(), self.server.poll_timeout()].into_iter().flatten() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+            let Some(next) = next else { return };
+            self.now = self.now.max(next);
+            let now = self.now;
+            let mut due = Vec::new();
+            self.in_flight.retain(|(t, to_server, d)| {
+                if *t <= now {
+                    due.push((*to_server, d.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (to_server, d) in due {
+                let d = tamper(to_server, d);
+                if to_server {
+                    let _ = self.server.handle_datagram(now, &d);
+                } else {
+                    let _ = self.client.handle_datagram(now, &d);
+                }
+            }
+            self.client.handle_timeout(now);
+            self.server.handle_timeout(now);
+        }
+        panic!("livelock: did not settle");
+    }
+
+    /// Starts both sides and runs the handshake through `tamper` until both settled.
+    fn handshake_tampered(&mut self, tamper: &mut dyn FnMut(bool, Vec<u8>) -> Vec<u8>) {
+        self.client.start(self.now);
+        self.server.start(self.now);
+        let settled = |e: &[DtlsEvent]| e.iter().any(|e| matches!(e, DtlsEvent::Connected { .. } | DtlsEvent::Failed(_)));
+        self.run_tampered(tamper, |p| settled(&p.client_events) && settled(&p.server_events));
+    }
+
+    /// Every epoch-0 handshake type and alert one side sent (`to_server`: the client's).
+    fn sent_by(&self, to_server: bool) -> (Vec<u8>, Vec<(u8, u8)>) {
+        let (mut types, mut alerts) = (Vec::new(), Vec::new());
+        for (dir, d) in &self.log {
+            if *dir == to_server {
+                let (t, a) = handshake_types_and_alerts(d);
+                types.extend(t);
+                alerts.extend(a);
+            }
+        }
+        (types, alerts)
+    }
+}
+
+/// The MITM's view of the handshake: the randoms and the transcript, as the peers see them
+/// (each message once, in the order it travels; no cookie exchange in these tests).
+#[derive(Default)]
+struct Observed {
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    transcript: Vec<u8>,
+    seen: Vec<(bool, u16)>,
+}
+
+impl Observed {
+    fn record(&mut self, to_server: bool, msg_type: u8, seq: u16, body: &[u8]) {
+        if self.seen.contains(&(to_server, seq)) {
+            return; // a retransmission
+        }
+        self.seen.push((to_server, seq));
+        if msg_type == handshake_type::CLIENT_HELLO {
+            self.client_random = Some(ClientHello::decode(body).unwrap().random);
+        }
+        if msg_type == handshake_type::SERVER_HELLO {
+            self.server_random = Some(ServerHello::decode(body).unwrap().random);
+        }
+        encode_handshake(msg_type, seq, body, &mut self.transcript);
+    }
+}
+
+fn no_cookie() -> DtlsConfig {
+    DtlsConfig { require_cookie: false, ..DtlsConfig::default() }
+}
+
+/// How the MITM changes the ServerKeyExchange.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SkeChange {
+    /// A byte of the signed ECDH public value flipped, signature kept.
+    FlipParams,
+    /// A byte of the signature flipped (DER stays well-formed: last byte of `s`).
+    FlipSignature,
+    /// Signed again over the right data with this certificate's key.
+    ResignedBy(u64),
+}
+
+fn handshake_with_ske_change(change: SkeChange) -> Pair {
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut obs = Observed::default();
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, seq, body| {
+            if !to_server && msg_type == handshake_type::SERVER_KEY_EXCHANGE {
+                let mut ske = ServerKeyExchange::decode(body).unwrap();
+                match change {
+                    SkeChange::FlipParams => ske.public[5] ^= 0x10,
+                    SkeChange::FlipSignature => *ske.signature.last_mut().unwrap() ^= 0x01,
+                    SkeChange::ResignedBy(seed) => {
+                        let mut signed = Vec::new();
+                        signed.extend_from_slice(&obs.client_random.unwrap());
+                        signed.extend_from_slice(&obs.server_random.unwrap());
+                        signed.extend_from_slice(&ske.params());
+                        ske.signature = cert(seed).signing_key().sign(&signed);
+                    }
+                }
+                body.clear();
+                ske.encode(body);
+            }
+            obs.record(to_server, msg_type, seq, body);
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    p
+}
+
+#[test]
+fn tampered_or_resigned_server_key_exchange_fails_the_client() {
+    // Control: re-signed with the server's own key (cert(2)) over what the MITM observed:
+    // the MITM's reconstruction is right, so the only difference below is the key or a byte.
+    let p = handshake_with_ske_change(SkeChange::ResignedBy(2));
+    assert!(p.client.is_connected() && p.server.is_connected(), "{:?} {:?}", p.client_events, p.server_events);
+
+    for change in [SkeChange::FlipParams, SkeChange::FlipSignature, SkeChange::ResignedBy(7)] {
+        let p = handshake_with_ske_change(change);
+        assert_eq!(p.client_events, vec![DtlsEvent::Failed(DtlsError::BadSignature)], "{change:?}");
+        let (types, alerts) = p.sent_by(true);
+        assert_eq!(alerts, vec![(2, AlertDescription::DECRYPT_ERROR.0)], "{change:?}: the client's alert");
+        assert!(
+            !types.contains(&handshake_type::CLIENT_KEY_EXCHANGE),
+            "{change:?}: the client must not answer a ServerKeyExchange it could not verify"
+        );
+        // The server learns it from the alert.
+        assert_eq!(
+            p.server_events,
+            vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::DECRYPT_ERROR))],
+            "{change:?}"
+        );
+    }
+}
+
+/// How the MITM changes the client's CertificateVerify.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CvChange {
+    FlipSignature,
+    ResignedBy(u64),
+}
+
+fn handshake_with_cv_change(change: CvChange) -> Pair {
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut obs = Observed::default();
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, seq, body| {
+            if to_server && msg_type == handshake_type::CERTIFICATE_VERIFY {
+                let mut cv = CertificateVerify::decode(body).unwrap();
+                match change {
+                    CvChange::FlipSignature => *cv.signature.last_mut().unwrap() ^= 0x01,
+                    // RFC 5246 §7.4.8: the signature covers every handshake message before it.
+                    CvChange::ResignedBy(seed) => cv.signature = cert(seed).signing_key().sign(&obs.transcript),
+                }
+                body.clear();
+                cv.encode(body);
+            }
+            obs.record(to_server, msg_type, seq, body);
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    p
+}
+
+#[test]
+fn tampered_or_resigned_certificate_verify_fails_the_server() {
+    // Control: re-signed with the client's own key (cert(1)) over the observed transcript.
+    let p = handshake_with_cv_change(CvChange::ResignedBy(1));
+    assert!(p.client.is_connected() && p.server.is_connected(), "{:?} {:?}", p.client_events, p.server_events);
+
+    for change in [CvChange::FlipSignature, CvChange::ResignedBy(7)] {
+        let p = handshake_with_cv_change(change);
+        assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::BadSignature)], "{change:?}");
+        let (_, alerts) = p.sent_by(false);
+        assert_eq!(alerts, vec![(2, AlertDescription::DECRYPT_ERROR.0)], "{change:?}: the server's alert");
+        // The server never sent its Finished flight: nothing of epoch 1 from it, no CCS.
+        let sent_epoch1_or_ccs = p.log.iter().filter(|(to_server, _)| !to_server).any(|(_, d)| {
+            let mut r = Reader::new(d);
+            std::iter::from_fn(|| RecordHeader::decode(&mut r).ok())
+                .any(|(h, _)| h.epoch == 1 || h.content_type == content_type::CHANGE_CIPHER_SPEC)
+        });
+        assert!(!sent_epoch1_or_ccs, "{change:?}");
+        assert!(!p.client.is_connected(), "{change:?}");
+        assert_eq!(
+            p.client_events,
+            vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::DECRYPT_ERROR))],
+            "{change:?}"
+        );
+    }
+}
+
+#[test]
+fn server_hello_without_extended_master_secret_is_refused() {
+    // RFC 7627 is required: a ServerHello that drops the extension (a downgrade by a MITM or a
+    // server without EMS) fails the client before it sends anything keyed.
+    let mut p = Pair::new(no_cookie(), no_cookie());
+    let mut tamper = |to_server: bool, d: Vec<u8>| {
+        rewrite_handshake(&d, &mut |msg_type, _, body| {
+            if !to_server && msg_type == handshake_type::SERVER_HELLO {
+                let mut sh = ServerHello::decode(body).unwrap();
+                assert!(sh.extensions.extended_master_secret);
+                sh.extensions.extended_master_secret = false;
+                body.clear();
+                sh.encode(body);
+            }
+        })
+    };
+    p.handshake_tampered(&mut tamper);
+    assert_eq!(p.client_events, vec![DtlsEvent::Failed(DtlsError::HandshakeFailure)]);
+    let (types, alerts) = p.sent_by(true);
+    assert_eq!(alerts, vec![(2, AlertDescription::HANDSHAKE_FAILURE.0)]);
+    assert_eq!(types, vec![handshake_type::CLIENT_HELLO], "nothing after the ClientHello");
+    assert_eq!(p.server_events, vec![DtlsEvent::Failed(DtlsError::PeerAlert(AlertDescription::HANDSHAKE_FAILURE))]);
+}
+
+/// A ClientHello on an established connection (a renegotiation attempt, or a peer whose DTLS
+/// restarted). Policy: we never renegotiate (RFC 5746 is only signalled); such a ClientHello
+/// is ignored and counted, whatever its message_seq, with no answer but at most the
+/// retransmission of our last flight (RFC 6347 §4.2.4, for a message_seq already seen).
+/// RFC 5246 §7.2.2 also allows a `no_renegotiation` warning; ignoring gives a stranger who
+/// forges one nothing to trigger. The connection keeps its keys and keeps carrying data.
+#[test]
+fn client_hello_after_the_handshake_is_ignored_and_the_connection_keeps_working() {
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    p.handshake();
+    exchange_data(&mut p);
+    let label = b"EXTRACTOR-dtls_srtp";
+    let keys = (p.client.export_keying_material(label, 60).unwrap(), p.server.export_keying_material(label, 60).unwrap());
+    assert_eq!(keys.0, keys.1);
+    // A real ClientHello body, from a fresh client.
+    let mut fresh = DtlsConnection::new(DtlsRole::Client, cert(5), vec![], DtlsConfig::default(), Rng::seeded(55));
+    fresh.start(p.now);
+    let first = fresh.poll_transmit().unwrap();
+    let mut r = Reader::new(&first);
+    let (_, frag) = RecordHeader::decode(&mut r).unwrap();
+    let (hh, ch_body) = HandshakeHeader::decode(&mut Reader::new(frag)).unwrap();
+    assert_eq!(hh.msg_type, handshake_type::CLIENT_HELLO);
+    // With the cookie exchange the client used message_seq 0..=5: 0 and 5 were seen, 6 is
+    // the next one, 7 and 200 are ahead. Fresh record sequence numbers each time.
+    for (i, seq) in [0u16, 5, 6, 7, 200].into_iter().enumerate() {
+        let mut hs = Vec::new();
+        encode_handshake(handshake_type::CLIENT_HELLO, seq, ch_body, &mut hs);
+        let mut rec = Vec::new();
+        let header = RecordHeader {
+            content_type: content_type::HANDSHAKE,
+            version: DTLS_1_2,
+            epoch: 0,
+            sequence: 1000 + i as u64,
+            length: hs.len() as u16,
+        };
+        header.encode(&mut rec);
+        rec.extend_from_slice(&hs);
+        let log_mark = p.log.len();
+        assert_eq!(p.server.handle_datagram(p.now, &rec), Ok(()), "seq {seq}");
+        // The same record to the client: a ClientHello is never for a client, and must not
+        // move one either.
+        assert_eq!(p.client.handle_datagram(p.now, &rec), Ok(()), "seq {seq}");
+        p.collect();
+        assert!(p.server.is_connected() && p.client.is_connected(), "seq {seq}");
+        for (types, alerts) in p.log[log_mark..].iter().map(|(_, d)| handshake_types_and_alerts(d)) {
+            assert!(alerts.is_empty(), "seq {seq}: no alert, {alerts:?}");
+            assert!(
+                !types.iter().any(|t| matches!(*t, handshake_type::SERVER_HELLO | handshake_type::HELLO_VERIFY_REQUEST)),
+                "seq {seq}: no new handshake, sent {types:?}"
+            );
+        }
+        // Data still flows both ways, under the same keys.
+        let (c0, s0) = (app_data(&p.client_events).len(), app_data(&p.server_events).len());
+        p.client.send(format!("after {seq}").as_bytes()).unwrap();
+        p.server.send(format!("back {seq}").as_bytes()).unwrap();
+        p.run_until(|p| app_data(&p.server_events).len() == s0 + 1 && app_data(&p.client_events).len() == c0 + 1);
+        assert_eq!(app_data(&p.server_events).last().unwrap(), format!("after {seq}").as_bytes());
+        assert_eq!(app_data(&p.client_events).last().unwrap(), format!("back {seq}").as_bytes());
+        let now_keys =
+            (p.client.export_keying_material(label, 60).unwrap(), p.server.export_keying_material(label, 60).unwrap());
+        assert_eq!(now_keys, keys, "seq {seq}: same keys");
+    }
+    let fatal = |e: &DtlsEvent| matches!(e, DtlsEvent::Failed(_) | DtlsEvent::Closed);
+    assert!(!p.client_events.iter().any(fatal) && !p.server_events.iter().any(fatal));
+    assert!(p.server.stats().records_unexpected >= 3, "{:?}", p.server.stats());
+}
+
+/// What a handshake with corrupted datagrams ended as.
+#[derive(Debug, PartialEq)]
+enum FlipOutcome {
+    /// Both connected: same keys, the expected certificates, data both ways.
+    Connected,
+    /// Neither connected; each side that took part failed with one error.
+    Failed(Option<DtlsError>, Option<DtlsError>),
+}
+
+/// Runs a handshake (cookie exchange on) in which `flip(index, to_server, datagram)` may
+/// corrupt datagrams, with timers, until both sides settled; then checks what must hold
+/// whatever was flipped and returns the outcome. Panics on anything else.
+///
+/// `single`: one datagram is corrupted, so the last flight always gets through in the end
+/// and one side connected alone is a failure; with many corrupted datagrams it may happen
+/// (every copy of the last flight lost), and is then allowed if the other side failed.
+fn flipped_handshake(single: bool, flip: &mut dyn FnMut(usize, bool, &mut Vec<u8>)) -> FlipOutcome {
+    let (ccert, scert) = (cert(1), cert(2));
+    let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+    let start = p.now;
+    let mut index = 0usize;
+    let mut tamper = |to_server: bool, mut d: Vec<u8>| {
+        flip(index, to_server, &mut d);
+        index += 1;
+        d
+    };
+    p.handshake_tampered(&mut tamper);
+    // Never a hang: settled within the handshake timeout (plus the last flight's travel).
+    let limit = start + DtlsConfig::default().handshake_timeout + Duration::from_secs(1);
+    assert!(p.now <= limit, "settled at {:?}", p.now);
+    let failed = |e: &[DtlsEvent]| {
+        let f: Vec<&DtlsError> = e.iter().filter_map(|e| if let DtlsEvent::Failed(x) = e { Some(x) } else { None }).collect();
+        assert!(f.len() <= 1, "one failure at most: {e:?}");
+        f.first().map(|x| (*x).clone())
+    };
+    let (cf, sf) = (failed(&p.client_events), failed(&p.server_events));
+    let peer_cert = |e: &[DtlsEvent]| {
+        e.iter().find_map(|e| if let DtlsEvent::Connected { peer_certificate, .. } = e { Some(peer_certificate.clone()) } else { None })
+    };
+    match (p.client.is_connected(), p.server.is_connected()) {
+        (true, true) => {
+            assert_eq!((&cf, &sf), (&None, &None));
+            let label = b"EXTRACTOR-dtls_srtp";
+            assert_eq!(
+                p.client.export_keying_material(label, 48).unwrap(),
+                p.server.export_keying_material(label, 48).unwrap(),
+                "connected with different keys"
+            );
+            assert_eq!(peer_cert(&p.client_events).as_deref(), Some(scert.der()));
+            assert_eq!(peer_cert(&p.server_events).as_deref(), Some(ccert.der()));
+            exchange_data(&mut p);
+            FlipOutcome::Connected
+        }
+        (false, false) => {
+            // Nothing was ever delivered, and whoever is not failed never got far enough
+            // to have a handshake (a server that saw no valid ClientHello).
+            assert!(app_data(&p.client_events).is_empty() && app_data(&p.server_events).is_empty());
+            assert!(peer_cert(&p.client_events).is_none() && peer_cert(&p.server_events).is_none());
+            assert!(cf.is_some(), "the client always settles: {:?}", p.client_events);
+            assert!(sf.is_some() || p.server.poll_timeout().is_none(), "{:?}", p.server_events);
+            FlipOutcome::Failed(cf, sf)
+        }
+        (c, s) => {
+            assert!(!single, "only one side connected (client {c}, server {s}): {:?} / {:?}", p.client_events, p.server_events);
+            assert!(cf.is_some() || sf.is_some(), "{:?} / {:?}", p.client_events, p.server_events);
+            FlipOutcome::Failed(cf, sf)
+        }
+    }
+}
+
+/// The error that ended a failed handshake and the side that detected it (`true`: the
+/// client): the side's own error, not the alert it caused the other side to receive.
+fn root_error(outcome: &FlipOutcome) -> Option<(bool, DtlsError)> {
+    match outcome {
+        FlipOutcome::Connected => None,
+        FlipOutcome::Failed(c, s) => [(true, c), (false, s)]
+            .into_iter()
+            .filter_map(|(side, e)| e.clone().map(|e| (side, e)))
+            .find(|(_, e)| !matches!(e, DtlsError::PeerAlert(_)))
+            .or_else(|| c.clone().map(|e| (true, e))),
+    }
+}
+
+/// Where a flipped byte is, in the clean handshake's datagram.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum FlipSite {
+    /// A record header, a ChangeCipherSpec body or an epoch-1 (AEAD) record body: the record
+    /// is dropped (or its damage is authenticated away), the retransmission recovers.
+    RecordLayer,
+    /// A handshake header field (type, length, message_seq, fragment offset / length).
+    HandshakeHeader,
+    /// The body of an epoch-0 handshake message of this type.
+    Body(u8),
+}
+
+/// Sites of every byte of an unfragmented clean datagram.
+fn flip_sites(d: &[u8]) -> Vec<FlipSite> {
+    let mut sites = Vec::with_capacity(d.len());
+    let mut r = Reader::new(d);
+    while let Ok((h, frag)) = RecordHeader::decode(&mut r) {
+        sites.extend(std::iter::repeat_n(FlipSite::RecordLayer, RECORD_HEADER_LEN));
+        if h.epoch == 0 && h.content_type == content_type::HANDSHAKE {
+            sites.extend(std::iter::repeat_n(FlipSite::HandshakeHeader, HANDSHAKE_HEADER_LEN));
+            sites.extend(std::iter::repeat_n(FlipSite::Body(frag[0]), frag.len() - HANDSHAKE_HEADER_LEN));
+        } else {
+            sites.extend(std::iter::repeat_n(FlipSite::RecordLayer, frag.len()));
+        }
+    }
+    assert_eq!(sites.len(), d.len());
+    sites
+}
+
+/// Every datagram of a clean handshake (with the cookie exchange), with one bit flipped at
+/// every byte position in turn (bit `position % 8`), each flip in its own handshake. What
+/// must happen, by where the flip lands:
+/// - anywhere: both connect with identical keys, the expected certificates and data both
+///   ways, or neither connects and each side failed once; never one side alone, never a
+///   panic, never past the handshake timeout;
+/// - a record header, a ChangeCipherSpec or an AEAD-protected record: the record is dropped
+///   and the retransmission connects;
+/// - the body of a message that is signed, fingerprinted or in the Finished transcript
+///   (everything but the first ClientHello and the HelloVerifyRequest, RFC 6347 §4.2.6):
+///   never connects with the flipped copy; it fails with the error of the check that guards
+///   that message (a clean retransmission may connect, if a flipped copy is ignored);
+/// - a handshake header field: connects or fails cleanly. Today a ClientHello whose
+///   message_seq is pushed ahead stalls the handshake to its timeout, and a wrong message
+///   type at the expected message_seq is fatal (see the off-path forgery items of issue 5).
+#[test]
+fn bit_flipped_handshakes_connect_with_equal_keys_or_fail_cleanly() {
+    // The clean handshake's datagrams, in delivery order (deterministic seeds).
+    let mut clean: Vec<(bool, Vec<u8>)> = Vec::new();
+    let outcome = flipped_handshake(true, &mut |_, to_server, d| clean.push((to_server, d.clone())));
+    assert_eq!(outcome, FlipOutcome::Connected);
+    assert_eq!(clean.len(), 6, "CH, HVR, CH, flight 4, flight 5, flight 6");
+    use handshake_type as t;
+    use DtlsError as E;
+    // (sent to the server, message type, what the client may catch, what the server may).
+    #[allow(clippy::type_complexity)]
+    let guarded: [(bool, u8, &[DtlsError], &[DtlsError]); 9] = [
+        // The server random is signed in the ServerKeyExchange; a suite or extension the
+        // client accepts changes its transcript, which its CertificateVerify signs.
+        (false, t::SERVER_HELLO, &[E::ProtocolVersion, E::IllegalParameter, E::HandshakeFailure, E::Decode, E::BadSignature, E::UnexpectedMessage], &[E::BadSignature]),
+        (false, t::CERTIFICATE, &[E::FingerprintMismatch, E::BadCertificate, E::Decode, E::PeerIncompatible, E::NoCertificate], &[]),
+        (false, t::SERVER_KEY_EXCHANGE, &[E::BadSignature, E::IllegalParameter, E::Decode], &[]),
+        (false, t::CERTIFICATE_REQUEST, &[E::HandshakeFailure, E::Decode], &[E::BadSignature]),
+        (false, t::SERVER_HELLO_DONE, &[E::Decode], &[]),
+        // The second ClientHello: its cookie no longer matches, the server asks again.
+        (true, t::CLIENT_HELLO, &[E::UnexpectedMessage], &[E::Decode, E::HandshakeFailure, E::IllegalParameter, E::ProtocolVersion]),
+        (true, t::CERTIFICATE, &[], &[E::FingerprintMismatch, E::BadCertificate, E::Decode, E::PeerIncompatible, E::NoCertificate]),
+        (true, t::CLIENT_KEY_EXCHANGE, &[], &[E::BadSignature, E::IllegalParameter, E::Decode]),
+        (true, t::CERTIFICATE_VERIFY, &[], &[E::BadSignature, E::IllegalParameter, E::Decode]),
+    ];
+    let mut outcomes: std::collections::BTreeMap<String, usize> = Default::default();
+    for (k, (to_server, d)) in clean.iter().enumerate() {
+        for (pos, site) in flip_sites(d).into_iter().enumerate() {
+            let outcome = flipped_handshake(true, &mut |i, _, d| {
+                if i == k {
+                    d[pos] ^= 1 << (pos % 8);
+                }
+            });
+            let what = format!("datagram {k} byte {pos} ({site:?}): {outcome:?}");
+            match site {
+                FlipSite::RecordLayer => assert_eq!(outcome, FlipOutcome::Connected, "{what}"),
+                FlipSite::HandshakeHeader => {}
+                // Not in the transcript: the first ClientHello and the HelloVerifyRequest.
+                FlipSite::Body(_) if k < 2 => {}
+                FlipSite::Body(msg_type) => {
+                    if outcome != FlipOutcome::Connected {
+                        let (_, _, by_client, by_server) = guarded
+                            .iter()
+                            .find(|(dir, m, _, _)| dir == to_server && *m == msg_type)
+                            .expect("a guarded message");
+                        let (client, root) = root_error(&outcome).expect("a root error");
+                        let allowed = if client { by_client } else { by_server };
+                        assert!(
+                            allowed.contains(&root),
+                            "{what}: caught by the {} with {root:?}, expected one of {allowed:?}",
+                            if client { "client" } else { "server" }
+                        );
+                    }
+                }
+            }
+            *outcomes.entry(format!("{site:?} {:?}", root_error(&outcome))).or_default() += 1;
+        }
+    }
+    eprintln!("{} flips: {outcomes:#?}", clean.iter().map(|c| c.1.len()).sum::<usize>());
+    // Many corrupted datagrams, retransmissions included: the same invariants.
+    for seed in 0..30 {
+        let mut r = Rng::seeded(seed);
+        flipped_handshake(false, &mut |_, _, d| {
+            if r.below(4) == 0 {
+                let pos = r.below(d.len() as u64) as usize;
+                d[pos] ^= 1 << r.below(8);
+            }
+        });
+    }
+}
+
+
+/// Found by the bit-flip loop: one fragment whose total-length field is wrong made a
+/// reassembly slot that no retransmission of the real message could fill (they all
+/// "mismatched"), so the handshake stalled until its timeout. The real message must win.
+#[test]
+fn a_fragment_with_a_wrong_total_length_does_not_block_the_real_message() {
+    for (to_server, victim) in [(false, handshake_type::CERTIFICATE), (true, handshake_type::CLIENT_KEY_EXCHANGE)] {
+        let mut p = Pair::new(DtlsConfig::default(), DtlsConfig::default());
+        let mut done = false;
+        let mut tamper = |dir: bool, mut d: Vec<u8>| {
+            if dir == to_server && !done {
+                let mut at = 0;
+                while at + RECORD_HEADER_LEN + HANDSHAKE_HEADER_LEN <= d.len() {
+                    let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
+                    let hs = at + RECORD_HEADER_LEN;
+                    if d[at] == content_type::HANDSHAKE && d[hs] == victim {
+                        // length (u24) one more than the fragment: an incomplete message.
+                        let l = u32::from_be_bytes([0, d[hs + 1], d[hs + 2], d[hs + 3]]) + 1;
+                        d[hs + 1..hs + 4].copy_from_slice(&l.to_be_bytes()[1..]);
+                        done = true;
+                    }
+                    at += RECORD_HEADER_LEN + len;
+                }
+            }
+            d
+        };
+        let start = p.now;
+        p.handshake_tampered(&mut tamper);
+        assert!(done);
+        assert!(p.client.is_connected() && p.server.is_connected(), "{:?} / {:?}", p.client_events, p.server_events);
+        assert!(p.now < start + Duration::from_secs(5), "recovered by the first retransmissions: {:?}", p.now - start);
+        let label = b"EXTRACTOR-dtls_srtp";
+        assert_eq!(p.client.export_keying_material(label, 32), p.server.export_keying_material(label, 32));
+        exchange_data(&mut p);
+    }
 }

@@ -1410,3 +1410,269 @@ fn candidate_with_vertical_tab_tokens_round_trips() {
     assert_eq!(c.extensions.last(), Some(&("srflx".to_string(), "\u{b}".to_string())));
     assert_eq!(Candidate::parse(&c.to_sdp_string()), Ok(c));
 }
+
+// ---- issue 5: the whole USERNAME of a request is checked (RFC 8445 §7.3) ------------------
+
+/// A check request as the peer sends it.
+/// A check request as the controlling peer sends it (tie-breaker 1: never a role conflict
+/// with a controlled agent); `use_candidate` only matters to a controlled agent.
+fn check_request(tid: u8, username: &str, key: &str, use_candidate: bool) -> Vec<u8> {
+    check_request_from(true, tid, username, key, use_candidate)
+}
+
+/// The same from a controlled peer (tie-breaker 1: no conflict with a controlling agent).
+fn check_request_from(controlling: bool, tid: u8, username: &str, key: &str, use_candidate: bool) -> Vec<u8> {
+    stun::binding_request(
+        &stun::BindingRequest {
+            transaction_id: [tid; 12],
+            username,
+            priority: 1_000_000,
+            controlling,
+            tie_breaker: 1,
+            use_candidate,
+        },
+        key.as_bytes(),
+    )
+}
+
+/// Everything `agent` sends now and in the next second, as (destination, message).
+fn sent(agent: &mut IceAgent, now: Time) -> Vec<(SocketAddr, Message)> {
+    let mut out = Vec::new();
+    for step in 0..=20u64 {
+        let t = now + Duration::from_millis(step * 50);
+        while let Some(tx) = agent.poll_transmit(t) {
+            out.push((tx.destination, Message::decode(&tx.data).unwrap()));
+        }
+    }
+    out
+}
+
+/// A controlled agent on 10.0.0.2:2000 and the credentials of its peer.
+fn lone_agent(seed: u64) -> (IceAgent, IceCredentials) {
+    let peer = IceAgent::new(controlling(), Rng::seeded(seed + 1000));
+    let mut b = IceAgent::new(controlled(), Rng::seeded(seed));
+    b.add_local_transport(7, sa("10.0.0.2:2000"));
+    (b, peer.local_credentials().clone())
+}
+
+#[test]
+fn request_for_another_remote_ufrag_gets_401_and_makes_no_pair() {
+    let (mut b, peer) = lone_agent(60);
+    b.set_remote_credentials(peer.clone());
+    let ours = b.local_credentials().clone();
+    let now = Time::from_millis(1000);
+    let stranger = sa("10.0.0.9:3000");
+    // Signed with our password (the sender knows it: a forked answer, another session or a
+    // stale generation), but "theirs" is not the peer's ufrag, or missing.
+    let wrong = [format!("{}:{}", ours.ufrag, "someoneelse"), format!("{}:", ours.ufrag), ours.ufrag.clone()];
+    for (i, user) in wrong.iter().enumerate() {
+        let req = check_request(i as u8, user, &ours.pwd, true);
+        assert_eq!(b.handle_stun(now, 7, stranger, &req), Err(IceError::UnknownUsername), "{user}");
+        let out = sent(&mut b, now);
+        assert_eq!(out.len(), 1, "{user}: only the 401, no check: {out:?}");
+        let (to, m) = &out[0];
+        assert_eq!(*to, stranger);
+        assert_eq!((m.class, m.error_code()), (Class::ErrorResponse, Some(401)), "{user}");
+        assert_eq!(m.transaction_id, [i as u8; 12]);
+        assert!(m.xor_mapped_address().is_none());
+    }
+    let st = b.stats();
+    assert_eq!((st.unknown_username, st.responses_sent, st.peer_reflexive_remote), (3, 0, 0));
+    assert!(b.remote_candidates().is_empty(), "no peer-reflexive candidate");
+    assert_eq!(b.pairs_nominated(), 0);
+    assert_eq!(b.connection_state(), IceConnectionState::New);
+    // The same request with the peer's ufrag: answered, learned, checked back.
+    let req = check_request(9, &format!("{}:{}", ours.ufrag, peer.ufrag), &ours.pwd, false);
+    b.handle_stun(now, 7, stranger, &req).unwrap();
+    let out = sent(&mut b, now);
+    assert_eq!(out[0].1.class, Class::SuccessResponse);
+    assert!(out[1..].iter().any(|(to, m)| *to == stranger && m.class == Class::Request), "{out:?}");
+    assert_eq!(b.remote_candidates().len(), 1);
+    assert_eq!(b.remote_candidates()[0].kind, CandidateKind::PeerReflexive);
+}
+
+#[test]
+fn checks_before_the_remote_credentials_are_settled_when_they_arrive() {
+    // RFC 8445 §7.3: a check may come before the remote description. It is answered at
+    // once; what it taught is kept only if it named the ufrag the description then brings.
+    let (mut b, peer) = lone_agent(61);
+    let ours = b.local_credentials().clone();
+    let now = Time::from_millis(1000);
+    let (real, other) = (sa("10.0.0.1:1000"), sa("10.0.0.9:3000"));
+    let req = check_request(1, &format!("{}:{}", ours.ufrag, "otherufrag"), &ours.pwd, true);
+    b.handle_stun(now, 7, other, &req).unwrap();
+    let req = check_request(2, &format!("{}:{}", ours.ufrag, peer.ufrag), &ours.pwd, false);
+    b.handle_stun(now, 7, real, &req).unwrap();
+    let out = sent(&mut b, now);
+    assert_eq!(out.len(), 2, "both answered, no check without credentials: {out:?}");
+    assert!(out.iter().all(|(_, m)| m.class == Class::SuccessResponse));
+    assert_eq!(b.remote_candidates().len(), 2);
+    // The description arrives: the other generation's candidate and pair are gone, the
+    // queued triggered check goes to the real peer only.
+    b.set_remote_credentials(peer.clone());
+    let addrs: Vec<SocketAddr> = b.remote_candidates().iter().map(|c| c.address).collect();
+    assert_eq!(addrs, vec![real]);
+    let out = sent(&mut b, now);
+    assert!(!out.is_empty());
+    assert!(out.iter().all(|(to, m)| *to == real && m.class == Class::Request), "{out:?}");
+    assert_eq!(out[0].1.username(), Some(format!("{}:{}", peer.ufrag, ours.ufrag).as_str()));
+    // A candidate signaled for another generation before the credentials is dropped too
+    // (RFC 8838 §11.4), one for this generation kept.
+    let (mut c, peer) = lone_agent(62);
+    let mut signaled = Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.5 5000 typ host").unwrap();
+    let mut stale = signaled.clone();
+    stale.address = sa("10.0.0.6:5000");
+    stale.extensions.push(("ufrag".into(), "oldgeneration".into()));
+    signaled.extensions.push(("ufrag".into(), peer.ufrag.clone()));
+    c.add_remote_candidate(now, stale).unwrap();
+    c.add_remote_candidate(now, signaled).unwrap();
+    c.set_remote_credentials(peer);
+    let addrs: Vec<SocketAddr> = c.remote_candidates().iter().map(|c| c.address).collect();
+    assert_eq!(addrs, vec![sa("10.0.0.5:5000")]);
+}
+
+#[test]
+fn restart_generations_are_told_apart_by_the_remote_ufrag() {
+    let mut s = host_pair(63);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    let (a_old, b_old) = (creds_of(&s.nodes[0].agent), creds_of(&s.nodes[1].agent));
+    // A restarts; B answers with new credentials of its own, which A does not have yet.
+    s.agent(0).restart();
+    let a_new = creds_of(&s.nodes[0].agent);
+    s.agent(1).set_remote_credentials(a_new.clone());
+    s.agent(1).restart();
+    let b_new = creds_of(&s.nodes[1].agent);
+    let now = s.now;
+    let newcomer = sa("10.0.0.8:4000");
+    // B's new generation, ahead of its answer: answered (B may rely on it), nothing learned.
+    let req = check_request_from(false, 1, &format!("{}:{}", a_new.ufrag, b_new.ufrag), &a_new.pwd, false);
+    assert_eq!(s.agent(0).handle_stun(now, 1, newcomer, &req), Ok(()));
+    let out = sent(s.agent(0), now);
+    let answers: Vec<&Message> = out.iter().filter(|(to, _)| *to == newcomer).map(|(_, m)| m).collect();
+    assert_eq!(answers.len(), 1, "{out:?}");
+    assert_eq!(answers[0].class, Class::SuccessResponse);
+    assert!(!s.nodes[0].agent.remote_candidates().iter().any(|c| c.address == newcomer));
+    // The answer arrives; the restart completes.
+    s.agent(0).set_remote_credentials(b_new.clone());
+    let now = s.now;
+    s.agent(0).start_gathering(now);
+    s.agent(1).start_gathering(now);
+    s.run_for(Duration::from_secs(5));
+    assert!(s.both_connected());
+    assert_selected(&s);
+    // Requests of the old generation of B's ufrag, signed with A's current password (as a
+    // stale or forked peer would): 401, nothing learned, the connection unaffected.
+    let now = s.now;
+    for (i, user) in [format!("{}:{}", a_new.ufrag, b_old.ufrag), format!("{}:{}", a_new.ufrag, a_old.ufrag)].iter().enumerate() {
+        let req = check_request_from(false, 10 + i as u8, user, &a_new.pwd, false);
+        assert_eq!(s.agent(0).handle_stun(now, 1, newcomer, &req), Err(IceError::UnknownUsername), "{user}");
+    }
+    let out = sent(s.agent(0), now);
+    let to_newcomer: Vec<&Message> = out.iter().filter(|(to, _)| *to == newcomer).map(|(_, m)| m).collect();
+    assert_eq!(to_newcomer.len(), 2, "{out:?}");
+    assert!(to_newcomer.iter().all(|m| m.error_code() == Some(401)));
+    assert!(!s.nodes[0].agent.remote_candidates().iter().any(|c| c.address == newcomer));
+    s.run_for(Duration::from_secs(2));
+    assert!(s.both_connected());
+    assert_selected(&s);
+}
+
+// ---- issue 5: valid pairs from the XOR-MAPPED-ADDRESS (RFC 8445 §7.2.5.3.2) ---------------
+
+#[test]
+fn valid_pair_local_candidate_is_the_mapped_address() {
+    // A behind a NAT: its checks' responses carry the public mapping, so its valid pair is
+    // (peer-reflexive 203.0.113.9:40000 based on 10.0.0.1:1000, B), not the host pair.
+    let mut s = host_pair(70);
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(1));
+    let a = &s.nodes[0].agent;
+    assert_eq!(a.selected_pair(), Some((1, sa("10.0.0.2:2000"))), "sent from the base");
+    let (local, remote) = a.selected_candidates().unwrap();
+    assert_eq!(local.kind, CandidateKind::PeerReflexive);
+    assert_eq!(local.address, sa("203.0.113.9:40000"));
+    assert_eq!(local.related_address, Some(sa("10.0.0.1:1000")));
+    // Its priority is the PRIORITY our checks carried (§7.2.5.3.1): peer-reflexive type.
+    let host_prio = creds_prio_of_host(a);
+    assert_eq!(local.priority, candidate_priority(&CandidateKind::PeerReflexive, ((host_prio >> 8) & 0xffff) as u16, 1));
+    assert_eq!(remote.address, sa("10.0.0.2:2000"));
+    assert_eq!(a.stats().peer_reflexive_local, 1);
+    // B is not behind a NAT: its valid pair's local candidate is its host candidate.
+    let (b_local, b_remote) = s.nodes[1].agent.selected_candidates().unwrap();
+    assert_eq!((b_local.kind, b_local.address), (CandidateKind::Host, sa("10.0.0.2:2000")));
+    assert_eq!(b_remote.address, sa("203.0.113.9:40000"));
+    // Re-parses as an SDP candidate (getSelectedCandidatePair / stats use that form).
+    assert_eq!(Candidate::parse(&local.to_sdp_string()).unwrap(), local);
+}
+
+/// The host candidate priority of A's only transport, as signaled.
+fn creds_prio_of_host(a: &IceAgent) -> u32 {
+    a.local_candidates().iter().find(|c| c.kind == CandidateKind::Host).unwrap().priority
+}
+
+#[test]
+fn mapped_address_sets_the_valid_pair_priority() {
+    // A has two sockets: the first (higher local preference) is behind a NAT, the second
+    // reaches B directly. Both checks succeed; the NATed one's valid pair has a
+    // peer-reflexive local candidate and so a lower priority than the direct host pair,
+    // which A must nominate (and both sides select).
+    let mut s = Sim::new(controlling(), controlled(), 71);
+    s.add_socket(0, 1, "10.0.0.1:1000");
+    s.add_socket(0, 2, "10.0.0.3:1001");
+    s.add_socket(1, 7, "10.0.0.2:2000");
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()
+        && s.nodes[0].agent.pairs_nominated() > 0
+        && s.nodes[1].agent.pairs_nominated() > 0));
+    s.run_for(Duration::from_secs(2));
+    assert_eq!(s.nodes[0].agent.selected_pair(), Some((2, sa("10.0.0.2:2000"))));
+    assert_eq!(s.nodes[1].agent.selected_pair(), Some((7, sa("10.0.0.3:1001"))));
+    let (local, _) = s.nodes[0].agent.selected_candidates().unwrap();
+    assert_eq!((local.kind, local.address), (CandidateKind::Host, sa("10.0.0.3:1001")));
+    assert!(s.both_connected());
+}
+
+#[test]
+fn mapped_address_equal_to_a_gathered_srflx_names_that_candidate() {
+    // Behind a NAT with a STUN server: the check's mapped address is the server-reflexive
+    // candidate already gathered, so that is the valid pair's local candidate (no new
+    // peer-reflexive one once it is known; consent responses keep it current).
+    let mut s = host_pair(72);
+    s.stun_server = Some(sa("198.51.100.1:3478"));
+    s.nodes[0].agent = IceAgent::new(
+        IceConfig {
+            stun_servers: vec![sa("198.51.100.1:3478")],
+            ..controlling()
+        },
+        Rng::seeded(72),
+    );
+    s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(8));
+    let a = &s.nodes[0].agent;
+    let srflx = a.local_candidates().iter().find(|c| c.kind == CandidateKind::ServerReflexive).unwrap().clone();
+    let (local, _) = a.selected_candidates().unwrap();
+    assert_eq!(local, srflx, "the signaled server-reflexive candidate");
+    assert_eq!(local.related_address, Some(sa("10.0.0.1:1000")));
+    assert_eq!(a.stats().peer_reflexive_local, 0);
+    assert_eq!(a.selected_pair(), Some((1, sa("10.0.0.2:2000"))));
+}

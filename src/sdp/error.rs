@@ -90,6 +90,9 @@ pub enum JsepError {
     MissingFingerprint,
     /// Every `a=fingerprint` uses a hash we do not support.
     UnsupportedFingerprint,
+    /// Every supported `a=fingerprint` uses a hash weaker than SHA-256 (named here, e.g.
+    /// `sha-1`); see [`crate::crypto::WEAK_FINGERPRINT_ALGORITHMS`].
+    WeakFingerprint(String),
     /// An `a=fingerprint` value is not `<hash> <hex pairs joined by ':'>` of the right size.
     BadFingerprint,
     /// `a=setup` is not one of actpass/active/passive/holdconn, or is actpass in an answer.
@@ -138,6 +141,11 @@ impl fmt::Display for JsepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JsepError::Sdp(e) => e.fmt(f),
+            JsepError::WeakFingerprint(hash) => write!(
+                f,
+                "JSEP error: a=fingerprint hash {hash} is weaker than SHA-256 and refused; \
+                 a sha-256 (or stronger) fingerprint is required"
+            ),
             other => write!(f, "JSEP error: {other:?}"),
         }
     }

@@ -2,6 +2,7 @@
 //! remote description, the signaling state table, and candidate bookkeeping.
 
 use super::error::JsepError;
+use crate::crypto::Fingerprint;
 use super::wire::{
     Attribute, Connection, MediaDescription, MediaType, Origin, SessionDescription, Timing, MAX_LINE_LENGTH,
 };
@@ -10,9 +11,10 @@ use super::wire::{
 pub const MAX_CANDIDATES: usize = 256;
 /// Default SCTP port (RFC 8841 §5: no `a=sctp-port` means 5000).
 pub const DEFAULT_SCTP_PORT: u16 = 5000;
-/// Fingerprint hashes we accept, with their digest sizes in bytes (RFC 8122 §5).
-pub const SUPPORTED_FINGERPRINT_HASHES: &[(&str, usize)] =
-    &[("sha-256", 32), ("sha-384", 48), ("sha-512", 64), ("sha-1", 20)];
+/// Fingerprint hashes we accept, with their digest sizes in bytes (RFC 8122 §5). Weaker ones
+/// ([`crate::crypto::WEAK_FINGERPRINT_ALGORITHMS`]) are skipped when a strong one is present
+/// and refused ([`JsepError::WeakFingerprint`]) when they are all a description offers.
+pub const SUPPORTED_FINGERPRINT_HASHES: &[(&str, usize)] = &[("sha-256", 32), ("sha-384", 48), ("sha-512", 64)];
 /// `a=sctpmap` stream count we write in legacy answers.
 pub const LEGACY_SCTPMAP_STREAMS: u16 = 1024;
 
@@ -402,15 +404,27 @@ fn is_ice_chars(s: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
-/// Parse one `a=fingerprint` value. `Ok(None)` for an unsupported hash.
-fn parse_fingerprint(v: &str) -> Result<Option<(String, String)>, JsepError> {
+/// One `a=fingerprint` value, read.
+enum ParsedFingerprint {
+    /// A supported hash: (lower-case hash, upper-case value).
+    Strong(String, String),
+    /// A hash weaker than SHA-256 (lower-case name); its value is not used.
+    Weak(String),
+    Unsupported,
+}
+
+/// Parse one `a=fingerprint` value.
+fn parse_fingerprint(v: &str) -> Result<ParsedFingerprint, JsepError> {
     let mut it = v.split_ascii_whitespace();
     let (Some(hash), Some(value), None) = (it.next(), it.next(), it.next()) else {
         return Err(JsepError::BadFingerprint);
     };
     let hash = hash.to_ascii_lowercase();
+    if Fingerprint::is_weak_algorithm(&hash) {
+        return Ok(ParsedFingerprint::Weak(hash));
+    }
     let Some(&(_, size)) = SUPPORTED_FINGERPRINT_HASHES.iter().find(|(h, _)| *h == hash) else {
-        return Ok(None);
+        return Ok(ParsedFingerprint::Unsupported);
     };
     let mut count = 0usize;
     for pair in value.split(':') {
@@ -422,7 +436,7 @@ fn parse_fingerprint(v: &str) -> Result<Option<(String, String)>, JsepError> {
     if count != size {
         return Err(JsepError::BadFingerprint);
     }
-    Ok(Some((hash, value.to_ascii_uppercase())))
+    Ok(ParsedFingerprint::Strong(hash, value.to_ascii_uppercase()))
 }
 
 /// What the peer needs from a remote description (RFC 8839, 8842, 8841, 8843).
@@ -496,13 +510,21 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
 
     let fp_level =
         levels.iter().find(|l| l.iter().any(|a| a.name == "fingerprint")).ok_or(JsepError::MissingFingerprint)?;
+    let mut weak = None;
     for a in fp_level.iter().filter(|a| a.name == "fingerprint") {
-        if let Some(fp) = parse_fingerprint(a.value.as_deref().unwrap_or(""))? {
-            out.fingerprints.push(fp);
+        match parse_fingerprint(a.value.as_deref().unwrap_or(""))? {
+            ParsedFingerprint::Strong(hash, value) => out.fingerprints.push((hash, value)),
+            ParsedFingerprint::Weak(hash) => {
+                weak.get_or_insert(hash);
+            }
+            ParsedFingerprint::Unsupported => {}
         }
     }
     if out.fingerprints.is_empty() {
-        return Err(JsepError::UnsupportedFingerprint);
+        return Err(match weak {
+            Some(hash) => JsepError::WeakFingerprint(hash),
+            None => JsepError::UnsupportedFingerprint,
+        });
     }
 
     out.setup = match lookup("setup") {

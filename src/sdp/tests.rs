@@ -643,7 +643,7 @@ fn remote_param_errors_table() {
             "md5 only",
             CHROME_DATA.replace(&format!("sha-256 {FP_A}"), "md5 AB:CD"),
             true,
-            JsepError::UnsupportedFingerprint,
+            JsepError::WeakFingerprint("md5".into()),
         ),
         (
             "short fingerprint",
@@ -1054,4 +1054,65 @@ a=fingerprint:sha-256 ".to_string() + FP_A + "\na=setup:actpass\na=sctp-port:500
     let read = parse_remote(&answer, false).unwrap();
     assert_eq!(read.data_mline_index, Some(1));
     assert!(!read.rejected);
+}
+
+// ---- weak fingerprint hashes (issue 5) ------------------------------------------------------
+
+/// `n` hex pairs joined by ':' (a fingerprint value of `n` bytes).
+fn hex_value(n: usize) -> String {
+    (0..n).map(|i| format!("{:02X}", (i * 37) as u8)).collect::<Vec<_>>().join(":")
+}
+
+/// A remote description whose only fingerprint uses a hash weaker than SHA-256 is refused
+/// with an error naming the hash; the message is what `setRemoteDescription` rejects with.
+#[test]
+fn weak_fingerprint_only_is_refused_naming_the_hash() {
+    for (hash, size) in [("sha-1", 20), ("SHA-1", 20), ("md5", 16), ("md2", 16), ("sha-224", 28)] {
+        let sdp = CHROME_DATA.replace(&format!("sha-256 {FP_A}"), &format!("{hash} {}", hex_value(size)));
+        for is_offer in [true, false] {
+            let sdp = if is_offer { sdp.clone() } else { sdp.replace("setup:actpass", "setup:active") };
+            let e = remote_err(&sdp, is_offer);
+            let lower = hash.to_ascii_lowercase();
+            assert_eq!(e, JsepError::WeakFingerprint(lower.clone()), "{hash}");
+            assert_eq!(e.w3c_name(), "OperationError");
+            let msg = e.to_string();
+            assert!(msg.contains(&lower) && msg.contains("SHA-256"), "{msg}");
+        }
+    }
+    // At session level too (Firefox puts it there).
+    let ff = FIREFOX_DATA.replace("a=fingerprint:sha-256 ", "a=fingerprint:sha-1 ");
+    let ff = ff.replace(
+        "27:A0:AE:B3:FE:E9:23:2F:8A:F2:21:1F:9E:E4:91:C5:B1:0B:EC:B5:56:3B:FC:1E:6F:93:42:7E:CB:C8:FE:29",
+        &hex_value(20),
+    );
+    assert_eq!(remote_err(&ff, true), JsepError::WeakFingerprint("sha-1".into()));
+    // A hash we do not know at all is still "unsupported", not "weak".
+    let sdp = CHROME_DATA.replace(&format!("sha-256 {FP_A}"), &format!("sha3-256 {}", hex_value(32)));
+    assert_eq!(remote_err(&sdp, true), JsepError::UnsupportedFingerprint);
+}
+
+/// Weak fingerprints beside a strong one: accepted, and only the strong ones are kept.
+#[test]
+fn weak_fingerprints_beside_a_strong_one_are_dropped() {
+    let extra = format!(
+        "a=fingerprint:sha-1 {}\na=fingerprint:md5 {}\na=fingerprint:",
+        hex_value(20),
+        hex_value(16)
+    );
+    let sdp = CHROME_DATA.replace("a=fingerprint:", &extra);
+    let r = parse_remote(&parse(&sdp), true).unwrap();
+    assert_eq!(r.fingerprints, vec![("sha-256".to_owned(), FP_A.to_owned())]);
+    // After the strong one, and with sha-512 beside it.
+    let sdp = CHROME_DATA.replace(
+        &format!("a=fingerprint:sha-256 {FP_A}\n"),
+        &format!("a=fingerprint:sha-256 {FP_A}\na=fingerprint:sha-224 {}\na=fingerprint:sha-512 {}\n", hex_value(28), hex_value(64)),
+    );
+    let r = parse_remote(&parse(&sdp), true).unwrap();
+    assert_eq!(r.fingerprints.len(), 2);
+    assert!(r.fingerprints.iter().all(|(h, _)| h == "sha-256" || h == "sha-512"), "{:?}", r.fingerprints);
+    // The crypto layer never matches a weak fingerprint either, even a correct one.
+    let der = b"certificate bytes";
+    let sha1 = crate::crypto::Fingerprint::of_der("sha-1", der).unwrap();
+    assert!(!sha1.matches(der));
+    assert!(crate::crypto::Fingerprint::of_der("sha-256", der).unwrap().matches(der));
 }

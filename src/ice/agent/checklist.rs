@@ -14,6 +14,11 @@ impl IceAgent {
 
     pub(super) fn compute_pair_priority(&self, t: usize, r: usize) -> u64 {
         let local = self.transports.get(t).map(|lt| lt.priority).unwrap_or(0);
+        self.pair_priority_with(local, r)
+    }
+
+    /// RFC 8445 §6.1.2.3 with `local` as our candidate's priority.
+    fn pair_priority_with(&self, local: u32, r: usize) -> u64 {
         let remote = self
             .remote_candidates
             .get(r)
@@ -28,14 +33,20 @@ impl IceAgent {
 
     pub(super) fn recompute_priorities(&mut self) {
         for i in 0..self.pairs.len() {
-            let (t, r) = match self.pairs.get(i) {
-                Some(p) => (p.transport, p.remote),
-                None => continue,
-            };
-            let prio = self.compute_pair_priority(t, r);
-            if let Some(p) = self.pairs.get_mut(i) {
-                p.priority = prio;
-            }
+            self.recompute_pair_priority(i);
+        }
+    }
+
+    /// A pair's priority from its local candidate: the transport's, or once valid the one
+    /// the mapped address named (RFC 8445 §7.2.5.3.2).
+    pub(super) fn recompute_pair_priority(&mut self, i: usize) {
+        let Some(p) = self.pairs.get(i) else { return };
+        let prio = match p.valid_local {
+            Some(m) => self.pair_priority_with(m.priority, p.remote),
+            None => self.compute_pair_priority(p.transport, p.remote),
+        };
+        if let Some(p) = self.pairs.get_mut(i) {
+            p.priority = prio;
         }
     }
 
@@ -72,6 +83,7 @@ impl IceAgent {
             nominated: false,
             remote_nominated: false,
             nominate_next: false,
+            valid_local: None,
         });
         Some(self.pairs.len() - 1)
     }

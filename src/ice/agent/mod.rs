@@ -25,6 +25,18 @@ enum PairState {
     Failed,
 }
 
+/// How the remote part of a request's USERNAME ("ours:theirs") relates to what we know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RemotePart {
+    Matches,
+    /// No remote credentials yet (the remote description has not arrived).
+    NotYetKnown,
+    /// A new ufrag of the peer answering our restart, before its answer arrived.
+    AheadOfSignaling,
+    /// Missing, or not the peer's ufrag: another session or generation.
+    Wrong,
+}
+
 #[derive(Debug)]
 struct LocalTransport {
     id: TransportId,
@@ -54,6 +66,26 @@ struct Pair {
     remote_nominated: bool,
     /// Controlling side: the next check carries USE-CANDIDATE.
     nominate_next: bool,
+    /// The valid pair's local candidate when it is not the transport's own: the candidate
+    /// matching the XOR-MAPPED-ADDRESS of the last success response (RFC 8445 §7.2.5.3.2), a
+    /// server- or peer-reflexive candidate of the same base. `None`: the transport's.
+    valid_local: Option<MappedLocal>,
+}
+
+/// A local candidate learned from a check response, sent from its base (the pair's transport).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MappedLocal {
+    address: SocketAddr,
+    kind: MappedKind,
+    priority: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MappedKind {
+    /// Another transport's address (multi-homed hairpin): that host candidate.
+    Host,
+    ServerReflexive,
+    PeerReflexive,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,8 +129,9 @@ pub struct IceAgent {
     transports: Vec<LocalTransport>,
     /// Signaled local candidates (host and server-reflexive), for deduplication.
     local_candidates: Vec<Candidate>,
-    /// Local peer-reflexive addresses learned from check responses.
-    local_prflx: Vec<SocketAddr>,
+    /// Local peer-reflexive candidates learned from check responses: (address, base
+    /// transport). Their priority is the PRIORITY our checks from the base carry.
+    local_prflx: Vec<(SocketAddr, usize)>,
     remote_candidates: Vec<Candidate>,
     pairs: Vec<Pair>,
     triggered: VecDeque<usize>,
@@ -184,11 +217,16 @@ impl IceAgent {
         ))
     }
 
-    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the local candidate of the selected
-    /// pair's transport and the remote candidate.
+    /// W3C `RTCIceTransport.getSelectedCandidatePair()`: the selected valid pair's local
+    /// candidate (RFC 8445 §7.2.5.3.2: the one the peer saw us as, server- or peer-reflexive
+    /// with the transport as its base, else the transport's own) and its remote candidate.
     pub fn selected_candidates(&self) -> Option<(Candidate, Candidate)> {
         let p = self.pairs.get(self.selected?)?;
-        let local = Self::transport_candidate(self.transports.get(p.transport)?);
+        let lt = self.transports.get(p.transport)?;
+        let local = match p.valid_local {
+            None => Self::transport_candidate(lt),
+            Some(m) => self.mapped_candidate(lt, m),
+        };
         Some((local, self.remote_candidates.get(p.remote)?.clone()))
     }
 
@@ -276,11 +314,17 @@ impl IceAgent {
     /// The peer's ufrag and password. A ufrag different from the one already known is an ICE
     /// restart by the peer (RFC 8445 §9): remote candidates and pairs are dropped, the selected
     /// path stays in use (and is re-checked) until a new pair is selected.
+    ///
+    /// The first credentials also settle what checks received before them claimed (RFC 8445
+    /// §7.3): candidates (and their pairs) of another ufrag are dropped.
     pub fn set_remote_credentials(&mut self, creds: IceCredentials) {
         let restart = self
             .remote_creds
             .as_ref()
             .is_some_and(|old| old.ufrag != creds.ufrag);
+        if self.remote_creds.is_none() {
+            self.drop_remote_candidates(|c| c.ufrag().is_some_and(|u| u != creds.ufrag));
+        }
         self.remote_creds = Some(creds);
         if restart {
             // The peer answers or offers with new credentials: it has seen ours if we
@@ -347,7 +391,7 @@ impl IceAgent {
         let keep = self
             .selected
             .and_then(|s| self.pairs.get(s))
-            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone())));
+            .and_then(|p| Some((p.transport, self.remote_candidates.get(p.remote)?.clone(), p.valid_local)));
         self.pairs.clear();
         self.remote_candidates.clear();
         self.triggered.clear();
@@ -355,15 +399,62 @@ impl IceAgent {
             .retain(|tx| matches!(tx.kind, TxKind::Gather { .. }));
         self.remote_end_of_candidates = false;
         self.selected = None;
-        if let Some((t, rc)) = keep {
+        if let Some((t, rc, valid_local)) = keep {
             self.remote_candidates.push(rc);
             if let Some(p) = self.find_or_form_pair(t, 0) {
                 if let Some(pair) = self.pairs.get_mut(p) {
                     pair.valid = true;
+                    pair.valid_local = valid_local;
                 }
+                self.recompute_pair_priority(p);
                 self.selected = Some(p);
             }
         }
+    }
+
+    /// Removes the remote candidates `drop` selects, with their pairs, triggered checks and
+    /// check transactions; indices of what stays are renumbered.
+    fn drop_remote_candidates(&mut self, drop: impl Fn(&Candidate) -> bool) {
+        if !self.remote_candidates.iter().any(&drop) {
+            return;
+        }
+        let mut remote_map = Vec::with_capacity(self.remote_candidates.len());
+        let mut kept = Vec::with_capacity(self.remote_candidates.len());
+        for c in std::mem::take(&mut self.remote_candidates) {
+            if drop(&c) {
+                remote_map.push(None);
+            } else {
+                remote_map.push(Some(kept.len()));
+                kept.push(c);
+            }
+        }
+        self.remote_candidates = kept;
+        let mut pair_map = Vec::with_capacity(self.pairs.len());
+        let mut pairs = Vec::with_capacity(self.pairs.len());
+        for mut p in std::mem::take(&mut self.pairs) {
+            match remote_map.get(p.remote).copied().flatten() {
+                Some(r) => {
+                    p.remote = r;
+                    pair_map.push(Some(pairs.len()));
+                    pairs.push(p);
+                }
+                None => pair_map.push(None),
+            }
+        }
+        self.pairs = pairs;
+        let new_index = |p: usize| pair_map.get(p).copied().flatten();
+        self.triggered = self.triggered.iter().filter_map(|&p| new_index(p)).collect();
+        self.transactions.retain_mut(|tx| match &mut tx.kind {
+            TxKind::Check { pair, .. } => match new_index(*pair) {
+                Some(n) => {
+                    *pair = n;
+                    true
+                }
+                None => false,
+            },
+            TxKind::Gather { .. } => true,
+        });
+        self.selected = self.selected.and_then(new_index);
     }
 
     /// The local credentials our requests carry (the previous ones during a restart).
@@ -625,14 +716,18 @@ impl IceAgent {
             self.stats.malformed += 1;
             return Err(IceError::Stun(stun::StunError::MissingFingerprint));
         }
-        // USERNAME "ours:theirs". MESSAGE-INTEGRITY under our password authenticates the
-        // peer; "theirs" may run ahead of signaling during an ICE restart, so only "ours" is
-        // matched (against the current or, during a restart, the previous credentials).
+        // USERNAME "ours:theirs" (RFC 8445 §7.3). "ours" picks the password (the current or,
+        // during a restart, the previous credentials) and MESSAGE-INTEGRITY under it
+        // authenticates the sender; "theirs" is checked below, once the sender is known to
+        // hold our password.
         let Some(username) = msg.username() else {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let ours = username.split_once(':').map_or(username, |(o, _)| o);
+        let (ours, theirs) = match username.split_once(':') {
+            Some((o, t)) => (o, Some(t)),
+            None => (username, None),
+        };
         let key = if ours == self.local_creds.ufrag {
             self.local_creds.pwd.clone()
         } else if let Some(prev) = self
@@ -649,13 +744,37 @@ impl IceAgent {
             self.stats.bad_integrity += 1;
             return Err(IceError::BadIntegrity);
         }
-        if ours == self.local_creds.ufrag {
-            // The peer uses our new credentials: the restart is known on both sides.
+        let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
+        let remote_part = match (theirs, &self.remote_creds) {
+            (None, _) => RemotePart::Wrong,
+            // §7.3: a check may come before the remote description; answered now, the pair
+            // and candidate it makes are checked when the credentials arrive
+            // (`set_remote_credentials` drops them if "theirs" was not the peer's ufrag).
+            (Some(_), None) => RemotePart::NotYetKnown,
+            (Some(t), Some(c)) if t == c.ufrag => RemotePart::Matches,
+            // We restarted and the peer uses our new ufrag: it has our restart offer and may
+            // answer with a new ufrag of its own before that answer reaches us. Answered; no
+            // pair or candidate of that generation is formed (the answer resets them anyway).
+            (Some(_), Some(_)) if self.previous_local_creds.is_some() && ours == self.local_creds.ufrag => {
+                RemotePart::AheadOfSignaling
+            }
+            (Some(_), Some(_)) => RemotePart::Wrong,
+        };
+        if remote_part == RemotePart::Wrong {
+            // RFC 8489 §9.1.3: a username not valid here gets a 401, without
+            // MESSAGE-INTEGRITY; nothing is learned from the request.
+            self.stats.unknown_username += 1;
+            let resp = stun::binding_error(msg.transaction_id, 401, None);
+            self.queue_transmit(lt_id, from, resp);
+            return Err(IceError::UnknownUsername);
+        }
+        if ours == self.local_creds.ufrag && remote_part == RemotePart::Matches {
+            // The peer uses our new credentials: the restart is known on both sides. (Ahead
+            // of its answer, the answer's own credentials settle it.)
             self.previous_local_creds = None;
         }
         let unknown = msg.unknown_comprehension_required();
         if !unknown.is_empty() {
-            let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
             let resp =
                 stun::binding_error_unknown(msg.transaction_id, unknown, Some(key.as_bytes()));
             self.queue_transmit(lt_id, from, resp);
@@ -666,7 +785,6 @@ impl IceAgent {
             self.stats.unexpected += 1;
             return Err(IceError::Unexpected);
         };
-        let lt_id = self.transports.get(t).map(|lt| lt.id).unwrap_or_default();
 
         // RFC 8445 §7.3.1.1: role conflicts.
         if self.controlling {
@@ -693,6 +811,9 @@ impl IceAgent {
         let resp = stun::binding_success(msg.transaction_id, from, Some(key.as_bytes()));
         self.queue_transmit(lt_id, from, resp);
         self.stats.responses_sent += 1;
+        if remote_part == RemotePart::AheadOfSignaling {
+            return Ok(());
+        }
 
         // RFC 8445 §7.3.1.3: learn a peer-reflexive remote candidate.
         let r = match self
@@ -708,6 +829,11 @@ impl IceAgent {
                 }
                 self.stats.peer_reflexive_remote += 1;
                 let foundation = foundation_for(&CandidateKind::PeerReflexive, from.ip(), None);
+                // Before the remote credentials: remember the generation the request claimed.
+                let extensions = match (remote_part, theirs) {
+                    (RemotePart::NotYetKnown, Some(u)) => vec![("ufrag".to_owned(), u.to_owned())],
+                    _ => Vec::new(),
+                };
                 self.remote_candidates.push(Candidate {
                     foundation,
                     component: 1,
@@ -717,7 +843,7 @@ impl IceAgent {
                     kind: CandidateKind::PeerReflexive,
                     related_address: None,
                     tcp_type: None,
-                    extensions: Vec::new(),
+                    extensions,
                 });
                 self.remote_candidates.len() - 1
             }
@@ -830,10 +956,13 @@ impl IceAgent {
                     }
                     return Ok(());
                 }
-                // Success.
-                if let Some(mapped) = msg.xor_mapped_address() {
-                    self.learn_local_prflx(mapped);
-                }
+                // Success. §7.2.5.3.2: the valid pair's local candidate is the one whose address
+                // is the mapped address (a new peer-reflexive one if none is), its priority
+                // the pair's; the remote candidate is the one the check went to.
+                let valid_local = match msg.xor_mapped_address() {
+                    Some(mapped) => self.local_for_mapped(t, mapped),
+                    None => None,
+                };
                 if consent || Some(pair) == self.selected {
                     self.last_consent = now;
                 }
@@ -841,6 +970,10 @@ impl IceAgent {
                 if let Some(p) = self.pairs.get_mut(pair) {
                     p.state = PairState::Succeeded;
                     p.valid = true;
+                    p.valid_local = valid_local;
+                }
+                self.recompute_pair_priority(pair);
+                if let Some(p) = self.pairs.get_mut(pair) {
                     if nominate && !controlled {
                         p.nominated = true;
                     }
@@ -1079,13 +1212,62 @@ impl IceAgent {
         self.push_event(IceEvent::LocalCandidate(c));
     }
 
-    fn learn_local_prflx(&mut self, mapped: SocketAddr) {
-        let known = self.transports.iter().any(|t| t.addr == mapped)
-            || self.local_candidates.iter().any(|c| c.address == mapped)
-            || self.local_prflx.contains(&mapped);
+    /// The local candidate of base `t` whose address is `mapped` (RFC 8445 §7.2.5.3.2), or
+    /// `None` when it is the transport's own address. A mapped address no local candidate
+    /// has becomes a peer-reflexive candidate of base `t` (§7.2.5.3.1), with the priority
+    /// our checks from `t` carry in PRIORITY.
+    fn local_for_mapped(&mut self, t: usize, mapped: SocketAddr) -> Option<MappedLocal> {
+        let lt = self.transports.get(t)?;
+        if lt.addr == mapped {
+            return None;
+        }
+        let base = lt.addr;
+        if let Some(other) = self.transports.iter().find(|o| o.addr == mapped) {
+            return Some(MappedLocal { address: mapped, kind: MappedKind::Host, priority: other.priority });
+        }
+        if let Some(c) = self
+            .local_candidates
+            .iter()
+            .find(|c| c.address == mapped && c.kind == CandidateKind::ServerReflexive && c.related_address == Some(base))
+        {
+            return Some(MappedLocal { address: mapped, kind: MappedKind::ServerReflexive, priority: c.priority });
+        }
+        let priority = self.local_priority_for(t, &CandidateKind::PeerReflexive);
+        let known = self.local_candidates.iter().any(|c| c.address == mapped)
+            || self.local_prflx.contains(&(mapped, t));
         if !known && self.local_prflx.len() < MAX_LOCAL_TRANSPORTS {
             self.stats.peer_reflexive_local += 1;
-            self.local_prflx.push(mapped);
+            self.local_prflx.push((mapped, t));
+        }
+        Some(MappedLocal { address: mapped, kind: MappedKind::PeerReflexive, priority })
+    }
+
+    /// The candidate a valid pair's mapped local candidate is reported as (a gathered
+    /// server-reflexive one as it was signaled).
+    fn mapped_candidate(&self, lt: &LocalTransport, m: MappedLocal) -> Candidate {
+        if m.kind == MappedKind::ServerReflexive {
+            if let Some(c) = self.local_candidates.iter().find(|c| {
+                c.address == m.address && c.kind == CandidateKind::ServerReflexive && c.related_address == Some(lt.addr)
+            }) {
+                return c.clone();
+            }
+        }
+        let kind = match m.kind {
+            MappedKind::Host => CandidateKind::Host,
+            MappedKind::ServerReflexive => CandidateKind::ServerReflexive,
+            MappedKind::PeerReflexive => CandidateKind::PeerReflexive,
+        };
+        let related = (m.kind != MappedKind::Host).then_some(lt.addr);
+        Candidate {
+            foundation: foundation_for(&kind, related.unwrap_or(m.address).ip(), None),
+            component: 1,
+            protocol: "udp".into(),
+            priority: m.priority,
+            address: m.address,
+            kind,
+            related_address: related,
+            tcp_type: None,
+            extensions: vec![("generation".into(), "0".into())],
         }
     }
 

@@ -32,6 +32,9 @@ struct Pair {
     mute: [bool; 2],
     delivered: u64,
     trace: bool,
+    /// Packets handed to an association before its output is drained, as a host that
+    /// reads a socket backlog does (the napi host feeds up to 32). 1: drain after each.
+    batch: usize,
 }
 
 impl Pair {
@@ -55,6 +58,7 @@ impl Pair {
             mute: [false, false],
             delivered: 0,
             trace: std::env::var("SCTP_TRACE").is_ok(),
+            batch: 1,
         }
     }
 
@@ -109,12 +113,14 @@ impl Pair {
         if next > self.now {
             self.now = next;
         }
+        let mut undrained = 0;
         while let Some(entry) = self.queue.first_entry() {
             if entry.key().0 > self.now {
                 break;
             }
             let (to, data) = entry.remove();
             self.delivered += 1;
+            undrained += 1;
             if self.trace {
                 if let Ok(pkt) = wire::Packet::decode(&data) {
                     let names: Vec<String> = pkt
@@ -133,8 +139,12 @@ impl Pair {
                 }
             }
             self.sides[to].handle_packet(self.now, &data);
-            self.pump();
+            if undrained >= self.batch {
+                undrained = 0;
+                self.pump();
+            }
         }
+        self.pump();
         for i in 0..2 {
             if self.sides[i].poll_timeout().is_some_and(|t| t <= self.now) {
                 self.sides[i].handle_timeout(self.now);
@@ -1507,5 +1517,121 @@ mod rx_review {
         let next = ssn.wrapping_add(1);
         assert_eq!(rx.handle_data(whole(101, next, b'x')), DataOutcome::Accepted);
         assert_eq!(taken(&mut rx), b"x");
+    }
+}
+
+// ---- Congestion control and SACK timing (RFC 9260 §6.2, §7.2; issue 5) ----
+
+mod congestion {
+    use super::*;
+
+    const MSG: usize = 16 * 1024;
+
+    /// Moves `total` bytes A -> B in 16 KiB ordered reliable messages (A keeps at most
+    /// 4 MiB buffered, like the benchmark) and checks every message arrives intact and in
+    /// order. Returns the virtual time taken and both sides' stats.
+    fn bulk(seed: u64, net: NetConfig, total: usize) -> (Duration, SctpStats, SctpStats) {
+        let mut p = Pair::new(seed, net);
+        p.connect(false);
+        // Like the napi host: up to 32 datagrams fed before a drain.
+        p.batch = 32;
+        let n = total / MSG;
+        let start = p.now;
+        let end = start + Duration::from_secs(600);
+        let mut sent = 0usize;
+        let mut got = 0usize;
+        while got < n {
+            assert!(p.now < end, "{} of {n} messages after 600 s", got);
+            let now = p.now;
+            while sent < n && p.sides[0].buffered_amount(0) < 4 * 1024 * 1024 {
+                let m = message(u32::try_from(sent).unwrap(), MSG);
+                p.sides[0].send(now, 0, 51, &m, SendOptions::default()).unwrap();
+                sent += 1;
+            }
+            assert!(p.step(), "idle before the transfer completed");
+            for (stream, ppid, data) in p.take_messages(1) {
+                assert_eq!((stream, ppid), (0, 51));
+                assert!(
+                    data == message(u32::try_from(got).unwrap(), MSG),
+                    "message {got} corrupted or out of order"
+                );
+                got += 1;
+            }
+            p.events[0].clear();
+        }
+        (p.now - start, p.sides[0].stats(), p.sides[1].stats())
+    }
+
+    /// Time the initial 1 MiB receive window allows for `total` bytes: a window per RTT.
+    fn window_limited(total: usize, rtt: Duration) -> Duration {
+        rtt.mul_f64(total as f64 / DEFAULT_RECEIVE_WINDOW as f64)
+    }
+
+    fn figure(name: &str, total: usize, rtt: Duration, took: Duration, a: &SctpStats, b: &SctpStats) -> f64 {
+        let limit = window_limited(total, rtt);
+        let ratio = limit.as_secs_f64() / took.as_secs_f64();
+        eprintln!(
+            "{name}: {} MiB over {rtt:?} RTT in {took:?} (virtual) = {:.1} MB/s; \
+             window-limited (1 MiB / RTT) {limit:?} = {:.1} MB/s; {:.0} % of it; \
+             sender cwnd {} ssthresh {} SACKs received {} fast rtx {} T3 {}; \
+             receiver window {} dropped {}",
+            total >> 20,
+            total as f64 / took.as_secs_f64() / 1e6,
+            total as f64 / limit.as_secs_f64() / 1e6,
+            ratio * 100.0,
+            a.cwnd,
+            a.ssthresh,
+            a.packets_received,
+            a.fast_retransmits,
+            a.t3_expirations,
+            b.receive_window,
+            b.dropped_receive_window,
+        );
+        ratio
+    }
+
+    /// 16 MiB over a lossless 20 ms RTT path (virtual clock, so the figure is
+    /// deterministic), with the receiver fed 32 datagrams per drain like the napi host: at
+    /// least 60 % of what the initial 1 MiB window allows (issue 5). Before this change
+    /// (one SACK per drain, 1 MTU of growth per SACK, ssthresh at the first a_rwnd) it
+    /// took 3.3 s, 10 %; now about 0.31 s (the window also grows past 1 MiB).
+    #[test]
+    fn sixteen_mib_over_20ms_rtt_reaches_60_percent_of_window_limited() {
+        let rtt = Duration::from_millis(20);
+        let net = NetConfig { delay: rtt / 2, ..NetConfig::default() };
+        let total = 16 << 20;
+        let (took, a, b) = bulk(5, net, total);
+        let ratio = figure("20 ms RTT", total, rtt, took, &a, &b);
+        assert!(ratio >= 0.6, "{:.0} % of window-limited", ratio * 100.0);
+    }
+
+    /// The same over 100 ms RTT: the window grows past 1 MiB, so more than the initial
+    /// window allows is possible; asserted: at least half of the 1 MiB figure (before:
+    /// 16.7 s, 10 %; now about 1.55 s).
+    #[test]
+    fn sixteen_mib_over_100ms_rtt() {
+        let rtt = Duration::from_millis(100);
+        let net = NetConfig { delay: rtt / 2, ..NetConfig::default() };
+        let total = 16 << 20;
+        let (took, a, b) = bulk(6, net, total);
+        let ratio = figure("100 ms RTT", total, rtt, took, &a, &b);
+        assert!(ratio >= 0.5, "{:.0} % of window-limited", ratio * 100.0);
+        assert!(b.receive_window > DEFAULT_RECEIVE_WINDOW, "window stayed at {}", b.receive_window);
+    }
+
+    /// 10 % loss each way, 5 % duplication, reordering (jitter), 20 ms RTT: everything is
+    /// delivered intact and in order (checked in `bulk`); the time is printed.
+    #[test]
+    fn four_mib_with_10_percent_loss_arrive_intact() {
+        let net = NetConfig {
+            loss: 100,
+            dup: 50,
+            delay: Duration::from_millis(10),
+            jitter: Duration::from_millis(5),
+        };
+        let total = 4 << 20;
+        let (took, a, b) = bulk(7, net, total);
+        figure("10 % loss, 20 ms RTT", total, Duration::from_millis(20), took, &a, &b);
+        assert!(a.fast_retransmits > 0);
     }
 }

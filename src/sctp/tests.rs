@@ -1634,4 +1634,224 @@ mod congestion {
         figure("10 % loss, 20 ms RTT", total, Duration::from_millis(20), took, &a, &b);
         assert!(a.fast_retransmits > 0);
     }
+
+    /// A quiet connected pair (lossless, no delay).
+    fn quiet_pair(seed: u64, cb: SctpConfig) -> Pair {
+        let mut p = Pair::with_config(seed, NetConfig::default(), SctpConfig::default(), cb);
+        p.connect(false);
+        p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+        p
+    }
+
+    /// Everything `side` wants to send now, without delivering it.
+    fn outputs(p: &mut Pair, side: usize) -> Vec<Vec<u8>> {
+        let now = p.now;
+        std::iter::from_fn(|| p.sides[side].poll_transmit(now)).collect()
+    }
+
+    fn chunks(pkt: &[u8]) -> Vec<wire::Chunk> {
+        wire::Packet::decode(pkt).unwrap().chunks
+    }
+
+    fn sacks(pkts: &[Vec<u8>]) -> Vec<wire::SackChunk> {
+        pkts.iter()
+            .flat_map(|p| chunks(p))
+            .filter_map(|c| match c {
+                wire::Chunk::Sack(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn data_packets(pkts: &[Vec<u8>]) -> usize {
+        pkts.iter()
+            .filter(|p| chunks(p).iter().any(|c| matches!(c, wire::Chunk::Data(_))))
+            .count()
+    }
+
+    /// A full-sized DATA packet carries this much payload.
+    const FULL: usize = 1160 - 12 - 16;
+
+    /// RFC 9260 §6.2: a SACK for at least every second DATA packet, even when the host
+    /// feeds a whole backlog before it drains (before: one SACK for the lot); a lone
+    /// packet waits for the 200 ms delayed-ack timer; a gap is acknowledged at once.
+    #[test]
+    fn a_sack_for_every_second_data_packet_fed_in_one_batch() {
+        let mut p = quiet_pair(40, SctpConfig::default());
+        let now = p.now;
+        p.sides[0].send(now, 0, 51, &vec![7u8; 4 * FULL], SendOptions::default()).unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(data_packets(&pkts), 4);
+        for pkt in &pkts {
+            p.sides[1].handle_packet(now, pkt);
+        }
+        let out = outputs(&mut p, 1);
+        let acks = sacks(&out);
+        assert_eq!(acks.len(), 2, "{acks:?}");
+        assert!(acks[0].cum_tsn_ack.wrapping_add(2) == acks[1].cum_tsn_ack, "{acks:?}");
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
+
+        // One more packet alone: no SACK until the delayed-ack timer.
+        p.sides[0].send(now, 0, 51, &vec![8u8; 100], SendOptions::default()).unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(pkts.len(), 1);
+        p.sides[1].handle_packet(now, &pkts[0]);
+        assert!(sacks(&outputs(&mut p, 1)).is_empty());
+        let due = p.sides[1].poll_timeout().unwrap();
+        assert!(due <= now + Duration::from_millis(200));
+        p.sides[1].handle_timeout(due);
+        assert_eq!(sacks(&outputs(&mut p, 1)).len(), 1);
+
+        // Out of order: the packet after a hole is acknowledged at once, with the gap.
+        p.sides[0].send(now, 0, 51, &vec![9u8; 2 * FULL], SendOptions::default()).unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(pkts.len(), 2);
+        p.sides[1].handle_packet(now, &pkts[1]);
+        let acks = sacks(&outputs(&mut p, 1));
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].gaps.len(), 1);
+    }
+
+    /// RFC 9260 §7.2.1 with byte counting: a SACK newly acknowledging two full packets
+    /// while the window was in use grows cwnd by those bytes (at most 2 MTUs), not by
+    /// one MTU as before.
+    #[test]
+    fn slow_start_grows_cwnd_by_the_bytes_a_sack_acknowledges() {
+        let mut p = quiet_pair(41, SctpConfig::default());
+        let now = p.now;
+        let initial = p.sides[0].stats().cwnd;
+        assert_eq!(initial, 4380);
+        p.sides[0].send(now, 0, 51, &vec![1u8; 20 * FULL], SendOptions::default()).unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(data_packets(&pkts), 4, "cwnd 4380 takes four full packets");
+        p.sides[1].handle_packet(now, &pkts[0]);
+        p.sides[1].handle_packet(now, &pkts[1]);
+        let acks = outputs(&mut p, 1);
+        assert_eq!(sacks(&acks).len(), 1);
+        p.sides[0].handle_packet(now, &acks[0]);
+        assert_eq!(p.sides[0].stats().cwnd, initial + 2 * FULL);
+    }
+
+    /// Grows A's cwnd with a lossless transfer that ends application-limited, everything
+    /// acknowledged. Returns A's cwnd.
+    fn grown_cwnd(p: &mut Pair) -> usize {
+        let now = p.now;
+        for i in 0..40u32 {
+            p.sides[0].send(now, 0, 51, &message(i, 8 * 1024), SendOptions::default()).unwrap();
+        }
+        p.run_until(Duration::from_secs(5), |p| {
+            p.sides[0].buffered_amount(0) == 0 && p.queue.is_empty()
+        });
+        let cwnd = p.sides[0].stats().cwnd;
+        assert!(cwnd >= 30 * 1160, "cwnd only {cwnd}");
+        assert_eq!(p.sides[0].stats().flight_size, 0);
+        cwnd
+    }
+
+    /// RFC 9260 §6.1 D (Max.Burst = 4): with a large cwnd and nothing in flight, new data
+    /// goes out 4 packets at a time, and each SACK releases at most 4 more (before: the
+    /// whole cwnd in one burst).
+    #[test]
+    fn max_burst_limits_new_packets_per_transmit_opportunity() {
+        let mut p = quiet_pair(42, SctpConfig::default());
+        grown_cwnd(&mut p);
+        let now = p.now;
+        p.sides[0].send(now, 0, 51, &vec![2u8; 40 * FULL], SendOptions::default()).unwrap();
+        let first = outputs(&mut p, 0);
+        assert_eq!(data_packets(&first), MAX_BURST);
+        for pkt in &first {
+            p.sides[1].handle_packet(now, pkt);
+        }
+        let acks = outputs(&mut p, 1);
+        assert_eq!(sacks(&acks).len(), 2);
+        p.sides[0].handle_packet(now, &acks[0]);
+        assert_eq!(data_packets(&outputs(&mut p, 0)), MAX_BURST);
+        p.sides[0].handle_packet(now, &acks[1]);
+        assert_eq!(data_packets(&outputs(&mut p, 0)), MAX_BURST);
+    }
+
+    /// RFC 9260 §7.2.1: no data sent for an RTO halves cwnd, per RTO, down to 4 MTUs
+    /// (before: the old cwnd was used after any pause).
+    #[test]
+    fn cwnd_halves_per_rto_of_silence_down_to_four_mtus() {
+        // (silence, halvings expected)
+        for (seed, silence_rtos, halvings) in [(43, 0.9, 0), (46, 2.5, 2), (47, 100_000.0, 64)] {
+            let mut p = quiet_pair(seed, SctpConfig::default());
+            let cwnd = grown_cwnd(&mut p);
+            let rto = Duration::from_micros(p.sides[0].stats().rto_micros);
+            // The last DATA went out before the transfer's last SACK came back.
+            p.now = p.now + rto.mul_f64(silence_rtos);
+            let now = p.now;
+            p.sides[0].send(now, 0, 51, b"x", SendOptions::default()).unwrap();
+            outputs(&mut p, 0);
+            let mut expected = cwnd;
+            for _ in 0..halvings {
+                expected = (expected / 2).max(4 * 1160);
+            }
+            assert_eq!(p.sides[0].stats().cwnd, expected, "after {silence_rtos} RTOs");
+        }
+    }
+
+    /// The receive window doubles while a bulk transfer fills it and the application
+    /// keeps up, up to `max_receive_window`; it stays when the application does not read.
+    #[test]
+    fn receive_window_grows_for_a_reader_that_keeps_up_and_not_otherwise() {
+        let cb = SctpConfig { max_receive_window: 2 << 20, ..SctpConfig::default() };
+        let mut p = Pair::with_config(44, NetConfig::default(), SctpConfig::default(), cb.clone());
+        p.connect(false);
+        let now = p.now;
+        for i in 0..320u32 {
+            p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+        }
+        p.run_until(Duration::from_secs(10), |p| p.sides[0].buffered_amount(0) == 0);
+        assert_eq!(p.sides[1].stats().receive_window, 2 << 20);
+
+        // A reader that never takes its messages: the window stays at 1 MiB and the
+        // bytes held stay within it.
+        let mut p = Pair::with_config(45, NetConfig::default(), SctpConfig::default(), cb);
+        p.connect(false);
+        p.drain[1] = false;
+        let now = p.now;
+        for i in 0..320u32 {
+            p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+        }
+        p.run_until(Duration::from_secs(10), |p| p.sides[1].stats().receive_buffered >= 900 << 10);
+        p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+        let b = p.sides[1].stats();
+        assert_eq!(b.receive_window, DEFAULT_RECEIVE_WINDOW);
+        assert!(b.receive_buffered <= DEFAULT_RECEIVE_WINDOW * MAX_RECEIVE_BUFFER_FACTOR);
+    }
+
+    /// RFC 3758 §3.5 C2 moves the ack point over abandoned chunks; also passing unordered
+    /// messages the peer acknowledged whole lets one FORWARD TSN skip a whole lossy
+    /// stretch (before: one round trip per such message, and lossy tails took minutes).
+    #[test]
+    fn forward_tsn_passes_abandoned_chunks_and_wholly_acked_unordered_messages() {
+        let rto = (Duration::from_secs(1), Duration::from_millis(200), Duration::from_secs(60));
+        let mut tx = tx::Tx::new(100, 1 << 20, 1160, rto);
+        tx.pr_supported = true;
+        let now = Time::from_millis(1000);
+        let opts = SendOptions { unordered: true, max_retransmits: Some(0), ..Default::default() };
+        for _ in 0..3 {
+            tx.enqueue(now, 3, 51, vec![5u8; 100], opts);
+        }
+        let mut stats = SctpStats::default();
+        let mut out = Vec::new();
+        tx.fill(now, &mut out, 1160, &mut stats);
+        assert_eq!(stats.data_chunks_sent, 3);
+        // TSNs 100, 101, 102: the peer has only 101.
+        let sack = wire::SackChunk {
+            cum_tsn_ack: 99,
+            a_rwnd: 1 << 20,
+            gaps: vec![wire::GapBlock { start: 2, end: 2 }],
+            dup_tsns: Vec::new(),
+        };
+        tx.handle_sack(now, &sack, &mut stats);
+        // T3: 100 and 102 are abandoned (no retransmission allowed).
+        assert!(tx.on_t3(now + Duration::from_secs(1), &mut stats));
+        let f = tx.forward_tsn().unwrap();
+        assert_eq!(f.new_cum_tsn, 102);
+    }
 }

@@ -504,13 +504,18 @@ impl Association {
         if !self.is_up() {
             self.sacks.clear();
         }
-        if let Some(queued) = self.sacks.pop_front() {
-            let mut tmp = Vec::new();
-            Chunk::Sack(queued.clone()).encode(&mut tmp);
-            if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
-                out.extend_from_slice(&tmp);
-            } else {
-                self.sacks.push_front(queued);
+        if !self.sacks.is_empty() {
+            // Those taken since the last drain go out bundled (RFC 9260 §6.10), oldest
+            // first: the peer handles each as one SACK, at the cost of one packet.
+            while let Some(queued) = self.sacks.pop_front() {
+                let mut tmp = Vec::new();
+                Chunk::Sack(queued.clone()).encode(&mut tmp);
+                if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
+                    out.extend_from_slice(&tmp);
+                } else {
+                    self.sacks.push_front(queued);
+                    break;
+                }
             }
         } else {
             let sack_due = self.rx.sack_now

@@ -83,8 +83,6 @@ pub const MAX_PACKET_SIZE: usize = 65535;
 /// may release. Each SACK received is one opportunity (so SACKs handled together before a
 /// drain add up), and so is a call to `send`.
 pub const MAX_BURST: usize = 4;
-/// Most burst allowance that SACKs handled before one drain can add up to, in packets.
-pub const MAX_BURST_CREDIT: usize = MAX_BURST * MAX_QUEUED_SACKS;
 /// L of appropriate byte counting (RFC 3465 §2.2, the limit RFC 9260 §7.2.1 puts on one
 /// SACK's slow-start increase against ACK splitting): one SACK grows cwnd by the bytes it
 /// newly acknowledges, at most this many MTUs. A receiver acknowledging every second

@@ -1673,8 +1673,9 @@ mod congestion {
     const FULL: usize = 1160 - 12 - 16;
 
     /// RFC 9260 §6.2: a SACK for at least every second DATA packet, even when the host
-    /// feeds a whole backlog before it drains (before: one SACK for the lot); a lone
-    /// packet waits for the 200 ms delayed-ack timer; a gap is acknowledged at once.
+    /// feeds a whole backlog before it drains (before: one SACK for the lot; now one SACK
+    /// chunk per pair, bundled); a lone packet waits for the 200 ms delayed-ack timer; a
+    /// gap is acknowledged at once.
     #[test]
     fn a_sack_for_every_second_data_packet_fed_in_one_batch() {
         let mut p = quiet_pair(40, SctpConfig::default());
@@ -1761,15 +1762,23 @@ mod congestion {
         p.sides[0].send(now, 0, 51, &vec![2u8; 40 * FULL], SendOptions::default()).unwrap();
         let first = outputs(&mut p, 0);
         assert_eq!(data_packets(&first), MAX_BURST);
-        for pkt in &first {
+        // One SACK (for two packets): 4 more.
+        p.sides[1].handle_packet(now, &first[0]);
+        p.sides[1].handle_packet(now, &first[1]);
+        let acks = outputs(&mut p, 1);
+        assert_eq!(sacks(&acks).len(), 1);
+        p.sides[0].handle_packet(now, &acks[0]);
+        let second = outputs(&mut p, 0);
+        assert_eq!(data_packets(&second), MAX_BURST);
+        // Three SACKs handled before one drain (bundled in one packet): three
+        // opportunities, 12 packets.
+        for pkt in first[2..].iter().chain(&second) {
             p.sides[1].handle_packet(now, pkt);
         }
         let acks = outputs(&mut p, 1);
-        assert_eq!(sacks(&acks).len(), 2);
+        assert_eq!((acks.len(), sacks(&acks).len()), (1, 3));
         p.sides[0].handle_packet(now, &acks[0]);
-        assert_eq!(data_packets(&outputs(&mut p, 0)), MAX_BURST);
-        p.sides[0].handle_packet(now, &acks[1]);
-        assert_eq!(data_packets(&outputs(&mut p, 0)), MAX_BURST);
+        assert_eq!(data_packets(&outputs(&mut p, 0)), 3 * MAX_BURST);
     }
 
     /// RFC 9260 §7.2.1: no data sent for an RTO halves cwnd, per RTO, down to 4 MTUs

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
 use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS};
-use super::{MAX_BURST, MAX_BURST_CREDIT, SLOW_START_MAX_MTUS_PER_SACK};
+use super::{MAX_BURST, SLOW_START_MAX_MTUS_PER_SACK};
 use crate::Time;
 use core::time::Duration;
 
@@ -237,6 +237,7 @@ impl Tx {
         while let Some(&tsn) = self.rtx.iter().next() {
             if !bypass && self.flight_size >= self.cwnd {
                 self.cwnd_limited = true;
+                self.burst_credit = 0;
                 return;
             }
             let Some(idx) = self.index(tsn) else {
@@ -313,16 +314,21 @@ impl Tx {
             if out.len() + need > max {
                 return;
             }
+            // An opportunity that cannot be used is not saved up for a later burst (the
+            // allowance only adds up over SACKs handled before one drain).
             if self.peer_rwnd < size && self.flight_size > 0 {
                 // Limited by the peer's window, not by congestion control.
                 self.cwnd_limited = false;
+                self.burst_credit = 0;
                 return;
             }
             // Keep the TSN spread well inside what a receiver accepts (tiny messages).
-            if self.flight_size >= self.cwnd
-                || (!new_in_packet && self.burst_credit == 0)
-                || self.inflight.len() >= MAX_INFLIGHT_CHUNKS
-            {
+            if self.flight_size >= self.cwnd || self.inflight.len() >= MAX_INFLIGHT_CHUNKS {
+                self.cwnd_limited = true;
+                self.burst_credit = 0;
+                return;
+            }
+            if !new_in_packet && self.burst_credit == 0 {
                 self.cwnd_limited = true;
                 return;
             }
@@ -688,7 +694,7 @@ impl Tx {
             self.fast_recovery_exit = None;
         }
         // Each SACK is a transmit opportunity for up to Max.Burst new packets (§6.1 D).
-        self.burst_credit = (self.burst_credit + MAX_BURST).min(MAX_BURST_CREDIT);
+        self.burst_credit = self.burst_credit.saturating_add(MAX_BURST);
         let a_rwnd = usize::try_from(sack.a_rwnd).unwrap_or(usize::MAX);
         self.peer_rwnd = a_rwnd.saturating_sub(self.flight_size);
         // T3-rtx (RFC 9260 §6.3.2 R2, R3).

@@ -98,8 +98,10 @@ pub struct Association {
     /// SACKs taken when they became due on arrival (every second DATA packet, a gap, a
     /// duplicate), oldest first, at most [`MAX_QUEUED_SACKS`].
     sacks: VecDeque<SackChunk>,
-    /// Payload bytes accepted since the receive window last grew or was last checked.
+    /// Payload bytes accepted since `window_since`, when the current measurement of how
+    /// fast a whole receive window arrives started.
     window_arrived: usize,
+    window_since: Option<Time>,
     t1: Option<Time>,
     t1_count: u32,
     t2: Option<Time>,
@@ -157,6 +159,7 @@ impl Association {
             cookie_echo: None,
             sacks: VecDeque::new(),
             window_arrived: 0,
+            window_since: None,
             t1: None,
             t1_count: 0,
             t2: None,
@@ -811,6 +814,7 @@ impl Association {
             self.config.max_message_size,
         );
         self.window_arrived = 0;
+        self.window_since = None;
         self.outbound_streams = peer.inbound_streams;
         self.my_next_request_seq = self.my_initial_tsn;
         self.peer_next_request_seq = peer.initial_tsn;
@@ -848,7 +852,7 @@ impl Association {
                     }
                     let len = d.payload.len();
                     match self.rx.handle_data(d) {
-                        DataOutcome::Accepted => self.grow_window(len),
+                        DataOutcome::Accepted => self.grow_window(now, len),
                         DataOutcome::Duplicate => self.stats.duplicate_tsns_received += 1,
                         DataOutcome::Dropped => self.stats.dropped_receive_window += 1,
                         DataOutcome::TooBig => {
@@ -952,16 +956,23 @@ impl Association {
     }
 
     /// Doubles the receive window (up to `max_receive_window`) when a whole window of data
-    /// has arrived since the last check and the application holds less than a quarter of
-    /// it: the peer can use more, and we are not the ones falling behind.
-    fn grow_window(&mut self, accepted: usize) {
+    /// arrived within two of the path's smallest round trips (the window, not the
+    /// sender's cwnd or CPU, is what limits: the bandwidth-delay product is larger) while
+    /// the application held less than a quarter of it (we are not the ones falling
+    /// behind). On a short path a window takes many round trips and the window stays,
+    /// so no queue builds up behind it. Without an RTT sample yet (we never sent), the
+    /// time test is skipped.
+    fn grow_window(&mut self, now: Time, accepted: usize) {
+        let since = *self.window_since.get_or_insert(now);
         self.window_arrived = self.window_arrived.saturating_add(accepted);
         let window = self.rx.window();
         if self.window_arrived < window {
             return;
         }
         self.window_arrived = 0;
-        if self.rx.buffered < window / 4 && window < self.config.max_receive_window {
+        self.window_since = Some(now);
+        let fast = self.tx.min_rtt.is_none_or(|r| now - since <= r * 2);
+        if fast && self.rx.buffered < window / 4 && window < self.config.max_receive_window {
             self.rx
                 .set_window(window.saturating_mul(2).min(self.config.max_receive_window));
         }

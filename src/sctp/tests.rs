@@ -1535,6 +1535,7 @@ mod congestion {
         p.connect(false);
         // Like the napi host: up to 32 datagrams fed before a drain.
         p.batch = 32;
+        rtt_sample_for_b(&mut p);
         let n = total / MSG;
         let start = p.now;
         let end = start + Duration::from_secs(600);
@@ -1560,6 +1561,17 @@ mod congestion {
             p.events[0].clear();
         }
         (p.now - start, p.sides[0].stats(), p.sides[1].stats())
+    }
+
+    /// B sends one message and gets its SACK: B has an RTT sample, as a data channel's
+    /// receiver has from the DCEP open exchange.
+    fn rtt_sample_for_b(p: &mut Pair) {
+        let now = p.now;
+        p.sides[1].send(now, 1, 50, b"open", SendOptions::default()).unwrap();
+        p.run_until(Duration::from_secs(5), |p| {
+            p.sides[1].stats().srtt_micros.is_some() && p.queue.is_empty()
+        });
+        assert_eq!(p.take_messages(0).len(), 1);
     }
 
     /// Time the initial 1 MiB receive window allows for `total` bytes: a window per RTT.
@@ -1674,8 +1686,9 @@ mod congestion {
 
     /// RFC 9260 §6.2: a SACK for at least every second DATA packet, even when the host
     /// feeds a whole backlog before it drains (before: one SACK for the lot; now one SACK
-    /// chunk per pair, bundled); a lone packet waits for the 200 ms delayed-ack timer; a
-    /// gap is acknowledged at once.
+    /// chunk per pair, bundled); a lone packet waits for the 200 ms delayed-ack timer
+    /// unless it has the I bit, which we set on the last chunk before our queue runs dry;
+    /// a gap is acknowledged at once.
     #[test]
     fn a_sack_for_every_second_data_packet_fed_in_one_batch() {
         let mut p = quiet_pair(40, SctpConfig::default());
@@ -1694,16 +1707,32 @@ mod congestion {
             p.sides[0].handle_packet(now, pkt);
         }
 
-        // One more packet alone: no SACK until the delayed-ack timer.
-        p.sides[0].send(now, 0, 51, &vec![8u8; 100], SendOptions::default()).unwrap();
-        let pkts = outputs(&mut p, 0);
-        assert_eq!(pkts.len(), 1);
-        p.sides[1].handle_packet(now, &pkts[0]);
+        // A lone packet from a sender that does not set the I bit: no SACK until the
+        // delayed-ack timer.
+        let vtag = wire::Packet::decode(&pkts[0]).unwrap().header.verification_tag;
+        let next_tsn = acks[1].cum_tsn_ack.wrapping_add(1);
+        p.sides[1].handle_packet(now, &packet(vtag, vec![data(next_tsn, b"lone")]));
         assert!(sacks(&outputs(&mut p, 1)).is_empty());
         let due = p.sides[1].poll_timeout().unwrap();
         assert!(due <= now + Duration::from_millis(200));
         p.sides[1].handle_timeout(due);
-        assert_eq!(sacks(&outputs(&mut p, 1)).len(), 1);
+        let out = outputs(&mut p, 1);
+        assert_eq!(sacks(&out).len(), 1);
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
+
+        // Our own lone message carries the I bit (RFC 9260 §3.3.1): acknowledged at once.
+        p.sides[0].send(now, 0, 51, &vec![8u8; 100], SendOptions::default()).unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(pkts.len(), 1);
+        assert!(chunks(&pkts[0]).iter().any(|c| matches!(c, wire::Chunk::Data(d) if d.immediate)));
+        p.sides[1].handle_packet(now, &pkts[0]);
+        let out = outputs(&mut p, 1);
+        assert_eq!(sacks(&out).len(), 1);
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
 
         // Out of order: the packet after a hole is acknowledged at once, with the gap.
         p.sides[0].send(now, 0, 51, &vec![9u8; 2 * FULL], SendOptions::default()).unwrap();
@@ -1803,32 +1832,69 @@ mod congestion {
         }
     }
 
-    /// The receive window doubles while a bulk transfer fills it and the application
-    /// keeps up, up to `max_receive_window`; it stays when the application does not read.
-    #[test]
-    fn receive_window_grows_for_a_reader_that_keeps_up_and_not_otherwise() {
-        let cb = SctpConfig { max_receive_window: 2 << 20, ..SctpConfig::default() };
-        let mut p = Pair::with_config(44, NetConfig::default(), SctpConfig::default(), cb.clone());
-        p.connect(false);
-        let now = p.now;
-        for i in 0..320u32 {
-            p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+    /// Runs everything due up to `at`, then sets the clock to `at`.
+    fn advance_to(p: &mut Pair, at: Time) {
+        while p.now < at {
+            let next_pkt = p.queue.keys().next().map(|k| k.0);
+            let next_timer = p.sides.iter().filter_map(|s| s.poll_timeout()).min();
+            match [next_pkt, next_timer].into_iter().flatten().min() {
+                Some(t) if t <= at => {
+                    p.step();
+                }
+                _ => p.now = at,
+            }
         }
-        p.run_until(Duration::from_secs(10), |p| p.sides[0].buffered_amount(0) == 0);
-        assert_eq!(p.sides[1].stats().receive_window, 2 << 20);
+        p.pump();
+    }
 
-        // A reader that never takes its messages: the window stays at 1 MiB and the
-        // bytes held stay within it.
-        let mut p = Pair::with_config(45, NetConfig::default(), SctpConfig::default(), cb);
+    /// Sends 5 MiB A -> B over `delay` each way (B has an RTT sample), B reading as it
+    /// goes unless `reader` is false; A sends all at once, or with `paced` 64 KiB every
+    /// 5 ms (12.5 MiB/s, like a sender that CPU or the application limits). Returns B's
+    /// stats.
+    fn window_after(seed: u64, delay: Duration, reader: bool, paced: bool, cb: SctpConfig) -> SctpStats {
+        let net = NetConfig { delay, ..NetConfig::default() };
+        let mut p = Pair::with_config(seed, net, SctpConfig::default(), cb);
         p.connect(false);
-        p.drain[1] = false;
+        rtt_sample_for_b(&mut p);
+        p.drain[1] = reader;
         let now = p.now;
-        for i in 0..320u32 {
-            p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+        if paced {
+            for i in 0..320u32 {
+                if i % 4 == 0 {
+                    advance_to(&mut p, now + Duration::from_millis(5) * (i / 4));
+                }
+                let t = p.now;
+                p.sides[0].send(t, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+            }
+        } else {
+            for i in 0..320u32 {
+                p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+            }
         }
-        p.run_until(Duration::from_secs(10), |p| p.sides[1].stats().receive_buffered >= 900 << 10);
-        p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
-        let b = p.sides[1].stats();
+        if reader {
+            p.run_until(Duration::from_secs(30), |p| p.sides[0].buffered_amount(0) == 0);
+        } else {
+            p.run_until(Duration::from_secs(30), |p| {
+                p.sides[1].stats().receive_buffered >= 900 << 10
+            });
+            p.run_until(Duration::from_secs(5), |p| p.queue.is_empty());
+        }
+        p.sides[1].stats()
+    }
+
+    /// The receive window doubles, up to `max_receive_window`, while whole windows arrive
+    /// within two round trips (the window limits the sender: 20 ms RTT, bulk) and the
+    /// application keeps up. It stays at 1 MiB when windows take many round trips (a
+    /// sender limited by something else, 1 ms RTT: growing would only queue more) and
+    /// for an application that does not read (the bytes held stay within the window).
+    #[test]
+    fn receive_window_grows_where_the_bandwidth_delay_product_needs_it() {
+        let cb = SctpConfig { max_receive_window: 2 << 20, ..SctpConfig::default() };
+        let b = window_after(44, Duration::from_millis(10), true, false, cb.clone());
+        assert_eq!(b.receive_window, 2 << 20);
+        let b = window_after(45, Duration::from_micros(500), true, true, cb.clone());
+        assert_eq!(b.receive_window, DEFAULT_RECEIVE_WINDOW);
+        let b = window_after(46, Duration::from_millis(10), false, false, cb);
         assert_eq!(b.receive_window, DEFAULT_RECEIVE_WINDOW);
         assert!(b.receive_buffered <= DEFAULT_RECEIVE_WINDOW * MAX_RECEIVE_BUFFER_FACTOR);
     }

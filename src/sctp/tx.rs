@@ -106,6 +106,8 @@ pub(super) struct Tx {
     pub t3: Option<Time>,
     pub rto: Duration,
     pub srtt: Option<Duration>,
+    /// Smallest RTT sample: the path's round trip without our queues in it.
+    pub min_rtt: Option<Duration>,
     rttvar: Duration,
     rto_min: Duration,
     rto_max: Duration,
@@ -150,6 +152,7 @@ impl Tx {
             t3: None,
             rto: rto.0,
             srtt: None,
+            min_rtt: None,
             rttvar: Duration::ZERO,
             rto_min: rto.1,
             rto_max: rto.2,
@@ -298,6 +301,7 @@ impl Tx {
                 self.burst_credit = MAX_BURST;
                 return;
             }
+            let only_message = self.pending.len() == 1;
             let Some(msg) = self.pending.front_mut() else {
                 return;
             };
@@ -349,8 +353,14 @@ impl Tx {
             };
             let beginning = msg.offset == 0;
             let ending = size == remaining;
-            let flags =
-                (u8::from(msg.unordered) << 2) | (u8::from(beginning) << 1) | u8::from(ending);
+            // RFC 9260 §3.3.1 I bit: the last chunk before the queue runs dry asks for a
+            // SACK at once, not after the peer's delayed-ack timer: a lone message is
+            // acknowledged (and its RTT sampled) in one round trip.
+            let last = ending && only_message;
+            let flags = (u8::from(last) << 3)
+                | (u8::from(msg.unordered) << 2)
+                | (u8::from(beginning) << 1)
+                | u8::from(ending);
             let payload = if beginning && ending {
                 std::mem::take(&mut msg.data)
             } else {
@@ -543,6 +553,7 @@ impl Tx {
     }
 
     fn update_rtt(&mut self, r: Duration) {
+        self.min_rtt = Some(self.min_rtt.map_or(r, |m| m.min(r)));
         match self.srtt {
             None => {
                 self.srtt = Some(r);

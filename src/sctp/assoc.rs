@@ -11,10 +11,10 @@ use super::error::SctpError;
 use super::rx::{DataOutcome, Rx};
 use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
+use super::MAX_RECEIVE_WINDOW;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
 use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MAX_QUEUED_SACKS, MESSAGE_OVERHEAD};
 use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
-use super::MAX_RECEIVE_WINDOW;
 use crate::crypto::Rng;
 use crate::Time;
 

@@ -1546,7 +1546,9 @@ mod congestion {
             let now = p.now;
             while sent < n && p.sides[0].buffered_amount(0) < 4 * 1024 * 1024 {
                 let m = message(u32::try_from(sent).unwrap(), MSG);
-                p.sides[0].send(now, 0, 51, &m, SendOptions::default()).unwrap();
+                p.sides[0]
+                    .send(now, 0, 51, &m, SendOptions::default())
+                    .unwrap();
                 sent += 1;
             }
             assert!(p.step(), "idle before the transfer completed");
@@ -1567,7 +1569,9 @@ mod congestion {
     /// receiver has from the DCEP open exchange.
     fn rtt_sample_for_b(p: &mut Pair) {
         let now = p.now;
-        p.sides[1].send(now, 1, 50, b"open", SendOptions::default()).unwrap();
+        p.sides[1]
+            .send(now, 1, 50, b"open", SendOptions::default())
+            .unwrap();
         p.run_until(Duration::from_secs(5), |p| {
             p.sides[1].stats().srtt_micros.is_some() && p.queue.is_empty()
         });
@@ -1579,7 +1583,14 @@ mod congestion {
         rtt.mul_f64(total as f64 / DEFAULT_RECEIVE_WINDOW as f64)
     }
 
-    fn figure(name: &str, total: usize, rtt: Duration, took: Duration, a: &SctpStats, b: &SctpStats) -> f64 {
+    fn figure(
+        name: &str,
+        total: usize,
+        rtt: Duration,
+        took: Duration,
+        a: &SctpStats,
+        b: &SctpStats,
+    ) -> f64 {
         let limit = window_limited(total, rtt);
         let ratio = limit.as_secs_f64() / took.as_secs_f64();
         eprintln!(
@@ -1610,7 +1621,10 @@ mod congestion {
     #[test]
     fn sixteen_mib_over_20ms_rtt_reaches_60_percent_of_window_limited() {
         let rtt = Duration::from_millis(20);
-        let net = NetConfig { delay: rtt / 2, ..NetConfig::default() };
+        let net = NetConfig {
+            delay: rtt / 2,
+            ..NetConfig::default()
+        };
         let total = 16 << 20;
         let (took, a, b) = bulk(5, net, total);
         let ratio = figure("20 ms RTT", total, rtt, took, &a, &b);
@@ -1623,12 +1637,19 @@ mod congestion {
     #[test]
     fn sixteen_mib_over_100ms_rtt() {
         let rtt = Duration::from_millis(100);
-        let net = NetConfig { delay: rtt / 2, ..NetConfig::default() };
+        let net = NetConfig {
+            delay: rtt / 2,
+            ..NetConfig::default()
+        };
         let total = 16 << 20;
         let (took, a, b) = bulk(6, net, total);
         let ratio = figure("100 ms RTT", total, rtt, took, &a, &b);
         assert!(ratio >= 0.5, "{:.0} % of window-limited", ratio * 100.0);
-        assert!(b.receive_window > DEFAULT_RECEIVE_WINDOW, "window stayed at {}", b.receive_window);
+        assert!(
+            b.receive_window > DEFAULT_RECEIVE_WINDOW,
+            "window stayed at {}",
+            b.receive_window
+        );
     }
 
     /// 10 % loss each way, 5 % duplication, reordering (jitter), 20 ms RTT: everything is
@@ -1643,7 +1664,14 @@ mod congestion {
         };
         let total = 4 << 20;
         let (took, a, b) = bulk(7, net, total);
-        figure("10 % loss, 20 ms RTT", total, Duration::from_millis(20), took, &a, &b);
+        figure(
+            "10 % loss, 20 ms RTT",
+            total,
+            Duration::from_millis(20),
+            took,
+            &a,
+            &b,
+        );
         assert!(a.fast_retransmits > 0);
     }
 
@@ -1693,7 +1721,9 @@ mod congestion {
     fn a_sack_for_every_second_data_packet_fed_in_one_batch() {
         let mut p = quiet_pair(40, SctpConfig::default());
         let now = p.now;
-        p.sides[0].send(now, 0, 51, &vec![7u8; 4 * FULL], SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &vec![7u8; 4 * FULL], SendOptions::default())
+            .unwrap();
         let pkts = outputs(&mut p, 0);
         assert_eq!(data_packets(&pkts), 4);
         for pkt in &pkts {
@@ -1702,14 +1732,20 @@ mod congestion {
         let out = outputs(&mut p, 1);
         let acks = sacks(&out);
         assert_eq!(acks.len(), 2, "{acks:?}");
-        assert!(acks[0].cum_tsn_ack.wrapping_add(2) == acks[1].cum_tsn_ack, "{acks:?}");
+        assert!(
+            acks[0].cum_tsn_ack.wrapping_add(2) == acks[1].cum_tsn_ack,
+            "{acks:?}"
+        );
         for pkt in &out {
             p.sides[0].handle_packet(now, pkt);
         }
 
         // A lone packet from a sender that does not set the I bit: no SACK until the
         // delayed-ack timer.
-        let vtag = wire::Packet::decode(&pkts[0]).unwrap().header.verification_tag;
+        let vtag = wire::Packet::decode(&pkts[0])
+            .unwrap()
+            .header
+            .verification_tag;
         let next_tsn = acks[1].cum_tsn_ack.wrapping_add(1);
         p.sides[1].handle_packet(now, &packet(vtag, vec![data(next_tsn, b"lone")]));
         assert!(sacks(&outputs(&mut p, 1)).is_empty());
@@ -1723,10 +1759,14 @@ mod congestion {
         }
 
         // Our own lone message carries the I bit (RFC 9260 §3.3.1): acknowledged at once.
-        p.sides[0].send(now, 0, 51, &vec![8u8; 100], SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &[8u8; 100], SendOptions::default())
+            .unwrap();
         let pkts = outputs(&mut p, 0);
         assert_eq!(pkts.len(), 1);
-        assert!(chunks(&pkts[0]).iter().any(|c| matches!(c, wire::Chunk::Data(d) if d.immediate)));
+        assert!(chunks(&pkts[0])
+            .iter()
+            .any(|c| matches!(c, wire::Chunk::Data(d) if d.immediate)));
         p.sides[1].handle_packet(now, &pkts[0]);
         let out = outputs(&mut p, 1);
         assert_eq!(sacks(&out).len(), 1);
@@ -1735,7 +1775,9 @@ mod congestion {
         }
 
         // Out of order: the packet after a hole is acknowledged at once, with the gap.
-        p.sides[0].send(now, 0, 51, &vec![9u8; 2 * FULL], SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &vec![9u8; 2 * FULL], SendOptions::default())
+            .unwrap();
         let pkts = outputs(&mut p, 0);
         assert_eq!(pkts.len(), 2);
         p.sides[1].handle_packet(now, &pkts[1]);
@@ -1753,7 +1795,9 @@ mod congestion {
         let now = p.now;
         let initial = p.sides[0].stats().cwnd;
         assert_eq!(initial, 4380);
-        p.sides[0].send(now, 0, 51, &vec![1u8; 20 * FULL], SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &vec![1u8; 20 * FULL], SendOptions::default())
+            .unwrap();
         let pkts = outputs(&mut p, 0);
         assert_eq!(data_packets(&pkts), 4, "cwnd 4380 takes four full packets");
         p.sides[1].handle_packet(now, &pkts[0]);
@@ -1769,7 +1813,9 @@ mod congestion {
     fn grown_cwnd(p: &mut Pair) -> usize {
         let now = p.now;
         for i in 0..40u32 {
-            p.sides[0].send(now, 0, 51, &message(i, 8 * 1024), SendOptions::default()).unwrap();
+            p.sides[0]
+                .send(now, 0, 51, &message(i, 8 * 1024), SendOptions::default())
+                .unwrap();
         }
         p.run_until(Duration::from_secs(5), |p| {
             p.sides[0].buffered_amount(0) == 0 && p.queue.is_empty()
@@ -1788,7 +1834,9 @@ mod congestion {
         let mut p = quiet_pair(42, SctpConfig::default());
         grown_cwnd(&mut p);
         let now = p.now;
-        p.sides[0].send(now, 0, 51, &vec![2u8; 40 * FULL], SendOptions::default()).unwrap();
+        p.sides[0]
+            .send(now, 0, 51, &vec![2u8; 40 * FULL], SendOptions::default())
+            .unwrap();
         let first = outputs(&mut p, 0);
         assert_eq!(data_packets(&first), MAX_BURST);
         // One SACK (for two packets): 4 more.
@@ -1820,15 +1868,21 @@ mod congestion {
             let cwnd = grown_cwnd(&mut p);
             let rto = Duration::from_micros(p.sides[0].stats().rto_micros);
             // The last DATA went out before the transfer's last SACK came back.
-            p.now = p.now + rto.mul_f64(silence_rtos);
+            p.now += rto.mul_f64(silence_rtos);
             let now = p.now;
-            p.sides[0].send(now, 0, 51, b"x", SendOptions::default()).unwrap();
+            p.sides[0]
+                .send(now, 0, 51, b"x", SendOptions::default())
+                .unwrap();
             outputs(&mut p, 0);
             let mut expected = cwnd;
             for _ in 0..halvings {
                 expected = (expected / 2).max(4 * 1160);
             }
-            assert_eq!(p.sides[0].stats().cwnd, expected, "after {silence_rtos} RTOs");
+            assert_eq!(
+                p.sides[0].stats().cwnd,
+                expected,
+                "after {silence_rtos} RTOs"
+            );
         }
     }
 
@@ -1851,8 +1905,17 @@ mod congestion {
     /// goes unless `reader` is false; A sends all at once, or with `paced` 64 KiB every
     /// 5 ms (12.5 MiB/s, like a sender that CPU or the application limits). Returns B's
     /// stats.
-    fn window_after(seed: u64, delay: Duration, reader: bool, paced: bool, cb: SctpConfig) -> SctpStats {
-        let net = NetConfig { delay, ..NetConfig::default() };
+    fn window_after(
+        seed: u64,
+        delay: Duration,
+        reader: bool,
+        paced: bool,
+        cb: SctpConfig,
+    ) -> SctpStats {
+        let net = NetConfig {
+            delay,
+            ..NetConfig::default()
+        };
         let mut p = Pair::with_config(seed, net, SctpConfig::default(), cb);
         p.connect(false);
         rtt_sample_for_b(&mut p);
@@ -1864,15 +1927,21 @@ mod congestion {
                     advance_to(&mut p, now + Duration::from_millis(5) * (i / 4));
                 }
                 let t = p.now;
-                p.sides[0].send(t, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+                p.sides[0]
+                    .send(t, 0, 51, &message(i, MSG), SendOptions::default())
+                    .unwrap();
             }
         } else {
             for i in 0..320u32 {
-                p.sides[0].send(now, 0, 51, &message(i, MSG), SendOptions::default()).unwrap();
+                p.sides[0]
+                    .send(now, 0, 51, &message(i, MSG), SendOptions::default())
+                    .unwrap();
             }
         }
         if reader {
-            p.run_until(Duration::from_secs(30), |p| p.sides[0].buffered_amount(0) == 0);
+            p.run_until(Duration::from_secs(30), |p| {
+                p.sides[0].buffered_amount(0) == 0
+            });
         } else {
             p.run_until(Duration::from_secs(30), |p| {
                 p.sides[1].stats().receive_buffered >= 900 << 10
@@ -1889,7 +1958,10 @@ mod congestion {
     /// for an application that does not read (the bytes held stay within the window).
     #[test]
     fn receive_window_grows_where_the_bandwidth_delay_product_needs_it() {
-        let cb = SctpConfig { max_receive_window: 2 << 20, ..SctpConfig::default() };
+        let cb = SctpConfig {
+            max_receive_window: 2 << 20,
+            ..SctpConfig::default()
+        };
         let b = window_after(44, Duration::from_millis(10), true, false, cb.clone());
         assert_eq!(b.receive_window, 2 << 20);
         let b = window_after(45, Duration::from_micros(500), true, true, cb.clone());
@@ -1904,11 +1976,19 @@ mod congestion {
     /// stretch (before: one round trip per such message, and lossy tails took minutes).
     #[test]
     fn forward_tsn_passes_abandoned_chunks_and_wholly_acked_unordered_messages() {
-        let rto = (Duration::from_secs(1), Duration::from_millis(200), Duration::from_secs(60));
+        let rto = (
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
         let mut tx = tx::Tx::new(100, 1 << 20, 1160, rto);
         tx.pr_supported = true;
         let now = Time::from_millis(1000);
-        let opts = SendOptions { unordered: true, max_retransmits: Some(0), ..Default::default() };
+        let opts = SendOptions {
+            unordered: true,
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
         for _ in 0..3 {
             tx.enqueue(now, 3, 51, vec![5u8; 100], opts);
         }

@@ -1617,7 +1617,7 @@ mod congestion {
     /// deterministic), with the receiver fed 32 datagrams per drain like the napi host: at
     /// least 60 % of what the initial 1 MiB window allows (issue 5). Before this change
     /// (one SACK per drain, 1 MTU of growth per SACK, ssthresh at the first a_rwnd) it
-    /// took 3.3 s, 10 %; now about 0.31 s (the window also grows past 1 MiB).
+    /// took 3.3 s, 10 %; now 0.33 s, 97 % (the window grows to 4 MiB on the way).
     #[test]
     fn sixteen_mib_over_20ms_rtt_reaches_60_percent_of_window_limited() {
         let rtt = Duration::from_millis(20);
@@ -1633,7 +1633,7 @@ mod congestion {
 
     /// The same over 100 ms RTT: the window grows past 1 MiB, so more than the initial
     /// window allows is possible; asserted: at least half of the 1 MiB figure (before:
-    /// 16.7 s, 10 %; now about 1.55 s).
+    /// 16.7 s, 10 %; now 1.65 s, 97 %).
     #[test]
     fn sixteen_mib_over_100ms_rtt() {
         let rtt = Duration::from_millis(100);
@@ -1653,7 +1653,9 @@ mod congestion {
     }
 
     /// 10 % loss each way, 5 % duplication, reordering (jitter), 20 ms RTT: everything is
-    /// delivered intact and in order (checked in `bulk`); the time is printed.
+    /// delivered intact and in order (checked in `bulk`); the time is printed (23.6 s,
+    /// before 29.2 s: at 10 % loss a loss-based cwnd stays at a few MTUs, about
+    /// MTU / RTT x 1.2 / sqrt(p)).
     #[test]
     fn four_mib_with_10_percent_loss_arrive_intact() {
         let net = NetConfig {

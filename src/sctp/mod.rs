@@ -83,10 +83,11 @@ pub const MAX_PACKET_SIZE: usize = 65535;
 /// may release. Each SACK received is one opportunity (so SACKs handled together before a
 /// drain add up), and so is a call to `send`.
 pub const MAX_BURST: usize = 4;
-/// L of appropriate byte counting (RFC 3465 §2.2, the limit RFC 9260 §7.2.1 puts on one
-/// SACK's slow-start increase against ACK splitting): one SACK grows cwnd by the bytes it
-/// newly acknowledges, at most this many MTUs. A receiver acknowledging every second
-/// packet (RFC 9260 §6.2) so doubles cwnd per round trip.
+/// Slow start (RFC 9260 §7.2.1): one SACK grows cwnd by the bytes it newly acknowledges,
+/// at most this many MTUs. The per-SACK bound protects against ACK splitting; RFC 4960's
+/// text put it at one MTU, which with a SACK for every second packet (§6.2) grows cwnd
+/// by only half of what was acknowledged. Two is the L of appropriate byte counting
+/// (RFC 3465 §2.2): one MTU per packet acknowledged, so cwnd doubles per round trip.
 pub const SLOW_START_MAX_MTUS_PER_SACK: usize = 2;
 /// Most SACKs waiting to be sent. One is taken for every second DATA packet when it
 /// arrives (RFC 9260 §6.2), so a host that feeds many datagrams before draining still

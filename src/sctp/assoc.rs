@@ -397,8 +397,9 @@ impl Association {
             if self.rx.sack_now {
                 // RFC 9260 §6.2: acknowledge at least every second packet, and at once on
                 // gaps and duplicates. Taken now, so that a host feeding many datagrams
-                // before it drains still sends one SACK per pair: the peer's slow start
-                // grows per SACK, and Max.Burst releases a few packets per SACK.
+                // before it drains still sends one SACK chunk per pair (bundled in one
+                // packet at the drain): the peer's slow start grows per SACK, and
+                // Max.Burst releases a few packets per SACK.
                 self.ack_timer = None;
                 if self.is_up() {
                     if self.sacks.len() >= MAX_QUEUED_SACKS {

@@ -28,8 +28,9 @@
 //! # Receive window
 //!
 //! The window advertised starts at `receive_window` and doubles up to
-//! `max_receive_window` (at most [`MAX_RECEIVE_WINDOW`]) while a bulk transfer keeps
-//! filling it and the application keeps up; the bounds below then hold for that window.
+//! `max_receive_window` (at most [`MAX_RECEIVE_WINDOW`]) while whole windows arrive
+//! within two of the path's smallest round trips (the bandwidth-delay product exceeds the
+//! window) and the application keeps up; the bounds below then hold for that window.
 //!
 //! # Bounds
 //!
@@ -81,7 +82,8 @@ pub const MIN_PACKET_SIZE: usize = 256;
 pub const MAX_PACKET_SIZE: usize = 65535;
 /// Max.Burst (RFC 9260 §6.1 rule D, §16): most packets of new DATA one transmit opportunity
 /// may release. Each SACK received is one opportunity (so SACKs handled together before a
-/// drain add up), and so is a call to `send`.
+/// drain add up); so is a send after our queue ran dry or with nothing in flight. An
+/// opportunity that cwnd or the peer's window leaves unused is not saved up.
 pub const MAX_BURST: usize = 4;
 /// Slow start (RFC 9260 §7.2.1): one SACK grows cwnd by the bytes it newly acknowledges,
 /// at most this many MTUs. The per-SACK bound protects against ACK splitting; RFC 4960's
@@ -127,10 +129,11 @@ pub struct SctpConfig {
     /// This is where it starts: see `max_receive_window`.
     pub receive_window: usize,
     /// The receive window doubles, up to this, each time a whole window of data has
-    /// arrived while the application kept up (held less than a quarter of it): a bulk
-    /// transfer over a long path is then not limited to `receive_window` per round trip,
-    /// and an idle or slow-reading association keeps the small window. At most
-    /// [`MAX_RECEIVE_WINDOW`]; below `receive_window` means no growth.
+    /// arrived within two of the smallest RTTs measured and while the application kept up
+    /// (held less than a quarter of it): a bulk transfer over a long path is then not
+    /// limited to `receive_window` per round trip, while a short path, an idle or a
+    /// slow-reading association keeps the small window. At most [`MAX_RECEIVE_WINDOW`];
+    /// below `receive_window` means no growth.
     pub max_receive_window: usize,
     pub rto_initial: Duration,
     pub rto_min: Duration,

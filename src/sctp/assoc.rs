@@ -884,7 +884,8 @@ impl Association {
                     if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
                         self.error_count = 0;
                     }
-                    self.emit_released();
+                    // Released bytes are reported once per packet (`after_input`): a
+                    // packet bundles a SACK per pair of our DATA packets.
                 }
             }
             Chunk::Heartbeat { info } => {

@@ -17,7 +17,8 @@ use crate::timers::PeerId;
 /// Largest UDP payload read (one reused buffer per I/O thread).
 pub const RECV_BUFFER_SIZE: usize = 64 * 1024;
 /// Datagrams fed to the engine between two drains while a socket has a backlog: the core
-/// answers them together (one SACK for the lot instead of one per second packet).
+/// answers them together (one packet bundling the SACK chunks taken for every second DATA
+/// packet, instead of one SACK packet per pair).
 pub const MAX_DATAGRAMS_PER_DRAIN: u32 = 32;
 /// A socket that keeps failing this many reads in a row is left alone until next readiness.
 pub const MAX_CONSECUTIVE_RECV_ERRORS: u32 = 64;

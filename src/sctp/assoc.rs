@@ -11,8 +11,9 @@ use super::error::SctpError;
 use super::rx::{DataOutcome, Rx};
 use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
+use super::MAX_RECEIVE_WINDOW;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
-use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MESSAGE_OVERHEAD};
+use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MAX_QUEUED_SACKS, MESSAGE_OVERHEAD};
 use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
 use crate::crypto::Rng;
 use crate::Time;
@@ -94,6 +95,13 @@ pub struct Association {
     /// Complete packets to send as they are (INIT, INIT ACK, ABORT, SHUTDOWN COMPLETE).
     single: VecDeque<Vec<u8>>,
     cookie_echo: Option<Vec<u8>>,
+    /// SACKs taken when they became due on arrival (every second DATA packet, a gap, a
+    /// duplicate), oldest first, at most [`MAX_QUEUED_SACKS`].
+    sacks: VecDeque<SackChunk>,
+    /// Payload bytes accepted since `window_since`, when the current measurement of how
+    /// fast a whole receive window arrives started.
+    window_arrived: usize,
+    window_since: Option<Time>,
     t1: Option<Time>,
     t1_count: u32,
     t2: Option<Time>,
@@ -123,7 +131,12 @@ impl Association {
         // The largest message must fit in the window, or it could never be reassembled.
         config.receive_window = config
             .receive_window
+            .min(MAX_RECEIVE_WINDOW)
             .max(config.max_message_size + config.max_packet_size);
+        config.max_receive_window = config
+            .max_receive_window
+            .min(MAX_RECEIVE_WINDOW)
+            .max(config.receive_window);
         let mut cookie_key = [0u8; 32];
         rng.fill(&mut cookie_key);
         let rto = (config.rto_initial, config.rto_min, config.rto_max);
@@ -144,6 +157,9 @@ impl Association {
             control: VecDeque::new(),
             single: VecDeque::new(),
             cookie_echo: None,
+            sacks: VecDeque::new(),
+            window_arrived: 0,
+            window_since: None,
             t1: None,
             t1_count: 0,
             t2: None,
@@ -179,6 +195,7 @@ impl Association {
         let mut s = self.stats.clone();
         self.tx.stats_into(&mut s);
         s.receive_buffered = self.rx.buffered;
+        s.receive_window = self.rx.window();
         s
     }
 
@@ -378,7 +395,18 @@ impl Association {
                 self.rx.sack_now = true;
             }
             if self.rx.sack_now {
+                // RFC 9260 §6.2: acknowledge at least every second packet, and at once on
+                // gaps and duplicates. Taken now, so that a host feeding many datagrams
+                // before it drains still sends one SACK chunk per pair (bundled in one
+                // packet at the drain): the peer's slow start grows per SACK, and
+                // Max.Burst releases a few packets per SACK.
                 self.ack_timer = None;
+                if self.is_up() {
+                    if self.sacks.len() >= MAX_QUEUED_SACKS {
+                        self.sacks.pop_front();
+                    }
+                    self.sacks.push_back(self.rx.make_sack());
+                }
             } else if self.ack_timer.is_none() {
                 self.ack_timer = Some(now + self.config.delayed_ack);
             }
@@ -476,19 +504,38 @@ impl Association {
             out.extend_from_slice(&tmp);
             self.control.pop_front();
         }
-        // SACK: when due, or piggybacked on anything else we send.
-        let sack_due = self.rx.sack_now
-            || (self.ack_timer.is_some()
-                && (out.len() > COMMON_HEADER_LEN || (can_send_data && self.tx.has_sendable())));
-        if sack_due && self.is_up() {
-            let sack = Chunk::Sack(self.rx.make_sack());
-            let mut tmp = Vec::new();
-            sack.encode(&mut tmp);
-            if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
-                out.extend_from_slice(&tmp);
-                self.ack_timer = None;
-            } else {
-                self.rx.sack_now = true;
+        // SACK: one taken on arrival, else when due, or piggybacked on anything else we send.
+        if !self.is_up() {
+            self.sacks.clear();
+        }
+        if !self.sacks.is_empty() {
+            // Those taken since the last drain go out bundled (RFC 9260 §6.10), oldest
+            // first: the peer handles each as one SACK, at the cost of one packet.
+            while let Some(queued) = self.sacks.pop_front() {
+                let mut tmp = Vec::new();
+                Chunk::Sack(queued.clone()).encode(&mut tmp);
+                if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
+                    out.extend_from_slice(&tmp);
+                } else {
+                    self.sacks.push_front(queued);
+                    break;
+                }
+            }
+        } else {
+            let sack_due = self.rx.sack_now
+                || (self.ack_timer.is_some()
+                    && (out.len() > COMMON_HEADER_LEN
+                        || (can_send_data && self.tx.has_sendable())));
+            if sack_due && self.is_up() {
+                let sack = Chunk::Sack(self.rx.make_sack());
+                let mut tmp = Vec::new();
+                sack.encode(&mut tmp);
+                if out.len() + tmp.len() <= max || out.len() == COMMON_HEADER_LEN {
+                    out.extend_from_slice(&tmp);
+                    self.ack_timer = None;
+                } else {
+                    self.rx.sack_now = true;
+                }
             }
         }
         if self.tx.forward_tsn_pending && self.is_up() {
@@ -767,6 +814,8 @@ impl Association {
             self.config.receive_window,
             self.config.max_message_size,
         );
+        self.window_arrived = 0;
+        self.window_since = None;
         self.outbound_streams = peer.inbound_streams;
         self.my_next_request_seq = self.my_initial_tsn;
         self.peer_next_request_seq = peer.initial_tsn;
@@ -802,8 +851,9 @@ impl Association {
                     if d.immediate {
                         self.rx.sack_now = true;
                     }
+                    let len = d.payload.len();
                     match self.rx.handle_data(d) {
-                        DataOutcome::Accepted => {}
+                        DataOutcome::Accepted => self.grow_window(now, len),
                         DataOutcome::Duplicate => self.stats.duplicate_tsns_received += 1,
                         DataOutcome::Dropped => self.stats.dropped_receive_window += 1,
                         DataOutcome::TooBig => {
@@ -834,7 +884,8 @@ impl Association {
                     if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
                         self.error_count = 0;
                     }
-                    self.emit_released();
+                    // Released bytes are reported once per packet (`after_input`): a
+                    // packet bundles a SACK per pair of our DATA packets.
                 }
             }
             Chunk::Heartbeat { info } => {
@@ -904,6 +955,29 @@ impl Association {
             | Chunk::ShutdownComplete { .. } => {}
         }
         Flow::Continue
+    }
+
+    /// Doubles the receive window (up to `max_receive_window`) when a whole window of data
+    /// arrived within two of the path's smallest round trips (the window, not the
+    /// sender's cwnd or CPU, is what limits: the bandwidth-delay product is larger) while
+    /// the application held less than a quarter of it (we are not the ones falling
+    /// behind). On a short path a window takes many round trips and the window stays,
+    /// so no queue builds up behind it. Without an RTT sample yet (we never sent), the
+    /// time test is skipped.
+    fn grow_window(&mut self, now: Time, accepted: usize) {
+        let since = *self.window_since.get_or_insert(now);
+        self.window_arrived = self.window_arrived.saturating_add(accepted);
+        let window = self.rx.window();
+        if self.window_arrived < window {
+            return;
+        }
+        self.window_arrived = 0;
+        self.window_since = Some(now);
+        let fast = self.tx.min_rtt.is_none_or(|r| now - since <= r * 2);
+        if fast && self.rx.buffered < window / 4 && window < self.config.max_receive_window {
+            self.rx
+                .set_window(window.saturating_mul(2).min(self.config.max_receive_window));
+        }
     }
 
     fn collect_deliveries(&mut self) {
@@ -1213,6 +1287,7 @@ impl Association {
         self.hb_timer = None;
         self.reset_timer = None;
         self.control.clear();
+        self.sacks.clear();
     }
 
     fn fail(&mut self, reason: &str, send_abort: bool) {

@@ -25,6 +25,13 @@
 //!   T3-rtx / fast retransmit, congestion control, PR-SCTP abandonment.
 //! * `rx`: TSN tracking, SACK generation, reassembly, ordered/unordered delivery.
 //!
+//! # Receive window
+//!
+//! The window advertised starts at `receive_window` and doubles up to
+//! `max_receive_window` (at most [`MAX_RECEIVE_WINDOW`]) while whole windows arrive
+//! within two of the path's smallest round trips (the bandwidth-delay product exceeds the
+//! window) and the application keeps up; the bounds below then hold for that window.
+//!
 //! # Bounds
 //!
 //! Everything the peer can grow is bounded by the constants below: bytes held on the
@@ -59,6 +66,12 @@ pub const DEFAULT_MAX_PACKET_SIZE: usize = 1160;
 /// Default receive window (advertised a_rwnd): bytes buffered for reassembly, ordering and
 /// undrained events.
 pub const DEFAULT_RECEIVE_WINDOW: usize = 1024 * 1024;
+/// Default largest receive window the association grows to (see `max_receive_window`):
+/// 4 MiB per round trip is 200 MiB/s at 20 ms, 40 MiB/s at 100 ms.
+pub const DEFAULT_MAX_RECEIVE_WINDOW: usize = 4 * 1024 * 1024;
+/// Hard ceiling on any configured receive window. With [`MAX_RECEIVE_BUFFER_FACTOR`] it
+/// bounds what one association may hold on the receive side.
+pub const MAX_RECEIVE_WINDOW: usize = 16 * 1024 * 1024;
 /// Hard ceiling on received bytes held, as a multiple of the receive window (chunks that
 /// fill a hole are accepted beyond the window so a full buffer cannot deadlock).
 pub const MAX_RECEIVE_BUFFER_FACTOR: usize = 2;
@@ -67,6 +80,21 @@ pub const MAX_STREAMS: u16 = 65535;
 /// Smallest and largest configurable packet sizes.
 pub const MIN_PACKET_SIZE: usize = 256;
 pub const MAX_PACKET_SIZE: usize = 65535;
+/// Max.Burst (RFC 9260 §6.1 rule D, §16): most packets of new DATA one transmit opportunity
+/// may release. Each SACK received is one opportunity (so SACKs handled together before a
+/// drain add up); so is a send after our queue ran dry or with nothing in flight. An
+/// opportunity that cwnd or the peer's window leaves unused is not saved up.
+pub const MAX_BURST: usize = 4;
+/// Slow start (RFC 9260 §7.2.1): one SACK grows cwnd by the bytes it newly acknowledges,
+/// at most this many MTUs. The per-SACK bound protects against ACK splitting; RFC 4960's
+/// text put it at one MTU, which with a SACK for every second packet (§6.2) grows cwnd
+/// by only half of what was acknowledged. Two is the L of appropriate byte counting
+/// (RFC 3465 §2.2): one MTU per packet acknowledged, so cwnd doubles per round trip.
+pub const SLOW_START_MAX_MTUS_PER_SACK: usize = 2;
+/// Most SACKs waiting to be sent. One is taken for every second DATA packet when it
+/// arrives (RFC 9260 §6.2), so a host that feeds many datagrams before draining still
+/// acknowledges each pair; past the bound the oldest is dropped (a later SACK covers it).
+pub const MAX_QUEUED_SACKS: usize = 32;
 /// Most gap ack blocks we put in one SACK.
 pub const MAX_GAP_BLOCKS: usize = 64;
 /// Most duplicate TSNs we remember and report in one SACK.
@@ -98,7 +126,15 @@ pub struct SctpConfig {
     /// Largest SCTP packet we send (the DTLS record payload).
     pub max_packet_size: usize,
     /// Our receive buffer, advertised as a_rwnd (raised to hold at least one largest message).
+    /// This is where it starts: see `max_receive_window`.
     pub receive_window: usize,
+    /// The receive window doubles, up to this, each time a whole window of data has
+    /// arrived within two of the smallest RTTs measured and while the application kept up
+    /// (held less than a quarter of it): a bulk transfer over a long path is then not
+    /// limited to `receive_window` per round trip, while a short path, an idle or a
+    /// slow-reading association keeps the small window. At most [`MAX_RECEIVE_WINDOW`];
+    /// below `receive_window` means no growth.
+    pub max_receive_window: usize,
     pub rto_initial: Duration,
     pub rto_min: Duration,
     pub rto_max: Duration,
@@ -119,6 +155,7 @@ impl Default for SctpConfig {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_packet_size: DEFAULT_MAX_PACKET_SIZE,
             receive_window: DEFAULT_RECEIVE_WINDOW,
+            max_receive_window: DEFAULT_MAX_RECEIVE_WINDOW,
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
@@ -202,4 +239,6 @@ pub struct SctpStats {
     pub buffered_amount: usize,
     /// Bytes held on the receive side (reassembly, ordering, undrained events).
     pub receive_buffered: usize,
+    /// Our current receive window (what a_rwnd is computed from).
+    pub receive_window: usize,
 }

@@ -447,6 +447,16 @@ impl Rx {
             dup_tsns: std::mem::take(&mut self.dups),
         }
     }
+
+    /// The receive window a_rwnd is computed from.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Changes the receive window (the association grows it for bulk transfers).
+    pub fn set_window(&mut self, window: usize) {
+        self.window = window;
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ struct Pair {
     mute: [bool; 2],
     delivered: u64,
     trace: bool,
+    /// Packets handed to an association before its output is drained, as a host that
+    /// reads a socket backlog does (the napi host feeds up to 32). 1: drain after each.
+    batch: usize,
 }
 
 impl Pair {
@@ -55,6 +58,7 @@ impl Pair {
             mute: [false, false],
             delivered: 0,
             trace: std::env::var("SCTP_TRACE").is_ok(),
+            batch: 1,
         }
     }
 
@@ -109,12 +113,14 @@ impl Pair {
         if next > self.now {
             self.now = next;
         }
+        let mut undrained = 0;
         while let Some(entry) = self.queue.first_entry() {
             if entry.key().0 > self.now {
                 break;
             }
             let (to, data) = entry.remove();
             self.delivered += 1;
+            undrained += 1;
             if self.trace {
                 if let Ok(pkt) = wire::Packet::decode(&data) {
                     let names: Vec<String> = pkt
@@ -133,8 +139,12 @@ impl Pair {
                 }
             }
             self.sides[to].handle_packet(self.now, &data);
-            self.pump();
+            if undrained >= self.batch {
+                undrained = 0;
+                self.pump();
+            }
         }
+        self.pump();
         for i in 0..2 {
             if self.sides[i].poll_timeout().is_some_and(|t| t <= self.now) {
                 self.sides[i].handle_timeout(self.now);
@@ -1507,5 +1517,498 @@ mod rx_review {
         let next = ssn.wrapping_add(1);
         assert_eq!(rx.handle_data(whole(101, next, b'x')), DataOutcome::Accepted);
         assert_eq!(taken(&mut rx), b"x");
+    }
+}
+
+// ---- Congestion control and SACK timing (RFC 9260 §6.2, §7.2; issue 5) ----
+
+mod congestion {
+    use super::*;
+
+    const MSG: usize = 16 * 1024;
+
+    /// Moves `total` bytes A -> B in 16 KiB ordered reliable messages (A keeps at most
+    /// 4 MiB buffered, like the benchmark) and checks every message arrives intact and in
+    /// order. Returns the virtual time taken and both sides' stats.
+    fn bulk(seed: u64, net: NetConfig, total: usize) -> (Duration, SctpStats, SctpStats) {
+        let mut p = Pair::new(seed, net);
+        p.connect(false);
+        // Like the napi host: up to 32 datagrams fed before a drain.
+        p.batch = 32;
+        rtt_sample_for_b(&mut p);
+        let n = total / MSG;
+        let start = p.now;
+        let end = start + Duration::from_secs(600);
+        let mut sent = 0usize;
+        let mut got = 0usize;
+        while got < n {
+            assert!(p.now < end, "{} of {n} messages after 600 s", got);
+            let now = p.now;
+            while sent < n && p.sides[0].buffered_amount(0) < 4 * 1024 * 1024 {
+                let m = message(u32::try_from(sent).unwrap(), MSG);
+                p.sides[0]
+                    .send(now, 0, 51, &m, SendOptions::default())
+                    .unwrap();
+                sent += 1;
+            }
+            assert!(p.step(), "idle before the transfer completed");
+            for (stream, ppid, data) in p.take_messages(1) {
+                assert_eq!((stream, ppid), (0, 51));
+                assert!(
+                    data == message(u32::try_from(got).unwrap(), MSG),
+                    "message {got} corrupted or out of order"
+                );
+                got += 1;
+            }
+            p.events[0].clear();
+        }
+        (p.now - start, p.sides[0].stats(), p.sides[1].stats())
+    }
+
+    /// B sends one message and gets its SACK: B has an RTT sample, as a data channel's
+    /// receiver has from the DCEP open exchange.
+    fn rtt_sample_for_b(p: &mut Pair) {
+        let now = p.now;
+        p.sides[1]
+            .send(now, 1, 50, b"open", SendOptions::default())
+            .unwrap();
+        p.run_until(Duration::from_secs(5), |p| {
+            p.sides[1].stats().srtt_micros.is_some() && p.queue.is_empty()
+        });
+        assert_eq!(p.take_messages(0).len(), 1);
+    }
+
+    /// Time the initial 1 MiB receive window allows for `total` bytes: a window per RTT.
+    fn window_limited(total: usize, rtt: Duration) -> Duration {
+        rtt.mul_f64(total as f64 / DEFAULT_RECEIVE_WINDOW as f64)
+    }
+
+    fn figure(
+        name: &str,
+        total: usize,
+        rtt: Duration,
+        took: Duration,
+        a: &SctpStats,
+        b: &SctpStats,
+    ) -> f64 {
+        let limit = window_limited(total, rtt);
+        let ratio = limit.as_secs_f64() / took.as_secs_f64();
+        eprintln!(
+            "{name}: {} MiB over {rtt:?} RTT in {took:?} (virtual) = {:.1} MB/s; \
+             window-limited (1 MiB / RTT) {limit:?} = {:.1} MB/s; {:.0} % of it; \
+             sender cwnd {} ssthresh {} SACKs received {} fast rtx {} T3 {}; \
+             receiver window {} dropped {}",
+            total >> 20,
+            total as f64 / took.as_secs_f64() / 1e6,
+            total as f64 / limit.as_secs_f64() / 1e6,
+            ratio * 100.0,
+            a.cwnd,
+            a.ssthresh,
+            a.packets_received,
+            a.fast_retransmits,
+            a.t3_expirations,
+            b.receive_window,
+            b.dropped_receive_window,
+        );
+        ratio
+    }
+
+    /// 16 MiB over a lossless 20 ms RTT path (virtual clock, so the figure is
+    /// deterministic), with the receiver fed 32 datagrams per drain like the napi host: at
+    /// least 60 % of what the initial 1 MiB window allows (issue 5). Before this change
+    /// (one SACK per drain, 1 MTU of growth per SACK, ssthresh at the first a_rwnd) it
+    /// took 3.3 s, 10 %; now 0.33 s, 97 % (the window grows to 4 MiB on the way).
+    #[test]
+    fn sixteen_mib_over_20ms_rtt_reaches_60_percent_of_window_limited() {
+        let rtt = Duration::from_millis(20);
+        let net = NetConfig {
+            delay: rtt / 2,
+            ..NetConfig::default()
+        };
+        let total = 16 << 20;
+        let (took, a, b) = bulk(5, net, total);
+        let ratio = figure("20 ms RTT", total, rtt, took, &a, &b);
+        assert!(ratio >= 0.6, "{:.0} % of window-limited", ratio * 100.0);
+    }
+
+    /// The same over 100 ms RTT: the window grows past 1 MiB, so more than the initial
+    /// window allows is possible; asserted: at least half of the 1 MiB figure (before:
+    /// 16.7 s, 10 %; now 1.65 s, 97 %).
+    #[test]
+    fn sixteen_mib_over_100ms_rtt() {
+        let rtt = Duration::from_millis(100);
+        let net = NetConfig {
+            delay: rtt / 2,
+            ..NetConfig::default()
+        };
+        let total = 16 << 20;
+        let (took, a, b) = bulk(6, net, total);
+        let ratio = figure("100 ms RTT", total, rtt, took, &a, &b);
+        assert!(ratio >= 0.5, "{:.0} % of window-limited", ratio * 100.0);
+        assert!(
+            b.receive_window > DEFAULT_RECEIVE_WINDOW,
+            "window stayed at {}",
+            b.receive_window
+        );
+    }
+
+    /// 10 % loss each way, 5 % duplication, reordering (jitter), 20 ms RTT: everything is
+    /// delivered intact and in order (checked in `bulk`); the time is printed (23.6 s,
+    /// before 29.2 s: at 10 % loss a loss-based cwnd stays at a few MTUs, about
+    /// MTU / RTT x 1.2 / sqrt(p)).
+    #[test]
+    fn four_mib_with_10_percent_loss_arrive_intact() {
+        let net = NetConfig {
+            loss: 100,
+            dup: 50,
+            delay: Duration::from_millis(10),
+            jitter: Duration::from_millis(5),
+        };
+        let total = 4 << 20;
+        let (took, a, b) = bulk(7, net, total);
+        figure(
+            "10 % loss, 20 ms RTT",
+            total,
+            Duration::from_millis(20),
+            took,
+            &a,
+            &b,
+        );
+        assert!(a.fast_retransmits > 0);
+    }
+
+    /// A quiet connected pair (lossless, no delay).
+    fn quiet_pair(seed: u64, cb: SctpConfig) -> Pair {
+        let mut p = Pair::with_config(seed, NetConfig::default(), SctpConfig::default(), cb);
+        p.connect(false);
+        p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+        p
+    }
+
+    /// Everything `side` wants to send now, without delivering it.
+    fn outputs(p: &mut Pair, side: usize) -> Vec<Vec<u8>> {
+        let now = p.now;
+        std::iter::from_fn(|| p.sides[side].poll_transmit(now)).collect()
+    }
+
+    fn chunks(pkt: &[u8]) -> Vec<wire::Chunk> {
+        wire::Packet::decode(pkt).unwrap().chunks
+    }
+
+    fn sacks(pkts: &[Vec<u8>]) -> Vec<wire::SackChunk> {
+        pkts.iter()
+            .flat_map(|p| chunks(p))
+            .filter_map(|c| match c {
+                wire::Chunk::Sack(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn data_packets(pkts: &[Vec<u8>]) -> usize {
+        pkts.iter()
+            .filter(|p| chunks(p).iter().any(|c| matches!(c, wire::Chunk::Data(_))))
+            .count()
+    }
+
+    /// A full-sized DATA packet carries this much payload.
+    const FULL: usize = 1160 - 12 - 16;
+
+    /// RFC 9260 §6.2: a SACK for at least every second DATA packet, even when the host
+    /// feeds a whole backlog before it drains (before: one SACK for the lot; now one SACK
+    /// chunk per pair, bundled); a lone packet waits for the 200 ms delayed-ack timer
+    /// unless it has the I bit, which we set on the last chunk before our queue runs dry;
+    /// a gap is acknowledged at once.
+    #[test]
+    fn a_sack_for_every_second_data_packet_fed_in_one_batch() {
+        let mut p = quiet_pair(40, SctpConfig::default());
+        let now = p.now;
+        p.sides[0]
+            .send(now, 0, 51, &vec![7u8; 4 * FULL], SendOptions::default())
+            .unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(data_packets(&pkts), 4);
+        for pkt in &pkts {
+            p.sides[1].handle_packet(now, pkt);
+        }
+        let out = outputs(&mut p, 1);
+        let acks = sacks(&out);
+        assert_eq!(acks.len(), 2, "{acks:?}");
+        assert!(
+            acks[0].cum_tsn_ack.wrapping_add(2) == acks[1].cum_tsn_ack,
+            "{acks:?}"
+        );
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
+
+        // A lone packet from a sender that does not set the I bit: no SACK until the
+        // delayed-ack timer.
+        let vtag = wire::Packet::decode(&pkts[0])
+            .unwrap()
+            .header
+            .verification_tag;
+        let next_tsn = acks[1].cum_tsn_ack.wrapping_add(1);
+        p.sides[1].handle_packet(now, &packet(vtag, vec![data(next_tsn, b"lone")]));
+        assert!(sacks(&outputs(&mut p, 1)).is_empty());
+        let due = p.sides[1].poll_timeout().unwrap();
+        assert!(due <= now + Duration::from_millis(200));
+        p.sides[1].handle_timeout(due);
+        let out = outputs(&mut p, 1);
+        assert_eq!(sacks(&out).len(), 1);
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
+
+        // Our own lone message carries the I bit (RFC 9260 §3.3.1): acknowledged at once.
+        p.sides[0]
+            .send(now, 0, 51, &[8u8; 100], SendOptions::default())
+            .unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(pkts.len(), 1);
+        assert!(chunks(&pkts[0])
+            .iter()
+            .any(|c| matches!(c, wire::Chunk::Data(d) if d.immediate)));
+        p.sides[1].handle_packet(now, &pkts[0]);
+        let out = outputs(&mut p, 1);
+        assert_eq!(sacks(&out).len(), 1);
+        for pkt in &out {
+            p.sides[0].handle_packet(now, pkt);
+        }
+
+        // Out of order: the packet after a hole is acknowledged at once, with the gap.
+        p.sides[0]
+            .send(now, 0, 51, &vec![9u8; 2 * FULL], SendOptions::default())
+            .unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(pkts.len(), 2);
+        p.sides[1].handle_packet(now, &pkts[1]);
+        let acks = sacks(&outputs(&mut p, 1));
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].gaps.len(), 1);
+    }
+
+    /// RFC 9260 §7.2.1 with byte counting: a SACK newly acknowledging two full packets
+    /// while the window was in use grows cwnd by those bytes (at most 2 MTUs), not by
+    /// one MTU as before.
+    #[test]
+    fn slow_start_grows_cwnd_by_the_bytes_a_sack_acknowledges() {
+        let mut p = quiet_pair(41, SctpConfig::default());
+        let now = p.now;
+        let initial = p.sides[0].stats().cwnd;
+        assert_eq!(initial, 4380);
+        p.sides[0]
+            .send(now, 0, 51, &vec![1u8; 20 * FULL], SendOptions::default())
+            .unwrap();
+        let pkts = outputs(&mut p, 0);
+        assert_eq!(data_packets(&pkts), 4, "cwnd 4380 takes four full packets");
+        p.sides[1].handle_packet(now, &pkts[0]);
+        p.sides[1].handle_packet(now, &pkts[1]);
+        let acks = outputs(&mut p, 1);
+        assert_eq!(sacks(&acks).len(), 1);
+        p.sides[0].handle_packet(now, &acks[0]);
+        assert_eq!(p.sides[0].stats().cwnd, initial + 2 * FULL);
+    }
+
+    /// Grows A's cwnd with a lossless transfer that ends application-limited, everything
+    /// acknowledged. Returns A's cwnd.
+    fn grown_cwnd(p: &mut Pair) -> usize {
+        let now = p.now;
+        for i in 0..40u32 {
+            p.sides[0]
+                .send(now, 0, 51, &message(i, 8 * 1024), SendOptions::default())
+                .unwrap();
+        }
+        p.run_until(Duration::from_secs(5), |p| {
+            p.sides[0].buffered_amount(0) == 0 && p.queue.is_empty()
+        });
+        let cwnd = p.sides[0].stats().cwnd;
+        assert!(cwnd >= 30 * 1160, "cwnd only {cwnd}");
+        assert_eq!(p.sides[0].stats().flight_size, 0);
+        cwnd
+    }
+
+    /// RFC 9260 §6.1 D (Max.Burst = 4): with a large cwnd and nothing in flight, new data
+    /// goes out 4 packets at a time, and each SACK releases at most 4 more (before: the
+    /// whole cwnd in one burst).
+    #[test]
+    fn max_burst_limits_new_packets_per_transmit_opportunity() {
+        let mut p = quiet_pair(42, SctpConfig::default());
+        grown_cwnd(&mut p);
+        let now = p.now;
+        p.sides[0]
+            .send(now, 0, 51, &vec![2u8; 40 * FULL], SendOptions::default())
+            .unwrap();
+        let first = outputs(&mut p, 0);
+        assert_eq!(data_packets(&first), MAX_BURST);
+        // One SACK (for two packets): 4 more.
+        p.sides[1].handle_packet(now, &first[0]);
+        p.sides[1].handle_packet(now, &first[1]);
+        let acks = outputs(&mut p, 1);
+        assert_eq!(sacks(&acks).len(), 1);
+        p.sides[0].handle_packet(now, &acks[0]);
+        let second = outputs(&mut p, 0);
+        assert_eq!(data_packets(&second), MAX_BURST);
+        // Three SACKs handled before one drain (bundled in one packet): three
+        // opportunities, 12 packets.
+        for pkt in first[2..].iter().chain(&second) {
+            p.sides[1].handle_packet(now, pkt);
+        }
+        let acks = outputs(&mut p, 1);
+        assert_eq!((acks.len(), sacks(&acks).len()), (1, 3));
+        p.sides[0].handle_packet(now, &acks[0]);
+        assert_eq!(data_packets(&outputs(&mut p, 0)), 3 * MAX_BURST);
+    }
+
+    /// RFC 9260 §7.2.1: no data sent for an RTO halves cwnd, per RTO, down to 4 MTUs
+    /// (before: the old cwnd was used after any pause).
+    #[test]
+    fn cwnd_halves_per_rto_of_silence_down_to_four_mtus() {
+        // (silence, halvings expected)
+        for (seed, silence_rtos, halvings) in [(43, 0.9, 0), (46, 2.5, 2), (47, 100_000.0, 64)] {
+            let mut p = quiet_pair(seed, SctpConfig::default());
+            let cwnd = grown_cwnd(&mut p);
+            let rto = Duration::from_micros(p.sides[0].stats().rto_micros);
+            // The last DATA went out before the transfer's last SACK came back.
+            p.now += rto.mul_f64(silence_rtos);
+            let now = p.now;
+            p.sides[0]
+                .send(now, 0, 51, b"x", SendOptions::default())
+                .unwrap();
+            outputs(&mut p, 0);
+            let mut expected = cwnd;
+            for _ in 0..halvings {
+                expected = (expected / 2).max(4 * 1160);
+            }
+            assert_eq!(
+                p.sides[0].stats().cwnd,
+                expected,
+                "after {silence_rtos} RTOs"
+            );
+        }
+    }
+
+    /// Runs everything due up to `at`, then sets the clock to `at`.
+    fn advance_to(p: &mut Pair, at: Time) {
+        while p.now < at {
+            let next_pkt = p.queue.keys().next().map(|k| k.0);
+            let next_timer = p.sides.iter().filter_map(|s| s.poll_timeout()).min();
+            match [next_pkt, next_timer].into_iter().flatten().min() {
+                Some(t) if t <= at => {
+                    p.step();
+                }
+                _ => p.now = at,
+            }
+        }
+        p.pump();
+    }
+
+    /// Sends 5 MiB A -> B over `delay` each way (B has an RTT sample), B reading as it
+    /// goes unless `reader` is false; A sends all at once, or with `paced` 64 KiB every
+    /// 5 ms (12.5 MiB/s, like a sender that CPU or the application limits). Returns B's
+    /// stats.
+    fn window_after(
+        seed: u64,
+        delay: Duration,
+        reader: bool,
+        paced: bool,
+        cb: SctpConfig,
+    ) -> SctpStats {
+        let net = NetConfig {
+            delay,
+            ..NetConfig::default()
+        };
+        let mut p = Pair::with_config(seed, net, SctpConfig::default(), cb);
+        p.connect(false);
+        rtt_sample_for_b(&mut p);
+        p.drain[1] = reader;
+        let now = p.now;
+        if paced {
+            for i in 0..320u32 {
+                if i % 4 == 0 {
+                    advance_to(&mut p, now + Duration::from_millis(5) * (i / 4));
+                }
+                let t = p.now;
+                p.sides[0]
+                    .send(t, 0, 51, &message(i, MSG), SendOptions::default())
+                    .unwrap();
+            }
+        } else {
+            for i in 0..320u32 {
+                p.sides[0]
+                    .send(now, 0, 51, &message(i, MSG), SendOptions::default())
+                    .unwrap();
+            }
+        }
+        if reader {
+            p.run_until(Duration::from_secs(30), |p| {
+                p.sides[0].buffered_amount(0) == 0
+            });
+        } else {
+            p.run_until(Duration::from_secs(30), |p| {
+                p.sides[1].stats().receive_buffered >= 900 << 10
+            });
+            p.run_until(Duration::from_secs(5), |p| p.queue.is_empty());
+        }
+        p.sides[1].stats()
+    }
+
+    /// The receive window doubles, up to `max_receive_window`, while whole windows arrive
+    /// within two round trips (the window limits the sender: 20 ms RTT, bulk) and the
+    /// application keeps up. It stays at 1 MiB when windows take many round trips (a
+    /// sender limited by something else, 1 ms RTT: growing would only queue more) and
+    /// for an application that does not read (the bytes held stay within the window).
+    #[test]
+    fn receive_window_grows_where_the_bandwidth_delay_product_needs_it() {
+        let cb = SctpConfig {
+            max_receive_window: 2 << 20,
+            ..SctpConfig::default()
+        };
+        let b = window_after(44, Duration::from_millis(10), true, false, cb.clone());
+        assert_eq!(b.receive_window, 2 << 20);
+        let b = window_after(45, Duration::from_micros(500), true, true, cb.clone());
+        assert_eq!(b.receive_window, DEFAULT_RECEIVE_WINDOW);
+        let b = window_after(46, Duration::from_millis(10), false, false, cb);
+        assert_eq!(b.receive_window, DEFAULT_RECEIVE_WINDOW);
+        assert!(b.receive_buffered <= DEFAULT_RECEIVE_WINDOW * MAX_RECEIVE_BUFFER_FACTOR);
+    }
+
+    /// RFC 3758 §3.5 C2 moves the ack point over abandoned chunks; also passing unordered
+    /// messages the peer acknowledged whole lets one FORWARD TSN skip a whole lossy
+    /// stretch (before: one round trip per such message, and lossy tails took minutes).
+    #[test]
+    fn forward_tsn_passes_abandoned_chunks_and_wholly_acked_unordered_messages() {
+        let rto = (
+            Duration::from_secs(1),
+            Duration::from_millis(200),
+            Duration::from_secs(60),
+        );
+        let mut tx = tx::Tx::new(100, 1 << 20, 1160, rto);
+        tx.pr_supported = true;
+        let now = Time::from_millis(1000);
+        let opts = SendOptions {
+            unordered: true,
+            max_retransmits: Some(0),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            tx.enqueue(now, 3, 51, vec![5u8; 100], opts);
+        }
+        let mut stats = SctpStats::default();
+        let mut out = Vec::new();
+        tx.fill(now, &mut out, 1160, &mut stats);
+        assert_eq!(stats.data_chunks_sent, 3);
+        // TSNs 100, 101, 102: the peer has only 101.
+        let sack = wire::SackChunk {
+            cum_tsn_ack: 99,
+            a_rwnd: 1 << 20,
+            gaps: vec![wire::GapBlock { start: 2, end: 2 }],
+            dup_tsns: Vec::new(),
+        };
+        tx.handle_sack(now, &sack, &mut stats);
+        // T3: 100 and 102 are abandoned (no retransmission allowed).
+        assert!(tx.on_t3(now + Duration::from_secs(1), &mut stats));
+        let f = tx.forward_tsn().unwrap();
+        assert_eq!(f.new_cum_tsn, 102);
     }
 }

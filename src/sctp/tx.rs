@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
 use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS};
+use super::{MAX_BURST, SLOW_START_MAX_MTUS_PER_SACK};
 use crate::Time;
 use core::time::Duration;
 
@@ -87,6 +88,15 @@ pub(super) struct Tx {
     pub cwnd: usize,
     pub ssthresh: usize,
     partial_bytes_acked: usize,
+    /// Max.Burst allowance left: packets of new DATA we may still send before the next
+    /// transmit opportunity (a SACK, or a `send`) adds more.
+    burst_credit: usize,
+    /// The last time we tried to send new data, congestion control (cwnd or Max.Burst)
+    /// stopped us while data was waiting: the window is being fully used (RFC 9260 §7.2.1),
+    /// so SACKs may grow it. Kept across SACKs handled together before one drain.
+    cwnd_limited: bool,
+    /// When we last sent a DATA chunk (for the idle decay of cwnd, RFC 9260 §7.2.1).
+    last_data_sent: Option<Time>,
     pub peer_rwnd: usize,
     mtu: usize,
     fast_recovery_exit: Option<u64>,
@@ -96,6 +106,8 @@ pub(super) struct Tx {
     pub t3: Option<Time>,
     pub rto: Duration,
     pub srtt: Option<Duration>,
+    /// Smallest RTT sample: the path's round trip without our queues in it.
+    pub min_rtt: Option<Duration>,
     rttvar: Duration,
     rto_min: Duration,
     rto_max: Duration,
@@ -124,8 +136,13 @@ impl Tx {
             flight_size: 0,
             // RFC 9260 §7.2.1: min(4*MTU, max(2*MTU, 4380)).
             cwnd: (4 * mtu).min((2 * mtu).max(4380)),
-            ssthresh: peer_rwnd,
+            // §7.2.1: "arbitrarily high", e.g. the largest window that can be advertised (the
+            // peer's window may grow during the association).
+            ssthresh: usize::try_from(u32::MAX).unwrap_or(usize::MAX),
             partial_bytes_acked: 0,
+            burst_credit: MAX_BURST,
+            cwnd_limited: false,
+            last_data_sent: None,
             peer_rwnd,
             mtu,
             fast_recovery_exit: None,
@@ -135,6 +152,7 @@ impl Tx {
             t3: None,
             rto: rto.0,
             srtt: None,
+            min_rtt: None,
             rttvar: Duration::ZERO,
             rto_min: rto.1,
             rto_max: rto.2,
@@ -217,9 +235,12 @@ impl Tx {
     /// and the congestion and receive windows allow.
     pub fn fill(&mut self, now: Time, out: &mut Vec<u8>, max: usize, stats: &mut SctpStats) {
         let bypass = std::mem::take(&mut self.fast_rtx_pending);
+        self.decay_after_idle(now);
         // Retransmissions.
         while let Some(&tsn) = self.rtx.iter().next() {
             if !bypass && self.flight_size >= self.cwnd {
+                self.cwnd_limited = true;
+                self.burst_credit = 0;
                 return;
             }
             let Some(idx) = self.index(tsn) else {
@@ -257,6 +278,7 @@ impl Tx {
                 self.flight_size += s.payload.len();
             }
             self.rtx.remove(&tsn);
+            self.last_data_sent = Some(now);
             stats.retransmissions += 1;
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
@@ -265,11 +287,21 @@ impl Tx {
         }
         // New data.
         let frag_max = self.max_fragment();
+        if self.flight_size == 0 {
+            // Nothing outstanding, so no SACK will come to open a burst: this call is the
+            // transmit opportunity.
+            self.burst_credit = self.burst_credit.max(MAX_BURST);
+        }
+        let mut new_in_packet = false;
         loop {
-            // Keep the TSN spread well inside what a receiver accepts (tiny messages).
-            if self.flight_size >= self.cwnd || self.inflight.len() >= MAX_INFLIGHT_CHUNKS {
+            if self.pending.is_empty() {
+                // Application-limited: what earlier SACKs allowed is not saved up for a
+                // later burst; the next data gets one Max.Burst (RFC 9260 §6.1 D).
+                self.cwnd_limited = false;
+                self.burst_credit = MAX_BURST;
                 return;
             }
+            let only_message = self.pending.len() == 1;
             let Some(msg) = self.pending.front_mut() else {
                 return;
             };
@@ -286,7 +318,22 @@ impl Tx {
             if out.len() + need > max {
                 return;
             }
+            // An opportunity that cannot be used is not saved up for a later burst (the
+            // allowance only adds up over SACKs handled before one drain).
             if self.peer_rwnd < size && self.flight_size > 0 {
+                // Limited by the peer's window, not by congestion control.
+                self.cwnd_limited = false;
+                self.burst_credit = 0;
+                return;
+            }
+            // Keep the TSN spread well inside what a receiver accepts (tiny messages).
+            if self.flight_size >= self.cwnd || self.inflight.len() >= MAX_INFLIGHT_CHUNKS {
+                self.cwnd_limited = true;
+                self.burst_credit = 0;
+                return;
+            }
+            if !new_in_packet && self.burst_credit == 0 {
+                self.cwnd_limited = true;
                 return;
             }
             let ssn = match msg.ssn {
@@ -306,8 +353,14 @@ impl Tx {
             };
             let beginning = msg.offset == 0;
             let ending = size == remaining;
-            let flags =
-                (u8::from(msg.unordered) << 2) | (u8::from(beginning) << 1) | u8::from(ending);
+            // RFC 9260 §3.3.1 I bit: the last chunk before the queue runs dry asks for a
+            // SACK at once, not after the peer's delayed-ack timer: a lone message is
+            // acknowledged (and its RTT sampled) in one round trip.
+            let last = ending && only_message;
+            let flags = (u8::from(last) << 3)
+                | (u8::from(msg.unordered) << 2)
+                | (u8::from(beginning) << 1)
+                | u8::from(ending);
             let payload = if beginning && ending {
                 std::mem::take(&mut msg.data)
             } else {
@@ -347,11 +400,40 @@ impl Tx {
             self.flight_size += sent.payload.len();
             self.peer_rwnd = self.peer_rwnd.saturating_sub(sent.payload.len());
             self.inflight.push_back(sent);
+            if !new_in_packet {
+                new_in_packet = true;
+                self.burst_credit = self.burst_credit.saturating_sub(1);
+            }
+            self.last_data_sent = Some(now);
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
             }
         }
+    }
+
+    /// RFC 9260 §7.2.1 (and §7.2.2): while no DATA is sent for an RTO, cwnd halves per
+    /// RTO down to 4 MTUs. Applied when we next send, from the time we last sent.
+    fn decay_after_idle(&mut self, now: Time) {
+        let Some(last) = self.last_data_sent else {
+            return;
+        };
+        if self.rto.is_zero() || now < last + self.rto {
+            return;
+        }
+        let floor = 4 * self.mtu;
+        let mut at = last;
+        // Bounded: 64 halvings take any cwnd to the floor.
+        for _ in 0..64 {
+            if now < at + self.rto || self.cwnd <= floor {
+                break;
+            }
+            self.cwnd = (self.cwnd / 2).max(floor);
+            at += self.rto;
+        }
+        self.partial_bytes_acked = 0;
+        // The next halving is one RTO of silence after the last one applied.
+        self.last_data_sent = Some(at);
     }
 
     fn index(&self, tsn: u64) -> Option<usize> {
@@ -442,16 +524,26 @@ impl Tx {
         }
     }
 
+    /// The FORWARD TSN to send: past the abandoned chunks at the front (RFC 3758 §3.5 C2),
+    /// and also past unordered messages the peer has acknowledged whole (it delivered them
+    /// on completion, so skipping their TSNs loses nothing). Without that, a lossy tail
+    /// needs one round trip per such message before the ack point moves again.
     pub fn forward_tsn(&self) -> Option<ForwardTsnChunk> {
         let mut adv = self.cum_ack;
         let mut streams: BTreeMap<u16, u16> = BTreeMap::new();
         for s in &self.inflight {
-            if !s.abandoned {
+            if s.abandoned {
+                adv = s.tsn;
+                if !s.unordered() {
+                    streams.insert(s.stream, s.ssn);
+                }
+            } else if s.acked && s.unordered() {
+                // Only up to the end of such a message: never split one.
+                if s.flags & 1 != 0 {
+                    adv = s.tsn;
+                }
+            } else {
                 break;
-            }
-            adv = s.tsn;
-            if !s.unordered() {
-                streams.insert(s.stream, s.ssn);
             }
         }
         (adv > self.cum_ack).then(|| ForwardTsnChunk {
@@ -461,6 +553,7 @@ impl Tx {
     }
 
     fn update_rtt(&mut self, r: Duration) {
+        self.min_rtt = Some(self.min_rtt.map_or(r, |m| m.min(r)));
         match self.srtt {
             None => {
                 self.srtt = Some(r);
@@ -494,7 +587,6 @@ impl Tx {
         if cum < self.cum_ack || cum >= self.next_tsn {
             return out;
         }
-        let flight_before = self.flight_size;
         let mut bytes_acked = 0usize;
         let mut rtt_from: Option<Time> = None;
         // Cumulative ack.
@@ -593,29 +685,34 @@ impl Tx {
                 self.fast_rtx_pending = true;
             }
         }
-        // Congestion window (RFC 9260 §7.2.1, §7.2.2).
-        if out.cum_advanced {
-            let in_recovery = self.fast_recovery_exit.is_some();
+        // Congestion window (RFC 9260 §7.2.1, §7.2.2): on every SACK that acknowledges new
+        // data, while congestion control limited the last send (the window is in use).
+        let in_recovery = self.fast_recovery_exit.is_some();
+        if bytes_acked > 0 && self.cwnd_limited {
             if self.cwnd <= self.ssthresh {
-                if !in_recovery && flight_before >= self.cwnd {
-                    self.cwnd += bytes_acked.min(self.mtu);
+                if !in_recovery {
+                    self.cwnd += bytes_acked.min(SLOW_START_MAX_MTUS_PER_SACK * self.mtu);
                 }
             } else {
                 self.partial_bytes_acked += bytes_acked;
-                if self.partial_bytes_acked >= self.cwnd && flight_before >= self.cwnd {
+                if self.partial_bytes_acked >= self.cwnd {
                     self.partial_bytes_acked -= self.cwnd;
                     self.cwnd += self.mtu;
                 }
             }
-            if self.fast_recovery_exit.is_some_and(|e| self.cum_ack >= e) {
-                self.fast_recovery_exit = None;
-            }
         }
+        if self.fast_recovery_exit.is_some_and(|e| self.cum_ack >= e) {
+            self.fast_recovery_exit = None;
+        }
+        // Each SACK is a transmit opportunity for up to Max.Burst new packets (§6.1 D).
+        self.burst_credit = self.burst_credit.saturating_add(MAX_BURST);
         let a_rwnd = usize::try_from(sack.a_rwnd).unwrap_or(usize::MAX);
         self.peer_rwnd = a_rwnd.saturating_sub(self.flight_size);
         // T3-rtx (RFC 9260 §6.3.2 R2, R3).
         if self.inflight.is_empty() {
             self.t3 = None;
+            // §7.2.2: all data acknowledged.
+            self.partial_bytes_acked = 0;
         } else if out.cum_advanced {
             self.t3 = Some(now + self.rto);
         }

@@ -823,8 +823,9 @@ impl Peer {
             Some(20..=63) => self.on_dtls_datagram(now, transport, from, data),
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
-        // SCTP packets (SACKs above all) are assembled when the host asks for transmits, so a
-        // host that feeds several datagrams before draining gets one SACK for all of them.
+        // SCTP packets are assembled when the host asks for transmits: the SACK chunks taken
+        // for every second DATA packet of a batch the host fed before draining go out
+        // bundled in one packet, not one packet each.
         self.pump_with(now, false);
     }
 

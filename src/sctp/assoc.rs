@@ -100,7 +100,9 @@ pub struct Association {
     t2_count: u32,
     ack_timer: Option<Time>,
     hb_timer: Option<Time>,
-    hb_nonce: Option<u64>,
+    /// The outstanding HEARTBEAT: our random nonce (its whole info) and when we sent it.
+    /// The RTT sample comes from this time, never from bytes the peer echoes.
+    hb_sent: Option<(u64, Time)>,
     error_count: u32,
     outbound_streams: u16,
     remote_max_message_size: usize,
@@ -150,7 +152,7 @@ impl Association {
             t2_count: 0,
             ack_timer: None,
             hb_timer: None,
-            hb_nonce: None,
+            hb_sent: None,
             error_count: 0,
             outbound_streams: 0,
             remote_max_message_size,
@@ -1004,33 +1006,30 @@ impl Association {
             self.hb_timer = Some(now + self.config.heartbeat_interval);
             return;
         }
-        if self.hb_nonce.is_some() {
+        if self.hb_sent.is_some() {
             self.count_error();
             if self.state == State::Done {
                 return;
             }
         }
         let nonce = self.rng.u64();
-        self.hb_nonce = Some(nonce);
-        let mut info = Vec::with_capacity(16);
-        info.extend_from_slice(&nonce.to_be_bytes());
-        info.extend_from_slice(&now.as_micros().to_be_bytes());
+        self.hb_sent = Some((nonce, now));
+        let info = nonce.to_be_bytes().to_vec();
         self.control.push_back(Chunk::Heartbeat { info });
         self.hb_timer = Some(now + self.config.heartbeat_interval + self.tx.rto);
     }
 
+    /// RFC 9260 §8.3: only an exact echo of the info of our outstanding HEARTBEAT counts;
+    /// the sample is measured from the send time we recorded.
     fn handle_heartbeat_ack(&mut self, now: Time, info: &[u8]) {
-        let mut r = Reader::new(info);
-        let (Ok(hi), Ok(lo), Ok(thi), Ok(tlo)) = (r.u32(), r.u32(), r.u32(), r.u32()) else {
+        let Some((nonce, sent)) = self.hb_sent else {
             return;
         };
-        let nonce = (u64::from(hi) << 32) | u64::from(lo);
-        if self.hb_nonce != Some(nonce) {
+        if info != nonce.to_be_bytes() {
             return;
         }
-        self.hb_nonce = None;
+        self.hb_sent = None;
         self.error_count = 0;
-        let sent = Time::from_micros((u64::from(thi) << 32) | u64::from(tlo));
         self.tx.on_rtt_sample(now - sent);
     }
 

@@ -1509,3 +1509,63 @@ mod rx_review {
         assert_eq!(taken(&mut rx), b"x");
     }
 }
+
+// ---- issue 5: memory bounds, zero window, error counter, heartbeat RTT ----
+
+/// Steps `side` alone through its own timers until it sends a HEARTBEAT; returns its info
+/// and the time it was sent. Whatever else the side sends is dropped.
+fn next_heartbeat(p: &mut Pair, side: usize) -> (Vec<u8>, Time) {
+    for _ in 0..100 {
+        let Some(t) = p.sides[side].poll_timeout() else { break };
+        p.now = p.now.max(t);
+        let now = p.now;
+        p.sides[side].handle_timeout(now);
+        while let Some(pkt) = p.sides[side].poll_transmit(now) {
+            for c in wire::Packet::decode(&pkt).unwrap().chunks {
+                if let wire::Chunk::Heartbeat { info } = c {
+                    return (info, now);
+                }
+            }
+        }
+    }
+    panic!("no heartbeat");
+}
+
+#[test]
+fn heartbeat_rtt_comes_from_our_send_time_not_the_echoed_bytes() {
+    // B has sent no data, so it has no RTT sample yet: the heartbeat gives the first.
+    let (mut p, vtag_b, _) = connected_pair_and_tags(501);
+    p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+    let before = p.sides[1].stats();
+    assert_eq!(before.srtt_micros, None);
+    let (info, sent) = next_heartbeat(&mut p, 1);
+    assert!(info.len() >= 8, "the info starts with our nonce");
+    let ack = |info: Vec<u8>| packet(vtag_b, vec![wire::Chunk::HeartbeatAck { info }]);
+    p.now = sent + Duration::from_millis(40);
+    let now = p.now;
+    // The nonce echoed with a forged send time 50 s in the past.
+    let forged_time = (sent - Duration::from_secs(50)).as_micros();
+    let mut forged = info[..8].to_vec();
+    forged.extend_from_slice(&forged_time.to_be_bytes());
+    if forged != info {
+        p.sides[1].handle_packet(now, &ack(forged));
+    }
+    // An unknown nonce.
+    let mut unknown = info.clone();
+    unknown[0] ^= 0x80;
+    p.sides[1].handle_packet(now, &ack(unknown));
+    let after = p.sides[1].stats();
+    assert_eq!(after.srtt_micros, None, "a forged echo gave an RTT sample");
+    assert_eq!(after.rto_micros, before.rto_micros);
+    // The genuine echo, 40 ms after we sent it: that is the sample.
+    p.sides[1].handle_packet(now, &ack(info.clone()));
+    let genuine = p.sides[1].stats();
+    assert_eq!(genuine.srtt_micros, Some(40_000));
+    // RTO = srtt + 4 * rttvar = 40 + 4 * 20 ms, raised to rto_min (200 ms).
+    assert_eq!(genuine.rto_micros, 200_000);
+    // The same echo again is stale: no second sample.
+    p.now += Duration::from_secs(20);
+    let now = p.now;
+    p.sides[1].handle_packet(now, &ack(info));
+    assert_eq!(p.sides[1].stats().srtt_micros, Some(40_000));
+}

@@ -8,7 +8,7 @@ use super::{
     MAX_REOPEN_HELD_BYTES, MAX_REOPEN_HELD_MESSAGES,
 };
 use crate::datachannel::{self as dc, DataChannelOpen, DcepMessage, Reliability};
-use crate::sctp::{Association, SendOptions};
+use crate::sctp::{Association, SctpError, SendOptions, MAX_SEND_BUFFER};
 use crate::time::Time;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,18 @@ fn name_len(init: &DataChannelInit) -> usize {
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
     PeerError::new(kind, msg)
+}
+
+/// A refused user message: `OperationError` (W3C webrtc-pc §6.2 send(): queuing is not
+/// possible, e.g. the send buffer is full); nothing was queued.
+fn send_error(e: SctpError) -> PeerError {
+    match e {
+        SctpError::SendBufferFull => err(
+            ErrorKind::Operation,
+            format!("the send buffer is full (at most {MAX_SEND_BUFFER} bytes are queued)"),
+        ),
+        e => err(ErrorKind::Operation, format!("send failed: {e:?}")),
+    }
 }
 
 impl Channels {
@@ -250,12 +262,10 @@ impl Channels {
         let opts = Self::options(c);
         if data.is_empty() {
             // RFC 8831 §6.6: empty messages travel as one byte with an _EMPTY PPID.
-            sctp.send(now, stream, ppid, &[0], opts)
-                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+            sctp.send(now, stream, ppid, &[0], opts).map_err(send_error)?;
             c.overhead_outstanding += 1;
         } else {
-            sctp.send(now, stream, ppid, data, opts)
-                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+            sctp.send(now, stream, ppid, data, opts).map_err(send_error)?;
         }
         Ok(())
     }

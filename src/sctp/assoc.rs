@@ -231,6 +231,9 @@ impl Association {
         {
             return Err(SctpError::StreamResetting);
         }
+        if !self.tx.has_room(data.len()) {
+            return Err(SctpError::SendBufferFull);
+        }
         self.tx.enqueue(now, stream, ppid, data.to_vec(), opts);
         Ok(())
     }

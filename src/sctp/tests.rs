@@ -1569,3 +1569,71 @@ fn heartbeat_rtt_comes_from_our_send_time_not_the_echoed_bytes() {
     p.sides[1].handle_packet(now, &ack(info));
     assert_eq!(p.sides[1].stats().srtt_micros, Some(40_000));
 }
+
+#[test]
+fn send_buffer_is_bounded_and_keeps_what_it_accepted() {
+    let mut p = Pair::new(511, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    p.connect(false);
+    let now = p.now;
+    // Large messages, queued faster than anything can leave.
+    let mut accepted = 0usize;
+    let mut sent = Vec::new();
+    let mut refused = None;
+    for i in 0..1024u32 {
+        let m = message(i, 64 * 1024);
+        match p.sides[0].send(now, 1, 53, &m, SendOptions::default()) {
+            Ok(()) => {
+                accepted += m.len();
+                sent.push(m);
+            }
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(refused, Some(SctpError::SendBufferFull), "after {accepted} bytes");
+    let stats = p.sides[0].stats();
+    assert!(stats.send_memory <= MAX_SEND_BUFFER, "{}", stats.send_memory);
+    assert!(accepted + 64 * 1024 + SEND_MESSAGE_OVERHEAD > MAX_SEND_BUFFER - sent.len() * SEND_MESSAGE_OVERHEAD);
+    // The refused message is not counted; the channel still works once the buffer drains.
+    assert_eq!(p.sides[0].buffered_amount(1), accepted);
+    assert_eq!(
+        p.sides[0].send(now, 1, 53, &message(0, 64 * 1024), SendOptions::default()),
+        Err(SctpError::SendBufferFull)
+    );
+    assert_eq!(p.sides[0].buffered_amount(1), accepted);
+    let mut got = Vec::new();
+    p.run_until(Duration::from_secs(600), |p| {
+        got.extend(p.take_messages(1).into_iter().map(|(_, _, d)| d));
+        got.len() == sent.len()
+    });
+    assert!(got == sent, "every accepted message arrives intact and in order");
+    p.run_until(Duration::from_secs(60), |p| p.sides[0].buffered_amount(1) == 0);
+    assert_eq!(p.sides[0].stats().send_memory, 0);
+    let now = p.now;
+    assert_eq!(p.sides[0].send(now, 1, 53, b"again", SendOptions::default()), Ok(()));
+}
+
+#[test]
+fn send_buffer_counts_per_message_cost_of_tiny_messages() {
+    let mut p = Pair::new(512, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    p.connect(false);
+    let now = p.now;
+    let mut n = 0u32;
+    while p.sides[0].send(now, 2, 51, &n.to_be_bytes(), SendOptions::default()).is_ok() {
+        n += 1;
+        assert!(n < 10_000_000, "no bound on tiny messages");
+    }
+    let per = 4 + SEND_MESSAGE_OVERHEAD;
+    assert_eq!(n as usize, MAX_SEND_BUFFER / per);
+    assert!(p.sides[0].stats().send_memory <= MAX_SEND_BUFFER);
+    let mut got = 0u32;
+    p.run_until(Duration::from_secs(600), |p| {
+        for (_, _, d) in p.take_messages(1) {
+            assert_eq!(d, got.to_be_bytes());
+            got += 1;
+        }
+        got == n
+    });
+}

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
-use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS};
+use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS, MAX_SEND_BUFFER};
+use super::{SEND_CHUNK_OVERHEAD, SEND_MESSAGE_OVERHEAD};
 use crate::Time;
 use core::time::Duration;
 
@@ -24,7 +25,7 @@ pub(super) fn unwrap_tsn(reference: u64, tsn: u32) -> u64 {
 }
 
 /// A user message not yet completely handed to DATA chunks.
-struct OutMsg {
+pub(super) struct OutMsg {
     id: u64,
     stream: u16,
     ppid: u32,
@@ -37,7 +38,7 @@ struct OutMsg {
 }
 
 /// A DATA chunk that has a TSN and is not yet cumulatively acknowledged.
-struct Sent {
+pub(super) struct Sent {
     tsn: u64,
     msg_id: u64,
     stream: u16,
@@ -80,6 +81,8 @@ pub(super) struct Tx {
     next_ssn: HashMap<u16, u16>,
     buffered: HashMap<u16, usize>,
     pub buffered_total: usize,
+    /// What the queued messages and unacknowledged chunks cost (see [`MAX_SEND_BUFFER`]).
+    memory: usize,
     /// Bytes released per stream since the last drain (for BufferedAmountDecreased).
     released: BTreeMap<u16, usize>,
     next_msg_id: u64,
@@ -119,6 +122,7 @@ impl Tx {
             next_ssn: HashMap::new(),
             buffered: HashMap::new(),
             buffered_total: 0,
+            memory: 0,
             released: BTreeMap::new(),
             next_msg_id: 0,
             flight_size: 0,
@@ -146,8 +150,34 @@ impl Tx {
         (self.mtu - COMMON_HEADER_LEN - DATA_HEADER_LEN) & !3
     }
 
+    /// Whether a message of `len` bytes fits in the send buffer ([`MAX_SEND_BUFFER`]).
+    pub fn has_room(&self, len: usize) -> bool {
+        self.memory
+            .saturating_add(len)
+            .saturating_add(SEND_MESSAGE_OVERHEAD)
+            <= MAX_SEND_BUFFER
+    }
+
+    /// Takes the oldest chunk off the in-flight queue (it is cumulatively acknowledged).
+    fn pop_acked(&mut self) -> Option<Sent> {
+        let s = self.inflight.pop_front()?;
+        self.memory = self
+            .memory
+            .saturating_sub(s.payload.len() + SEND_CHUNK_OVERHEAD);
+        Some(s)
+    }
+
+    /// Takes the message at the front of the queue (sent completely or abandoned);
+    /// `len` is its full length.
+    fn pop_pending(&mut self, len: usize) -> Option<OutMsg> {
+        let m = self.pending.pop_front()?;
+        self.memory = self.memory.saturating_sub(len + SEND_MESSAGE_OVERHEAD);
+        Some(m)
+    }
+
     pub fn enqueue(&mut self, now: Time, stream: u16, ppid: u32, data: Vec<u8>, opts: SendOptions) {
         let len = data.len();
+        self.memory += len + SEND_MESSAGE_OVERHEAD;
         let (max_rtx, expires) = if self.pr_supported {
             (opts.max_retransmits, opts.max_lifetime.map(|d| now + d))
         } else {
@@ -274,7 +304,8 @@ impl Tx {
                 return;
             };
             if msg.offset == 0 && msg.expires.is_some_and(|e| now >= e) {
-                if let Some(m) = self.pending.pop_front() {
+                let len = msg.data.len();
+                if let Some(m) = self.pop_pending(len) {
                     stats.messages_abandoned += 1;
                     self.release(m.stream, m.data.len());
                 }
@@ -340,8 +371,10 @@ impl Tx {
                 max_rtx: msg.max_rtx,
                 expires: msg.expires,
             };
+            let total = msg.offset;
+            self.memory += sent.payload.len() + SEND_CHUNK_OVERHEAD;
             if ending {
-                self.pending.pop_front();
+                self.pop_pending(total);
                 stats.messages_sent += 1;
             }
             self.flight_size += sent.payload.len();
@@ -399,8 +432,13 @@ impl Tx {
             self.release(stream, n);
         }
         // The rest of a partly sent message is dropped too.
-        if self.pending.front().is_some_and(|m| m.id == msg_id) {
-            if let Some(m) = self.pending.pop_front() {
+        if let Some(len) = self
+            .pending
+            .front()
+            .filter(|m| m.id == msg_id)
+            .map(|m| m.data.len())
+        {
+            if let Some(m) = self.pop_pending(len) {
                 self.release(m.stream, m.data.len().saturating_sub(m.offset));
             }
         }
@@ -499,7 +537,7 @@ impl Tx {
         let mut rtt_from: Option<Time> = None;
         // Cumulative ack.
         while self.cum_ack < cum {
-            let Some(s) = self.inflight.pop_front() else {
+            let Some(s) = self.pop_acked() else {
                 break;
             };
             self.cum_ack = s.tsn;
@@ -678,6 +716,7 @@ impl Tx {
             .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         stats.rto_micros = u64::try_from(self.rto.as_micros()).unwrap_or(u64::MAX);
         stats.buffered_amount = self.buffered_total;
+        stats.send_memory = self.memory;
     }
 }
 

@@ -8,11 +8,11 @@ use core::time::Duration;
 
 use super::cookie::CookieData;
 use super::error::SctpError;
-use super::rx::{DataOutcome, Rx};
+use super::rx::{DataOutcome, Rx, KEEP_CAPACITY};
 use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
-use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MESSAGE_OVERHEAD};
+use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS};
 use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
 use crate::crypto::Rng;
 use crate::Time;
@@ -180,7 +180,7 @@ impl Association {
     pub fn stats(&self) -> SctpStats {
         let mut s = self.stats.clone();
         self.tx.stats_into(&mut s);
-        s.receive_buffered = self.rx.buffered;
+        s.receive_buffered = self.rx.memory();
         s
     }
 
@@ -435,7 +435,10 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<SctpEvent> {
         let ev = self.events.pop_front()?;
         if let SctpEvent::Message { data, .. } = &ev {
-            self.rx.consumed(data.len() + MESSAGE_OVERHEAD);
+            self.rx.consumed(data.len());
+        }
+        if self.events.is_empty() && self.events.capacity() > KEEP_CAPACITY {
+            self.events = VecDeque::new();
         }
         Some(ev)
     }
@@ -912,16 +915,18 @@ impl Association {
     }
 
     fn collect_deliveries(&mut self) {
+        // Each message stays charged (payload and MESSAGE_OVERHEAD) until `poll_event`
+        // hands it out.
         for d in self.rx.delivered.drain(..) {
             self.stats.messages_received += 1;
-            // Each undrained message also costs its bookkeeping, so tiny messages cannot
-            // pin unbounded memory.
-            self.rx.buffered += MESSAGE_OVERHEAD;
             self.events.push_back(SctpEvent::Message {
                 stream: d.stream,
                 ppid: d.ppid,
                 data: d.data,
             });
+        }
+        if self.rx.delivered.capacity() > KEEP_CAPACITY {
+            self.rx.delivered = Vec::new();
         }
         self.check_deferred_reset_no_time();
     }
@@ -1261,7 +1266,7 @@ impl Association {
             "state {:?} rx cum {} buffered {} {} | tx {}",
             self.state,
             self.rx.cum_tsn(),
-            self.rx.buffered,
+            self.rx.memory(),
             self.rx.debug_streams(),
             self.tx.debug_state()
         )

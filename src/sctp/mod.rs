@@ -27,12 +27,24 @@
 //!
 //! # Bounds
 //!
-//! Everything the peer can grow is bounded by the constants below: bytes held on the
-//! receive side by `receive_window` (x [`MAX_RECEIVE_BUFFER_FACTOR`] for chunks filling
-//! holes, plus [`MESSAGE_OVERHEAD`] per undrained message), the out-of-order TSN range by
-//! [`MAX_TSN_AHEAD`], message size by `max_message_size` (a larger message aborts the
-//! association), queued responses by [`MAX_CONTROL_CHUNKS`] and [`MAX_QUEUED_PACKETS`].
-//! The send buffer is not limited here: the application watches `buffered_amount`.
+//! Everything the peer can grow is bounded by the constants below, counted at what it costs
+//! on the heap, not by its payload alone:
+//!
+//! * receive side: payload bytes held by the receive window, and their cost (payload plus
+//!   [`CHUNK_OVERHEAD`] per fragment held for reassembly, [`MESSAGE_OVERHEAD`] per message
+//!   waiting for an earlier SSN or for the user, [`TSN_RUN_OVERHEAD`] per run of TSNs kept
+//!   above the cumulative TSN, [`TSN_MARK_OVERHEAD`] per B/E mark) by
+//!   [`MAX_RECEIVE_BUFFER_FACTOR`] x the window; chunks that fill no hole (nor release
+//!   held messages) stop at three quarters of that and the advertised window shrinks with
+//!   it. Per-stream ordering state is bounded by the stream id space
+//!   ([`MAX_STREAM_STATE_MEMORY`]). In all, [`max_receive_memory`] of the window
+//!   ([`MAX_RECEIVE_MEMORY`] for the default one); `tests/sctp_memory.rs` measures it with a
+//!   counting allocator under the many-tiny-messages attack.
+//! * the out-of-order TSN range by [`MAX_TSN_AHEAD`], message size by `max_message_size`
+//!   (a larger message aborts the association), queued responses by
+//!   [`MAX_CONTROL_CHUNKS`] and [`MAX_QUEUED_PACKETS`].
+//! * send side: [`MAX_SEND_BUFFER`] (`send` refuses more); a peer that keeps its window
+//!   closed gets one zero window probe in flight (RFC 9260 §6.1), nothing else grows.
 
 mod assoc;
 mod cookie;
@@ -59,8 +71,10 @@ pub const DEFAULT_MAX_PACKET_SIZE: usize = 1160;
 /// Default receive window (advertised a_rwnd): bytes buffered for reassembly, ordering and
 /// undrained events.
 pub const DEFAULT_RECEIVE_WINDOW: usize = 1024 * 1024;
-/// Hard ceiling on received bytes held, as a multiple of the receive window (chunks that
-/// fill a hole are accepted beyond the window so a full buffer cannot deadlock).
+/// Hard ceiling on what the receive side holds at its cost (payload and bookkeeping), as a
+/// multiple of the receive window. Chunks that fill a hole (or release messages held for
+/// an earlier SSN) may use the last quarter, and payload beyond the window, so a full
+/// buffer cannot deadlock.
 pub const MAX_RECEIVE_BUFFER_FACTOR: usize = 2;
 /// Streams we announce in each direction (RFC 8831 §6.2: 65535).
 pub const MAX_STREAMS: u16 = 65535;
@@ -133,6 +147,20 @@ pub const TSN_RUN_OVERHEAD: usize = btree_entry_cost(core::mem::size_of::<(u64, 
 
 /// Receive side: charged per held fragment that carries the B or E bit (its index entry).
 pub const TSN_MARK_OVERHEAD: usize = btree_entry_cost(core::mem::size_of::<u64>());
+
+/// Per-stream ordering state (the next SSN of each stream id that has carried an ordered
+/// message) at its largest: a hash table of every 16-bit stream id, at most 7/8 full.
+pub const MAX_STREAM_STATE_MEMORY: usize =
+    2 * 65536 * (core::mem::size_of::<(u16, u16)>() + 1) + 16 + ALLOCATION_OVERHEAD;
+
+/// The most the receive side of an association holds, at its cost, with a receive window
+/// of `window` bytes.
+pub const fn max_receive_memory(window: usize) -> usize {
+    window * MAX_RECEIVE_BUFFER_FACTOR + MAX_STREAM_STATE_MEMORY
+}
+
+/// [`max_receive_memory`] of the default receive window.
+pub const MAX_RECEIVE_MEMORY: usize = max_receive_memory(DEFAULT_RECEIVE_WINDOW);
 
 /// Send side: charged per queued message on top of its payload (its slot in the queue,
 /// which can be twice its length, and its payload block).

@@ -837,9 +837,11 @@ impl Association {
             Chunk::Sack(s) => {
                 if self.is_up() {
                     let outcome = self.tx.handle_sack(now, &s, &mut self.stats);
-                    // New data acknowledged, or the peer answers our zero-window probes:
-                    // it is alive (RFC 9260 §6.1, §8.1).
-                    if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
+                    self.tx.on_sack();
+                    // RFC 9260 §8.3: only data we sent being acknowledged resets the error
+                    // counter; a SACK that acknowledges nothing new does not (an answered
+                    // zero window probe is simply not counted, see `Tx::on_t3`).
+                    if outcome.cum_advanced || outcome.newly_acked {
                         self.error_count = 0;
                     }
                     self.emit_released();
@@ -1261,6 +1263,16 @@ enum Flow {
 
 #[cfg(test)]
 impl Association {
+    /// The verification tag the peer must put on its packets.
+    pub(super) fn debug_my_tag(&self) -> u32 {
+        self.my_tag
+    }
+
+    /// Chunks queued for sending besides DATA.
+    pub(super) fn debug_control_len(&self) -> usize {
+        self.control.len() + self.single.len()
+    }
+
     pub(super) fn debug_state(&self) -> String {
         format!(
             "state {:?} rx cum {} buffered {} {} | tx {}",

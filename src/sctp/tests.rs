@@ -1638,3 +1638,149 @@ fn send_buffer_counts_per_message_cost_of_tiny_messages() {
         got == n
     });
 }
+
+/// Side 0 of a connected pair, talking to a script instead of side 1: runs side 0 alone
+/// until `until`, handing each packet it sends to `peer`, whose answer (if any) side 0
+/// receives at once. Returns side 0's events.
+fn talk_to_script(
+    p: &mut Pair,
+    until: Time,
+    mut peer: impl FnMut(Time, &wire::Packet, &mut Association) -> Option<Vec<u8>>,
+) -> Vec<SctpEvent> {
+    let mut events = Vec::new();
+    loop {
+        let now = p.now;
+        while let Some(pkt) = p.sides[0].poll_transmit(now) {
+            let decoded = wire::Packet::decode(&pkt).unwrap();
+            if let Some(reply) = peer(now, &decoded, &mut p.sides[0]) {
+                p.sides[0].handle_packet(now, &reply);
+            }
+        }
+        while let Some(e) = p.sides[0].poll_event() {
+            events.push(e);
+        }
+        let Some(next) = p.sides[0].poll_timeout() else { break };
+        if next > until {
+            break;
+        }
+        p.now = p.now.max(next);
+        let now = p.now;
+        p.sides[0].handle_timeout(now);
+    }
+    events
+}
+
+fn data_tsns(pkt: &wire::Packet) -> Vec<u32> {
+    pkt.chunks
+        .iter()
+        .filter_map(|c| match c {
+            wire::Chunk::Data(d) => Some(d.tsn),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sack(vtag: u32, cum_tsn_ack: u32, a_rwnd: u32) -> Vec<u8> {
+    packet(
+        vtag,
+        vec![wire::Chunk::Sack(wire::SackChunk { cum_tsn_ack, a_rwnd, gaps: vec![], dup_tsns: vec![] })],
+    )
+}
+
+#[test]
+fn sacks_that_acknowledge_nothing_new_do_not_keep_a_dead_peer_alive() {
+    // The peer answers every packet with a SACK that acknowledges nothing and advertises
+    // 1100 bytes: room for every chunk outstanding. Before the fix a SACK leaving us less
+    // than a packet of window reset the error counter, so this went on forever.
+    let (mut p, _, next_tsn) = connected_pair_and_tags(521);
+    let tag_a = p.sides[0].debug_my_tag();
+    let cum = next_tsn.wrapping_sub(1);
+    let now = p.now;
+    for i in 0..10u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    let until = p.now + Duration::from_secs(6 * 3600);
+    let events = talk_to_script(&mut p, until, |_, pkt, _| {
+        (!data_tsns(pkt).is_empty()).then(|| sack(tag_a, cum, 1100))
+    });
+    assert!(
+        events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })),
+        "still up after 6 h of SACKs that acknowledge nothing: {}",
+        p.sides[0].debug_state()
+    );
+    let t3 = p.sides[0].stats().t3_expirations;
+    assert!(t3 >= 10 && t3 <= 11, "{t3} timeouts");
+}
+
+#[test]
+fn a_peer_that_keeps_its_window_closed_gets_one_probe_per_timeout_and_nothing_grows() {
+    let (mut p, _, next_tsn) = connected_pair_and_tags(522);
+    let tag_a = p.sides[0].debug_my_tag();
+    let now = p.now;
+    for i in 0..20u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    // The receiver takes these 20 and closes its window.
+    let mut acked = next_tsn.wrapping_sub(1);
+    let until = p.now + Duration::from_secs(1);
+    talk_to_script(&mut p, until, |_, pkt, _| {
+        let tsns = data_tsns(pkt);
+        let last = *tsns.last()?;
+        acked = last;
+        let window = if last == next_tsn.wrapping_add(19) { 0 } else { 64 * 1024 };
+        Some(sack(tag_a, last, window))
+    });
+    assert_eq!(acked, next_tsn.wrapping_add(19));
+    assert_eq!(p.sides[0].stats().flight_size, 0);
+    // More data for a closed window; from now on the receiver answers every probe with
+    // its closed window and acknowledges nothing.
+    let closed_at = p.now;
+    let now = p.now;
+    for i in 0..100u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    let mut probes: Vec<(Time, Vec<u32>)> = Vec::new();
+    let mut refused = 0;
+    let until = p.now + Duration::from_secs(3 * 3600);
+    let events = talk_to_script(&mut p, until, |now, pkt, a| {
+        // The application keeps queueing: the send buffer stops it.
+        let mut n = 0;
+        while a.send(now, 9, 51, &[7; 64 * 1024], SendOptions::default()).is_ok() {
+            n += 1;
+            assert!(n < 1000);
+        }
+        refused += 1;
+        assert!(a.stats().send_memory <= MAX_SEND_BUFFER);
+        assert_eq!(a.debug_control_len(), 0, "control chunks pile up");
+        let tsns = data_tsns(pkt);
+        if tsns.is_empty() {
+            return None;
+        }
+        probes.push((now, tsns));
+        Some(sack(tag_a, acked, 0))
+    });
+    assert!(!events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })), "an answering peer may keep its window closed");
+    assert!(p.sides[0].is_established());
+    assert!(refused > 0);
+    // One chunk per probe, always the same one, the first one RTO after the window closed,
+    // then at doubling intervals up to rto_max.
+    assert!(probes.len() >= 10, "{} probes", probes.len());
+    let probe_tsn = acked.wrapping_add(1);
+    for (_, tsns) in &probes {
+        assert_eq!(tsns, &vec![probe_tsn]);
+    }
+    let rto_min = SctpConfig::default().rto_min;
+    let rto_max = SctpConfig::default().rto_max;
+    assert!(probes[0].0 - closed_at >= rto_min, "first probe {:?} after the window closed", probes[0].0 - closed_at);
+    let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    for w in gaps.windows(2) {
+        assert!(w[1] >= w[0], "probe intervals {gaps:?}");
+    }
+    assert_eq!(*gaps.last().unwrap(), rto_max);
+    let stats = p.sides[0].stats();
+    assert!(stats.send_memory <= MAX_SEND_BUFFER);
+    // The peer falls silent: Association.Max.Retrans unanswered probes end it.
+    let until = p.now + Duration::from_secs(3600);
+    let events = talk_to_script(&mut p, until, |_, _, _| None);
+    assert!(events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })));
+}

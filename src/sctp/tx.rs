@@ -69,6 +69,8 @@ impl Sent {
 #[derive(Default)]
 pub(super) struct SackOutcome {
     pub cum_advanced: bool,
+    /// Some chunk not acknowledged before (cumulatively or by a gap block) is now.
+    pub newly_acked: bool,
     pub rtt: Option<Duration>,
 }
 
@@ -97,6 +99,13 @@ pub(super) struct Tx {
     pub pr_supported: bool,
     pub forward_tsn_pending: bool,
     pub t3: Option<Time>,
+    /// RFC 9260 §6.1 zero window probing: T3-rtx expired with nothing outstanding and
+    /// data queued behind the peer's closed window, so one chunk may go out.
+    probe_due: bool,
+    /// What is in flight is one chunk sent into the peer's closed window (a probe) ...
+    probe_outstanding: bool,
+    /// ... and the peer has answered since it was sent: its timeout is no error.
+    probe_answered: bool,
     pub rto: Duration,
     pub srtt: Option<Duration>,
     rttvar: Duration,
@@ -137,6 +146,9 @@ impl Tx {
             pr_supported: false,
             forward_tsn_pending: false,
             t3: None,
+            probe_due: false,
+            probe_outstanding: false,
+            probe_answered: false,
             rto: rto.0,
             srtt: None,
             rttvar: Duration::ZERO,
@@ -262,6 +274,12 @@ impl Tx {
                 self.abandon(idx, stats);
                 continue;
             }
+            // RFC 9260 §6.1 A: into a closed window, one chunk in flight (the probe).
+            let len = self.inflight.get(idx).map_or(0, |s| s.payload.len());
+            let probe = self.peer_rwnd < len;
+            if probe && self.flight_size > 0 {
+                return;
+            }
             let Some(s) = self.inflight.get_mut(idx) else {
                 break;
             };
@@ -287,6 +305,7 @@ impl Tx {
                 self.flight_size += s.payload.len();
             }
             self.rtx.remove(&tsn);
+            self.note_sent(probe);
             stats.retransmissions += 1;
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
@@ -317,7 +336,13 @@ impl Tx {
             if out.len() + need > max {
                 return;
             }
-            if self.peer_rwnd < size && self.flight_size > 0 {
+            // RFC 9260 §6.1 A: the peer's window has no room for this chunk. Once nothing
+            // is outstanding, one chunk may probe it, sent on T3-rtx one RTO later.
+            let probe = self.peer_rwnd < size;
+            if probe && !(self.flight_size == 0 && self.probe_due) {
+                if self.inflight.is_empty() && self.t3.is_none() {
+                    self.t3 = Some(now + self.rto);
+                }
                 return;
             }
             let ssn = match msg.ssn {
@@ -380,11 +405,29 @@ impl Tx {
             self.flight_size += sent.payload.len();
             self.peer_rwnd = self.peer_rwnd.saturating_sub(sent.payload.len());
             self.inflight.push_back(sent);
+            self.note_sent(probe);
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
             }
         }
+    }
+
+    /// A DATA chunk went out, into a closed window (`probe`) or not.
+    fn note_sent(&mut self, probe: bool) {
+        self.probe_due = false;
+        self.probe_outstanding = probe;
+        self.probe_answered = false;
+    }
+
+    /// A SACK arrived (after `handle_sack`): an outstanding zero window probe is answered,
+    /// so its timeout does not count as an error (RFC 9260 §6.1: the receiver may keep its
+    /// window closed as long as it likes, as long as it answers).
+    pub fn on_sack(&mut self) {
+        if self.inflight.is_empty() {
+            self.probe_outstanding = false;
+        }
+        self.probe_answered = self.probe_outstanding;
     }
 
     fn index(&self, tsn: u64) -> Option<usize> {
@@ -597,6 +640,7 @@ impl Tx {
                 highest_newly_acked = Some(highest_newly_acked.map_or(i, |h: usize| h.max(i)));
             }
         }
+        out.newly_acked = bytes_acked > 0;
         if let Some(t) = rtt_from {
             let r = now - t;
             self.update_rtt(r);
@@ -678,12 +722,16 @@ impl Tx {
         self.handle_sack(now, &sack, stats);
     }
 
-    /// T3-rtx expiry (RFC 9260 §6.3.3). Returns false if nothing was outstanding.
+    /// T3-rtx expiry (RFC 9260 §6.3.3). Returns whether it counts against
+    /// Association.Max.Retrans: not if nothing was outstanding (then it was the timer of
+    /// the first zero window probe), nor if the outstanding probe was answered.
     pub fn on_t3(&mut self, now: Time, stats: &mut SctpStats) -> bool {
         self.t3 = None;
         if self.inflight.is_empty() {
+            self.probe_due = !self.pending.is_empty();
             return false;
         }
+        let answered_probe = self.probe_outstanding && self.probe_answered;
         stats.t3_expirations += 1;
         self.rto = (self.rto * 2).min(self.rto_max);
         self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
@@ -703,7 +751,7 @@ impl Tx {
         if !self.inflight.is_empty() {
             self.t3 = Some(now + self.rto);
         }
-        true
+        !answered_probe
     }
 
     pub fn stats_into(&self, stats: &mut SctpStats) {

@@ -1709,7 +1709,7 @@ fn sacks_that_acknowledge_nothing_new_do_not_keep_a_dead_peer_alive() {
         p.sides[0].debug_state()
     );
     let t3 = p.sides[0].stats().t3_expirations;
-    assert!(t3 >= 10 && t3 <= 11, "{t3} timeouts");
+    assert!((10..=11).contains(&t3), "{t3} timeouts");
 }
 
 #[test]

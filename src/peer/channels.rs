@@ -53,6 +53,8 @@ pub(super) struct Channels {
     /// Label and protocol bytes over all channels (bounded by [`MAX_CHANNEL_NAME_BYTES`]
     /// for remote opens).
     name_bytes: usize,
+    /// Some channel's DATA_CHANNEL_OPEN waits for room in the SCTP send buffer.
+    opens_deferred: bool,
 }
 
 fn name_len(init: &DataChannelInit) -> usize {
@@ -85,6 +87,7 @@ impl Channels {
             held_messages: 0,
             held_bytes: 0,
             name_bytes: 0,
+            opens_deferred: false,
         }
     }
 
@@ -197,6 +200,7 @@ impl Channels {
         if !sctp.is_established() {
             return;
         }
+        let mut deferred = false;
         for (h, c) in self.channels.iter_mut() {
             if c.state != State::Connecting {
                 continue;
@@ -215,6 +219,11 @@ impl Channels {
                         c.overhead_outstanding += buf.len();
                         c.awaiting_ack = true;
                     }
+                    Err(SctpError::SendBufferFull) => {
+                        // Still connecting: the OPEN goes out once data leaves the buffer.
+                        deferred = true;
+                        continue;
+                    }
                     Err(e) => {
                         c.state = State::Closed;
                         events.push_back(PeerEvent::DataChannelError {
@@ -228,6 +237,14 @@ impl Channels {
             }
             c.state = State::Open;
             events.push_back(PeerEvent::DataChannelOpen { channel: *h });
+        }
+        self.opens_deferred = deferred;
+    }
+
+    /// Data left the SCTP send buffer: sends the OPENs that waited for room.
+    pub fn retry_deferred_opens(&mut self, now: Time, sctp: Option<&mut Association>, events: &mut VecDeque<PeerEvent>) {
+        if self.opens_deferred {
+            self.open_pending(now, sctp, events);
         }
     }
 

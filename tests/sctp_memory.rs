@@ -169,6 +169,14 @@ fn a_million_tiny_held_chunks_stay_within_the_named_receive_bound() {
     let mut f = established(&mut a);
     let base = live();
     let now = f.now;
+    eprintln!(
+        "costs: CHUNK_OVERHEAD {} MESSAGE_OVERHEAD {} TSN_RUN_OVERHEAD {} TSN_MARK_OVERHEAD {} MAX_STREAM_STATE_MEMORY {}",
+        polyrtc::sctp::CHUNK_OVERHEAD,
+        polyrtc::sctp::MESSAGE_OVERHEAD,
+        polyrtc::sctp::TSN_RUN_OVERHEAD,
+        polyrtc::sctp::TSN_MARK_OVERHEAD,
+        MAX_STREAM_STATE_MEMORY
+    );
 
     // Phase 1: ordered 1-byte messages with SSNs 1..=16 on 65,000 streams; SSN 0 of every
     // stream never comes. Every accepted one waits for an earlier SSN.

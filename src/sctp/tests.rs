@@ -1627,6 +1627,7 @@ fn send_buffer_counts_per_message_cost_of_tiny_messages() {
         assert!(n < 10_000_000, "no bound on tiny messages");
     }
     let per = 4 + SEND_MESSAGE_OVERHEAD;
+    eprintln!("{n} messages of 4 bytes fill the send buffer (SEND_MESSAGE_OVERHEAD {SEND_MESSAGE_OVERHEAD}, SEND_CHUNK_OVERHEAD {SEND_CHUNK_OVERHEAD})");
     assert_eq!(n as usize, MAX_SEND_BUFFER / per);
     assert!(p.sides[0].stats().send_memory <= MAX_SEND_BUFFER);
     let mut got = 0u32;

@@ -492,3 +492,47 @@ fn wrong_fingerprint_never_connects_and_no_data_flows() {
     // The W3C error detail for the failed RTCDtlsTransport.
     assert_eq!(net.endpoint(OFFERER).peer.dtls_failure_detail(), Some("fingerprint-failure"));
 }
+
+#[test]
+fn send_past_the_send_buffer_is_an_operation_error_and_loses_nothing() {
+    let mut net = pair(7, LinkConditions::ideal().delay(Duration::from_millis(10)));
+    let (ch, incoming) = connect(&mut net, init("bulk"));
+    let now = net.now();
+    let mut rng = Rng::seeded(77);
+    let mut accepted = Vec::new();
+    let a = net.endpoint_mut(OFFERER);
+    // Queue faster than anything can leave: the bound is reached within one call stack.
+    let refusal = loop {
+        let m = message(&mut rng, accepted.len() as u32, 64 * 1024);
+        match a.peer.send(now, ch, true, &m) {
+            Ok(()) => {
+                *a.buffered_mut(ch) += m.len();
+                accepted.push(m);
+            }
+            Err(e) => break e,
+        }
+        assert!(accepted.len() < 1024, "no send buffer bound");
+    };
+    assert_eq!(refusal.kind, polyrtc::peer::ErrorKind::Operation, "{refusal}");
+    assert_eq!(refusal.kind.as_str(), "OperationError");
+    let queued: usize = accepted.iter().map(Vec::len).sum();
+    assert!(queued <= polyrtc::sctp::MAX_SEND_BUFFER && queued > polyrtc::sctp::MAX_SEND_BUFFER / 2, "{queued}");
+    a.drain();
+    // Everything accepted arrives, in order and intact; the buffer empties.
+    let n = accepted.len();
+    net.drive_until(
+        |n_| {
+            pump(n_);
+            n_.endpoint(ANSWERER).messages_on(incoming.channel).len() == n
+                && *n_.endpoint_mut(OFFERER).buffered_mut(ch) == 0
+        },
+        Duration::from_secs(120),
+        1_000_000,
+    )
+    .expect("every accepted message is delivered");
+    let got = net.endpoint(ANSWERER).messages_on(incoming.channel);
+    assert!(got.iter().zip(&accepted).all(|(g, m)| *g == m), "delivered intact and in order");
+    // The channel still works.
+    let now = net.now();
+    net.endpoint_mut(OFFERER).send(now, ch, true, b"after");
+}

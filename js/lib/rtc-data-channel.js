@@ -8,6 +8,18 @@ const { RTCErrorEvent } = require('./rtc-error-event');
 const { setDataChannelClass } = require('./rtc-data-channel-event');
 
 const BINARY_TYPES = ['blob', 'arraybuffer'];
+/**
+ * Most bytes this layer holds for sends the engine has not taken yet (behind a Blob read,
+ * or waiting for room in the engine's send buffer), as the engine's MAX_SEND_BUFFER bounds
+ * its own. Past it send() throws OperationError (webrtc-pc §6.2 send(): "if queuing data is
+ * not possible because not enough buffer space is available, throw an OperationError").
+ */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/** The engine refused a message because its send buffer is full (nothing was queued). */
+function isSendBufferFull(err) {
+  return /send buffer is full/.test(String(err && err.message));
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
@@ -31,6 +43,9 @@ class RTCDataChannel extends EventTarget {
   #binaryType = 'arraybuffer';
   /** Sends waiting behind a Blob read, in call order: { ready, bytes, binary, size, promise }. */
   #sendQueue = [];
+  /** Bytes in #sendQueue (bounded by MAX_QUEUED_BYTES). */
+  #queuedBytes = 0;
+  #draining = false;
   /** RTCDataChannelStats counters (webrtc-stats §8.13): payload bytes, API messages. */
   #announcedOpen = false;
   #counters = { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 };
@@ -96,8 +111,12 @@ class RTCDataChannel extends EventTarget {
     if (max !== null && size > max) {
       throw new TypeError(`message of ${size} bytes exceeds maxMessageSize ${max}`);
     }
+    if ((blob || this.#sendQueue.length > 0) && this.#queuedBytes + size > MAX_QUEUED_BYTES) {
+      throw domException('OperationError', `the send queue is full (${this.#queuedBytes} bytes wait)`);
+    }
     if (blob) {
       const entry = { ready: false, bytes: null, binary: true, size };
+      this.#queuedBytes += size;
       this.#sendQueue.push(entry);
       this.#bufferedAmount += size;
       blob.arrayBuffer().then((ab) => {
@@ -113,6 +132,7 @@ class RTCDataChannel extends EventTarget {
     }
     if (this.#sendQueue.length > 0) {
       this.#sendQueue.push({ ready: true, bytes: binary ? bytes.slice() : bytes, binary, size });
+      this.#queuedBytes += size;
       this.#bufferedAmount += size;
       return;
     }
@@ -127,18 +147,29 @@ class RTCDataChannel extends EventTarget {
   }
 
   #drainSendQueue() {
-    while (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) {
-      const entry = this.#sendQueue.shift();
-      if (entry.failed || this.#readyState !== 'open') {
-        this._bufferedAmountDecrease(entry.size);
-        continue;
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) {
+        const entry = this.#sendQueue[0];
+        let sent = false;
+        if (!entry.failed && this.#readyState === 'open') {
+          try {
+            this.#owner.send(this.#handle, entry.binary, entry.bytes);
+            sent = true;
+          } catch (err) {
+            // Accepted already (counted in bufferedAmount): wait for room, which the next
+            // bufferedAmount decrease brings, rather than drop it.
+            if (isSendBufferFull(err)) return;
+          }
+        }
+        this.#sendQueue.shift();
+        this.#queuedBytes -= entry.size;
+        if (sent) this.#countSent(entry.size);
+        else this._bufferedAmountDecrease(entry.size);
       }
-      try {
-        this.#owner.send(this.#handle, entry.binary, entry.bytes);
-        this.#countSent(entry.size);
-      } catch (err) {
-        this._bufferedAmountDecrease(entry.size);
-      }
+    } finally {
+      this.#draining = false;
     }
   }
 
@@ -215,6 +246,8 @@ class RTCDataChannel extends EventTarget {
     this.#bufferedAmount = after;
     const threshold = this.#bufferedAmountLowThreshold;
     if (before > threshold && after <= threshold) fire(this, 'bufferedamountlow');
+    // The engine's buffer has room again for sends waiting here.
+    if (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) this.#drainSendQueue();
   }
 
   /** @internal the remote side started the closing procedure. */
@@ -236,6 +269,7 @@ class RTCDataChannel extends EventTarget {
     if (this.#readyState === 'closed') return;
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
+    this.#queuedBytes = 0;
     fire(this, 'close');
   }
 
@@ -244,6 +278,7 @@ class RTCDataChannel extends EventTarget {
     if (this.#readyState === 'closed') return false;
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
+    this.#queuedBytes = 0;
     return true;
   }
 }

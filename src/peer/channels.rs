@@ -8,7 +8,7 @@ use super::{
     MAX_REOPEN_HELD_BYTES, MAX_REOPEN_HELD_MESSAGES,
 };
 use crate::datachannel::{self as dc, DataChannelOpen, DcepMessage, Reliability};
-use crate::sctp::{Association, SendOptions};
+use crate::sctp::{Association, SctpError, SendOptions, MAX_SEND_BUFFER};
 use crate::time::Time;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub(super) struct Channels {
     /// Label and protocol bytes over all channels (bounded by [`MAX_CHANNEL_NAME_BYTES`]
     /// for remote opens).
     name_bytes: usize,
+    /// Some channel's DATA_CHANNEL_OPEN waits for room in the SCTP send buffer.
+    opens_deferred: bool,
 }
 
 fn name_len(init: &DataChannelInit) -> usize {
@@ -61,6 +63,18 @@ fn name_len(init: &DataChannelInit) -> usize {
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
     PeerError::new(kind, msg)
+}
+
+/// A refused user message: `OperationError` (W3C webrtc-pc §6.2 send(): queuing is not
+/// possible, e.g. the send buffer is full); nothing was queued.
+fn send_error(e: SctpError) -> PeerError {
+    match e {
+        SctpError::SendBufferFull => err(
+            ErrorKind::Operation,
+            format!("the send buffer is full (at most {MAX_SEND_BUFFER} bytes are queued)"),
+        ),
+        e => err(ErrorKind::Operation, format!("send failed: {e:?}")),
+    }
 }
 
 impl Channels {
@@ -73,6 +87,7 @@ impl Channels {
             held_messages: 0,
             held_bytes: 0,
             name_bytes: 0,
+            opens_deferred: false,
         }
     }
 
@@ -185,6 +200,7 @@ impl Channels {
         if !sctp.is_established() {
             return;
         }
+        let mut deferred = false;
         for (h, c) in self.channels.iter_mut() {
             if c.state != State::Connecting {
                 continue;
@@ -203,6 +219,11 @@ impl Channels {
                         c.overhead_outstanding += buf.len();
                         c.awaiting_ack = true;
                     }
+                    Err(SctpError::SendBufferFull) => {
+                        // Still connecting: the OPEN goes out once data leaves the buffer.
+                        deferred = true;
+                        continue;
+                    }
                     Err(e) => {
                         c.state = State::Closed;
                         events.push_back(PeerEvent::DataChannelError {
@@ -216,6 +237,14 @@ impl Channels {
             }
             c.state = State::Open;
             events.push_back(PeerEvent::DataChannelOpen { channel: *h });
+        }
+        self.opens_deferred = deferred;
+    }
+
+    /// Data left the SCTP send buffer: sends the OPENs that waited for room.
+    pub fn retry_deferred_opens(&mut self, now: Time, sctp: Option<&mut Association>, events: &mut VecDeque<PeerEvent>) {
+        if self.opens_deferred {
+            self.open_pending(now, sctp, events);
         }
     }
 
@@ -250,12 +279,10 @@ impl Channels {
         let opts = Self::options(c);
         if data.is_empty() {
             // RFC 8831 §6.6: empty messages travel as one byte with an _EMPTY PPID.
-            sctp.send(now, stream, ppid, &[0], opts)
-                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+            sctp.send(now, stream, ppid, &[0], opts).map_err(send_error)?;
             c.overhead_outstanding += 1;
         } else {
-            sctp.send(now, stream, ppid, data, opts)
-                .map_err(|e| err(ErrorKind::Operation, format!("send failed: {e:?}")))?;
+            sctp.send(now, stream, ppid, data, opts).map_err(send_error)?;
         }
         Ok(())
     }

@@ -1139,6 +1139,7 @@ impl Peer {
             }
             SctpEvent::BufferedAmountDecreased { stream, bytes } => {
                 self.channels.on_buffered_decrease(stream, bytes, &mut self.events);
+                self.channels.retry_deferred_opens(now, self.sctp.as_mut(), &mut self.events);
             }
             SctpEvent::IncomingStreamReset { stream } => {
                 self.channels.on_incoming_reset(now, self.sctp.as_mut(), stream, &mut self.events);

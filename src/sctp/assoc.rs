@@ -8,12 +8,12 @@ use core::time::Duration;
 
 use super::cookie::CookieData;
 use super::error::SctpError;
-use super::rx::{DataOutcome, Rx};
+use super::rx::{DataOutcome, Rx, KEEP_CAPACITY};
 use super::tx::{unwrap_tsn, Tx};
 use super::wire::*;
 use super::MAX_RECEIVE_WINDOW;
 use super::{SctpConfig, SctpEvent, SctpStats, SendOptions};
-use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MAX_QUEUED_SACKS, MESSAGE_OVERHEAD};
+use super::{MAX_CONTROL_CHUNKS, MAX_QUEUED_PACKETS, MAX_QUEUED_SACKS};
 use super::{MAX_COOKIE_LEN, MAX_PACKET_SIZE, MAX_PENDING_RESETS, MAX_STREAMS, MIN_PACKET_SIZE};
 use crate::crypto::Rng;
 use crate::Time;
@@ -108,7 +108,9 @@ pub struct Association {
     t2_count: u32,
     ack_timer: Option<Time>,
     hb_timer: Option<Time>,
-    hb_nonce: Option<u64>,
+    /// The outstanding HEARTBEAT: our random nonce (its whole info) and when we sent it.
+    /// The RTT sample comes from this time, never from bytes the peer echoes.
+    hb_sent: Option<(u64, Time)>,
     error_count: u32,
     outbound_streams: u16,
     remote_max_message_size: usize,
@@ -166,7 +168,7 @@ impl Association {
             t2_count: 0,
             ack_timer: None,
             hb_timer: None,
-            hb_nonce: None,
+            hb_sent: None,
             error_count: 0,
             outbound_streams: 0,
             remote_max_message_size,
@@ -194,7 +196,7 @@ impl Association {
     pub fn stats(&self) -> SctpStats {
         let mut s = self.stats.clone();
         self.tx.stats_into(&mut s);
-        s.receive_buffered = self.rx.buffered;
+        s.receive_buffered = self.rx.memory();
         s.receive_window = self.rx.window();
         s
     }
@@ -245,6 +247,9 @@ impl Association {
                 .is_some_and(|r| r.streams.contains(&stream))
         {
             return Err(SctpError::StreamResetting);
+        }
+        if !self.tx.has_room(data.len()) {
+            return Err(SctpError::SendBufferFull);
         }
         self.tx.enqueue(now, stream, ppid, data.to_vec(), opts);
         Ok(())
@@ -458,7 +463,10 @@ impl Association {
     pub fn poll_event(&mut self) -> Option<SctpEvent> {
         let ev = self.events.pop_front()?;
         if let SctpEvent::Message { data, .. } = &ev {
-            self.rx.consumed(data.len() + MESSAGE_OVERHEAD);
+            self.rx.consumed(data.len());
+        }
+        if self.events.is_empty() && self.events.capacity() > KEEP_CAPACITY {
+            self.events = VecDeque::new();
         }
         Some(ev)
     }
@@ -879,9 +887,11 @@ impl Association {
             Chunk::Sack(s) => {
                 if self.is_up() {
                     let outcome = self.tx.handle_sack(now, &s, &mut self.stats);
-                    // New data acknowledged, or the peer answers our zero-window probes:
-                    // it is alive (RFC 9260 §6.1, §8.1).
-                    if outcome.cum_advanced || self.tx.peer_rwnd < self.config.max_packet_size {
+                    self.tx.on_sack();
+                    // RFC 9260 §8.3: only data we sent being acknowledged resets the error
+                    // counter; a SACK that acknowledges nothing new does not (an answered
+                    // zero window probe is simply not counted, see `Tx::on_t3`).
+                    if outcome.cum_advanced || outcome.newly_acked {
                         self.error_count = 0;
                     }
                     // Released bytes are reported once per packet (`after_input`): a
@@ -974,23 +984,25 @@ impl Association {
         self.window_arrived = 0;
         self.window_since = Some(now);
         let fast = self.tx.min_rtt.is_none_or(|r| now - since <= r * 2);
-        if fast && self.rx.buffered < window / 4 && window < self.config.max_receive_window {
+        if fast && self.rx.payload() < window / 4 && window < self.config.max_receive_window {
             self.rx
                 .set_window(window.saturating_mul(2).min(self.config.max_receive_window));
         }
     }
 
     fn collect_deliveries(&mut self) {
+        // Each message stays charged (payload and MESSAGE_OVERHEAD) until `poll_event`
+        // hands it out.
         for d in self.rx.delivered.drain(..) {
             self.stats.messages_received += 1;
-            // Each undrained message also costs its bookkeeping, so tiny messages cannot
-            // pin unbounded memory.
-            self.rx.buffered += MESSAGE_OVERHEAD;
             self.events.push_back(SctpEvent::Message {
                 stream: d.stream,
                 ppid: d.ppid,
                 data: d.data,
             });
+        }
+        if self.rx.delivered.capacity() > KEEP_CAPACITY {
+            self.rx.delivered = Vec::new();
         }
         self.check_deferred_reset_no_time();
     }
@@ -1078,33 +1090,30 @@ impl Association {
             self.hb_timer = Some(now + self.config.heartbeat_interval);
             return;
         }
-        if self.hb_nonce.is_some() {
+        if self.hb_sent.is_some() {
             self.count_error();
             if self.state == State::Done {
                 return;
             }
         }
         let nonce = self.rng.u64();
-        self.hb_nonce = Some(nonce);
-        let mut info = Vec::with_capacity(16);
-        info.extend_from_slice(&nonce.to_be_bytes());
-        info.extend_from_slice(&now.as_micros().to_be_bytes());
+        self.hb_sent = Some((nonce, now));
+        let info = nonce.to_be_bytes().to_vec();
         self.control.push_back(Chunk::Heartbeat { info });
         self.hb_timer = Some(now + self.config.heartbeat_interval + self.tx.rto);
     }
 
+    /// RFC 9260 §8.3: only an exact echo of the info of our outstanding HEARTBEAT counts;
+    /// the sample is measured from the send time we recorded.
     fn handle_heartbeat_ack(&mut self, now: Time, info: &[u8]) {
-        let mut r = Reader::new(info);
-        let (Ok(hi), Ok(lo), Ok(thi), Ok(tlo)) = (r.u32(), r.u32(), r.u32(), r.u32()) else {
+        let Some((nonce, sent)) = self.hb_sent else {
             return;
         };
-        let nonce = (u64::from(hi) << 32) | u64::from(lo);
-        if self.hb_nonce != Some(nonce) {
+        if info != nonce.to_be_bytes() {
             return;
         }
-        self.hb_nonce = None;
+        self.hb_sent = None;
         self.error_count = 0;
-        let sent = Time::from_micros((u64::from(thi) << 32) | u64::from(tlo));
         self.tx.on_rtt_sample(now - sent);
     }
 
@@ -1329,12 +1338,22 @@ enum Flow {
 
 #[cfg(test)]
 impl Association {
+    /// The verification tag the peer must put on its packets.
+    pub(super) fn debug_my_tag(&self) -> u32 {
+        self.my_tag
+    }
+
+    /// Chunks queued for sending besides DATA.
+    pub(super) fn debug_control_len(&self) -> usize {
+        self.control.len() + self.single.len()
+    }
+
     pub(super) fn debug_state(&self) -> String {
         format!(
             "state {:?} rx cum {} buffered {} {} | tx {}",
             self.state,
             self.rx.cum_tsn(),
-            self.rx.buffered,
+            self.rx.memory(),
             self.rx.debug_streams(),
             self.tx.debug_state()
         )

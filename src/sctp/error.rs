@@ -33,6 +33,9 @@ pub enum SctpError {
     InvalidStream,
     /// An outgoing reset of this stream is in progress.
     StreamResetting,
+    /// Queuing the message would take the send buffer past
+    /// [`MAX_SEND_BUFFER`](super::MAX_SEND_BUFFER); nothing was queued.
+    SendBufferFull,
 }
 
 impl From<WireError> for SctpError {

@@ -34,12 +34,24 @@
 //!
 //! # Bounds
 //!
-//! Everything the peer can grow is bounded by the constants below: bytes held on the
-//! receive side by `receive_window` (x [`MAX_RECEIVE_BUFFER_FACTOR`] for chunks filling
-//! holes, plus [`MESSAGE_OVERHEAD`] per undrained message), the out-of-order TSN range by
-//! [`MAX_TSN_AHEAD`], message size by `max_message_size` (a larger message aborts the
-//! association), queued responses by [`MAX_CONTROL_CHUNKS`] and [`MAX_QUEUED_PACKETS`].
-//! The send buffer is not limited here: the application watches `buffered_amount`.
+//! Everything the peer can grow is bounded by the constants below, counted at what it costs
+//! on the heap, not by its payload alone:
+//!
+//! * receive side: payload bytes held by the receive window, and their cost (payload plus
+//!   [`CHUNK_OVERHEAD`] per fragment held for reassembly, [`MESSAGE_OVERHEAD`] per message
+//!   waiting for an earlier SSN or for the user, [`TSN_RUN_OVERHEAD`] per run of TSNs kept
+//!   above the cumulative TSN, [`TSN_MARK_OVERHEAD`] per B/E mark) by
+//!   [`MAX_RECEIVE_BUFFER_FACTOR`] x the window; chunks that fill no hole (nor release
+//!   held messages) stop at three quarters of that and the advertised window shrinks with
+//!   it. Per-stream ordering state is bounded by the stream id space
+//!   ([`MAX_STREAM_STATE_MEMORY`]). In all, [`max_receive_memory`] of the window
+//!   ([`MAX_RECEIVE_MEMORY`] for the default one); `tests/sctp_memory.rs` measures it with a
+//!   counting allocator under the many-tiny-messages attack.
+//! * the out-of-order TSN range by [`MAX_TSN_AHEAD`], message size by `max_message_size`
+//!   (a larger message aborts the association), queued responses by
+//!   [`MAX_CONTROL_CHUNKS`] and [`MAX_QUEUED_PACKETS`].
+//! * send side: [`MAX_SEND_BUFFER`] (`send` refuses more); a peer that keeps its window
+//!   closed gets one zero window probe in flight (RFC 9260 §6.1), nothing else grows.
 
 mod assoc;
 mod cookie;
@@ -72,8 +84,10 @@ pub const DEFAULT_MAX_RECEIVE_WINDOW: usize = 4 * 1024 * 1024;
 /// Hard ceiling on any configured receive window. With [`MAX_RECEIVE_BUFFER_FACTOR`] it
 /// bounds what one association may hold on the receive side.
 pub const MAX_RECEIVE_WINDOW: usize = 16 * 1024 * 1024;
-/// Hard ceiling on received bytes held, as a multiple of the receive window (chunks that
-/// fill a hole are accepted beyond the window so a full buffer cannot deadlock).
+/// Hard ceiling on what the receive side holds at its cost (payload and bookkeeping), as a
+/// multiple of the receive window. Chunks that fill a hole (or release messages held for
+/// an earlier SSN) may use the last quarter, and payload beyond the window, so a full
+/// buffer cannot deadlock.
 pub const MAX_RECEIVE_BUFFER_FACTOR: usize = 2;
 /// Streams we announce in each direction (RFC 8831 §6.2: 65535).
 pub const MAX_STREAMS: u16 = 65535;
@@ -104,9 +118,88 @@ pub const MAX_DUP_TSNS: usize = 16;
 pub const MAX_TSN_AHEAD: u64 = 65_535;
 /// Most DATA chunks we keep in flight (half of what a receiver like us accepts ahead).
 pub const MAX_INFLIGHT_CHUNKS: usize = 32_768;
-/// Bytes charged against the receive window per delivered, undrained message on top of
-/// its payload.
-pub const MESSAGE_OVERHEAD: usize = 64;
+/// Most bytes queued on the send side of one association (browsers use 16 MiB), counted at
+/// their cost: payload plus [`SEND_MESSAGE_OVERHEAD`] per queued message and
+/// [`SEND_CHUNK_OVERHEAD`] per DATA chunk waiting for its acknowledgement (a fragmented
+/// message's chunks are copies, so the message being fragmented counts twice until its last
+/// chunk is sent). Past it `send` returns [`SctpError::SendBufferFull`] and queues nothing.
+pub const MAX_SEND_BUFFER: usize = 16 * 1024 * 1024;
+
+// ---- What held data costs ----
+//
+// Peer-driven buffers are charged what they occupy on the heap, not their payload alone:
+// each stored item costs its slot in the container that holds it (`size_of` of the real
+// entry, times the container's worst-case slack) plus the allocator's overhead of its
+// payload block. The costs are checked against a counting allocator by
+// `tests/sctp_memory.rs`.
+
+/// Heap overhead of one allocation beyond the bytes asked for: the allocator's header and
+/// rounding (glibc: an 8-byte header, 16-byte granules, 32-byte smallest block).
+pub const ALLOCATION_OVERHEAD: usize = 32;
+
+/// Worst-case heap bytes per entry of a `BTreeMap`/`BTreeSet` whose entries (key and
+/// value) take `entry` bytes: a node holds at most 11 entries behind a 16-byte header and
+/// is at least 5/11 full except for the root; an internal node (12 more child pointers)
+/// comes with at least 6 children.
+pub const fn btree_entry_cost(entry: usize) -> usize {
+    let leaf = 16 + 11 * entry + ALLOCATION_OVERHEAD;
+    let internal = leaf + 12 * core::mem::size_of::<usize>();
+    (leaf + internal / 5).div_ceil(5)
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Receive side: charged per DATA fragment held for reassembly on top of its payload (its
+/// entry in the reassembly map, the payload block).
+pub const CHUNK_OVERHEAD: usize =
+    btree_entry_cost(core::mem::size_of::<(u64, wire::DataChunk)>()) + ALLOCATION_OVERHEAD;
+
+/// Receive side: charged per complete message on top of its payload while it waits for an
+/// earlier SSN (its entry in the ordering map) or for the user to take it (its slot in
+/// the event queue, which can be twice its length, and in the delivery list), plus the
+/// payload block.
+pub const MESSAGE_OVERHEAD: usize = max(
+    btree_entry_cost(core::mem::size_of::<((u16, u16), (u32, Vec<u8>))>()),
+    2 * core::mem::size_of::<SctpEvent>() + 2 * core::mem::size_of::<rx::Delivered>(),
+) + ALLOCATION_OVERHEAD;
+
+/// Receive side: charged per run of consecutive TSNs kept above the cumulative TSN (the
+/// received set and the reassembly index each keep one entry per run).
+pub const TSN_RUN_OVERHEAD: usize = btree_entry_cost(core::mem::size_of::<(u64, u64)>());
+
+/// Receive side: charged per held fragment that carries the B or E bit (its index entry).
+pub const TSN_MARK_OVERHEAD: usize = btree_entry_cost(core::mem::size_of::<u64>());
+
+/// Per-stream ordering state (the next SSN of each stream id that has carried an ordered
+/// message) at its largest: a hash table of every 16-bit stream id, at most 7/8 full.
+pub const MAX_STREAM_STATE_MEMORY: usize =
+    2 * 65536 * (core::mem::size_of::<(u16, u16)>() + 1) + 16 + ALLOCATION_OVERHEAD;
+
+/// The most the receive side of an association holds, at its cost, with a receive window
+/// of `window` bytes.
+pub const fn max_receive_memory(window: usize) -> usize {
+    window * MAX_RECEIVE_BUFFER_FACTOR + MAX_STREAM_STATE_MEMORY
+}
+
+/// [`max_receive_memory`] of the default receive window.
+pub const MAX_RECEIVE_MEMORY: usize = max_receive_memory(DEFAULT_RECEIVE_WINDOW);
+
+/// Send side: charged per queued message on top of its payload (its slot in the queue,
+/// which can be twice its length, and its payload block).
+pub const SEND_MESSAGE_OVERHEAD: usize =
+    2 * core::mem::size_of::<tx::OutMsg>() + ALLOCATION_OVERHEAD;
+
+/// Send side: charged per DATA chunk awaiting acknowledgement on top of its payload (its
+/// slot in the in-flight queue, its entry in the retransmission set, its payload block).
+pub const SEND_CHUNK_OVERHEAD: usize = 2 * core::mem::size_of::<tx::Sent>()
+    + btree_entry_cost(core::mem::size_of::<u64>())
+    + ALLOCATION_OVERHEAD;
 /// Most control chunks (heartbeat acks, error reports, reconfig responses) queued for sending.
 pub const MAX_CONTROL_CHUNKS: usize = 64;
 /// Most stand-alone packets (INIT ACKs) queued for sending.
@@ -237,8 +330,11 @@ pub struct SctpStats {
     pub rto_micros: u64,
     /// Bytes accepted by `send` and not yet acknowledged or abandoned, all streams.
     pub buffered_amount: usize,
-    /// Bytes held on the receive side (reassembly, ordering, undrained events).
+    /// Bytes held on the receive side (reassembly, ordering, undrained events), at their
+    /// cost (payload and bookkeeping, see [`CHUNK_OVERHEAD`] and [`MESSAGE_OVERHEAD`]).
     pub receive_buffered: usize,
     /// Our current receive window (what a_rwnd is computed from).
     pub receive_window: usize,
+    /// What the send side holds at its cost, against [`MAX_SEND_BUFFER`].
+    pub send_memory: usize,
 }

@@ -1,12 +1,22 @@
 //! The receiving half: TSN tracking with gaps and duplicates, SACK generation,
 //! reassembly, ordered and unordered delivery, FORWARD TSN (RFC 3758 §3.6) and
-//! incoming stream resets (RFC 6525 §5.2.2). Every held byte counts against the window.
+//! incoming stream resets (RFC 6525 §5.2.2).
+//!
+//! Two counts bound what a peer can make us hold: the payload bytes (the advertised
+//! window), and what the held data costs on the heap (payload plus per-fragment,
+//! per-message and per-TSN-run bookkeeping, see the costs in `mod.rs`), which may not pass
+//! `MAX_RECEIVE_BUFFER_FACTOR` x the window.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::tx::{lo32, unwrap_tsn};
 use super::wire::{DataChunk, ForwardTsnChunk, GapBlock, SackChunk};
 use super::{MAX_DUP_TSNS, MAX_GAP_BLOCKS, MAX_RECEIVE_BUFFER_FACTOR, MAX_TSN_AHEAD};
+use super::{CHUNK_OVERHEAD, MESSAGE_OVERHEAD, TSN_MARK_OVERHEAD, TSN_RUN_OVERHEAD};
+
+/// Delivery lists and event queues longer than this are freed when they empty, so that a
+/// burst does not leave its capacity behind, uncharged.
+pub(super) const KEEP_CAPACITY: usize = 256;
 
 /// A complete message ready for the user.
 pub(super) struct Delivered {
@@ -23,13 +33,6 @@ pub(super) enum DataOutcome {
     Dropped,
     /// A reassembled message exceeds the maximum message size.
     TooBig,
-}
-
-#[derive(Default)]
-struct StreamIn {
-    next_ssn: u16,
-    /// Complete ordered messages waiting for an earlier SSN.
-    ready: BTreeMap<u16, (u32, Vec<u8>)>,
 }
 
 pub(super) struct Rx {
@@ -50,9 +53,18 @@ pub(super) struct Rx {
     /// on a full window. Fragments are only added above `cum` (or move `cum`); removals
     /// clear it.
     partial_cache: Option<(u64, usize, usize)>,
-    streams: HashMap<u16, StreamIn>,
-    /// Bytes held: reassembly, ordering queues and delivered-but-undrained messages.
-    pub buffered: usize,
+    /// The next SSN to deliver, per stream that has seen an ordered message (at most one
+    /// entry per stream id: `MAX_STREAM_STATE_MEMORY`).
+    next_ssn: HashMap<u16, u16>,
+    /// Complete ordered messages waiting for an earlier SSN, by (stream, SSN): one map for
+    /// all streams, so a stream with one waiting message does not cost a B-tree node.
+    held: BTreeMap<(u16, u16), (u32, Vec<u8>)>,
+    /// Payload bytes held: reassembly, ordering and delivered-but-undrained messages. The
+    /// window counts these.
+    payload: usize,
+    /// What the held items cost: payload plus `CHUNK_OVERHEAD` per fragment and
+    /// `MESSAGE_OVERHEAD` per message (the TSN index is added by `memory`).
+    items: usize,
     window: usize,
     max_message_size: usize,
     pub delivered: Vec<Delivered>,
@@ -132,8 +144,10 @@ impl Rx {
             begins: BTreeSet::new(),
             ends: BTreeSet::new(),
             partial_cache: None,
-            streams: HashMap::new(),
-            buffered: 0,
+            next_ssn: HashMap::new(),
+            held: BTreeMap::new(),
+            payload: 0,
+            items: 0,
             window,
             max_message_size,
             delivered: Vec::new(),
@@ -143,8 +157,47 @@ impl Rx {
         }
     }
 
+    /// What the receive side holds, at its cost: the items plus the TSN index (runs of
+    /// the received set and of the reassembly index, B and E marks).
+    pub fn memory(&self) -> usize {
+        let runs = self.received.runs.len() + self.runs.len();
+        let marks = self.begins.len() + self.ends.len();
+        self.items + runs * TSN_RUN_OVERHEAD + marks * TSN_MARK_OVERHEAD
+    }
+
+    /// Hard ceiling on `memory`: only chunks that fill a hole may use the last quarter.
+    fn memory_limit(&self) -> usize {
+        self.window.saturating_mul(MAX_RECEIVE_BUFFER_FACTOR)
+    }
+
+    fn memory_soft_limit(&self) -> usize {
+        self.memory_limit() / 4 * 3
+    }
+
+    /// The advertised window: payload room, or less when the held data's bookkeeping
+    /// (many small chunks) brings the memory near its limit.
     pub fn a_rwnd(&self) -> u32 {
-        u32::try_from(self.window.saturating_sub(self.buffered)).unwrap_or(u32::MAX)
+        let by_payload = self.window.saturating_sub(self.payload);
+        let by_memory = self.memory_soft_limit().saturating_sub(self.memory());
+        u32::try_from(by_payload.min(by_memory)).unwrap_or(u32::MAX)
+    }
+
+    /// Whether ordered messages of `stream` wait for an earlier SSN.
+    fn holds_on(&self, stream: u16) -> bool {
+        self.held.range((stream, 0)..=(stream, u16::MAX)).next().is_some()
+    }
+
+    /// A chunk of the message that ordered messages of its stream wait for.
+    fn releases_held(&self, d: &DataChunk) -> bool {
+        !d.unordered
+            && self.next_ssn.get(&d.stream).copied().unwrap_or(0) == d.ssn
+            && self.holds_on(d.stream)
+    }
+
+    /// Forgets a message that was held or delivered.
+    fn uncharge_message(&mut self, len: usize) {
+        self.payload = self.payload.saturating_sub(len);
+        self.items = self.items.saturating_sub(len + MESSAGE_OVERHEAD);
     }
 
     pub fn cum_tsn(&self) -> u32 {
@@ -164,13 +217,27 @@ impl Rx {
             return DataOutcome::Dropped;
         }
         let len = d.payload.len();
-        let fills_hole = self.received.last().is_some_and(|h| tsn < h);
-        let limit = if fills_hole {
-            self.window * MAX_RECEIVE_BUFFER_FACTOR
+        let whole = d.beginning && d.ending;
+        // What accepting it costs at most: its item, its index entries, a new run of the
+        // received set if it is out of order.
+        let mut cost = len
+            + if whole {
+                MESSAGE_OVERHEAD
+            } else {
+                CHUNK_OVERHEAD + TSN_RUN_OVERHEAD + TSN_MARK_OVERHEAD
+            };
+        if tsn != self.cum + 1 {
+            cost += TSN_RUN_OVERHEAD;
+        }
+        // Chunks that fill a TSN hole, or that ordered messages held wait for, may use the
+        // reserve: a full buffer can then always make progress.
+        let needed = self.received.last().is_some_and(|h| tsn < h) || self.releases_held(&d);
+        let (payload_limit, memory_limit) = if needed {
+            (self.window.saturating_mul(MAX_RECEIVE_BUFFER_FACTOR), self.memory_limit())
         } else {
-            self.window
+            (self.window, self.memory_soft_limit())
         };
-        if self.buffered + len > limit {
+        if self.payload + len > payload_limit || self.memory() + cost > memory_limit {
             self.sack_now = true;
             if self.partial_at_cum_bytes() > self.max_message_size {
                 // The message in progress can never complete within our limits.
@@ -191,11 +258,13 @@ impl Rx {
             self.received.insert(tsn);
             self.sack_now = true;
         }
-        self.buffered += len;
-        if d.beginning && d.ending {
+        self.payload += len;
+        if whole {
+            self.items += len + MESSAGE_OVERHEAD;
             self.deliver(d.stream, d.ssn, d.unordered, d.ppid, d.payload);
             return DataOutcome::Accepted;
         }
+        self.items += len + CHUNK_OVERHEAD;
         self.hold(tsn, d);
         self.try_reassemble(tsn)
     }
@@ -286,31 +355,46 @@ impl Rx {
         }
         let mut data = Vec::with_capacity(total);
         for c in self.release_range(start, end) {
+            self.items = self.items.saturating_sub(c.payload.len() + CHUNK_OVERHEAD);
             data.extend_from_slice(&c.payload);
         }
+        // The fragments' payload is now the message's.
+        self.items += total + MESSAGE_OVERHEAD;
         self.deliver(stream, ssn, unordered, ppid, data);
         DataOutcome::Accepted
     }
 
+    /// A complete message (charged as one): to the user, or held for an earlier SSN.
     fn deliver(&mut self, stream: u16, ssn: u16, unordered: bool, ppid: u32, data: Vec<u8>) {
         if unordered {
             self.delivered.push(Delivered { stream, ppid, data });
             return;
         }
-        let st = self.streams.entry(stream).or_default();
-        if ssn == st.next_ssn {
-            st.next_ssn = st.next_ssn.wrapping_add(1);
+        let next = self.next_ssn.entry(stream).or_insert(0);
+        if ssn == *next {
             self.delivered.push(Delivered { stream, ppid, data });
-            while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
-                st.next_ssn = st.next_ssn.wrapping_add(1);
-                self.delivered.push(Delivered { stream, ppid, data });
+            self.release_held(stream, ssn.wrapping_add(1));
+        } else if serial_gt16(ssn, *next) {
+            // A second message with the same SSN (a confused or hostile peer) replaces the
+            // first: forget the first's charge.
+            if let Some((_, old)) = self.held.insert((stream, ssn), (ppid, data)) {
+                self.uncharge_message(old.len());
             }
-        } else if serial_gt16(ssn, st.next_ssn) {
-            st.ready.insert(ssn, (ppid, data));
         } else {
             // Stale (already delivered or skipped).
-            self.buffered = self.buffered.saturating_sub(data.len());
+            self.uncharge_message(data.len());
         }
+    }
+
+    /// Delivers the held messages of `stream` from SSN `from` on while they are
+    /// consecutive; the stream's next SSN becomes the first one missing.
+    fn release_held(&mut self, stream: u16, from: u16) {
+        let mut next = from;
+        while let Some((ppid, data)) = self.held.remove(&(stream, next)) {
+            self.delivered.push(Delivered { stream, ppid, data });
+            next = next.wrapping_add(1);
+        }
+        self.next_ssn.insert(stream, next);
     }
 
     /// Bytes of the partial message whose last fragment received is at the cumulative TSN.
@@ -333,11 +417,13 @@ impl Rx {
         total
     }
 
-    /// The user took a delivered message: its bytes leave the buffer. If our window had
-    /// closed and has now reopened, a window update SACK is due (RFC 9260 §6.2).
-    pub fn consumed(&mut self, bytes: usize) {
-        self.buffered = self.buffered.saturating_sub(bytes);
-        if self.window_closed && self.buffered <= self.window / 2 {
+    /// The user took a delivered message of `len` bytes: it leaves the buffer. If our
+    /// window had closed and has now reopened, a window update SACK is due (RFC 9260 §6.2).
+    pub fn consumed(&mut self, len: usize) {
+        self.uncharge_message(len);
+        if self.window_closed
+            && usize::try_from(self.a_rwnd()).unwrap_or(usize::MAX) >= self.window / 2
+        {
             self.window_closed = false;
             self.sack_now = true;
         }
@@ -362,7 +448,8 @@ impl Rx {
                 break;
             }
             if let Some(c) = self.reasm.remove(&t) {
-                self.buffered = self.buffered.saturating_sub(c.payload.len());
+                self.payload = self.payload.saturating_sub(c.payload.len());
+                self.items = self.items.saturating_sub(c.payload.len() + CHUNK_OVERHEAD);
             }
         }
         self.partial_cache = None;
@@ -378,29 +465,28 @@ impl Rx {
         self.runs = kept;
         // Skip the abandoned SSNs, delivering what became deliverable.
         for &(stream, ssn) in &f.streams {
-            let st = self.streams.entry(stream).or_default();
-            if serial_gt16(st.next_ssn, ssn) {
+            let lo = self.next_ssn.get(&stream).copied().unwrap_or(0);
+            if serial_gt16(lo, ssn) {
                 continue;
             }
             // Deliver the held messages with SSNs in [next_ssn, ssn] (serial order) by
             // walking the map, not every SSN: one entry may skip 32767 SSNs and a packet
             // carries thousands of entries.
-            let lo = st.next_ssn;
             let skipped: Vec<u16> = if lo <= ssn {
-                st.ready.range(lo..=ssn).map(|(&k, _)| k).collect()
+                self.held.range((stream, lo)..=(stream, ssn)).map(|(&(_, k), _)| k).collect()
             } else {
-                st.ready.range(lo..).chain(st.ready.range(..=ssn)).map(|(&k, _)| k).collect()
+                self.held
+                    .range((stream, lo)..=(stream, u16::MAX))
+                    .chain(self.held.range((stream, 0)..=(stream, ssn)))
+                    .map(|(&(_, k), _)| k)
+                    .collect()
             };
             for k in skipped {
-                if let Some((ppid, data)) = st.ready.remove(&k) {
+                if let Some((ppid, data)) = self.held.remove(&(stream, k)) {
                     self.delivered.push(Delivered { stream, ppid, data });
                 }
             }
-            st.next_ssn = ssn.wrapping_add(1);
-            while let Some((ppid, data)) = st.ready.remove(&st.next_ssn) {
-                st.next_ssn = st.next_ssn.wrapping_add(1);
-                self.delivered.push(Delivered { stream, ppid, data });
-            }
+            self.release_held(stream, ssn.wrapping_add(1));
         }
         // Complete messages that no longer wait for skipped fragments may exist: none,
         // since whole messages are abandoned.
@@ -410,14 +496,20 @@ impl Rx {
     /// Returns the streams reset.
     pub fn reset_streams(&mut self, streams: &[u16]) -> Vec<u16> {
         let list: Vec<u16> = if streams.is_empty() {
-            self.streams.keys().copied().collect()
+            self.next_ssn.keys().copied().collect()
         } else {
             streams.to_vec()
         };
-        for s in &list {
-            if let Some(st) = self.streams.remove(s) {
-                for (_, (_, d)) in st.ready {
-                    self.buffered = self.buffered.saturating_sub(d.len());
+        for &s in &list {
+            self.next_ssn.remove(&s);
+            let ssns: Vec<u16> = self
+                .held
+                .range((s, 0)..=(s, u16::MAX))
+                .map(|(&(_, k), _)| k)
+                .collect();
+            for k in ssns {
+                if let Some((_, d)) = self.held.remove(&(s, k)) {
+                    self.uncharge_message(d.len());
                 }
             }
         }
@@ -448,6 +540,11 @@ impl Rx {
         }
     }
 
+    /// Payload bytes held (charged against the window; the application has not taken them).
+    pub fn payload(&self) -> usize {
+        self.payload
+    }
+
     /// The receive window a_rwnd is computed from.
     pub fn window(&self) -> usize {
         self.window
@@ -463,15 +560,16 @@ impl Rx {
 impl Rx {
     pub fn debug_streams(&self) -> String {
         let mut v: Vec<String> = self
-            .streams
+            .next_ssn
             .iter()
-            .filter(|(_, st)| !st.ready.is_empty())
-            .map(|(s, st)| {
-                format!(
-                    "stream {s} next {} ready {:?}",
-                    st.next_ssn,
-                    st.ready.keys().collect::<Vec<_>>()
-                )
+            .filter(|(&s, _)| self.holds_on(s))
+            .map(|(&s, next)| {
+                let ready: Vec<u16> = self
+                    .held
+                    .range((s, 0)..=(s, u16::MAX))
+                    .map(|(&(_, k), _)| k)
+                    .collect();
+                format!("stream {s} next {next} ready {ready:?}")
             })
             .collect();
         v.sort();

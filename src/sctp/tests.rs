@@ -1430,7 +1430,8 @@ mod rx_review {
         // Before the review fix every fragment rescanned the run up to the E fragment:
         // a peer sending E first and then the rest backwards cost O(n^2) lookups.
         let n: u32 = 20_000;
-        let mut rx = Rx::new(1, 1 << 20, 1 << 20);
+        // 20k one-byte fragments cost ~5 MiB of bookkeeping: a window that holds them.
+        let mut rx = Rx::new(1, 8 << 20, 1 << 20);
         let byte = |t: u32| u8::try_from(t % 251).unwrap_or(0);
         for t in (1..=n).rev() {
             let c = fragment(t, t == 1, t == n, false, byte(t));
@@ -2011,4 +2012,279 @@ mod congestion {
         let f = tx.forward_tsn().unwrap();
         assert_eq!(f.new_cum_tsn, 102);
     }
+}
+
+// ---- issue 5: memory bounds, zero window, error counter, heartbeat RTT ----
+
+/// Steps `side` alone through its own timers until it sends a HEARTBEAT; returns its info
+/// and the time it was sent. Whatever else the side sends is dropped.
+fn next_heartbeat(p: &mut Pair, side: usize) -> (Vec<u8>, Time) {
+    for _ in 0..100 {
+        let Some(t) = p.sides[side].poll_timeout() else { break };
+        p.now = p.now.max(t);
+        let now = p.now;
+        p.sides[side].handle_timeout(now);
+        while let Some(pkt) = p.sides[side].poll_transmit(now) {
+            for c in wire::Packet::decode(&pkt).unwrap().chunks {
+                if let wire::Chunk::Heartbeat { info } = c {
+                    return (info, now);
+                }
+            }
+        }
+    }
+    panic!("no heartbeat");
+}
+
+#[test]
+fn heartbeat_rtt_comes_from_our_send_time_not_the_echoed_bytes() {
+    // B has sent no data, so it has no RTT sample yet: the heartbeat gives the first.
+    let (mut p, vtag_b, _) = connected_pair_and_tags(501);
+    p.run_until(Duration::from_secs(1), |p| p.queue.is_empty());
+    let before = p.sides[1].stats();
+    assert_eq!(before.srtt_micros, None);
+    let (info, sent) = next_heartbeat(&mut p, 1);
+    assert!(info.len() >= 8, "the info starts with our nonce");
+    let ack = |info: Vec<u8>| packet(vtag_b, vec![wire::Chunk::HeartbeatAck { info }]);
+    p.now = sent + Duration::from_millis(40);
+    let now = p.now;
+    // The nonce echoed with a forged send time 50 s in the past.
+    let forged_time = (sent - Duration::from_secs(50)).as_micros();
+    let mut forged = info[..8].to_vec();
+    forged.extend_from_slice(&forged_time.to_be_bytes());
+    if forged != info {
+        p.sides[1].handle_packet(now, &ack(forged));
+    }
+    // An unknown nonce.
+    let mut unknown = info.clone();
+    unknown[0] ^= 0x80;
+    p.sides[1].handle_packet(now, &ack(unknown));
+    let after = p.sides[1].stats();
+    assert_eq!(after.srtt_micros, None, "a forged echo gave an RTT sample");
+    assert_eq!(after.rto_micros, before.rto_micros);
+    // The genuine echo, 40 ms after we sent it: that is the sample.
+    p.sides[1].handle_packet(now, &ack(info.clone()));
+    let genuine = p.sides[1].stats();
+    assert_eq!(genuine.srtt_micros, Some(40_000));
+    // RTO = srtt + 4 * rttvar = 40 + 4 * 20 ms, raised to rto_min (200 ms).
+    assert_eq!(genuine.rto_micros, 200_000);
+    // The same echo again is stale: no second sample.
+    p.now += Duration::from_secs(20);
+    let now = p.now;
+    p.sides[1].handle_packet(now, &ack(info));
+    assert_eq!(p.sides[1].stats().srtt_micros, Some(40_000));
+}
+
+#[test]
+fn send_buffer_is_bounded_and_keeps_what_it_accepted() {
+    let mut p = Pair::new(511, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    p.connect(false);
+    let now = p.now;
+    // Large messages, queued faster than anything can leave.
+    let mut accepted = 0usize;
+    let mut sent = Vec::new();
+    let mut refused = None;
+    for i in 0..1024u32 {
+        let m = message(i, 64 * 1024);
+        match p.sides[0].send(now, 1, 53, &m, SendOptions::default()) {
+            Ok(()) => {
+                accepted += m.len();
+                sent.push(m);
+            }
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(refused, Some(SctpError::SendBufferFull), "after {accepted} bytes");
+    let stats = p.sides[0].stats();
+    assert!(stats.send_memory <= MAX_SEND_BUFFER, "{}", stats.send_memory);
+    assert!(accepted + 64 * 1024 + SEND_MESSAGE_OVERHEAD > MAX_SEND_BUFFER - sent.len() * SEND_MESSAGE_OVERHEAD);
+    // The refused message is not counted; the channel still works once the buffer drains.
+    assert_eq!(p.sides[0].buffered_amount(1), accepted);
+    assert_eq!(
+        p.sides[0].send(now, 1, 53, &message(0, 64 * 1024), SendOptions::default()),
+        Err(SctpError::SendBufferFull)
+    );
+    assert_eq!(p.sides[0].buffered_amount(1), accepted);
+    let mut got = Vec::new();
+    p.run_until(Duration::from_secs(600), |p| {
+        got.extend(p.take_messages(1).into_iter().map(|(_, _, d)| d));
+        got.len() == sent.len()
+    });
+    assert!(got == sent, "every accepted message arrives intact and in order");
+    p.run_until(Duration::from_secs(60), |p| p.sides[0].buffered_amount(1) == 0);
+    assert_eq!(p.sides[0].stats().send_memory, 0);
+    let now = p.now;
+    assert_eq!(p.sides[0].send(now, 1, 53, b"again", SendOptions::default()), Ok(()));
+}
+
+#[test]
+fn send_buffer_counts_per_message_cost_of_tiny_messages() {
+    let mut p = Pair::new(512, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    p.connect(false);
+    let now = p.now;
+    let mut n = 0u32;
+    while p.sides[0].send(now, 2, 51, &n.to_be_bytes(), SendOptions::default()).is_ok() {
+        n += 1;
+        assert!(n < 10_000_000, "no bound on tiny messages");
+    }
+    let per = 4 + SEND_MESSAGE_OVERHEAD;
+    eprintln!("{n} messages of 4 bytes fill the send buffer (SEND_MESSAGE_OVERHEAD {SEND_MESSAGE_OVERHEAD}, SEND_CHUNK_OVERHEAD {SEND_CHUNK_OVERHEAD})");
+    assert_eq!(n as usize, MAX_SEND_BUFFER / per);
+    assert!(p.sides[0].stats().send_memory <= MAX_SEND_BUFFER);
+    let mut got = 0u32;
+    p.run_until(Duration::from_secs(600), |p| {
+        for (_, _, d) in p.take_messages(1) {
+            assert_eq!(d, got.to_be_bytes());
+            got += 1;
+        }
+        got == n
+    });
+}
+
+/// Side 0 of a connected pair, talking to a script instead of side 1: runs side 0 alone
+/// until `until`, handing each packet it sends to `peer`, whose answer (if any) side 0
+/// receives at once. Returns side 0's events.
+fn talk_to_script(
+    p: &mut Pair,
+    until: Time,
+    mut peer: impl FnMut(Time, &wire::Packet, &mut Association) -> Option<Vec<u8>>,
+) -> Vec<SctpEvent> {
+    let mut events = Vec::new();
+    loop {
+        let now = p.now;
+        while let Some(pkt) = p.sides[0].poll_transmit(now) {
+            let decoded = wire::Packet::decode(&pkt).unwrap();
+            if let Some(reply) = peer(now, &decoded, &mut p.sides[0]) {
+                p.sides[0].handle_packet(now, &reply);
+            }
+        }
+        while let Some(e) = p.sides[0].poll_event() {
+            events.push(e);
+        }
+        let Some(next) = p.sides[0].poll_timeout() else { break };
+        if next > until {
+            break;
+        }
+        p.now = p.now.max(next);
+        let now = p.now;
+        p.sides[0].handle_timeout(now);
+    }
+    events
+}
+
+fn data_tsns(pkt: &wire::Packet) -> Vec<u32> {
+    pkt.chunks
+        .iter()
+        .filter_map(|c| match c {
+            wire::Chunk::Data(d) => Some(d.tsn),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sack(vtag: u32, cum_tsn_ack: u32, a_rwnd: u32) -> Vec<u8> {
+    packet(
+        vtag,
+        vec![wire::Chunk::Sack(wire::SackChunk { cum_tsn_ack, a_rwnd, gaps: vec![], dup_tsns: vec![] })],
+    )
+}
+
+#[test]
+fn sacks_that_acknowledge_nothing_new_do_not_keep_a_dead_peer_alive() {
+    // The peer answers every packet with a SACK that acknowledges nothing and advertises
+    // 1100 bytes: room for every chunk outstanding. Before the fix a SACK leaving us less
+    // than a packet of window reset the error counter, so this went on forever.
+    let (mut p, _, next_tsn) = connected_pair_and_tags(521);
+    let tag_a = p.sides[0].debug_my_tag();
+    let cum = next_tsn.wrapping_sub(1);
+    let now = p.now;
+    for i in 0..10u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    let until = p.now + Duration::from_secs(6 * 3600);
+    let events = talk_to_script(&mut p, until, |_, pkt, _| {
+        (!data_tsns(pkt).is_empty()).then(|| sack(tag_a, cum, 1100))
+    });
+    assert!(
+        events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })),
+        "still up after 6 h of SACKs that acknowledge nothing: {}",
+        p.sides[0].debug_state()
+    );
+    let t3 = p.sides[0].stats().t3_expirations;
+    assert!((10..=11).contains(&t3), "{t3} timeouts");
+}
+
+#[test]
+fn a_peer_that_keeps_its_window_closed_gets_one_probe_per_timeout_and_nothing_grows() {
+    let (mut p, _, next_tsn) = connected_pair_and_tags(522);
+    let tag_a = p.sides[0].debug_my_tag();
+    let now = p.now;
+    for i in 0..20u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    // The receiver takes these 20 and closes its window.
+    let mut acked = next_tsn.wrapping_sub(1);
+    let until = p.now + Duration::from_secs(1);
+    talk_to_script(&mut p, until, |_, pkt, _| {
+        let tsns = data_tsns(pkt);
+        let last = *tsns.last()?;
+        acked = last;
+        let window = if last == next_tsn.wrapping_add(19) { 0 } else { 64 * 1024 };
+        Some(sack(tag_a, last, window))
+    });
+    assert_eq!(acked, next_tsn.wrapping_add(19));
+    assert_eq!(p.sides[0].stats().flight_size, 0);
+    // More data for a closed window; from now on the receiver answers every probe with
+    // its closed window and acknowledges nothing.
+    let closed_at = p.now;
+    let now = p.now;
+    for i in 0..100u8 {
+        p.sides[0].send(now, 9, 51, &[i; 100], SendOptions::default()).unwrap();
+    }
+    let mut probes: Vec<(Time, Vec<u32>)> = Vec::new();
+    let mut refused = 0;
+    let until = p.now + Duration::from_secs(3 * 3600);
+    let events = talk_to_script(&mut p, until, |now, pkt, a| {
+        // The application keeps queueing: the send buffer stops it.
+        let mut n = 0;
+        while a.send(now, 9, 51, &[7; 64 * 1024], SendOptions::default()).is_ok() {
+            n += 1;
+            assert!(n < 1000);
+        }
+        refused += 1;
+        assert!(a.stats().send_memory <= MAX_SEND_BUFFER);
+        assert_eq!(a.debug_control_len(), 0, "control chunks pile up");
+        let tsns = data_tsns(pkt);
+        if tsns.is_empty() {
+            return None;
+        }
+        probes.push((now, tsns));
+        Some(sack(tag_a, acked, 0))
+    });
+    assert!(!events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })), "an answering peer may keep its window closed");
+    assert!(p.sides[0].is_established());
+    assert!(refused > 0);
+    // One chunk per probe, always the same one, the first one RTO after the window closed,
+    // then at doubling intervals up to rto_max.
+    assert!(probes.len() >= 10, "{} probes", probes.len());
+    let probe_tsn = acked.wrapping_add(1);
+    for (_, tsns) in &probes {
+        assert_eq!(tsns, &vec![probe_tsn]);
+    }
+    let rto_min = SctpConfig::default().rto_min;
+    let rto_max = SctpConfig::default().rto_max;
+    assert!(probes[0].0 - closed_at >= rto_min, "first probe {:?} after the window closed", probes[0].0 - closed_at);
+    let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    for w in gaps.windows(2) {
+        assert!(w[1] >= w[0], "probe intervals {gaps:?}");
+    }
+    assert_eq!(*gaps.last().unwrap(), rto_max);
+    let stats = p.sides[0].stats();
+    assert!(stats.send_memory <= MAX_SEND_BUFFER);
+    // The peer falls silent: Association.Max.Retrans unanswered probes end it.
+    let until = p.now + Duration::from_secs(3600);
+    let events = talk_to_script(&mut p, until, |_, _, _| None);
+    assert!(events.iter().any(|e| matches!(e, SctpEvent::Aborted { .. })));
 }

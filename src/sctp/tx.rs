@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
-use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS};
+use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS, MAX_SEND_BUFFER};
 use super::{MAX_BURST, SLOW_START_MAX_MTUS_PER_SACK};
+use super::{SEND_CHUNK_OVERHEAD, SEND_MESSAGE_OVERHEAD};
 use crate::Time;
 use core::time::Duration;
 
@@ -25,7 +26,7 @@ pub(super) fn unwrap_tsn(reference: u64, tsn: u32) -> u64 {
 }
 
 /// A user message not yet completely handed to DATA chunks.
-struct OutMsg {
+pub(super) struct OutMsg {
     id: u64,
     stream: u16,
     ppid: u32,
@@ -38,7 +39,7 @@ struct OutMsg {
 }
 
 /// A DATA chunk that has a TSN and is not yet cumulatively acknowledged.
-struct Sent {
+pub(super) struct Sent {
     tsn: u64,
     msg_id: u64,
     stream: u16,
@@ -69,6 +70,8 @@ impl Sent {
 #[derive(Default)]
 pub(super) struct SackOutcome {
     pub cum_advanced: bool,
+    /// Some chunk not acknowledged before (cumulatively or by a gap block) is now.
+    pub newly_acked: bool,
     pub rtt: Option<Duration>,
 }
 
@@ -81,6 +84,8 @@ pub(super) struct Tx {
     next_ssn: HashMap<u16, u16>,
     buffered: HashMap<u16, usize>,
     pub buffered_total: usize,
+    /// What the queued messages and unacknowledged chunks cost (see [`MAX_SEND_BUFFER`]).
+    memory: usize,
     /// Bytes released per stream since the last drain (for BufferedAmountDecreased).
     released: BTreeMap<u16, usize>,
     next_msg_id: u64,
@@ -104,6 +109,13 @@ pub(super) struct Tx {
     pub pr_supported: bool,
     pub forward_tsn_pending: bool,
     pub t3: Option<Time>,
+    /// RFC 9260 §6.1 zero window probing: T3-rtx expired with nothing outstanding and
+    /// data queued behind the peer's closed window, so one chunk may go out.
+    probe_due: bool,
+    /// What is in flight is one chunk sent into the peer's closed window (a probe) ...
+    probe_outstanding: bool,
+    /// ... and the peer has answered since it was sent: its timeout is no error.
+    probe_answered: bool,
     pub rto: Duration,
     pub srtt: Option<Duration>,
     /// Smallest RTT sample: the path's round trip without our queues in it.
@@ -131,6 +143,7 @@ impl Tx {
             next_ssn: HashMap::new(),
             buffered: HashMap::new(),
             buffered_total: 0,
+            memory: 0,
             released: BTreeMap::new(),
             next_msg_id: 0,
             flight_size: 0,
@@ -150,6 +163,9 @@ impl Tx {
             pr_supported: false,
             forward_tsn_pending: false,
             t3: None,
+            probe_due: false,
+            probe_outstanding: false,
+            probe_answered: false,
             rto: rto.0,
             srtt: None,
             min_rtt: None,
@@ -164,8 +180,34 @@ impl Tx {
         (self.mtu - COMMON_HEADER_LEN - DATA_HEADER_LEN) & !3
     }
 
+    /// Whether a message of `len` bytes fits in the send buffer ([`MAX_SEND_BUFFER`]).
+    pub fn has_room(&self, len: usize) -> bool {
+        self.memory
+            .saturating_add(len)
+            .saturating_add(SEND_MESSAGE_OVERHEAD)
+            <= MAX_SEND_BUFFER
+    }
+
+    /// Takes the oldest chunk off the in-flight queue (it is cumulatively acknowledged).
+    fn pop_acked(&mut self) -> Option<Sent> {
+        let s = self.inflight.pop_front()?;
+        self.memory = self
+            .memory
+            .saturating_sub(s.payload.len() + SEND_CHUNK_OVERHEAD);
+        Some(s)
+    }
+
+    /// Takes the message at the front of the queue (sent completely or abandoned);
+    /// `len` is its full length.
+    fn pop_pending(&mut self, len: usize) -> Option<OutMsg> {
+        let m = self.pending.pop_front()?;
+        self.memory = self.memory.saturating_sub(len + SEND_MESSAGE_OVERHEAD);
+        Some(m)
+    }
+
     pub fn enqueue(&mut self, now: Time, stream: u16, ppid: u32, data: Vec<u8>, opts: SendOptions) {
         let len = data.len();
+        self.memory += len + SEND_MESSAGE_OVERHEAD;
         let (max_rtx, expires) = if self.pr_supported {
             (opts.max_retransmits, opts.max_lifetime.map(|d| now + d))
         } else {
@@ -253,6 +295,12 @@ impl Tx {
                 self.abandon(idx, stats);
                 continue;
             }
+            // RFC 9260 §6.1 A: into a closed window, one chunk in flight (the probe).
+            let len = self.inflight.get(idx).map_or(0, |s| s.payload.len());
+            let probe = self.peer_rwnd < len;
+            if probe && self.flight_size > 0 {
+                return;
+            }
             let Some(s) = self.inflight.get_mut(idx) else {
                 break;
             };
@@ -278,7 +326,7 @@ impl Tx {
                 self.flight_size += s.payload.len();
             }
             self.rtx.remove(&tsn);
-            self.last_data_sent = Some(now);
+            self.note_sent(now, probe);
             stats.retransmissions += 1;
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
@@ -306,7 +354,8 @@ impl Tx {
                 return;
             };
             if msg.offset == 0 && msg.expires.is_some_and(|e| now >= e) {
-                if let Some(m) = self.pending.pop_front() {
+                let len = msg.data.len();
+                if let Some(m) = self.pop_pending(len) {
                     stats.messages_abandoned += 1;
                     self.release(m.stream, m.data.len());
                 }
@@ -318,10 +367,16 @@ impl Tx {
             if out.len() + need > max {
                 return;
             }
-            // An opportunity that cannot be used is not saved up for a later burst (the
-            // allowance only adds up over SACKs handled before one drain).
-            if self.peer_rwnd < size && self.flight_size > 0 {
-                // Limited by the peer's window, not by congestion control.
+            // RFC 9260 §6.1 A: the peer's window has no room for this chunk. Once nothing
+            // is outstanding, one chunk may probe it, sent on T3-rtx one RTO later.
+            let probe = self.peer_rwnd < size;
+            if probe && !(self.flight_size == 0 && self.probe_due) {
+                if self.inflight.is_empty() && self.t3.is_none() {
+                    self.t3 = Some(now + self.rto);
+                }
+                // Limited by the peer's window, not by congestion control; an opportunity
+                // that cannot be used is not saved up for a later burst (the allowance only
+                // adds up over SACKs handled before one drain).
                 self.cwnd_limited = false;
                 self.burst_credit = 0;
                 return;
@@ -393,8 +448,10 @@ impl Tx {
                 max_rtx: msg.max_rtx,
                 expires: msg.expires,
             };
+            let total = msg.offset;
+            self.memory += sent.payload.len() + SEND_CHUNK_OVERHEAD;
             if ending {
-                self.pending.pop_front();
+                self.pop_pending(total);
                 stats.messages_sent += 1;
             }
             self.flight_size += sent.payload.len();
@@ -404,7 +461,7 @@ impl Tx {
                 new_in_packet = true;
                 self.burst_credit = self.burst_credit.saturating_sub(1);
             }
-            self.last_data_sent = Some(now);
+            self.note_sent(now, probe);
             stats.data_chunks_sent += 1;
             if self.t3.is_none() {
                 self.t3 = Some(now + self.rto);
@@ -434,6 +491,24 @@ impl Tx {
         self.partial_bytes_acked = 0;
         // The next halving is one RTO of silence after the last one applied.
         self.last_data_sent = Some(at);
+    }
+
+    /// A DATA chunk went out at `now`, into a closed window (`probe`) or not.
+    fn note_sent(&mut self, now: Time, probe: bool) {
+        self.last_data_sent = Some(now);
+        self.probe_due = false;
+        self.probe_outstanding = probe;
+        self.probe_answered = false;
+    }
+
+    /// A SACK arrived (after `handle_sack`): an outstanding zero window probe is answered,
+    /// so its timeout does not count as an error (RFC 9260 §6.1: the receiver may keep its
+    /// window closed as long as it likes, as long as it answers).
+    pub fn on_sack(&mut self) {
+        if self.inflight.is_empty() {
+            self.probe_outstanding = false;
+        }
+        self.probe_answered = self.probe_outstanding;
     }
 
     fn index(&self, tsn: u64) -> Option<usize> {
@@ -481,8 +556,13 @@ impl Tx {
             self.release(stream, n);
         }
         // The rest of a partly sent message is dropped too.
-        if self.pending.front().is_some_and(|m| m.id == msg_id) {
-            if let Some(m) = self.pending.pop_front() {
+        if let Some(len) = self
+            .pending
+            .front()
+            .filter(|m| m.id == msg_id)
+            .map(|m| m.data.len())
+        {
+            if let Some(m) = self.pop_pending(len) {
                 self.release(m.stream, m.data.len().saturating_sub(m.offset));
             }
         }
@@ -591,7 +671,7 @@ impl Tx {
         let mut rtt_from: Option<Time> = None;
         // Cumulative ack.
         while self.cum_ack < cum {
-            let Some(s) = self.inflight.pop_front() else {
+            let Some(s) = self.pop_acked() else {
                 break;
             };
             self.cum_ack = s.tsn;
@@ -651,6 +731,7 @@ impl Tx {
                 highest_newly_acked = Some(highest_newly_acked.map_or(i, |h: usize| h.max(i)));
             }
         }
+        out.newly_acked = bytes_acked > 0;
         if let Some(t) = rtt_from {
             let r = now - t;
             self.update_rtt(r);
@@ -737,12 +818,16 @@ impl Tx {
         self.handle_sack(now, &sack, stats);
     }
 
-    /// T3-rtx expiry (RFC 9260 §6.3.3). Returns false if nothing was outstanding.
+    /// T3-rtx expiry (RFC 9260 §6.3.3). Returns whether it counts against
+    /// Association.Max.Retrans: not if nothing was outstanding (then it was the timer of
+    /// the first zero window probe), nor if the outstanding probe was answered.
     pub fn on_t3(&mut self, now: Time, stats: &mut SctpStats) -> bool {
         self.t3 = None;
         if self.inflight.is_empty() {
+            self.probe_due = !self.pending.is_empty();
             return false;
         }
+        let answered_probe = self.probe_outstanding && self.probe_answered;
         stats.t3_expirations += 1;
         self.rto = (self.rto * 2).min(self.rto_max);
         self.ssthresh = (self.cwnd / 2).max(4 * self.mtu);
@@ -762,7 +847,7 @@ impl Tx {
         if !self.inflight.is_empty() {
             self.t3 = Some(now + self.rto);
         }
-        true
+        !answered_probe
     }
 
     pub fn stats_into(&self, stats: &mut SctpStats) {
@@ -775,6 +860,7 @@ impl Tx {
             .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         stats.rto_micros = u64::try_from(self.rto.as_micros()).unwrap_or(u64::MAX);
         stats.buffered_amount = self.buffered_total;
+        stats.send_memory = self.memory;
     }
 }
 

@@ -206,7 +206,13 @@ async function connect(a, b) {
   assert.ok(reportB.remoteCandidates.some((c) => c.type === 'host' && c.address === net.ADDR.a),
     `B knows A's host candidate: ${JSON.stringify(reportB.remoteCandidates)}`);
   assert.ok(reportA.selected, 'A has a selected candidate pair');
-  assert.strictEqual(reportA.selected.local.address, net.ADDR.a, 'A sends from its private base');
+  // RFC 8445 §7.2.5.3.2: A's valid pair has the local candidate B's response mapped it to
+  // (A's NAT mapping, srflx or, behind a symmetric NAT, prflx), whose base is A's private
+  // host address.
+  const localOnA = reportA.selected.local;
+  assert.ok(['srflx', 'prflx'].includes(localOnA.type), `A's selected local is its NAT mapping: ${JSON.stringify(localOnA)}`);
+  assert.strictEqual(localOnA.address, net.ADDR.natPublic, 'A is seen at its NAT address');
+  assert.strictEqual(localOnA.relatedAddress, net.ADDR.a, 'A sends from its private base');
   assert.strictEqual(reportA.selected.remote.address, net.ADDR.b, 'A reaches B directly');
   assert.match(reportA.localSdp, new RegExp(`typ srflx raddr ${net.ADDR.a.replace(/\./g, '\\.')} `));
 

@@ -150,22 +150,7 @@ impl PeerNode {
     }
 }
 
-impl Endpoint for PeerNode {
-    fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
-        self.peer.handle_datagram(now, transport, from, data);
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Time) {
-        self.peer.handle_timeout(now);
-        self.drain();
-    }
-    fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
-        self.peer.poll_transmit(now)
-    }
-    fn poll_timeout(&self) -> Option<Time> {
-        self.peer.poll_timeout()
-    }
-}
+peer_endpoint!(PeerNode);
 
 /// Signaling: drains events and trickles candidates to the side that has a remote
 /// description (earlier ones wait, as an application's signaling would queue them).

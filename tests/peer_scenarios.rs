@@ -206,22 +206,7 @@ impl Node {
     }
 }
 
-impl Endpoint for Node {
-    fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
-        self.peer.handle_datagram(now, transport, from, data);
-        self.drain();
-    }
-    fn handle_timeout(&mut self, now: Time) {
-        self.peer.handle_timeout(now);
-        self.drain();
-    }
-    fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
-        self.peer.poll_transmit(now)
-    }
-    fn poll_timeout(&self) -> Option<Time> {
-        self.peer.poll_timeout()
-    }
-}
+peer_endpoint!(Node);
 
 // ---------------------------------------------------------------------------------------
 // Network and signaling helpers

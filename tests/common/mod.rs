@@ -33,6 +33,31 @@ pub trait Endpoint {
     fn poll_timeout(&self) -> Option<Time>;
 }
 
+/// Implements [`Endpoint`] for a test wrapper of a `polyrtc::peer::Peer` held in its field
+/// `peer`, calling the wrapper's own `drain()` (events into its logs) after every input.
+/// The wrapper's file must import `SocketAddr`, `Time`, `Transmit` and `TransportId`.
+#[macro_export]
+macro_rules! peer_endpoint {
+    ($node:ty) => {
+        impl Endpoint for $node {
+            fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+                self.peer.handle_datagram(now, transport, from, data);
+                self.drain();
+            }
+            fn handle_timeout(&mut self, now: Time) {
+                self.peer.handle_timeout(now);
+                self.drain();
+            }
+            fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
+                self.peer.poll_transmit(now)
+            }
+            fn poll_timeout(&self) -> Option<Time> {
+                self.peer.poll_timeout()
+            }
+        }
+    };
+}
+
 /// Index of an endpoint in its [`Network`].
 pub type EndpointId = usize;
 

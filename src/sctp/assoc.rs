@@ -822,6 +822,7 @@ impl Association {
             self.config.receive_window,
             self.config.max_message_size,
         );
+        self.rx.set_packet_size(self.config.max_packet_size);
         self.window_arrived = 0;
         self.window_since = None;
         self.outbound_streams = peer.inbound_streams;

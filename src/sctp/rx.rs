@@ -10,13 +10,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::tx::{lo32, unwrap_tsn};
-use super::wire::{DataChunk, ForwardTsnChunk, GapBlock, SackChunk};
+use super::wire::{DataChunk, ForwardTsnChunk, GapBlock, SackChunk, COMMON_HEADER_LEN};
 use super::{MAX_DUP_TSNS, MAX_GAP_BLOCKS, MAX_RECEIVE_BUFFER_FACTOR, MAX_TSN_AHEAD};
 use super::{CHUNK_OVERHEAD, MESSAGE_OVERHEAD, TSN_MARK_OVERHEAD, TSN_RUN_OVERHEAD};
 
 /// Delivery lists and event queues longer than this are freed when they empty, so that a
 /// burst does not leave its capacity behind, uncharged.
 pub(super) const KEEP_CAPACITY: usize = 256;
+
+/// A SACK chunk without gap ack blocks and duplicate TSNs (RFC 9260 §3.3.4).
+const SACK_HEADER_LEN: usize = 16;
 
 /// A complete message ready for the user.
 pub(super) struct Delivered {
@@ -73,6 +76,8 @@ pub(super) struct Rx {
     pub data_packets: u32,
     /// We advertised less than a quarter of the window.
     window_closed: bool,
+    /// Most gap ack blocks per SACK: what fits in one packet, at most `MAX_GAP_BLOCKS`.
+    gap_blocks: usize,
 }
 
 /// A set of TSNs kept as runs of consecutive values (start -> inclusive end).
@@ -154,7 +159,15 @@ impl Rx {
             sack_now: false,
             data_packets: 0,
             window_closed: false,
+            gap_blocks: MAX_GAP_BLOCKS,
         }
+    }
+
+    /// Fits the SACKs we build in packets of `packet_size` bytes (RFC 9260 §6.2: as many
+    /// gap ack blocks as fit, with the duplicate TSNs).
+    pub fn set_packet_size(&mut self, packet_size: usize) {
+        let room = packet_size.saturating_sub(COMMON_HEADER_LEN + SACK_HEADER_LEN + 4 * MAX_DUP_TSNS);
+        self.gap_blocks = (room / 4).clamp(1, MAX_GAP_BLOCKS);
     }
 
     /// What the receive side holds, at its cost: the items plus the TSN index (runs of
@@ -247,12 +260,16 @@ impl Rx {
         }
         // Record the TSN.
         if tsn == self.cum + 1 {
+            // RFC 9260 §6.7: a SACK for every packet while a gap is open, and (as RFC 5681
+            // §4.2 has for TCP) at once for the one that fills a gap, wholly or in part:
+            // the sender is recovering from a loss and waits for this SACK (its cum ack
+            // ends fast recovery and restarts T3-rtx), not for our delayed-ack timer.
+            if !self.received.is_empty() {
+                self.sack_now = true;
+            }
             self.cum = tsn;
             if let Some(e) = self.received.take_run_at(self.cum + 1) {
                 self.cum = e;
-            }
-            if !self.received.is_empty() {
-                self.sack_now = true;
             }
         } else {
             self.received.insert(tsn);
@@ -523,7 +540,7 @@ impl Rx {
             .received
             .runs
             .iter()
-            .take(MAX_GAP_BLOCKS)
+            .take(self.gap_blocks)
             .map(|(&s, &e)| GapBlock { start: off(s), end: off(e) })
             .collect();
         self.sack_now = false;

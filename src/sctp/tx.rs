@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::wire::{ForwardTsnChunk, SackChunk, COMMON_HEADER_LEN, CT_DATA, DATA_HEADER_LEN};
 use super::{SctpStats, SendOptions, MAX_INFLIGHT_CHUNKS, MAX_SEND_BUFFER};
-use super::{MAX_BURST, SLOW_START_MAX_MTUS_PER_SACK};
+use super::{IMMEDIATE_SACK_CWND_MTUS, MAX_BURST, SLOW_START_MAX_MTUS_PER_SACK};
 use super::{SEND_CHUNK_OVERHEAD, SEND_MESSAGE_OVERHEAD};
 use crate::Time;
 use core::time::Duration;
@@ -301,6 +301,11 @@ impl Tx {
             if probe && self.flight_size > 0 {
                 return;
             }
+            let add = match self.inflight.get(idx) {
+                Some(s) if !s.in_flight => s.payload.len(),
+                _ => 0,
+            };
+            let immediate = fills_small_cwnd(self.cwnd, self.mtu, self.flight_size, add);
             let Some(s) = self.inflight.get_mut(idx) else {
                 break;
             };
@@ -310,7 +315,7 @@ impl Tx {
             }
             encode_data(
                 out,
-                s.flags,
+                s.flags | (u8::from(immediate) << 3),
                 lo32(s.tsn),
                 s.stream,
                 s.ssn,
@@ -410,8 +415,10 @@ impl Tx {
             let ending = size == remaining;
             // RFC 9260 §3.3.1 I bit: the last chunk before the queue runs dry asks for a
             // SACK at once, not after the peer's delayed-ack timer: a lone message is
-            // acknowledged (and its RTT sampled) in one round trip.
-            let last = ending && only_message;
+            // acknowledged (and its RTT sampled) in one round trip. So does the chunk
+            // that fills a small cwnd (`fills_small_cwnd`).
+            let last = (ending && only_message)
+                || fills_small_cwnd(self.cwnd, self.mtu, self.flight_size, size);
             let flags = (u8::from(last) << 3)
                 | (u8::from(msg.unordered) << 2)
                 | (u8::from(beginning) << 1)
@@ -669,6 +676,7 @@ impl Tx {
         }
         let mut bytes_acked = 0usize;
         let mut rtt_from: Option<Time> = None;
+        let in_recovery_before = self.fast_recovery_exit.is_some();
         // Cumulative ack.
         while self.cum_ack < cum {
             let Some(s) = self.pop_acked() else {
@@ -694,6 +702,8 @@ impl Tx {
         }
         // Gap ack blocks.
         let mut highest_newly_acked: Option<usize> = None;
+        // The highest TSN any block reports received (as an index), newly or not.
+        let mut highest_reported: Option<usize> = None;
         let len = self.inflight.len();
         // Blocks must ascend without overlap; others are ignored, so one SACK costs at
         // most one pass over the in-flight queue.
@@ -708,6 +718,7 @@ impl Tx {
             if start >= len {
                 continue;
             }
+            highest_reported = Some(end);
             for i in start..=end {
                 let Some(s) = self.inflight.get_mut(i) else {
                     break;
@@ -737,8 +748,18 @@ impl Tx {
             self.update_rtt(r);
             out.rtt = Some(r);
         }
-        // Fast retransmit: miss indications below the highest newly acked TSN (HTNA).
-        if let Some(h) = highest_newly_acked {
+        // Fast retransmit (RFC 9260 §7.2.4): miss indications below the highest newly
+        // acknowledged TSN (HTNA); and in Fast Recovery, a SACK that advances the cum ack
+        // counts one for every TSN it reports missing, below its highest block, whether
+        // that block is new or not. (Without that, a second loss in the window was only
+        // counted by SACKs for data sent after it, too few at a small cwnd: T3-rtx had to
+        // find it.)
+        let missing_below = if in_recovery_before && out.cum_advanced {
+            highest_reported.max(highest_newly_acked)
+        } else {
+            highest_newly_acked
+        };
+        if let Some(h) = missing_below {
             let mut marked = false;
             for i in 0..h {
                 let Some(s) = self.inflight.get_mut(i) else {
@@ -862,6 +883,16 @@ impl Tx {
         stats.buffered_amount = self.buffered_total;
         stats.send_memory = self.memory;
     }
+}
+
+/// Whether a chunk of `len` more bytes in flight fills a small cwnd (below
+/// [`IMMEDIATE_SACK_CWND_MTUS`]): nothing more may be sent until a SACK comes, and with so
+/// few packets in flight the peer's delayed-ack timer (200 ms, ten round trips of a 20 ms
+/// path) may be what sends it, after a T3-rtx (cwnd 1 MTU) or while loss keeps cwnd at a
+/// few MTUs. Such a chunk gets the I bit (RFC 9260 §3.3.1: the sender benefits from the
+/// SACK being sent back without delay).
+fn fills_small_cwnd(cwnd: usize, mtu: usize, flight_size: usize, len: usize) -> bool {
+    cwnd < IMMEDIATE_SACK_CWND_MTUS * mtu && flight_size.saturating_add(len) >= cwnd
 }
 
 /// Writes one DATA chunk.

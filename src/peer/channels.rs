@@ -537,12 +537,6 @@ impl Channels {
             self.fail(h, err(ErrorKind::SctpFailure, reason), events);
         }
     }
-
-    /// Channels in the table (open, opening or closing).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.channels.len()
-    }
 }
 
 fn open_message(init: &DataChannelInit) -> Option<DataChannelOpen> {
@@ -569,5 +563,64 @@ fn init_from_open(open: DataChannelOpen) -> DataChannelInit {
         max_retransmits: reliability.max_retransmits(),
         negotiated: false,
         id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_band(label: &str) -> DataChannelInit {
+        DataChannelInit { label: label.into(), ..DataChannelInit::default() }
+    }
+
+    /// webrtc-pc "set the session description": a channel for which no id is left when the
+    /// role is known is closed with an error (data-channel-failure), and it leaves the table
+    /// like any closed channel instead of staying there, counted against MAX_DATA_CHANNELS.
+    #[test]
+    fn a_channel_left_without_an_id_is_closed_and_forgotten() {
+        let mut t = Channels::new();
+        // Every odd id (the DTLS server's) taken by a negotiated channel.
+        for id in (1..u16::MAX).step_by(2) {
+            let init = DataChannelInit { negotiated: true, id: Some(id), ..in_band("n") };
+            t.create(init).expect("negotiated channel");
+        }
+        let taken = t.channels.len();
+        let (h, id) = t.create(in_band("late")).expect("in-band channel");
+        assert_eq!(id, None);
+        let mut events = VecDeque::new();
+        t.set_dtls_role(false, &mut events);
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                PeerEvent::DataChannelError { channel, error } if *channel == h => format!("error:{:?}", error.kind),
+                PeerEvent::DataChannelClosed { channel } if *channel == h => "closed".to_string(),
+                e => format!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["error:DataChannelFailure", "closed"]);
+        assert_eq!(t.channels.len(), taken, "the failed channel left the table");
+        assert_eq!(t.stream_of(h), None);
+        // Closing it afterwards is a no-op, not a second `closed`.
+        t.close(Time::ZERO, None, h, &mut events);
+        assert_eq!(events.len(), 2);
+    }
+
+    /// The id of an in-band channel is ignored: it gets the lowest free id of our parity
+    /// once the role is known, and the id it asked for stays free for a negotiated channel.
+    #[test]
+    fn an_in_band_channel_ignores_the_id_it_asks_for() {
+        let mut t = Channels::new();
+        let (h, id) = t.create(DataChannelInit { id: Some(6), ..in_band("x") }).unwrap();
+        assert_eq!(id, None);
+        let mut events = VecDeque::new();
+        t.set_dtls_role(true, &mut events);
+        assert_eq!(t.stream_of(h), Some(0));
+        assert_eq!(events.into_iter().collect::<Vec<_>>(), [PeerEvent::DataChannelIdAssigned { channel: h, id: 0 }]);
+        let (_, id) = t.create(DataChannelInit { id: Some(6), ..in_band("y") }).unwrap();
+        assert_eq!(id, Some(2));
+        let neg = DataChannelInit { negotiated: true, id: Some(6), ..in_band("n") };
+        assert_eq!(t.create(neg.clone()).unwrap().1, Some(6));
+        assert_eq!(t.create(neg).unwrap_err().kind, ErrorKind::Operation, "id 6 is in use now");
     }
 }

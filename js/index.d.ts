@@ -71,6 +71,7 @@ export interface RTCDataChannelInit {
   maxRetransmits?: number;
   protocol?: string;
   negotiated?: boolean;
+  /** Used only when `negotiated` is true; an in-band channel gets its id from the DTLS role. */
   id?: number;
 }
 

@@ -2252,3 +2252,109 @@ fn remote_description_with_only_a_weak_fingerprint_is_refused() {
     wait_connected(&mut net);
     assert_eq!(net.endpoint(B).peer.dtls_state(), DtlsTransportState::Connected);
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 6: RTCPeerConnection.close() and data channel ids (W3C webrtc-pc)
+// ---------------------------------------------------------------------------------------
+
+/// The events `node` logged for `ch`: Error (with its kind), Closing, Closed.
+fn channel_end(node: &Node, ch: ChannelId) -> Vec<String> {
+    node.log
+        .iter()
+        .filter_map(|e| match e {
+            PeerEvent::DataChannelError { channel, error } if *channel == ch => Some(format!("error:{:?}", error.kind)),
+            PeerEvent::DataChannelClosing { channel } if *channel == ch => Some("closing".into()),
+            PeerEvent::DataChannelClosed { channel } if *channel == ch => Some("closed".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A's `close()` ("close the connection"): A's channels are closed without an error (and no
+/// closing procedure); B's channels — in-band either way and negotiated — see the ABORT as
+/// their transport closing with an error: `DataChannelError` (SctpFailure) then
+/// `DataChannelClosed`, after which B's table forgets them and their ids are free.
+#[test]
+fn peer_close_ends_the_remote_channels_with_an_sctp_failure_and_frees_their_ids() {
+    let mut net = pair(600, link());
+    let now = net.now();
+    let neg_a = net.endpoint_mut(A).create(now, negotiated("neg", 5));
+    let neg_b = net.endpoint_mut(B).create(now, negotiated("neg", 5));
+    let (ch, inc) = connect(&mut net, A, "inband");
+    let now = net.now();
+    let from_b = net.endpoint_mut(B).create(now, init("from-b"));
+    drive(&mut net, "B's channel arrives and all open", Duration::from_secs(5), |n| {
+        n.endpoint(A).incoming_labelled("from-b").is_some() && n.endpoint(A).is_open(neg_a) && n.endpoint(B).is_open(neg_b)
+    });
+    let from_b_at_a = net.endpoint(A).incoming_labelled("from-b").unwrap().channel;
+    let ids_b: Vec<u16> = [inc, neg_b, from_b].iter().map(|c| net.endpoint(B).peer.channel_id(*c).expect("id")).collect();
+    let now = net.now();
+    net.endpoint_mut(A).peer.close(now);
+    net.endpoint_mut(A).drain();
+    for c in [ch, neg_a, from_b_at_a] {
+        assert_eq!(channel_end(net.endpoint(A), c), ["closed"], "A's own channel {c}: closed, no error");
+    }
+    drive(&mut net, "B's channels end", Duration::from_secs(5), |n| {
+        [inc, neg_b, from_b].iter().all(|c| n.endpoint(B).closed_count(*c) == 1)
+    });
+    run_for(&mut net, Duration::from_secs(2));
+    for c in [inc, neg_b, from_b] {
+        assert_eq!(channel_end(net.endpoint(B), c), ["error:SctpFailure", "closed"], "B's channel {c}");
+        assert_eq!(net.endpoint(B).peer.channel_id(c), None, "B's table forgot channel {c}");
+    }
+    // The ids are no longer in use on B: negotiated channels may take them again.
+    for id in ids_b {
+        let now = net.now();
+        let (_, got) = net.endpoint_mut(B).peer.create_data_channel(now, negotiated("again", id)).expect("id free again");
+        assert_eq!(got, Some(id));
+    }
+}
+
+/// RFC 8832 §6 / webrtc-pc createDataChannel: an in-band channel's `id` is ignored; ids of
+/// the DTLS role's parity are given the moment the answer fixing the role is applied (on the
+/// answerer at its setLocalDescription(answer), on the offerer at setRemoteDescription), and
+/// at once to channels created after; an id in use is refused with OperationError.
+#[test]
+fn in_band_ids_ignore_the_requested_id_and_come_with_the_answer() {
+    let mut net = pair(601, link());
+    let now = net.now();
+    let with_id = DataChannelInit { id: Some(8), ..init("o1") };
+    let (o1, got) = net.endpoint_mut(A).peer.create_data_channel(now, with_id).unwrap();
+    assert_eq!(got, None, "no id before the role is known, whatever was asked");
+    let o_neg = net.endpoint_mut(A).create(now, negotiated("neg", 1));
+    let offer = {
+        let a = &mut net.endpoint_mut(A).peer;
+        let offer = a.create_offer().unwrap();
+        a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap().sdp
+    };
+    assert_eq!(net.endpoint(A).peer.channel_id(o1), None);
+    let b = &mut net.endpoint_mut(B).peer;
+    b.set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    let (a1, got) = b.create_data_channel(now, DataChannelInit { id: Some(1), ..init("a1") }).unwrap();
+    assert_eq!(got, None);
+    let answer = b.set_local_description(now, None, None).unwrap().sdp;
+    assert!(answer.contains("a=setup:active"), "the answerer is the DTLS client");
+    assert_eq!(b.channel_id(a1), Some(0), "even id as soon as the answer is applied");
+    let (_, a2) = b.create_data_channel(now, DataChannelInit { id: Some(77), ..init("a2") }).unwrap();
+    assert_eq!(a2, Some(2), "created after the role is known: an id at once");
+    assert_eq!(b.create_data_channel(now, negotiated("dup", 0)).unwrap_err().kind, ErrorKind::Operation);
+    net.endpoint_mut(B).drain();
+    assert!(net.endpoint(B).log.contains(&PeerEvent::DataChannelIdAssigned { channel: a1, id: 0 }));
+    net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &answer).unwrap();
+    assert_eq!(net.endpoint(A).peer.channel_id(o1), Some(3), "odd, skipping the negotiated channel's 1");
+    assert_eq!(net.endpoint(A).peer.channel_id(o_neg), Some(1));
+    let a = &mut net.endpoint_mut(A).peer;
+    assert_eq!(a.create_data_channel(now, negotiated("dup", 3)).unwrap_err().kind, ErrorKind::Operation);
+}
+
+/// webrtc-pc createDataChannel step: both maxPacketLifeTime and maxRetransmits is a
+/// TypeError, refused before a channel exists (it used to be accepted and then closed
+/// silently when its DCEP OPEN could not be built, keeping its id in use).
+#[test]
+fn conflicting_reliability_is_refused_at_creation() {
+    let mut net = pair(602, link());
+    let now = net.now();
+    let both = DataChannelInit { max_retransmits: Some(1), max_packet_life_time: Some(10), ..init("both") };
+    assert_eq!(net.endpoint_mut(A).peer.create_data_channel(now, both).unwrap_err().kind, ErrorKind::Type);
+    assert!(!net.endpoint(A).peer.is_negotiation_needed(), "no channel was created");
+}

@@ -257,11 +257,18 @@ class RTCDataChannel extends EventTarget {
     fire(this, 'closing');
   }
 
-  /** @internal */
-  _error(errorDetail, message) {
+  /**
+   * @internal announce the channel as closed because its transport closed with an error
+   * (webrtc-pc §6.2): readyState 'closed', then `error` (an RTCErrorEvent), then `close`.
+   */
+  _closedWithError(errorDetail, message) {
     if (this.#readyState === 'closed') return;
+    this.#leaveState('closed');
+    this.#sendQueue.length = 0;
+    this.#queuedBytes = 0;
     const error = new RTCError({ errorDetail }, message || '');
     this.dispatchEvent(new RTCErrorEvent('error', { error }));
+    fire(this, 'close');
   }
 
   /** @internal announce the channel as closed. */

@@ -397,6 +397,7 @@ function makeRTCPeerConnection(engine) {
         this.#lastCreatedAnswer = '';
       }
       this.#applyEngineState();
+      this.#refreshChannelIds();
       if (this.#signalingState === 'stable') this.#updateNegotiationNeeded();
       if (this.#heldIceEvents.length > 0 && this.localDescription) {
         // icecandidate events only follow setLocalDescription: release them in a later task.
@@ -404,6 +405,20 @@ function makeRTCPeerConnection(engine) {
           if (this.#closed) return;
           this.#onEvents([]);
         });
+      }
+    }
+
+    /**
+     * An answer that fixes the DTLS role gives every channel without an id one (RFC 8832
+     * §6): `id` is non-null once that description is applied, before the `channelid` event
+     * of the engine arrives.
+     */
+    #refreshChannelIds() {
+      if (typeof this.#native.channelId !== 'function') return;
+      for (const channel of this.#channels.values()) {
+        if (channel.id !== null) continue;
+        const id = this.#native.channelId(channel._handle);
+        if (typeof id === 'number') channel._setId(id);
       }
     }
 
@@ -555,19 +570,26 @@ function makeRTCPeerConnection(engine) {
       if (this.#closed) throw invalidState();
       if (utf8Length(lbl) > MAX_LABEL_BYTES) throw new TypeError('label is longer than 65535 bytes');
       if (utf8Length(protocol) > MAX_LABEL_BYTES) throw new TypeError('protocol is longer than 65535 bytes');
-      if (negotiated && id === null) throw new TypeError('a negotiated channel needs an id');
+      // [[DataChannelId]] is the `id` member only for a negotiated channel: an in-band one
+      // ignores it (any value WebIDL accepts) and gets its id from the DTLS role.
+      const channelIdInit = negotiated ? id : null;
+      if (negotiated && channelIdInit === null) throw new TypeError('a negotiated channel needs an id');
       if (maxPacketLifeTime !== null && maxRetransmits !== null) {
         throw new TypeError('maxPacketLifeTime and maxRetransmits are mutually exclusive');
       }
-      if (id === 65535) throw new TypeError('id must be below 65535');
-      if (id !== null && this.#sctp && this.#sctp.maxChannels !== null && id >= this.#sctp.maxChannels) {
+      if (channelIdInit === 65535) throw new TypeError('id must be below 65535');
+      // (An id the engine assigns is always below maxChannels: it allows 65535 streams.)
+      if (channelIdInit !== null && this.#sctp && this.#sctp.state === 'connected'
+        && this.#sctp.maxChannels !== null && channelIdInit >= this.#sctp.maxChannels) {
         throw domException('OperationError', 'id is not below sctp.maxChannels');
       }
       const init = {
-        label: lbl, protocol, ordered, maxPacketLifeTime, maxRetransmits, negotiated, id,
+        label: lbl, protocol, ordered, maxPacketLifeTime, maxRetransmits, negotiated, id: channelIdInit,
       };
+      // The engine assigns an id at once when the DTLS role is known, and refuses an id in
+      // use (or none free) with OperationError.
       const res = callEngine(() => this.#native.createDataChannel(init));
-      const channelId = typeof res.id === 'number' ? res.id : id;
+      const channelId = typeof res.id === 'number' ? res.id : channelIdInit;
       const channel = createDataChannelObject(this.#channelOwner, res.channel,
         { ...init, id: channelId }, 'connecting');
       this.#channels.set(res.channel, channel);
@@ -779,9 +801,15 @@ function makeRTCPeerConnection(engine) {
           if (channel) channel._closing();
           break;
         case 'channelerror':
+          // The engine's channel errors end the channel (its channelclose follows): announce
+          // it closed with the error in one task (webrtc-pc §6.2: readyState 'closed', then
+          // `error`, then `close`).
           if (channel) {
-            const detail = ERROR_DETAILS.includes(ev.name) ? ev.name : 'data-channel-failure';
-            channel._error(detail, ev.message);
+            let detail = 'data-channel-failure';
+            if (ERROR_DETAILS.includes(ev.errorDetail)) detail = ev.errorDetail;
+            else if (ERROR_DETAILS.includes(ev.name)) detail = ev.name;
+            this.#channels.delete(ev.channel);
+            channel._closedWithError(detail, ev.message);
           }
           break;
         case 'channelclose':
@@ -881,8 +909,8 @@ function makeRTCPeerConnection(engine) {
       const channels = [...this.#channels.values()];
       this.#channels.clear();
       for (const channel of channels) {
-        if (failed) channel._error('sctp-failure', 'the DTLS transport failed');
-        channel._closed();
+        if (failed) channel._closedWithError('sctp-failure', 'the DTLS transport failed');
+        else channel._closed();
       }
     }
 
@@ -898,10 +926,7 @@ function makeRTCPeerConnection(engine) {
       if (this.#sctp) this.#sctp._setState('closed');
       const channels = [...this.#channels.values()];
       this.#channels.clear();
-      for (const channel of channels) {
-        channel._error('sctp-failure', message);
-        channel._closed();
-      }
+      for (const channel of channels) channel._closedWithError('sctp-failure', message);
     }
 
     #setGatheringState(state) {

@@ -58,7 +58,8 @@ test('createDataChannel: WebIDL and spec validation', () => {
   assert.throws(() => pc.createDataChannel('x', { maxPacketLifeTime: 0, maxRetransmits: 0 }), TypeError);
   assert.throws(() => pc.createDataChannel('x', { negotiated: true }), TypeError);
   assert.throws(() => pc.createDataChannel('x', { negotiated: true, id: 65535 }), TypeError);
-  assert.throws(() => pc.createDataChannel('x', { id: 65535 }), TypeError);
+  // Not negotiated: the id member is ignored, 65535 included (webrtc-pc createDataChannel).
+  assert.strictEqual(pc.createDataChannel('x', { id: 65535 }).id, null);
   for (const bad of [65536, -1, NaN, Infinity, 'abc', 1e10]) {
     assert.throws(() => pc.createDataChannel('x', { id: bad }), TypeError, String(bad));
     assert.throws(() => pc.createDataChannel('x', { maxRetransmits: bad }), TypeError, String(bad));
@@ -269,14 +270,25 @@ for (const side of ['local', 'remote']) {
   });
 }
 
-test('engine channel errors become RTCErrorEvents', async () => {
+test('engine channel errors become RTCErrorEvents and close the channel', async () => {
   const { pc1, pc2, dc1 } = await connectedChannels(api);
+  const other = pc1.createDataChannel('other');
+  await once(other, 'open');
   const fake1 = engine.peers[engine.peers.length - 2];
+  const log = [];
   const errors = [];
-  dc1.onerror = (e) => errors.push(e);
-  fake1.inject({ type: 'channelerror', channel: dc1._handle, name: 'sctp-failure', message: 'reset' },
-    { type: 'channelerror', channel: dc1._handle, name: 'weird', message: 'x' });
-  await until(() => errors.length === 2);
+  for (const dc of [dc1, other]) {
+    dc.onerror = (e) => { errors.push(e); log.push(`${dc.label}:error:${dc.readyState}`); };
+    dc.onclose = () => log.push(`${dc.label}:close:${dc.readyState}`);
+  }
+  fake1.inject({ type: 'channelerror', channel: dc1._handle, name: 'OperationError', errorDetail: 'sctp-failure', message: 'reset' },
+    { type: 'channelerror', channel: dc1._handle, name: 'sctp-failure', message: 'again' },
+    { type: 'channelclose', channel: dc1._handle },
+    { type: 'channelerror', channel: other._handle, name: 'weird', message: 'x' });
+  await until(() => log.length === 4);
+  await ticks(3);
+  // webrtc-pc §6.2: readyState 'closed', then `error`, then `close`; once per channel.
+  assert.deepStrictEqual(log, ['chat:error:closed', 'chat:close:closed', 'other:error:closed', 'other:close:closed']);
   assert.ok(errors[0] instanceof RTCErrorEvent);
   assert.ok(errors[0].error instanceof RTCError);
   assert.strictEqual(errors[0].error.errorDetail, 'sctp-failure');

@@ -59,6 +59,7 @@ function createFakeEngine(options = {}) {
       this.closed = false;
       this.remoteId = null;
       this.isOfferer = null;
+      this.roleKnown = false;
       this.remoteCandidates = [];
       this.endOfCandidates = false;
       this.holdBuffered = false;
@@ -194,6 +195,7 @@ function createFakeEngine(options = {}) {
           this.signalingState = 'stable';
         }
         if (this.isOfferer === null) this.isOfferer = false;
+        if (type === 'answer') this.fixRole();
       }
       this.gather();
       this.maybeConnect();
@@ -229,6 +231,7 @@ function createFakeEngine(options = {}) {
           this.descs.pendingLocal = null;
           this.descs.pendingRemote = null;
           this.signalingState = 'stable';
+          this.fixRole();
         }
       }
       this.remoteId = parsed.peer;
@@ -333,8 +336,24 @@ function createFakeEngine(options = {}) {
       });
     }
 
+    /** The answer fixed the DTLS role: every channel without an id gets one (as the engine). */
+    fixRole() {
+      if (this.roleKnown) return;
+      this.roleKnown = true;
+      for (const ch of this.channels.values()) {
+        if (ch.id !== null) continue;
+        ch.id = this.allocateId();
+        this.emit({ type: 'channelid', channel: ch.handle, id: ch.id });
+      }
+    }
+
+    channelId(handle) {
+      const ch = this.channels.get(handle);
+      return ch && ch.state !== 'closed' ? ch.id : null;
+    }
+
     allocateId() {
-      const used = new Set([...this.channels.values()].map((c) => c.id));
+      const used = new Set([...this.channels.values()].filter((c) => c.state !== 'closed').map((c) => c.id));
       for (let id = this.isOfferer ? 1 : 0; id < 65535; id += 2) {
         if (!used.has(id)) return id;
       }
@@ -371,6 +390,7 @@ function createFakeEngine(options = {}) {
         && [...this.channels.values()].some((c) => c.id === init.id && c.state !== 'closed')) {
         throw engineError('OperationError', `id ${init.id} is in use`);
       }
+      if (!init.negotiated) init = { ...init, id: null }; // the engine ignores it
       const handle = this.nextHandle++;
       const ch = {
         handle,
@@ -383,6 +403,7 @@ function createFakeEngine(options = {}) {
         id: init.id ?? null,
         state: 'connecting',
       };
+      if (ch.id === null && this.roleKnown) ch.id = this.allocateId();
       this.channels.set(handle, ch);
       if (this.connected) setImmediate(() => this.openChannel(ch));
       return { channel: handle, id: ch.id };
@@ -437,9 +458,18 @@ function createFakeEngine(options = {}) {
       if (remote) {
         for (const ch of this.channels.values()) {
           const target = ch.state === 'open' && remote.findById(ch.id);
-          if (target) remote.remoteClosed(target);
+          if (target) remote.remoteAborted(target);
         }
       }
+    }
+
+    /** The peer closed: its SCTP ABORT ends this channel with an error (as the engine). */
+    remoteAborted(ch) {
+      ch.state = 'closed';
+      this.emit({
+        type: 'channelerror', channel: ch.handle, name: 'OperationError', errorDetail: 'sctp-failure',
+        message: 'peer aborted: aborted by the local user',
+      }, { type: 'channelclose', channel: ch.handle });
     }
   }
 

@@ -488,6 +488,13 @@ impl NativePeer {
         self.call(|h, now| h.engine.send(now, channel, binary, &data))
     }
 
+    /// The channel's SCTP stream id, once it has one (`RTCDataChannel.id`): read right after
+    /// a description is applied, as the `channelid` event arrives in a later task.
+    #[napi]
+    pub fn channel_id(&self, channel: u32) -> napi::Result<Option<u32>, String> {
+        self.read(|p| p.channel_id(channel).map(u32::from))
+    }
+
     #[napi]
     pub fn close_channel(&mut self, channel: u32) -> napi::Result<(), String> {
         self.call(|h, now| {

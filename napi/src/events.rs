@@ -135,6 +135,7 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
         PeerEvent::DataChannelError { channel, error } => Obj::with_type("channelerror")
             .f("channel", n(channel))
             .f("name", s(error.kind.as_str()))
+            .f("errorDetail", opt_s(error.kind.error_detail()))
             .f("message", Val::Str(error.message)),
     }
 }
@@ -243,7 +244,7 @@ mod tests {
             "type,channel,bytes",
             "type,channel",
             "type,channel",
-            "type,channel,name,message",
+            "type,channel,name,errorDetail,message",
         ];
         assert_eq!(shapes, expected);
         let types: Vec<&str> = objs.iter().filter_map(|o| o.type_name()).collect();
@@ -285,7 +286,10 @@ mod tests {
         assert_eq!(msg.get("data"), Some(&Val::Bytes(vec![1, 2, 3])));
         let err = to_obj(all_events().pop().unwrap());
         assert_eq!(err.get("name"), Some(&Val::Str("OperationError".into())));
+        assert_eq!(err.get("errorDetail"), Some(&Val::Str("data-channel-failure".into())));
         assert_eq!(err.get("message"), Some(&Val::Str("reset".into())));
+        let abort = to_obj(PeerEvent::DataChannelError { channel: 3, error: PeerError::new(ErrorKind::SctpFailure, "x") });
+        assert_eq!(abort.get("errorDetail"), Some(&Val::Str("sctp-failure".into())));
         let st = to_obj(PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected));
         assert_eq!(st.get("state"), Some(&Val::Str("connected".into())));
         assert_eq!(error_obj("boom").type_name(), Some("error"));

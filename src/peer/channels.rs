@@ -16,9 +16,9 @@ enum State {
     /// Waiting for the SCTP association (and maybe for a stream id).
     Connecting,
     Open,
-    /// Our outgoing stream reset was requested; waiting for both directions.
+    /// Our outgoing stream reset was requested; waiting for both directions. A closed
+    /// channel leaves the table (its id is free again).
     Closing,
-    Closed,
 }
 
 struct Channel {
@@ -92,7 +92,7 @@ impl Channels {
     }
 
     pub fn any_non_closed(&self) -> bool {
-        self.channels.values().any(|c| c.state != State::Closed)
+        !self.channels.is_empty()
     }
 
     pub fn stream_of(&self, channel: ChannelId) -> Option<u16> {
@@ -120,9 +120,21 @@ impl Channels {
         }
     }
 
-    pub fn create(&mut self, init: DataChannelInit) -> Result<(ChannelId, Option<u16>), PeerError> {
+    /// W3C webrtc-pc createDataChannel(): the checks on the init (TypeError), then the id
+    /// (OperationError when it is in use or none is free). The `id` of a channel that is not
+    /// `negotiated` is ignored: it gets one of our parity once the DTLS role is known.
+    pub fn create(&mut self, mut init: DataChannelInit) -> Result<(ChannelId, Option<u16>), PeerError> {
+        if init.max_packet_life_time.is_some() && init.max_retransmits.is_some() {
+            return Err(err(ErrorKind::Type, "maxPacketLifeTime and maxRetransmits are mutually exclusive"));
+        }
+        if init.label.len() > usize::from(u16::MAX) || init.protocol.len() > usize::from(u16::MAX) {
+            return Err(err(ErrorKind::Type, "label and protocol are at most 65535 bytes"));
+        }
         if self.channels.len() >= MAX_DATA_CHANNELS {
             return Err(err(ErrorKind::Operation, "too many data channels"));
+        }
+        if !init.negotiated {
+            init.id = None;
         }
         let stream = if init.negotiated {
             let id = init.id.ok_or_else(|| err(ErrorKind::Type, "negotiated channels need an id"))?;
@@ -180,16 +192,7 @@ impl Channels {
                     }
                     events.push_back(PeerEvent::DataChannelIdAssigned { channel: h, id });
                 }
-                None => {
-                    if let Some(c) = self.channels.get_mut(&h) {
-                        c.state = State::Closed;
-                    }
-                    events.push_back(PeerEvent::DataChannelError {
-                        channel: h,
-                        error: err(ErrorKind::DataChannelFailure, "no free data channel id"),
-                    });
-                    events.push_back(PeerEvent::DataChannelClosed { channel: h });
-                }
+                None => self.fail(h, err(ErrorKind::DataChannelFailure, "no free data channel id"), events),
             }
         }
     }
@@ -201,6 +204,7 @@ impl Channels {
             return;
         }
         let mut deferred = false;
+        let mut failed = Vec::new();
         for (h, c) in self.channels.iter_mut() {
             if c.state != State::Connecting {
                 continue;
@@ -208,8 +212,7 @@ impl Channels {
             let Some(stream) = c.stream else { continue };
             if !c.init.negotiated {
                 let Some(open) = open_message(&c.init) else {
-                    c.state = State::Closed;
-                    events.push_back(PeerEvent::DataChannelClosed { channel: *h });
+                    failed.push((*h, err(ErrorKind::DataChannelFailure, "the channel cannot be announced (DCEP)")));
                     continue;
                 };
                 let mut buf = Vec::new();
@@ -225,12 +228,7 @@ impl Channels {
                         continue;
                     }
                     Err(e) => {
-                        c.state = State::Closed;
-                        events.push_back(PeerEvent::DataChannelError {
-                            channel: *h,
-                            error: err(ErrorKind::DataChannelFailure, format!("cannot open channel: {e:?}")),
-                        });
-                        events.push_back(PeerEvent::DataChannelClosed { channel: *h });
+                        failed.push((*h, err(ErrorKind::DataChannelFailure, format!("cannot open channel: {e:?}"))));
                         continue;
                     }
                 }
@@ -239,6 +237,9 @@ impl Channels {
             events.push_back(PeerEvent::DataChannelOpen { channel: *h });
         }
         self.opens_deferred = deferred;
+        for (h, e) in failed {
+            self.fail(h, e, events);
+        }
     }
 
     /// Data left the SCTP send buffer: sends the OPENs that waited for room.
@@ -423,7 +424,7 @@ impl Channels {
     ) {
         let Some(c) = self.channels.get_mut(&channel) else { return };
         match c.state {
-            State::Closed | State::Closing => {}
+            State::Closing => {}
             State::Connecting => {
                 self.finish(channel, events);
             }
@@ -463,7 +464,6 @@ impl Channels {
                     self.finish(h, events);
                 }
             }
-            State::Closed => {}
         }
     }
 
@@ -504,17 +504,37 @@ impl Channels {
             if let Some(s) = c.stream {
                 self.by_stream.remove(&s);
             }
-            if c.state != State::Closed {
-                events.push_back(PeerEvent::DataChannelClosed { channel: h });
-            }
+            events.push_back(PeerEvent::DataChannelClosed { channel: h });
         }
     }
 
-    /// The transport went away: every channel is closed.
+    /// The channel's transport could not be set up or went away with `error`: it is closed
+    /// and leaves the table (its id is free again). `DataChannelError` comes first, then
+    /// `DataChannelClosed`, as W3C webrtc-pc §6.2 announces a channel closed with an error.
+    fn fail(&mut self, h: ChannelId, error: PeerError, events: &mut VecDeque<PeerEvent>) {
+        if !self.channels.contains_key(&h) {
+            return;
+        }
+        events.push_back(PeerEvent::DataChannelError { channel: h, error });
+        self.finish(h, events);
+    }
+
+    /// The transport went away: every channel is closed and forgotten, without an error
+    /// (our own `close()`, a graceful SCTP shutdown, or a DTLS failure the API reports).
     pub fn close_all(&mut self, events: &mut VecDeque<PeerEvent>) {
         let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
         for h in handles {
             self.finish(h, events);
+        }
+    }
+
+    /// The association was torn down abruptly under the channels (the peer's ABORT, e.g. its
+    /// `RTCPeerConnection.close()`): each channel gets `DataChannelError` with
+    /// [`ErrorKind::SctpFailure`], then `DataChannelClosed`, and leaves the table.
+    pub fn abort_all(&mut self, reason: &str, events: &mut VecDeque<PeerEvent>) {
+        let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
+        for h in handles {
+            self.fail(h, err(ErrorKind::SctpFailure, reason), events);
         }
     }
 }
@@ -543,5 +563,64 @@ fn init_from_open(open: DataChannelOpen) -> DataChannelInit {
         max_retransmits: reliability.max_retransmits(),
         negotiated: false,
         id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_band(label: &str) -> DataChannelInit {
+        DataChannelInit { label: label.into(), ..DataChannelInit::default() }
+    }
+
+    /// webrtc-pc "set the session description": a channel for which no id is left when the
+    /// role is known is closed with an error (data-channel-failure), and it leaves the table
+    /// like any closed channel instead of staying there, counted against MAX_DATA_CHANNELS.
+    #[test]
+    fn a_channel_left_without_an_id_is_closed_and_forgotten() {
+        let mut t = Channels::new();
+        // Every odd id (the DTLS server's) taken by a negotiated channel.
+        for id in (1..u16::MAX).step_by(2) {
+            let init = DataChannelInit { negotiated: true, id: Some(id), ..in_band("n") };
+            t.create(init).expect("negotiated channel");
+        }
+        let taken = t.channels.len();
+        let (h, id) = t.create(in_band("late")).expect("in-band channel");
+        assert_eq!(id, None);
+        let mut events = VecDeque::new();
+        t.set_dtls_role(false, &mut events);
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                PeerEvent::DataChannelError { channel, error } if *channel == h => format!("error:{:?}", error.kind),
+                PeerEvent::DataChannelClosed { channel } if *channel == h => "closed".to_string(),
+                e => format!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["error:DataChannelFailure", "closed"]);
+        assert_eq!(t.channels.len(), taken, "the failed channel left the table");
+        assert_eq!(t.stream_of(h), None);
+        // Closing it afterwards is a no-op, not a second `closed`.
+        t.close(Time::ZERO, None, h, &mut events);
+        assert_eq!(events.len(), 2);
+    }
+
+    /// The id of an in-band channel is ignored: it gets the lowest free id of our parity
+    /// once the role is known, and the id it asked for stays free for a negotiated channel.
+    #[test]
+    fn an_in_band_channel_ignores_the_id_it_asks_for() {
+        let mut t = Channels::new();
+        let (h, id) = t.create(DataChannelInit { id: Some(6), ..in_band("x") }).unwrap();
+        assert_eq!(id, None);
+        let mut events = VecDeque::new();
+        t.set_dtls_role(true, &mut events);
+        assert_eq!(t.stream_of(h), Some(0));
+        assert_eq!(events.into_iter().collect::<Vec<_>>(), [PeerEvent::DataChannelIdAssigned { channel: h, id: 0 }]);
+        let (_, id) = t.create(DataChannelInit { id: Some(6), ..in_band("y") }).unwrap();
+        assert_eq!(id, Some(2));
+        let neg = DataChannelInit { negotiated: true, id: Some(6), ..in_band("n") };
+        assert_eq!(t.create(neg.clone()).unwrap().1, Some(6));
+        assert_eq!(t.create(neg).unwrap_err().kind, ErrorKind::Operation, "id 6 is in use now");
     }
 }

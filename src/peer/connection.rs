@@ -790,6 +790,9 @@ impl Peer {
             return;
         }
         self.closed = true;
+        // W3C "close the connection": our channels are closed abruptly, without the closing
+        // procedure and without an error; only the peer's channels see the ABORT as one.
+        self.channels.close_all(&mut self.events);
         if let Some(s) = self.sctp.as_mut() {
             s.abort(now);
         }
@@ -799,7 +802,6 @@ impl Peer {
         }
         self.drain_dtls_transmits();
         self.ice.close();
-        self.channels.close_all(&mut self.events);
         self.ice_state = IceConnectionState::Closed;
         self.dtls_state = DtlsTransportState::Closed;
         self.connection = PeerConnectionState::Closed;
@@ -1111,8 +1113,10 @@ impl Peer {
                 }
             }
             DtlsEvent::Closed => {
+                // The peer's close_notify (its ABORT, sent first, may have been lost): the
+                // association under the channels is gone without a shutdown.
+                self.channels.abort_all("the DTLS transport was closed by the peer", &mut self.events);
                 self.set_dtls_state(DtlsTransportState::Closed);
-                self.channels.close_all(&mut self.events);
             }
             DtlsEvent::Failed(e) => {
                 self.dtls_fingerprint_failure = e == DtlsError::FingerprintMismatch;
@@ -1147,8 +1151,11 @@ impl Peer {
             SctpEvent::OutgoingStreamReset { stream } => {
                 self.channels.on_outgoing_reset(now, self.sctp.as_mut(), stream, &mut self.events);
             }
-            SctpEvent::Closed | SctpEvent::Aborted { .. } => {
+            SctpEvent::Closed => {
                 self.channels.close_all(&mut self.events);
+            }
+            SctpEvent::Aborted { reason } => {
+                self.channels.abort_all(&reason, &mut self.events);
             }
         }
     }

@@ -14,6 +14,10 @@ pub enum ErrorKind {
     Range,
     /// An `RTCError` with `errorDetail` `data-channel-failure` / `sctp-failure` etc.
     DataChannelFailure,
+    /// An `RTCError` with `errorDetail` `sctp-failure`: the SCTP association under a data
+    /// channel went away abruptly (an ABORT from the peer, W3C webrtc-pc §6.2 "announcing a
+    /// data channel as closed" with an error).
+    SctpFailure,
 }
 
 impl ErrorKind {
@@ -28,6 +32,16 @@ impl ErrorKind {
             ErrorKind::Type => "TypeError",
             ErrorKind::Range => "RangeError",
             ErrorKind::DataChannelFailure => "OperationError",
+            ErrorKind::SctpFailure => "OperationError",
+        }
+    }
+
+    /// The `RTCError.errorDetail` of the kinds that are `RTCError`s.
+    pub fn error_detail(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::DataChannelFailure => Some("data-channel-failure"),
+            ErrorKind::SctpFailure => Some("sctp-failure"),
+            _ => None,
         }
     }
 }

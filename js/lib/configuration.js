@@ -104,6 +104,9 @@ function validateIceUrl(url, server) {
   if (!SCHEMES.includes(scheme)) {
     throw domException('SyntaxError', `'${url}': unsupported scheme ${scheme}`);
   }
+  // The spec's next step throws NotSupportedError for a scheme the user agent does not
+  // implement. stuns:, turn: and turns: are accepted (validated, then not used: the engine has
+  // no TLS or TURN client yet) so that a browser's configuration keeps working unchanged.
   // An opaque path: "stun:host:port", not "stun://host".
   if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
     throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
@@ -150,7 +153,6 @@ function convertConfiguration(v) {
   const c = {};
   c.bundlePolicy = dict.bundlePolicy === undefined
     ? 'balanced' : toEnum(dict.bundlePolicy, BUNDLE_POLICIES, 'RTCBundlePolicy');
-  c.certificatesGiven = dict.certificates !== undefined;
   c.certificates = dict.certificates === undefined ? [] : toSequence(dict.certificates, 'certificates', (x) => {
     if (!(x instanceof RTCCertificate)) throw new TypeError('certificates[] is not an RTCCertificate');
     return x;

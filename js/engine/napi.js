@@ -40,8 +40,9 @@ class NativePeer {
   }
 }
 
-function generateCertificate() {
-  return load().generateCertificate();
+/** A certificate valid for `lifetimeMs` from now (the addon's default, 30 days, when omitted). */
+function generateCertificate(lifetimeMs) {
+  return lifetimeMs === undefined ? load().generateCertificate() : load().generateCertificate(lifetimeMs);
 }
 
 /** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */

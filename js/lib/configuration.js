@@ -2,7 +2,7 @@
 // RTCConfiguration: WebIDL conversion and the webrtc-pc §4.4.1.3 "validate the ICE server"
 // and "set a configuration" checks.
 const {
-  domException, toDictionary, toEnum, toDOMString, toSequence, enforceRange,
+  domException, toDictionary, toEnum, toDOMString, toUSVString, toSequence, enforceRange, utf8Length,
 } = require('./util');
 const { RTCCertificate } = require('./rtc-certificate');
 
@@ -13,7 +13,17 @@ const SCHEMES = ['stun:', 'stuns:', 'turn:', 'turns:'];
 const DEFAULT_PORTS = { 'stun:': 3478, 'turn:': 3478, 'stuns:': 5349, 'turns:': 5349 };
 // WHATWG URL "forbidden host code points" (':' and '[' ']' are handled by the host:port split).
 const FORBIDDEN_HOST = /[\u0000\t\n\r #/<>?@\\^|%]/;
+/** RFC 8489 §14.3: a STUN/TURN USERNAME is fewer than 509 bytes of UTF-8. */
+const MAX_TURN_USERNAME_BYTES = 508;
+/** Control characters (Cc), which the PRECIS FreeformClass (RFC 8264 §9.12) disallows. */
+const CONTROL_CHARS = /[\u0000-\u001F\u007F-\u009F]/;
 
+/**
+ * WebIDL-convert an RTCIceServer (members in lexicographic order: credential, urls,
+ * username). `urls`, a `(USVString or sequence<USVString>)`, is kept as given here; the
+ * "set a configuration" step that turns a string into a one-element list is
+ * normalizeIceServer's.
+ */
 function convertIceServer(v) {
   const dict = toDictionary(v, 'RTCIceServer');
   if (typeof v !== 'object' || v === null) throw new TypeError('RTCIceServer is not an object');
@@ -22,12 +32,38 @@ function convertIceServer(v) {
   if (dict.urls === undefined) throw new TypeError('RTCIceServer.urls is required');
   const urls = dict.urls;
   if (typeof urls === 'object' && urls !== null && typeof urls[Symbol.iterator] === 'function') {
-    out.urls = toSequence(urls, 'urls', toDOMString);
+    out.urls = toSequence(urls, 'urls', toUSVString);
   } else {
-    out.urls = toDOMString(urls);
+    out.urls = toUSVString(urls);
   }
   if (dict.username !== undefined) out.username = toDOMString(dict.username);
   return out;
+}
+
+/**
+ * webrtc-pc "set a configuration": "If urls is a string, set urls to a list consisting of
+ * just that string". The stored server has its members in the order the WebIDL conversion
+ * back to JS gives them (lexicographic), and only those present.
+ */
+function normalizeIceServer(server) {
+  const out = {};
+  if (server.credential !== undefined) out.credential = server.credential;
+  out.urls = typeof server.urls === 'string' ? [server.urls] : server.urls.slice();
+  if (server.username !== undefined) out.username = server.username;
+  return out;
+}
+
+/**
+ * Whether a TURN username / credential conforms to RFC 8489 §14.3 / RFC 8265 §4.1 as far as
+ * checked here: the OpaqueString profile's non-empty string without control characters, and
+ * a username of fewer than 509 UTF-8 bytes.
+ */
+function validTurnUsername(s) {
+  return s !== '' && !CONTROL_CHARS.test(s) && utf8Length(s) <= MAX_TURN_USERNAME_BYTES;
+}
+
+function validTurnCredential(s) {
+  return s !== '' && !CONTROL_CHARS.test(s);
 }
 
 /** Split an opaque URL path "host[:port]" (host may be a [v6] literal). */
@@ -68,6 +104,9 @@ function validateIceUrl(url, server) {
   if (!SCHEMES.includes(scheme)) {
     throw domException('SyntaxError', `'${url}': unsupported scheme ${scheme}`);
   }
+  // The spec's next step throws NotSupportedError for a scheme the user agent does not
+  // implement. stuns:, turn: and turns: are accepted (validated, then not used: the engine has
+  // no TLS or TURN client yet) so that a browser's configuration keeps working unchanged.
   // An opaque path: "stun:host:port", not "stun://host".
   if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
     throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
@@ -90,6 +129,9 @@ function validateIceUrl(url, server) {
     if (server.username === undefined || server.credential === undefined) {
       throw domException('InvalidAccessError', `'${url}' requires a username and a credential`);
     }
+    if (!validTurnUsername(server.username) || !validTurnCredential(server.credential)) {
+      throw domException('InvalidAccessError', `'${url}': the username or credential is not a valid OpaqueString`);
+    }
   }
   return { scheme, host: hp.host, port: hp.port ?? DEFAULT_PORTS[scheme], transport };
 }
@@ -111,7 +153,6 @@ function convertConfiguration(v) {
   const c = {};
   c.bundlePolicy = dict.bundlePolicy === undefined
     ? 'balanced' : toEnum(dict.bundlePolicy, BUNDLE_POLICIES, 'RTCBundlePolicy');
-  c.certificatesGiven = dict.certificates !== undefined;
   c.certificates = dict.certificates === undefined ? [] : toSequence(dict.certificates, 'certificates', (x) => {
     if (!(x instanceof RTCCertificate)) throw new TypeError('certificates[] is not an RTCCertificate');
     return x;
@@ -126,7 +167,10 @@ function convertConfiguration(v) {
   return c;
 }
 
-/** Validate the ICE servers; returns the parsed URLs of all servers, in order. */
+/**
+ * Validate the ICE servers (webrtc-pc "set a configuration", the iceServers steps); returns
+ * the parsed URLs of all servers, in order.
+ */
 function validateIceServers(iceServers) {
   const parsed = [];
   for (const server of iceServers) {
@@ -137,9 +181,10 @@ function validateIceServers(iceServers) {
   return parsed;
 }
 
+/** The constructor's check: "If the value of certificate.expires is less than the current time". */
 function validateCertificates(certificates, now = Date.now()) {
   for (const cert of certificates) {
-    if (cert.expires <= now) throw domException('InvalidAccessError', 'certificate has expired');
+    if (cert.expires < now) throw domException('InvalidAccessError', 'certificate has expired');
   }
 }
 
@@ -154,18 +199,14 @@ function stunServersFor(parsedUrls) {
   return out;
 }
 
-/** A copy of the stored configuration for getConfiguration(). */
+/** A copy of the stored (normalized) ICE servers for getConfiguration(). */
 function cloneIceServers(iceServers) {
-  return iceServers.map((s) => {
-    const o = { urls: Array.isArray(s.urls) ? s.urls.slice() : s.urls };
-    if (s.username !== undefined) o.username = s.username;
-    if (s.credential !== undefined) o.credential = s.credential;
-    return o;
-  });
+  return iceServers.map(normalizeIceServer);
 }
 
 module.exports = {
   convertConfiguration,
+  normalizeIceServer,
   validateIceServers,
   validateCertificates,
   stunServersFor,

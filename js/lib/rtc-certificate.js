@@ -11,9 +11,12 @@ class RTCCertificate {
   constructor(token, native, expires) {
     illegalConstructor(token);
     this.#expires = expires;
+    // RTCDtlsFingerprint: the algorithm a name of the IANA "Hash Function Textual Names"
+    // registry (lower case) and the value "in lowercase hex string" with the colons of RFC 4572
+    // §5 (Chromium returns the same; SDP's a=fingerprint keeps upper case).
     this.#fingerprints = (native.fingerprints || []).map((f) => ({
-      algorithm: String(f.algorithm),
-      value: String(f.value),
+      algorithm: String(f.algorithm).toLowerCase(),
+      value: String(f.value).toLowerCase(),
     }));
     nativeOf.set(this, native);
   }

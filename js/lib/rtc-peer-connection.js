@@ -5,6 +5,7 @@ const {
 } = require('./util');
 const {
   convertConfiguration, validateIceServers, validateCertificates, stunServersFor, cloneIceServers,
+  normalizeIceServer,
 } = require('./configuration');
 const { RTCSessionDescription, SDP_TYPES } = require('./rtc-session-description');
 const { RTCIceCandidate } = require('./rtc-ice-candidate');
@@ -23,7 +24,9 @@ const queueTask = typeof setImmediate === 'function' ? setImmediate : (f) => set
 
 /** Largest label / protocol, in UTF-8 bytes (webrtc-pc §6.1 createDataChannel). */
 const MAX_LABEL_BYTES = 65535;
-/** Maximum certificate lifetime honoured by generateCertificate (webrtc-pc §4.10.2). */
+/** generateCertificate's lifetime when the algorithm has no `expires` (webrtc-pc: 30 days). */
+const DEFAULT_CERT_LIFETIME_MS = 30 * 24 * 3600 * 1000;
+/** Longest lifetime generateCertificate gives ("If expires is greater than 31536000000 ..."). */
 const MAX_CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
 /** Closed data channels whose stats getStats() still reports (the most recent ones). */
 const MAX_CLOSED_CHANNEL_STATS = 1024;
@@ -114,8 +117,9 @@ function makeRTCPeerConnection(engine) {
   class RTCPeerConnection extends EventTarget {
     #native;
     #config;
-    #certificates;
     #closed = false;
+    /** setLocalDescription() has been called (the iceCandidatePoolSize rule of setConfiguration). */
+    #setLocalDescriptionCalled = false;
     #chain = [];
     #updateNegotiationNeededOnEmptyChain = false;
     #negotiationNeeded = false;
@@ -148,6 +152,7 @@ function makeRTCPeerConnection(engine) {
       const config = convertConfiguration(configuration);
       validateCertificates(config.certificates);
       const parsedUrls = validateIceServers(config.iceServers);
+      config.iceServers = config.iceServers.map(normalizeIceServer);
       const nativeConfig = { stunServers: stunServersFor(parsedUrls) };
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.certificates.length > 0) {
@@ -162,8 +167,9 @@ function makeRTCPeerConnection(engine) {
         const pc = self.deref();
         if (pc) pc.#onEvents(events);
       }));
+      // [[Configuration]]: the certificates as given (the generated default one is not part
+      // of it: "the value of certificates remains undefined").
       this.#config = config;
-      this.#certificates = config.certificates.length > 0 ? config.certificates.slice() : null;
       this.#iceTransport = new RTCIceTransport(INTERNAL);
       this.#dtlsTransport = new RTCDtlsTransport(INTERNAL, this.#iceTransport);
       const native = this.#native;
@@ -184,6 +190,15 @@ function makeRTCPeerConnection(engine) {
     static generateCertificate(keygenAlgorithm) {
       return promiseFrom(() => {
         if (arguments.length < 1) throw new TypeError('generateCertificate: 1 argument required');
+        // webrtc-pc generateCertificate steps 2-3: the lifetime, from the argument converted to
+        // an RTCCertificateExpiration when it is an object, capped at 365 days.
+        let expires = DEFAULT_CERT_LIFETIME_MS;
+        if ((typeof keygenAlgorithm === 'object' && keygenAlgorithm !== null) || typeof keygenAlgorithm === 'function') {
+          const given = keygenAlgorithm.expires;
+          if (given !== undefined) expires = enforceRange(given, 0, Number.MAX_SAFE_INTEGER, 'expires');
+          if (expires > MAX_CERT_LIFETIME_MS) expires = MAX_CERT_LIFETIME_MS;
+        }
+        // Step 4-6: normalize the algorithm (WebCrypto) and refuse what cannot sign DTLS.
         let alg = keygenAlgorithm;
         if (typeof alg === 'string') alg = { name: alg };
         if (alg === null || typeof alg !== 'object') throw new TypeError('invalid AlgorithmIdentifier');
@@ -196,12 +211,10 @@ function makeRTCPeerConnection(engine) {
         if (toDOMString(alg.namedCurve) !== 'P-256') {
           throw domException('NotSupportedError', `curve ${alg.namedCurve} is not supported`);
         }
-        let lifetime = MAX_CERT_LIFETIME_MS;
-        if (alg.expires !== undefined) {
-          lifetime = Math.min(enforceRange(alg.expires, 0, Number.MAX_SAFE_INTEGER, 'expires'), lifetime);
-        }
-        const native = callEngine(() => engine.generateCertificate());
-        return wrapCertificate(native, Math.min(Number(native.expires), Date.now() + lifetime));
+        // The engine makes the certificate valid until now + expires (whole seconds, not
+        // later) and reports that notAfter as `expires`, so the attribute is the real validity.
+        const native = callEngine(() => engine.generateCertificate(expires));
+        return wrapCertificate(native);
       });
     }
 
@@ -319,6 +332,7 @@ function makeRTCPeerConnection(engine) {
         const dict = toDictionary(description, 'RTCLocalSessionDescriptionInit');
         const sdp = dict.sdp === undefined ? '' : toDOMString(dict.sdp);
         const type = dict.type === undefined ? null : toEnum(dict.type, SDP_TYPES, 'RTCSdpType');
+        this.#setLocalDescriptionCalled = true;
         return this.#chainOperation(() => {
           let t = type;
           if (t === null) {
@@ -502,54 +516,45 @@ function makeRTCPeerConnection(engine) {
     // ---- configuration ----------------------------------------------------------------
 
     getConfiguration() {
+      // The stored [[Configuration]] as WebIDL converts a dictionary to JS: a new object, its
+      // members in lexicographic order, the certificates the very objects given.
       const c = this.#config;
       return {
+        bundlePolicy: c.bundlePolicy,
+        certificates: c.certificates.slice(),
+        iceCandidatePoolSize: c.iceCandidatePoolSize,
         iceServers: cloneIceServers(c.iceServers),
         iceTransportPolicy: c.iceTransportPolicy,
-        bundlePolicy: c.bundlePolicy,
         rtcpMuxPolicy: c.rtcpMuxPolicy,
-        iceCandidatePoolSize: c.iceCandidatePoolSize,
-        certificates: this.#certificateList(),
       };
-    }
-
-    #certificateList() {
-      if (!this.#certificates) {
-        try {
-          const native = this.#native.certificate();
-          this.#certificates = [wrapCertificate(native)];
-        } catch (err) {
-          return [];
-        }
-      }
-      return this.#certificates.slice();
     }
 
     setConfiguration(configuration = {}) {
       const config = convertConfiguration(configuration);
       if (this.#closed) throw invalidState();
-      if (config.certificates.length > 0) {
-        const current = this.#certificateList();
-        const same = config.certificates.length === current.length
-          && config.certificates.every((c, i) => c === current[i]);
-        if (!same) throw domException('InvalidModificationError', 'certificates cannot be changed');
-      }
-      if (config.bundlePolicy !== this.#config.bundlePolicy) {
+      // "set a configuration": each of these fails with InvalidModificationError.
+      const old = this.#config;
+      const sameCertificates = config.certificates.length === old.certificates.length
+        && config.certificates.every((c, i) => c === old.certificates[i]);
+      if (!sameCertificates) throw domException('InvalidModificationError', 'certificates cannot be changed');
+      if (config.bundlePolicy !== old.bundlePolicy) {
         throw domException('InvalidModificationError', 'bundlePolicy cannot be changed');
       }
-      if (config.rtcpMuxPolicy !== this.#config.rtcpMuxPolicy) {
+      if (config.rtcpMuxPolicy !== old.rtcpMuxPolicy) {
         throw domException('InvalidModificationError', 'rtcpMuxPolicy cannot be changed');
       }
-      if (config.iceCandidatePoolSize !== this.#config.iceCandidatePoolSize && this.localDescription) {
-        throw domException('InvalidModificationError', 'iceCandidatePoolSize cannot change after setLocalDescription');
+      if (config.iceCandidatePoolSize !== old.iceCandidatePoolSize && this.#setLocalDescriptionCalled) {
+        throw domException('InvalidModificationError',
+          'iceCandidatePoolSize cannot change once setLocalDescription has been called');
       }
       const parsed = validateIceServers(config.iceServers);
+      config.iceServers = config.iceServers.map(normalizeIceServer);
       if (typeof this.#native.setConfiguration === 'function') {
         const iceConfig = { stunServers: stunServersFor(parsed) };
         if (config.iceTransportPolicy !== 'all') iceConfig.iceTransportPolicy = config.iceTransportPolicy;
         callEngine(() => this.#native.setConfiguration(iceConfig));
       }
-      this.#config = { ...config, certificates: this.#config.certificates };
+      this.#config = config;
     }
 
     // ---- data channels ----------------------------------------------------------------

@@ -27,9 +27,10 @@ function createFakeEngine(options = {}) {
   const engine = {
     peers: [],
     certificates: 0,
-    generateCertificate() {
+    generateCertificate(lifetimeMs = 30 * 24 * 3600 * 1000) {
       engine.certificates += 1;
-      return makeCertificate(options.certificateExpires ?? Date.now() + 30 * 24 * 3600 * 1000);
+      // As the addon: valid for lifetimeMs from now, in whole seconds, never later.
+      return makeCertificate(options.certificateExpires ?? Math.floor((Date.now() + lifetimeMs) / 1000) * 1000);
     },
     NativePeer: null,
     last() { return engine.peers[engine.peers.length - 1]; },

@@ -92,12 +92,27 @@ impl NativeCertificate {
     }
 }
 
+/// `generateCertificate(expiresMs?)`: valid for `expiresMs` from now (default 30 days, at
+/// most 365; a non-negative finite number, else `TypeError`).
 #[napi]
-pub fn generate_certificate() -> napi::Result<NativeCertificate, String> {
+pub fn generate_certificate(expires_ms: Option<f64>) -> napi::Result<NativeCertificate, String> {
     guard(|| {
-        let info = cert::generate().map_err(jserr::from_peer)?;
+        let validity = certificate_validity_ms(expires_ms)?;
+        let info = cert::generate_valid_for(validity).map_err(jserr::from_peer)?;
         Ok(NativeCertificate { info: Arc::new(info) })
     })
+}
+
+/// The validity asked of `generateCertificate`, in whole milliseconds, capped at
+/// [`cert::MAX_CERT_VALIDITY_MS`].
+fn certificate_validity_ms(expires_ms: Option<f64>) -> napi::Result<u64, String> {
+    let Some(v) = expires_ms else { return Ok(cert::CERT_VALIDITY_MS) };
+    if !v.is_finite() || v < 0.0 {
+        return Err(jserr::new(ErrorKind::Type, "expires must be a non-negative finite number of milliseconds"));
+    }
+    let capped = v.min(cert::MAX_CERT_VALIDITY_MS as f64).trunc();
+    // In 0..=MAX_CERT_VALIDITY_MS (< 2^53) after the checks above: the conversion is exact.
+    Ok(capped as u64)
 }
 
 /// The `CertInfo` behind a JS value, if it really is a `NativeCertificate`.
@@ -551,6 +566,17 @@ impl Drop for NativePeer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_validity_defaults_caps_and_refuses_bad_numbers() {
+        assert_eq!(certificate_validity_ms(None).unwrap(), cert::CERT_VALIDITY_MS);
+        assert_eq!(certificate_validity_ms(Some(3_600_000.9)).unwrap(), 3_600_000);
+        assert_eq!(certificate_validity_ms(Some(0.0)).unwrap(), 0);
+        assert_eq!(certificate_validity_ms(Some(1e300)).unwrap(), cert::MAX_CERT_VALIDITY_MS);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(certificate_validity_ms(Some(bad)).unwrap_err().status, "TypeError");
+        }
+    }
 
     #[test]
     fn stun_entries_resolve_or_are_rejected() {

@@ -13,6 +13,10 @@ use crate::host::lock;
 
 /// Validity of a generated certificate (the W3C default for `generateCertificate`).
 pub const CERT_VALIDITY_MS: u64 = 30 * 24 * 3600 * 1000;
+/// Longest validity `generateCertificate` gives (webrtc-pc caps `expires` at 365 days).
+pub const MAX_CERT_VALIDITY_MS: u64 = 365 * 24 * 3600 * 1000;
+/// How far back `notBefore` is set, for peers whose clock is behind ours.
+pub const NOT_BEFORE_SLACK_S: u64 = 24 * 3600;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -40,16 +44,30 @@ impl CertInfo {
     }
 }
 
-/// `RTCPeerConnection.generateCertificate()` (ECDSA P-256).
+/// A default certificate (ECDSA P-256, valid for [`CERT_VALIDITY_MS`]).
 pub fn generate() -> Result<CertInfo, PeerError> {
+    generate_valid_for(CERT_VALIDITY_MS)
+}
+
+/// `RTCPeerConnection.generateCertificate()` (ECDSA P-256): a certificate valid from a day
+/// ago until `validity_ms` from now (capped at [`MAX_CERT_VALIDITY_MS`]), in whole seconds
+/// and never later than asked. `expires` is the DER's notAfter.
+pub fn generate_valid_for(validity_ms: u64) -> Result<CertInfo, PeerError> {
     let unix = clock::unix_time_ms();
     let mut rng = Rng::from_entropy().map_err(|e| PeerError::new(ErrorKind::Operation, format!("no entropy: {e}")))?;
-    let not_before = (unix / 1000).saturating_sub(24 * 3600);
-    let not_after = (unix.saturating_add(CERT_VALIDITY_MS)) / 1000;
+    let (not_before, not_after) = validity_window(unix, validity_ms);
     let cert = Certificate::generate(&mut rng, not_before, not_after)
         .map_err(|e| PeerError::new(ErrorKind::Operation, format!("certificate generation failed: {e:?}")))?;
     let expires = cert.expires_unix_ms();
     Ok(CertInfo::new(Arc::new(cert), expires))
+}
+
+/// (notBefore, notAfter) in Unix seconds for a certificate made at `now_ms` that must be
+/// valid for at most `validity_ms`.
+fn validity_window(now_ms: u64, validity_ms: u64) -> (u64, u64) {
+    let not_after = now_ms.saturating_add(validity_ms.min(MAX_CERT_VALIDITY_MS)) / 1000;
+    let not_before = (now_ms / 1000).saturating_sub(NOT_BEFORE_SLACK_S);
+    (not_before, not_after)
 }
 
 /// Certificates generated ahead of use, on a background thread (`polyrtc-certs`), for peers
@@ -118,6 +136,26 @@ mod tests {
         assert_eq!(f[0].algorithm, "sha-256");
         assert_eq!(f[0].value.split(':').count(), 32);
         assert!(info.expires_ms > clock::unix_time_ms());
+    }
+
+    #[test]
+    fn generated_certificate_is_valid_for_what_was_asked_in_whole_seconds() {
+        let before = clock::unix_time_ms();
+        let info = generate_valid_for(7_200_500).expect("generate");
+        let after = clock::unix_time_ms();
+        assert_eq!(info.expires_ms % 1000, 0);
+        // Never later than asked, and at most a second (plus the time taken) earlier.
+        assert!(info.expires_ms <= after + 7_200_500, "{} > {}", info.expires_ms, after + 7_200_500);
+        assert!(info.expires_ms + 1000 > before + 7_200_500, "{} too early", info.expires_ms);
+        assert_eq!(info.cert.expires_unix_ms(), info.expires_ms);
+    }
+
+    #[test]
+    fn validity_is_capped_at_a_year_and_starts_a_day_back() {
+        let now = 1_700_000_000_123;
+        assert_eq!(validity_window(now, u64::MAX), (1_700_000_000 - 86_400, (now + MAX_CERT_VALIDITY_MS) / 1000));
+        assert_eq!(validity_window(now, 0), (1_700_000_000 - 86_400, 1_700_000_000));
+        assert_eq!(validity_window(now, 1_877), (1_700_000_000 - 86_400, 1_700_000_002));
     }
 
     #[test]

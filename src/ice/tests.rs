@@ -480,6 +480,26 @@ fn controlled() -> IceConfig {
     IceConfig::default()
 }
 
+/// [`host_pair`] with node 0 behind a NAT (10.0.0.1:1000 seen as 203.0.113.9:40000) and
+/// gathering from a STUN server at 198.51.100.1:3478 (agent RNG seeded with `rng_seed`).
+fn behind_nat_with_stun(seed: u64, rng_seed: u64) -> Sim {
+    let mut s = host_pair(seed);
+    s.stun_server = Some(sa("198.51.100.1:3478"));
+    s.nodes[0].agent = IceAgent::new(
+        IceConfig {
+            stun_servers: vec![sa("198.51.100.1:3478")],
+            ..controlling()
+        },
+        Rng::seeded(rng_seed),
+    );
+    s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
+    s.nats.push(Nat {
+        private: sa("10.0.0.1:1000"),
+        public: sa("203.0.113.9:40000"),
+    });
+    s
+}
+
 fn host_pair(seed: u64) -> Sim {
     let mut s = Sim::new(controlling(), controlled(), seed);
     s.add_socket(0, 1, "10.0.0.1:1000");
@@ -790,20 +810,7 @@ fn consent_recovers_after_short_outage() {
 
 #[test]
 fn stun_server_gives_srflx_and_connects_through_nat() {
-    let mut s = host_pair(9);
-    s.stun_server = Some(sa("198.51.100.1:3478"));
-    s.nodes[0].agent = IceAgent::new(
-        IceConfig {
-            stun_servers: vec![sa("198.51.100.1:3478")],
-            ..controlling()
-        },
-        Rng::seeded(99),
-    );
-    s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
-    s.nats.push(Nat {
-        private: sa("10.0.0.1:1000"),
-        public: sa("203.0.113.9:40000"),
-    });
+    let mut s = behind_nat_with_stun(9, 99);
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
@@ -1650,20 +1657,7 @@ fn mapped_address_equal_to_a_gathered_srflx_names_that_candidate() {
     // Behind a NAT with a STUN server: the check's mapped address is the server-reflexive
     // candidate already gathered, so that is the valid pair's local candidate (no new
     // peer-reflexive one once it is known; consent responses keep it current).
-    let mut s = host_pair(72);
-    s.stun_server = Some(sa("198.51.100.1:3478"));
-    s.nodes[0].agent = IceAgent::new(
-        IceConfig {
-            stun_servers: vec![sa("198.51.100.1:3478")],
-            ..controlling()
-        },
-        Rng::seeded(72),
-    );
-    s.nodes[0].agent.add_local_transport(1, sa("10.0.0.1:1000"));
-    s.nats.push(Nat {
-        private: sa("10.0.0.1:1000"),
-        public: sa("203.0.113.9:40000"),
-    });
+    let mut s = behind_nat_with_stun(72, 72);
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));

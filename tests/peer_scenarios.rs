@@ -60,6 +60,8 @@ struct Node {
     sent: HashMap<ChannelId, u64>,
     decreased: HashMap<ChannelId, u64>,
     trickled_in: usize,
+    /// Messages received on a channel when its `DataChannelClosing` came.
+    msgs_at_closing: HashMap<ChannelId, usize>,
 }
 
 impl Node {
@@ -77,6 +79,7 @@ impl Node {
             sent: HashMap::new(),
             decreased: HashMap::new(),
             trickled_in: 0,
+            msgs_at_closing: HashMap::new(),
         }
     }
 
@@ -89,6 +92,10 @@ impl Node {
             }
             match &e {
                 PeerEvent::IceCandidate(c) => self.candidates_out.push_back(c.clone()),
+                PeerEvent::DataChannelClosing { channel } => {
+                    let n = self.msgs.get(channel).map_or(0, Vec::len);
+                    self.msgs_at_closing.insert(*channel, n);
+                }
                 PeerEvent::DataChannelBufferedAmountDecreased { channel, bytes } => {
                     assert!(*bytes > 0, "a zero decrease is noise");
                     let d = self.decreased.entry(*channel).or_default();
@@ -2357,4 +2364,55 @@ fn conflicting_reliability_is_refused_at_creation() {
     let both = DataChannelInit { max_retransmits: Some(1), max_packet_life_time: Some(10), ..init("both") };
     assert_eq!(net.endpoint_mut(A).peer.create_data_channel(now, both).unwrap_err().kind, ErrorKind::Type);
     assert!(!net.endpoint(A).peer.is_negotiation_needed(), "no channel was created");
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 6: the data channel closing procedure delivers what was queued (W3C webrtc-pc §6.2)
+// ---------------------------------------------------------------------------------------
+
+/// webrtc-pc "finish sending all currently pending messages of the channel" / RFC 8831 §6.7:
+/// `close_channel` right after megabytes of sends (far more than the link carries before the
+/// close) resets the stream only after all of it; on a lossy link, every message reaches the
+/// remote, in order and intact, before its `DataChannelClosing`, then both sides close once.
+#[test]
+fn close_channel_after_a_large_queue_delivers_it_all_before_the_reset() {
+    for (seed, conditions, closer) in [(700, link(), A), (701, lossy(), A), (702, lossy(), B)] {
+        let mut net = pair(seed, conditions);
+        let (ch, inc) = connect(&mut net, A, "drain-then-close");
+        let (mine, theirs) = if closer == A { (ch, inc) } else { (inc, ch) };
+        let remote = other(closer);
+        let size = 60_000usize;
+        let count = 64u32; // 3.8 MB, queued in one go
+        let now = net.now();
+        for i in 0..count {
+            let mut m = vec![(i & 0xff) as u8; size];
+            m[..4].copy_from_slice(&i.to_be_bytes());
+            net.endpoint_mut(closer).send(now, mine, true, &m);
+        }
+        net.endpoint_mut(closer).send(now, mine, false, b"the end");
+        net.endpoint_mut(closer).peer.close_channel(now, mine);
+        net.endpoint_mut(closer).drain();
+        drive(&mut net, "closed on both sides", Duration::from_secs(120), |n| {
+            n.endpoint(closer).closed_count(mine) > 0 && n.endpoint(remote).closed_count(theirs) > 0
+        });
+        run_for(&mut net, Duration::from_secs(2));
+        let got = net.endpoint(remote).messages(theirs);
+        assert_eq!(got.len(), count as usize + 1, "seed {seed}: {} of {} messages", got.len(), count + 1);
+        for (i, (binary, m)) in got[..count as usize].iter().enumerate() {
+            assert!(*binary, "seed {seed}: message {i} binary");
+            assert_eq!(m.len(), size, "seed {seed}: message {i} length");
+            assert_eq!(m[..4], (i as u32).to_be_bytes(), "seed {seed}: message {i} in order");
+            assert!(m[4..].iter().all(|b| *b == (i & 0xff) as u8), "seed {seed}: message {i} intact");
+        }
+        assert_eq!(got[count as usize], (false, b"the end".to_vec()));
+        // Every message came before the remote's closing event (the W3C layer drops messages
+        // that arrive after it), and each side closed exactly once.
+        assert_eq!(
+            net.endpoint(remote).msgs_at_closing.get(&theirs),
+            Some(&(count as usize + 1)),
+            "seed {seed}: messages received when the remote's closing event came"
+        );
+        assert_eq!(channel_end(net.endpoint(remote), theirs), ["closing", "closed"], "seed {seed}");
+        assert_eq!(channel_end(net.endpoint(closer), mine), ["closed"], "seed {seed}");
+    }
 }

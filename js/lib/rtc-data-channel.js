@@ -41,11 +41,20 @@ class RTCDataChannel extends EventTarget {
   #bufferedAmount = 0;
   #bufferedAmountLowThreshold = 0;
   #binaryType = 'arraybuffer';
-  /** Sends waiting behind a Blob read, in call order: { ready, bytes, binary, size, promise }. */
+  /**
+   * Sends the engine has not taken yet, in call order: { blob, ready, bytes, binary, size,
+   * held }. A Blob is read only when it reaches the head (one read at a time, as Chromium).
+   */
   #sendQueue = [];
-  /** Bytes in #sendQueue (bounded by MAX_QUEUED_BYTES). */
+  /** Bytes this layer holds for #sendQueue (copies, and the Blob being read): MAX_QUEUED_BYTES. */
   #queuedBytes = 0;
   #draining = false;
+  /**
+   * close() was called while sends were still queued here: the closing procedure ("finish
+   * sending all currently pending messages of the channel", webrtc-pc §6.2) asks the engine to
+   * close the channel once the queue is empty; until then the queue keeps draining.
+   */
+  #closeAfterDrain = false;
   /** RTCDataChannelStats counters (webrtc-stats §8.13): payload bytes, API messages. */
   #announcedOpen = false;
   #counters = { messagesSent: 0, bytesSent: 0, messagesReceived: 0, bytesReceived: 0 };
@@ -115,23 +124,14 @@ class RTCDataChannel extends EventTarget {
       throw domException('OperationError', `the send queue is full (${this.#queuedBytes} bytes wait)`);
     }
     if (blob) {
-      const entry = { ready: false, bytes: null, binary: true, size };
-      this.#queuedBytes += size;
-      this.#sendQueue.push(entry);
+      // Its bytes are held (counted in #queuedBytes) from when its read starts at the head.
+      this.#sendQueue.push({ blob, ready: false, bytes: null, binary: true, size, held: false });
       this.#bufferedAmount += size;
-      blob.arrayBuffer().then((ab) => {
-        entry.bytes = new Uint8Array(ab);
-        entry.ready = true;
-        this.#drainSendQueue();
-      }, () => {
-        entry.failed = true;
-        entry.ready = true;
-        this.#drainSendQueue();
-      });
+      this.#drainSendQueue();
       return;
     }
     if (this.#sendQueue.length > 0) {
-      this.#sendQueue.push({ ready: true, bytes: binary ? bytes.slice() : bytes, binary, size });
+      this.#sendQueue.push({ ready: true, bytes: binary ? bytes.slice() : bytes, binary, size, held: true });
       this.#queuedBytes += size;
       this.#bufferedAmount += size;
       return;
@@ -146,14 +146,35 @@ class RTCDataChannel extends EventTarget {
     this.#counters.bytesSent += size;
   }
 
+  /** Starts reading the Blob at the head of the queue; the queue drains when it is read. */
+  #readBlob(entry) {
+    const blob = entry.blob;
+    entry.blob = null;
+    entry.held = true;
+    this.#queuedBytes += entry.size;
+    blob.arrayBuffer().then((ab) => {
+      entry.bytes = new Uint8Array(ab);
+      entry.ready = true;
+      this.#drainSendQueue();
+    }, () => {
+      entry.failed = true;
+      entry.ready = true;
+      this.#drainSendQueue();
+    });
+  }
+
   #drainSendQueue() {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) {
+      while (this.#sendQueue.length > 0) {
         const entry = this.#sendQueue[0];
+        if (entry.blob) this.#readBlob(entry);
+        if (!entry.ready) return;
         let sent = false;
-        if (!entry.failed && this.#readyState === 'open') {
+        // Open, or closing by our own close() (the remote's reset refuses further sends).
+        const sending = this.#readyState === 'open' || (this.#readyState === 'closing' && this.#closeAfterDrain);
+        if (!entry.failed && sending) {
           try {
             this.#owner.send(this.#handle, entry.binary, entry.bytes);
             sent = true;
@@ -164,18 +185,31 @@ class RTCDataChannel extends EventTarget {
           }
         }
         this.#sendQueue.shift();
-        this.#queuedBytes -= entry.size;
+        if (entry.held) this.#queuedBytes -= entry.size;
         if (sent) this.#countSent(entry.size);
         else this._bufferedAmountDecrease(entry.size);
       }
     } finally {
       this.#draining = false;
     }
+    if (this.#closeAfterDrain && this.#sendQueue.length === 0) {
+      this.#closeAfterDrain = false;
+      if (this.#readyState === 'closing') this.#closeEngineChannel();
+    }
   }
 
   close() {
     if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
     this.#leaveState('closing');
+    if (this.#sendQueue.length > 0) {
+      // What send() accepted goes first; the engine resets the stream after its own queue.
+      this.#closeAfterDrain = true;
+      return;
+    }
+    this.#closeEngineChannel();
+  }
+
+  #closeEngineChannel() {
     try {
       this.#owner.closeChannel(this.#handle);
     } catch (err) {
@@ -247,7 +281,7 @@ class RTCDataChannel extends EventTarget {
     const threshold = this.#bufferedAmountLowThreshold;
     if (before > threshold && after <= threshold) fire(this, 'bufferedamountlow');
     // The engine's buffer has room again for sends waiting here.
-    if (this.#sendQueue.length > 0 && this.#sendQueue[0].ready) this.#drainSendQueue();
+    if (this.#sendQueue.length > 0 && this.#sendQueue[0].ready && !this.#draining) this.#drainSendQueue();
   }
 
   /** @internal the remote side started the closing procedure. */
@@ -266,6 +300,7 @@ class RTCDataChannel extends EventTarget {
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
     this.#queuedBytes = 0;
+    this.#closeAfterDrain = false;
     const error = new RTCError({ errorDetail }, message || '');
     this.dispatchEvent(new RTCErrorEvent('error', { error }));
     fire(this, 'close');
@@ -277,6 +312,7 @@ class RTCDataChannel extends EventTarget {
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
     this.#queuedBytes = 0;
+    this.#closeAfterDrain = false;
     fire(this, 'close');
   }
 
@@ -286,6 +322,7 @@ class RTCDataChannel extends EventTarget {
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
     this.#queuedBytes = 0;
+    this.#closeAfterDrain = false;
     return true;
   }
 }

@@ -310,12 +310,19 @@ fn restart_while_streaming(seed: u64, restarter: usize, use_option: bool) {
             matches!(e, PeerEvent::IceCandidate(Some(c)) if c.username_fragment.as_deref() == Some(new[side].as_str()))
         });
         assert!(fresh >= 1, "side {side}: candidates of the new generation");
-        // No interruption, no DTLS or SCTP renegotiation.
+        // No interruption, no DTLS or SCTP renegotiation. ICE goes from "completed" to
+        // "connected" while the new generation gathers and is nominated, then back
+        // (webrtc-pc RTCIceTransportState), and nowhere else.
         assert_eq!(
             count(n, marks[side], |e| matches!(
                 e,
-                PeerEvent::IceConnectionStateChanged(_)
-                    | PeerEvent::ConnectionStateChanged(_)
+                PeerEvent::IceConnectionStateChanged(
+                    IceConnectionState::New
+                        | IceConnectionState::Checking
+                        | IceConnectionState::Disconnected
+                        | IceConnectionState::Failed
+                        | IceConnectionState::Closed
+                ) | PeerEvent::ConnectionStateChanged(_)
                     | PeerEvent::DtlsStateChanged(_)
                     | PeerEvent::SctpConnected { .. }
                     | PeerEvent::DataChannelClosed { .. }
@@ -324,7 +331,10 @@ fn restart_while_streaming(seed: u64, restarter: usize, use_option: bool) {
             "side {side}: {:?}",
             &n.log[marks[side]..]
         );
-        assert_eq!(n.peer.ice_connection_state(), IceConnectionState::Connected);
+        assert!(
+            matches!(n.peer.ice_connection_state(), IceConnectionState::Connected | IceConnectionState::Completed),
+            "side {side}"
+        );
         assert_eq!(n.peer.dtls_state(), DtlsTransportState::Connected);
         assert!(n.peer.selected_candidate_pair().is_some());
     }
@@ -442,7 +452,8 @@ fn rollback_of_a_restart_offer_restores_the_credentials() {
     stream.run(&mut net, Duration::from_secs(40));
     stream.all_delivered(&mut net, Duration::from_secs(5));
     for side in [A, B] {
-        assert_eq!(net.endpoint(side).peer.ice_connection_state(), IceConnectionState::Connected, "side {side}");
+        let st = net.endpoint(side).peer.ice_connection_state();
+        assert!(matches!(st, IceConnectionState::Connected | IceConnectionState::Completed), "side {side}: {st:?}");
     }
     // The restart can then be negotiated for real, with credentials different from both.
     let (offer2, _) = offer_answer(&mut net, A, false);

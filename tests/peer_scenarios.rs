@@ -2416,3 +2416,132 @@ fn close_channel_after_a_large_queue_delivers_it_all_before_the_reset() {
         assert_eq!(channel_end(net.endpoint(closer), mine), ["closed"], "seed {seed}");
     }
 }
+
+// ---- ICE states and addIceCandidate (issue 6, webrtc-pc) ----------------------------------
+
+fn remote_sdp(node: &Node) -> String {
+    node.peer
+        .pending_remote_description()
+        .or_else(|| node.peer.current_remote_description())
+        .map(|d| d.sdp)
+        .unwrap_or_default()
+}
+
+/// webrtc-pc RTCIceTransportState "completed": both sides trickle their end-of-candidates
+/// (pump forwards the null candidate), gathering is done and nomination ended the checks.
+#[test]
+fn ice_completes_after_end_of_candidates_both_ways() {
+    let mut net = pair(701, link());
+    connect(&mut net, A, "c");
+    run_for(&mut net, Duration::from_secs(2));
+    for side in [A, B] {
+        let n = net.endpoint(side);
+        assert_eq!(n.peer.ice_connection_state(), IceConnectionState::Completed, "side {side}");
+        assert_eq!(
+            n.ice_states(),
+            [IceConnectionState::Checking, IceConnectionState::Connected, IceConnectionState::Completed],
+            "side {side}"
+        );
+        // "completed" is still a connected peer connection.
+        assert_eq!(n.peer.connection_state(), PeerConnectionState::Connected);
+        assert_eq!(n.states().last(), Some(&PeerConnectionState::Connected));
+    }
+}
+
+/// Without the peer's end-of-candidates it stays "connected".
+#[test]
+fn ice_stays_connected_without_remote_end_of_candidates() {
+    let mut net = pair(702, link());
+    let now = net.now();
+    let ch = net.endpoint_mut(A).create(now, init("c"));
+    net.endpoint_mut(A).trickle = false;
+    net.endpoint_mut(B).trickle = false;
+    offer_answer(&mut net, A);
+    // Forward real candidates only, never the end-of-candidates.
+    let forward = |n: &mut Network<Node>| {
+        let now = n.now();
+        for (from, to) in [(A, B), (B, A)] {
+            let (src, dst) = n.pair_mut(from, to);
+            src.drain();
+            while let Some(c) = src.candidates_out.pop_front() {
+                if c.is_some() {
+                    dst.peer.add_ice_candidate(now, c).expect("add_ice_candidate");
+                }
+            }
+            dst.drain();
+        }
+    };
+    drive(&mut net, "connected", Duration::from_secs(30), |n| {
+        forward(n);
+        n.endpoint(A).connected() && n.endpoint(B).connected() && n.endpoint(A).is_open(ch)
+    });
+    run_for(&mut net, Duration::from_secs(2));
+    assert!(net.endpoint(A).is_open(ch));
+    for side in [A, B] {
+        assert_eq!(net.endpoint(side).peer.ice_connection_state(), IceConnectionState::Connected);
+        assert!(!remote_sdp(net.endpoint(side)).contains("a=end-of-candidates"));
+    }
+}
+
+/// webrtc-pc addIceCandidate: an applied candidate, and an end-of-candidates indication, are
+/// added to the remote description (the m-section named, or all of them).
+#[test]
+fn add_ice_candidate_updates_the_remote_description() {
+    let mut net = pair(703, link());
+    connect(&mut net, A, "c");
+    run_for(&mut net, Duration::from_secs(1));
+    for side in [A, B] {
+        let n = net.endpoint(side);
+        let sdp = remote_sdp(n);
+        let other_addr = net.endpoint(other(side)).addr;
+        assert!(sdp.contains("a=end-of-candidates\r\n"), "side {side}: {sdp}");
+        assert_eq!(sdp.matches("a=end-of-candidates").count(), 1);
+        assert!(
+            sdp.lines().any(|l| l.starts_with("a=candidate:") && l.contains(&other_addr.ip().to_string())),
+            "side {side}: trickled candidate missing in {sdp}"
+        );
+        // Still a description the peer accepts.
+        SessionDescription::parse(&sdp).expect("parses");
+    }
+}
+
+#[test]
+fn end_of_candidates_for_a_named_section_and_unknown_generations() {
+    let mut net = pair(704, link());
+    let now = net.now();
+    net.endpoint_mut(A).create(now, init("c"));
+    net.endpoint_mut(A).trickle = false;
+    net.endpoint_mut(B).trickle = false;
+    offer_answer(&mut net, A);
+    let b = &mut net.endpoint_mut(B).peer;
+    assert!(!remote_sdp_of(b).contains("a=end-of-candidates"));
+    let mid = SessionDescription::parse(&remote_sdp_of(b))
+        .ok()
+        .and_then(|d| d.media.first().and_then(|m| m.mid().map(str::to_owned)))
+        .expect("mid");
+    // A section that does not exist: OperationError, nothing changes.
+    let bad = IceCandidateInit { sdp_mid: Some("nope".into()), ..Default::default() };
+    assert_eq!(b.add_ice_candidate(now, Some(bad)).unwrap_err().kind, ErrorKind::Operation);
+    // A ufrag of no generation: OperationError.
+    let stranger = IceCandidateInit { username_fragment: Some("zzzz".into()), ..Default::default() };
+    assert_eq!(b.add_ice_candidate(now, Some(stranger)).unwrap_err().kind, ErrorKind::Operation);
+    assert!(!remote_sdp_of(b).contains("a=end-of-candidates"));
+    // {candidate: '', sdpMid} for the data section.
+    let eoc = IceCandidateInit { sdp_mid: Some(mid), ..Default::default() };
+    b.add_ice_candidate(now, Some(eoc)).unwrap();
+    let sdp = remote_sdp_of(b);
+    assert_eq!(sdp.matches("a=end-of-candidates").count(), 1, "{sdp}");
+    // Again, and as null: still once.
+    b.add_ice_candidate(now, None).unwrap();
+    assert_eq!(remote_sdp_of(b).matches("a=end-of-candidates").count(), 1);
+    // The answerer's remote description is the current one (stable): it is what changed.
+    assert!(b.pending_remote_description().is_none());
+    assert!(b.current_remote_description().unwrap().sdp.contains("a=end-of-candidates"));
+}
+
+fn remote_sdp_of(p: &Peer) -> String {
+    p.pending_remote_description()
+        .or_else(|| p.current_remote_description())
+        .map(|d| d.sdp)
+        .unwrap_or_default()
+}

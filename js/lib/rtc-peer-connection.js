@@ -489,10 +489,13 @@ function makeRTCPeerConnection(engine) {
           if (!this.remoteDescription) {
             throw invalidState('addIceCandidate called without a remote description');
           }
-          const endOfCandidates = init.candidate === '' && init.sdpMid === null
-            && init.sdpMLineIndex === null;
-          this.#native.addIceCandidate(endOfCandidates ? null : init);
-          if (!endOfCandidates && init.candidate !== '') this.#rememberRemoteCandidate(init);
+          // An empty candidate is end-of-candidates (for sdpMid / sdpMLineIndex, else for
+          // every section); the engine checks its usernameFragment like any other's.
+          this.#native.addIceCandidate(init);
+          if (init.candidate !== '') this.#rememberRemoteCandidate(init);
+          // webrtc-pc: once applied, the candidate (or a=end-of-candidates) is in the
+          // pending / current remote description; the engine keeps their text.
+          this.#refreshDescriptions(['currentRemote', 'pendingRemote']);
           return undefined;
         });
       });
@@ -961,10 +964,14 @@ function makeRTCPeerConnection(engine) {
 
     /** The local description gains candidates while gathering: pick up the engine's copy. */
     #refreshLocalDescription() {
+      this.#refreshDescriptions(['currentLocal', 'pendingLocal']);
+    }
+
+    /** Descriptions whose text the engine changed (same type): take the engine's copy. */
+    #refreshDescriptions(keys) {
       try {
         const st = this.#native.getState();
-        for (const [key, src] of [['currentLocal', st.currentLocalDescription],
-          ['pendingLocal', st.pendingLocalDescription]]) {
+        for (const [key, src] of keys.map((k) => [k, st[`${k}Description`]])) {
           const old = this.#descs[key];
           if (src && old && old.type === src.type && old.sdp !== src.sdp) {
             this.#descs[key] = new RTCSessionDescription({ type: String(src.type), sdp: String(src.sdp) });

@@ -266,7 +266,12 @@ function createFakeEngine(options = {}) {
         throw engineError('InvalidStateError', 'no remote description');
       }
       if (init === null || init.candidate === '') {
+        if (init && init.usernameFragment != null && !this.remoteHasUfrag(init.usernameFragment)) {
+          throw engineError('OperationError', 'no ICE generation with that usernameFragment');
+        }
         this.endOfCandidates = true;
+        // Like the engine: the remote descriptions gain a=end-of-candidates.
+        this.addToRemoteDescriptions('a=end-of-candidates');
         return;
       }
       if (init.sdpMid !== null && init.sdpMid !== undefined && init.sdpMid !== '0') {
@@ -279,6 +284,21 @@ function createFakeEngine(options = {}) {
         throw engineError('OperationError', 'malformed candidate');
       }
       this.remoteCandidates.push(init);
+      this.addToRemoteDescriptions(`a=${init.candidate.replace(/^a=/, '')}`);
+    }
+
+    remoteHasUfrag(ufrag) {
+      return [this.descs.pendingRemote, this.descs.currentRemote]
+        .some((d) => d && d.sdp.includes(`a=ice-ufrag:${ufrag}\r\n`));
+    }
+
+    addToRemoteDescriptions(line) {
+      for (const d of [this.descs.pendingRemote, this.descs.currentRemote]) {
+        if (d && !d.sdp.includes(`${line}\r\n`)) {
+          const at = d.sdp.indexOf('a=end-of-candidates\r\n');
+          d.sdp = at < 0 ? `${d.sdp}${line}\r\n` : `${d.sdp.slice(0, at)}${line}\r\n${d.sdp.slice(at)}`;
+        }
+      }
     }
 
     getState() {

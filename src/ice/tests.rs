@@ -1670,3 +1670,117 @@ fn mapped_address_equal_to_a_gathered_srflx_names_that_candidate() {
     assert_eq!(a.stats().peer_reflexive_local, 0);
     assert_eq!(a.selected_pair(), Some((1, sa("10.0.0.2:2000"))));
 }
+
+// ---- W3C "completed" (webrtc-pc RTCIceTransportState) --------------------------------------
+
+fn both_in(s: &Sim, st: IceConnectionState) -> bool {
+    s.state(0) == st && s.state(1) == st
+}
+
+#[test]
+fn completed_needs_end_of_candidates_gathering_done_and_nomination() {
+    let mut s = host_pair(31);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(1));
+    // Gathering finished and the pair is nominated, but the peer never said it has no more
+    // candidates: still "connected".
+    assert_eq!(s.nodes[0].agent.gathering_state(), IceGatheringState::Complete);
+    assert!(s.nodes[0].agent.pairs_nominated() == 1 && s.nodes[1].agent.pairs_nominated() == 1);
+    assert!(s.both_connected());
+    s.agent(0).set_remote_end_of_candidates();
+    assert_eq!(s.state(0), IceConnectionState::Completed);
+    assert_eq!(s.state(1), IceConnectionState::Connected);
+    s.agent(1).set_remote_end_of_candidates();
+    s.run_for(Duration::from_millis(100));
+    assert!(both_in(&s, IceConnectionState::Completed));
+    let want = vec![
+        IceConnectionState::Checking,
+        IceConnectionState::Connected,
+        IceConnectionState::Completed,
+    ];
+    assert_eq!(s.states(0), want);
+    assert_eq!(s.states(1), want);
+    // Consent checks keep it there.
+    s.run_for(Duration::from_secs(30));
+    assert!(both_in(&s, IceConnectionState::Completed));
+    assert_selected(&s);
+}
+
+#[test]
+fn completed_when_end_of_candidates_came_first() {
+    let mut s = host_pair(32);
+    s.exchange_credentials();
+    s.start();
+    s.run_for(Duration::from_millis(1));
+    s.agent(0).set_remote_end_of_candidates();
+    s.agent(1).set_remote_end_of_candidates();
+    assert!(s.run_until(Duration::from_secs(3), |s| both_in(s, IceConnectionState::Completed)));
+    // Both reach it after "connected" (the controlled side once USE-CANDIDATE came).
+    for n in 0..2 {
+        let st = s.states(n);
+        assert_eq!(st.first(), Some(&IceConnectionState::Checking), "{st:?}");
+        assert_eq!(st.last(), Some(&IceConnectionState::Completed), "{st:?}");
+        assert!(st.contains(&IceConnectionState::Connected), "{st:?}");
+    }
+}
+
+#[test]
+fn completed_goes_back_to_connected_on_a_new_remote_candidate_or_restart() {
+    let mut s = host_pair(33);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(3), |s| s.both_connected()));
+    s.run_for(Duration::from_secs(1));
+    s.agent(0).set_remote_end_of_candidates();
+    s.agent(1).set_remote_end_of_candidates();
+    assert!(both_in(&s, IceConnectionState::Completed));
+    // A new remote candidate: the peer is not done after all.
+    let now = s.now;
+    let mut c = s.nodes[1].agent.local_candidates()[0].clone();
+    c.address = sa("10.0.0.2:2001");
+    s.agent(0).add_remote_candidate(now, c).unwrap();
+    assert_eq!(s.state(0), IceConnectionState::Connected);
+    s.agent(0).set_remote_end_of_candidates();
+    assert_eq!(s.state(0), IceConnectionState::Completed);
+    // A duplicate changes nothing.
+    let dup = s.nodes[1].agent.local_candidates()[0].clone();
+    s.agent(0).add_remote_candidate(now, dup).unwrap();
+    assert_eq!(s.state(0), IceConnectionState::Completed);
+    // ICE restart: gathering runs again, so not completed.
+    s.agent(0).restart();
+    assert_eq!(s.state(0), IceConnectionState::Connected);
+}
+
+#[test]
+fn completed_consent_loss_disconnects_fails_and_recovers_to_completed() {
+    let mut s = host_pair(34);
+    s.exchange_credentials();
+    s.start();
+    s.agent(0).set_remote_end_of_candidates();
+    s.agent(1).set_remote_end_of_candidates();
+    assert!(s.run_until(Duration::from_secs(3), |s| both_in(s, IceConnectionState::Completed)));
+    // A short outage: disconnected, then straight back to completed.
+    s.cut = true;
+    assert!(s.run_until(Duration::from_secs(20), |s| both_in(s, IceConnectionState::Disconnected)));
+    s.cut = false;
+    assert!(s.run_until(Duration::from_secs(5), |s| both_in(s, IceConnectionState::Completed)));
+    let st = s.states(0);
+    assert_eq!(
+        st[st.len() - 2..],
+        [IceConnectionState::Disconnected, IceConnectionState::Completed]
+    );
+    // A long one: disconnected, then failed.
+    s.cut = true;
+    assert!(s.run_until(Duration::from_secs(40), |s| both_in(s, IceConnectionState::Failed)));
+    let st = s.states(0);
+    assert_eq!(
+        st[st.len() - 3..],
+        [
+            IceConnectionState::Completed,
+            IceConnectionState::Disconnected,
+            IceConnectionState::Failed
+        ]
+    );
+}

@@ -617,15 +617,46 @@ impl Peer {
         let cand = match candidate {
             Some(c) if !c.candidate.is_empty() => c,
             other => {
-                let u = other.as_ref().and_then(|c| c.username_fragment.as_deref());
-                if !self.is_current_remote_generation(u)? {
+                // End-of-candidates (webrtc-pc addIceCandidate): for the section named by
+                // sdpMid / sdpMLineIndex, for all of them when both are null.
+                let c = other.unwrap_or_default();
+                if c.sdp_mid.is_some() || c.sdp_mline_index.is_some() {
+                    self.check_candidate_section(&c)?;
+                }
+                if !self.is_current_remote_generation(c.username_fragment.as_deref())? {
                     return Ok(());
                 }
                 self.ice.set_remote_end_of_candidates();
+                let section = (c.sdp_mid.is_some() || c.sdp_mline_index.is_some())
+                    .then_some(usize::from(self.data_mline_index));
+                self.add_to_remote_descriptions(None, section);
                 self.pump(now);
                 return Ok(());
             }
         };
+        self.check_candidate_section(&cand)?;
+        if !self.is_current_remote_generation(cand.username_fragment.as_deref())? {
+            return Ok(());
+        }
+        match Candidate::parse(&cand.candidate) {
+            Ok(c) => {
+                self.ice
+                    .add_remote_candidate(now, c)
+                    .map_err(|e| err(ErrorKind::Operation, format!("candidate refused: {e:?}")))?;
+                self.add_to_remote_descriptions(Some(&cand.candidate), Some(usize::from(self.data_mline_index)));
+            }
+            // mDNS (`.local`) and other candidates we cannot use are accepted and ignored,
+            // as browsers do; a candidate that does not parse is an error.
+            Err(e) if is_ignorable_candidate_error(&e) => {}
+            Err(e) => return Err(err(ErrorKind::Operation, format!("bad candidate: {e:?}"))),
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// webrtc-pc addIceCandidate: `sdpMid` (else `sdpMLineIndex`) must name a media
+    /// section of the remote description (only the data section carries ICE here).
+    fn check_candidate_section(&self, cand: &IceCandidateInit) -> Result<(), PeerError> {
         if let Some(mid) = &cand.sdp_mid {
             if mid != &self.data_mid {
                 return Err(err(ErrorKind::Operation, format!("no m-line with mid {mid}")));
@@ -635,22 +666,39 @@ impl Peer {
                 return Err(err(ErrorKind::Operation, format!("no m-line with index {idx}")));
             }
         }
-        if !self.is_current_remote_generation(cand.username_fragment.as_deref())? {
-            return Ok(());
-        }
-        match Candidate::parse(&cand.candidate) {
-            Ok(c) => {
-                self.ice
-                    .add_remote_candidate(now, c)
-                    .map_err(|e| err(ErrorKind::Operation, format!("candidate refused: {e:?}")))?;
-            }
-            // mDNS (`.local`) and other candidates we cannot use are accepted and ignored,
-            // as browsers do; a candidate that does not parse is an error.
-            Err(e) if is_ignorable_candidate_error(&e) => {}
-            Err(e) => return Err(err(ErrorKind::Operation, format!("bad candidate: {e:?}"))),
-        }
-        self.pump(now);
         Ok(())
+    }
+
+    /// webrtc-pc addIceCandidate, once applied: the candidate (`None`: `a=end-of-candidates`)
+    /// is added to the pending and current remote descriptions of its ICE generation (the
+    /// remote ufrag in use), in section `section` or, for `None`, in every section that is
+    /// not rejected.
+    fn add_to_remote_descriptions(&mut self, line: Option<&str>, section: Option<usize>) {
+        let Some(ufrag) = self.remote.as_ref().map(|r| r.ice_ufrag.clone()) else { return };
+        for desc in [self.pending_remote.as_mut(), self.current_remote.as_mut()].into_iter().flatten() {
+            let Ok(mut parsed) = SessionDescription::parse(&desc.sdp) else { continue };
+            let session_ufrag = parsed.attr("ice-ufrag").map(str::to_owned);
+            let mut changed = false;
+            for idx in 0..parsed.media.len() {
+                let Some(m) = parsed.media.get(idx) else { continue };
+                let m_ufrag = m.attr("ice-ufrag").map(str::to_owned).or_else(|| session_ufrag.clone());
+                let wanted = match section {
+                    Some(s) => s == idx,
+                    None => m.port != 0,
+                };
+                if !wanted || m_ufrag.as_deref().map(str::trim) != Some(ufrag.as_str()) {
+                    continue;
+                }
+                let done = match line {
+                    Some(l) => jsep::add_candidate(&mut parsed, idx, l),
+                    None => jsep::add_end_of_candidates(&mut parsed, idx),
+                };
+                changed |= done.is_ok();
+            }
+            if changed {
+                desc.sdp = parsed.to_string();
+            }
+        }
     }
 
     /// W3C `addIceCandidate`: a `usernameFragment` must be one of an applied remote

@@ -367,6 +367,8 @@ impl IceAgent {
             self.previous_local_creds = Some(old);
         }
         self.gathering_state = IceGatheringState::New;
+        // Gathering runs again: no longer "completed".
+        self.update_completed();
         self.transactions
             .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
         self.local_candidates.clear();
@@ -410,6 +412,8 @@ impl IceAgent {
                 self.selected = Some(p);
             }
         }
+        // The kept path is not nominated in the new generation: "connected" again.
+        self.update_completed();
     }
 
     /// Removes the remote candidates `drop` selects, with their pairs, triggered checks and
@@ -635,6 +639,13 @@ impl IceAgent {
             return Err(IceError::TooManyCandidates);
         }
         self.remote_candidates.push(c);
+        // A new candidate once "completed": the peer was not done after all (W3C:
+        // "completed" needs the indication that there are no more), so the state goes back
+        // to "connected" until it says so again. Before that, a candidate trickled after the
+        // indication (signaling reordered them) keeps it.
+        if self.connection_state == IceConnectionState::Completed {
+            self.remote_end_of_candidates = false;
+        }
         let r = self.remote_candidates.len() - 1;
         for t in 0..self.transports.len() {
             self.form_pair(t, r);
@@ -645,7 +656,11 @@ impl IceAgent {
 
     /// RFC 8838 §8.2: the peer will send no more candidates.
     pub fn set_remote_end_of_candidates(&mut self) {
+        if self.is_closed() {
+            return;
+        }
         self.remote_end_of_candidates = true;
+        self.update_completed();
     }
 
     /// Stops everything; `Closed` is reported.
@@ -1285,6 +1300,7 @@ impl IceAgent {
                 .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
             self.gathering_state = IceGatheringState::Complete;
             self.push_event(IceEvent::GatheringComplete);
+            self.update_completed();
         }
     }
 }

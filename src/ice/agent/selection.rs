@@ -74,7 +74,41 @@ impl IceAgent {
                 IceConnectionState::New | IceConnectionState::Checking
             )
         {
-            self.set_state(IceConnectionState::Connected);
+            let s = self.connected_state();
+            self.set_state(s);
+        }
+        self.update_completed();
+    }
+
+    /// W3C webrtc-pc `RTCIceTransportState` "completed": gathering finished, the peer said
+    /// it has no more candidates (RFC 8838 end-of-candidates), and checking is over with a
+    /// connection found: the selected pair is nominated (RFC 8445 §8.1.2: nomination ends
+    /// the checks of the component; the one component carries everything, BUNDLE and
+    /// rtcp-mux). Otherwise a working connection is "connected".
+    pub(super) fn connected_state(&self) -> IceConnectionState {
+        let nominated = self
+            .selected
+            .and_then(|s| self.pairs.get(s))
+            .is_some_and(|p| p.nominated && p.valid);
+        if nominated
+            && self.gathering_state == IceGatheringState::Complete
+            && self.remote_end_of_candidates
+        {
+            IceConnectionState::Completed
+        } else {
+            IceConnectionState::Connected
+        }
+    }
+
+    /// Moves between "connected" and "completed" as [`IceAgent::connected_state`] says
+    /// (both ways: a restart or a new remote candidate goes back to "connected").
+    pub(super) fn update_completed(&mut self) {
+        if matches!(
+            self.connection_state,
+            IceConnectionState::Connected | IceConnectionState::Completed
+        ) {
+            let s = self.connected_state();
+            self.set_state(s);
         }
     }
 
@@ -115,7 +149,8 @@ impl IceAgent {
                 self.set_state(IceConnectionState::Failed);
             }
             IceConnectionState::Disconnected if silent < self.config.disconnected_timeout => {
-                self.set_state(IceConnectionState::Connected);
+                let s = self.connected_state();
+                self.set_state(s);
             }
             _ => {}
         }
@@ -130,9 +165,11 @@ impl IceAgent {
         if self.connection_state == IceConnectionState::Disconnected
             && now - self.last_consent < self.config.disconnected_timeout
         {
-            self.set_state(IceConnectionState::Connected);
+            let s = self.connected_state();
+            self.set_state(s);
         }
         if self.selected.is_some() {
+            self.update_completed();
             return;
         }
         let all_failed = !self.pairs.is_empty()

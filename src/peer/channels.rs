@@ -409,7 +409,8 @@ impl Channels {
         let overhead = bytes.min(c.overhead_outstanding);
         c.overhead_outstanding -= overhead;
         let user = bytes - overhead;
-        if user > 0 {
+        // 0 bytes: the send buffer has room again after a refused send (a retry signal).
+        if user > 0 || bytes == 0 {
             events.push_back(PeerEvent::DataChannelBufferedAmountDecreased { channel: h, bytes: user });
         }
     }

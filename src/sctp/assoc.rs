@@ -569,10 +569,12 @@ impl Association {
                     *hb = now + self.config.heartbeat_interval;
                 }
             }
-            self.emit_released();
             self.maybe_start_reset(now);
         }
         if out.len() <= COMMON_HEADER_LEN {
+            // What the packets of this burst sent is reported once, when the caller has
+            // drained them (not per packet: one event per burst, like one per SACK).
+            self.emit_released();
             return None;
         }
         finish_packet(&mut out);

@@ -293,7 +293,8 @@ pub enum SctpEvent {
     },
     /// `bytes` of user data on `stream` left the send queue: sent for the first time, or
     /// abandoned unsent (webrtc-pc: bufferedAmount falls "when the underlying data
-    /// transport sends data from its queue"). Reported per packet or input, not per chunk.
+    /// transport sends data from its queue"). Reported once per input and per burst sent
+    /// (when `poll_transmit` has nothing more), not per chunk or packet.
     /// `bytes` 0: a send on `stream` was refused ([`SctpError::SendBufferFull`]) and
     /// acknowledgements have since freed room in the send buffer: try again.
     BufferedAmountDecreased {

@@ -2496,6 +2496,8 @@ fn buffered_amount_falls_when_data_is_first_sent_not_when_acknowledged() {
     assert_eq!(p.sides[0].stats().buffered_amount, 5);
     let pkt = p.sides[0].poll_transmit(now).expect("the DATA packet");
     assert_eq!(p.sides[0].buffered_amount(5), 0, "sent, so no longer buffered");
+    // Reported once the burst is drained.
+    assert_eq!(p.sides[0].poll_transmit(now), None);
     assert_eq!(p.sides[0].stats().buffered_amount, 0);
     // The memory bound still counts the unacknowledged chunk.
     assert!(p.sides[0].stats().send_memory >= 5 + SEND_CHUNK_OVERHEAD);

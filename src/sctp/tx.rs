@@ -487,7 +487,7 @@ impl Tx {
             self.flight_size += sent.payload.len();
             self.peer_rwnd = self.peer_rwnd.saturating_sub(sent.payload.len());
             self.inflight.push_back(sent);
-            // Sent from the queue: it leaves bufferedAmount now (reported per packet).
+            // Sent from the queue: it leaves bufferedAmount now (reported per burst).
             self.release(stream, size);
             if !new_in_packet {
                 new_in_packet = true;

@@ -771,7 +771,10 @@ fn buffered_amount_is_exact_under_loss() {
         net.endpoint_mut(A).send(now, u, true, &m);
         total += len as u64;
     }
-    assert_eq!(net.endpoint(A).buffered(ch), total, "nothing reported gone before any ack");
+    // bufferedAmount falls when data is sent, not when it is acknowledged (webrtc-pc): the
+    // first flight is reported gone at once, what congestion control holds back is not.
+    let b = net.endpoint(A).buffered(ch);
+    assert!(b > 0 && b < total, "{b} of {total} still buffered before any ack");
     drive(&mut net, "reliable channel drains", Duration::from_secs(120), |n| {
         n.endpoint(A).buffered(ch) == 0 && n.endpoint(B).messages(inc).len() == 200
     });
@@ -779,6 +782,35 @@ fn buffered_amount_is_exact_under_loss() {
     assert_eq!(net.endpoint(A).decreased[&ch], total);
     assert_eq!(net.endpoint(A).decreased[&u], total, "abandoned messages leave the buffer too");
     assert!(net.endpoint(B).messages(u_inc).len() <= 200);
+}
+
+#[test]
+fn buffered_amount_falls_when_data_is_sent_not_when_acknowledged() {
+    // webrtc-pc: [[BufferedAmount]] is reduced "when the underlying data transport sends
+    // data from its queue". On a 10 ms link the acknowledgement of a message reaches the
+    // sender 10 ms after the message reached the receiver: by then it must be gone.
+    let mut net = pair(102, link());
+    let (ch, inc) = connect(&mut net, A, "sent");
+    let now = net.now();
+    let na = net.endpoint_mut(A).create(now, negotiated("neg", 9));
+    let nb = net.endpoint_mut(B).create(now, negotiated("neg", 9));
+    drive(&mut net, "negotiated pair open", Duration::from_secs(5), |n| n.endpoint(A).is_open(na) && n.endpoint(B).is_open(nb));
+    run_for(&mut net, Duration::from_millis(100));
+    for (c, to_c) in [(ch, inc), (na, nb)] {
+        for i in 0..5usize {
+            let now = net.now();
+            net.endpoint_mut(A).send(now, c, false, format!("small {i}").as_bytes());
+            let mut buffered_on_arrival = None;
+            drive(&mut net, "the message arrives", Duration::from_secs(5), |n| {
+                let arrived = n.endpoint(B).messages(to_c).len() > i;
+                if arrived {
+                    buffered_on_arrival = Some(n.endpoint(A).buffered(c));
+                }
+                arrived
+            });
+            assert_eq!(buffered_on_arrival, Some(0), "channel {c}, message {i}: bufferedAmount once received");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

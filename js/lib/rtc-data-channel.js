@@ -273,7 +273,11 @@ class RTCDataChannel extends EventTarget {
     this.dispatchEvent(new MessageEvent('message', { data: value }));
   }
 
-  /** @internal */
+  /**
+   * @internal the engine sent `bytes` of this channel's data from its queue (webrtc-pc:
+   * bufferedAmount falls when data is sent, not when the peer acknowledges it); 0 bytes:
+   * its send buffer, full when a send here was refused, has room again.
+   */
   _bufferedAmountDecrease(bytes) {
     const before = this.#bufferedAmount;
     const after = Math.max(0, before - bytes);

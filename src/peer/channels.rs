@@ -31,6 +31,9 @@ struct Channel {
     /// Bytes we put on the stream that are not the application's (DCEP messages, the
     /// one-byte payload of empty messages), so `bufferedAmount` stays exact.
     overhead_outstanding: usize,
+    /// A message of the application was refused for want of send-buffer room: the next
+    /// zero-byte decrease (room again) is passed on as the signal to retry.
+    send_refused: bool,
     outgoing_reset_done: bool,
     incoming_reset_done: bool,
     /// Messages `(ppid, data)` that arrived on the stream after the remote reset its
@@ -170,6 +173,7 @@ impl Channels {
                 outgoing_reset_done: false,
                 incoming_reset_done: false,
                 held: Vec::new(),
+                send_refused: false,
             },
         );
         Ok((handle, stream))
@@ -278,14 +282,16 @@ impl Channels {
         let stream = c.stream.ok_or_else(|| err(ErrorKind::InvalidState, "the data channel has no id"))?;
         let ppid = dc::ppid_for(binary, data.len());
         let opts = Self::options(c);
-        if data.is_empty() {
+        let sent = if data.is_empty() {
             // RFC 8831 §6.6: empty messages travel as one byte with an _EMPTY PPID.
-            sctp.send(now, stream, ppid, &[0], opts).map_err(send_error)?;
-            c.overhead_outstanding += 1;
+            sctp.send(now, stream, ppid, &[0], opts).map(|()| c.overhead_outstanding += 1)
         } else {
-            sctp.send(now, stream, ppid, data, opts).map_err(send_error)?;
+            sctp.send(now, stream, ppid, data, opts)
+        };
+        if sent == Err(SctpError::SendBufferFull) {
+            c.send_refused = true;
         }
-        Ok(())
+        sent.map_err(send_error)
     }
 
     /// Returns false when the message was dropped (unknown stream, bad DCEP, ...).
@@ -396,6 +402,7 @@ impl Channels {
                         outgoing_reset_done: false,
                         incoming_reset_done: false,
                         held: Vec::new(),
+                        send_refused: false,
                     },
                 );
                 true
@@ -409,7 +416,11 @@ impl Channels {
         let overhead = bytes.min(c.overhead_outstanding);
         c.overhead_outstanding -= overhead;
         let user = bytes - overhead;
-        if user > 0 {
+        // 0 bytes: the send buffer has room again after a refused send: a retry signal,
+        // passed on only if it was the application's send (a deferred OPEN is retried by
+        // the caller).
+        let retry = bytes == 0 && std::mem::take(&mut c.send_refused);
+        if user > 0 || retry {
             events.push_back(PeerEvent::DataChannelBufferedAmountDecreased { channel: h, bytes: user });
         }
     }

@@ -232,7 +232,9 @@ pub enum PeerEvent {
         max_retransmits: Option<u16>,
     },
     DataChannelMessage { channel: ChannelId, binary: bool, data: Vec<u8> },
-    /// `bytes` of previously sent messages left the send buffer.
+    /// `bytes` of messages given to `send` left the send queue (were sent, or abandoned
+    /// unsent): the W3C bufferedAmount falls by that. 0: the send buffer, full when a
+    /// send was refused, has room again.
     DataChannelBufferedAmountDecreased { channel: ChannelId, bytes: usize },
     /// The remote side began closing the channel.
     DataChannelClosing { channel: ChannelId },

@@ -189,6 +189,8 @@ impl Association {
         matches!(self.state, State::Established)
     }
 
+    /// Bytes of user data queued on `stream` and not yet sent (W3C `bufferedAmount`; data
+    /// sent and not yet acknowledged no longer counts, see [`SctpEvent::BufferedAmountDecreased`]).
     pub fn buffered_amount(&self, stream: u16) -> usize {
         self.tx.buffered_amount(stream)
     }
@@ -249,6 +251,7 @@ impl Association {
             return Err(SctpError::StreamResetting);
         }
         if !self.tx.has_room(data.len()) {
+            self.tx.note_refused(stream);
             return Err(SctpError::SendBufferFull);
         }
         self.tx.enqueue(now, stream, ppid, data.to_vec(), opts);
@@ -566,10 +569,12 @@ impl Association {
                     *hb = now + self.config.heartbeat_interval;
                 }
             }
-            self.emit_released();
             self.maybe_start_reset(now);
         }
         if out.len() <= COMMON_HEADER_LEN {
+            // What the packets of this burst sent is reported once, when the caller has
+            // drained them (not per packet: one event per burst, like one per SACK).
+            self.emit_released();
             return None;
         }
         finish_packet(&mut out);

@@ -291,7 +291,12 @@ pub enum SctpEvent {
         ppid: u32,
         data: Vec<u8>,
     },
-    /// `bytes` of user data on `stream` left the send buffer (fully acknowledged or abandoned).
+    /// `bytes` of user data on `stream` left the send queue: sent for the first time, or
+    /// abandoned unsent (webrtc-pc: bufferedAmount falls "when the underlying data
+    /// transport sends data from its queue"). Reported once per input and per burst sent
+    /// (when `poll_transmit` has nothing more), not per chunk or packet.
+    /// `bytes` 0: a send on `stream` was refused ([`SctpError::SendBufferFull`]) and
+    /// acknowledgements have since freed room in the send buffer: try again.
     BufferedAmountDecreased {
         stream: u16,
         bytes: usize,
@@ -339,7 +344,9 @@ pub struct SctpStats {
     pub peer_rwnd: usize,
     pub srtt_micros: Option<u64>,
     pub rto_micros: u64,
-    /// Bytes accepted by `send` and not yet acknowledged or abandoned, all streams.
+    /// Bytes accepted by `send` and not yet sent (put into a packet for the first time)
+    /// or abandoned, all streams: what W3C `bufferedAmount` counts. Unacknowledged data in
+    /// flight is in `send_memory`.
     pub buffered_amount: usize,
     /// Bytes held on the receive side (reassembly, ordering, undrained events), at their
     /// cost (payload and bookkeeping, see [`CHUNK_OVERHEAD`] and [`MESSAGE_OVERHEAD`]).

@@ -2115,8 +2115,9 @@ fn send_buffer_is_bounded_and_keeps_what_it_accepted() {
         got.len() == sent.len()
     });
     assert!(got == sent, "every accepted message arrives intact and in order");
-    p.run_until(Duration::from_secs(60), |p| p.sides[0].buffered_amount(1) == 0);
-    assert_eq!(p.sides[0].stats().send_memory, 0);
+    // bufferedAmount is 0 once all is sent; the memory is free once all is acknowledged.
+    assert_eq!(p.sides[0].buffered_amount(1), 0);
+    p.run_until(Duration::from_secs(60), |p| p.sides[0].stats().send_memory == 0);
     let now = p.now;
     assert_eq!(p.sides[0].send(now, 1, 53, b"again", SendOptions::default()), Ok(()));
 }
@@ -2471,4 +2472,159 @@ mod loss_recovery {
         let sent = fill_all(&mut tx, now, &mut stats);
         assert_eq!(sent.first().map(|s| s.0), Some(5), "{sent:?}");
     }
+}
+
+/// Sum of the bytes of the BufferedAmountDecreased events of `side` on `stream`, and how
+/// many there were.
+fn decreases(p: &Pair, side: usize, stream: u16) -> (usize, usize) {
+    p.events[side].iter().fold((0, 0), |(b, n), e| match e {
+        SctpEvent::BufferedAmountDecreased { stream: s, bytes } if *s == stream => (b + bytes, n + 1),
+        _ => (b, n),
+    })
+}
+
+#[test]
+fn buffered_amount_falls_when_data_is_first_sent_not_when_acknowledged() {
+    // webrtc-pc: bufferedAmount falls "when the underlying data transport sends data from
+    // its queue". A 50 ms path: the packet is on its way, nothing is acknowledged yet.
+    let mut p = Pair::new(601, NetConfig { delay: Duration::from_millis(50), ..Default::default() });
+    p.connect(false);
+    p.events[0].clear();
+    let now = p.now;
+    p.sides[0].send(now, 5, 51, b"hello", SendOptions::default()).unwrap();
+    assert_eq!(p.sides[0].buffered_amount(5), 5);
+    assert_eq!(p.sides[0].stats().buffered_amount, 5);
+    let pkt = p.sides[0].poll_transmit(now).expect("the DATA packet");
+    assert_eq!(p.sides[0].buffered_amount(5), 0, "sent, so no longer buffered");
+    // Reported once the burst is drained.
+    assert_eq!(p.sides[0].poll_transmit(now), None);
+    assert_eq!(p.sides[0].stats().buffered_amount, 0);
+    // The memory bound still counts the unacknowledged chunk.
+    assert!(p.sides[0].stats().send_memory >= 5 + SEND_CHUNK_OVERHEAD);
+    let mut evs = Vec::new();
+    while let Some(e) = p.sides[0].poll_event() {
+        evs.push(e);
+    }
+    assert_eq!(evs, vec![SctpEvent::BufferedAmountDecreased { stream: 5, bytes: 5 }]);
+    // Delivered; the acknowledgement frees the memory but reports no second decrease.
+    p.sides[1].handle_packet(now, &pkt);
+    p.run_until(Duration::from_secs(10), |p| p.sides[0].stats().send_memory == 0);
+    assert!(p.take_messages(1).iter().any(|(s, _, d)| *s == 5 && d == b"hello"));
+    assert_eq!(decreases(&p, 0, 5), (0, 0), "nothing more after the ack");
+}
+
+#[test]
+fn buffered_amount_counts_only_what_congestion_control_holds_back() {
+    // 1 MiB on a 100 ms path: the first flight leaves the queue at once, the rest as
+    // SACKs open the window; every byte is reported exactly once, per packet at most.
+    let mut p = Pair::new(602, NetConfig { delay: Duration::from_millis(50), ..Default::default() });
+    p.connect(false);
+    p.events[0].clear();
+    let now = p.now;
+    let total = 1024 * 1024;
+    for i in 0..16u32 {
+        p.sides[0].send(now, 2, 53, &message(i, total / 16), SendOptions::default()).unwrap();
+    }
+    let mut packets = 0usize;
+    while p.sides[0].poll_transmit(now).is_some() {
+        packets += 1;
+    }
+    while let Some(e) = p.sides[0].poll_event() {
+        p.events[0].push(e);
+    }
+    let (first, n) = decreases(&p, 0, 2);
+    assert!(packets > 0 && n <= packets, "{n} events for {packets} packets");
+    assert!(first > 0 && first < total, "{first}");
+    assert_eq!(p.sides[0].buffered_amount(2), total - first);
+    let mut got = 0;
+    p.run_until(Duration::from_secs(60), |p| {
+        got += p.take_messages(1).len();
+        got == 16
+    });
+    assert_eq!(p.sides[0].buffered_amount(2), 0);
+    assert_eq!(decreases(&p, 0, 2).0, total);
+    let s = p.sides[0].stats();
+    assert!(decreases(&p, 0, 2).1 <= usize::try_from(s.packets_sent).unwrap_or(usize::MAX));
+}
+
+#[test]
+fn refused_send_gets_a_retry_signal_when_acknowledgements_free_room() {
+    // Acknowledgements free send-buffer memory without changing bufferedAmount. A sender
+    // that retries a refused message only when a decrease is reported on its stream (as
+    // the JS layer does) must not be left with room it never hears of: here the receiver
+    // stops reading, so the last acknowledgements free memory while nothing more can be
+    // sent, and only the zero-byte decrease reports it.
+    let mut p = Pair::new(603, NetConfig { delay: Duration::from_millis(5), ..Default::default() });
+    p.connect(false);
+    p.drain[1] = false;
+    let now = p.now;
+    let mut n = 0u32;
+    while p.sides[0].send(now, 7, 53, &message(n, 64 * 1024), SendOptions::default()).is_ok() {
+        n += 1;
+    }
+    let mut signals = 0u32;
+    let mut zero_signals = 0u32;
+    let mut retried_ok = 0u32;
+    p.run_until(Duration::from_secs(120), |p| {
+        let mut retry = false;
+        for e in p.events[0].drain(..) {
+            if let SctpEvent::BufferedAmountDecreased { stream: 7, bytes } = e {
+                signals += 1;
+                zero_signals += u32::from(bytes == 0);
+                retry = true;
+            }
+        }
+        while retry {
+            match p.sides[0].send(p.now, 7, 53, &message(n, 64 * 1024), SendOptions::default()) {
+                Ok(()) => {
+                    n += 1;
+                    retried_ok += 1;
+                }
+                Err(e) => {
+                    assert_eq!(e, SctpError::SendBufferFull);
+                    retry = false;
+                }
+            }
+        }
+        p.now > now + Duration::from_secs(10)
+    });
+    eprintln!("{signals} decreases ({zero_signals} of 0 bytes), {retried_ok} retries accepted");
+    assert!(zero_signals > 0 && retried_ok > 0);
+    // The receiver's window is closed (zero window probes only): whatever room the
+    // acknowledgements freed, the retries took it.
+    assert_eq!(
+        p.sides[0].send(p.now, 7, 53, &message(n, 64 * 1024), SendOptions::default()),
+        Err(SctpError::SendBufferFull)
+    );
+    // The reader resumes: everything accepted arrives.
+    p.drain[1] = true;
+    let mut got = 0u32;
+    p.run_until(Duration::from_secs(600), |p| {
+        got += u32::try_from(p.take_messages(1).len()).unwrap_or(0);
+        got == n
+    });
+    p.run_until(Duration::from_secs(60), |p| p.sides[0].stats().send_memory == 0);
+}
+
+#[test]
+fn abandoned_unsent_message_leaves_buffered_amount_once() {
+    // A message that expires in the queue leaves bufferedAmount unsent; one already sent
+    // and then abandoned is not counted again.
+    let mut p = Pair::new(604, NetConfig { delay: Duration::from_millis(50), ..Default::default() });
+    p.connect(false);
+    p.events[0].clear();
+    let now = p.now;
+    let opts = SendOptions { max_lifetime: Some(Duration::from_millis(10)), ..Default::default() };
+    let mut total = 0;
+    for i in 0..64u32 {
+        let m = message(i, 16 * 1024);
+        total += m.len();
+        p.sides[0].send(now, 4, 53, &m, opts).unwrap();
+    }
+    p.mute[0] = true;
+    p.run_until(Duration::from_secs(5), |p| p.sides[0].buffered_amount(4) == 0);
+    p.mute[0] = false;
+    p.run_until(Duration::from_secs(60), |p| p.sides[0].stats().send_memory == 0);
+    assert_eq!(decreases(&p, 0, 4).0, total);
+    assert!(p.sides[0].stats().messages_abandoned > 0);
 }

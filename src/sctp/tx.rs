@@ -55,7 +55,6 @@ pub(super) struct Sent {
     in_flight: bool,
     needs_rtx: bool,
     fast_rtx_done: bool,
-    released: bool,
     max_rtx: Option<u32>,
     expires: Option<Time>,
 }
@@ -82,12 +81,21 @@ pub(super) struct Tx {
     next_tsn: u64,
     cum_ack: u64,
     next_ssn: HashMap<u16, u16>,
+    /// Bytes accepted by `enqueue` and not yet sent (first put into a packet) or
+    /// abandoned, per stream: the W3C `bufferedAmount` (webrtc-pc: reduced "when the
+    /// underlying data transport sends data from its queue", not on acknowledgement).
     buffered: HashMap<u16, usize>,
     pub buffered_total: usize,
     /// What the queued messages and unacknowledged chunks cost (see [`MAX_SEND_BUFFER`]).
     memory: usize,
     /// Bytes released per stream since the last drain (for BufferedAmountDecreased).
     released: BTreeMap<u16, usize>,
+    /// Streams a send was refused on ([`MAX_SEND_BUFFER`] reached) since the last drain
+    /// that found room freed, and `memory` at the latest refusal. Acknowledgements free
+    /// memory without changing `buffered`, so these streams get a zero-byte release as the
+    /// signal to try again. At most one entry per stream.
+    refused: BTreeSet<u16>,
+    refused_memory: usize,
     next_msg_id: u64,
     pub flight_size: usize,
     pub cwnd: usize,
@@ -145,6 +153,8 @@ impl Tx {
             buffered_total: 0,
             memory: 0,
             released: BTreeMap::new(),
+            refused: BTreeSet::new(),
+            refused_memory: 0,
             next_msg_id: 0,
             flight_size: 0,
             // RFC 9260 §7.2.1: min(4*MTU, max(2*MTU, 4380)).
@@ -247,8 +257,21 @@ impl Tx {
         *self.released.entry(stream).or_insert(0) += bytes;
     }
 
-    /// Streams whose buffered amount decreased since the last call, with the bytes.
+    /// A send on `stream` was refused for want of room (see `refused`).
+    pub fn note_refused(&mut self, stream: u16) {
+        self.refused.insert(stream);
+        self.refused_memory = self.memory;
+    }
+
+    /// Streams whose buffered amount decreased since the last call, with the bytes; and,
+    /// with 0 bytes unless already listed, the streams refused a send since then if the
+    /// send buffer has freed room.
     pub fn drain_released(&mut self) -> Vec<(u16, usize)> {
+        if !self.refused.is_empty() && self.memory < self.refused_memory {
+            for stream in std::mem::take(&mut self.refused) {
+                self.released.entry(stream).or_insert(0);
+            }
+        }
         std::mem::take(&mut self.released).into_iter().collect()
     }
 
@@ -432,6 +455,7 @@ impl Tx {
                     .to_vec()
             };
             msg.offset += size;
+            let stream = msg.stream;
             let tsn = self.next_tsn;
             self.next_tsn += 1;
             encode_data(out, flags, lo32(tsn), msg.stream, ssn, msg.ppid, &payload);
@@ -451,7 +475,6 @@ impl Tx {
                 in_flight: true,
                 needs_rtx: false,
                 fast_rtx_done: false,
-                released: false,
                 max_rtx: msg.max_rtx,
                 expires: msg.expires,
             };
@@ -464,6 +487,8 @@ impl Tx {
             self.flight_size += sent.payload.len();
             self.peer_rwnd = self.peer_rwnd.saturating_sub(sent.payload.len());
             self.inflight.push_back(sent);
+            // Sent from the queue: it leaves bufferedAmount now (reported per burst).
+            self.release(stream, size);
             if !new_in_packet {
                 new_in_packet = true;
                 self.burst_credit = self.burst_credit.saturating_sub(1);
@@ -539,7 +564,6 @@ impl Tx {
             start -= 1;
         }
         let mut i = start;
-        let mut rel = Vec::new();
         while let Some(s) = self.inflight.get_mut(i) {
             if s.msg_id != msg_id {
                 break;
@@ -551,18 +575,12 @@ impl Tx {
                     s.in_flight = false;
                     self.flight_size = self.flight_size.saturating_sub(s.payload.len());
                 }
-                if !s.released {
-                    s.released = true;
-                    rel.push((s.stream, s.payload.len()));
-                }
                 self.rtx.remove(&s.tsn);
             }
             i += 1;
         }
-        for (stream, n) in rel {
-            self.release(stream, n);
-        }
-        // The rest of a partly sent message is dropped too.
+        // Chunks with a TSN left bufferedAmount when sent; the rest of a partly sent
+        // message is dropped too, and leaves it now.
         if let Some(len) = self
             .pending
             .front()
@@ -694,9 +712,6 @@ impl Tx {
             }
             if s.needs_rtx {
                 self.rtx.remove(&s.tsn);
-            }
-            if !s.released {
-                self.release(s.stream, s.payload.len());
             }
             out.cum_advanced = true;
         }

@@ -125,6 +125,8 @@ function makeRTCPeerConnection(engine) {
     #negotiationNeeded = false;
     #signalingState = 'stable';
     #iceGatheringState = 'new';
+    /** The '' candidate fired; the task that sets 'complete' is queued. */
+    #gatheringCompleting = false;
     #iceConnectionState = 'new';
     #connectionState = 'new';
     #canTrickle = null;
@@ -937,10 +939,16 @@ function makeRTCPeerConnection(engine) {
       for (const channel of channels) channel._closedWithError('sctp-failure', message);
     }
 
+    /**
+     * webrtc-pc "began / finished gathering": the transport's and the connection's states are
+     * both set before gatheringstatechange (transport) and icegatheringstatechange fire.
+     */
     #setGatheringState(state) {
       if (this.#iceGatheringState === state) return;
-      this.#iceTransport._setGatheringState(state);
+      this.#iceTransport._setGatheringState(state, false);
       this.#iceGatheringState = state;
+      fire(this.#iceTransport, 'gatheringstatechange');
+      if (this.#closed) return;
       fire(this, 'icegatheringstatechange');
     }
 
@@ -982,9 +990,13 @@ function makeRTCPeerConnection(engine) {
       }
     }
 
-    /** End of gathering: '' candidate, then state 'complete', then the null candidate. */
+    /**
+     * End of gathering (webrtc-pc "finished gathering a generation"): one task fires the ''
+     * candidate (a=end-of-candidates already in the local description); a second task sets
+     * the state 'complete', fires the state change events, then the null candidate.
+     */
     #gatheringComplete() {
-      if (this.#iceGatheringState === 'complete') return;
+      if (this.#iceGatheringState === 'complete' || this.#gatheringCompleting) return;
       this.#setGatheringState('gathering');
       this.#refreshLocalDescription();
       const local = this.localDescription;
@@ -993,11 +1005,15 @@ function makeRTCPeerConnection(engine) {
       const endOfCandidates = new RTCIceCandidate({
         candidate: '', sdpMid: mid, sdpMLineIndex: 0, usernameFragment: ufrag,
       });
+      this.#gatheringCompleting = true;
       this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: endOfCandidates }));
-      if (this.#closed) return;
-      this.#setGatheringState('complete');
-      if (this.#closed) return;
-      this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null }));
+      queueTask(() => {
+        this.#gatheringCompleting = false;
+        if (this.#closed || this.#iceGatheringState !== 'gathering') return;
+        this.#setGatheringState('complete');
+        if (this.#closed) return;
+        this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null }));
+      });
     }
 
     #remoteDataChannel(ev) {

@@ -198,9 +198,10 @@ function createFakeEngine(options = {}) {
         if (this.isOfferer === null) this.isOfferer = false;
         if (type === 'answer') this.fixRole();
       }
-      this.gather();
-      this.maybeConnect();
       const d = this.descs.pendingLocal ?? this.descs.currentLocal;
+      // As the engine: only a description with a data section creates a transport to gather for.
+      if (/^m=application /m.test(d.sdp)) this.gather();
+      this.maybeConnect();
       return { type: d.type, sdp: d.sdp };
     }
 

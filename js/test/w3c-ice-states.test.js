@@ -178,3 +178,98 @@ test('addIceCandidate: unknown usernameFragment or section rejects with Operatio
     b.close();
   }
 });
+
+test('no data channel: the offer has no m-section and setLocalDescription gathers nothing; the first channel brings m=application', { skip, timeout: TIMEOUT }, async () => {
+  const a = new api.RTCPeerConnection();
+  const b = new api.RTCPeerConnection();
+  try {
+    const logs = new Map([[a, []], [b, []]]);
+    for (const [pc, log] of logs) {
+      pc.addEventListener('icegatheringstatechange', () => log.push(`state:${pc.iceGatheringState}`));
+      pc.addEventListener('icecandidate', () => log.push('icecandidate'));
+      pc.addEventListener('negotiationneeded', () => log.push('negotiationneeded'));
+    }
+    // JSEP: no m-section before the first data channel (as Chromium), and no transport.
+    const offer = await a.createOffer();
+    assert.doesNotMatch(offer.sdp, /^m=/m);
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(offer);
+    const answer = await b.createAnswer();
+    assert.doesNotMatch(answer.sdp, /^m=/m, 'the answer to an offer without m-sections has none');
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(answer);
+    assert.strictEqual(a.signalingState, 'stable');
+    await sleep(300);
+    for (const [pc, log] of logs) {
+      assert.strictEqual(pc.iceGatheringState, 'new');
+      assert.deepStrictEqual(log, [], 'no gathering event, no candidate');
+    }
+    assert.strictEqual(a.sctp, null);
+
+    // The first channel: negotiationneeded, then an offer with m=application.
+    const dc = a.createDataChannel('c');
+    await until(() => logs.get(a).includes('negotiationneeded'), 'negotiationneeded');
+    const order = [];
+    const transport = () => a.sctp && a.sctp.transport.iceTransport;
+    a.addEventListener('icecandidate', (e) => {
+      if (e.candidate && e.candidate.candidate === '') {
+        order.push(`end(${a.iceGatheringState})`);
+        queueMicrotask(() => order.push('microtask after end'));
+      } else if (e.candidate === null) {
+        order.push(`null(${a.iceGatheringState})`);
+      }
+    });
+    a.addEventListener('icegatheringstatechange', () => order.push(`pc:${a.iceGatheringState}`));
+    for (const [from, to] of [[a, b], [b, a]]) {
+      from.addEventListener('icecandidate', (e) => { if (e.candidate) to.addIceCandidate(e.candidate).catch(() => {}); });
+    }
+    await a.setLocalDescription();
+    assert.match(a.localDescription.sdp, /^m=application /m);
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    assert.match(b.localDescription.sdp, /^m=application /m, 'the remote offer\'s m=application is answered');
+    await a.setRemoteDescription(b.localDescription);
+    await withTimeout(once(dc, 'open'), 'open');
+    await until(() => a.iceGatheringState === 'complete' && b.iceGatheringState === 'complete', 'gathering complete');
+    await until(() => order.some((x) => x.startsWith('null')), 'null candidate');
+    const t = transport();
+    assert.strictEqual(t.gatheringState, 'complete');
+    // webrtc-pc: the '' candidate in one task (still 'gathering'); then a second task sets
+    // 'complete', fires icegatheringstatechange, then the null candidate.
+    assert.deepStrictEqual(order.filter((x) => x !== 'pc:gathering'),
+      ['end(gathering)', 'microtask after end', 'pc:complete', 'null(complete)']);
+    for (const [pc, log] of logs) {
+      const states = log.filter((x) => x.startsWith('state:'));
+      assert.deepStrictEqual(states, ['state:gathering', 'state:complete'], pc === a ? 'a' : 'b');
+    }
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('gathering: the transport\'s and the connection\'s states are both set before either state change event', { skip, timeout: TIMEOUT }, async () => {
+  const pc = new api.RTCPeerConnection();
+  const other = new api.RTCPeerConnection();
+  try {
+    pc.createDataChannel('c');
+    await pc.setLocalDescription();
+    await other.setRemoteDescription(pc.localDescription);
+    await other.setLocalDescription();
+    // The transport object exists once the answer is applied; gathering ran meanwhile, so
+    // watch the next generation (an ICE restart) on it.
+    await pc.setRemoteDescription(other.localDescription);
+    const t = pc.sctp.transport.iceTransport;
+    const seen = [];
+    t.addEventListener('gatheringstatechange', () => seen.push(`t:${t.gatheringState}/${pc.iceGatheringState}`));
+    pc.addEventListener('icegatheringstatechange', () => seen.push(`pc:${t.gatheringState}/${pc.iceGatheringState}`));
+    pc.restartIce();
+    await pc.setLocalDescription();
+    await until(() => seen.length >= 4, `restart gathering (${seen.join(' ')})`);
+    assert.deepStrictEqual(seen, ['t:gathering/gathering', 'pc:gathering/gathering',
+      't:complete/complete', 'pc:complete/complete']);
+  } finally {
+    pc.close();
+    other.close();
+  }
+});

@@ -65,6 +65,9 @@ pub struct Peer {
     session_version: u64,
     data_mid: String,
     data_mline_index: u16,
+    /// A data channel was created here: our offers carry an `m=application` section from
+    /// then on (JSEP §5.2.1; before it, and before any negotiated one, offers have none).
+    data_channel_created: bool,
 
     /// Remote parameters from the latest remote offer/answer (pending or current).
     remote: Option<RemoteParams>,
@@ -169,6 +172,7 @@ impl Peer {
             session_version: 1,
             data_mid: "0".to_string(),
             data_mline_index: 0,
+            data_channel_created: false,
             remote: None,
             negotiated: None,
             local_candidates: Vec::new(),
@@ -272,7 +276,13 @@ impl Peer {
         };
         let fresh = self.restart_offer_credentials.clone();
         let params = self.local_params(setup, fresh.as_ref());
-        let sdp = jsep::create_offer(&params).to_string();
+        // JSEP §5.2.1: the data section exists once a channel was created or negotiated
+        // (a negotiated section is never removed from later offers).
+        let sdp = if self.data_channel_created || self.negotiated.is_some() {
+            jsep::create_offer(&params).to_string()
+        } else {
+            jsep::create_empty_offer(&params).to_string()
+        };
         self.last_offer = Some(sdp.clone());
         Ok(sdp)
     }
@@ -357,6 +367,8 @@ impl Peer {
                 s.to_string()
             }
         };
+        // Only a description with a data section creates (and gathers for) a transport.
+        let transport = parse_sdp(&text).is_ok_and(|d| jsep::has_usable_data_section(&d));
         let desc = Description { ty, sdp: text };
         match ty {
             SdpType::Offer => {
@@ -392,12 +404,16 @@ impl Peer {
                     Some(Setup::Active) => DtlsRole::Server,
                     _ => DtlsRole::Client,
                 };
-                self.apply_negotiation(now, role)?;
+                if transport && !self.remote.as_ref().is_some_and(|r| r.rejected) {
+                    self.apply_negotiation(now, role)?;
+                }
             }
             SdpType::Rollback => {}
         }
         self.signaling = next;
-        if !self.gathering_started {
+        // webrtc-pc: gathering begins for a transport the description creates; one without
+        // a data section changes no gathering state.
+        if transport && !self.gathering_started {
             self.gathering_started = true;
             self.local_candidates.clear();
             self.gathering = IceGatheringState::Gathering;
@@ -458,8 +474,13 @@ impl Peer {
         }
         let next = jsep::transition(self.signaling, false, to_jsep_type(ty))
             .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
-        let remote = jsep::parse_remote(&parsed, ty == SdpType::Offer)
-            .map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?;
+        let remote = match jsep::parse_remote(&parsed, ty == SdpType::Offer) {
+            // The answer to an offer of ours without a data section has none either.
+            Err(_) if ty != SdpType::Offer && parsed.media.is_empty() && !self.local_offer_has_data() => {
+                RemoteParams::none()
+            }
+            r => r.map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?,
+        };
         for (algo, value) in &remote.fingerprints {
             if Fingerprint::parse_sdp(&format!("{algo} {value}")).is_err() {
                 return Err(err(ErrorKind::Operation, format!("bad fingerprint {algo} {value}")));
@@ -472,11 +493,15 @@ impl Peer {
             self.data_mline_index = u16::try_from(idx).unwrap_or(0);
         }
         let desc = Description { ty, sdp: sdp.to_string() };
-        let remote_restart = self.ice.remote_credentials().is_some_and(|c| c.ufrag != remote.ice_ufrag);
-        self.ice.set_remote_credentials(IceCredentials {
-            ufrag: remote.ice_ufrag.clone(),
-            pwd: remote.ice_pwd.clone(),
-        });
+        // No usable data section: no ICE parameters to take (nothing to connect).
+        let remote_restart =
+            !remote.rejected && self.ice.remote_credentials().is_some_and(|c| c.ufrag != remote.ice_ufrag);
+        if !remote.rejected {
+            self.ice.set_remote_credentials(IceCredentials {
+                ufrag: remote.ice_ufrag.clone(),
+                pwd: remote.ice_pwd.clone(),
+            });
+        }
         if remote_restart && ty == SdpType::Offer {
             // RFC 8445 §9 / JSEP §5.3.1: the peer restarted ICE, so do we; the answer
             // carries new credentials and gathering runs again when it is applied.
@@ -491,7 +516,7 @@ impl Peer {
                 let _ = self.ice.add_remote_candidate(now, c);
             }
         }
-        if remote.end_of_candidates {
+        if remote.end_of_candidates && !remote.rejected {
             self.ice.set_remote_end_of_candidates();
         }
         self.remote = Some(remote.clone());
@@ -531,6 +556,13 @@ impl Peer {
         self.signaling = next;
         self.pump(now);
         Ok(())
+    }
+
+    /// Whether the local offer being answered (pending) has a usable data section.
+    fn local_offer_has_data(&self) -> bool {
+        self.pending_local
+            .as_ref()
+            .is_some_and(|d| parse_sdp(&d.sdp).is_ok_and(|p| jsep::has_usable_data_section(&p)))
     }
 
     /// The offer/answer exchange is complete: fix the DTLS role and create the transports.
@@ -611,8 +643,20 @@ impl Peer {
 
     pub fn add_ice_candidate(&mut self, now: Time, candidate: Option<IceCandidateInit>) -> Result<(), PeerError> {
         self.check_open()?;
-        if self.remote.is_none() {
+        let Some(remote_rejected) = self.remote.as_ref().map(|r| r.rejected) else {
             return Err(err(ErrorKind::InvalidState, "no remote description"));
+        };
+        if remote_rejected {
+            // No media section of the remote description carries ICE: a candidate (or an
+            // end-of-candidates naming a section) has nowhere to go; a general
+            // end-of-candidates has nothing to mark.
+            let general_eoc = candidate
+                .as_ref()
+                .is_none_or(|c| c.candidate.is_empty() && c.sdp_mid.is_none() && c.sdp_mline_index.is_none());
+            if general_eoc {
+                return Ok(());
+            }
+            return Err(err(ErrorKind::Operation, "the remote description has no media section for this candidate"));
         }
         let cand = match candidate {
             Some(c) if !c.candidate.is_empty() => c,
@@ -785,6 +829,7 @@ impl Peer {
     ) -> Result<(ChannelId, Option<u16>), PeerError> {
         self.check_open()?;
         let r = self.channels.create(init)?;
+        self.data_channel_created = true;
         self.channels.open_pending(now, self.sctp.as_mut(), &mut self.events);
         self.pump(now);
         Ok(r)

@@ -181,3 +181,79 @@ fn a_burst_fed_before_draining_gets_one_sack() {
     }
     assert_eq!(delivered, 4);
 }
+
+fn gathering_events(p: &mut Peer) -> Vec<IceGatheringState> {
+    let mut out = Vec::new();
+    while let Some(e) = p.poll_event() {
+        if let PeerEvent::IceGatheringStateChanged(s) = e {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// JSEP §5.2.1: an offer made before any data channel has no media section; applying it
+/// (and the answer to it, which has none either) creates no transport, so gathering does not
+/// start. The first data channel makes negotiation needed and puts `m=application` in the
+/// next offer, which the other side answers with one (the remote-offer case); that exchange
+/// gathers and connects. Once negotiated the section stays, even with no channel left.
+#[test]
+fn no_media_section_before_the_first_data_channel() {
+    let mut pair = Pair::new(21);
+    let now = pair.now;
+    let offer = pair.peers[OFFERER].create_offer().expect("offer");
+    assert!(!offer.contains("m="), "no m-section without a channel:\n{offer}");
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD");
+    assert_eq!(gathering_events(&mut pair.peers[OFFERER]), vec![]);
+    assert_eq!(pair.peers[OFFERER].ice_gathering_state(), IceGatheringState::New);
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    assert!(!answer.contains("m="), "the answer to it has none:\n{answer}");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    assert_eq!(gathering_events(&mut pair.peers[ANSWERER]), vec![]);
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    assert_eq!(pair.peers[OFFERER].signaling_state(), SignalingState::Stable);
+    // A candidate has no section to go to; end-of-candidates for all of them marks nothing.
+    let c = IceCandidateInit {
+        candidate: "candidate:1 1 udp 2122260223 192.0.2.2 6000 typ host".into(),
+        sdp_mid: Some("0".into()),
+        ..IceCandidateInit::default()
+    };
+    assert_eq!(pair.peers[OFFERER].add_ice_candidate(now, Some(c)).unwrap_err().kind, ErrorKind::Operation);
+    pair.peers[OFFERER].add_ice_candidate(now, None).expect("general end-of-candidates");
+    pair.run_until(Time::ZERO + Duration::from_millis(500));
+    assert_eq!(pair.peers[OFFERER].ice_gathering_state(), IceGatheringState::New);
+    assert_eq!(pair.peers[ANSWERER].ice_gathering_state(), IceGatheringState::New);
+    assert!(!pair.peers[OFFERER].is_negotiation_needed());
+
+    let (channel, _) = pair.peers[OFFERER]
+        .create_data_channel(pair.now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() })
+        .expect("channel");
+    assert!(pair.peers[OFFERER].is_negotiation_needed());
+    let now = pair.now;
+    let offer = pair.peers[OFFERER].create_offer().expect("offer 2");
+    assert!(offer.contains("\r\nm=application "), "{offer}");
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD 2");
+    assert_ne!(pair.peers[OFFERER].ice_gathering_state(), IceGatheringState::New);
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD 2");
+    pair.trickle(OFFERER);
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer 2");
+    assert!(answer.contains("\r\nm=application "), "{answer}");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer 2");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer 2");
+    pair.drain_events();
+    pair.trickle(ANSWERER);
+    pair.run_until(Time::ZERO + Duration::from_secs(3));
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected");
+    assert_eq!(pair.peers[ANSWERER].ice_gathering_state(), IceGatheringState::Complete);
+    assert!(!pair.peers[OFFERER].is_negotiation_needed());
+
+    // The negotiated section stays in later offers, from either side, channel or not.
+    pair.peers[OFFERER].close_channel(pair.now, channel);
+    pair.run_until(pair.now + Duration::from_secs(1));
+    for i in [OFFERER, ANSWERER] {
+        let again = pair.peers[i].create_offer().expect("later offer");
+        assert!(again.contains("\r\nm=application "), "{again}");
+    }
+}

@@ -111,7 +111,8 @@ pub struct RemoteParams {
 }
 
 impl RemoteParams {
-    fn none() -> RemoteParams {
+    /// A description with no usable data section: nothing to connect (`rejected`).
+    pub fn none() -> RemoteParams {
         RemoteParams {
             ice_ufrag: String::new(),
             ice_pwd: String::new(),
@@ -305,6 +306,22 @@ pub fn create_offer(p: &LocalParams) -> SessionDescription {
     sd.attributes.push(Attribute::value("msid-semantic", " WMS"));
     sd.media.push(data_section(p, PROTO_UDP_DTLS_SCTP, Some(&p.mid), p.setup));
     sd
+}
+
+/// Offer with no media section: what createOffer() gives before any data channel exists
+/// (JSEP §5.2.1 adds an `m=application` section only once the first data channel is
+/// created; Chromium's offer on a fresh RTCPeerConnection is the session part alone).
+/// Applying it creates no transport.
+pub fn create_empty_offer(p: &LocalParams) -> SessionDescription {
+    let mut sd = base_session(p);
+    sd.attributes.push(Attribute::value("msid-semantic", " WMS"));
+    sd
+}
+
+/// Whether `sd` has a data section that is not rejected (a description whose application
+/// creates an ICE/DTLS/SCTP transport).
+pub fn has_usable_data_section(sd: &SessionDescription) -> bool {
+    sd.media.iter().any(|m| is_data_section(m) && !is_rejected(m))
 }
 
 /// Whether `m` is a data-channel section we can use (RFC 8841, or the legacy

@@ -2301,7 +2301,9 @@ fn channel_end(node: &Node, ch: ChannelId) -> Vec<String> {
     node.log
         .iter()
         .filter_map(|e| match e {
-            PeerEvent::DataChannelError { channel, error } if *channel == ch => Some(format!("error:{:?}", error.kind)),
+            PeerEvent::DataChannelError { channel, error, sctp_cause_code } if *channel == ch => {
+                Some(format!("error:{:?}:{sctp_cause_code:?}", error.kind))
+            }
             PeerEvent::DataChannelClosing { channel } if *channel == ch => Some("closing".into()),
             PeerEvent::DataChannelClosed { channel } if *channel == ch => Some("closed".into()),
             _ => None,
@@ -2338,7 +2340,7 @@ fn peer_close_ends_the_remote_channels_with_an_sctp_failure_and_frees_their_ids(
     });
     run_for(&mut net, Duration::from_secs(2));
     for c in [inc, neg_b, from_b] {
-        assert_eq!(channel_end(net.endpoint(B), c), ["error:SctpFailure", "closed"], "B's channel {c}");
+        assert_eq!(channel_end(net.endpoint(B), c), ["error:SctpFailure:Some(12)", "closed"], "B's channel {c}");
         assert_eq!(net.endpoint(B).peer.channel_id(c), None, "B's table forgot channel {c}");
     }
     // The ids are no longer in use on B: negotiated channels may take them again.

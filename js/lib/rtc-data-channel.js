@@ -298,14 +298,17 @@ class RTCDataChannel extends EventTarget {
   /**
    * @internal announce the channel as closed because its transport closed with an error
    * (webrtc-pc §6.2): readyState 'closed', then `error` (an RTCErrorEvent), then `close`.
+   * `sctpCauseCode`: the first cause code of the SCTP ABORT that ended it, if one did.
    */
-  _closedWithError(errorDetail, message) {
+  _closedWithError(errorDetail, message, sctpCauseCode = null) {
     if (this.#readyState === 'closed') return;
     this.#leaveState('closed');
     this.#sendQueue.length = 0;
     this.#queuedBytes = 0;
     this.#closeAfterDrain = false;
-    const error = new RTCError({ errorDetail }, message || '');
+    const init = { errorDetail };
+    if (typeof sctpCauseCode === 'number') init.sctpCauseCode = sctpCauseCode;
+    const error = new RTCError(init, message || '');
     this.dispatchEvent(new RTCErrorEvent('error', { error }));
     fire(this, 'close');
   }

@@ -819,7 +819,9 @@ function makeRTCPeerConnection(engine) {
             if (ERROR_DETAILS.includes(ev.errorDetail)) detail = ev.errorDetail;
             else if (ERROR_DETAILS.includes(ev.name)) detail = ev.name;
             this.#channels.delete(ev.channel);
-            channel._closedWithError(detail, ev.message);
+            // RTCError.sctpCauseCode: the SCTP cause code of the ABORT (12 from a peer's close()).
+            const cause = typeof ev.sctpCauseCode === 'number' ? ev.sctpCauseCode : null;
+            channel._closedWithError(detail, ev.message, cause);
           }
           break;
         case 'channelclose':

@@ -90,6 +90,9 @@ test('pc.close(): the other side\'s in-band and negotiated channels fire error (
     assert.ok(ev.error instanceof api.RTCError, what);
     assert.strictEqual(ev.error.name, 'OperationError', what);
     assert.strictEqual(ev.error.errorDetail, 'sctp-failure', what);
+    // The closing side's ABORT carries User-Initiated Abort (RFC 9260 §3.3.10.12), the first
+    // cause code of the ABORT surfaced as RTCError.sctpCauseCode (as Chromium reports it).
+    assert.strictEqual(ev.error.sctpCauseCode, 12, what);
   }
   assert.strictEqual(answerer.signalingState, 'stable', 'the answerer itself is not closed');
   // Their ids are free: a negotiated channel may take id 5 again (it is no longer "used by an

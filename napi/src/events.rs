@@ -132,10 +132,11 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
         }
         PeerEvent::DataChannelClosing { channel } => Obj::with_type("channelclosing").f("channel", n(channel)),
         PeerEvent::DataChannelClosed { channel } => Obj::with_type("channelclose").f("channel", n(channel)),
-        PeerEvent::DataChannelError { channel, error } => Obj::with_type("channelerror")
+        PeerEvent::DataChannelError { channel, error, sctp_cause_code } => Obj::with_type("channelerror")
             .f("channel", n(channel))
             .f("name", s(error.kind.as_str()))
             .f("errorDetail", opt_s(error.kind.error_detail()))
+            .f("sctpCauseCode", opt_n(sctp_cause_code))
             .f("message", Val::Str(error.message)),
     }
 }
@@ -218,6 +219,7 @@ mod tests {
             PeerEvent::DataChannelError {
                 channel: 3,
                 error: PeerError::new(ErrorKind::DataChannelFailure, "reset"),
+                sctp_cause_code: None,
             },
         ]
     }
@@ -244,7 +246,7 @@ mod tests {
             "type,channel,bytes",
             "type,channel",
             "type,channel",
-            "type,channel,name,errorDetail,message",
+            "type,channel,name,errorDetail,sctpCauseCode,message",
         ];
         assert_eq!(shapes, expected);
         let types: Vec<&str> = objs.iter().filter_map(|o| o.type_name()).collect();
@@ -288,8 +290,13 @@ mod tests {
         assert_eq!(err.get("name"), Some(&Val::Str("OperationError".into())));
         assert_eq!(err.get("errorDetail"), Some(&Val::Str("data-channel-failure".into())));
         assert_eq!(err.get("message"), Some(&Val::Str("reset".into())));
-        let abort = to_obj(PeerEvent::DataChannelError { channel: 3, error: PeerError::new(ErrorKind::SctpFailure, "x") });
+        let abort = to_obj(PeerEvent::DataChannelError {
+            channel: 3,
+            error: PeerError::new(ErrorKind::SctpFailure, "x"),
+            sctp_cause_code: Some(12),
+        });
         assert_eq!(abort.get("errorDetail"), Some(&Val::Str("sctp-failure".into())));
+        assert_eq!(abort.get("sctpCauseCode"), Some(&Val::Num(12.0)));
         let st = to_obj(PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected));
         assert_eq!(st.get("state"), Some(&Val::Str("connected".into())));
         assert_eq!(error_obj("boom").type_name(), Some("error"));

@@ -523,10 +523,20 @@ impl Channels {
     /// and leaves the table (its id is free again). `DataChannelError` comes first, then
     /// `DataChannelClosed`, as W3C webrtc-pc §6.2 announces a channel closed with an error.
     fn fail(&mut self, h: ChannelId, error: PeerError, events: &mut VecDeque<PeerEvent>) {
+        self.fail_with_cause(h, error, None, events);
+    }
+
+    fn fail_with_cause(
+        &mut self,
+        h: ChannelId,
+        error: PeerError,
+        sctp_cause_code: Option<u16>,
+        events: &mut VecDeque<PeerEvent>,
+    ) {
         if !self.channels.contains_key(&h) {
             return;
         }
-        events.push_back(PeerEvent::DataChannelError { channel: h, error });
+        events.push_back(PeerEvent::DataChannelError { channel: h, error, sctp_cause_code });
         self.finish(h, events);
     }
 
@@ -542,10 +552,11 @@ impl Channels {
     /// The association was torn down abruptly under the channels (the peer's ABORT, e.g. its
     /// `RTCPeerConnection.close()`): each channel gets `DataChannelError` with
     /// [`ErrorKind::SctpFailure`], then `DataChannelClosed`, and leaves the table.
-    pub fn abort_all(&mut self, reason: &str, events: &mut VecDeque<PeerEvent>) {
+    /// `cause`: the first cause code of the peer's ABORT, when one ended the association.
+    pub fn abort_all(&mut self, reason: &str, cause: Option<u16>, events: &mut VecDeque<PeerEvent>) {
         let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
         for h in handles {
-            self.fail(h, err(ErrorKind::SctpFailure, reason), events);
+            self.fail_with_cause(h, err(ErrorKind::SctpFailure, reason), cause, events);
         }
     }
 }
@@ -604,7 +615,7 @@ mod tests {
         let kinds: Vec<String> = events
             .iter()
             .map(|e| match e {
-                PeerEvent::DataChannelError { channel, error } if *channel == h => format!("error:{:?}", error.kind),
+                PeerEvent::DataChannelError { channel, error, .. } if *channel == h => format!("error:{:?}", error.kind),
                 PeerEvent::DataChannelClosed { channel } if *channel == h => "closed".to_string(),
                 e => format!("{e:?}"),
             })

@@ -1208,7 +1208,7 @@ impl Peer {
             DtlsEvent::Closed => {
                 // The peer's close_notify (its ABORT, sent first, may have been lost): the
                 // association under the channels is gone without a shutdown.
-                self.channels.abort_all("the DTLS transport was closed by the peer", &mut self.events);
+                self.channels.abort_all("the DTLS transport was closed by the peer", None, &mut self.events);
                 self.set_dtls_state(DtlsTransportState::Closed);
             }
             DtlsEvent::Failed(e) => {
@@ -1247,8 +1247,8 @@ impl Peer {
             SctpEvent::Closed => {
                 self.channels.close_all(&mut self.events);
             }
-            SctpEvent::Aborted { reason } => {
-                self.channels.abort_all(&reason, &mut self.events);
+            SctpEvent::Aborted { reason, cause } => {
+                self.channels.abort_all(&reason, cause, &mut self.events);
             }
         }
     }

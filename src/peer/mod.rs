@@ -239,7 +239,9 @@ pub enum PeerEvent {
     /// The remote side began closing the channel.
     DataChannelClosing { channel: ChannelId },
     DataChannelClosed { channel: ChannelId },
-    DataChannelError { channel: ChannelId, error: PeerError },
+    /// `sctp_cause_code`: the first cause code of the SCTP ABORT that ended the channel
+    /// (W3C `RTCError.sctpCauseCode`), when the error is one.
+    DataChannelError { channel: ChannelId, error: PeerError, sctp_cause_code: Option<u16> },
 }
 
 

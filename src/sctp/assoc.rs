@@ -368,7 +368,10 @@ impl Association {
                             },
                             None => "peer aborted".to_string(),
                         };
-                        self.fail(&reason, false);
+                        // The first error cause of the ABORT (RFC 9260 §3.3.7), for the
+                        // W3C RTCError.sctpCauseCode of the channels.
+                        let cause = causes.first().map(|c| c.code);
+                        self.fail_inner(&reason, false, CAUSE_PROTOCOL_VIOLATION, cause);
                     } else {
                         self.stats.dropped_unexpected += 1;
                     }
@@ -1310,6 +1313,12 @@ impl Association {
     }
 
     fn fail_with(&mut self, reason: &str, send_abort: bool, cause: u16) {
+        self.fail_inner(reason, send_abort, cause, None);
+    }
+
+    /// `cause`: what an ABORT we send carries; `received_cause`: the first cause code of the
+    /// peer's ABORT that ended the association, if that is what happened.
+    fn fail_inner(&mut self, reason: &str, send_abort: bool, cause: u16, received_cause: Option<u16>) {
         let peer_tag = self.peer.as_ref().map(|p| p.tag);
         self.stop_all();
         if send_abort {
@@ -1327,6 +1336,7 @@ impl Association {
         self.state = State::Done;
         self.events.push_back(SctpEvent::Aborted {
             reason: reason.to_string(),
+            cause: received_cause,
         });
     }
 

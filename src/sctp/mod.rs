@@ -313,6 +313,9 @@ pub enum SctpEvent {
     Closed,
     Aborted {
         reason: String,
+        /// The first error cause code of the peer's ABORT (RFC 9260 §3.3.10; 12 is
+        /// User-Initiated Abort), `None` when the association failed on our side.
+        cause: Option<u16>,
     },
 }
 

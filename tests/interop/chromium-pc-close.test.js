@@ -2,7 +2,8 @@
 // Interop: RTCPeerConnection.close() between polyrtc (js/index.js) and headless Chromium.
 // The closing side's channels close without an error; the other side's channels, in-band and
 // negotiated, see the SCTP ABORT: `error` (RTCError, errorDetail 'sctp-failure') with
-// readyState 'closed', then `close` (webrtc-pc §6.2 "announcing a data channel as closed").
+// readyState 'closed', then `close` (webrtc-pc §6.2 "announcing a data channel as closed"),
+// the RTCError's sctpCauseCode 12 (User-Initiated Abort, the cause of the closing side's ABORT).
 // Both directions: Chromium closes and polyrtc's channels report it; polyrtc closes and
 // Chromium's channels report it the same way. Skips only when /usr/bin/chromium is absent.
 const test = require('node:test');
@@ -25,6 +26,7 @@ function pageMain() {
         if (type === 'error') {
           entry.isRTCError = e.error instanceof RTCError;
           entry.errorDetail = e.error && e.error.errorDetail;
+          entry.sctpCauseCode = e.error && e.error.sctpCauseCode;
         }
         log.push(entry);
       });
@@ -66,7 +68,10 @@ function record(dc, log) {
   for (const type of ['open', 'closing', 'error', 'close']) {
     dc.addEventListener(type, (e) => {
       const entry = { label: dc.label, type, readyState: dc.readyState };
-      if (type === 'error') entry.errorDetail = e.error && e.error.errorDetail;
+      if (type === 'error') {
+        entry.errorDetail = e.error && e.error.errorDetail;
+        entry.sctpCauseCode = e.error && e.error.sctpCauseCode;
+      }
       log.push(entry);
     });
   }
@@ -114,7 +119,8 @@ test('Chromium closes its RTCPeerConnection: our in-band and negotiated channels
     await new Promise((r) => setTimeout(r, 200));
     for (const label of ['inband', 'neg']) {
       assert.deepStrictEqual(ended(log, label), [
-        { label, type: 'error', readyState: 'closed', errorDetail: 'sctp-failure' },
+        // RFC 9260 §3.3.10.12: Chromium's ABORT carries User-Initiated Abort (12).
+        { label, type: 'error', readyState: 'closed', errorDetail: 'sctp-failure', sctpCauseCode: 12 },
         { label, type: 'close', readyState: 'closed' },
       ], label);
     }
@@ -139,7 +145,9 @@ test('we close our RTCPeerConnection: Chromium\'s channels fire error (sctp-fail
       // Chromium 156 also fires `closing` first; what matters is error (sctp-failure) then close.
       const seq = ended(remote, label).filter((e) => e.type !== 'closing');
       assert.deepStrictEqual(seq, [
-        { label, type: 'error', readyState: 'closed', isRTCError: true, errorDetail: 'sctp-failure' },
+        {
+          label, type: 'error', readyState: 'closed', isRTCError: true, errorDetail: 'sctp-failure', sctpCauseCode: 12,
+        },
         { label, type: 'close', readyState: 'closed' },
       ], label);
       assert.deepStrictEqual(ended(log, label).map((e) => e.type), ['close'], `our ${label}`);

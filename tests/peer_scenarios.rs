@@ -2579,3 +2579,55 @@ fn remote_sdp_of(p: &Peer) -> String {
         .map(|d| d.sdp)
         .unwrap_or_default()
 }
+
+/// Issue 6, remote closes first (webrtc-pc closing procedure: "finish sending all currently
+/// pending messages", then RFC 8831 §6.7). With `set_hold_remote_close` (what the Node addon
+/// sets for js/), B's close reaches A as `DataChannelClosing` and A's direction stays open:
+/// A's host may still send what its application queued before it saw the closing (Blobs
+/// being read, sends waiting for room) and resets only with `close_channel`. Everything A
+/// sent reaches B before B's channel is closed. Without the hold the reset is answered at
+/// once and a send after the closing event is refused.
+#[test]
+fn remote_close_first_waits_for_the_host_to_send_what_it_queued() {
+    for hold in [true, false] {
+        let mut net = pair(700, link());
+        net.endpoint_mut(A).peer.set_hold_remote_close(hold);
+        let (ch, inc) = connect(&mut net, A, "remote-first");
+        let now = net.now();
+        net.endpoint_mut(A).send(now, ch, true, &[7u8; 40_000]);
+        net.endpoint_mut(B).peer.close_channel(now, inc);
+        net.endpoint_mut(B).drain();
+        drive(&mut net, "A sees closing", Duration::from_secs(5), |n| n.endpoint(A).closing_count(ch) == 1);
+        if !hold {
+            drive(&mut net, "closed at once", Duration::from_secs(5), |n| {
+                n.endpoint(A).closed_count(ch) == 1 && n.endpoint(B).closed_count(inc) == 1
+            });
+            assert_eq!(net.endpoint(B).messages(inc).len(), 1);
+            continue;
+        }
+        run_for(&mut net, Duration::from_secs(1));
+        assert_eq!(net.endpoint(A).closed_count(ch), 0, "A's direction waits for its host");
+        assert_eq!(net.endpoint(B).closed_count(inc), 0, "B's channel is not closed before A's reset");
+        // What A's application had queued, handed over after the closing event.
+        let now = net.now();
+        for i in 0..8u8 {
+            net.endpoint_mut(A).send(now, ch, true, &[i; 30_000]);
+        }
+        net.endpoint_mut(A).send(now, ch, false, b"last");
+        net.endpoint_mut(A).peer.close_channel(now, ch);
+        net.endpoint_mut(A).drain();
+        drive(&mut net, "closed on both sides", Duration::from_secs(10), |n| {
+            n.endpoint(A).closed_count(ch) == 1 && n.endpoint(B).closed_count(inc) == 1
+        });
+        let got = net.endpoint(B).messages(inc);
+        assert_eq!(got.len(), 10, "every message A sent arrived at B");
+        assert_eq!(got[0].1, vec![7u8; 40_000]);
+        for i in 0..8u8 {
+            assert_eq!(got[usize::from(i) + 1].1, vec![i; 30_000]);
+        }
+        assert_eq!(got[9], (false, b"last".to_vec()));
+        // The id is free again on both sides.
+        assert_eq!(net.endpoint(A).peer.channel_id(ch), None);
+        assert_eq!(net.endpoint(B).peer.channel_id(inc), None);
+    }
+}

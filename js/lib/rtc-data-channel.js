@@ -172,7 +172,8 @@ class RTCDataChannel extends EventTarget {
         if (entry.blob) this.#readBlob(entry);
         if (!entry.ready) return;
         let sent = false;
-        // Open, or closing by our own close() (the remote's reset refuses further sends).
+        // Open, or closing with what was queued before still to send (our close() or the
+        // remote's reset: the engine resets our direction once closeChannel() is called).
         const sending = this.#readyState === 'open' || (this.#readyState === 'closing' && this.#closeAfterDrain);
         if (!entry.failed && sending) {
           try {
@@ -288,11 +289,23 @@ class RTCDataChannel extends EventTarget {
     if (this.#sendQueue.length > 0 && this.#sendQueue[0].ready && !this.#draining) this.#drainSendQueue();
   }
 
-  /** @internal the remote side started the closing procedure. */
+  /**
+   * @internal the remote side started the closing procedure (it reset its stream): readyState
+   * 'closing' and the `closing` event, then, as in close(), what send() accepted before is
+   * still sent ("finish sending all currently pending messages", webrtc-pc closing
+   * procedure) and only then does the engine reset our direction (it waits for closeChannel).
+   */
   _closing() {
     if (this.#readyState === 'closing' || this.#readyState === 'closed') return;
     this.#leaveState('closing');
     fire(this, 'closing');
+    if (this.#readyState !== 'closing') return; // closed meanwhile (pc.close() in a handler)
+    if (this.#sendQueue.length > 0) {
+      this.#closeAfterDrain = true;
+      this.#drainSendQueue();
+      return;
+    }
+    this.#closeEngineChannel();
   }
 
   /**

@@ -328,6 +328,8 @@ impl NativePeer {
             relay_only,
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
+        // js/ answers a peer's channel close with closeChannel() once its own queue is sent.
+        peer.set_hold_remote_close(true);
         let cert = given;
 
         let local = iface::enumerate().map_err(|e| jserr::new(ErrorKind::Operation, format!("interfaces: {e}")))?;

@@ -16,6 +16,10 @@ enum State {
     /// Waiting for the SCTP association (and maybe for a stream id).
     Connecting,
     Open,
+    /// The peer reset its direction (it closed the channel) and the host holds our reset
+    /// back (`Channels::hold_remote_close`): sends are still taken, the reset of our
+    /// direction waits for the host's `close`.
+    RemoteClosing,
     /// Our outgoing stream reset was requested; waiting for both directions. A closed
     /// channel leaves the table (its id is free again).
     Closing,
@@ -58,6 +62,10 @@ pub(super) struct Channels {
     name_bytes: usize,
     /// Some channel's DATA_CHANNEL_OPEN waits for room in the SCTP send buffer.
     opens_deferred: bool,
+    /// When the peer resets an open channel's stream, wait for the host's `close` before
+    /// resetting ours (the W3C closing procedure first finishes sending what the
+    /// application queued, some of which a JS host may still hold). Off: answered at once.
+    hold_remote_close: bool,
 }
 
 fn name_len(init: &DataChannelInit) -> usize {
@@ -91,7 +99,13 @@ impl Channels {
             held_bytes: 0,
             name_bytes: 0,
             opens_deferred: false,
+            hold_remote_close: false,
         }
+    }
+
+    /// Sets `hold_remote_close`.
+    pub fn set_hold_remote_close(&mut self, hold: bool) {
+        self.hold_remote_close = hold;
     }
 
     pub fn any_non_closed(&self) -> bool {
@@ -276,7 +290,7 @@ impl Channels {
             .channels
             .get_mut(&channel)
             .ok_or_else(|| err(ErrorKind::InvalidState, "unknown data channel"))?;
-        if c.state != State::Open {
+        if c.state != State::Open && c.state != State::RemoteClosing {
             return Err(err(ErrorKind::InvalidState, "the data channel is not open"));
         }
         let stream = c.stream.ok_or_else(|| err(ErrorKind::InvalidState, "the data channel has no id"))?;
@@ -305,7 +319,7 @@ impl Channels {
         events: &mut VecDeque<PeerEvent>,
     ) -> bool {
         if let Some(c) = self.by_stream.get(&stream).and_then(|h| self.channels.get_mut(h)) {
-            if c.state == State::Closing && c.incoming_reset_done {
+            if matches!(c.state, State::Closing | State::RemoteClosing) && c.incoming_reset_done {
                 // The remote's old direction is finished: this is for its next channel.
                 if self.held_messages >= MAX_REOPEN_HELD_MESSAGES
                     || self.held_bytes.saturating_add(data.len()) > MAX_REOPEN_HELD_BYTES
@@ -439,7 +453,8 @@ impl Channels {
             State::Connecting => {
                 self.finish(channel, events);
             }
-            State::Open => {
+            // The host finished sending what it queued: now the answer to the peer's reset.
+            State::Open | State::RemoteClosing => {
                 c.state = State::Closing;
                 match (sctp, c.stream) {
                     (Some(s), Some(stream)) if s.is_established() => s.reset_stream(now, stream),
@@ -460,6 +475,13 @@ impl Channels {
         let Some(c) = self.channels.get_mut(&h) else { return };
         c.incoming_reset_done = true;
         match c.state {
+            State::Open if self.hold_remote_close => {
+                // RFC 8831 §6.7 answer held: the host calls `close` once what the
+                // application sent before it saw `closing` is queued here.
+                c.state = State::RemoteClosing;
+                events.push_back(PeerEvent::DataChannelClosing { channel: h });
+            }
+            State::RemoteClosing => {}
             State::Open | State::Connecting => {
                 // The remote closed: we answer by resetting our side (RFC 8831 §6.7).
                 c.state = State::Closing;

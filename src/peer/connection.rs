@@ -850,6 +850,15 @@ impl Peer {
         Ok(())
     }
 
+    /// When the peer closes a channel (resets its stream), emit `DataChannelClosing` and
+    /// reset our direction only when the host calls [`Peer::close_channel`] (meanwhile sends
+    /// are still taken): the W3C closing procedure "finishes sending all currently pending
+    /// messages" first, and a JS host may hold some of them (Blobs being read, sends waiting
+    /// for room). Off by default: the reset is answered at once, after what is queued here.
+    pub fn set_hold_remote_close(&mut self, hold: bool) {
+        self.channels.set_hold_remote_close(hold);
+    }
+
     pub fn close_channel(&mut self, now: Time, channel: ChannelId) {
         self.channels.close(now, self.sctp.as_mut(), channel, &mut self.events);
         self.pump(now);

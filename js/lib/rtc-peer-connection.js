@@ -257,7 +257,9 @@ function makeRTCPeerConnection(engine) {
         } catch (err) {
           error = mapEngineError(err);
         }
-        if (this.#closed) return; // close() already rejected this entry
+        // "Upon fulfillment or rejection ...: if [[IsClosed]] is true, abort these steps":
+        // an operation pending when close() was called never settles.
+        if (this.#closed) return;
         if (error) entry.reject(error);
         else entry.resolve(value);
         this.#chain.shift();
@@ -307,6 +309,10 @@ function makeRTCPeerConnection(engine) {
         // JSEP §5.2.1: iceRestart asks for new ICE credentials in this offer.
         const iceRestart = dict.iceRestart === undefined ? false : Boolean(dict.iceRestart);
         return this.#chainOperation(() => {
+          // "create an offer": neither 'stable' nor 'have-local-offer' -> InvalidStateError.
+          if (this.#signalingState !== 'stable' && this.#signalingState !== 'have-local-offer') {
+            throw invalidState(`createOffer called in state ${this.#signalingState}`);
+          }
           const sdp = String(iceRestart ? this.#native.createOffer(true) : this.#native.createOffer());
           this.#lastCreatedOffer = sdp;
           return { type: 'offer', sdp };
@@ -724,8 +730,9 @@ function makeRTCPeerConnection(engine) {
       } catch (err) {
         // Nothing to report: the connection is closed either way.
       }
-      const pending = this.#chain.splice(0);
-      for (const entry of pending) entry.reject(invalidState());
+      // webrtc-pc "chain an operation": once [[IsClosed]] is true the chain stops and the
+      // promises of operations still in it never settle (neither resolved nor rejected).
+      this.#chain.splice(0);
       live.delete(this);
       if (closedChannels.length > 0) {
         queueTask(() => {

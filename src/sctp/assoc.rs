@@ -1318,7 +1318,13 @@ impl Association {
 
     /// `cause`: what an ABORT we send carries; `received_cause`: the first cause code of the
     /// peer's ABORT that ended the association, if that is what happened.
-    fn fail_inner(&mut self, reason: &str, send_abort: bool, cause: u16, received_cause: Option<u16>) {
+    fn fail_inner(
+        &mut self,
+        reason: &str,
+        send_abort: bool,
+        cause: u16,
+        received_cause: Option<u16>,
+    ) {
         let peer_tag = self.peer.as_ref().map(|p| p.tag);
         self.stop_all();
         if send_abort {

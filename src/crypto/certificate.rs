@@ -1,10 +1,11 @@
-//! Self-signed X.509 v3 certificates (RFC 5280) with an ECDSA P-256 key, SDP fingerprints
+//! Self-signed X.509 v3 certificates (RFC 5280) with an ECDSA P-256 key (the default) or an
+//! RSA key (RFC 4055 / RFC 3279, sha256WithRSAEncryption), SDP fingerprints
 //! (RFC 8122 §5), and a minimal reader for the peer's certificate.
 
 use core::fmt;
 
 use super::der::{self, DerReader};
-use super::{CryptoError, PeerPublicKey, Rng, RsaKey, SigningKey};
+use super::{CertificateKey, CryptoError, PeerPublicKey, Rng, RsaKey, RsaSigningKey, SigningKey};
 
 /// Largest peer certificate (DER) we accept.
 pub const MAX_CERTIFICATE_SIZE: usize = 16 * 1024;
@@ -14,12 +15,26 @@ const OID_PRIME256V1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
 const OID_ECDSA_WITH_SHA256: &[u64] = &[1, 2, 840, 10045, 4, 3, 2];
 const OID_COMMON_NAME: &[u64] = &[2, 5, 4, 3];
 const OID_RSA_ENCRYPTION: &[u64] = &[1, 2, 840, 113549, 1, 1, 1];
+const OID_SHA256_WITH_RSA_ENCRYPTION: &[u64] = &[1, 2, 840, 113549, 1, 1, 11];
 
-/// A DTLS certificate: the DER of a self-signed X.509 v3 certificate and its ECDSA P-256 key.
+/// The RSA modulus lengths our own certificates may have (what `generateCertificate` offers,
+/// as Chromium does).
+pub const RSA_MODULUS_LENGTHS: [usize; 3] = [1024, 2048, 4096];
+
+/// The kind of key a [`Certificate`] holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CertificateKeyType {
+    EcdsaP256,
+    Rsa { modulus_bits: usize },
+}
+
+/// A DTLS certificate: the DER of a self-signed X.509 v3 certificate and its private key
+/// (ECDSA P-256 or RSA).
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    key: SigningKey,
+    key: CertificateKey,
+    key_type: CertificateKeyType,
     not_after_unix_s: u64,
 }
 
@@ -27,6 +42,7 @@ impl fmt::Debug for Certificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificate")
             .field("fingerprint", &self.fingerprint().to_sdp_value())
+            .field("key_type", &self.key_type)
             .field("not_after_unix_s", &self.not_after_unix_s)
             .finish_non_exhaustive()
     }
@@ -68,6 +84,11 @@ fn alg_ecdsa_sha256() -> Vec<u8> {
     der::tlv(der::TAG_SEQUENCE, &[&der::oid(OID_ECDSA_WITH_SHA256)])
 }
 
+fn alg_rsa_sha256() -> Vec<u8> {
+    // RFC 4055 §5: the parameters of sha256WithRSAEncryption are NULL.
+    der::tlv(der::TAG_SEQUENCE, &[&der::oid(OID_SHA256_WITH_RSA_ENCRYPTION), &der::tlv(der::TAG_NULL, &[])])
+}
+
 impl Certificate {
     /// A self-signed certificate, ECDSA P-256 / SHA-256, random 64-bit serial, CN "polyrtc",
     /// valid from `not_before_unix_s` to `not_after_unix_s`.
@@ -76,6 +97,48 @@ impl Certificate {
             return Err(CryptoError::BadValidity);
         }
         let key = SigningKey::generate(rng);
+        Certificate::self_signed(rng, CertificateKey::EcdsaP256(key), not_before_unix_s, not_after_unix_s)
+    }
+
+    /// A self-signed certificate with a fresh RSA key of `modulus_bits` (one of
+    /// [`RSA_MODULUS_LENGTHS`], else [`CryptoError::InvalidKey`]), e = 65537, signed with
+    /// sha256WithRSAEncryption. Slow (seconds for 4096 bits): hosts call it off their main
+    /// thread.
+    pub fn generate_rsa(
+        rng: &mut Rng,
+        modulus_bits: usize,
+        not_before_unix_s: u64,
+        not_after_unix_s: u64,
+    ) -> Result<Certificate, CryptoError> {
+        if !RSA_MODULUS_LENGTHS.contains(&modulus_bits) {
+            return Err(CryptoError::InvalidKey);
+        }
+        if not_after_unix_s < not_before_unix_s {
+            return Err(CryptoError::BadValidity);
+        }
+        let key = RsaSigningKey::generate(rng, modulus_bits)?;
+        Certificate::from_rsa_key(rng, key, not_before_unix_s, not_after_unix_s)
+    }
+
+    /// A self-signed certificate for an existing RSA key (tests reuse one key to stay fast).
+    pub fn from_rsa_key(
+        rng: &mut Rng,
+        key: RsaSigningKey,
+        not_before_unix_s: u64,
+        not_after_unix_s: u64,
+    ) -> Result<Certificate, CryptoError> {
+        if not_after_unix_s < not_before_unix_s {
+            return Err(CryptoError::BadValidity);
+        }
+        Certificate::self_signed(rng, CertificateKey::Rsa(Box::new(key)), not_before_unix_s, not_after_unix_s)
+    }
+
+    fn self_signed(
+        rng: &mut Rng,
+        key: CertificateKey,
+        not_before_unix_s: u64,
+        not_after_unix_s: u64,
+    ) -> Result<Certificate, CryptoError> {
         let mut serial = [0u8; 8];
         rng.fill(&mut serial);
         serial[0] &= 0x7f;
@@ -94,30 +157,43 @@ impl Certificate {
             der::TAG_SEQUENCE,
             &[&encode_time(not_before_unix_s)?, &encode_time(not_after_unix_s)?],
         );
-        let mut bits = vec![0u8];
-        bits.extend_from_slice(&key.public_sec1());
-        let spki = der::tlv(
-            der::TAG_SEQUENCE,
-            &[
-                &der::tlv(der::TAG_SEQUENCE, &[&der::oid(OID_EC_PUBLIC_KEY), &der::oid(OID_PRIME256V1)]),
-                &der::tlv(der::TAG_BIT_STRING, &[&bits]),
-            ],
-        );
+        let (spki, sig_alg, key_type) = match &key {
+            CertificateKey::EcdsaP256(k) => {
+                let mut bits = vec![0u8];
+                bits.extend_from_slice(&k.public_sec1());
+                let spki = der::tlv(
+                    der::TAG_SEQUENCE,
+                    &[
+                        &der::tlv(der::TAG_SEQUENCE, &[&der::oid(OID_EC_PUBLIC_KEY), &der::oid(OID_PRIME256V1)]),
+                        &der::tlv(der::TAG_BIT_STRING, &[&bits]),
+                    ],
+                );
+                (spki, alg_ecdsa_sha256(), CertificateKeyType::EcdsaP256)
+            }
+            CertificateKey::Rsa(k) => {
+                let mut bits = vec![0u8];
+                bits.extend_from_slice(&k.public_pkcs1_der());
+                // RFC 3279 §2.3.1: rsaEncryption with NULL parameters.
+                let spki = der::tlv(
+                    der::TAG_SEQUENCE,
+                    &[
+                        &der::tlv(der::TAG_SEQUENCE, &[&der::oid(OID_RSA_ENCRYPTION), &der::tlv(der::TAG_NULL, &[])]),
+                        &der::tlv(der::TAG_BIT_STRING, &[&bits]),
+                    ],
+                );
+                (spki, alg_rsa_sha256(), CertificateKeyType::Rsa { modulus_bits: k.public_key().bits() })
+            }
+        };
         let version = der::tlv(der::TAG_CONTEXT_0, &[&der::unsigned_integer(&[2])]);
         // RFC 5280 §4.1.2.2: the serial is a positive INTEGER.
         let serial = der::unsigned_integer(&serial);
-        let tbs = der::tlv(
-            der::TAG_SEQUENCE,
-            &[&version, &serial, &alg_ecdsa_sha256(), &name, &validity, &name, &spki],
-        );
-        let sig = key.sign(&tbs);
+        let tbs = der::tlv(der::TAG_SEQUENCE, &[&version, &serial, &sig_alg, &name, &validity, &name, &spki]);
+        let scheme = key.signature_schemes().first().copied().ok_or(CryptoError::InvalidKey)?;
+        let sig = key.sign(rng, scheme, &tbs)?;
         let mut sig_bits = vec![0u8];
         sig_bits.extend_from_slice(&sig);
-        let der = der::tlv(
-            der::TAG_SEQUENCE,
-            &[&tbs, &alg_ecdsa_sha256(), &der::tlv(der::TAG_BIT_STRING, &[&sig_bits])],
-        );
-        Ok(Certificate { der, key, not_after_unix_s })
+        let der = der::tlv(der::TAG_SEQUENCE, &[&tbs, &sig_alg, &der::tlv(der::TAG_BIT_STRING, &[&sig_bits])]);
+        Ok(Certificate { der, key, key_type, not_after_unix_s })
     }
 
     pub fn der(&self) -> &[u8] {
@@ -134,8 +210,17 @@ impl Certificate {
     }
 
     /// The private key (for DTLS signatures).
-    pub fn signing_key(&self) -> &SigningKey {
+    pub fn signing_key(&self) -> &CertificateKey {
         &self.key
+    }
+
+    /// ECDSA P-256 or RSA (with its modulus length).
+    pub fn key_type(&self) -> CertificateKeyType {
+        self.key_type
+    }
+
+    pub fn is_rsa(&self) -> bool {
+        self.key.is_rsa()
     }
 }
 

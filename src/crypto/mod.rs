@@ -6,7 +6,9 @@
 //! - AEAD: AES-128/256-GCM, ChaCha20-Poly1305 (in-place seal / open)
 //! - ECDHE: X25519, P-256 (ephemeral keys from the injected [`Rng`])
 //! - ECDSA P-256 / SHA-256 sign (DER signature) and verify
-//! - RSA verify only (peer certificates): RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256/384/512
+//! - RSA verify (peer certificates): RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256/384/512
+//! - RSA key generation (1024 / 2048 / 4096 bits, e = 65537) and RSASSA-PKCS1-v1_5 / SHA-256
+//!   signatures, for our own RSA certificates
 //! - self-signed X.509 [`Certificate`]s and SDP [`Fingerprint`]s
 
 mod certificate;
@@ -16,8 +18,8 @@ pub mod fuzz;
 mod rng;
 
 pub use certificate::{
-    parse_certificate_public_key, parse_peer_public_key, Certificate, Fingerprint, MAX_CERTIFICATE_SIZE,
-    WEAK_FINGERPRINT_ALGORITHMS,
+    parse_certificate_public_key, parse_peer_public_key, Certificate, CertificateKeyType, Fingerprint,
+    MAX_CERTIFICATE_SIZE, RSA_MODULUS_LENGTHS, WEAK_FINGERPRINT_ALGORITHMS,
 };
 pub use rng::Rng;
 
@@ -337,6 +339,91 @@ impl SigningKey {
     /// The uncompressed SEC1 public point (65 bytes).
     pub fn public_sec1(&self) -> Vec<u8> {
         self.0.verifying_key().to_encoded_point(false).as_bytes().to_vec()
+    }
+}
+
+/// An RSA private key of ours (RSASSA-PKCS1-v1_5 / SHA-256 signatures).
+#[derive(Clone)]
+pub struct RsaSigningKey(rsa::RsaPrivateKey);
+
+impl fmt::Debug for RsaSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RsaSigningKey({} bits)", rsa::traits::PublicKeyParts::n(&self.0).bits())
+    }
+}
+
+impl RsaSigningKey {
+    /// A fresh key of `bits` bits with e = 65537 (slow: about a second for 2048 bits in a
+    /// release build, several for 4096; hosts run it off their main thread).
+    pub fn generate(rng: &mut Rng, bits: usize) -> Result<RsaSigningKey, CryptoError> {
+        if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
+            return Err(CryptoError::InvalidKey);
+        }
+        let e = rsa::BigUint::from(65_537u32);
+        rsa::RsaPrivateKey::new_with_exp(rng, bits, &e).map(RsaSigningKey).map_err(|_| CryptoError::InvalidKey)
+    }
+
+    /// The PKCS#1 `RSAPublicKey` DER (RFC 8017 §A.1.1): `SEQUENCE { n, e }`.
+    pub fn public_pkcs1_der(&self) -> Vec<u8> {
+        use rsa::traits::PublicKeyParts;
+        der::tlv(
+            der::TAG_SEQUENCE,
+            &[&der::unsigned_integer(&self.0.n().to_bytes_be()), &der::unsigned_integer(&self.0.e().to_bytes_be())],
+        )
+    }
+
+    /// The public half, as a peer would see it.
+    pub fn public_key(&self) -> RsaKey {
+        RsaKey(self.0.to_public_key())
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `msg` (RFC 8017 §8.2), with blinding from `rng`;
+    /// the signature is as long as the modulus.
+    pub fn sign_pkcs1_sha256(&self, rng: &mut Rng, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.0
+            .sign_with_rng(rng, rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &sha256(msg))
+            .map_err(|_| CryptoError::InvalidKey)
+    }
+}
+
+/// The private key of one of our certificates: ECDSA P-256 (the default) or RSA.
+#[derive(Clone, Debug)]
+pub enum CertificateKey {
+    EcdsaP256(SigningKey),
+    Rsa(Box<RsaSigningKey>),
+}
+
+impl CertificateKey {
+    pub fn is_rsa(&self) -> bool {
+        matches!(self, CertificateKey::Rsa(_))
+    }
+
+    /// The TLS signature schemes this key signs with, in our order of preference.
+    pub fn signature_schemes(&self) -> &'static [u16] {
+        match self {
+            CertificateKey::EcdsaP256(_) => &[signature_scheme::ECDSA_SECP256R1_SHA256],
+            CertificateKey::Rsa(_) => &[signature_scheme::RSA_PKCS1_SHA256],
+        }
+    }
+
+    /// Signs `msg` with `scheme` (one of [`CertificateKey::signature_schemes`], else
+    /// [`CryptoError::PeerIncompatible`]). `rng` blinds RSA; ECDSA nonces are RFC 6979.
+    pub fn sign(&self, rng: &mut Rng, scheme: u16, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if !self.signature_schemes().contains(&scheme) {
+            return Err(CryptoError::PeerIncompatible);
+        }
+        match self {
+            CertificateKey::EcdsaP256(k) => Ok(k.sign(msg)),
+            CertificateKey::Rsa(k) => k.sign_pkcs1_sha256(rng, msg),
+        }
+    }
+
+    /// The ECDSA key, if this is one.
+    pub fn ecdsa(&self) -> Option<&SigningKey> {
+        match self {
+            CertificateKey::EcdsaP256(k) => Some(k),
+            CertificateKey::Rsa(_) => None,
+        }
     }
 }
 

@@ -116,7 +116,7 @@ fn certificate_generate_parse_fingerprint() {
     let mut rng = Rng::seeded(3);
     let cert = Certificate::generate(&mut rng, 1_700_000_000, 1_700_000_000 + 30 * 86_400).unwrap();
     let pk = parse_certificate_public_key(cert.der()).unwrap();
-    assert_eq!(pk, cert.signing_key().public_sec1());
+    assert_eq!(pk, cert.signing_key().ecdsa().unwrap().public_sec1());
     let fp = cert.fingerprint();
     assert_eq!(fp.algorithm, "sha-256");
     assert_eq!(fp.value, sha256(cert.der()).to_vec());
@@ -236,7 +236,7 @@ fn rsa_certificate_key_is_extracted() {
     let cert = Certificate::generate(&mut rng, 1_700_000_000, 1_800_000_000).unwrap();
     let ec = parse_peer_public_key(cert.der()).unwrap();
     assert!(!ec.is_rsa());
-    let sig = cert.signing_key().sign(b"m");
+    let sig = cert.signing_key().ecdsa().unwrap().sign(b"m");
     assert_eq!(ec.verify(signature_scheme::ECDSA_SECP256R1_SHA256, b"m", &sig), Ok(()));
     assert_eq!(ec.verify(signature_scheme::RSA_PKCS1_SHA256, b"m", &sig), Err(CryptoError::PeerIncompatible));
 }

@@ -1,10 +1,11 @@
-//! DTLS 1.2 (RFC 6347) for WebRTC, sans-IO: ECDHE-ECDSA with AES-GCM (RFC 5289) or
+//! DTLS 1.2 (RFC 6347) for WebRTC, sans-IO: ECDHE-ECDSA or ECDHE-RSA with AES-GCM (RFC 5289) or
 //! ChaCha20-Poly1305 (RFC 7905), x25519 / secp256r1 (RFC 8422), extended master secret
 //! (RFC 7627, required), use_srtp (RFC 5764), HelloVerifyRequest cookies, mutual
 //! certificate authentication checked against SDP fingerprints (RFC 8122), and the
-//! RFC 5705 keying material exporter. Our own certificate is ECDSA P-256; the peer's may be
-//! ECDSA P-256 or RSA (PKCS#1 v1.5 or PSS signatures): as client we also offer ECDHE_RSA
-//! suites, as server we accept an RSA client certificate.
+//! RFC 5705 keying material exporter. Our own certificate is ECDSA P-256 (the default) or RSA
+//! (we sign rsa_pkcs1_sha256); the peer's may be ECDSA P-256 or RSA (PKCS#1 v1.5 or PSS
+//! signatures). As client we offer both ECDHE_ECDSA and ECDHE_RSA suites (the server's
+//! certificate decides); as server we pick only suites our own certificate can sign for.
 //!
 //! Drive loop: after every input (`start`, `handle_datagram`, `handle_timeout`, `send`,
 //! `close`), drain `poll_transmit` and `poll_event` until `None`, then arm a timer for
@@ -49,8 +50,8 @@ pub struct DtlsConfig {
     pub max_retransmit: Duration,
     /// The handshake fails (`HandshakeTimeout`) if not connected this long after start.
     pub handshake_timeout: Duration,
-    /// Offered (client) / accepted in preference order (server). ECDHE_RSA suites are only
-    /// ever used as client (the server's certificate, ours, is ECDSA).
+    /// Offered (client) / accepted in preference order (server). As server only the suites
+    /// of our certificate's kind are picked (ECDHE_ECDSA for ECDSA, ECDHE_RSA for RSA).
     pub cipher_suites: Vec<CipherSuite>,
     /// ECDHE groups in preference order.
     pub groups: Vec<KeyExchangeGroup>,

@@ -18,7 +18,7 @@ use super::wire::{
     self, content_type, encode_handshake, handshake_type as ht, CertificateMsg, CertificateRequest,
     CertificateVerify, ClientHello, ClientKeyExchange, Extensions, HandshakeHeader, HelloVerifyRequest,
     Reader, RecordHeader, ServerHello, ServerKeyExchange, CERT_TYPE_ECDSA_SIGN, CERT_TYPE_RSA_SIGN, DTLS_1_0, DTLS_1_2,
-    ECDSA_SECP256R1_SHA256, RECORD_HEADER_LEN,
+    RECORD_HEADER_LEN,
 };
 use super::{DtlsConfig, DtlsEvent, DtlsRole, DtlsStats};
 
@@ -88,6 +88,8 @@ struct Handshake {
     peer_public_key: Option<PeerPublicKey>,
     peer_certificate: Option<Vec<u8>>,
     certificate_requested: bool,
+    /// Client: the scheme our CertificateVerify uses (one the CertificateRequest listed).
+    verify_scheme: Option<u16>,
     srtp_profile: Option<u16>,
     /// All handshake messages so far, as RFC 6347 §4.2.6 hashes them.
     transcript: Vec<u8>,
@@ -186,6 +188,7 @@ impl DtlsConnection {
                 peer_public_key: None,
                 peer_certificate: None,
                 certificate_requested: false,
+                verify_scheme: None,
                 srtp_profile: None,
                 transcript: Vec::new(),
                 client_hello: None,
@@ -831,12 +834,20 @@ impl DtlsConnection {
             }
             (State::ClientExpectCertificateRequestOrDone, ht::CERTIFICATE_REQUEST) => {
                 let cr = CertificateRequest::decode(body)?;
-                if !cr.certificate_types.contains(&CERT_TYPE_ECDSA_SIGN)
-                    || !cr.signature_schemes.contains(&ECDSA_SECP256R1_SHA256)
-                {
+                // The server must accept our certificate's type and a scheme our key signs with.
+                let key = self.certificate.signing_key();
+                let cert_type = if key.is_rsa() { CERT_TYPE_RSA_SIGN } else { CERT_TYPE_ECDSA_SIGN };
+                if !cr.certificate_types.contains(&cert_type) {
                     return Err(DtlsError::HandshakeFailure);
                 }
+                let scheme = key
+                    .signature_schemes()
+                    .iter()
+                    .copied()
+                    .find(|s| cr.signature_schemes.contains(s))
+                    .ok_or(DtlsError::HandshakeFailure)?;
                 self.hs.certificate_requested = true;
+                self.hs.verify_scheme = Some(scheme);
                 self.append_transcript(msg_type, seq, body);
                 self.state = State::ClientExpectServerHelloDone;
                 Ok(())
@@ -931,17 +942,21 @@ impl DtlsConnection {
             .cipher_suites
             .iter()
             .copied()
-            // Our certificate is ECDSA: never pick an ECDHE_RSA suite as server.
-            .find(|s| !s.is_rsa() && ch.cipher_suites.contains(&s.0))
+            // Only suites our certificate can authenticate: ECDHE_ECDSA with an ECDSA
+            // certificate, ECDHE_RSA with an RSA one.
+            .find(|s| s.is_rsa() == self.certificate.is_rsa() && ch.cipher_suites.contains(&s.0))
             .ok_or(DtlsError::HandshakeFailure)?;
         if !ch.extensions.extended_master_secret || !ch.compression_methods.contains(&0) {
             return Err(DtlsError::HandshakeFailure);
         }
-        if let Some(schemes) = &ch.extensions.signature_algorithms {
-            if !schemes.contains(&ECDSA_SECP256R1_SHA256) {
-                return Err(DtlsError::HandshakeFailure);
-            }
+        // The ServerKeyExchange scheme: the first our key signs with that the client lists
+        // (RFC 5246 §7.4.1.4.1). Without the extension, our key's usual SHA-256 scheme.
+        let our_schemes = self.certificate.signing_key().signature_schemes();
+        let ske_scheme = match &ch.extensions.signature_algorithms {
+            Some(schemes) => our_schemes.iter().copied().find(|s| schemes.contains(s)),
+            None => our_schemes.first().copied(),
         }
+        .ok_or(DtlsError::HandshakeFailure)?;
         let group = match &ch.extensions.supported_groups {
             Some(groups) => self
                 .config
@@ -1000,7 +1015,7 @@ impl DtlsConnection {
         let mut ske = ServerKeyExchange {
             named_group: group.iana(),
             public: eph.public().to_vec(),
-            signature_scheme: ECDSA_SECP256R1_SHA256,
+            signature_scheme: ske_scheme,
             signature: Vec::new(),
         };
         self.hs.ephemeral = Some(eph);
@@ -1008,7 +1023,7 @@ impl DtlsConnection {
         signed.extend_from_slice(&self.hs.client_random);
         signed.extend_from_slice(&self.hs.server_random);
         signed.extend_from_slice(&ske.params());
-        ske.signature = self.certificate.signing_key().sign(&signed);
+        ske.signature = self.certificate.signing_key().sign(&mut self.rng, ske_scheme, &signed).map_err(DtlsError::Crypto)?;
         let mut b = Vec::with_capacity(160);
         ske.encode(&mut b);
         self.push_handshake(0, ht::SERVER_KEY_EXCHANGE, b);
@@ -1044,9 +1059,10 @@ impl DtlsConnection {
         self.push_handshake(0, ht::CLIENT_KEY_EXCHANGE, b);
         self.derive_keys()?;
         if self.hs.certificate_requested {
-            let signature = self.certificate.signing_key().sign(&self.hs.transcript);
-            let mut b = Vec::with_capacity(80);
-            CertificateVerify { signature_scheme: ECDSA_SECP256R1_SHA256, signature }.encode(&mut b);
+            let scheme = self.hs.verify_scheme.ok_or(DtlsError::UnexpectedMessage)?;
+            let signature = self.certificate.signing_key().sign(&mut self.rng, scheme, &self.hs.transcript).map_err(DtlsError::Crypto)?;
+            let mut b = Vec::with_capacity(signature.len() + 4);
+            CertificateVerify { signature_scheme: scheme, signature }.encode(&mut b);
             self.push_handshake(0, ht::CERTIFICATE_VERIFY, b);
         }
         self.flight.push(FlightItem::ChangeCipherSpec);

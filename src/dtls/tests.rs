@@ -1145,7 +1145,7 @@ fn handshake_with_ske_change(change: SkeChange) -> Pair {
                         signed.extend_from_slice(&obs.client_random.unwrap());
                         signed.extend_from_slice(&obs.server_random.unwrap());
                         signed.extend_from_slice(&ske.params());
-                        ske.signature = cert(seed).signing_key().sign(&signed);
+                        ske.signature = cert(seed).signing_key().ecdsa().unwrap().sign(&signed);
                     }
                 }
                 body.clear();
@@ -1200,7 +1200,7 @@ fn handshake_with_cv_change(change: CvChange) -> Pair {
                 match change {
                     CvChange::FlipSignature => *cv.signature.last_mut().unwrap() ^= 0x01,
                     // RFC 5246 §7.4.8: the signature covers every handshake message before it.
-                    CvChange::ResignedBy(seed) => cv.signature = cert(seed).signing_key().sign(&obs.transcript),
+                    CvChange::ResignedBy(seed) => cv.signature = cert(seed).signing_key().ecdsa().unwrap().sign(&obs.transcript),
                 }
                 body.clear();
                 cv.encode(body);

@@ -1567,3 +1567,103 @@ fn a_fragment_with_a_wrong_total_length_does_not_block_the_real_message() {
         exchange_data(&mut p);
     }
 }
+
+fn rsa_cert(seed: u64, bits: usize) -> Arc<Certificate> {
+    Arc::new(
+        Certificate::generate_rsa(&mut Rng::seeded(seed), bits, 1_700_000_000, 1_800_000_000)
+            .unwrap(),
+    )
+}
+
+fn negotiated_suite(events: &[DtlsEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, DtlsEvent::Connected { .. }))
+}
+
+/// Our own RSA certificate on either side (and both): the server picks an ECDHE_RSA suite
+/// for an RSA certificate and signs ServerKeyExchange with RSA; a client with an RSA
+/// certificate signs CertificateVerify with RSA. Both sides then check fingerprints and
+/// exchange data.
+#[test]
+fn rsa_certificates_in_both_roles() {
+    let ecdsa = cert(1);
+    let rsa = rsa_cert(3, 1024);
+    assert!(rsa.is_rsa());
+    for (ccert, scert) in [
+        (ecdsa.clone(), rsa.clone()),
+        (rsa.clone(), ecdsa.clone()),
+        (rsa.clone(), rsa_cert(4, 1024)),
+    ] {
+        let (cfp, sfp) = (ccert.fingerprint(), scert.fingerprint());
+        let mut p = Pair::with_fingerprints(
+            DtlsConfig::default(),
+            DtlsConfig::default(),
+            ccert.clone(),
+            scert.clone(),
+            vec![sfp],
+            vec![cfp],
+        );
+        p.handshake();
+        assert!(negotiated_suite(&p.client_events) && negotiated_suite(&p.server_events));
+        let peer_of_client = p.client_events.iter().find_map(|e| match e {
+            DtlsEvent::Connected {
+                peer_certificate, ..
+            } => Some(peer_certificate.clone()),
+            _ => None,
+        });
+        assert_eq!(peer_of_client.unwrap(), scert.der());
+        exchange_data(&mut p);
+    }
+}
+
+#[test]
+fn rsa_certificate_2048_as_server() {
+    let (ccert, scert) = (cert(1), rsa_cert(5, 2048));
+    let (cfp, sfp) = (ccert.fingerprint(), scert.fingerprint());
+    let mut p = Pair::with_fingerprints(
+        DtlsConfig::default(),
+        DtlsConfig::default(),
+        ccert,
+        scert,
+        vec![sfp],
+        vec![cfp],
+    );
+    p.handshake();
+    exchange_data(&mut p);
+}
+
+/// A client that offers only ECDHE_ECDSA suites cannot talk to a server whose certificate is
+/// RSA: a clean handshake_failure on both sides, no panic.
+#[test]
+fn rsa_server_with_ecdsa_only_client_fails_cleanly() {
+    let cc = DtlsConfig {
+        cipher_suites: vec![
+            CipherSuite::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            CipherSuite::ECDHE_ECDSA_AES_256_GCM_SHA384,
+        ],
+        ..DtlsConfig::default()
+    };
+    let (ccert, scert) = (cert(1), rsa_cert(3, 1024));
+    let (cfp, sfp) = (ccert.fingerprint(), scert.fingerprint());
+    let mut p = Pair::with_fingerprints(
+        cc,
+        DtlsConfig::default(),
+        ccert,
+        scert,
+        vec![sfp],
+        vec![cfp],
+    );
+    p.client.start(p.now);
+    p.run_until(|p| !p.client_events.is_empty() && !p.server_events.is_empty());
+    assert_eq!(
+        p.server_events,
+        vec![DtlsEvent::Failed(DtlsError::HandshakeFailure)]
+    );
+    assert_eq!(
+        p.client_events,
+        vec![DtlsEvent::Failed(DtlsError::PeerAlert(
+            AlertDescription::HANDSHAKE_FAILURE
+        ))]
+    );
+}

@@ -92,7 +92,23 @@ export interface AlgorithmIdentifierObject {
   expires?: number;
   [key: string]: unknown;
 }
-export type AlgorithmIdentifier = string | AlgorithmIdentifierObject;
+/** `generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' })`. */
+export interface EcKeyGenParams extends AlgorithmIdentifierObject {
+  name: 'ECDSA' | string;
+  namedCurve: 'P-256' | string;
+}
+/**
+ * `generateCertificate({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048,
+ * publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' })`; modulusLength 1024, 2048
+ * or 4096. The key is generated off the JS thread.
+ */
+export interface RsaHashedKeyGenParams extends AlgorithmIdentifierObject {
+  name: 'RSASSA-PKCS1-v1_5' | string;
+  modulusLength: number;
+  publicExponent: Uint8Array;
+  hash: string | { name: string };
+}
+export type AlgorithmIdentifier = string | AlgorithmIdentifierObject | EcKeyGenParams | RsaHashedKeyGenParams;
 
 export class RTCSessionDescription {
   constructor(descriptionInitDict: RTCSessionDescriptionInit);

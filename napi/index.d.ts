@@ -9,7 +9,9 @@ export declare class NativeCertificate {
   readonly expires: number;
 }
 
-export declare function generateCertificate(): NativeCertificate;
+export declare function generateCertificate(expiresMs?: number): NativeCertificate;
+/** An RSA certificate (e = 65537, sha256WithRSAEncryption), generated on a worker thread. */
+export declare function generateRsaCertificate(modulusLength: number, expiresMs?: number): Promise<NativeCertificate>;
 
 export interface NativePeerConfig {
   /** "host:port" of each STUN server. */

@@ -45,6 +45,11 @@ function generateCertificate(lifetimeMs) {
   return lifetimeMs === undefined ? load().generateCertificate() : load().generateCertificate(lifetimeMs);
 }
 
+/** A promise of an RSA certificate of `modulusLength` bits, generated on a worker thread. */
+function generateRsaCertificate(modulusLength, lifetimeMs) {
+  return load().generateRsaCertificate(modulusLength, lifetimeMs);
+}
+
 /** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */
 function peerOptions() {
   const opts = {};
@@ -52,4 +57,4 @@ function peerOptions() {
   return opts;
 }
 
-module.exports = { NativePeer, generateCertificate, peerOptions, load, ADDON_PATH };
+module.exports = { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, load, ADDON_PATH };

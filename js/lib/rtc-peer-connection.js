@@ -14,7 +14,7 @@ const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
 const { createDataChannelObject } = require('./rtc-data-channel');
 const { ERROR_DETAILS, RTCError } = require('./rtc-error');
 const { RTCErrorEvent } = require('./rtc-error-event');
-const { wrapCertificate, nativeCertificate } = require('./rtc-certificate');
+const { wrapCertificate, nativeCertificate, normalizeKeygenAlgorithm } = require('./rtc-certificate');
 const { RTCIceTransport } = require('./rtc-ice-transport');
 const { RTCDtlsTransport } = require('./rtc-dtls-transport');
 const { RTCSctpTransport } = require('./rtc-sctp-transport');
@@ -200,21 +200,18 @@ function makeRTCPeerConnection(engine) {
           if (given !== undefined) expires = enforceRange(given, 0, Number.MAX_SAFE_INTEGER, 'expires');
           if (expires > MAX_CERT_LIFETIME_MS) expires = MAX_CERT_LIFETIME_MS;
         }
-        // Step 4-6: normalize the algorithm (WebCrypto) and refuse what cannot sign DTLS.
-        let alg = keygenAlgorithm;
-        if (typeof alg === 'string') alg = { name: alg };
-        if (alg === null || typeof alg !== 'object') throw new TypeError('invalid AlgorithmIdentifier');
-        if (alg.name === undefined) throw new TypeError('Algorithm.name is required');
-        const name = toDOMString(alg.name).toUpperCase();
-        if (name !== 'ECDSA') {
-          throw domException('NotSupportedError', `algorithm ${alg.name} is not supported`);
-        }
-        if (alg.namedCurve === undefined) throw new TypeError('EcKeyGenParams.namedCurve is required');
-        if (toDOMString(alg.namedCurve) !== 'P-256') {
-          throw domException('NotSupportedError', `curve ${alg.namedCurve} is not supported`);
-        }
+        // Steps 4-6: normalize the algorithm (WebCrypto) and refuse what cannot sign DTLS.
+        const algorithm = normalizeKeygenAlgorithm(keygenAlgorithm);
         // The engine makes the certificate valid until now + expires (whole seconds, not
         // later) and reports that notAfter as `expires`, so the attribute is the real validity.
+        if (algorithm.kind === 'rsa') {
+          // RSA key generation takes up to seconds: the engine runs it off the JS thread.
+          if (typeof engine.generateRsaCertificate !== 'function') {
+            throw domException('NotSupportedError', 'this engine cannot generate RSA certificates');
+          }
+          return callEngine(() => engine.generateRsaCertificate(algorithm.modulusLength, expires))
+            .then(wrapCertificate, (err) => { throw mapEngineError(err); });
+        }
         const native = callEngine(() => engine.generateCertificate(expires));
         return wrapCertificate(native);
       });

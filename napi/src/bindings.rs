@@ -5,9 +5,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{FromNapiValue, Uint8Array, ValidateNapiValue};
+use napi::bindgen_prelude::{AsyncTask, FromNapiValue, Uint8Array, ValidateNapiValue};
 use napi::threadsafe_function::{ErrorStrategy, ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, JsFunction, JsUnknown, NapiRaw};
+use napi::{Env, JsFunction, JsUnknown, NapiRaw, Task};
 use napi_derive::napi;
 use polyrtc::crypto::Rng;
 use polyrtc::peer::{
@@ -101,6 +101,48 @@ pub fn generate_certificate(expires_ms: Option<f64>) -> napi::Result<NativeCerti
         let info = cert::generate_valid_for(validity).map_err(jserr::from_peer)?;
         Ok(NativeCertificate { info: Arc::new(info) })
     })
+}
+
+/// `generateRsaCertificate(modulusLength, expiresMs?)`: a promise of an RSA certificate
+/// (e = 65537, sha256WithRSAEncryption), generated on a libuv worker thread so the JS
+/// thread never waits for the key search. Argument errors reject as `TypeError`, an
+/// unsupported modulus as `NotSupportedError`.
+#[napi(ts_return_type = "Promise<NativeCertificate>")]
+pub fn generate_rsa_certificate(modulus_length: f64, expires_ms: Option<f64>) -> napi::Result<AsyncTask<GenerateRsa>, String> {
+    guard(|| {
+        let validity = certificate_validity_ms(expires_ms)?;
+        if !modulus_length.is_finite() || modulus_length < 0.0 || modulus_length.fract() != 0.0 || modulus_length > 65536.0 {
+            return Err(jserr::new(ErrorKind::Type, "modulusLength must be a whole number of bits"));
+        }
+        // Checked above: a whole number in 0..=65536.
+        let modulus_bits = modulus_length as usize;
+        Ok(AsyncTask::new(GenerateRsa { modulus_bits, validity_ms: validity }))
+    })
+}
+
+/// The work of [`generate_rsa_certificate`].
+pub struct GenerateRsa {
+    modulus_bits: usize,
+    validity_ms: u64,
+}
+
+impl Task for GenerateRsa {
+    type Output = CertInfo;
+    type JsValue = NativeCertificate;
+
+    fn compute(&mut self) -> napi::Result<CertInfo> {
+        let (bits, validity) = (self.modulus_bits, self.validity_ms);
+        match catch_unwind(AssertUnwindSafe(|| cert::generate_rsa_valid_for(bits, validity))) {
+            Ok(Ok(info)) => Ok(info),
+            // The reason keeps the "<Name>: " prefix, which the JS layer maps to the error class.
+            Ok(Err(e)) => Err(napi::Error::from_reason(jserr::from_peer(e).reason)),
+            Err(p) => Err(napi::Error::from_reason(format!("OperationError: internal error: {}", panic_message(p.as_ref())))),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, info: CertInfo) -> napi::Result<NativeCertificate> {
+        Ok(NativeCertificate { info: Arc::new(info) })
+    }
 }
 
 /// The validity asked of `generateCertificate`, in whole milliseconds, capped at

@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
-use polyrtc::crypto::{Certificate, Rng};
+use polyrtc::crypto::{Certificate, CryptoError, Rng, RSA_MODULUS_LENGTHS};
 use polyrtc::peer::{ErrorKind, PeerError};
 
 use crate::clock;
@@ -53,10 +53,33 @@ pub fn generate() -> Result<CertInfo, PeerError> {
 /// ago until `validity_ms` from now (capped at [`MAX_CERT_VALIDITY_MS`]), in whole seconds
 /// and never later than asked. `expires` is the DER's notAfter.
 pub fn generate_valid_for(validity_ms: u64) -> Result<CertInfo, PeerError> {
+    generate_with(validity_ms, |rng, not_before, not_after| Certificate::generate(rng, not_before, not_after))
+}
+
+/// `generateCertificate({ name: 'RSASSA-PKCS1-v1_5', modulusLength, publicExponent: 65537,
+/// hash: 'SHA-256' })`: an RSA key of `modulus_bits` (one of `RSA_MODULUS_LENGTHS`, else
+/// `NotSupportedError`), otherwise as [`generate_valid_for`]. Takes from tens of milliseconds
+/// to seconds: the addon runs it on a worker thread.
+pub fn generate_rsa_valid_for(modulus_bits: usize, validity_ms: u64) -> Result<CertInfo, PeerError> {
+    if !RSA_MODULUS_LENGTHS.contains(&modulus_bits) {
+        return Err(PeerError::new(
+            ErrorKind::NotSupported,
+            format!("RSA modulusLength {modulus_bits} is not supported (supported: {RSA_MODULUS_LENGTHS:?})"),
+        ));
+    }
+    generate_with(validity_ms, |rng, not_before, not_after| {
+        Certificate::generate_rsa(rng, modulus_bits, not_before, not_after)
+    })
+}
+
+fn generate_with(
+    validity_ms: u64,
+    make: impl FnOnce(&mut Rng, u64, u64) -> Result<Certificate, CryptoError>,
+) -> Result<CertInfo, PeerError> {
     let unix = clock::unix_time_ms();
     let mut rng = Rng::from_entropy().map_err(|e| PeerError::new(ErrorKind::Operation, format!("no entropy: {e}")))?;
     let (not_before, not_after) = validity_window(unix, validity_ms);
-    let cert = Certificate::generate(&mut rng, not_before, not_after)
+    let cert = make(&mut rng, not_before, not_after)
         .map_err(|e| PeerError::new(ErrorKind::Operation, format!("certificate generation failed: {e:?}")))?;
     let expires = cert.expires_unix_ms();
     Ok(CertInfo::new(Arc::new(cert), expires))

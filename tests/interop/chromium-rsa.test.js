@@ -4,7 +4,10 @@
 // with a=setup:active and is the DTLS client: its RSA certificate signs a CertificateVerify.
 // When Node answers (active), Chromium is the DTLS server and picks an ECDHE_RSA suite.
 // Runs the common interop cases, then checks on Chromium's side that its certificate really
-// is RSA and which cipher suite was negotiated. Skips only when /usr/bin/chromium is absent.
+// is RSA and which cipher suite was negotiated. Then the other way round: OUR certificate is
+// RSA (from our generateCertificate), as DTLS server (ECDHE_RSA suites, RSA-signed
+// ServerKeyExchange) and as DTLS client (RSA CertificateVerify). Skips only when
+// /usr/bin/chromium is absent.
 const assert = require('node:assert/strict');
 const { describe, test, before, after } = require('node:test');
 const { defineInteropSuite, connect, exchange } = require('./lib/cases');
@@ -19,24 +22,27 @@ if (!available) {
 }
 const skip = available ? false : `${CHROMIUM_PATH} not found`;
 
-/** Makes every RTCPeerConnection of the page use one RSA certificate; keeps them for stats. */
-async function useRsaCertificates(page) {
-  await page.evaluate(async () => {
-    const cert = await RTCPeerConnection.generateCertificate({
+/**
+ * Keeps every RTCPeerConnection of the page for stats and, when `rsa`, makes them all use
+ * one RSA certificate (else Chromium's default ECDSA one).
+ */
+async function useRsaCertificates(page, rsa = true) {
+  await page.evaluate(async (rsa) => {
+    const cert = rsa ? await RTCPeerConnection.generateCertificate({
       name: 'RSASSA-PKCS1-v1_5',
       modulusLength: 2048,
       publicExponent: new Uint8Array([1, 0, 1]),
       hash: 'SHA-256',
-    });
+    }) : null;
     const Original = window.RTCPeerConnection;
     window.__rsaPcs = [];
     window.RTCPeerConnection = class extends Original {
       constructor(config) {
-        super({ ...(config || {}), certificates: [cert] });
+        super(cert ? { ...(config || {}), certificates: [cert] } : config);
         window.__rsaPcs.push(this);
       }
     };
-  });
+  }, rsa);
 }
 
 /** The DTLS facts of the newest page connection, from getStats(). */
@@ -61,6 +67,10 @@ function lastConnectionDtls(page) {
       dtlsCipher: transport && transport.dtlsCipher,
       localIsRsa: transport ? isRsa(cert(transport.localCertificateId)) : null,
       remoteIsRsa: transport ? isRsa(cert(transport.remoteCertificateId)) : null,
+      remoteFingerprint: transport && cert(transport.remoteCertificateId) ? {
+        algorithm: cert(transport.remoteCertificateId).fingerprintAlgorithm,
+        value: cert(transport.remoteCertificateId).fingerprint.toLowerCase(),
+      } : null,
     };
   });
 }
@@ -126,5 +136,58 @@ describe('chromium RSA certificate: DTLS roles and suites seen by Chromium', { s
         await remote.close().catch(() => {});
       }
     });
+  }
+});
+
+describe('our RSA certificate (generateCertificate RSASSA-PKCS1-v1_5) against Chromium', { skip }, () => {
+  let b;
+  let f;
+  let impl;
+  let rsaCert;
+  before(async () => {
+    b = await launchChromium();
+    f = await preparePage(b);
+    await useRsaCertificates(f.page, false);
+    impl = loadImpl();
+    rsaCert = await impl.RTCPeerConnection.generateCertificate({
+      name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256',
+    });
+  });
+  after(async () => {
+    if (b) await b.close();
+  });
+
+  for (const nodeOffers of [true, false]) {
+    const ourRole = nodeOffers ? 'server' : 'client';
+    test(`Node ${nodeOffers ? 'offers' : 'answers'} (our DTLS role: ${ourRole}): Chromium sees our RSA certificate and its fingerprint`,
+      { timeout: 60000 }, async () => {
+        const node = new W3CPeer(impl, 'node');
+        const remote = f.newPeer('chromium');
+        try {
+          await node.init({ certificates: [rsaCert] });
+          await remote.init({});
+          const [offerer, answerer] = nodeOffers ? [node, remote] : [remote, node];
+          await offerer.createChannel('ours');
+          await connect(offerer, answerer);
+          await offerer.waitEvent('open', 'ours');
+          await answerer.waitEvent('open', 'ours');
+          await exchange(node, remote, 'ours', 'ours');
+          await exchange(remote, node, 'ours', 'ours');
+          const dtls = await lastConnectionDtls(f.page);
+          console.error(`# chromium DTLS with our RSA certificate (node ${nodeOffers ? 'offers' : 'answers'}): ${JSON.stringify(dtls)}`);
+          assert.equal(dtls.dtlsState, 'connected');
+          assert.equal(dtls.remoteIsRsa, true, 'Chromium received our RSA certificate');
+          assert.equal(dtls.localIsRsa, false, "Chromium's own certificate is its default ECDSA one");
+          assert.deepEqual(dtls.remoteFingerprint, rsaCert.getFingerprints()[0],
+            'the certificate Chromium authenticated is the one generateCertificate gave us');
+          if (dtls.dtlsRole) assert.equal(dtls.dtlsRole, nodeOffers ? 'client' : 'server');
+          // As server we authenticate with our RSA key: an ECDHE_RSA suite. As client, the
+          // suite follows Chromium's ECDSA key and our RSA key signs the CertificateVerify.
+          if (dtls.dtlsCipher) assert.match(dtls.dtlsCipher, nodeOffers ? /ECDHE_RSA/ : /ECDHE_ECDSA/);
+        } finally {
+          await node.close().catch(() => {});
+          await remote.close().catch(() => {});
+        }
+      });
   }
 });

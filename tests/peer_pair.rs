@@ -9,10 +9,11 @@ mod common;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Endpoint, LinkConditions, Network};
-use polyrtc::crypto::Rng;
+use polyrtc::crypto::{Certificate, Rng};
 use polyrtc::peer::{
     ChannelId, DataChannelInit, DtlsTransportState, IceCandidateInit, Peer, PeerConfig,
     PeerConnectionState, PeerEvent, SdpType,
@@ -56,7 +57,11 @@ struct PeerNode {
 
 impl PeerNode {
     fn new(seed: u64, transport: TransportId, addr: SocketAddr) -> PeerNode {
-        let mut peer = Peer::new(PeerConfig::default(), Rng::seeded(seed)).expect("Peer::new");
+        PeerNode::with_config(seed, transport, addr, PeerConfig::default())
+    }
+
+    fn with_config(seed: u64, transport: TransportId, addr: SocketAddr, config: PeerConfig) -> PeerNode {
+        let mut peer = Peer::new(config, Rng::seeded(seed)).expect("Peer::new");
         peer.add_local_transport(transport, addr);
         PeerNode {
             peer,
@@ -170,12 +175,16 @@ fn pump(net: &mut Network<PeerNode>) {
 }
 
 fn pair(seed: u64, conditions: LinkConditions) -> Network<PeerNode> {
+    pair_with(seed, conditions, PeerConfig::default(), PeerConfig::default())
+}
+
+fn pair_with(seed: u64, conditions: LinkConditions, offerer: PeerConfig, answerer: PeerConfig) -> Network<PeerNode> {
     let mut net = Network::new(seed);
     net.set_conditions(conditions);
     let a = ADDR_A.parse().unwrap();
     let b = ADDR_B.parse().unwrap();
-    assert_eq!(net.add_endpoint(PeerNode::new(seed * 2 + 1, 1, a), &[(1, a)]), OFFERER);
-    assert_eq!(net.add_endpoint(PeerNode::new(seed * 2 + 2, 2, b), &[(2, b)]), ANSWERER);
+    assert_eq!(net.add_endpoint(PeerNode::with_config(seed * 2 + 1, 1, a, offerer), &[(1, a)]), OFFERER);
+    assert_eq!(net.add_endpoint(PeerNode::with_config(seed * 2 + 2, 2, b, answerer), &[(2, b)]), ANSWERER);
     net
 }
 
@@ -317,6 +326,46 @@ fn offer_answer_trickle_connects_on_a_clean_link() {
     for (side, other) in [(OFFERER, ANSWERER), (ANSWERER, OFFERER)] {
         let got = net.endpoint(side).peer.remote_certificate().expect("remote certificate");
         assert_eq!(got, net.endpoint(other).peer.certificate().der(), "side {side}");
+    }
+}
+
+/// A config whose certificate is a fresh RSA one of `bits`.
+fn rsa_config(seed: u64, bits: usize) -> PeerConfig {
+    let cert = Certificate::generate_rsa(&mut Rng::seeded(seed), bits, 0, u32::MAX as u64).expect("RSA certificate");
+    assert!(cert.is_rsa());
+    PeerConfig { certificate: Some(Arc::new(cert)), ..PeerConfig::default() }
+}
+
+#[test]
+fn rsa_certificates_connect_under_loss_in_either_dtls_role() {
+    // The offerer (actpass) ends up DTLS server, the answerer (active) client: RSA on the
+    // server side, on the client side, then on both.
+    for (seed, offerer, answerer) in [
+        (20, rsa_config(200, 1024), PeerConfig::default()),
+        (21, PeerConfig::default(), rsa_config(201, 1024)),
+        (22, rsa_config(202, 1024), rsa_config(203, 2048)),
+    ] {
+        let (offerer_rsa, answerer_rsa) = (
+            offerer.certificate.as_ref().is_some_and(|c| c.is_rsa()),
+            answerer.certificate.as_ref().is_some_and(|c| c.is_rsa()),
+        );
+        let mut net = pair_with(seed, lossy(), offerer, answerer);
+        let (ch, incoming) = connect(&mut net, init("rsa"));
+        let mut rng = Rng::seeded(seed);
+        let msgs: Vec<Vec<u8>> = (0..16).map(|i| message(&mut rng, i, 16 * 1024)).collect();
+        send_all(&mut net, ch, &msgs, 1024 * 1024, Duration::from_secs(300), |b| {
+            b.messages_on(incoming.channel).len() >= msgs.len()
+        });
+        let got = net.endpoint(ANSWERER).messages_on(incoming.channel);
+        assert_eq!(got.len(), msgs.len(), "seed {seed}: every message delivered");
+        assert!(got.iter().zip(&msgs).all(|(g, m)| *g == m), "seed {seed}: intact and in order");
+        // Each side authenticated the other's certificate, RSA or not.
+        assert_eq!(net.endpoint(OFFERER).peer.certificate().is_rsa(), offerer_rsa);
+        assert_eq!(net.endpoint(ANSWERER).peer.certificate().is_rsa(), answerer_rsa);
+        for (side, other) in [(OFFERER, ANSWERER), (ANSWERER, OFFERER)] {
+            let got = net.endpoint(side).peer.remote_certificate().expect("remote certificate");
+            assert_eq!(got, net.endpoint(other).peer.certificate().der(), "seed {seed} side {side}");
+        }
     }
 }
 

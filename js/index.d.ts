@@ -151,6 +151,11 @@ export interface RTCIceCandidatePair {
   remote: RTCIceCandidate;
 }
 
+export interface RTCIceParameters {
+  usernameFragment: string;
+  password: string;
+}
+
 export class RTCIceTransport extends EventTarget {
   private constructor();
   readonly role: RTCIceRole;
@@ -160,8 +165,8 @@ export class RTCIceTransport extends EventTarget {
   getLocalCandidates(): RTCIceCandidate[];
   getRemoteCandidates(): RTCIceCandidate[];
   getSelectedCandidatePair(): RTCIceCandidatePair | null;
-  getLocalParameters(): null;
-  getRemoteParameters(): null;
+  getLocalParameters(): RTCIceParameters | null;
+  getRemoteParameters(): RTCIceParameters | null;
   onstatechange: Handler<RTCIceTransport>;
   ongatheringstatechange: Handler<RTCIceTransport>;
   onselectedcandidatepairchange: Handler<RTCIceTransport>;

@@ -13,6 +13,9 @@ class RTCIceTransport extends EventTarget {
   #remoteCandidates = [];
   /** { local: RTCIceCandidate, remote: RTCIceCandidate } once ICE selected a pair. */
   #selectedPair = null;
+  /** RTCIceParameters { usernameFragment, password } of the local / remote description. */
+  #localParameters = null;
+  #remoteParameters = null;
 
   constructor(token) {
     illegalConstructor(token);
@@ -28,8 +31,16 @@ class RTCIceTransport extends EventTarget {
   getSelectedCandidatePair() {
     return this.#selectedPair ? { local: this.#selectedPair.local, remote: this.#selectedPair.remote } : null;
   }
-  getLocalParameters() { return null; }
-  getRemoteParameters() { return null; }
+  /** The RTCIceParameters of the applied local description (null before one). */
+  getLocalParameters() { return this.#localParameters && { ...this.#localParameters }; }
+  /** The RTCIceParameters of the applied remote description (null before one). */
+  getRemoteParameters() { return this.#remoteParameters && { ...this.#remoteParameters }; }
+
+  /** @internal the ICE parameters of the descriptions now in effect (after SLD / SRD / rollback). */
+  _setParameters(local, remote) {
+    this.#localParameters = local;
+    this.#remoteParameters = remote;
+  }
 
   /** @internal */
   _setState(state, dispatch = true) {

@@ -68,6 +68,18 @@ function promiseFrom(fn) {
   }
 }
 
+/**
+ * The RTCIceParameters a description carries (its first a=ice-ufrag / a=ice-pwd, session or
+ * media level; with BUNDLE every section has the same), or null.
+ */
+function iceParameters(description) {
+  const sdp = description && description.sdp;
+  if (typeof sdp !== 'string') return null;
+  const ufrag = /^a=ice-ufrag:([^\r\n]+)/m.exec(sdp);
+  const pwd = /^a=ice-pwd:([^\r\n]+)/m.exec(sdp);
+  return ufrag && pwd ? { usernameFragment: ufrag[1].trim(), password: pwd[1].trim() } : null;
+}
+
 function sdpHasApplication(sdp) {
   return typeof sdp === 'string' && /^m=application /m.test(sdp);
 }
@@ -417,6 +429,7 @@ function makeRTCPeerConnection(engine) {
       }
       this.#applyEngineState();
       this.#refreshChannelIds();
+      this.#iceTransport._setParameters(iceParameters(this.localDescription), iceParameters(this.remoteDescription));
       if (this.#signalingState === 'stable') this.#updateNegotiationNeeded();
       if (this.#heldIceEvents.length > 0 && this.localDescription) {
         // icecandidate events only follow setLocalDescription: release them in a later task.

@@ -7,7 +7,7 @@
 // Chromium offers first). Skips only when /usr/bin/chromium is absent.
 const test = require('node:test');
 const assert = require('node:assert');
-const { chromiumAvailable, launchChromium, CHROMIUM_PATH } = require('./lib/chromium');
+const { chromiumAvailable, sharedBrowser, waitUntil, CHROMIUM_PATH } = require('./lib/chromium');
 const { loadImpl } = require('./lib/impl');
 
 const available = chromiumAvailable();
@@ -63,30 +63,12 @@ function pageMain() {
   window.__pc.init();
 }
 
-async function waitUntil(pred, what, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function gathered(pc) {
   await waitUntil(() => pc.iceGatheringState === 'complete', 'our gathering');
 }
 
-let browser;
-test.before(async () => { if (available) browser = await launchChromium(); });
-test.after(async () => { if (browser) await browser.close(); });
-
-async function freshPage() {
-  const page = await browser.newPage();
-  await page.goto('about:blank');
-  await page.evaluate(pageMain);
-  return page;
-}
+const chromium = sharedBrowser(test, available);
+const freshPage = () => chromium.freshPage(pageMain);
 
 function ourLog(pc) {
   const log = [];

@@ -8,7 +8,7 @@
 // Chromium's channels report it the same way. Skips only when /usr/bin/chromium is absent.
 const test = require('node:test');
 const assert = require('node:assert');
-const { chromiumAvailable, launchChromium, CHROMIUM_PATH } = require('./lib/chromium');
+const { chromiumAvailable, sharedBrowser, waitUntil, CHROMIUM_PATH } = require('./lib/chromium');
 const { loadImpl } = require('./lib/impl');
 
 const available = chromiumAvailable();
@@ -54,16 +54,6 @@ function pageMain() {
   };
 }
 
-async function waitUntil(pred, what, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function record(dc, log) {
   for (const type of ['open', 'closing', 'error', 'close']) {
     dc.addEventListener(type, (e) => {
@@ -97,16 +87,8 @@ async function connect(page, api) {
   return { ours, log, channels: [inband, neg] };
 }
 
-let browser;
-test.before(async () => { if (available) browser = await launchChromium(); });
-test.after(async () => { if (browser) await browser.close(); });
-
-async function freshPage() {
-  const page = await browser.newPage();
-  await page.goto('about:blank');
-  await page.evaluate(pageMain);
-  return page;
-}
+const chromium = sharedBrowser(test, available);
+const freshPage = () => chromium.freshPage(pageMain);
 
 test('Chromium closes its RTCPeerConnection: our in-band and negotiated channels fire error (sctp-failure), then close', { skip, timeout: TIMEOUT }, async () => {
   const api = loadImpl();

@@ -163,4 +163,35 @@ class ChromiumPeer extends RpcPeer {
   }
 }
 
-module.exports = { CHROMIUM_PATH, CHROMIUM_ARGS, chromiumAvailable, launchChromium, preparePage, ChromiumPeer };
+/** Polls `pred` (it may be async) every 20 ms until it returns a truthy value, which it resolves to. */
+async function waitUntil(pred, what, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * One Chromium shared by a test file's tests: launched in `test.before` (when `available`),
+ * closed in `test.after`. `freshPage(main)` opens about:blank and runs `main` in the page.
+ */
+function sharedBrowser(test, available) {
+  let browser = null;
+  test.before(async () => { if (available) browser = await launchChromium(); });
+  test.after(async () => { if (browser) await browser.close(); });
+  return {
+    async freshPage(main) {
+      const page = await browser.newPage();
+      await page.goto('about:blank');
+      await page.evaluate(main);
+      return page;
+    },
+  };
+}
+
+module.exports = {
+  CHROMIUM_PATH, CHROMIUM_ARGS, chromiumAvailable, launchChromium, preparePage, ChromiumPeer, waitUntil, sharedBrowser,
+};

@@ -22,8 +22,8 @@ fi
 
 # 1. Debian packages: a C linker for the addon; Chromium for the interop suite
 #    (playwright-core drives /usr/bin/chromium); coturn (a STUN server), iproute2 and
-#    iptables for the NAT suite.
-APT_PACKAGES=(chromium chromium-driver ca-certificates coturn iproute2 iptables)
+#    iptables for the NAT suite; the openssl tool for the DTLS interop test.
+APT_PACKAGES=(chromium chromium-driver ca-certificates coturn iproute2 iptables openssl)
 command -v cc >/dev/null || APT_PACKAGES+=(build-essential)
 python3 -m pip --version >/dev/null 2>&1 || APT_PACKAGES+=(python3-pip)
 missing=()

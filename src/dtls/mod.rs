@@ -117,6 +117,4 @@ pub struct DtlsStats {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod interop_tests;
-#[cfg(test)]
 mod forgery_tests;

@@ -1,5 +1,6 @@
 //! Interop against the `openssl` command line tool over real UDP on loopback.
-//! Ignored by default: `cargo test --lib dtls::interop_tests -- --ignored --nocapture`.
+//! Needs the `openssl` command (Debian's package; scripts/setup-tests.sh installs it):
+//! `cargo test --test dtls_openssl -- --nocapture` shows OpenSSL's side too.
 //!
 //! The clock here is virtual (advanced by each socket read timeout), so no system clock is
 //! read even in tests.
@@ -10,9 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::*;
-use crate::crypto::{Certificate, Fingerprint, Rng};
-use crate::time::Time;
+use polyrtc::dtls::*;
+use polyrtc::crypto::{Certificate, Fingerprint, Rng};
+use polyrtc::Time;
 
 const TICK_MS: u64 = 20;
 
@@ -155,30 +156,24 @@ const RSA_SUITES: [(&str, CipherSuite); 3] = [
 const RSA_SIGALGS: [&str; 4] = ["RSA-PSS+SHA256", "RSA+SHA256", "RSA+SHA384", "RSA-PSS+SHA512"];
 
 #[test]
-#[ignore]
 fn polyrtc_client_against_openssl_server() {
     client_cases(&SUITES, &["X25519:P-256", "P-256"], 1200, false, &[""]);
 }
 
 #[test]
-#[ignore]
 fn polyrtc_client_against_openssl_server_small_mtu() {
     client_cases(&SUITES[..1], &["P-256"], 300, false, &[""]);
 }
 
 /// The server has an RSA certificate: ECDHE_RSA suites, every RSA signature scheme.
 #[test]
-#[ignore]
 fn polyrtc_client_against_openssl_server_rsa() {
     client_cases(&RSA_SUITES, &["X25519:P-256"], 1200, true, &RSA_SIGALGS);
     client_cases(&RSA_SUITES[..1], &["P-256"], 300, true, &[""]);
 }
 
 fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize, rsa: bool, sigalg_sets: &[&str]) {
-    if !have_openssl() {
-        eprintln!("openssl not installed; skipping");
-        return;
-    }
+    assert!(have_openssl(), "the openssl command line tool is missing (scripts/setup-tests.sh installs Debian's openssl)");
     let dir = interop_dir(if rsa { "client-rsa" } else { "client" });
     let (cert_pem, key_pem, der) = openssl_cert(&dir, rsa);
     let mtu_s = mtu.to_string();
@@ -229,13 +224,11 @@ fn client_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize,
 }
 
 #[test]
-#[ignore]
 fn openssl_client_against_polyrtc_server() {
     server_cases(&SUITES, &["X25519:P-256", "P-256"], 1200, false, &[""]);
 }
 
 #[test]
-#[ignore]
 fn openssl_client_against_polyrtc_server_small_mtu() {
     server_cases(&SUITES[..1], &["P-256"], 300, false, &[""]);
 }
@@ -243,17 +236,13 @@ fn openssl_client_against_polyrtc_server_small_mtu() {
 /// The client has an RSA certificate: our ECDSA suites, its CertificateVerify with every RSA
 /// signature scheme.
 #[test]
-#[ignore]
 fn openssl_client_against_polyrtc_server_rsa() {
     server_cases(&SUITES[..1], &["X25519:P-256"], 1200, true, &RSA_SIGALGS);
     server_cases(&SUITES[1..], &["P-256"], 300, true, &[""]);
 }
 
 fn server_cases(suites: &[(&str, CipherSuite)], group_sets: &[&str], mtu: usize, rsa: bool, sigalg_sets: &[&str]) {
-    if !have_openssl() {
-        eprintln!("openssl not installed; skipping");
-        return;
-    }
+    assert!(have_openssl(), "the openssl command line tool is missing (scripts/setup-tests.sh installs Debian's openssl)");
     let dir = interop_dir(if rsa { "server-rsa" } else { "server" });
     let (cert_pem, key_pem, der) = openssl_cert(&dir, rsa);
     let mtu_s = mtu.to_string();

@@ -48,6 +48,17 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
   rustup target add wasm32-unknown-unknown
 fi
 
+# 2b. wasm-bindgen's test runner, the same version as the crate pinned in wasm-tests/Cargo.toml
+#     (they must match exactly). --locked first; the registry mirror may lack a locked
+#     dependency version, then the newest compatible ones.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' wasm-tests/Cargo.toml)
+export PATH="$HOME/.cargo/bin:$PATH"
+if [ "$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')" != "${WASM_BINDGEN_VERSION}" ]; then
+  say "cargo install wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
+  cargo install -q --locked wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" 2>/dev/null \
+    || cargo install -q wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+fi
+
 # 3. npm: exact versions from package-lock.json, only when node_modules is missing or older
 #    than the lock file. No dependency needs an install script.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

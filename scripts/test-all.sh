@@ -54,6 +54,8 @@ rules() {
 }
 step rules rules
 step rust cargo test --workspace
+# The core compiled to WebAssembly, in Node, a Chromium page and a dedicated Worker.
+step wasm bash scripts/test-wasm.sh
 
 # Only *.test.js files: Node 20 would also run every .js file under a test/ folder
 # (helpers, fakes) as a test file when given the directory.

@@ -66,10 +66,10 @@ async function negotiate(offerer, answerer, { tamper = null } = {}) {
   await offerer.setRemoteDescription(tamper ? { type: answer.type, sdp: tamper(answer.sdp) } : answer);
 }
 
-/** Two connected peers with an open channel pair ('chat'). */
-async function openPair(api, { init = {}, config = {} } = {}) {
-  const offerer = new api.RTCPeerConnection(config);
-  const answerer = new api.RTCPeerConnection(config);
+/** Two connected peers with an open channel pair ('chat'); each side's config may differ. */
+async function openPair(api, { init = {}, config = {}, offererConfig = config, answererConfig = config } = {}) {
+  const offerer = new api.RTCPeerConnection(offererConfig);
+  const answerer = new api.RTCPeerConnection(answererConfig);
   const dc1 = offerer.createDataChannel('chat', init);
   const remote = new Promise((resolve) => { answerer.ondatachannel = (e) => resolve(e.channel); });
   const opened = once(dc1, 'open');

@@ -93,57 +93,36 @@ test('two peers with RSA certificates connect; each SDP carries its certificate\
       api.RTCPeerConnection.generateCertificate(RSA()),
       api.RTCPeerConnection.generateCertificate(RSA({ modulusLength: 2048 })),
     ]);
-    const offerer = new api.RTCPeerConnection({ certificates: [c1] });
-    const answerer = new api.RTCPeerConnection({ certificates: [c2] });
+    const pair = await withTimeout(openPair(api, { offererConfig: { certificates: [c1] }, answererConfig: { certificates: [c2] } }),
+      'RSA pair', TIMEOUT);
     try {
-      const dc1 = offerer.createDataChannel('chat');
-      const remote = new Promise((resolve) => { answerer.ondatachannel = (e) => resolve(e.channel); });
-      const opened = new Promise((resolve) => { dc1.onopen = resolve; });
-      offerer.onicecandidate = (e) => { if (e.candidate) answerer.addIceCandidate(e.candidate).catch(() => {}); };
-      answerer.onicecandidate = (e) => { if (e.candidate) offerer.addIceCandidate(e.candidate).catch(() => {}); };
-      await offerer.setLocalDescription();
-      assert.deepStrictEqual(sdpFingerprint(offerer.localDescription.sdp), c1.getFingerprints()[0]);
-      await answerer.setRemoteDescription(offerer.localDescription);
-      await answerer.setLocalDescription();
-      assert.deepStrictEqual(sdpFingerprint(answerer.localDescription.sdp), c2.getFingerprints()[0]);
-      await offerer.setRemoteDescription(answerer.localDescription);
-      const dc2 = await withTimeout(remote, 'datachannel event', TIMEOUT);
-      await withTimeout(opened, 'open', TIMEOUT);
-      const got2 = new Promise((resolve) => { dc2.onmessage = (e) => resolve(e.data); });
-      dc1.send('over RSA');
-      assert.strictEqual(await withTimeout(got2, 'message to the answerer', TIMEOUT), 'over RSA');
-      const got1 = new Promise((resolve) => { dc1.onmessage = (e) => resolve(e.data); });
-      dc2.send('and back');
-      assert.strictEqual(await withTimeout(got1, 'message to the offerer', TIMEOUT), 'and back');
-      assert.strictEqual(offerer.connectionState, 'connected');
+      assert.deepStrictEqual(sdpFingerprint(pair.offerer.localDescription.sdp), c1.getFingerprints()[0]);
+      assert.deepStrictEqual(sdpFingerprint(pair.answerer.localDescription.sdp), c2.getFingerprints()[0]);
+      await exchange(pair, 'over RSA', 'and back');
+      assert.strictEqual(pair.offerer.connectionState, 'connected');
     } finally {
-      offerer.close();
-      answerer.close();
+      pair.close();
     }
   });
 
 test('an RSA peer and an ECDSA peer connect (mixed certificate types)', { skip, timeout: TIMEOUT }, async () => {
   const rsa = await api.RTCPeerConnection.generateCertificate(RSA());
-  for (const config of [{ offerer: { certificates: [rsa] }, answerer: {} }, { offerer: {}, answerer: { certificates: [rsa] } }]) {
-    const offerer = new api.RTCPeerConnection(config.offerer);
-    const answerer = new api.RTCPeerConnection(config.answerer);
+  for (const [offererConfig, answererConfig] of [[{ certificates: [rsa] }, {}], [{}, { certificates: [rsa] }]]) {
+    const pair = await withTimeout(openPair(api, { offererConfig, answererConfig }), 'mixed pair', TIMEOUT);
     try {
-      const dc1 = offerer.createDataChannel('mixed');
-      const remote = new Promise((resolve) => { answerer.ondatachannel = (e) => resolve(e.channel); });
-      offerer.onicecandidate = (e) => { if (e.candidate) answerer.addIceCandidate(e.candidate).catch(() => {}); };
-      answerer.onicecandidate = (e) => { if (e.candidate) offerer.addIceCandidate(e.candidate).catch(() => {}); };
-      await offerer.setLocalDescription();
-      await answerer.setRemoteDescription(offerer.localDescription);
-      await answerer.setLocalDescription();
-      await offerer.setRemoteDescription(answerer.localDescription);
-      const dc2 = await withTimeout(remote, 'datachannel event', TIMEOUT);
-      const got = new Promise((resolve) => { dc2.onmessage = (e) => resolve(e.data); });
-      if (dc1.readyState !== 'open') await withTimeout(new Promise((r) => { dc1.onopen = r; }), 'open', TIMEOUT);
-      dc1.send('mixed');
-      assert.strictEqual(await withTimeout(got, 'message', TIMEOUT), 'mixed');
+      await exchange(pair, 'mixed', 'mixed back');
     } finally {
-      offerer.close();
-      answerer.close();
+      pair.close();
     }
   }
 });
+
+/** One message each way on the pair's channel, content checked. */
+async function exchange({ dc1, dc2 }, there, back) {
+  const got2 = new Promise((resolve) => { dc2.onmessage = (e) => resolve(e.data); });
+  dc1.send(there);
+  assert.strictEqual(await withTimeout(got2, 'message to the answerer', TIMEOUT), there);
+  const got1 = new Promise((resolve) => { dc1.onmessage = (e) => resolve(e.data); });
+  dc2.send(back);
+  assert.strictEqual(await withTimeout(got1, 'message to the offerer', TIMEOUT), back);
+}

@@ -50,7 +50,7 @@ rules() {
     echo "rules: Instant::now / SystemTime::now found in src/ (see above): the core takes time as an input" >&2
     return 1
   fi
-  cargo check --lib --target wasm32-unknown-unknown
+  cargo check --lib --target wasm32-unknown-unknown && cargo check --lib --target wasm32-unknown-unknown --features wasm
 }
 step rules rules
 step rust cargo test --workspace

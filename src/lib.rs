@@ -3,11 +3,14 @@
 //! The core owns no socket, thread or clock. A host feeds it datagrams (with an opaque
 //! path), the current [`Time`], and API calls, then drains `poll_transmit` / `poll_event`
 //! and arms a timer for `poll_timeout`. See `README.md` for the architecture.
-#![forbid(unsafe_code)]
+// The wasm-bindgen exports expand to unsafe glue: the WASM engine alone is allowed it.
+#![cfg_attr(not(feature = "wasm"), forbid(unsafe_code))]
+#![cfg_attr(feature = "wasm", deny(unsafe_code))]
 
 pub mod crypto;
 pub mod datachannel;
 pub mod dtls;
+pub mod engine;
 mod fuzz_script;
 pub mod ice;
 pub mod net;
@@ -16,6 +19,9 @@ pub mod sctp;
 pub mod sdp;
 pub mod stun;
 pub mod time;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+#[allow(unsafe_code)]
+pub mod wasm;
 
 pub use net::{TransportId, Transmit};
 pub use time::Time;

@@ -56,10 +56,6 @@ struct PeerNode {
 }
 
 impl PeerNode {
-    fn new(seed: u64, transport: TransportId, addr: SocketAddr) -> PeerNode {
-        PeerNode::with_config(seed, transport, addr, PeerConfig::default())
-    }
-
     fn with_config(seed: u64, transport: TransportId, addr: SocketAddr, config: PeerConfig) -> PeerNode {
         let mut peer = Peer::new(config, Rng::seeded(seed)).expect("Peer::new");
         peer.add_local_transport(transport, addr);

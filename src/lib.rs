@@ -16,6 +16,7 @@ pub mod sctp;
 pub mod sdp;
 pub mod stun;
 pub mod time;
+pub mod turn;
 
 pub use net::{TransportId, Transmit};
 pub use time::Time;

@@ -183,3 +183,77 @@ fn coturn_wrong_password_fails_401() {
     let e = h.until("Failed", |e| matches!(e, TurnEvent::Failed { .. }));
     assert!(matches!(e, TurnEvent::Failed { code: 401, .. }), "{e:?}");
 }
+
+#[test]
+fn coturn_tcp_allocate_permission_and_channel_data() {
+    use std::io::{Read, Write};
+    let (_coturn, server) = start_coturn();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut tcp = std::net::TcpStream::connect(server).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let start = Instant::now();
+    let now = |s: Instant| Time::from_micros(s.elapsed().as_micros() as u64);
+    let cfg = TurnConfig::new(TurnTransport::Tcp, "alice", "secret");
+    let mut c = TurnClient::new(cfg, Rng::seeded(2), Time::ZERO);
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let mut buf = vec![0u8; 70_000];
+    let mut pump = |c: &mut TurnClient, what: &str, pred: &dyn Fn(&TurnEvent) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            while let Some(b) = c.poll_transmit() {
+                tcp.write_all(&b).unwrap();
+            }
+            if what == "flush" {
+                return TurnEvent::Closed;
+            }
+            while let Some(e) = c.poll_event() {
+                if pred(&e) {
+                    return e;
+                }
+                assert!(!matches!(e, TurnEvent::Failed { .. }), "{what}: {e:?}");
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(n) = tcp.read(&mut buf) {
+                c.handle_input(now(start), &buf[..n]);
+            }
+        }
+    };
+    let relayed = match pump(&mut c, "Allocated", &|e| {
+        matches!(e, TurnEvent::Allocated { .. })
+    }) {
+        TurnEvent::Allocated { relayed, .. } => relayed,
+        _ => unreachable!(),
+    };
+    c.bind_channel(peer_addr, now(start)).unwrap();
+    pump(&mut c, "ChannelBound", &|e| {
+        matches!(e, TurnEvent::ChannelBound { .. })
+    });
+    c.send_to(peer_addr, b"odd length!").unwrap();
+    pump(&mut c, "flush", &|_| false);
+    let mut pb = [0u8; 2000];
+    let (n, from) = peer
+        .recv_from(&mut pb)
+        .expect("peer receives channel data over TCP");
+    assert_eq!((&pb[..n], from), (&b"odd length!"[..], relayed));
+    peer.send_to(b"abc", relayed).unwrap();
+    peer.send_to(b"defgh", relayed).unwrap();
+    let e = pump(&mut c, "Data", &|e| matches!(e, TurnEvent::Data { .. }));
+    assert_eq!(
+        e,
+        TurnEvent::Data {
+            from: peer_addr,
+            bytes: b"abc".to_vec()
+        }
+    );
+    let e = pump(&mut c, "Data", &|e| matches!(e, TurnEvent::Data { .. }));
+    assert_eq!(
+        e,
+        TurnEvent::Data {
+            from: peer_addr,
+            bytes: b"defgh".to_vec()
+        }
+    );
+}

@@ -19,6 +19,7 @@ pub mod sctp;
 pub mod sdp;
 pub mod stun;
 pub mod time;
+pub mod turn;
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 #[allow(unsafe_code)]
 pub mod wasm;

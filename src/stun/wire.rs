@@ -377,7 +377,16 @@ impl Message {
     /// Decodes a whole datagram. The header length must match the datagram exactly
     /// (trailing bytes are rejected). A present FINGERPRINT is verified.
     pub fn decode(b: &[u8]) -> Result<Message, StunError> {
-        if b.len() > MAX_MESSAGE_LEN {
+        Message::decode_with_limit(b, MAX_MESSAGE_LEN)
+    }
+
+    /// [`Message::decode`] with a larger bound on the message (and on one attribute value),
+    /// for TURN over TCP/WebSocket or Data indications carrying big payloads. `max_len` is
+    /// capped at the largest message the header can describe (20 + 65535).
+    pub fn decode_with_limit(b: &[u8], max_len: usize) -> Result<Message, StunError> {
+        let max_len = max_len.min(HEADER_LEN + 0xFFFF);
+        let max_attr = max_len.max(ATTRIBUTE_MAX_LEN);
+        if b.len() > max_len {
             return Err(StunError::TooLarge);
         }
         let h = Header::decode(b)?;
@@ -403,7 +412,7 @@ impl Message {
             }
             let typ = read_u16(b, pos).ok_or(StunError::Truncated)?;
             let len = usize::from(read_u16(b, pos + 2).ok_or(StunError::Truncated)?);
-            if len > ATTRIBUTE_MAX_LEN {
+            if len > max_attr {
                 return Err(StunError::BadLength);
             }
             let vstart = pos + 4;

@@ -1,21 +1,13 @@
 //! Long-term credentials (RFC 8489 §9.2), coturn-compatible REST credentials, nonces.
 
-use md5::{Digest, Md5};
 use polyrtc::crypto;
 
 /// Longest nonce the server accepts back (ours are 32 characters).
 pub const MAX_NONCE_LEN: usize = 64;
 
-/// RFC 8489 §9.2.2: the long-term key, MD5(username ":" realm ":" password).
-pub fn long_term_key(username: &str, realm: &str, password: &str) -> [u8; 16] {
-    let mut h = Md5::new();
-    h.update(username.as_bytes());
-    h.update(b":");
-    h.update(realm.as_bytes());
-    h.update(b":");
-    h.update(password.as_bytes());
-    h.finalize().into()
-}
+/// RFC 8489 §9.2.2: the long-term key, MD5(username ":" realm ":" password), the core's
+/// (its TURN client signs with the same).
+pub use polyrtc::turn::long_term_key;
 
 /// coturn's `use-auth-secret` (the "TURN REST API" draft): the password of the username
 /// `expiry:user` is base64(HMAC-SHA1(secret, username)).

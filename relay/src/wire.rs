@@ -15,25 +15,17 @@ use polyrtc::stun::{self, attr, Class, Message, Method, HEADER_LEN, MAGIC_COOKIE
 /// TURN methods (RFC 8656 §17).
 pub mod method {
     use polyrtc::stun::Method;
+    pub use polyrtc::turn::wire::method::*;
     pub const BINDING: Method = Method(0x001);
-    pub const ALLOCATE: Method = Method(0x003);
-    pub const REFRESH: Method = Method(0x004);
-    pub const SEND: Method = Method(0x006);
-    pub const DATA: Method = Method(0x007);
-    pub const CREATE_PERMISSION: Method = Method(0x008);
-    pub const CHANNEL_BIND: Method = Method(0x009);
 }
 
 /// TURN attribute types (RFC 8656 §18) and the STUN ones the server reads.
 pub mod tattr {
-    pub const CHANNEL_NUMBER: u16 = 0x000C;
-    pub const LIFETIME: u16 = 0x000D;
-    pub const XOR_PEER_ADDRESS: u16 = 0x0012;
-    pub const DATA: u16 = 0x0013;
-    pub const XOR_RELAYED_ADDRESS: u16 = 0x0016;
+    pub use polyrtc::turn::wire::tattr::{
+        CHANNEL_NUMBER, DATA, LIFETIME, REQUESTED_TRANSPORT, XOR_PEER_ADDRESS, XOR_RELAYED_ADDRESS,
+    };
     pub const REQUESTED_ADDRESS_FAMILY: u16 = 0x0017;
     pub const EVEN_PORT: u16 = 0x0018;
-    pub const REQUESTED_TRANSPORT: u16 = 0x0019;
     pub const DONT_FRAGMENT: u16 = 0x001A;
     pub const RESERVATION_TOKEN: u16 = 0x0022;
     pub const ADDITIONAL_ADDRESS_FAMILY: u16 = 0x8000;
@@ -52,8 +44,7 @@ pub const MAX_ATTRIBUTES: usize = stun::MAX_ATTRIBUTES;
 pub const MAX_PAYLOAD: usize = 0xFFFF - 64;
 
 /// RFC 8656 §12: channel numbers a client may bind.
-pub const CHANNEL_MIN: u16 = 0x4000;
-pub const CHANNEL_MAX: u16 = 0x4FFF;
+pub use polyrtc::turn::wire::{CHANNEL_MAX, CHANNEL_MIN};
 
 /// A STUN message from a client, read without copying.
 #[derive(Debug)]

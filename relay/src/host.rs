@@ -298,8 +298,8 @@ fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: U
                         let _ = p.socket.send_to(&data, peer);
                     }
                 }
-                Output::OpenPort { port, family } => {
-                    let r = open_port(port, family, ip, &tx);
+                Output::OpenPort { port, family, even } => {
+                    let r = open_port(port, family, even, ip, &tx);
                     let now = clock.now();
                     match r {
                         Ok((p, addr)) => {
@@ -342,12 +342,23 @@ fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: U
     }
 }
 
-fn open_port(port: PortId, family: Family, ip: IpAddr, tx: &Sender<Event>) -> io::Result<(Port, SocketAddr)> {
+/// Attempts at binding an even port number before giving up.
+const EVEN_PORT_TRIES: usize = 64;
+
+fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<Event>) -> io::Result<(Port, SocketAddr)> {
     let bind_ip = match (family, ip) {
         (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)) => ip,
         _ => return Err(io::Error::new(io::ErrorKind::Unsupported, "address family not served")),
     };
-    let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
+    let mut socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
+    let mut tries = 0;
+    while even && socket.local_addr()?.port() % 2 == 1 {
+        tries += 1;
+        if tries > EVEN_PORT_TRIES {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, "no even port"));
+        }
+        socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
+    }
     socket.set_read_timeout(Some(POLL))?;
     let addr = socket.local_addr()?;
     let reader = socket.try_clone()?;

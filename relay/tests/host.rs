@@ -266,3 +266,35 @@ fn binary_prints_urls_json_and_help() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn backed_up_websocket_client_gets_drops_not_a_queue() {
+    let relay = start();
+    let mut ws = Ws::connect(relay.port);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    c.realm = String::from_utf8(other(&r, attr::REALM).unwrap().to_vec()).unwrap();
+    c.nonce = Some(String::from_utf8(other(&r, attr::NONCE).unwrap().to_vec()).unwrap());
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    let relayed = wire::decode_xor_address(other(&r, tattr::XOR_RELAYED_ADDRESS).unwrap(), &r.transaction_id).unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tid = c.next_tid();
+    let r = ws.request(&mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer.local_addr().unwrap().to_string(), &tid)]);
+    assert_eq!(r.class, Class::SuccessResponse);
+    // The client stops reading; the peer floods (far more than the socket buffers and
+    // the bounded per-client queue hold).
+    let data = [0x55u8; 1200];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.stats().1.dropped_backpressure == 0 {
+        assert!(Instant::now() < deadline, "no backpressure drop counted");
+        for _ in 0..200 {
+            let _ = peer.send_to(&data, relayed);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The relay still answers other clients.
+    let mut ws2 = Ws::connect(relay.port);
+    let mut c2 = Client::new(ClientId(2), "alice", "secret");
+    assert_eq!(code(&ws2.request(&mut c2, method::ALLOCATE, transport())), Some(401));
+    drop(ws);
+}

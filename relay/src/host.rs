@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -30,6 +30,8 @@ pub const CLIENT_QUEUE: usize = 256;
 pub const MAX_WS_FRAME: usize = 65_536;
 /// Largest HTTP upgrade request accepted.
 pub const MAX_HTTP_REQUEST: usize = 8192;
+/// TCP/WebSocket connections (each has two threads) at once; more are closed at accept.
+pub const MAX_CONNECTIONS: usize = 1024;
 /// How often blocked readers look at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -37,6 +39,8 @@ const POLL: Duration = Duration::from_millis(100);
 #[derive(Clone, Debug, Default)]
 pub struct HostStats {
     pub dropped_backpressure: u64,
+    /// TCP connections closed at accept because [`MAX_CONNECTIONS`] were open.
+    pub refused_connections: u64,
     pub open_ports: usize,
     pub clients: usize,
 }
@@ -54,6 +58,8 @@ struct Shared {
     stop: AtomicBool,
     next_client: AtomicU64,
     dropped: AtomicU64,
+    connections: AtomicUsize,
+    refused: AtomicU64,
     stats: Mutex<(Stats, HostStats)>,
 }
 
@@ -78,6 +84,8 @@ impl Relay {
             stop: AtomicBool::new(false),
             next_client: AtomicU64::new(1),
             dropped: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
             stats: Mutex::new((Stats::default(), HostStats::default())),
         });
         let (tx, rx) = mpsc::channel();
@@ -133,6 +141,7 @@ impl Relay {
         let g = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
         let mut h = g.1.clone();
         h.dropped_backpressure = self.shared.dropped.load(Ordering::Relaxed);
+        h.refused_connections = self.shared.refused.load(Ordering::Relaxed);
         (g.0.clone(), h)
     }
 
@@ -388,10 +397,17 @@ fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
     while !shared.stop.load(Ordering::Relaxed) {
         match tcp.accept() {
             Ok((s, remote)) => {
+                if shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    drop(s);
+                    continue;
+                }
+                shared.connections.fetch_add(1, Ordering::Relaxed);
                 let tx = tx.clone();
                 let shared = shared.clone();
                 thread::spawn(move || {
-                    let _ = connection(s, remote, tx, shared);
+                    let _ = connection(s, remote, tx, &shared);
+                    shared.connections.fetch_sub(1, Ordering::Relaxed);
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(20)),
@@ -400,7 +416,7 @@ fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
     }
 }
 
-fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: Arc<Shared>) -> io::Result<()> {
+fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
     s.set_nonblocking(false)?;
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(POLL))?;
@@ -457,7 +473,7 @@ fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: A
     });
     let _ = tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
     let r = if ws {
-        ws_reader(&mut s, pending, id, &tx, &wtx, &shared)
+        ws_reader(&mut s, pending, id, &tx, &wtx, shared)
     } else {
         let _ = tx.send(Event::Data(id, first));
         loop {

@@ -59,7 +59,7 @@ step wasm bash scripts/test-wasm.sh
 
 # Only *.test.js files: Node 20 would also run every .js file under a test/ folder
 # (helpers, fakes) as a test file when given the directory.
-mapfile -t js_tests < <(find js/test napi/test bench/test -type f \( -name '*.test.js' -o -name '*.test.mjs' -o -name '*.test.cjs' \) 2>/dev/null | sort)
+mapfile -t js_tests < <(find js/test napi/test bench/test relay/test -type f \( -name '*.test.js' -o -name '*.test.mjs' -o -name '*.test.cjs' \) 2>/dev/null | sort)
 if [ ${#js_tests[@]} -gt 0 ]; then
   step js node --test "${js_tests[@]}"
 else

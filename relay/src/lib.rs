@@ -22,6 +22,8 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+#[cfg(feature = "host")]
+pub mod host;
 #[doc(hidden)]
 pub mod fuzz;
 mod server;

@@ -68,8 +68,10 @@ pub enum Output {
     /// Send a datagram from the relayed port to a peer.
     ToPeer { port: PortId, peer: SocketAddr, data: Vec<u8> },
     /// Bind a UDP socket of this family for a new allocation, then call
-    /// [`Server::port_opened`] with its address as peers see it (or an error).
-    OpenPort { port: PortId, family: Family },
+    /// [`Server::port_opened`] with its address as peers see it (or an error). `even`:
+    /// the client sent EVEN-PORT (R bit clear): the port number must be even (RFC 8656
+    /// §7.2; the host answers an error when it cannot find one).
+    OpenPort { port: PortId, family: Family, even: bool },
     /// Close the relayed port's socket.
     ClosePort { port: PortId },
     /// Close the client's connection (idle, or its TCP stream is unreadable); for UDP,
@@ -667,7 +669,14 @@ impl Server {
             let extra = vec![Attribute::UnknownAttributes(vec![tattr::DONT_FRAGMENT])];
             return self.error(id, method::ALLOCATE, p.tid, 420, k, extra);
         }
-        if p.has(tattr::RESERVATION_TOKEN) || p.has(tattr::EVEN_PORT) {
+        // EVEN-PORT without the R bit is honoured (an even port); reservations are not
+        // supported (508).
+        let even = match p.get(tattr::EVEN_PORT) {
+            None => false,
+            Some(v) if v.first().is_some_and(|b| b & 0x80 == 0) => true,
+            Some(_) => return self.error(id, method::ALLOCATE, p.tid, 508, k, Vec::new()),
+        };
+        if p.has(tattr::RESERVATION_TOKEN) {
             return self.error(id, method::ALLOCATE, p.tid, 508, k, Vec::new());
         }
         let family = match p.get(tattr::REQUESTED_ADDRESS_FAMILY).map(|v| v.first().copied()) {
@@ -704,7 +713,7 @@ impl Server {
         *self.per_user.entry(auth.quota_user).or_insert(0) += 1;
         self.ports.insert(port, id);
         self.arm(deadline);
-        self.push(Output::OpenPort { port, family });
+        self.push(Output::OpenPort { port, family, even });
     }
 
     fn refresh(&mut self, id: ClientId, p: &Parsed<'_>, auth: Auth, now: Time) {

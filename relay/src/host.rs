@@ -1,0 +1,661 @@
+//! A std-threads host that owns the sockets and drives [`Server`].
+//!
+//! Ports scheme: one port number P serves TURN over UDP (a UDP socket) and, on a TCP
+//! listener bound to the same number, both TURN over TCP and WebSocket: the first bytes
+//! of a TCP connection are sniffed; `GET ` starts an HTTP upgrade (subprotocol `turn`,
+//! one binary message = one STUN message or ChannelData frame), anything else is a TURN
+//! stream. Every allocation gets its own UDP socket bound on the relay IP, port 0.
+//!
+//! Threads: one event loop owns the `Server` and waits on one channel with the
+//! `poll_timeout` deadline; one reader thread per socket/connection; one writer thread
+//! per TCP/WebSocket client fed by a bounded channel (full: the message is dropped and
+//! counted in [`HostStats::dropped_backpressure`]).
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use polyrtc::Time;
+
+use crate::{ClientId, ClientKind, Config, Family, Output, PortId, Server, Stats};
+
+/// Messages queued per TCP/WebSocket client before new ones are dropped.
+pub const CLIENT_QUEUE: usize = 256;
+/// Largest WebSocket frame payload accepted (a TURN message is far smaller).
+pub const MAX_WS_FRAME: usize = 65_536;
+/// Largest HTTP upgrade request accepted.
+pub const MAX_HTTP_REQUEST: usize = 8192;
+/// TCP/WebSocket connections (each has two threads) at once; more are closed at accept.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// How often blocked readers look at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Counters kept by the host itself.
+#[derive(Clone, Debug, Default)]
+pub struct HostStats {
+    pub dropped_backpressure: u64,
+    /// TCP connections closed at accept because [`MAX_CONNECTIONS`] were open.
+    pub refused_connections: u64,
+    pub open_ports: usize,
+    pub clients: usize,
+}
+
+enum Event {
+    Udp(SocketAddr, Vec<u8>),
+    Connect(ClientId, ClientKind, SocketAddr, SyncSender<Vec<u8>>, TcpStream),
+    Data(ClientId, Vec<u8>),
+    Gone(ClientId),
+    Peer(PortId, SocketAddr, Vec<u8>),
+    Stop,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    next_client: AtomicU64,
+    dropped: AtomicU64,
+    connections: AtomicUsize,
+    refused: AtomicU64,
+    stats: Mutex<(Stats, HostStats)>,
+}
+
+/// A running relay.
+pub struct Relay {
+    pub port: u16,
+    pub ip: IpAddr,
+    tx: Sender<Event>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Binds UDP and TCP on `listen` (port 0: a free number shared by both) and starts.
+    pub fn start(listen: SocketAddr, mut config: Config) -> io::Result<Relay> {
+        if config.nonce_key == [0; 32] {
+            config.nonce_key = random_key();
+        }
+        let (udp, tcp) = bind_pair(listen)?;
+        let local = udp.local_addr()?;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            next_client: AtomicU64::new(1),
+            dropped: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+            stats: Mutex::new((Stats::default(), HostStats::default())),
+        });
+        let (tx, rx) = mpsc::channel();
+        let mut threads = Vec::new();
+        udp.set_read_timeout(Some(POLL))?;
+        {
+            let udp = udp.try_clone()?;
+            let tx = tx.clone();
+            let shared = shared.clone();
+            threads.push(thread::spawn(move || {
+                let mut buf = vec![0u8; 65_536];
+                while !shared.stop.load(Ordering::Relaxed) {
+                    match udp.recv_from(&mut buf) {
+                        Ok((n, from)) => {
+                            if tx.send(Event::Udp(from, buf[..n].to_vec())).is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => continue,
+                    }
+                }
+            }));
+        }
+        tcp.set_nonblocking(true)?;
+        {
+            let tx = tx.clone();
+            let shared = shared.clone();
+            threads.push(thread::spawn(move || accept_loop(tcp, tx, shared)));
+        }
+        {
+            let shared = shared.clone();
+            let tx2 = tx.clone();
+            let ip = local.ip();
+            threads.push(thread::spawn(move || event_loop(Server::new(config), rx, tx2, udp, ip, shared)));
+        }
+        Ok(Relay { port: local.port(), ip: local.ip(), tx, shared, threads })
+    }
+
+    /// The JSON line the binary prints.
+    pub fn urls_json(&self) -> String {
+        let h = match self.ip {
+            IpAddr::V6(a) => format!("[{a}]"),
+            IpAddr::V4(a) => a.to_string(),
+        };
+        format!(
+            "{{\"wsUrl\":\"ws://{h}:{p}\",\"turnUrls\":[\"turn:{h}:{p}?transport=udp\",\"turn:{h}:{p}?transport=tcp\"]}}",
+            p = self.port
+        )
+    }
+
+    /// Server and host counters (refreshed by the event loop after every event).
+    pub fn stats(&self) -> (Stats, HostStats) {
+        let g = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = g.1.clone();
+        h.dropped_backpressure = self.shared.dropped.load(Ordering::Relaxed);
+        h.refused_connections = self.shared.refused.load(Ordering::Relaxed);
+        (g.0.clone(), h)
+    }
+
+    /// Stops every thread, closes every socket; returns when they are gone.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let _ = self.tx.send(Event::Stop);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        if f.read_exact(&mut k).is_ok() {
+            return k;
+        }
+    }
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let h = polyrtc::crypto::sha1(&t.to_le_bytes());
+    k[..20].copy_from_slice(&h);
+    k
+}
+
+fn bind_pair(listen: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    if listen.port() != 0 {
+        return Ok((UdpSocket::bind(listen)?, TcpListener::bind(listen)?));
+    }
+    let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no free port pair");
+    for _ in 0..20 {
+        let tcp = TcpListener::bind(listen)?;
+        let mut a = listen;
+        a.set_port(tcp.local_addr()?.port());
+        match UdpSocket::bind(a) {
+            Ok(u) => return Ok((u, tcp)),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Monotonic clock anchored to the wall clock at start.
+struct Clock {
+    start: Instant,
+    unix_us: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let unix_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64;
+        Clock { start: Instant::now(), unix_us }
+    }
+    fn now(&self) -> Time {
+        Time::from_micros(self.unix_us + self.start.elapsed().as_micros() as u64)
+    }
+}
+
+struct Port {
+    socket: UdpSocket,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: UdpSocket, ip: IpAddr, shared: Arc<Shared>) {
+    let clock = Clock::new();
+    let mut udp_clients: HashMap<SocketAddr, ClientId> = HashMap::new();
+    let mut udp_remote: HashMap<ClientId, SocketAddr> = HashMap::new();
+    let mut streams: HashMap<ClientId, (SyncSender<Vec<u8>>, TcpStream, bool)> = HashMap::new();
+    let mut ports: HashMap<PortId, Port> = HashMap::new();
+    loop {
+        let now = clock.now();
+        let ev = match server.poll_timeout() {
+            Some(t) if t <= now => None,
+            Some(t) => {
+                let wait = Duration::from_micros(t.as_micros().saturating_sub(now.as_micros()));
+                match rx.recv_timeout(wait) {
+                    Ok(e) => Some(e),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            None => match rx.recv() {
+                Ok(e) => Some(e),
+                Err(_) => break,
+            },
+        };
+        let now = clock.now();
+        match ev {
+            None => server.handle_timeout(now),
+            Some(Event::Stop) => break,
+            Some(Event::Udp(from, data)) => {
+                let id = match udp_clients.get(&from) {
+                    Some(id) => Some(*id),
+                    None => {
+                        let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
+                        if server.add_client(id, ClientKind::Udp, from, now).is_ok() {
+                            udp_clients.insert(from, id);
+                            udp_remote.insert(id, from);
+                            Some(id)
+                        } else {
+                            None
+                        }
+                    }
+                };
+                if let Some(id) = id {
+                    server.handle_client_data(id, &data, now);
+                }
+            }
+            Some(Event::Connect(id, kind, remote, w, stream)) => {
+                if server.add_client(id, kind, remote, now).is_ok() {
+                    streams.insert(id, (w, stream, kind == ClientKind::WebSocket));
+                } else {
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+            }
+            Some(Event::Data(id, data)) => {
+                if streams.contains_key(&id) {
+                    server.handle_client_data(id, &data, now);
+                }
+            }
+            Some(Event::Gone(id)) => {
+                if streams.remove(&id).is_some() {
+                    server.client_gone(id, now);
+                }
+            }
+            Some(Event::Peer(port, from, data)) => {
+                if ports.contains_key(&port) {
+                    server.handle_peer_datagram(port, from, &data, now);
+                }
+            }
+        }
+        while let Some(o) = server.poll_output() {
+            match o {
+                Output::ToClient { client, data } => {
+                    if let Some(a) = udp_remote.get(&client) {
+                        let _ = udp.send_to(&data, a);
+                    } else if let Some((w, s, ws)) = streams.get(&client) {
+                        let _ = s;
+                        let data = if *ws { ws_frame(0x2, &data) } else { data };
+                        match w.try_send(data) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(_)) => {
+                                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(TrySendError::Disconnected(_)) => {}
+                        }
+                    }
+                }
+                Output::ToPeer { port, peer, data } => {
+                    if let Some(p) = ports.get(&port) {
+                        let _ = p.socket.send_to(&data, peer);
+                    }
+                }
+                Output::OpenPort { port, family, even } => {
+                    let r = open_port(port, family, even, ip, &tx);
+                    let now = clock.now();
+                    match r {
+                        Ok((p, addr)) => {
+                            ports.insert(port, p);
+                            server.port_opened(port, Ok(addr), now);
+                        }
+                        Err(_) => server.port_opened(port, Err(()), now),
+                    }
+                }
+                Output::ClosePort { port } => {
+                    if let Some(p) = ports.remove(&port) {
+                        close_port(p);
+                    }
+                }
+                Output::CloseClient { client } => {
+                    if let Some(a) = udp_remote.remove(&client) {
+                        udp_clients.remove(&a);
+                    }
+                    if let Some((_, s, _)) = streams.remove(&client) {
+                        let _ = s.shutdown(Shutdown::Both);
+                    }
+                }
+            }
+        }
+        if let Ok(mut g) = shared.stats.lock() {
+            g.0 = server.stats();
+            g.1.open_ports = ports.len();
+            g.1.clients = udp_remote.len() + streams.len();
+        }
+    }
+    for (_, (_, s, _)) in streams.drain() {
+        let _ = s.shutdown(Shutdown::Both);
+    }
+    for (_, p) in ports.drain() {
+        close_port(p);
+    }
+    if let Ok(mut g) = shared.stats.lock() {
+        g.1.open_ports = 0;
+        g.1.clients = 0;
+    }
+}
+
+/// Attempts at binding an even port number before giving up.
+const EVEN_PORT_TRIES: usize = 64;
+
+fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<Event>) -> io::Result<(Port, SocketAddr)> {
+    let bind_ip = match (family, ip) {
+        (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)) => ip,
+        _ => return Err(io::Error::new(io::ErrorKind::Unsupported, "address family not served")),
+    };
+    let mut socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
+    let mut tries = 0;
+    while even && socket.local_addr()?.port() % 2 == 1 {
+        tries += 1;
+        if tries > EVEN_PORT_TRIES {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, "no even port"));
+        }
+        socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
+    }
+    socket.set_read_timeout(Some(POLL))?;
+    let addr = socket.local_addr()?;
+    let reader = socket.try_clone()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let tx = tx.clone();
+    let thread = thread::spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        while !stop2.load(Ordering::Relaxed) {
+            if let Ok((n, from)) = reader.recv_from(&mut buf) {
+                if tx.send(Event::Peer(port, from, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok((Port { socket, stop, thread }, addr))
+}
+
+fn close_port(p: Port) {
+    p.stop.store(true, Ordering::Relaxed);
+    drop(p.socket);
+    let _ = p.thread.join();
+}
+
+fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        match tcp.accept() {
+            Ok((s, remote)) => {
+                if shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    drop(s);
+                    continue;
+                }
+                shared.connections.fetch_add(1, Ordering::Relaxed);
+                let tx = tx.clone();
+                let shared = shared.clone();
+                thread::spawn(move || {
+                    let _ = connection(s, remote, tx, &shared);
+                    shared.connections.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(20)),
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
+    s.set_nonblocking(false)?;
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(POLL))?;
+    // Sniff: wait for the first 4 bytes (or a short stream).
+    let mut first = Vec::new();
+    let mut buf = vec![0u8; 16_384];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while first.len() < 4 {
+        if shared.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+            return Ok(());
+        }
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => first.extend_from_slice(&buf[..n]),
+            Err(e) if timeout(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let ws = first.starts_with(b"GET ");
+    let mut pending = Vec::new();
+    if ws {
+        while find(&first, b"\r\n\r\n").is_none() {
+            if first.len() > MAX_HTTP_REQUEST || shared.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                return Ok(());
+            }
+            match s.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => first.extend_from_slice(&buf[..n]),
+                Err(e) if timeout(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let end = find(&first, b"\r\n\r\n").unwrap_or(0) + 4;
+        pending = first[end..].to_vec();
+        match upgrade_response(&first[..end]) {
+            Ok(resp) => s.write_all(resp.as_bytes())?,
+            Err(status) => {
+                let _ = s.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+                return Ok(());
+            }
+        }
+    }
+    let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
+    let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(CLIENT_QUEUE);
+    let kind = if ws { ClientKind::WebSocket } else { ClientKind::Tcp };
+    let mut w = s.try_clone()?;
+    let writer = thread::spawn(move || {
+        for m in wrx {
+            if w.write_all(&m).is_err() {
+                let _ = w.shutdown(Shutdown::Both);
+                break;
+            }
+        }
+    });
+    let _ = tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
+    let r = if ws {
+        ws_reader(&mut s, pending, id, &tx, &wtx, shared)
+    } else {
+        let _ = tx.send(Event::Data(id, first));
+        loop {
+            if shared.stop.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            match s.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    if tx.send(Event::Data(id, buf[..n].to_vec())).is_err() {
+                        break Ok(());
+                    }
+                }
+                Err(e) if timeout(&e) => continue,
+                Err(e) => break Err(e),
+            }
+        }
+    };
+    let _ = tx.send(Event::Gone(id));
+    drop(wtx);
+    let _ = s.shutdown(Shutdown::Both);
+    let _ = writer.join();
+    r
+}
+
+fn timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// RFC 6455 §4.2: checks the upgrade request, returns the 101 response or an error status.
+fn upgrade_response(req: &[u8]) -> Result<String, &'static str> {
+    let text = std::str::from_utf8(req).map_err(|_| "400 Bad Request")?;
+    let mut key = None;
+    let mut upgrade = false;
+    let mut protocols = Vec::new();
+    for line in text.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "sec-websocket-key" => key = Some(value.to_string()),
+            "upgrade" => upgrade = value.eq_ignore_ascii_case("websocket"),
+            "sec-websocket-protocol" => protocols.extend(value.split(',').map(|p| p.trim().to_string())),
+            _ => {}
+        }
+    }
+    let key = key.ok_or("400 Bad Request")?;
+    if !upgrade {
+        return Err("400 Bad Request");
+    }
+    let mut proto = String::new();
+    if !protocols.is_empty() {
+        if !protocols.iter().any(|p| p == "turn") {
+            return Err("400 Bad Request");
+        }
+        proto = "Sec-WebSocket-Protocol: turn\r\n".into();
+    }
+    let accept = base64(&polyrtc::crypto::sha1(format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes()));
+    Ok(format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{proto}\r\n"
+    ))
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// An unmasked server frame (FIN set).
+pub fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x80 | opcode];
+    let n = payload.len();
+    if n < 126 {
+        f.push(n as u8);
+    } else if n <= 0xffff {
+        f.push(126);
+        f.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        f.push(127);
+        f.extend_from_slice(&(n as u64).to_be_bytes());
+    }
+    f.extend_from_slice(payload);
+    f
+}
+
+fn ws_reader(
+    s: &mut TcpStream,
+    mut buf: Vec<u8>,
+    id: ClientId,
+    tx: &Sender<Event>,
+    w: &SyncSender<Vec<u8>>,
+    shared: &Shared,
+) -> io::Result<()> {
+    let mut tmp = vec![0u8; 16_384];
+    let mut message: Vec<u8> = Vec::new();
+    let mut binary = false;
+    loop {
+        // Parse every complete frame in `buf`.
+        loop {
+            if buf.len() < 2 {
+                break;
+            }
+            let fin = buf[0] & 0x80 != 0;
+            let opcode = buf[0] & 0x0f;
+            let masked = buf[1] & 0x80 != 0;
+            let mut len = (buf[1] & 0x7f) as usize;
+            let mut off = 2;
+            if len == 126 {
+                if buf.len() < 4 {
+                    break;
+                }
+                len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
+                off = 4;
+            } else if len == 127 {
+                if buf.len() < 10 {
+                    break;
+                }
+                let l = u64::from_be_bytes(buf[2..10].try_into().unwrap_or([0xff; 8]));
+                len = usize::try_from(l).unwrap_or(usize::MAX);
+                off = 10;
+            }
+            if !masked || len > MAX_WS_FRAME {
+                return Ok(()); // RFC 6455 §5.1: client frames are masked; too big: close.
+            }
+            if buf.len() < off + 4 + len {
+                break;
+            }
+            let mask = [buf[off], buf[off + 1], buf[off + 2], buf[off + 3]];
+            let mut payload: Vec<u8> = buf[off + 4..off + 4 + len].to_vec();
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= mask[i % 4];
+            }
+            buf.drain(..off + 4 + len);
+            match opcode {
+                0x0 | 0x1 | 0x2 => {
+                    if message.len() + payload.len() > MAX_WS_FRAME {
+                        return Ok(());
+                    }
+                    if opcode != 0 {
+                        binary = opcode == 0x2;
+                    }
+                    message.extend_from_slice(&payload);
+                    if fin {
+                        let m = std::mem::take(&mut message);
+                        if binary {
+                            let _ = tx.send(Event::Data(id, m));
+                        }
+                    }
+                }
+                0x8 => return Ok(()),
+                0x9 => {
+                    let _ = w.try_send(ws_frame(0xA, &payload));
+                }
+                _ => {}
+            }
+        }
+        if buf.len() > MAX_WS_FRAME + 16 {
+            return Ok(());
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match s.read(&mut tmp) {
+            Ok(0) => return Ok(()),
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+            Err(e) if timeout(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

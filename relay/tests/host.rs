@@ -1,0 +1,300 @@
+//! The socket host against coturn's `turnutils_uclient` (UDP, TCP) and an in-test
+//! WebSocket TURN client.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{code, data_indication, other, xor_peer, Client};
+use polyrtc::stun::{attr, Class, Message};
+use polyrtc_relay::host::Relay;
+use polyrtc_relay::wire::{self, method, tattr};
+use polyrtc_relay::{ClientId, Config};
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.realm = "host.test".into();
+    c.users.insert("alice".into(), "secret".into());
+    c.allow_private = true;
+    c
+}
+
+fn start() -> Relay {
+    Relay::start("127.0.0.1:0".parse().unwrap(), config()).expect("relay starts")
+}
+
+/// Runs coturn's uclient in client-to-client mode (`-y`) with Send indications (`-s`:
+/// uclient picks channel numbers up to 0x7FFF, RFC 5766's range, which RFC 8656 rejects)
+/// and no RTCP (`-c`); returns its output.
+fn uclient(relay: &Relay, extra: &[&str], password: &str) -> String {
+    let mut args = vec!["-s", "-c", "-y", "-n", "20", "-u", "alice", "-w", password];
+    args.extend_from_slice(extra);
+    let port = relay.port.to_string();
+    args.extend_from_slice(&["-p", &port, "127.0.0.1"]);
+    let out = Command::new("turnutils_uclient")
+        .args(&args)
+        .output()
+        .expect("turnutils_uclient must be installed (Debian package coturn, scripts/setup-tests.sh)");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn assert_delivered(out: &str) {
+    assert!(out.contains("tot_send_msgs=40, tot_recv_msgs=40"), "uclient output:\n{out}");
+    assert!(out.contains("Total lost packets 0 (0.000000%)"), "uclient output:\n{out}");
+}
+
+#[test]
+fn coturn_uclient_over_udp() {
+    let relay = start();
+    assert_delivered(&uclient(&relay, &[], "secret"));
+    assert!(relay.stats().0.allocations_created >= 2);
+}
+
+#[test]
+fn coturn_uclient_over_tcp() {
+    let relay = start();
+    assert_delivered(&uclient(&relay, &["-t"], "secret"));
+}
+
+#[test]
+fn coturn_uclient_wrong_password_rejected() {
+    let relay = start();
+    let out = uclient(&relay, &[], "wrong");
+    assert!(!out.contains("tot_recv_msgs=40"), "uclient output:\n{out}");
+    assert_eq!(relay.stats().0.allocations_created, 0);
+    assert!(relay.stats().0.auth_failures >= 1);
+}
+
+/// A minimal WebSocket client: upgrade with subprotocol `turn`, masked binary frames.
+struct Ws {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Ws {
+    fn connect(port: u16) -> Ws {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let req = format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: turn\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut buf = Vec::new();
+        let mut tmp = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut tmp).unwrap();
+            assert!(n > 0, "closed during upgrade");
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        // RFC 6455 §1.3's sample key and accept value.
+        assert!(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+        assert!(head.contains("Sec-WebSocket-Protocol: turn"), "{head}");
+        Ws { s, buf: buf[end..].to_vec() }
+    }
+
+    fn send(&mut self, data: &[u8]) {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut f = vec![0x82];
+        if data.len() < 126 {
+            f.push(0x80 | data.len() as u8);
+        } else {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        }
+        f.extend_from_slice(&mask);
+        f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.s.write_all(&f).unwrap();
+    }
+
+    fn recv(&mut self) -> Vec<u8> {
+        let mut tmp = [0u8; 4096];
+        loop {
+            if self.buf.len() >= 2 {
+                assert_eq!(self.buf[1] & 0x80, 0, "server frames are unmasked");
+                let (len, off) = match self.buf[1] & 0x7f {
+                    126 if self.buf.len() >= 4 => (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4),
+                    126 => (usize::MAX, 0),
+                    n => (n as usize, 2),
+                };
+                if len != usize::MAX && self.buf.len() >= off + len {
+                    assert_eq!(self.buf[0], 0x82, "a final binary frame");
+                    let p = self.buf[off..off + len].to_vec();
+                    self.buf.drain(..off + len);
+                    return p;
+                }
+            }
+            let n = self.s.read(&mut tmp).expect("frame from relay");
+            assert!(n > 0, "relay closed the WebSocket");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    fn request(&mut self, c: &mut Client, m: polyrtc::stun::Method, attrs: Vec<polyrtc::stun::Attribute>) -> Message {
+        let tid = c.next_tid();
+        self.send(&c.build(m, tid, attrs));
+        let r = Message::decode(&self.recv()).expect("response decodes");
+        assert_eq!(r.transaction_id, tid);
+        r
+    }
+}
+
+fn transport() -> Vec<polyrtc::stun::Attribute> {
+    vec![wire::other(tattr::REQUESTED_TRANSPORT, vec![17, 0, 0, 0])]
+}
+
+#[test]
+fn websocket_allocate_permission_send_and_data() {
+    let relay = start();
+    let mut ws = Ws::connect(relay.port);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+
+    // Unauthenticated -> 401 with realm and nonce.
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    assert_eq!(code(&r), Some(401));
+    c.realm = String::from_utf8(other(&r, attr::REALM).unwrap().to_vec()).unwrap();
+    c.nonce = Some(String::from_utf8(other(&r, attr::NONCE).unwrap().to_vec()).unwrap());
+
+    // Wrong password -> 401 again.
+    let mut bad = Client::new(ClientId(2), "alice", "nope");
+    bad.realm = c.realm.clone();
+    bad.nonce = c.nonce.clone();
+    assert_eq!(code(&ws.request(&mut bad, method::ALLOCATE, transport())), Some(401));
+
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    assert_eq!(r.class, Class::SuccessResponse, "{r:?}");
+    let relayed = wire::decode_xor_address(other(&r, tattr::XOR_RELAYED_ADDRESS).unwrap(), &r.transaction_id).unwrap();
+    assert_eq!(relayed.ip().to_string(), "127.0.0.1");
+
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let peer_addr = peer.local_addr().unwrap().to_string();
+    let tid = c.next_tid();
+    let r = ws.request(&mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer_addr, &tid)]);
+    assert_eq!(r.class, Class::SuccessResponse, "{r:?}");
+
+    // Send indication -> datagram at the peer from the relayed address.
+    let tid = c.next_tid();
+    let mut m = Message::new(method::SEND, Class::Indication, tid);
+    m.attributes.push(xor_peer(&peer_addr, &tid));
+    m.attributes.push(wire::other(tattr::DATA, b"hello peer".to_vec()));
+    ws.send(&m.encode_with(None, true));
+    let mut buf = [0u8; 1500];
+    let (n, from) = peer.recv_from(&mut buf).expect("datagram at the peer");
+    assert_eq!(&buf[..n], b"hello peer");
+    assert_eq!(from, relayed);
+
+    // Datagram back -> Data indication over the WebSocket.
+    peer.send_to(b"hello client", relayed).unwrap();
+    let (src, data) = data_indication(&ws.recv());
+    assert_eq!(src, peer.local_addr().unwrap());
+    assert_eq!(data, b"hello client");
+    assert_eq!(relay.stats().1.open_ports, 1);
+
+    // Closing the WebSocket frees the allocation and its port.
+    drop(ws);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while relay.stats().1.open_ports != 0 {
+        assert!(Instant::now() < deadline, "port not closed after client_gone");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Nothing listens on the relayed port now: we can bind it ourselves.
+    UdpSocket::bind(relayed).expect("relayed port freed");
+}
+
+#[test]
+fn stopping_the_relay_frees_its_ports() {
+    let relay = start();
+    let port = relay.port;
+    let mut ws = Ws::connect(port);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    c.realm = String::from_utf8(other(&r, attr::REALM).unwrap().to_vec()).unwrap();
+    c.nonce = Some(String::from_utf8(other(&r, attr::NONCE).unwrap().to_vec()).unwrap());
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    let relayed: SocketAddr = wire::decode_xor_address(other(&r, tattr::XOR_RELAYED_ADDRESS).unwrap(), &r.transaction_id).unwrap();
+    relay.stop();
+    UdpSocket::bind(relayed).expect("relayed port freed");
+    UdpSocket::bind(("127.0.0.1", port)).expect("UDP listener freed");
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("TCP listener freed");
+}
+
+#[test]
+fn binary_prints_urls_json_and_help() {
+    let exe = env!("CARGO_BIN_EXE_polyrtc-relay");
+    let help = Command::new(exe).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--listen", "--user", "--secret", "--realm", "--allow-private", "--max-allocations", "--max-allocations-per-user", "--bandwidth"] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let mut child = Command::new(exe)
+        .args(["--listen", "127.0.0.1:0", "--user", "alice:secret", "--allow-private", "--exit-on-stdin-close"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+        line.push(b[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let port = line.split("ws://127.0.0.1:").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    assert_eq!(
+        line,
+        format!("{{\"wsUrl\":\"ws://127.0.0.1:{port}\",\"turnUrls\":[\"turn:127.0.0.1:{port}?transport=udp\",\"turn:127.0.0.1:{port}?transport=tcp\"]}}")
+    );
+    // It serves WebSocket on that port.
+    let _ws = Ws::connect(port.parse().unwrap());
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("relay did not exit on stdin EOF");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn backed_up_websocket_client_gets_drops_not_a_queue() {
+    let relay = start();
+    let mut ws = Ws::connect(relay.port);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    c.realm = String::from_utf8(other(&r, attr::REALM).unwrap().to_vec()).unwrap();
+    c.nonce = Some(String::from_utf8(other(&r, attr::NONCE).unwrap().to_vec()).unwrap());
+    let r = ws.request(&mut c, method::ALLOCATE, transport());
+    let relayed = wire::decode_xor_address(other(&r, tattr::XOR_RELAYED_ADDRESS).unwrap(), &r.transaction_id).unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tid = c.next_tid();
+    let r = ws.request(&mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer.local_addr().unwrap().to_string(), &tid)]);
+    assert_eq!(r.class, Class::SuccessResponse);
+    // The client stops reading; the peer floods (far more than the socket buffers and
+    // the bounded per-client queue hold).
+    let data = [0x55u8; 1200];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.stats().1.dropped_backpressure == 0 {
+        assert!(Instant::now() < deadline, "no backpressure drop counted");
+        for _ in 0..200 {
+            let _ = peer.send_to(&data, relayed);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The relay still answers other clients.
+    let mut ws2 = Ws::connect(relay.port);
+    let mut c2 = Client::new(ClientId(2), "alice", "secret");
+    assert_eq!(code(&ws2.request(&mut c2, method::ALLOCATE, transport())), Some(401));
+    drop(ws);
+}

@@ -80,3 +80,7 @@ fi
 # 5. The addon (release build; cargo makes it a no-op when nothing changed).
 say "npm run build"
 npm run build
+
+# 6. The relay binary the JS and interop suites start (relay/index.js finds it in target/).
+say "cargo build -p polyrtc-relay"
+cargo build -q -p polyrtc-relay --bin polyrtc-relay

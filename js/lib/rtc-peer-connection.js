@@ -10,6 +10,7 @@ const {
 const { RTCSessionDescription, SDP_TYPES } = require('./rtc-session-description');
 const { RTCIceCandidate } = require('./rtc-ice-candidate');
 const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event');
+const { RTCPeerConnectionIceErrorEvent } = require('./rtc-peer-connection-ice-error-event');
 const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
 const { createDataChannelObject } = require('./rtc-data-channel');
 const { ERROR_DETAILS, RTCError } = require('./rtc-error');
@@ -778,6 +779,17 @@ function makeRTCPeerConnection(engine) {
         case 'icecandidate':
           if (ev.candidate === null || ev.candidate === undefined) this.#gatheringComplete();
           else this.#localCandidate(ev.candidate);
+          break;
+        case 'icecandidateerror':
+          // webrtc-pc §4.8.3: a STUN/TURN server gave no candidate (errorCode 701: unreachable).
+          if (this.#closed) break;
+          this.dispatchEvent(new RTCPeerConnectionIceErrorEvent('icecandidateerror', {
+            address: ev.address ?? null,
+            port: ev.port ?? null,
+            url: ev.url ?? '',
+            errorCode: ev.errorCode,
+            errorText: ev.errorText ?? '',
+          }));
           break;
         case 'icegatheringstatechange':
           if (ev.state === 'complete') this.#gatheringComplete();

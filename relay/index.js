@@ -35,6 +35,7 @@ function listenAddress(options) {
 /**
  * Starts a relay. Options: host, port (or listen 'ip:port'), users { name: password },
  * secret (REST credentials), realm, allowPrivate, upstream ('turn:host:port?transport=tcp'),
+ * cert and key (PEM file paths: TLS on the same port, wss: and turns:),
  * maxAllocations, maxAllocationsPerUser, bandwidth, bin. Resolves to
  * { wsUrl, turnUrls, stats(): Promise<object>, close(): Promise<exit code>, process }.
  */
@@ -51,6 +52,7 @@ function startRelay(options = {}) {
   if (options.realm) args.push('--realm', options.realm);
   if (options.allowPrivate) args.push('--allow-private');
   if (options.upstream) args.push('--upstream', options.upstream);
+  if (options.cert || options.key) args.push('--cert', String(options.cert), '--key', String(options.key));
   if (options.maxAllocations != null) args.push('--max-allocations', String(options.maxAllocations));
   if (options.maxAllocationsPerUser != null) args.push('--max-allocations-per-user', String(options.maxAllocationsPerUser));
   if (options.bandwidth != null) args.push('--bandwidth', String(options.bandwidth));

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use polyrtc::Time;
 
+use crate::tls::{Stream, TlsStream};
 use crate::{ClientId, ClientKind, Config, Family, Output, PortId, Server, Stats};
 
 /// Messages queued per TCP/WebSocket client before new ones are dropped.
@@ -54,11 +55,15 @@ pub struct HostOptions {
     /// server (coturn, any RFC 8656 server), and its messages are carried as they are
     /// (ChannelData padded for TCP, RFC 8656 §12.5). TURN over UDP and TCP stay served here.
     pub upstream: Option<SocketAddr>,
+    /// TLS on the TCP port (from [`crate::tls::load_config`]): a connection that starts
+    /// with a TLS ClientHello is `wss:` (HTTP upgrade inside) or `turns:` (TURN inside);
+    /// plain ones are served as before.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 enum Event {
     Udp(SocketAddr, Vec<u8>),
-    Connect(ClientId, ClientKind, SocketAddr, SyncSender<Vec<u8>>, TcpStream),
+    Connect(ClientId, ClientKind, SocketAddr, SyncSender<Vec<u8>>, Stream),
     Data(ClientId, Vec<u8>),
     Gone(ClientId),
     Peer(PortId, SocketAddr, Vec<u8>),
@@ -76,12 +81,15 @@ struct Shared {
     upstream: Option<SocketAddr>,
     /// WebSocket clients bridged to the upstream now.
     bridged: AtomicUsize,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A running relay.
 pub struct Relay {
     pub port: u16,
     pub ip: IpAddr,
+    /// TLS is configured: `wss:` and `turns:` are served too.
+    pub tls: bool,
     tx: Sender<Event>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
@@ -109,6 +117,7 @@ impl Relay {
             stats: Mutex::new((Stats::default(), HostStats::default())),
             upstream: options.upstream,
             bridged: AtomicUsize::new(0),
+            tls: options.tls.clone(),
         });
         let (tx, rx) = mpsc::channel();
         let mut threads = Vec::new();
@@ -143,7 +152,7 @@ impl Relay {
             let ip = local.ip();
             threads.push(thread::spawn(move || event_loop(Server::new(config), rx, tx2, udp, ip, shared)));
         }
-        Ok(Relay { port: local.port(), ip: local.ip(), tx, shared, threads })
+        Ok(Relay { port: local.port(), ip: local.ip(), tls: options.tls.is_some(), tx, shared, threads })
     }
 
     /// The JSON line the binary prints.
@@ -152,10 +161,14 @@ impl Relay {
             IpAddr::V6(a) => format!("[{a}]"),
             IpAddr::V4(a) => a.to_string(),
         };
-        format!(
-            "{{\"wsUrl\":\"ws://{h}:{p}\",\"turnUrls\":[\"turn:{h}:{p}?transport=udp\",\"turn:{h}:{p}?transport=tcp\"]}}",
-            p = self.port
-        )
+        let p = self.port;
+        if self.tls {
+            format!(
+                "{{\"wsUrl\":\"wss://{h}:{p}\",\"turnUrls\":[\"turn:{h}:{p}?transport=udp\",\"turn:{h}:{p}?transport=tcp\",\"turns:{h}:{p}?transport=tcp\"]}}"
+            )
+        } else {
+            format!("{{\"wsUrl\":\"ws://{h}:{p}\",\"turnUrls\":[\"turn:{h}:{p}?transport=udp\",\"turn:{h}:{p}?transport=tcp\"]}}")
+        }
     }
 
     /// Server and host counters (refreshed by the event loop after every event).
@@ -258,7 +271,7 @@ fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: U
     let clock = Clock::new();
     let mut udp_clients: HashMap<SocketAddr, ClientId> = HashMap::new();
     let mut udp_remote: HashMap<ClientId, SocketAddr> = HashMap::new();
-    let mut streams: HashMap<ClientId, (SyncSender<Vec<u8>>, TcpStream, bool)> = HashMap::new();
+    let mut streams: HashMap<ClientId, (SyncSender<Vec<u8>>, Stream, bool)> = HashMap::new();
     let mut ports: HashMap<PortId, Port> = HashMap::new();
     loop {
         let now = clock.now();
@@ -453,25 +466,48 @@ fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
     }
 }
 
-fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
-    s.set_nonblocking(false)?;
-    s.set_nodelay(true)?;
-    s.set_read_timeout(Some(POLL))?;
-    // Sniff: wait for the first 4 bytes (or a short stream).
-    let mut first = Vec::new();
-    let mut buf = vec![0u8; 16_384];
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// Reads until `first` holds at least 4 bytes; false if the stream ended, stalled past
+/// `deadline`, or the relay is stopping.
+fn sniff(s: &mut impl Read, first: &mut Vec<u8>, buf: &mut [u8], deadline: Instant, shared: &Shared) -> io::Result<bool> {
     while first.len() < 4 {
         if shared.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
-            return Ok(());
+            return Ok(false);
         }
-        match s.read(&mut buf) {
-            Ok(0) => return Ok(()),
+        match s.read(buf) {
+            Ok(0) => return Ok(false),
             Ok(n) => first.extend_from_slice(&buf[..n]),
             Err(e) if timeout(&e) => continue,
             Err(e) => return Err(e),
         }
     }
+    Ok(true)
+}
+
+fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
+    tcp.set_nonblocking(false)?;
+    tcp.set_nodelay(true)?;
+    tcp.set_read_timeout(Some(POLL))?;
+    // Sniff: wait for the first 4 bytes (or a short stream). A TLS ClientHello (record type
+    // 22) starts TLS when a certificate is configured; inside it the same sniffing follows.
+    let mut first = Vec::new();
+    let mut buf = vec![0u8; 16_384];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut raw = tcp.try_clone()?;
+    if !sniff(&mut raw, &mut first, &mut buf, deadline, shared)? {
+        return Ok(());
+    }
+    let mut s = match (&shared.tls, first[0]) {
+        (Some(config), 22) => {
+            let t = TlsStream::accept(tcp, config.clone(), &first)?;
+            first.clear();
+            let mut s = Stream::Tls(t);
+            if !sniff(&mut s, &mut first, &mut buf, deadline, shared)? {
+                return Ok(());
+            }
+            s
+        }
+        _ => Stream::Plain(tcp),
+    };
     let ws = first.starts_with(b"GET ");
     let mut pending = Vec::new();
     if ws {
@@ -549,7 +585,7 @@ const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// TURN server until either side closes. The WebSocket's messages are written to the
 /// stream (ChannelData padded to 4 bytes); the stream is cut back into messages, each sent
 /// as one binary WebSocket message (unpadded). A backed-up WebSocket drops, as in local mode.
-fn upstream_bridge(mut ws: TcpStream, pending: Vec<u8>, upstream: SocketAddr, shared: &Shared) -> io::Result<()> {
+fn upstream_bridge(mut ws: Stream, pending: Vec<u8>, upstream: SocketAddr, shared: &Shared) -> io::Result<()> {
     let up = match TcpStream::connect_timeout(&upstream, UPSTREAM_CONNECT_TIMEOUT) {
         Ok(u) => u,
         Err(e) => {
@@ -735,7 +771,7 @@ pub fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 /// Reads a client's WebSocket until it closes; every complete binary message goes to
 /// `deliver` (which returns false to stop).
 fn ws_reader(
-    s: &mut TcpStream,
+    s: &mut Stream,
     mut buf: Vec<u8>,
     deliver: &mut dyn FnMut(Vec<u8>) -> bool,
     w: &SyncSender<Vec<u8>>,

@@ -24,6 +24,8 @@
 pub mod auth;
 #[cfg(feature = "host")]
 pub mod host;
+#[cfg(feature = "host")]
+pub mod tls;
 #[doc(hidden)]
 pub mod fuzz;
 mod server;

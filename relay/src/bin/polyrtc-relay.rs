@@ -22,6 +22,9 @@ USAGE: polyrtc-relay [OPTIONS]
   --max-allocations N            allocations at once in total (default 10000)
   --max-allocations-per-user N   allocations at once per user (default 100)
   --bandwidth BYTES_PER_SEC      per-allocation rate limit (default unlimited)
+  --cert FILE --key FILE          PEM certificate chain and private key: the TCP port also
+                                 serves TLS (wss:, and turns: for TURN over TLS); the
+                                 printed wsUrl becomes wss://
   --upstream turn:HOST:PORT?transport=tcp
                                  upstream mode: each WebSocket client is bridged over its own
                                  TCP connection to this TURN server (e.g. coturn), which then
@@ -71,6 +74,7 @@ fn main() {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|_| fail("internal"));
     let mut stdin_exit = false;
     let mut options = HostOptions::default();
+    let (mut cert, mut key) = (None::<String>, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| args.next().unwrap_or_else(|| fail(&format!("{name} needs a value")));
@@ -97,11 +101,21 @@ fn main() {
             }
             "--bandwidth" => config.bandwidth = Some(val("--bandwidth").parse().unwrap_or_else(|_| fail("--bandwidth wants a number"))),
             "--exit-on-stdin-close" => stdin_exit = true,
+            "--cert" => cert = Some(val("--cert")),
+            "--key" => key = Some(val("--key")),
             "--upstream" => options.upstream = Some(parse_upstream(&val("--upstream")).unwrap_or_else(|e| fail(&e))),
             other => fail(&format!("unknown argument {other}")),
         }
     }
     config.software = Some("polyrtc-relay".into());
+    match (cert, key) {
+        (Some(c), Some(k)) => {
+            let tls = polyrtc_relay::tls::load_config(c.as_ref(), k.as_ref()).unwrap_or_else(|e| fail(&format!("TLS: {e}")));
+            options.tls = Some(tls);
+        }
+        (None, None) => {}
+        _ => fail("--cert and --key go together"),
+    }
     let relay = Relay::start_with(listen, config, options).unwrap_or_else(|e| fail(&format!("cannot listen on {listen}: {e}")));
     println!("{}", relay.urls_json());
     use std::io::Write;

@@ -11,6 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { DEFAULT_IMPL } = require('../tests/interop/lib/impl');
 const pathBench = require('./path');
+const relayBench = require('./relay');
 
 const ROOT = path.resolve(__dirname, '..');
 const IMPLS = (process.env.BENCH_IMPLS || 'polyrtc,@roamhq/wrtc,node-datachannel/polyfill').split(',').filter(Boolean);
@@ -70,9 +71,10 @@ function table(results, meta) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const unknown = argv.filter((a) => a !== '--path-only' && a !== '--no-path');
+  const known = ['--path-only', '--no-path', '--no-relay'];
+  const unknown = argv.filter((a) => !known.includes(a));
   if (unknown.length) {
-    console.error(`bench: unknown argument(s) ${unknown.join(' ')} (known: --path-only, --no-path)`);
+    console.error(`bench: unknown argument(s) ${unknown.join(' ')} (known: ${known.join(', ')})`);
     process.exit(2);
   }
   if (argv.includes('--path-only')) return pathBench.main();
@@ -83,6 +85,8 @@ async function main() {
     results.push(await runOne(name));
   }
   const pathResults = withPath ? await pathBench.runPathBench(IMPLS) : null;
+  console.error('bench: relay ...');
+  const relayResult = argv.includes('--no-relay') ? null : relayBench.runRelayBench();
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     node: process.version,
@@ -92,11 +96,12 @@ async function main() {
   };
   let md = table(results, meta);
   if (pathResults) md += `\n\n${pathBench.pathTable(pathResults)}`;
+  if (relayResult) md += `\n\n${relayBench.relayTable(relayResult)}`;
   console.log(md);
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'latest.md'), md + '\n');
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results, pathResults }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results, pathResults, relayResult }, null, 2) + '\n');
   console.error(`bench: saved ${path.relative(ROOT, path.join(dir, 'latest.md'))}`);
 }
 

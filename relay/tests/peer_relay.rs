@@ -300,3 +300,34 @@ fn a_wrong_password_gives_an_ice_candidate_error_and_no_candidate() {
     assert!(!w.a_events.iter().any(|e| matches!(e, PeerEvent::IceCandidate(Some(_)))));
     assert_eq!(w.relay.server.stats().allocations, 0);
 }
+
+#[test]
+fn the_relayed_connection_outlives_allocation_permission_and_channel_lifetimes() {
+    // Allocation 600 s, permissions 300 s, channels 600 s (RFC 8656): the client refreshes
+    // them all while the connection is used; 40 minutes later it still carries data, over
+    // the same allocation.
+    let mut w = World::new("secret", 17);
+    let ch = w.negotiate();
+    w.run_until("the channel open", Duration::from_secs(30), |w| {
+        w.a_events.iter().any(|e| matches!(e, PeerEvent::DataChannelOpen { .. }))
+    });
+    let relayed = w.relayed_addr();
+    for minute in 0..40u8 {
+        let now = now_of(&w);
+        w.a.send(now, ch, true, &[minute; 64]).unwrap();
+        let want = minute as usize + 1;
+        w.run_until("the message of this minute", Duration::from_secs(10), |w| received(&w.b_events).len() == want);
+        let end = now_of(&w) + Duration::from_secs(60);
+        while now_of(&w) < end {
+            w.tick(Duration::from_secs(5));
+        }
+    }
+    let at_b = received(&w.b_events);
+    assert_eq!(at_b.len(), 40);
+    assert!(at_b.iter().enumerate().all(|(i, m)| m == &vec![i as u8; 64]));
+    assert_eq!(w.relay.server.stats().allocations, 1);
+    assert_eq!(w.relay.server.stats().allocations_created, 1, "never re-allocated");
+    assert_eq!(w.relayed_addr(), relayed);
+    assert!(!w.a_events.iter().any(|e| matches!(e, PeerEvent::ConnectionStateChanged(PeerConnectionState::Disconnected | PeerConnectionState::Failed))));
+    assert_eq!(w.relay.server.stats().drops.no_permission, 0, "permissions never lapsed");
+}

@@ -1,6 +1,7 @@
 // Runs inside a fresh directory where the packed tarball was installed.
 // Usage: node smoke.mjs [--load-only]
-// Checks that require('polyrtc') and import('polyrtc') both load; then (unless --load-only)
+// Checks that require('polyrtc') and import('polyrtc') both load, with the same names, and
+// polyrtc/relay both ways; then (unless --load-only)
 // creates two peers, opens a data channel, exchanges a message each way, closes, exits 0.
 import { createRequire } from 'node:module';
 
@@ -19,7 +20,19 @@ for (const [how, m] of [['require', cjs], ['import', esm]]) {
     process.exit(1);
   }
 }
-console.log('smoke: require and import both load polyrtc');
+const cjsNames = Object.keys(cjs).sort().join(',');
+const esmNames = Object.keys(esm).filter((k) => k !== 'default').sort().join(',');
+if (cjsNames !== esmNames) {
+  console.error(`smoke: require and import export different names: ${cjsNames} / ${esmNames}`);
+  process.exit(1);
+}
+const relayCjs = require('polyrtc/relay');
+const relayEsm = await import('polyrtc/relay');
+if (typeof relayCjs.startRelay !== 'function' || typeof relayEsm.startRelay !== 'function') {
+  console.error('smoke: polyrtc/relay has no startRelay');
+  process.exit(1);
+}
+console.log('smoke: require and import both load polyrtc and polyrtc/relay');
 if (loadOnly) {
   clearTimeout(watchdog);
   process.exit(0);

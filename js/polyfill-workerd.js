@@ -3,5 +3,5 @@
 import * as api from './workerd.js';
 import { installGlobals } from './lib/install.js';
 
-/** The names this import defined on globalThis (those the runtime lacked). */
+/** The names this import defined on globalThis (none where the runtime has RTCPeerConnection). */
 export const installed = installGlobals(api);

@@ -1,4 +1,5 @@
-// Types of `polyrtc/relay` (Node): relay/index.js (CommonJS) and relay/index.mjs (ESM).
+// Types of `polyrtc/relay` (Node): relay/index.js (CommonJS) and relay/index.mjs (ESM, whose
+// default export is the CommonJS module.exports, as TypeScript models it from this file).
 import type { ChildProcess } from 'node:child_process';
 
 export interface StartRelayOptions {
@@ -35,6 +36,3 @@ export interface Relay {
 
 /** Starts a polyrtc-relay and resolves once it listens. */
 export function startRelay(options?: StartRelayOptions): Promise<Relay>;
-
-declare const relay: { startRelay: typeof startRelay };
-export default relay;

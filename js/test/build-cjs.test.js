@@ -97,7 +97,7 @@ test('unsupported forms are refused with the file named', () => {
 test('js/cjs/ matches the sources after a build (and --check would pass)', () => {
   build();
   assert.deepStrictEqual(stale(), []);
-  for (const f of ['node.cjs', 'node.d.cts', 'polyfill-node.cjs', 'engine/napi.cjs', 'lib/factory.cjs', 'lib/util.cjs', 'lib/install.cjs']) {
+  for (const f of ['node.cjs', 'node.d.cts', 'polyfill-node.cjs', 'polyfill.d.cts', 'engine/napi.cjs', 'lib/factory.cjs', 'lib/util.cjs', 'lib/install.cjs']) {
     assert.ok(fs.existsSync(path.join(OUT, f)), f);
   }
   assert.doesNotMatch(fs.readFileSync(path.join(OUT, 'node.d.cts'), 'utf8'), /export default/);

@@ -62,6 +62,7 @@ const STAND_INS = {
   'js/index.d.ts': 'export declare class RTCPeerConnection {}\n',
   'js/cjs/node.d.cts': 'export declare class RTCPeerConnection {}\n',
   'js/polyfill.d.ts': 'export declare const installed: ReadonlyArray<string>;\n',
+  'js/cjs/polyfill.d.cts': 'export declare const installed: ReadonlyArray<string>;\n',
   'js/wasm/polyrtc_bg.wasm': 'stand-in\n',
   'js/test/x.test.js': '// must not be packed\n',
   'napi/index.js': 'module.exports = {};\n',
@@ -135,7 +136,7 @@ test('pack mechanics: files, exports by condition, offline install, require + im
       for (const [k, w] of Object.entries(v)) walk(w, k);
     };
     walk(exports);
-    assert.deepEqual([...new Set(types)].sort(), ['./js/cjs/node.d.cts', './js/index.d.ts', './js/polyfill.d.ts', './relay/index.d.ts']);
+    assert.deepEqual([...new Set(types)].sort(), ['./js/cjs/node.d.cts', './js/cjs/polyfill.d.cts', './js/index.d.ts', './js/polyfill.d.ts', './relay/index.d.ts']);
     for (const t of types) assert.ok(fs.existsSync(path.join(installed, t)), `types ${t} is packed`);
   } finally {
     rm(stage);
@@ -153,7 +154,7 @@ test('real package: npm pack of the repo installs offline and connects two peers
     const { tarball, files } = pack(ROOT, dest);
     assert.ok(files.includes('napi/polyrtc.node'), 'tarball carries the addon binary');
     // npm pack ran prepack (scripts/build-cjs.js): the generated CommonJS is in the tarball.
-    for (const f of ['js/node.js', 'js/cjs/node.cjs', 'js/cjs/node.d.cts', 'js/cjs/engine/napi.cjs', 'js/cjs/lib/factory.cjs',
+    for (const f of ['js/node.js', 'js/cjs/node.cjs', 'js/cjs/node.d.cts', 'js/cjs/polyfill.d.cts', 'js/cjs/engine/napi.cjs', 'js/cjs/lib/factory.cjs',
       'js/polyfill-node.js', 'js/cjs/polyfill-node.cjs', 'js/lib/factory.js', 'js/engine/napi.js', 'js/package.json',
       'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts']) {
       assert.ok(files.includes(f), `tarball lacks ${f}`);

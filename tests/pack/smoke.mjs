@@ -1,8 +1,8 @@
 // Runs inside a fresh directory where the packed tarball was installed.
 // Usage: node smoke.mjs [--load-only]
 // Checks that require('polyrtc') and import('polyrtc') both load, with the same names, and
-// polyrtc/relay both ways; then (unless --load-only)
-// creates two peers, opens a data channel, exchanges a message each way, closes, exits 0.
+// polyrtc/relay both ways; then (unless --load-only) creates two peers (one from each),
+// opens a data channel, exchanges a message each way, closes, exits 0.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -38,9 +38,11 @@ if (loadOnly) {
   process.exit(0);
 }
 
-const { RTCPeerConnection } = esm;
-const a = new RTCPeerConnection();
-const b = new RTCPeerConnection();
+// One peer from each copy of the layer (import: js/node.js, require: the generated
+// js/cjs/node.cjs), so both load the addon from inside the installed package, and objects of
+// one copy (descriptions, candidates) are accepted by the other.
+const a = new esm.RTCPeerConnection();
+const b = new cjs.RTCPeerConnection();
 a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
 b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
 

@@ -3,7 +3,11 @@
 import type { ChildProcess } from 'node:child_process';
 
 export interface StartRelayOptions {
-  /** `host:port` to listen on (default `127.0.0.1:0`, a free port). */
+  /** Address to listen on (default `127.0.0.1`). */
+  host?: string;
+  /** Port to listen on (default 0: a free port). A RangeError rejects a bad one. */
+  port?: number;
+  /** `ip:port` to listen on, in place of host and port. */
   listen?: string;
   /** Static long-term credentials: user name -> password. */
   users?: Record<string, string>;
@@ -19,6 +23,9 @@ export interface StartRelayOptions {
   maxAllocationsPerUser?: number;
   /** Bandwidth per allocation. */
   bandwidth?: number;
+  /** An upstream TURN server (`turn:host:port?transport=tcp`): each WebSocket client's
+   * messages go over its own TCP connection to it. */
+  upstream?: string;
   /** Path of the polyrtc-relay binary (else $POLYRTC_RELAY_BIN, else the cargo target dir). */
   bin?: string;
 }
@@ -30,6 +37,8 @@ export interface Relay {
   readonly turnUrls: string[];
   /** The relay's process. */
   readonly process: ChildProcess;
+  /** The relay's counters (allocations, packets and bytes each way, drops by reason). */
+  stats(): Promise<Record<string, unknown>>;
   /** Stops the relay; resolves with its exit code once it has exited. */
   close(): Promise<number | null>;
 }

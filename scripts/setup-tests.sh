@@ -81,3 +81,7 @@ fi
 #    CommonJS copy of the JS layer (scripts/build-cjs.js; npm run build chains both).
 say "npm run build"
 npm run build
+
+# 6. The relay binary the JS and interop suites start (relay/index.js finds it in target/).
+say "cargo build -p polyrtc-relay"
+cargo build -q -p polyrtc-relay --bin polyrtc-relay

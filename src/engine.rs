@@ -87,6 +87,14 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
     match ev {
         PeerEvent::IceCandidate(c) => Obj::with_type("icecandidate")
             .f("candidate", c.as_ref().map_or(Val::Null, |c| Val::Obj(candidate_obj(c)))),
+        // The local address used towards the server is not known here (null, as the W3C
+        // allows when it is not exposed).
+        PeerEvent::IceCandidateError { url, error_code, error_text } => Obj::with_type("icecandidateerror")
+            .f("address", Val::Null)
+            .f("port", Val::Null)
+            .f("url", s(&url))
+            .f("errorCode", n(error_code))
+            .f("errorText", s(&error_text)),
         PeerEvent::IceGatheringStateChanged(st) => {
             Obj::with_type("icegatheringstatechange").f("state", s(st.as_str()))
         }

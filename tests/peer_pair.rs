@@ -79,6 +79,7 @@ impl PeerNode {
         while let Some(e) = self.peer.poll_event() {
             match e {
                 PeerEvent::IceCandidate(c) => self.candidates_out.push_back(c),
+                PeerEvent::IceCandidateError { url, .. } => panic!("no relay is configured, yet {url} failed"),
                 PeerEvent::ConnectionStateChanged(s) => self.states.push(s),
                 PeerEvent::DtlsStateChanged(s) => self.dtls_states.push(s),
                 PeerEvent::SctpConnected { .. } => self.sctp_connected = true,

@@ -9,6 +9,7 @@ import {
 import { RTCSessionDescription, SDP_TYPES } from './rtc-session-description.js';
 import { RTCIceCandidate } from './rtc-ice-candidate.js';
 import { RTCPeerConnectionIceEvent } from './rtc-peer-connection-ice-event.js';
+import { RTCPeerConnectionIceErrorEvent } from './rtc-peer-connection-ice-error-event.js';
 import { RTCDataChannelEvent } from './rtc-data-channel-event.js';
 import { createDataChannelObject } from './rtc-data-channel.js';
 import { ERROR_DETAILS, RTCError } from './rtc-error.js';
@@ -780,6 +781,17 @@ function makeRTCPeerConnection(engine) {
         case 'icecandidate':
           if (ev.candidate === null || ev.candidate === undefined) this.#gatheringComplete();
           else this.#localCandidate(ev.candidate);
+          break;
+        case 'icecandidateerror':
+          // webrtc-pc §4.8.3: a STUN/TURN server gave no candidate (errorCode 701: unreachable).
+          if (this.#closed) break;
+          this.dispatchEvent(new RTCPeerConnectionIceErrorEvent('icecandidateerror', {
+            address: ev.address ?? null,
+            port: ev.port ?? null,
+            url: ev.url ?? '',
+            errorCode: ev.errorCode,
+            errorText: ev.errorText ?? '',
+          }));
           break;
         case 'icegatheringstatechange':
           if (ev.state === 'complete') this.#gatheringComplete();

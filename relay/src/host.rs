@@ -43,6 +43,17 @@ pub struct HostStats {
     pub refused_connections: u64,
     pub open_ports: usize,
     pub clients: usize,
+    /// WebSocket clients bridged to the upstream TURN server now (upstream mode).
+    pub upstream_clients: usize,
+}
+
+/// How the host runs besides the TURN [`Config`].
+#[derive(Clone, Debug, Default)]
+pub struct HostOptions {
+    /// Upstream mode: each WebSocket client gets its own TCP connection to this TURN
+    /// server (coturn, any RFC 8656 server), and its messages are carried as they are
+    /// (ChannelData padded for TCP, RFC 8656 §12.5). TURN over UDP and TCP stay served here.
+    pub upstream: Option<SocketAddr>,
 }
 
 enum Event {
@@ -61,6 +72,10 @@ struct Shared {
     connections: AtomicUsize,
     refused: AtomicU64,
     stats: Mutex<(Stats, HostStats)>,
+    /// Upstream mode: WebSocket clients are bridged to this TURN server over TCP.
+    upstream: Option<SocketAddr>,
+    /// WebSocket clients bridged to the upstream now.
+    bridged: AtomicUsize,
 }
 
 /// A running relay.
@@ -74,7 +89,12 @@ pub struct Relay {
 
 impl Relay {
     /// Binds UDP and TCP on `listen` (port 0: a free number shared by both) and starts.
-    pub fn start(listen: SocketAddr, mut config: Config) -> io::Result<Relay> {
+    pub fn start(listen: SocketAddr, config: Config) -> io::Result<Relay> {
+        Relay::start_with(listen, config, HostOptions::default())
+    }
+
+    /// [`Relay::start`] with host options (upstream mode).
+    pub fn start_with(listen: SocketAddr, mut config: Config, options: HostOptions) -> io::Result<Relay> {
         if config.nonce_key == [0; 32] {
             config.nonce_key = random_key();
         }
@@ -87,6 +107,8 @@ impl Relay {
             connections: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
             stats: Mutex::new((Stats::default(), HostStats::default())),
+            upstream: options.upstream,
+            bridged: AtomicUsize::new(0),
         });
         let (tx, rx) = mpsc::channel();
         let mut threads = Vec::new();
@@ -142,7 +164,22 @@ impl Relay {
         let mut h = g.1.clone();
         h.dropped_backpressure = self.shared.dropped.load(Ordering::Relaxed);
         h.refused_connections = self.shared.refused.load(Ordering::Relaxed);
+        h.upstream_clients = self.shared.bridged.load(Ordering::Relaxed);
         (g.0.clone(), h)
+    }
+
+    /// [`Relay::stats`] as one JSON object (camelCase), as the binary prints it.
+    pub fn stats_json(&self) -> String {
+        let (s, h) = self.stats();
+        let d = &s.drops;
+        format!(
+            "{{\"clients\":{},\"allocations\":{},\"allocationsCreated\":{},\"errorResponses\":{},\"authFailures\":{},             \"packetsToPeers\":{},\"bytesToPeers\":{},\"packetsToClients\":{},\"bytesToClients\":{},\"internalDeliveries\":{},             \"drops\":{{\"malformed\":{},\"badFingerprint\":{},\"tooLarge\":{},\"noPermission\":{},\"noChannel\":{},             \"noAllocation\":{},\"forbiddenPeer\":{},\"bandwidth\":{},\"unknownClient\":{},\"unexpected\":{},             \"outputQueueFull\":{},\"backpressure\":{}}},\"refusedConnections\":{},\"openPorts\":{},\"upstreamClients\":{}}}",
+            s.clients, s.allocations, s.allocations_created, s.error_responses, s.auth_failures,
+            s.packets_to_peers, s.bytes_to_peers, s.packets_to_clients, s.bytes_to_clients, s.internal_deliveries,
+            d.malformed, d.bad_fingerprint, d.too_large, d.no_permission, d.no_channel,
+            d.no_allocation, d.forbidden_peer, d.bandwidth, d.unknown_client, d.unexpected,
+            d.output_queue_full, h.dropped_backpressure, h.refused_connections, h.open_ports, h.upstream_clients,
+        )
     }
 
     /// Stops every thread, closes every socket; returns when they are gone.
@@ -459,6 +496,11 @@ fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &
             }
         }
     }
+    if ws {
+        if let Some(upstream) = shared.upstream {
+            return upstream_bridge(s, pending, upstream, shared);
+        }
+    }
     let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
     let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(CLIENT_QUEUE);
     let kind = if ws { ClientKind::WebSocket } else { ClientKind::Tcp };
@@ -473,7 +515,8 @@ fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &
     });
     let _ = tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
     let r = if ws {
-        ws_reader(&mut s, pending, id, &tx, &wtx, shared)
+        let mut deliver = |m: Vec<u8>| tx.send(Event::Data(id, m)).is_ok();
+        ws_reader(&mut s, pending, &mut deliver, &wtx, shared)
     } else {
         let _ = tx.send(Event::Data(id, first));
         loop {
@@ -497,6 +540,121 @@ fn connection(mut s: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &
     let _ = s.shutdown(Shutdown::Both);
     let _ = writer.join();
     r
+}
+
+/// Seconds to wait for the upstream's TCP connect.
+const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Upstream mode: bridges one WebSocket client to its own TCP connection to the upstream
+/// TURN server until either side closes. The WebSocket's messages are written to the
+/// stream (ChannelData padded to 4 bytes); the stream is cut back into messages, each sent
+/// as one binary WebSocket message (unpadded). A backed-up WebSocket drops, as in local mode.
+fn upstream_bridge(mut ws: TcpStream, pending: Vec<u8>, upstream: SocketAddr, shared: &Shared) -> io::Result<()> {
+    let up = match TcpStream::connect_timeout(&upstream, UPSTREAM_CONNECT_TIMEOUT) {
+        Ok(u) => u,
+        Err(e) => {
+            // 1011: the server cannot serve the request (RFC 6455 §7.4.1).
+            let _ = ws.write_all(&ws_frame(0x8, &1011u16.to_be_bytes()));
+            return Err(e);
+        }
+    };
+    up.set_nodelay(true)?;
+    up.set_read_timeout(Some(POLL))?;
+    shared.bridged.fetch_add(1, Ordering::Relaxed);
+    let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(CLIENT_QUEUE);
+    let mut w = ws.try_clone()?;
+    let writer = thread::spawn(move || {
+        for m in wrx {
+            if w.write_all(&m).is_err() {
+                let _ = w.shutdown(Shutdown::Both);
+                break;
+            }
+        }
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let mut up = up.try_clone()?;
+        let wtx = wtx.clone();
+        let (done, dropped) = (done.clone(), dropped.clone());
+        let ws = ws.try_clone()?;
+        thread::spawn(move || {
+            let mut stream = Vec::new();
+            let mut buf = vec![0u8; 16_384];
+            while !done.load(Ordering::Relaxed) {
+                match up.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => stream.extend_from_slice(&buf[..n]),
+                    Err(e) if timeout(&e) => continue,
+                    Err(_) => break,
+                }
+                let mut ok = true;
+                while let Some(step) = next_stream_frame(&stream) {
+                    match step {
+                        Ok((frame_len, consumed)) => {
+                            let frame = ws_frame(0x2, &stream[..frame_len]);
+                            stream.drain(..consumed);
+                            if let Err(TrySendError::Full(_)) = wtx.try_send(frame) {
+                                dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(()) => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if !ok {
+                    break;
+                }
+            }
+            // The upstream went away: end the WebSocket too (the client sees it close).
+            let _ = wtx.try_send(ws_frame(0x8, &1000u16.to_be_bytes()));
+            done.store(true, Ordering::Relaxed);
+            let _ = ws.shutdown(Shutdown::Read);
+        })
+    };
+    let mut upw = up.try_clone()?;
+    let mut deliver = |m: Vec<u8>| {
+        if done.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut m = m;
+        // RFC 8656 §12.5: over TCP a ChannelData message is padded to a multiple of 4.
+        if m.first().is_some_and(|b| b & 0xC0 == 0x40) {
+            m.resize(m.len().div_ceil(4) * 4, 0);
+        }
+        upw.write_all(&m).is_ok()
+    };
+    let r = ws_reader(&mut ws, pending, &mut deliver, &wtx, shared);
+    done.store(true, Ordering::Relaxed);
+    let _ = up.shutdown(Shutdown::Both);
+    let _ = reader.join();
+    drop(wtx);
+    let _ = writer.join();
+    let _ = ws.shutdown(Shutdown::Both);
+    shared.dropped.fetch_add(dropped.load(Ordering::Relaxed), Ordering::Relaxed);
+    shared.bridged.fetch_sub(1, Ordering::Relaxed);
+    r
+}
+
+/// The next STUN message or ChannelData frame at the start of a TURN-over-TCP stream:
+/// `Ok((frame length, bytes to consume incl. padding))`, `None` if incomplete, `Err` if the
+/// stream is not TURN (or the frame is larger than a WebSocket message may be).
+fn next_stream_frame(stream: &[u8]) -> Option<Result<(usize, usize), ()>> {
+    if stream.len() < 4 {
+        return None;
+    }
+    let len = u16::from_be_bytes([stream[2], stream[3]]) as usize;
+    let (frame, consumed) = match stream[0] >> 6 {
+        0 => (20 + len, 20 + len),
+        1 => (4 + len, (4 + len).div_ceil(4) * 4),
+        _ => return Some(Err(())),
+    };
+    if frame > MAX_WS_FRAME {
+        return Some(Err(()));
+    }
+    (stream.len() >= consumed).then_some(Ok((frame, consumed)))
 }
 
 fn timeout(e: &io::Error) -> bool {
@@ -574,11 +732,12 @@ pub fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// Reads a client's WebSocket until it closes; every complete binary message goes to
+/// `deliver` (which returns false to stop).
 fn ws_reader(
     s: &mut TcpStream,
     mut buf: Vec<u8>,
-    id: ClientId,
-    tx: &Sender<Event>,
+    deliver: &mut dyn FnMut(Vec<u8>) -> bool,
     w: &SyncSender<Vec<u8>>,
     shared: &Shared,
 ) -> io::Result<()> {
@@ -633,8 +792,8 @@ fn ws_reader(
                     message.extend_from_slice(&payload);
                     if fin {
                         let m = std::mem::take(&mut message);
-                        if binary {
-                            let _ = tx.send(Event::Data(id, m));
+                        if binary && !deliver(m) {
+                            return Ok(());
                         }
                     }
                 }

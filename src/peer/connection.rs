@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::channels::Channels;
+use super::relay::{Relay, RelayOutput};
 use super::*;
 use crate::crypto::{Certificate, Fingerprint, Rng};
 use crate::dtls::{DtlsConfig, DtlsConnection, DtlsError, DtlsEvent, DtlsRole};
@@ -36,6 +37,9 @@ pub struct PeerStats {
     pub stun_errors: u64,
     pub dtls_errors: u64,
     pub messages_dropped: u64,
+    /// Datagrams for a relayed path that its TURN client refused (no allocation any more,
+    /// permission or channel table full, too large).
+    pub relay_send_errors: u64,
 }
 
 /// What was negotiated once an answer is applied.
@@ -102,6 +106,8 @@ pub struct Peer {
     /// While a local restart offer is pending: the credentials it replaced (for rollback).
     credentials_before_restart: Option<IceCredentials>,
 
+    /// TURN relays; their allocations are relayed transports of the ICE agent.
+    relays: Vec<Relay>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
     stats: PeerStats,
@@ -191,6 +197,7 @@ impl Peer {
             ice_ufrag_to_replace: None,
             restart_offer_credentials: None,
             credentials_before_restart: None,
+            relays: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PeerStats::default(),
@@ -213,6 +220,70 @@ impl Peer {
 
     pub fn add_local_transport(&mut self, transport: TransportId, local_addr: SocketAddr) {
         self.ice.add_local_transport(transport, local_addr);
+    }
+
+    /// A TURN server the peer allocates a relayed candidate on, reached through the host's
+    /// transport `via` at `server` (for a WebSocket, any fixed address: the host sends what
+    /// is addressed to it over the socket and feeds back what arrives with that address).
+    /// `relay` is the transport id ICE uses for the relayed candidate. The allocation starts
+    /// with ICE gathering (at once if gathering runs); a failure is an
+    /// [`PeerEvent::IceCandidateError`].
+    pub fn add_relay(
+        &mut self,
+        now: Time,
+        relay: TransportId,
+        via: TransportId,
+        server: SocketAddr,
+        url: &str,
+        config: crate::turn::TurnConfig,
+    ) -> Result<(), PeerError> {
+        self.check_open()?;
+        if self.relays.len() >= MAX_RELAYS {
+            return Err(err(ErrorKind::Operation, format!("at most {MAX_RELAYS} relays")));
+        }
+        if self.relays.iter().any(|r| r.id == relay || r.id == via || r.via == relay) {
+            return Err(err(ErrorKind::Operation, "relay transport id already in use"));
+        }
+        self.relays.push(Relay::new(relay, via, server, url.to_string(), config));
+        if self.gathering_started && self.gathering == IceGatheringState::Gathering {
+            self.start_relays(now);
+            self.pump(now);
+        }
+        Ok(())
+    }
+
+    /// Starts the allocations still waiting; ICE gathering waits for each.
+    fn start_relays(&mut self, now: Time) {
+        for i in 0..self.relays.len() {
+            let waiting = self.relays.get(i).is_some_and(|r| r.is_waiting());
+            if waiting {
+                let rng = self.rng.fork();
+                self.ice.expect_relay();
+                if let Some(r) = self.relays.get_mut(i) {
+                    r.start(rng, now);
+                }
+            }
+        }
+    }
+
+    /// Acts on what relays reported: relayed transports to ICE, errors to the application,
+    /// relayed datagrams to the layers above (as if they arrived on the relayed transport).
+    fn on_relay_outputs(&mut self, now: Time, outputs: Vec<RelayOutput>) {
+        for o in outputs {
+            match o {
+                RelayOutput::Allocated { id, relayed, base } => {
+                    self.ice.add_relay_transport(id, relayed, base);
+                    self.ice.relay_settled(now);
+                }
+                RelayOutput::AllocationFailed { url, code, text } => {
+                    self.ice.relay_settled(now);
+                    if !self.closed {
+                        self.events.push_back(PeerEvent::IceCandidateError { url, error_code: code, error_text: text });
+                    }
+                }
+                RelayOutput::Datagram { id, from, data } => self.handle_path_datagram(now, id, from, &data),
+            }
+        }
     }
 
     fn check_open(&self) -> Result<(), PeerError> {
@@ -418,6 +489,7 @@ impl Peer {
             self.local_candidates.clear();
             self.gathering = IceGatheringState::Gathering;
             self.events.push_back(PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering));
+            self.start_relays(now);
             self.ice.start_gathering(now);
         }
         self.pump(now);
@@ -904,6 +976,11 @@ impl Peer {
         }
         self.drain_dtls_transmits();
         self.ice.close();
+        // Allocations are released (Refresh with lifetime 0): the host keeps polling the
+        // relays' transmits and timeouts until they are done.
+        for r in &mut self.relays {
+            r.close(now);
+        }
         self.ice_state = IceConnectionState::Closed;
         self.dtls_state = DtlsTransportState::Closed;
         self.connection = PeerConnectionState::Closed;
@@ -911,6 +988,19 @@ impl Peer {
     }
 
     pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+        if let Some(r) = self.relays.iter_mut().find(|r| r.is_server_path(transport, from)) {
+            // From a TURN server (also after close: the answer to our deallocation).
+            let mut out = Vec::new();
+            r.handle_input(now, data, &mut out);
+            self.on_relay_outputs(now, out);
+            self.pump_with(now, false);
+            return;
+        }
+        self.handle_path_datagram(now, transport, from, data);
+    }
+
+    /// A datagram on an ICE path: a host transport, or a relayed one.
+    fn handle_path_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
         if self.closed {
             return;
         }
@@ -991,6 +1081,13 @@ impl Peer {
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
+        let mut out = Vec::new();
+        for r in &mut self.relays {
+            if r.poll_timeout().is_some_and(|t| now >= t) {
+                r.handle_timeout(now, &mut out);
+            }
+        }
+        self.on_relay_outputs(now, out);
         if self.closed {
             return;
         }
@@ -1013,10 +1110,23 @@ impl Peer {
     }
 
     pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
-        if self.transmits.is_empty() && !self.closed {
-            self.pump(now);
+        loop {
+            // The relays' own messages to their servers first (and after close: deallocation).
+            if let Some(t) = self.relays.iter_mut().find_map(|r| r.poll_transmit()) {
+                return Some(t);
+            }
+            if self.transmits.is_empty() && !self.closed {
+                self.pump(now);
+            }
+            let t = self.transmits.pop_front()?;
+            let Some(r) = self.relays.iter_mut().find(|r| r.id == t.transport) else {
+                return Some(t);
+            };
+            // A datagram on a relayed path goes to the server inside a TURN message.
+            if r.send(now, t.destination, &t.data).is_err() {
+                self.stats.relay_send_errors += 1;
+            }
         }
-        self.transmits.pop_front()
     }
 
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
@@ -1024,10 +1134,15 @@ impl Peer {
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
+        let relays = self.relays.iter().filter_map(|r| r.poll_timeout()).min();
         if self.closed {
-            return None;
+            return relays;
         }
         let mut t = self.ice.poll_timeout();
+        t = match (t, relays) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         // Without a path DTLS and SCTP wait (see `send_path`).
         let path = self.send_path().is_some();

@@ -211,6 +211,9 @@ impl PeerConnectionState {
 pub enum PeerEvent {
     /// A local candidate was gathered; `None` is the end-of-candidates marker.
     IceCandidate(Option<IceCandidateInit>),
+    /// W3C `icecandidateerror`: a TURN server (added with [`Peer::add_relay`]) gave no
+    /// candidate. `error_code` is its STUN error code, or 701 when it could not be reached.
+    IceCandidateError { url: String, error_code: u16, error_text: String },
     IceGatheringStateChanged(IceGatheringState),
     IceConnectionStateChanged(IceConnectionState),
     DtlsStateChanged(DtlsTransportState),
@@ -247,6 +250,8 @@ pub enum PeerEvent {
 
 mod channels;
 mod connection;
+mod relay;
+pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]
 pub mod fuzz;
 
@@ -262,6 +267,9 @@ pub const MAX_EARLY_DTLS_BYTES: usize = 64 * 1024;
 /// Largest number of DTLS datagrams we keep while ICE has not selected a path yet (a DTLS
 /// server answers the first ClientHello before its own checks have succeeded).
 pub const MAX_DTLS_DATAGRAMS_WITHOUT_PATH: usize = 16;
+/// Largest number of TURN relays one peer uses (W3C `iceServers` and the `relay` member
+/// together; each holds one allocation).
+pub const MAX_RELAYS: usize = 16;
 /// Largest number of data channels one peer keeps (open, opening or closing).
 pub const MAX_DATA_CHANNELS: usize = 65534;
 /// Most messages held, over all streams, for stream ids the remote reused before our half

@@ -199,6 +199,32 @@ impl WasmPeer {
         Ok(())
     }
 
+    /// A TURN relay reached over the glue's WebSocket `via` (one message per TURN message):
+    /// its allocation becomes the relayed transport `relay` (candidate `typ relay`). What the
+    /// core sends to the server comes out of `pollTransmit` on `via` addressed to `server`
+    /// (any fixed "ip:port", e.g. "0.0.0.0:0"); every message from the socket goes back in
+    /// with `handleDatagram(nowMs, via, server, bytes)`. A failure is an `icecandidateerror`
+    /// event.
+    #[wasm_bindgen(js_name = addRelay)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_relay(
+        &mut self,
+        now_ms: f64,
+        relay: u32,
+        via: u32,
+        server: &str,
+        url: &str,
+        username: &str,
+        credential: &str,
+    ) -> Result<(), JsValue> {
+        let server: SocketAddr = server.parse().map_err(|_| type_error("server must be ip:port"))?;
+        let mut config = crate::turn::TurnConfig::new(crate::turn::TurnTransport::WebSocket, username, credential);
+        config.software = Some("polyrtc".to_string());
+        self.peer
+            .add_relay(time(now_ms), relay, via, server, url, config)
+            .map_err(js_error)
+    }
+
     #[wasm_bindgen(js_name = createOffer)]
     pub fn create_offer(&mut self, ice_restart: Option<bool>) -> Result<String, JsValue> {
         self.peer.create_offer_with(ice_restart.unwrap_or(false)).map_err(js_error)

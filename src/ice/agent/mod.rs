@@ -148,6 +148,9 @@ pub struct IceAgent {
     last_consent: Time,
     next_consent: Time,
     remote_end_of_candidates: bool,
+    /// Relayed transports (TURN allocations) the host is still making: gathering is not
+    /// complete before they are settled (or the gathering deadline passes).
+    pending_relays: usize,
     stats: IceStats,
 }
 
@@ -186,6 +189,7 @@ impl IceAgent {
             last_consent: Time::ZERO,
             next_consent: Time::MAX,
             remote_end_of_candidates: false,
+            pending_relays: 0,
             stats: IceStats::default(),
         }
     }
@@ -494,6 +498,19 @@ impl IceAgent {
         self.add_transport(transport, relayed, CandidateKind::Relayed, Some(base));
     }
 
+    /// The host is making a relayed transport (a TURN allocation): gathering waits for it,
+    /// up to the gathering deadline. Call before `start_gathering` for allocations that start
+    /// with it; settle it with [`IceAgent::relay_settled`].
+    pub fn expect_relay(&mut self) {
+        self.pending_relays = self.pending_relays.saturating_add(1);
+    }
+
+    /// A relayed transport announced by [`IceAgent::expect_relay`] was added, or failed.
+    pub fn relay_settled(&mut self, now: Time) {
+        self.pending_relays = self.pending_relays.saturating_sub(1);
+        self.update_gathering(now);
+    }
+
     fn add_transport(
         &mut self,
         transport: TransportId,
@@ -536,8 +553,10 @@ impl IceAgent {
     /// Whether a transport may be signaled and paired under the current configuration.
     fn may_use(&self, addr: SocketAddr, kind: &CandidateKind) -> bool {
         let ip = addr.ip();
+        // A relayed address is what the TURN server reports: on loopback only when the
+        // server itself is (tests on one machine), so it is not a host address to hide.
         !ip.is_unspecified()
-            && (self.config.include_loopback || !ip.is_loopback())
+            && (self.config.include_loopback || !ip.is_loopback() || *kind == CandidateKind::Relayed)
             && (!self.config.relay_only || *kind == CandidateKind::Relayed)
     }
 
@@ -1293,11 +1312,13 @@ impl IceAgent {
         let pending = self
             .transactions
             .iter()
-            .any(|tx| matches!(tx.kind, TxKind::Gather { .. }));
+            .any(|tx| matches!(tx.kind, TxKind::Gather { .. }))
+            || self.pending_relays > 0;
         let expired = self.gather_deadline.is_some_and(|d| now >= d);
         if !pending || expired {
             self.transactions
                 .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
+            self.pending_relays = 0;
             self.gathering_state = IceGatheringState::Complete;
             self.push_event(IceEvent::GatheringComplete);
             self.update_completed();

@@ -1,0 +1,158 @@
+//! TURN relays of one peer: each is a [`TurnClient`] the host reaches through one of its own
+//! transports (a WebSocket to our relay, a UDP socket, a TCP connection), and, once
+//! allocated, one more local transport for ICE: its relayed candidate. To ICE a relayed path
+//! is an opaque transport id like a socket; this module wraps what ICE, DTLS and SCTP send
+//! on it into TURN messages for the server, and unwraps what the server relays back.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::crypto::Rng;
+use crate::net::{TransportId, Transmit};
+use crate::time::Time;
+use crate::turn::{TurnClient, TurnConfig, TurnError, TurnEvent};
+
+/// W3C `RTCPeerConnectionIceErrorEvent.errorCode` when the server could not be reached or
+/// answered nothing usable (outside the STUN error code range, as the spec asks).
+pub const UNREACHABLE_ERROR_CODE: u16 = 701;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Configured; the allocation starts with ICE gathering.
+    Waiting,
+    Allocating,
+    Allocated,
+    /// Failed, closed, or released: nothing more is sent.
+    Done,
+}
+
+pub(super) struct Relay {
+    /// The ICE transport of the relayed candidate.
+    pub id: TransportId,
+    /// The host transport the server is reached through.
+    pub via: TransportId,
+    /// The server's address on `via` (any fixed value for a WebSocket).
+    pub server: SocketAddr,
+    pub url: String,
+    config: TurnConfig,
+    client: Option<TurnClient>,
+    state: State,
+}
+
+/// What a relay reports to the peer after an input.
+pub(super) enum RelayOutput {
+    /// The allocation exists: add the relayed transport to ICE.
+    Allocated { id: TransportId, relayed: SocketAddr, base: SocketAddr },
+    /// The allocation could not be made (before any candidate).
+    AllocationFailed { url: String, code: u16, text: String },
+    /// A datagram the server relayed from `from`, to be handled as if it arrived on `id`.
+    Datagram { id: TransportId, from: SocketAddr, data: Vec<u8> },
+}
+
+impl Relay {
+    pub fn new(id: TransportId, via: TransportId, server: SocketAddr, url: String, config: TurnConfig) -> Relay {
+        Relay { id, via, server, url, config, client: None, state: State::Waiting }
+    }
+
+    /// Whether the allocation is still to be made or being made (gathering waits for it).
+    pub fn is_waiting(&self) -> bool {
+        self.state == State::Waiting
+    }
+
+    pub fn start(&mut self, rng: Rng, now: Time) {
+        if self.state == State::Waiting {
+            self.client = Some(TurnClient::new(self.config.clone(), rng, now));
+            self.state = State::Allocating;
+        }
+    }
+
+    /// Whether `(transport, from)` is this relay's server path.
+    pub fn is_server_path(&self, transport: TransportId, from: SocketAddr) -> bool {
+        self.client.is_some() && self.via == transport && self.server == from
+    }
+
+    pub fn handle_input(&mut self, now: Time, data: &[u8], out: &mut Vec<RelayOutput>) {
+        if let Some(c) = self.client.as_mut() {
+            c.handle_input(now, data);
+        }
+        self.drain_events(out);
+    }
+
+    pub fn handle_timeout(&mut self, now: Time, out: &mut Vec<RelayOutput>) {
+        if let Some(c) = self.client.as_mut() {
+            c.handle_timeout(now);
+        }
+        self.drain_events(out);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.client.as_ref().and_then(|c| c.poll_timeout())
+    }
+
+    /// The next message for the server, as a transmit on the host transport.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let data = self.client.as_mut()?.poll_transmit()?;
+        Some(Transmit { transport: self.via, destination: self.server, data })
+    }
+
+    /// Sends `data` to `peer` through the allocation. The first datagram to an address asks
+    /// for its permission and a channel; until the channel is bound, Send indications carry
+    /// the data (the server drops them until the permission is installed, as on any TURN
+    /// path: ICE retransmits its checks).
+    pub fn send(&mut self, now: Time, peer: SocketAddr, data: &[u8]) -> Result<(), TurnError> {
+        let c = self.client.as_mut().ok_or(TurnError::NotAllocated)?;
+        c.create_permission(peer.ip(), now)?;
+        if c.channel_of(peer).is_none() {
+            // Without a free channel number the Send indications go on: not an error.
+            match c.bind_channel(peer, now) {
+                Ok(()) | Err(TurnError::TooManyChannels) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        c.send_to(peer, data)
+    }
+
+    /// Releases the allocation (a Refresh with lifetime 0 when one exists).
+    pub fn close(&mut self, now: Time) {
+        if let Some(c) = self.client.as_mut() {
+            c.close(now);
+        }
+        if self.state != State::Done {
+            self.state = State::Done;
+        }
+    }
+
+    fn drain_events(&mut self, out: &mut Vec<RelayOutput>) {
+        let Some(c) = self.client.as_mut() else { return };
+        while let Some(ev) = c.poll_event() {
+            match ev {
+                TurnEvent::Allocated { relayed, mapped, .. } => {
+                    if self.state == State::Allocating {
+                        self.state = State::Allocated;
+                        // RFC 8445 §5.1.1.2: a relayed candidate's related address is the
+                        // mapped address the server saw; unknown, it is signaled unspecified.
+                        let base = mapped.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+                        out.push(RelayOutput::Allocated { id: self.id, relayed, base });
+                    }
+                }
+                TurnEvent::Failed { code, reason } => {
+                    if self.state == State::Allocating {
+                        let code = if code == 0 { UNREACHABLE_ERROR_CODE } else { code };
+                        out.push(RelayOutput::AllocationFailed { url: self.url.clone(), code, text: reason });
+                    }
+                    self.state = State::Done;
+                }
+                TurnEvent::Data { from, bytes } => {
+                    if self.state == State::Allocated {
+                        out.push(RelayOutput::Datagram { id: self.id, from, data: bytes });
+                    }
+                }
+                TurnEvent::Closed => self.state = State::Done,
+                TurnEvent::Refreshed { .. }
+                | TurnEvent::PermissionCreated { .. }
+                | TurnEvent::PermissionFailed { .. }
+                | TurnEvent::ChannelBound { .. }
+                | TurnEvent::ChannelBindFailed { .. } => {}
+            }
+        }
+    }
+}

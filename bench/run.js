@@ -1,7 +1,7 @@
 'use strict';
 // `npm run bench`: runs bench/run-one.js for each implementation in its own child process,
 // prints a markdown table and saves it to bench-results/latest.md (+ latest.json).
-// BENCH_IMPLS=comma,separated,list overrides the list ("polyrtc" = this repo's js/index.js).
+// BENCH_IMPLS=comma,separated,list overrides the list ("polyrtc" = this repo's package, js/cjs/node.cjs).
 // After the loopback rows come the delayed-path and lossy rows (bench/path.js, through the UDP
 // proxy bench/udp-proxy.js). `npm run bench -- --path-only` runs only those (saved to
 // bench-results/path-latest.md); `npm run bench -- --no-path` only the loopback rows.

@@ -8,7 +8,7 @@ if (process.env.POLYRTC_INCLUDE_LOOPBACK === undefined) process.env.POLYRTC_INCL
 const spec = process.env.POLYRTC_IMPL;
 const { RTCPeerConnection } = spec
   ? require(require.resolve(spec, { paths: [path.join(__dirname, '..')] }))
-  : require('../js/index.js'); // in your project: require('polyrtc')
+  : require('polyrtc'); // this package, by name (Node resolves a package's own name inside it)
 
 const watchdog = setTimeout(() => {
   console.error('demo: timed out after 20 s');

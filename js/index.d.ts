@@ -372,3 +372,22 @@ export class RTCPeerConnection extends EventTarget {
   ondatachannel: Handler<RTCPeerConnection, RTCDataChannelEvent>;
   ontrack: Handler<RTCPeerConnection>;
 }
+
+/** The default export of the ES-module entries (`import polyrtc from 'polyrtc'`): every class above. */
+declare const polyrtc: {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCSessionDescription: typeof RTCSessionDescription;
+  RTCIceCandidate: typeof RTCIceCandidate;
+  RTCDataChannel: typeof RTCDataChannel;
+  RTCPeerConnectionIceEvent: typeof RTCPeerConnectionIceEvent;
+  RTCPeerConnectionIceErrorEvent: typeof RTCPeerConnectionIceErrorEvent;
+  RTCDataChannelEvent: typeof RTCDataChannelEvent;
+  RTCCertificate: typeof RTCCertificate;
+  RTCSctpTransport: typeof RTCSctpTransport;
+  RTCDtlsTransport: typeof RTCDtlsTransport;
+  RTCIceTransport: typeof RTCIceTransport;
+  RTCError: typeof RTCError;
+  RTCErrorEvent: typeof RTCErrorEvent;
+  RTCStatsReport: typeof RTCStatsReport;
+};
+export default polyrtc;

@@ -1,7 +1,7 @@
 'use strict';
 // Spawns the polyrtc-relay binary and resolves with its URLs once it listens.
 //
-//   const { startRelay } = require('polyrtc/relay/index.js');
+//   const { startRelay } = require('polyrtc/relay');   // or: import { startRelay } from 'polyrtc/relay'
 //   const relay = await startRelay({ users: { alice: 'secret' }, allowPrivate: true });
 //   relay.wsUrl, relay.turnUrls; await relay.close();
 //

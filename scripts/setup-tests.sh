@@ -77,7 +77,8 @@ if ! python3 -c "import aiortc, sys; sys.exit(aiortc.__version__ != '${AIORTC_VE
   "${pip[@]}" 2>/dev/null || "${pip[@]}" --break-system-packages
 fi
 
-# 5. The addon (release build; cargo makes it a no-op when nothing changed).
+# 5. The addon (release build; cargo makes it a no-op when nothing changed), then the
+#    CommonJS copy of the JS layer (scripts/build-cjs.js; npm run build chains both).
 say "npm run build"
 npm run build
 

@@ -10,7 +10,7 @@
 # Needs root or password-less sudo (Debian packages, network namespaces for the NAT suite).
 # POLYRTC_SKIP_SETUP=1 skips the setup step. POLYRTC_IMPL=<module or path> runs the interop
 # tests against another W3C implementation (e.g. @roamhq/wrtc); by default they test this
-# repo's js/index.js.
+# repo's JS layer as `require('polyrtc')` loads it (js/cjs/node.cjs, generated from js/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +56,10 @@ step rules rules
 step rust cargo test --workspace
 # The core compiled to WebAssembly, in Node, a Chromium page and a dedicated Worker.
 step wasm bash scripts/test-wasm.sh
+
+# The CommonJS copy of the JS layer (js/cjs/) that `require('polyrtc')` loads, generated from
+# the ES modules of js/ (the tests that use it also rebuild it when stale).
+step cjs node scripts/build-cjs.js
 
 # Only *.test.js files: Node 20 would also run every .js file under a test/ folder
 # (helpers, fakes) as a test file when given the directory.

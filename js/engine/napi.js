@@ -1,16 +1,18 @@
-'use strict';
-// The Node engine: adapts the native addon (napi/, loaded from napi/index.js at the repo
-// root). The addon is loaded lazily, on the first peer or certificate, so that requiring
-// the package never fails on a machine where the addon is missing.
-const path = require('path');
+// The Node engine: adapts the native addon (napi/, loaded from napi/index.js at the package
+// root). The addon is loaded lazily, on the first peer or certificate, so that importing
+// the package never fails on a machine where the addon is missing. Node-only (the one file
+// of js/ that is): the addon is a CommonJS module, loaded with createRequire.
+import { createRequire } from 'node:module';
 
-const ADDON_PATH = path.join(__dirname, '..', '..', 'napi', 'index.js');
+const requireAddon = createRequire(import.meta.url);
+/** The addon's loader, relative to this file (js/engine/ -> napi/index.js). */
+const ADDON_SPECIFIER = '../../napi/index.js';
 let addon = null;
 
 function load() {
   if (addon === null) {
     try {
-      addon = require(ADDON_PATH);
+      addon = requireAddon(ADDON_SPECIFIER);
     } catch (err) {
       const e = new Error(`NotSupportedError: the polyrtc native addon could not be loaded (${err.message})`);
       e.code = 'NotSupportedError';
@@ -53,8 +55,8 @@ function generateRsaCertificate(modulusLength, lifetimeMs) {
 /** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */
 function peerOptions() {
   const opts = {};
-  if (process.env.POLYRTC_INCLUDE_LOOPBACK === '1') opts.includeLoopback = true;
+  if (globalThis.process?.env?.POLYRTC_INCLUDE_LOOPBACK === '1') opts.includeLoopback = true;
   return opts;
 }
 
-module.exports = { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, load, ADDON_PATH };
+export { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, load };

@@ -1,10 +1,9 @@
-'use strict';
 // RTCConfiguration: WebIDL conversion and the webrtc-pc §4.4.1.3 "validate the ICE server"
 // and "set a configuration" checks.
-const {
+import {
   domException, toDictionary, toEnum, toDOMString, toUSVString, toSequence, enforceRange, utf8Length,
-} = require('./util');
-const { RTCCertificate } = require('./rtc-certificate');
+} from './util.js';
+import { RTCCertificate } from './rtc-certificate.js';
 
 const ICE_TRANSPORT_POLICIES = ['relay', 'all'];
 const BUNDLE_POLICIES = ['balanced', 'max-compat', 'max-bundle'];
@@ -204,7 +203,7 @@ function cloneIceServers(iceServers) {
   return iceServers.map(normalizeIceServer);
 }
 
-module.exports = {
+export {
   convertConfiguration,
   normalizeIceServer,
   validateIceServers,

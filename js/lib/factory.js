@@ -1,20 +1,19 @@
-'use strict';
 // Builds the W3C API from an engine. The engine does the protocol work; everything the
 // W3C specifications say about state, validation and event order lives in js/lib/.
-const { makeRTCPeerConnection } = require('./rtc-peer-connection');
-const { RTCSessionDescription } = require('./rtc-session-description');
-const { RTCIceCandidate } = require('./rtc-ice-candidate');
-const { RTCDataChannel } = require('./rtc-data-channel');
-const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event');
-const { RTCPeerConnectionIceErrorEvent } = require('./rtc-peer-connection-ice-error-event');
-const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
-const { RTCCertificate } = require('./rtc-certificate');
-const { RTCSctpTransport } = require('./rtc-sctp-transport');
-const { RTCDtlsTransport } = require('./rtc-dtls-transport');
-const { RTCIceTransport } = require('./rtc-ice-transport');
-const { RTCError } = require('./rtc-error');
-const { RTCErrorEvent } = require('./rtc-error-event');
-const { RTCStatsReport } = require('./rtc-stats-report');
+import { makeRTCPeerConnection } from './rtc-peer-connection.js';
+import { RTCSessionDescription } from './rtc-session-description.js';
+import { RTCIceCandidate } from './rtc-ice-candidate.js';
+import { RTCDataChannel } from './rtc-data-channel.js';
+import { RTCPeerConnectionIceEvent } from './rtc-peer-connection-ice-event.js';
+import { RTCPeerConnectionIceErrorEvent } from './rtc-peer-connection-ice-error-event.js';
+import { RTCDataChannelEvent } from './rtc-data-channel-event.js';
+import { RTCCertificate } from './rtc-certificate.js';
+import { RTCSctpTransport } from './rtc-sctp-transport.js';
+import { RTCDtlsTransport } from './rtc-dtls-transport.js';
+import { RTCIceTransport } from './rtc-ice-transport.js';
+import { RTCError } from './rtc-error.js';
+import { RTCErrorEvent } from './rtc-error-event.js';
+import { RTCStatsReport } from './rtc-stats-report.js';
 
 /**
  * @param {object} engine  `{ NativePeer, generateCertificate, peerOptions? }`, see
@@ -42,4 +41,4 @@ function createApi(engine) {
   };
 }
 
-module.exports = { createApi };
+export { createApi };

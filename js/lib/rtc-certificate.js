@@ -1,5 +1,4 @@
-'use strict';
-const { INTERNAL, illegalConstructor, domException, toDOMString, enforceRange } = require('./util');
+import { INTERNAL, illegalConstructor, domException, toDOMString, enforceRange } from './util.js';
 
 const nativeOf = new WeakMap();
 
@@ -112,4 +111,4 @@ function nativeCertificate(cert) {
   return nativeOf.get(cert);
 }
 
-module.exports = { RTCCertificate, wrapCertificate, nativeCertificate, normalizeKeygenAlgorithm, RSA_MODULUS_LENGTHS };
+export { RTCCertificate, wrapCertificate, nativeCertificate, normalizeKeygenAlgorithm, RSA_MODULUS_LENGTHS };

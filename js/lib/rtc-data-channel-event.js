@@ -1,5 +1,4 @@
-'use strict';
-const { toDictionary, toDOMString } = require('./util');
+import { toDictionary, toDOMString } from './util.js';
 
 let RTCDataChannelRef = null;
 function setDataChannelClass(cls) { RTCDataChannelRef = cls; }
@@ -22,4 +21,4 @@ class RTCDataChannelEvent extends Event {
   get channel() { return this.#channel; }
 }
 
-module.exports = { RTCDataChannelEvent, setDataChannelClass };
+export { RTCDataChannelEvent, setDataChannelClass };

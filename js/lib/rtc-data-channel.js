@@ -1,11 +1,10 @@
-'use strict';
-const {
+import {
   INTERNAL, illegalConstructor, defineEventHandlers, fire, domException, callEngine,
   toUSVString, toNumber, toDOMString,
-} = require('./util');
-const { RTCError } = require('./rtc-error');
-const { RTCErrorEvent } = require('./rtc-error-event');
-const { setDataChannelClass } = require('./rtc-data-channel-event');
+} from './util.js';
+import { RTCError } from './rtc-error.js';
+import { RTCErrorEvent } from './rtc-error-event.js';
+import { setDataChannelClass } from './rtc-data-channel-event.js';
 
 const BINARY_TYPES = ['blob', 'arraybuffer'];
 /**
@@ -361,4 +360,4 @@ function createDataChannelObject(owner, handle, init, readyState) {
   return new RTCDataChannel(INTERNAL, owner, handle, init, readyState);
 }
 
-module.exports = { RTCDataChannel, createDataChannelObject };
+export { RTCDataChannel, createDataChannelObject };

@@ -1,5 +1,4 @@
-'use strict';
-const { illegalConstructor, defineEventHandlers, fire } = require('./util');
+import { illegalConstructor, defineEventHandlers, fire } from './util.js';
 
 /** W3C webrtc-pc §5.5 RTCDtlsTransport. */
 class RTCDtlsTransport extends EventTarget {
@@ -32,4 +31,4 @@ class RTCDtlsTransport extends EventTarget {
 
 defineEventHandlers(RTCDtlsTransport.prototype, ['statechange', 'error']);
 
-module.exports = { RTCDtlsTransport };
+export { RTCDtlsTransport };

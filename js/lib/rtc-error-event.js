@@ -1,6 +1,5 @@
-'use strict';
-const { toDictionary } = require('./util');
-const { RTCError } = require('./rtc-error');
+import { toDictionary } from './util.js';
+import { RTCError } from './rtc-error.js';
 
 /** W3C webrtc-pc §11.2 RTCErrorEvent. */
 class RTCErrorEvent extends Event {
@@ -18,4 +17,4 @@ class RTCErrorEvent extends Event {
   get error() { return this.#error; }
 }
 
-module.exports = { RTCErrorEvent };
+export { RTCErrorEvent };

@@ -1,5 +1,4 @@
-'use strict';
-const { toDictionary, toEnum, toDOMString, toNumber } = require('./util');
+import { toDictionary, toEnum, toDOMString, toNumber } from './util.js';
 
 const ERROR_DETAILS = [
   'data-channel-failure', 'dtls-failure', 'fingerprint-failure', 'sctp-failure',
@@ -57,4 +56,4 @@ function enforceRangeLoose(v, [min], what) {
 
 Object.defineProperty(RTCError.prototype, Symbol.toStringTag, { value: 'RTCError', configurable: true });
 
-module.exports = { RTCError, ERROR_DETAILS };
+export { RTCError, ERROR_DETAILS };

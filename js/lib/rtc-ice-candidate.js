@@ -1,5 +1,4 @@
-'use strict';
-const { toDictionary, toDOMString, enforceRange } = require('./util');
+import { toDictionary, toDOMString, enforceRange } from './util.js';
 
 const CANDIDATE_TYPES = ['host', 'srflx', 'prflx', 'relay'];
 const PROTOCOLS = ['udp', 'tcp'];
@@ -109,4 +108,4 @@ Object.defineProperty(RTCIceCandidate.prototype, Symbol.toStringTag, {
   value: 'RTCIceCandidate', configurable: true,
 });
 
-module.exports = { RTCIceCandidate, parseCandidate };
+export { RTCIceCandidate, parseCandidate };

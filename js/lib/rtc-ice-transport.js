@@ -1,5 +1,4 @@
-'use strict';
-const { illegalConstructor, defineEventHandlers, fire } = require('./util');
+import { illegalConstructor, defineEventHandlers, fire } from './util.js';
 
 /** Most remote candidates getRemoteCandidates() lists (the engine bounds what it uses). */
 const MAX_LISTED_REMOTE_CANDIDATES = 256;
@@ -93,4 +92,4 @@ defineEventHandlers(RTCIceTransport.prototype, [
   'statechange', 'gatheringstatechange', 'selectedcandidatepairchange',
 ]);
 
-module.exports = { RTCIceTransport, MAX_LISTED_REMOTE_CANDIDATES };
+export { RTCIceTransport, MAX_LISTED_REMOTE_CANDIDATES };

@@ -1,5 +1,4 @@
-'use strict';
-const { toDictionary, toDOMString, enforceRange } = require('./util');
+import { toDictionary, toDOMString, enforceRange } from './util.js';
 
 /** W3C webrtc-pc §4.8.3 RTCPeerConnectionIceErrorEvent. */
 class RTCPeerConnectionIceErrorEvent extends Event {
@@ -37,4 +36,4 @@ class RTCPeerConnectionIceErrorEvent extends Event {
   get errorText() { return this.#errorText; }
 }
 
-module.exports = { RTCPeerConnectionIceErrorEvent };
+export { RTCPeerConnectionIceErrorEvent };

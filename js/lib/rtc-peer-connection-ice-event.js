@@ -1,6 +1,5 @@
-'use strict';
-const { toDictionary, toDOMString } = require('./util');
-const { RTCIceCandidate } = require('./rtc-ice-candidate');
+import { toDictionary, toDOMString } from './util.js';
+import { RTCIceCandidate } from './rtc-ice-candidate.js';
 
 /** W3C webrtc-pc §4.8.2 RTCPeerConnectionIceEvent. */
 class RTCPeerConnectionIceEvent extends Event {
@@ -24,4 +23,4 @@ class RTCPeerConnectionIceEvent extends Event {
   get url() { return this.#url; }
 }
 
-module.exports = { RTCPeerConnectionIceEvent };
+export { RTCPeerConnectionIceEvent };

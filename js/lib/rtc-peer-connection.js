@@ -1,27 +1,29 @@
-'use strict';
-const {
+import {
   INTERNAL, domException, mapEngineError, callEngine, toDictionary, toEnum, toDOMString,
   toUSVString, toBoolean, enforceRange, utf8Length, fire, defineEventHandlers,
-} = require('./util');
-const {
+} from './util.js';
+import {
   convertConfiguration, validateIceServers, validateCertificates, stunServersFor, cloneIceServers,
   normalizeIceServer,
-} = require('./configuration');
-const { RTCSessionDescription, SDP_TYPES } = require('./rtc-session-description');
-const { RTCIceCandidate } = require('./rtc-ice-candidate');
-const { RTCPeerConnectionIceEvent } = require('./rtc-peer-connection-ice-event');
-const { RTCPeerConnectionIceErrorEvent } = require('./rtc-peer-connection-ice-error-event');
-const { RTCDataChannelEvent } = require('./rtc-data-channel-event');
-const { createDataChannelObject } = require('./rtc-data-channel');
-const { ERROR_DETAILS, RTCError } = require('./rtc-error');
-const { RTCErrorEvent } = require('./rtc-error-event');
-const { wrapCertificate, nativeCertificate, normalizeKeygenAlgorithm } = require('./rtc-certificate');
-const { RTCIceTransport } = require('./rtc-ice-transport');
-const { RTCDtlsTransport } = require('./rtc-dtls-transport');
-const { RTCSctpTransport } = require('./rtc-sctp-transport');
-const { RTCStatsReport, statsTimestamp } = require('./rtc-stats-report');
+} from './configuration.js';
+import { RTCSessionDescription, SDP_TYPES } from './rtc-session-description.js';
+import { RTCIceCandidate } from './rtc-ice-candidate.js';
+import { RTCPeerConnectionIceEvent } from './rtc-peer-connection-ice-event.js';
+import { RTCPeerConnectionIceErrorEvent } from './rtc-peer-connection-ice-error-event.js';
+import { RTCDataChannelEvent } from './rtc-data-channel-event.js';
+import { createDataChannelObject } from './rtc-data-channel.js';
+import { ERROR_DETAILS, RTCError } from './rtc-error.js';
+import { RTCErrorEvent } from './rtc-error-event.js';
+import { wrapCertificate, nativeCertificate, normalizeKeygenAlgorithm } from './rtc-certificate.js';
+import { RTCIceTransport } from './rtc-ice-transport.js';
+import { RTCDtlsTransport } from './rtc-dtls-transport.js';
+import { RTCSctpTransport } from './rtc-sctp-transport.js';
+import { RTCStatsReport, statsTimestamp } from './rtc-stats-report.js';
 
-const queueTask = typeof setImmediate === 'function' ? setImmediate : (f) => setTimeout(f, 0);
+// A macrotask: setImmediate where the runtime has it (Node, Bun), else a zero-delay timer.
+const queueTask = typeof globalThis.setImmediate === 'function'
+  ? (f) => globalThis.setImmediate(f)
+  : (f) => setTimeout(f, 0);
 
 /** Largest label / protocol, in UTF-8 bytes (webrtc-pc §6.1 createDataChannel). */
 const MAX_LABEL_BYTES = 65535;
@@ -957,8 +959,12 @@ function makeRTCPeerConnection(engine) {
 
     /** The engine lost this peer (internal failure): the transports and channels are gone. */
     #engineFailed(message) {
-      if (typeof process !== 'undefined' && typeof process.emitWarning === 'function') {
-        process.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      // A process warning where the runtime has them (Node), else the console.
+      const proc = globalThis.process;
+      if (proc && typeof proc.emitWarning === 'function') {
+        proc.emitWarning(`polyrtc engine failure: ${message}`, 'PolyrtcWarning');
+      } else if (globalThis.console && typeof globalThis.console.warn === 'function') {
+        globalThis.console.warn(`polyrtc engine failure: ${message}`);
       }
       if (this.#connectionState !== 'failed') {
         this.#connectionState = 'failed';
@@ -1073,4 +1079,4 @@ function makeRTCPeerConnection(engine) {
   return RTCPeerConnection;
 }
 
-module.exports = { makeRTCPeerConnection, MAX_LABEL_BYTES };
+export { makeRTCPeerConnection, MAX_LABEL_BYTES };

@@ -1,5 +1,4 @@
-'use strict';
-const { illegalConstructor, defineEventHandlers, fire } = require('./util');
+import { illegalConstructor, defineEventHandlers, fire } from './util.js';
 
 /** W3C webrtc-pc §6.1.1 RTCSctpTransport. */
 class RTCSctpTransport extends EventTarget {
@@ -37,4 +36,4 @@ class RTCSctpTransport extends EventTarget {
 
 defineEventHandlers(RTCSctpTransport.prototype, ['statechange']);
 
-module.exports = { RTCSctpTransport };
+export { RTCSctpTransport };

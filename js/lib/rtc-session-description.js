@@ -1,5 +1,4 @@
-'use strict';
-const { toDictionary, toEnum, toDOMString } = require('./util');
+import { toDictionary, toEnum, toDOMString } from './util.js';
 
 const SDP_TYPES = ['offer', 'pranswer', 'answer', 'rollback'];
 
@@ -29,4 +28,4 @@ Object.defineProperty(RTCSessionDescription.prototype, Symbol.toStringTag, {
   value: 'RTCSessionDescription', configurable: true,
 });
 
-module.exports = { RTCSessionDescription, SDP_TYPES };
+export { RTCSessionDescription, SDP_TYPES };

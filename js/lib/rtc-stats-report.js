@@ -1,5 +1,4 @@
-'use strict';
-const { illegalConstructor } = require('./util');
+import { illegalConstructor } from './util.js';
 
 /**
  * W3C webrtc-pc §8.3 RTCStatsReport: a read-only maplike<DOMString, object>. The stats
@@ -38,4 +37,4 @@ function statsTimestamp() {
   return Date.now();
 }
 
-module.exports = { RTCStatsReport, statsTimestamp };
+export { RTCStatsReport, statsTimestamp };

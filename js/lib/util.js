@@ -1,4 +1,3 @@
-'use strict';
 // Shared helpers for the W3C layer: WebIDL conversions, DOMException creation, the one
 // engine-error mapping table, and HTML event handler attributes.
 
@@ -184,7 +183,7 @@ function illegalConstructor(token) {
   if (token !== INTERNAL) throw new TypeError('Illegal constructor');
 }
 
-module.exports = {
+export {
   INTERNAL,
   domException,
   mapEngineError,

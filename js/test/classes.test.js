@@ -202,7 +202,7 @@ test('RTCPeerConnection initial state', () => {
 });
 
 test('engine errors map to the platform DOMException', async () => {
-  const { mapEngineError } = require('../lib/util');
+  const { mapEngineError } = require('./layer').lib('util');
   const mk = (message, code) => Object.assign(new Error(message), code ? { code } : {});
   for (const name of ['InvalidStateError', 'InvalidAccessError', 'InvalidModificationError', 'SyntaxError',
     'OperationError', 'NotSupportedError']) {
@@ -219,7 +219,7 @@ test('engine errors map to the platform DOMException', async () => {
 });
 
 test('utf8Length matches UTF-8 encoding', () => {
-  const { utf8Length } = require('../lib/util');
+  const { utf8Length } = require('./layer').lib('util');
   for (const s of ['', 'abc', '\u00e9', '\u20ac', '\u{1F600}', 'a\u{1F600}\u00e9\u20acz', '\u07FF\u0800'.repeat(3)]) {
     assert.strictEqual(utf8Length(s), new TextEncoder().encode(s).length, JSON.stringify(s));
   }

@@ -1,5 +1,5 @@
 'use strict';
-const { createApi } = require('../lib/factory');
+const { createApi } = require('./layer').lib('factory');
 const { createFakeEngine } = require('./fake-engine');
 
 function fakeApi(options) {

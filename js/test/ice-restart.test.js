@@ -1,5 +1,5 @@
 'use strict';
-// ICE restart on the REAL package (js/index.js on the native addon), two peers in one
+// ICE restart on the REAL package (js/node.js on the native addon), two peers in one
 // process over loopback UDP: restartIce() -> negotiationneeded -> an offer with new ICE
 // credentials -> an answer with new ones too -> gathering again -> the channel keeps
 // delivering; createOffer({iceRestart}); stale usernameFragments; rollback.

@@ -1,5 +1,5 @@
 'use strict';
-// End-to-end tests of the REAL package (js/index.js on the native addon): two peers in one
+// End-to-end tests of the REAL package (js/node.js on the native addon): two peers in one
 // process over loopback UDP. Skipped only when the addon binary is missing.
 const test = require('node:test');
 const assert = require('node:assert');

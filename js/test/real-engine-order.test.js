@@ -1,5 +1,5 @@
 'use strict';
-// Event order of the REAL package (js/index.js on the native addon) as webrtc-pc gives it,
+// Event order of the REAL package (js/node.js on the native addon) as webrtc-pc gives it,
 // bufferedamountlow exactness, and the perfect negotiation pattern with glare.
 const test = require('node:test');
 const assert = require('node:assert');

@@ -1,5 +1,5 @@
 'use strict';
-// The send buffer bound of the REAL package (js/index.js on the native addon): past the
+// The send buffer bound of the REAL package (js/node.js on the native addon): past the
 // engine's MAX_SEND_BUFFER, RTCDataChannel.send() throws OperationError (webrtc-pc §6.2
 // send(), step "queue data for transmission ... if not enough buffer space is available,
 // throw an OperationError"), bufferedAmount does not grow, and nothing accepted is lost.

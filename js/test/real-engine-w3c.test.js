@@ -1,5 +1,5 @@
 'use strict';
-// W3C behaviour of the REAL package (js/index.js on the native addon), two peers in one
+// W3C behaviour of the REAL package (js/node.js on the native addon), two peers in one
 // process over loopback UDP: configuration, transports, failure, stats, error names.
 const test = require('node:test');
 const assert = require('node:assert');

@@ -1,5 +1,5 @@
 'use strict';
-// Helpers for the tests of the REAL package (js/index.js on the native addon). Not a test
+// Helpers for the tests of the REAL package (js/node.js on the native addon, as `require` gets it). Not a test
 // file itself (test-all runs only *.test.js).
 const assert = require('node:assert');
 const fs = require('fs');
@@ -19,7 +19,7 @@ function skipUnlessAddon(file) {
 
 function loadApi() {
   process.env.POLYRTC_INCLUDE_LOOPBACK = '1';
-  return haveAddon ? require('../index.js') : null;
+  return haveAddon ? require('./layer').nodeApi() : null;
 }
 
 function once(target, type) {

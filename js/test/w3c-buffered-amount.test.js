@@ -1,5 +1,5 @@
 'use strict';
-// webrtc-pc §6.2 RTCDataChannel bufferedAmount on the REAL package (js/index.js on the
+// webrtc-pc §6.2 RTCDataChannel bufferedAmount on the REAL package (js/node.js on the
 // native addon): "When the underlying data transport sends data from its queue, the user
 // agent MUST queue a task that reduces [[BufferedAmount]] with the number of bytes that was
 // sent" — sent, not acknowledged by the peer. And bufferedamountlow fires when

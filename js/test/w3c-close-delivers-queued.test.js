@@ -1,5 +1,5 @@
 'use strict';
-// W3C webrtc-pc §6.2 RTCDataChannel closing procedure on the REAL package (js/index.js on the
+// W3C webrtc-pc §6.2 RTCDataChannel closing procedure on the REAL package (js/node.js on the
 // native addon), two peers in one process over loopback UDP: close() sets readyState to
 // 'closing' at once, then "finish sending all currently pending messages of the channel"
 // before the SCTP stream is reset (RFC 8831 §6.7), so everything send() accepted before

@@ -1,6 +1,6 @@
 'use strict';
 // webrtc-pc "set a configuration", getConfiguration / setConfiguration, generateCertificate
-// and RTCCertificate on the REAL package (js/index.js on the native addon), written from the
+// and RTCCertificate on the REAL package (js/node.js on the native addon), written from the
 // spec's algorithm steps (W3C editor's draft, §4.4.1 and §4.10).
 const test = require('node:test');
 const assert = require('node:assert');

@@ -1,5 +1,5 @@
 'use strict';
-// W3C webrtc-pc data channels on the REAL package (js/index.js on the native addon), two
+// W3C webrtc-pc data channels on the REAL package (js/node.js on the native addon), two
 // peers in one process over loopback UDP:
 //  - RTCPeerConnection.close() ("close the connection"): every channel of the closing side is
 //    'closed' at once, without the closing procedure or an error; the other side's channels

@@ -1,5 +1,5 @@
 'use strict';
-// W3C webrtc-pc ICE states and addIceCandidate on the REAL package (js/index.js on the native
+// W3C webrtc-pc ICE states and addIceCandidate on the REAL package (js/node.js on the native
 // addon), two peers in one process over loopback UDP:
 //  - RTCIceConnectionState / RTCIceTransportState "completed": gathering finished, the peer
 //    signaled end-of-candidates, checks done with a connection found; without the peer's

@@ -1,6 +1,6 @@
 'use strict';
 // W3C webrtc-pc operations chain ("chain an operation", §4.4.1.2) and where each method's
-// checks throw or reject, on the REAL package (js/index.js on the native addon). One test per
+// checks throw or reject, on the REAL package (js/node.js on the native addon). One test per
 // rule; every failure must be the platform's DOMException (or a TypeError where WebIDL or the
 // spec says so), never a plain Error.
 //  - createOffer / createAnswer / setLocalDescription / setRemoteDescription / addIceCandidate

@@ -1,5 +1,5 @@
 'use strict';
-// W3C webrtc-pc closing procedure when the REMOTE closes first, on the REAL package (js/index.js
+// W3C webrtc-pc closing procedure when the REMOTE closes first, on the REAL package (js/node.js
 // on the native addon), two peers in one process over loopback UDP.
 //
 // What the spec guarantees, and what is checked here:

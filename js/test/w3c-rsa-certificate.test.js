@@ -1,5 +1,5 @@
 'use strict';
-// generateCertificate with RsaHashedKeyGenParams on the REAL package (js/index.js on the
+// generateCertificate with RsaHashedKeyGenParams on the REAL package (js/node.js on the
 // native addon): WebCrypto's normalization of the algorithm (TypeError for missing members,
 // NotSupportedError for what cannot sign DTLS), generation off the JS thread, and two of our
 // peers connecting with RSA certificates (the fingerprint in the SDP is the certificate's).

@@ -1,5 +1,5 @@
 'use strict';
-// Interop: the implementation under test (POLYRTC_IMPL, default js/index.js) <-> aiortc
+// Interop: the implementation under test (POLYRTC_IMPL, default polyrtc's js/node.js) <-> aiortc
 // (Python, from PyPI: pip install aiortc==1.16.0), one child process per aiortc peer.
 // Skips (loudly) when `python3 -c "import aiortc"` fails, except under CI=true, where it fails.
 const { execFileSync } = require('node:child_process');

@@ -1,5 +1,5 @@
 'use strict';
-// Interop: descriptions without any m-section, between polyrtc (js/index.js) and headless
+// Interop: descriptions without any m-section, between polyrtc (js/node.js) and headless
 // Chromium. Before the first data channel both make an offer with no m-section (JSEP §5.2.1);
 // the other side answers it with none, nobody gathers (iceGatheringState stays 'new'); then the
 // first createDataChannel() fires negotiationneeded and the next offer carries m=application,

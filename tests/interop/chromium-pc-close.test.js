@@ -1,5 +1,5 @@
 'use strict';
-// Interop: RTCPeerConnection.close() between polyrtc (js/index.js) and headless Chromium.
+// Interop: RTCPeerConnection.close() between polyrtc (js/node.js) and headless Chromium.
 // The closing side's channels close without an error; the other side's channels, in-band and
 // negotiated, see the SCTP ABORT: `error` (RTCError, errorDetail 'sctp-failure') with
 // readyState 'closed', then `close` (webrtc-pc §6.2 "announcing a data channel as closed"),

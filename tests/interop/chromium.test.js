@@ -1,5 +1,5 @@
 'use strict';
-// Interop: the implementation under test (POLYRTC_IMPL, default js/index.js) <-> Debian's
+// Interop: the implementation under test (POLYRTC_IMPL, default polyrtc's js/node.js) <-> Debian's
 // Chromium (headless, driven by playwright-core). Skips only when /usr/bin/chromium is absent.
 const { defineInteropSuite } = require('./lib/cases');
 const { chromiumAvailable, launchChromium, preparePage, CHROMIUM_PATH } = require('./lib/chromium');

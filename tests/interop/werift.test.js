@@ -1,5 +1,5 @@
 'use strict';
-// Interop: the implementation under test (POLYRTC_IMPL, default js/index.js) <-> werift
+// Interop: the implementation under test (POLYRTC_IMPL, default polyrtc's js/node.js) <-> werift
 // (pure TypeScript WebRTC), both in this process.
 const { defineInteropSuite } = require('./lib/cases');
 const { WeriftPeer } = require('./lib/peers');

@@ -2,7 +2,8 @@
 // STUN server-reflexive candidates through a real NAT, all on this machine: four network
 // namespaces (see netns.js), Debian's coturn `turnserver` as a plain STUN server on the
 // "internet" side, peer A behind a Linux MASQUERADE NAT, peer B on the public side. Each peer
-// is a Node child process running js/index.js on the real addon inside its namespace;
+// is a Node child process running the package's CommonJS entry (js/cjs/node.cjs, built
+// here) on the real addon inside its namespace;
 // this process relays their signaling (JSON lines over stdin/stdout).
 //
 // Skips (loudly) only when not root or when `ip netns` is unavailable; with CI=true it fails
@@ -120,6 +121,7 @@ function parseCandidateLine(line) {
 async function withNat({ masquerade = [] }, body) {
   if (unavailable) assert.fail(`NAT test cannot run (CI=true, so no skip): ${unavailable}`);
   assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
+  require('../../scripts/build-cjs').build(); // js/cjs/node.cjs, which peer.js requires
 
   const ns = net.topologyNames();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prtc-nat-'));

@@ -15,7 +15,7 @@ if (role !== 'offer' && role !== 'answer') {
 const MESSAGES = 3;
 const me = role === 'offer' ? 'A' : 'B';
 
-const { RTCPeerConnection } = require(path.join(__dirname, '..', '..', 'js', 'index.js'));
+const { RTCPeerConnection } = require(path.join(__dirname, '..', '..', 'js', 'cjs', 'node.cjs'));
 
 function emit(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);

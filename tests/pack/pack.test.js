@@ -3,9 +3,13 @@
 // step, and `require('polyrtc')` / `import('polyrtc')` work there.
 //
 // 1. "mechanics": packs a staging copy of this repo's package.json (same `files`, `exports`)
-//    with stand-in files, so the packaging itself is checked even before the addon works.
-// 2. "real package": packs the repo itself (needs `npm run build` first, i.e. napi/polyrtc.node)
-//    and runs tests/pack/smoke.mjs: two peers, one channel, a message each way, close, exit 0.
+//    with stand-in files, so the packaging itself is checked even before the addon works:
+//    which file each `exports` entry gives under each condition (node, deno, bun, worker,
+//    browser, workerd), for import and require.
+// 2. "real package": packs the repo itself (needs `npm run build` first, i.e. napi/polyrtc.node;
+//    npm pack's prepack generates js/cjs/), checks the tarball's files and runs
+//    tests/pack/smoke.mjs: require/import of polyrtc and polyrtc/relay, then two peers, one
+//    channel, a message each way, close, exit 0.
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
 const { execFileSync } = require('node:child_process');
@@ -44,7 +48,42 @@ function rm(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-test('pack mechanics: files, exports, offline install, require + import', { timeout: 180000 }, () => {
+/** Stand-in files for the mechanics test: each says which file it is (`flavor`). */
+const STAND_INS = {
+  'js/package.json': '{ "type": "module" }\n',
+  'js/node.js': "export class RTCPeerConnection {}\nexport const flavor = 'node.js';\n",
+  'js/cjs/node.cjs': "'use strict';\nclass RTCPeerConnection {}\nmodule.exports = { RTCPeerConnection, flavor: 'node.cjs' };\n",
+  'js/wasm.js': "export class RTCPeerConnection {}\nexport const flavor = 'wasm.js';\n",
+  'js/workerd.js': "export class RTCPeerConnection {}\nexport const flavor = 'workerd.js';\n",
+  'js/polyfill-node.js': "export const flavor = 'polyfill-node.js';\n",
+  'js/cjs/polyfill-node.cjs': "'use strict';\nmodule.exports = { flavor: 'polyfill-node.cjs' };\n",
+  'js/polyfill.js': "export const flavor = 'polyfill.js';\n",
+  'js/polyfill-workerd.js': "export const flavor = 'polyfill-workerd.js';\n",
+  'js/index.d.ts': 'export declare class RTCPeerConnection {}\n',
+  'js/cjs/node.d.cts': 'export declare class RTCPeerConnection {}\n',
+  'js/polyfill.d.ts': 'export declare const installed: ReadonlyArray<string>;\n',
+  'js/cjs/polyfill.d.cts': 'export declare const installed: ReadonlyArray<string>;\n',
+  'js/wasm/polyrtc_bg.wasm': 'stand-in\n',
+  'js/test/x.test.js': '// must not be packed\n',
+  'napi/index.js': 'module.exports = {};\n',
+  'napi/polyrtc.node': 'not a real addon\n',
+  'napi/build.js': '// must not be packed\n',
+  'relay/index.js': "'use strict';\nmodule.exports = { startRelay() {}, flavor: 'relay/index.js' };\n",
+  'relay/index.mjs': "export function startRelay() {}\nexport const flavor = 'relay/index.mjs';\n",
+  'relay/index.d.ts': 'export declare function startRelay(): Promise<unknown>;\n',
+  'relay/src/main.rs': '// must not be packed\n',
+};
+
+/** What `import` (or `require`) of `spec` gives in `app`, under extra `conditions`. */
+function flavorOf(app, spec, { conditions = [], how = 'import' } = {}) {
+  const load = how === 'require'
+    ? `import {createRequire} from 'node:module'; const m = createRequire(process.cwd() + '/x.js')(${JSON.stringify(spec)});`
+    : `const m = await import(${JSON.stringify(spec)});`;
+  const args = [...conditions.map((c) => `--conditions=${c}`), '--input-type=module', '-e', `${load} console.log(m.flavor)`];
+  return run(process.execPath, args, app).trim();
+}
+
+test('pack mechanics: files, exports by condition, offline install, require + import', { timeout: 180000 }, () => {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'polyrtc-pack-stage-'));
   const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'polyrtc-pack-out-'));
   let app;
@@ -54,34 +93,51 @@ test('pack mechanics: files, exports, offline install, require + import', { time
     delete pkg.scripts;
     fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(pkg, null, 2));
     for (const f of ['README.md', 'LICENSE']) fs.copyFileSync(path.join(ROOT, f), path.join(stage, f));
-    fs.mkdirSync(path.join(stage, 'js'));
-    fs.mkdirSync(path.join(stage, 'napi'));
-    const stub = 'class RTCPeerConnection {}\n';
-    fs.writeFileSync(path.join(stage, 'js', 'index.js'), `'use strict';\n${stub}module.exports = { RTCPeerConnection, flavor: 'cjs' };\n`);
-    fs.writeFileSync(path.join(stage, 'js', 'index.mjs'), `${stub}export { RTCPeerConnection };\nexport const flavor = 'esm';\n`);
-    fs.writeFileSync(path.join(stage, 'js', 'index.d.ts'), 'export declare class RTCPeerConnection {}\n');
-    fs.writeFileSync(path.join(stage, 'napi', 'index.js'), 'module.exports = {};\n');
-    fs.writeFileSync(path.join(stage, 'napi', 'polyrtc.node'), 'not a real addon\n');
-    fs.writeFileSync(path.join(stage, 'napi', 'build.js'), '// must not be packed\n');
-    fs.writeFileSync(path.join(stage, '.gitignore'), '*.node\n'); // like the repo's: `files` must still win
+    for (const [f, text] of Object.entries(STAND_INS)) {
+      fs.mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
+      fs.writeFileSync(path.join(stage, f), text);
+    }
+    // Like the repo's: `files` must still win over these (the addon and js/cjs/ are ignored by git).
+    fs.writeFileSync(path.join(stage, '.gitignore'), '*.node\n/js/cjs/\n/js/wasm/\n');
 
     const { tarball, files } = pack(stage, dest);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'js/index.js', 'js/index.mjs', 'js/index.d.ts', 'napi/index.js', 'napi/polyrtc.node']) {
+    const packed = Object.keys(STAND_INS).filter((f) => !/test|build\.js|src\//.test(f));
+    for (const f of ['package.json', 'README.md', 'LICENSE', ...packed]) {
       assert.ok(files.includes(f), `tarball lacks ${f}; has ${files.join(', ')}`);
     }
-    assert.ok(!files.includes('napi/build.js'), 'tarball must not carry napi/build.js');
+    for (const f of ['napi/build.js', 'js/test/x.test.js', 'relay/src/main.rs']) assert.ok(!files.includes(f), `tarball must not carry ${f}`);
 
     app = installFresh(tarball);
     const out = run(process.execPath, ['smoke.mjs', '--load-only'], app);
     assert.match(out, /require and import both load polyrtc/);
-    const flavors = run(
-      process.execPath,
-      ['--input-type=module', '-e', "import {createRequire} from 'node:module'; const r=createRequire(process.cwd()+'/x.js'); const m=await import('polyrtc'); console.log(r('polyrtc').flavor, m.flavor)"],
-      app,
-    ).trim();
-    assert.equal(flavors, 'cjs esm', 'exports: require -> js/index.js, import -> js/index.mjs');
-    const types = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'polyrtc', 'package.json'), 'utf8')).exports['.'].types;
-    assert.ok(fs.existsSync(path.join(app, 'node_modules', 'polyrtc', types)), 'exports.types points at a packed file');
+    // Node: the addon entry, ES modules for import and the generated CommonJS for require.
+    assert.equal(flavorOf(app, 'polyrtc'), 'node.js');
+    assert.equal(flavorOf(app, 'polyrtc', { how: 'require' }), 'node.cjs');
+    assert.equal(flavorOf(app, 'polyrtc/polyfill'), 'polyfill-node.js');
+    assert.equal(flavorOf(app, 'polyrtc/polyfill', { how: 'require' }), 'polyfill-node.cjs');
+    assert.equal(flavorOf(app, 'polyrtc/wasm'), 'wasm.js');
+    assert.equal(flavorOf(app, 'polyrtc/relay'), 'relay/index.mjs');
+    assert.equal(flavorOf(app, 'polyrtc/relay', { how: 'require' }), 'relay/index.js');
+    // Other runtimes set their own condition and (Deno, Bun, workerd) `node` too: theirs comes first.
+    for (const c of ['deno', 'bun', 'worker', 'browser']) {
+      assert.equal(flavorOf(app, 'polyrtc', { conditions: [c] }), 'wasm.js', `condition ${c}`);
+      assert.equal(flavorOf(app, 'polyrtc/polyfill', { conditions: [c] }), 'polyfill.js', `polyfill, condition ${c}`);
+    }
+    assert.equal(flavorOf(app, 'polyrtc', { conditions: ['workerd'] }), 'workerd.js');
+    assert.equal(flavorOf(app, 'polyrtc/wasm', { conditions: ['workerd'] }), 'workerd.js');
+    assert.equal(flavorOf(app, 'polyrtc/polyfill', { conditions: ['workerd'] }), 'polyfill-workerd.js');
+
+    // Every `types` the exports name is a packed file.
+    const installed = path.join(app, 'node_modules', 'polyrtc');
+    const { exports } = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    const types = [];
+    const walk = (v, key) => {
+      if (typeof v === 'string') { if (key === 'types') types.push(v); return; }
+      for (const [k, w] of Object.entries(v)) walk(w, k);
+    };
+    walk(exports);
+    assert.deepEqual([...new Set(types)].sort(), ['./js/cjs/node.d.cts', './js/cjs/polyfill.d.cts', './js/index.d.ts', './js/polyfill.d.ts', './relay/index.d.ts']);
+    for (const t of types) assert.ok(fs.existsSync(path.join(installed, t)), `types ${t} is packed`);
   } finally {
     rm(stage);
     rm(dest);
@@ -90,14 +146,28 @@ test('pack mechanics: files, exports, offline install, require + import', { time
 });
 
 test('real package: npm pack of the repo installs offline and connects two peers', { timeout: 180000 }, () => {
-  const missing = ['js/index.js', 'js/index.mjs', 'napi/index.js', 'napi/polyrtc.node'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+  const missing = ['napi/index.js', 'napi/polyrtc.node'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
   assert.deepEqual(missing, [], `build the package first (npm run build); missing: ${missing.join(', ')}`);
   const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'polyrtc-pack-out-'));
   let app;
   try {
     const { tarball, files } = pack(ROOT, dest);
     assert.ok(files.includes('napi/polyrtc.node'), 'tarball carries the addon binary');
+    // npm pack ran prepack (scripts/build-cjs.js): the generated CommonJS is in the tarball.
+    for (const f of ['js/node.js', 'js/cjs/node.cjs', 'js/cjs/node.d.cts', 'js/cjs/polyfill.d.cts', 'js/cjs/engine/napi.cjs', 'js/cjs/lib/factory.cjs',
+      'js/polyfill-node.js', 'js/cjs/polyfill-node.cjs', 'js/lib/factory.js', 'js/engine/napi.js', 'js/package.json',
+      'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts']) {
+      assert.ok(files.includes(f), `tarball lacks ${f}`);
+    }
+    assert.deepEqual(files.filter((f) => f.startsWith('js/test/') || f.startsWith('relay/src/')), [], 'no tests or relay sources');
     app = installFresh(tarball);
+    // The ES-module sources in the tarball are ES modules: no require( in js/lib/*.js.
+    const lib = path.join(app, 'node_modules', 'polyrtc', 'js', 'lib');
+    const libFiles = fs.readdirSync(lib).filter((f) => f.endsWith('.js'));
+    assert.ok(libFiles.length >= 15, `js/lib has ${libFiles.length} files`);
+    for (const f of libFiles) {
+      assert.doesNotMatch(fs.readFileSync(path.join(lib, f), 'utf8'), /\brequire\(|module\.exports/, `js/lib/${f} is CommonJS`);
+    }
     const out = run(process.execPath, ['smoke.mjs'], app, 60000);
     assert.match(out, /got "pong:ping"/);
   } finally {

@@ -1,7 +1,8 @@
 // Runs inside a fresh directory where the packed tarball was installed.
 // Usage: node smoke.mjs [--load-only]
-// Checks that require('polyrtc') and import('polyrtc') both load; then (unless --load-only)
-// creates two peers, opens a data channel, exchanges a message each way, closes, exits 0.
+// Checks that require('polyrtc') and import('polyrtc') both load, with the same names, and
+// polyrtc/relay both ways; then (unless --load-only) creates two peers (one from each),
+// opens a data channel, exchanges a message each way, closes, exits 0.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -19,15 +20,29 @@ for (const [how, m] of [['require', cjs], ['import', esm]]) {
     process.exit(1);
   }
 }
-console.log('smoke: require and import both load polyrtc');
+const cjsNames = Object.keys(cjs).sort().join(',');
+const esmNames = Object.keys(esm).filter((k) => k !== 'default').sort().join(',');
+if (cjsNames !== esmNames) {
+  console.error(`smoke: require and import export different names: ${cjsNames} / ${esmNames}`);
+  process.exit(1);
+}
+const relayCjs = require('polyrtc/relay');
+const relayEsm = await import('polyrtc/relay');
+if (typeof relayCjs.startRelay !== 'function' || typeof relayEsm.startRelay !== 'function') {
+  console.error('smoke: polyrtc/relay has no startRelay');
+  process.exit(1);
+}
+console.log('smoke: require and import both load polyrtc and polyrtc/relay');
 if (loadOnly) {
   clearTimeout(watchdog);
   process.exit(0);
 }
 
-const { RTCPeerConnection } = esm;
-const a = new RTCPeerConnection();
-const b = new RTCPeerConnection();
+// One peer from each copy of the layer (import: js/node.js, require: the generated
+// js/cjs/node.cjs), so both load the addon from inside the installed package, and objects of
+// one copy (descriptions, candidates) are accepted by the other.
+const a = new esm.RTCPeerConnection();
+const b = new cjs.RTCPeerConnection();
 a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
 b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
 

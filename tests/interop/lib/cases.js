@@ -1,7 +1,7 @@
 'use strict';
 // The interop cases, written once over the PeerBase interface (peers.js) and registered with
 // node:test for one remote stack. The local peer is always the implementation under test
-// (POLYRTC_IMPL, default js/index.js) running in this process.
+// (POLYRTC_IMPL, default polyrtc's js/node.js) running in this process.
 const assert = require('node:assert/strict');
 const { describe, test, before, after } = require('node:test');
 const { W3CPeer } = require('./peers');

@@ -1,0 +1,24 @@
+// polyrtc on Node: the W3C WebRTC API (data channels) on the native addon engine.
+// The package's `.` export under the `node` condition (`import`); `require` gets the
+// CommonJS copy of this file that scripts/build-cjs.js generates (js/cjs/node.cjs).
+import { createApi } from './lib/factory.js';
+import * as napiEngine from './engine/napi.js';
+
+const api = createApi(napiEngine);
+
+export const RTCPeerConnection = api.RTCPeerConnection;
+export const RTCSessionDescription = api.RTCSessionDescription;
+export const RTCIceCandidate = api.RTCIceCandidate;
+export const RTCDataChannel = api.RTCDataChannel;
+export const RTCPeerConnectionIceEvent = api.RTCPeerConnectionIceEvent;
+export const RTCPeerConnectionIceErrorEvent = api.RTCPeerConnectionIceErrorEvent;
+export const RTCDataChannelEvent = api.RTCDataChannelEvent;
+export const RTCCertificate = api.RTCCertificate;
+export const RTCSctpTransport = api.RTCSctpTransport;
+export const RTCDtlsTransport = api.RTCDtlsTransport;
+export const RTCIceTransport = api.RTCIceTransport;
+export const RTCError = api.RTCError;
+export const RTCErrorEvent = api.RTCErrorEvent;
+export const RTCStatsReport = api.RTCStatsReport;
+
+export default api;

@@ -1,0 +1,10 @@
+// Types of `polyrtc/polyfill`: importing it defines the standard WebRTC interface objects
+// (RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, RTCDataChannel, the event
+// classes, RTCCertificate, RTCSctpTransport, RTCDtlsTransport, RTCIceTransport, RTCError,
+// RTCErrorEvent, RTCStatsReport) on globalThis when the runtime has no RTCPeerConnection
+// (js/lib/install.js says why the set goes in as a whole). Their types are
+// those of the package's main entry (js/index.d.ts); with TypeScript's DOM lib they are
+// already declared globally.
+
+/** The names this import defined on globalThis (none where the runtime has RTCPeerConnection). */
+export declare const installed: ReadonlyArray<string>;

@@ -5,8 +5,8 @@
 //   const relay = await startRelay({ users: { alice: 'secret' }, allowPrivate: true });
 //   relay.wsUrl, relay.turnUrls; await relay.close();
 //
-// The binary is found at options.bin, $POLYRTC_RELAY_BIN, or
-// ${CARGO_TARGET_DIR:-target}/{release,debug}/polyrtc-relay.
+// The binary is found at options.bin, $POLYRTC_RELAY_BIN, relay/polyrtc-relay (shipped in
+// the package), or ${CARGO_TARGET_DIR:-target}/{release,debug}/polyrtc-relay.
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -15,12 +15,22 @@ const path = require('node:path');
 function findBinary(bin) {
   if (bin) return bin;
   if (process.env.POLYRTC_RELAY_BIN) return process.env.POLYRTC_RELAY_BIN;
-  const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', 'target');
-  for (const profile of ['release', 'debug']) {
-    const p = path.join(target, profile, 'polyrtc-relay');
-    if (fs.existsSync(p)) return p;
+  const shipped = path.join(__dirname, 'polyrtc-relay');
+  // In a checkout (relay/Cargo.toml beside this file) the newest cargo build wins, so a
+  // changed relay is never run from a stale copy; an installed package has only the copy
+  // relay/build.js made.
+  const candidates = [];
+  if (fs.existsSync(path.join(__dirname, 'Cargo.toml'))) {
+    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, '..', 'target');
+    for (const profile of ['release', 'debug']) candidates.push(path.join(target, profile, 'polyrtc-relay'));
   }
-  throw new Error('polyrtc-relay binary not found: build it with `cargo build -p polyrtc-relay` or set POLYRTC_RELAY_BIN');
+  candidates.push(shipped);
+  const found = candidates
+    .filter((p) => fs.existsSync(p))
+    .map((p) => ({ p, t: fs.statSync(p).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  if (found.length) return found[0].p;
+  throw new Error('polyrtc-relay binary not found: build it with `node relay/build.js` (or `cargo build -p polyrtc-relay`) or set POLYRTC_RELAY_BIN');
 }
 
 /** The `--listen` value: options.listen, or options.host (default 127.0.0.1) and options.port (default 0). */
@@ -127,4 +137,4 @@ function startRelay(options = {}) {
   });
 }
 
-module.exports = { startRelay };
+module.exports = { startRelay, findBinary };

@@ -77,11 +77,8 @@ if ! python3 -c "import aiortc, sys; sys.exit(aiortc.__version__ != '${AIORTC_VE
   "${pip[@]}" 2>/dev/null || "${pip[@]}" --break-system-packages
 fi
 
-# 5. The addon (release build; cargo makes it a no-op when nothing changed), then the
-#    CommonJS copy of the JS layer (scripts/build-cjs.js; npm run build chains both).
+# 5. The addon and the relay binary (release builds copied to napi/polyrtc.node and
+#    relay/polyrtc-relay; cargo makes them no-ops when nothing changed), then the CommonJS
+#    copy of the JS layer (scripts/build-cjs.js; npm run build chains all three).
 say "npm run build"
 npm run build
-
-# 6. The relay binary the JS and interop suites start (relay/index.js finds it in target/).
-say "cargo build -p polyrtc-relay"
-cargo build -q -p polyrtc-relay --bin polyrtc-relay

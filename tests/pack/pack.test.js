@@ -146,7 +146,7 @@ test('pack mechanics: files, exports by condition, offline install, require + im
 });
 
 test('real package: npm pack of the repo installs offline and connects two peers', { timeout: 180000 }, () => {
-  const missing = ['napi/index.js', 'napi/polyrtc.node'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+  const missing = ['napi/index.js', 'napi/polyrtc.node', 'relay/polyrtc-relay'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
   assert.deepEqual(missing, [], `build the package first (npm run build); missing: ${missing.join(', ')}`);
   const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'polyrtc-pack-out-'));
   let app;
@@ -156,7 +156,7 @@ test('real package: npm pack of the repo installs offline and connects two peers
     // npm pack ran prepack (scripts/build-cjs.js): the generated CommonJS is in the tarball.
     for (const f of ['js/node.js', 'js/cjs/node.cjs', 'js/cjs/node.d.cts', 'js/cjs/polyfill.d.cts', 'js/cjs/engine/napi.cjs', 'js/cjs/lib/factory.cjs',
       'js/polyfill-node.js', 'js/cjs/polyfill-node.cjs', 'js/lib/factory.js', 'js/engine/napi.js', 'js/package.json',
-      'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts']) {
+      'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts', 'relay/cli.js', 'relay/polyrtc-relay']) {
       assert.ok(files.includes(f), `tarball lacks ${f}`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('js/test/') || f.startsWith('relay/src/')), [], 'no tests or relay sources');
@@ -170,6 +170,11 @@ test('real package: npm pack of the repo installs offline and connects two peers
     }
     const out = run(process.execPath, ['smoke.mjs'], app, 60000);
     assert.match(out, /got "pong:ping"/);
+    assert.match(out, /relay from the package listened on ws:/);
+    // The package's bin: `npx polyrtc-relay --help` works offline from the install.
+    const help = run('npx', ['--offline', '--no-install', 'polyrtc-relay', '--help'], app, 60000);
+    assert.match(help, /--upstream/);
+    assert.match(help, /--cert FILE --key FILE/);
   } finally {
     rm(dest);
     if (app) rm(app);

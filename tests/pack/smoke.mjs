@@ -38,6 +38,20 @@ if (loadOnly) {
   process.exit(0);
 }
 
+// The relay binary shipped in the package starts from there (no cargo, no target/).
+delete process.env.POLYRTC_RELAY_BIN;
+const relay = await relayEsm.startRelay({ users: { smoke: 'test' }, allowPrivate: true });
+if (!/^ws:\/\/127\.0\.0\.1:\d+$/.test(relay.wsUrl) || (await relay.stats()).allocations !== 0) {
+  console.error(`smoke: unexpected relay ${relay.wsUrl}`);
+  process.exit(1);
+}
+if (!relay.process.spawnargs[0].includes('node_modules/polyrtc/relay/polyrtc-relay')) {
+  console.error(`smoke: the relay ran from ${relay.process.spawnargs[0]}, not the package`);
+  process.exit(1);
+}
+await relay.close();
+console.log(`smoke: relay from the package listened on ${relay.wsUrl}`);
+
 // One peer from each copy of the layer (import: js/node.js, require: the generated
 // js/cjs/node.cjs), so both load the addon from inside the installed package, and objects of
 // one copy (descriptions, candidates) are accepted by the other.

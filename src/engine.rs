@@ -5,6 +5,9 @@
 
 use crate::peer::{IceCandidateInit, PeerEvent};
 
+mod stats;
+pub use stats::stats_obj;
+
 /// At most this many events go into one batch; a wake-up producing more sends several.
 pub const MAX_BATCH_EVENTS: usize = 1024;
 
@@ -16,6 +19,8 @@ pub enum Val {
     Null,
     Bytes(Vec<u8>),
     Obj(Obj),
+    /// An array (getStats lists).
+    List(Vec<Val>),
 }
 
 impl Val {
@@ -24,6 +29,7 @@ impl Val {
             Val::Str(x) => x.len(),
             Val::Bytes(x) => x.len(),
             Val::Obj(o) => o.weight(),
+            Val::List(l) => l.iter().map(|v| 16 + v.weight()).sum(),
             Val::Num(_) | Val::Bool(_) | Val::Null => 0,
         }
     }

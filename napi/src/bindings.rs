@@ -519,6 +519,14 @@ impl NativePeer {
         })
     }
 
+    /// The core's figures for `getStats()` (`engine-contract.md`): transport, candidate
+    /// pairs, candidates and certificates with webrtc-stats names.
+    #[napi]
+    pub fn get_stats(&self, env: Env) -> napi::Result<napi::JsObject, String> {
+        let obj = self.read(|p| polyrtc::engine::stats_obj(p, clock::now()))?;
+        crate::events::obj_to_js(&env, obj).map_err(jserr::from_napi)
+    }
+
     /// New STUN servers and transport policy, used from the next gathering phase.
     #[napi]
     pub fn set_configuration(&mut self, config: NativePeerIceConfig) -> napi::Result<(), String> {

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{Buffer, Null};
 use napi::{Env, JsObject};
 pub use polyrtc::engine::{candidate_obj, error_obj, to_obj, Obj, Val, MAX_BATCH_EVENTS};
 
-fn obj_to_js(env: &Env, o: Obj) -> napi::Result<JsObject> {
+pub(crate) fn obj_to_js(env: &Env, o: Obj) -> napi::Result<JsObject> {
     let mut js = env.create_object()?;
     for (name, v) in o.0 {
         match v {
@@ -20,9 +20,27 @@ fn obj_to_js(env: &Env, o: Obj) -> napi::Result<JsObject> {
             // The Vec's allocation becomes the Buffer's memory (no copy).
             Val::Bytes(x) => js.set_named_property(name, Buffer::from(x))?,
             Val::Obj(inner) => js.set_named_property(name, obj_to_js(env, inner)?)?,
+            Val::List(items) => js.set_named_property(name, list_to_js(env, items)?)?,
         }
     }
     Ok(js)
+}
+
+fn list_to_js(env: &Env, items: Vec<Val>) -> napi::Result<JsObject> {
+    let mut arr = env.create_array_with_length(items.len())?;
+    for (i, v) in items.into_iter().enumerate() {
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        match v {
+            Val::Str(x) => arr.set_element(i, env.create_string(&x)?)?,
+            Val::Num(x) => arr.set_element(i, env.create_double(x)?)?,
+            Val::Bool(x) => arr.set_element(i, env.get_boolean(x)?)?,
+            Val::Null => arr.set_element(i, env.get_null()?)?,
+            Val::Bytes(x) => arr.set_element(i, env.create_buffer_with_data(x)?.into_raw())?,
+            Val::Obj(inner) => arr.set_element(i, obj_to_js(env, inner)?)?,
+            Val::List(inner) => arr.set_element(i, list_to_js(env, inner)?)?,
+        }
+    }
+    Ok(arr)
 }
 
 /// One batch of events, handed to the JS callback as a single array argument.

@@ -33,6 +33,20 @@ impl CipherSuite {
         self.aead().is_some()
     }
 
+    /// The suite's name in the IANA TLS Cipher Suites registry (what webrtc-stats
+    /// `dtlsCipher` reports), `None` for a suite we do not implement.
+    pub fn iana_name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            _ => return None,
+        })
+    }
+
     pub fn aead(self) -> Option<AeadAlgorithm> {
         match self.0 {
             0xc02b | 0xc02f => Some(AeadAlgorithm::Aes128Gcm),

@@ -296,6 +296,11 @@ impl DtlsConnection {
         self.state == State::Connected
     }
 
+    /// The cipher suite the handshake settled on (once the ServerHello was sent or read).
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.hs.suite
+    }
+
     pub fn stats(&self) -> DtlsStats {
         self.stats.clone()
     }

@@ -34,7 +34,7 @@ mod tests;
 use core::time::Duration;
 use std::net::SocketAddr;
 
-pub use agent::IceAgent;
+pub use agent::{IceAgent, PairCounters, PairStats};
 pub use candidate::{candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind};
 pub use error::IceError;
 

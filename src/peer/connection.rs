@@ -40,6 +40,13 @@ pub struct PeerStats {
     /// Datagrams for a relayed path that its TURN client refused (no allocation any more,
     /// permission or channel table full, too large).
     pub relay_send_errors: u64,
+    /// W3C `RTCTransportStats` packets / bytes: the datagrams other than STUN (webrtc-stats
+    /// counts no ICE connectivity check) sent on an ICE path (before a relayed one's TURN
+    /// framing), and the ones received over an ICE candidate path; bytes are UDP payload.
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub packets_received: u64,
+    pub bytes_received: u64,
 }
 
 /// What was negotiated once an answer is applied.
@@ -1014,7 +1021,13 @@ impl Peer {
                 // A check may have validated the path of held DTLS datagrams.
                 self.replay_early_dtls(now);
             }
-            Some(20..=63) => self.on_dtls_datagram(now, transport, from, data),
+            Some(20..=63) => {
+                if self.ice.note_datagram(now, false, transport, from, data.len()) {
+                    self.stats.packets_received += 1;
+                    self.stats.bytes_received += data.len() as u64;
+                }
+                self.on_dtls_datagram(now, transport, from, data)
+            }
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
         // SCTP packets are assembled when the host asks for transmits: the SACK chunks taken
@@ -1119,6 +1132,12 @@ impl Peer {
                 self.pump(now);
             }
             let t = self.transmits.pop_front()?;
+            if !matches!(t.data.first(), Some(0..=3)) {
+                // Not STUN: counted for getStats (transport and candidate pair).
+                self.stats.packets_sent += 1;
+                self.stats.bytes_sent += t.data.len() as u64;
+                self.ice.note_datagram(now, true, t.transport, t.destination, t.data.len());
+            }
             let Some(r) = self.relays.iter_mut().find(|r| r.id == t.transport) else {
                 return Some(t);
             };
@@ -1127,6 +1146,21 @@ impl Peer {
                 self.stats.relay_send_errors += 1;
             }
         }
+    }
+
+    /// The ICE agent, read-only (candidates, pairs and their counters for getStats).
+    pub fn ice_agent(&self) -> &IceAgent {
+        &self.ice
+    }
+
+    /// The DTLS role once negotiated.
+    pub fn dtls_role(&self) -> Option<DtlsRole> {
+        self.negotiated.as_ref().map(|n| n.dtls_role)
+    }
+
+    /// The DTLS cipher suite once the handshake chose one.
+    pub fn dtls_cipher_suite(&self) -> Option<crate::dtls::CipherSuite> {
+        self.dtls.as_ref().and_then(|d| d.cipher_suite())
     }
 
     pub fn poll_event(&mut self) -> Option<PeerEvent> {

@@ -60,10 +60,28 @@ fn obj_to_js(o: Obj) -> JsValue {
             Val::Null => JsValue::NULL,
             Val::Bytes(x) => Uint8Array::from(x.as_slice()).into(),
             Val::Obj(inner) => obj_to_js(inner),
+            Val::List(items) => list_to_js(items),
         };
         let _ = Reflect::set(&js, &name.into(), &value);
     }
     js.into()
+}
+
+fn list_to_js(items: Vec<Val>) -> JsValue {
+    let arr = Array::new();
+    for v in items {
+        let value: JsValue = match v {
+            Val::Str(x) => x.into(),
+            Val::Num(x) => x.into(),
+            Val::Bool(x) => x.into(),
+            Val::Null => JsValue::NULL,
+            Val::Bytes(x) => Uint8Array::from(x.as_slice()).into(),
+            Val::Obj(inner) => obj_to_js(inner),
+            Val::List(inner) => list_to_js(inner),
+        };
+        arr.push(&value);
+    }
+    arr.into()
 }
 
 fn description_to_js(d: Option<Description>) -> JsValue {
@@ -305,6 +323,12 @@ impl WasmPeer {
         set("selectedCandidatePair", pair);
         set("datagramsDroppedOffPath", (p.stats().datagrams_dropped_off_path as f64).into());
         o.into()
+    }
+
+    /// The addon's `getStats()` object (`now_ms` on the clock the other calls use).
+    #[wasm_bindgen(js_name = getStats)]
+    pub fn get_stats(&self, now_ms: f64) -> JsValue {
+        obj_to_js(crate::engine::stats_obj(&self.peer, time(now_ms)))
     }
 
     /// `init`: `{ label, protocol, ordered, maxPacketLifeTime?, maxRetransmits?, negotiated,

@@ -84,6 +84,7 @@ impl IceAgent {
             remote_nominated: false,
             nominate_next: false,
             valid_local: None,
+            counters: PairCounters::default(),
         });
         Some(self.pairs.len() - 1)
     }
@@ -173,6 +174,13 @@ impl IceAgent {
             self.config.max_check_transmits
         };
         self.start_transaction(now, id, kind, transport, destination, raw, max_sends);
+        if let Some(pair) = self.pairs.get_mut(p) {
+            if consent {
+                pair.counters.consent_requests_sent += 1;
+            } else {
+                pair.counters.requests_sent += 1;
+            }
+        }
         if !consent {
             if let Some(pair) = self.pairs.get_mut(p) {
                 if pair.state != PairState::Succeeded {

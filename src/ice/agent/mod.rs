@@ -11,6 +11,8 @@ use super::*;
 
 mod checklist;
 mod selection;
+mod stats;
+pub use stats::{PairCounters, PairStats};
 use crate::crypto::Rng;
 use crate::net::{Transmit, TransportId};
 use crate::stun::{self, Class, Message, Method};
@@ -70,6 +72,8 @@ struct Pair {
     /// matching the XOR-MAPPED-ADDRESS of the last success response (RFC 8445 §7.2.5.3.2), a
     /// server- or peer-reflexive candidate of the same base. `None`: the transport's.
     valid_local: Option<MappedLocal>,
+    /// What `getStats()` reports for the pair.
+    counters: PairCounters,
 }
 
 /// A local candidate learned from a check response, sent from its base (the pair's transport).
@@ -152,6 +156,9 @@ pub struct IceAgent {
     /// complete before they are settled (or the gathering deadline passes).
     pending_relays: usize,
     stats: IceStats,
+    /// (server-reflexive address, STUN server it came from), for `getStats()` `url`; at
+    /// most [`MAX_LOCAL_TRANSPORTS`].
+    srflx_servers: Vec<(SocketAddr, SocketAddr)>,
 }
 
 impl IceAgent {
@@ -191,6 +198,7 @@ impl IceAgent {
             remote_end_of_candidates: false,
             pending_relays: 0,
             stats: IceStats::default(),
+            srflx_servers: Vec::new(),
         }
     }
 
@@ -885,6 +893,10 @@ impl IceAgent {
         let Some(p) = self.find_or_form_pair(t, r) else {
             return Ok(());
         };
+        if let Some(pair) = self.pairs.get_mut(p) {
+            pair.counters.requests_received += 1;
+            pair.counters.responses_sent += 1;
+        }
         // An in-progress check that already needed a retransmission is restarted (§7.3.1.4):
         // the peer evidently hears us less well than we hear it.
         let stalled = self.transactions.iter().any(|tx| {
@@ -936,6 +948,8 @@ impl IceAgent {
             return Err(IceError::UnknownTransaction);
         };
         let (kind, tx_transport, tx_dest) = (tx.kind, tx.transport, tx.destination);
+        // When the request was last (re)sent: `next_at` is that send plus `rto`.
+        let tx_sent_at = tx.next_at - tx.rto;
         let lt_id = self.transports.get(t).map(|lt| lt.id);
         match kind {
             TxKind::Gather { transport, server } => {
@@ -971,6 +985,12 @@ impl IceAgent {
                     return Err(IceError::BadIntegrity);
                 }
                 self.transactions.remove(ti);
+                if let Some(p) = self.pairs.get_mut(pair) {
+                    p.counters.responses_received += 1;
+                    if msg.class == Class::SuccessResponse {
+                        p.counters.record_rtt(now.saturating_since(tx_sent_at));
+                    }
+                }
                 // RFC 8445 §7.2.5.2.1: addresses must be symmetric.
                 if from != tx_dest || lt_id != Some(tx_transport) {
                     self.fail_pair(now, pair);
@@ -1244,6 +1264,9 @@ impl IceAgent {
         };
         self.local_candidates.push(c.clone());
         self.push_event(IceEvent::LocalCandidate(c));
+        if self.srflx_servers.len() < MAX_LOCAL_TRANSPORTS && self.srflx_server(mapped).is_none() {
+            self.srflx_servers.push((mapped, server));
+        }
     }
 
     /// The local candidate of base `t` whose address is `mapped` (RFC 8445 §7.2.5.3.2), or

@@ -1,0 +1,156 @@
+//! The engine's `getStats()` object (`napi/engine-contract.md`): what the core counts, with
+//! webrtc-stats names, for the JS layer to turn into an `RTCStatsReport` (ids, timestamps
+//! and the stats the JS layer owns are added there).
+
+use super::{Obj, Val};
+use crate::ice::{Candidate, CandidateKind};
+use crate::peer::Peer;
+use crate::time::Time;
+
+fn num(v: u64) -> Val {
+    // Counters stay far below 2^53 (exact as f64).
+    Val::Num(v as f64)
+}
+
+fn string(v: &str) -> Val {
+    Val::Str(v.to_owned())
+}
+
+/// webrtc-stats `RTCIceCandidateStats` fields of one candidate (the JS layer adds ids).
+fn candidate(c: &Candidate, ufrag: Option<&str>, url: Option<String>) -> Obj {
+    let mut o = Obj::default()
+        .f("address", Val::Str(c.address.ip().to_string()))
+        .f("port", num(u64::from(c.address.port())))
+        .f("protocol", string(&c.protocol))
+        .f("candidateType", string(c.kind.as_str()))
+        .f("priority", num(u64::from(c.priority)))
+        .f("foundation", string(&c.foundation));
+    if let Some(r) = c.related_address {
+        o = o
+            .f("relatedAddress", Val::Str(r.ip().to_string()))
+            .f("relatedPort", num(u64::from(r.port())));
+    }
+    if let Some(u) = c.ufrag().or(ufrag) {
+        o = o.f("usernameFragment", string(u));
+    }
+    if let Some(u) = url {
+        o = o.f("url", Val::Str(u));
+    }
+    if let Some(t) = &c.tcp_type {
+        o = o.f("tcpType", string(t));
+    }
+    o
+}
+
+/// Seconds, as webrtc-stats reports round-trip times.
+fn seconds(d: core::time::Duration) -> Val {
+    Val::Num(d.as_secs_f64())
+}
+
+/// Milliseconds from `t` to `now` (the JS layer subtracts it from the report's timestamp).
+fn age_ms(now: Time, t: Option<Time>) -> Val {
+    t.map_or(Val::Null, |t| Val::Num(now.saturating_since(t).as_secs_f64() * 1000.0))
+}
+
+fn certificate(der: &[u8]) -> Val {
+    let Some(fp) = crate::crypto::Fingerprint::of_der("sha-256", der) else { return Val::Null };
+    let sdp = fp.to_sdp_value();
+    let (algorithm, value) = sdp.split_once(' ').unwrap_or(("sha-256", ""));
+    Val::Obj(
+        Obj::default()
+            .f("fingerprintAlgorithm", string(algorithm))
+            .f("fingerprint", string(value))
+            .f("der", Val::Bytes(der.to_vec())),
+    )
+}
+
+/// `{ transport, candidatePairs, localCandidates, remoteCandidates, localCertificate,
+/// remoteCertificate }` for `peer` at `now` (see `napi/engine-contract.md`).
+pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
+    let ice = peer.ice_agent();
+    let counters = peer.stats();
+    let local_ufrag = ice.local_credentials().ufrag.clone();
+    let remote_ufrag = ice.remote_credentials().map(|c| c.ufrag.clone());
+    let url = |c: &Candidate| {
+        (c.kind == CandidateKind::ServerReflexive)
+            .then(|| ice.srflx_server(c.address))
+            .flatten()
+            .map(|s| format!("stun:{s}"))
+    };
+    let mut transport = Obj::default()
+        .f("packetsSent", num(counters.packets_sent))
+        .f("packetsReceived", num(counters.packets_received))
+        .f("bytesSent", num(counters.bytes_sent))
+        .f("bytesReceived", num(counters.bytes_received))
+        .f("iceRole", string(if ice.controlling() { "controlling" } else { "controlled" }))
+        .f("iceLocalUsernameFragment", string(&local_ufrag))
+        .f(
+            "dtlsRole",
+            string(match peer.dtls_role() {
+                Some(crate::dtls::DtlsRole::Client) => "client",
+                Some(crate::dtls::DtlsRole::Server) => "server",
+                None => "unknown",
+            }),
+        )
+        .f("datagramsDroppedOffPath", num(counters.datagrams_dropped_off_path));
+    if let Some(name) = peer.dtls_cipher_suite().and_then(|s| s.iana_name()) {
+        // DTLS 1.2 is the only version spoken: its wire value 0xFEFD, as webrtc-stats shows it.
+        transport = transport.f("tlsVersion", string("FEFD")).f("dtlsCipher", string(name));
+    }
+    let sctp = peer.sctp_stats();
+    let mut locals: Vec<Val> = Vec::new();
+    let mut seen: Vec<Candidate> = Vec::new();
+    let mut add_local = |c: &Candidate, locals: &mut Vec<Val>| {
+        if !seen.iter().any(|s| s.address == c.address && s.kind == c.kind && s.protocol == c.protocol) {
+            seen.push(c.clone());
+            locals.push(Val::Obj(candidate(c, Some(&local_ufrag), url(c))));
+        }
+    };
+    for c in ice.local_candidates() {
+        add_local(c, &mut locals);
+    }
+    let mut pairs = Vec::new();
+    for p in ice.pair_stats() {
+        add_local(&p.local, &mut locals);
+        let k = &p.counters;
+        let mut o = Obj::default()
+            .f("local", Val::Obj(candidate(&p.local, Some(&local_ufrag), url(&p.local))))
+            .f("remote", Val::Obj(candidate(&p.remote, remote_ufrag.as_deref(), None)))
+            .f("state", string(p.state))
+            .f("nominated", Val::Bool(p.nominated))
+            .f("selected", Val::Bool(p.selected))
+            .f("packetsSent", num(k.packets_sent))
+            .f("packetsReceived", num(k.packets_received))
+            .f("bytesSent", num(k.bytes_sent))
+            .f("bytesReceived", num(k.bytes_received))
+            .f("requestsSent", num(k.requests_sent))
+            .f("requestsReceived", num(k.requests_received))
+            .f("responsesSent", num(k.responses_sent))
+            .f("responsesReceived", num(k.responses_received))
+            .f("consentRequestsSent", num(k.consent_requests_sent))
+            .f("totalRoundTripTime", seconds(k.total_round_trip_time))
+            .f("currentRoundTripTime", k.current_round_trip_time.map_or(Val::Null, seconds))
+            .f("lastPacketSentAgeMs", age_ms(now, k.last_packet_sent))
+            .f("lastPacketReceivedAgeMs", age_ms(now, k.last_packet_received));
+        // What SCTP's congestion window lets through per round trip, on the pair it uses.
+        if let Some(s) = sctp.as_ref().filter(|_| p.selected) {
+            if let Some(srtt) = s.srtt_micros.filter(|&r| r > 0) {
+                let window = s.cwnd.min(s.peer_rwnd.max(1)) as f64;
+                o = o.f("availableOutgoingBitrate", Val::Num(window * 8.0 * 1e6 / srtt as f64));
+            }
+        }
+        pairs.push(Val::Obj(o));
+    }
+    let remotes = ice
+        .remote_candidates()
+        .iter()
+        .map(|c| Val::Obj(candidate(c, remote_ufrag.as_deref(), None)))
+        .collect();
+    Obj::default()
+        .f("transport", Val::Obj(transport))
+        .f("candidatePairs", Val::List(pairs))
+        .f("localCandidates", Val::List(locals))
+        .f("remoteCandidates", Val::List(remotes))
+        .f("localCertificate", certificate(peer.certificate().der()))
+        .f("remoteCertificate", peer.remote_certificate().map_or(Val::Null, certificate))
+}

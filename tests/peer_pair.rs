@@ -567,3 +567,86 @@ fn send_past_the_send_buffer_is_an_operation_error_and_loses_nothing() {
     let now = net.now();
     net.endpoint_mut(OFFERER).send(now, ch, true, b"after");
 }
+
+#[test]
+fn stats_count_datagrams_pairs_round_trips_and_the_dtls_suite() {
+    use polyrtc::engine::{stats_obj, Val};
+    // 10 ms each way and no loss: what one side sends the other receives, and a check's
+    // round trip is at least 20 ms.
+    let mut net = pair(41, LinkConditions::ideal().delay(Duration::from_millis(10)).mtu(1500));
+    let (ch, incoming) = connect(&mut net, init("stats"));
+    // Past the nomination delay and one consent check (every ~5 s).
+    net.drive_for(Duration::from_secs(8), 100_000).unwrap();
+    pump(&mut net);
+    let before = net.endpoint(OFFERER).peer.stats();
+    let before_b = net.endpoint(ANSWERER).peer.stats();
+    const N: usize = 30_000;
+    let now = net.now();
+    net.endpoint_mut(OFFERER).send(now, ch, true, &vec![7u8; N]);
+    net.drive_until(
+        |n| {
+            pump(n);
+            n.endpoint(ANSWERER).messages_on(incoming.channel).len() == 1
+        },
+        Duration::from_secs(10),
+        100_000,
+    )
+    .unwrap();
+    // Let the last SACKs arrive, then nothing is in flight.
+    net.drive_for(Duration::from_millis(500), 100_000).unwrap();
+    pump(&mut net);
+    let a = net.endpoint(OFFERER).peer.stats();
+    let b = net.endpoint(ANSWERER).peer.stats();
+    assert!(a.bytes_sent >= before.bytes_sent + N as u64, "{before:?} -> {a:?}");
+    assert!(b.bytes_received >= before_b.bytes_received + N as u64, "{before_b:?} -> {b:?}");
+    assert!(a.packets_sent > before.packets_sent + (N / 1500) as u64);
+    // Nothing lost, STUN not counted: the two edges agree exactly, both ways.
+    assert_eq!((a.packets_sent, a.bytes_sent), (b.packets_received, b.bytes_received));
+    assert_eq!((b.packets_sent, b.bytes_sent), (a.packets_received, a.bytes_received));
+    // Every such datagram was counted on a pair; the selected one is nominated and has
+    // checks, responses, consent checks and round trips of at least 20 ms.
+    for (side, total) in [(OFFERER, &a), (ANSWERER, &b)] {
+        let pairs = net.endpoint(side).peer.ice_agent().pair_stats();
+        let sum = |f: fn(&polyrtc::ice::PairCounters) -> u64| pairs.iter().map(|p| f(&p.counters)).sum::<u64>();
+        assert_eq!(sum(|c| c.bytes_sent), total.bytes_sent, "side {side}");
+        assert_eq!(sum(|c| c.packets_received), total.packets_received, "side {side}");
+        let sel: Vec<_> = pairs.iter().filter(|p| p.selected).collect();
+        assert_eq!(sel.len(), 1, "side {side}: {pairs:?}");
+        let s = sel[0];
+        assert_eq!((s.state, s.nominated), ("succeeded", true), "side {side}");
+        assert!(s.counters.bytes_sent >= if side == OFFERER { N as u64 } else { 1 }, "side {side}: {s:?}");
+        assert!(s.counters.responses_received >= 1 && s.counters.requests_received >= 1, "side {side}: {s:?}");
+        assert!(s.counters.responses_sent >= 1, "side {side}: {s:?}");
+        assert!(s.counters.consent_requests_sent >= 1, "side {side}: {s:?}");
+        let rtt = s.counters.current_round_trip_time.expect("an RTT measured");
+        assert!(rtt >= Duration::from_millis(20) && rtt < Duration::from_millis(100), "side {side}: {rtt:?}");
+        assert!(s.counters.total_round_trip_time >= rtt);
+        assert!(s.counters.last_packet_sent.is_some() && s.counters.last_packet_received.is_some());
+    }
+    // The engine object: the suite both negotiated, opposite DTLS roles, DTLS 1.2.
+    let obj = |side: usize| stats_obj(&net.endpoint(side).peer, net.now());
+    let field = |o: &polyrtc::engine::Obj, k: &str| match o.get("transport") {
+        Some(Val::Obj(t)) => t.get(k).cloned(),
+        _ => None,
+    };
+    let (oa, ob) = (obj(OFFERER), obj(ANSWERER));
+    let cipher = field(&oa, "dtlsCipher");
+    assert_eq!(cipher, Some(Val::Str("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into())));
+    assert_eq!(field(&ob, "dtlsCipher"), cipher);
+    assert_eq!(field(&oa, "tlsVersion"), Some(Val::Str("FEFD".into())));
+    let roles = (field(&oa, "dtlsRole"), field(&ob, "dtlsRole"));
+    assert!(
+        roles == (Some(Val::Str("client".into())), Some(Val::Str("server".into())))
+            || roles == (Some(Val::Str("server".into())), Some(Val::Str("client".into()))),
+        "{roles:?}"
+    );
+    assert_eq!(field(&oa, "bytesSent"), Some(Val::Num(a.bytes_sent as f64)));
+    // Each side's remote certificate is the other's local one.
+    let cert = |o: &polyrtc::engine::Obj, k: &str| match o.get(k) {
+        Some(Val::Obj(c)) => c.get("fingerprint").cloned(),
+        _ => None,
+    };
+    assert!(cert(&oa, "localCertificate").is_some());
+    assert_eq!(cert(&oa, "remoteCertificate"), cert(&ob, "localCertificate"));
+    assert_eq!(cert(&ob, "remoteCertificate"), cert(&oa, "localCertificate"));
+}

@@ -124,6 +124,106 @@ function sameDescription(a, b) {
   return a.type === b.type && a.sdp === b.sdp;
 }
 
+// ---- getStats() entries from the engine's figures (webrtc-stats) --------------------------
+
+/** FNV-1a (32 bits) as 8 hex digits: short stats ids that stay the same across calls. */
+function statsHash(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 (RFC 4648 §4) of bytes, without Node's Buffer (the layer runs in browsers too). */
+function base64(bytes) {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63]
+      + (i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=')
+      + (i + 2 < bytes.length ? BASE64[n & 63] : '=');
+  }
+  return out;
+}
+
+/**
+ * The transport-level entries of getStats() (webrtc-stats §8.17-§8.20 RTCTransportStats,
+ * RTCIceCandidatePairStats, RTCIceCandidateStats, RTCCertificateStats) from the engine's
+ * getStats() object; `transport` (the 'transport' entry being built) gets the engine's
+ * counters and the ids of the other entries. Ids are derived from what the entry describes,
+ * so they are the same in every report: `I<hash>` candidates, `CP<local>_<remote>` pairs,
+ * `CF<fingerprint>` certificates.
+ */
+function engineStatsEntries(core, transport, timestamp) {
+  const transportId = transport.id;
+  const out = [];
+  const ids = new Map();
+  const candidateEntry = (c, remote) => {
+    const key = `${remote ? 'R' : 'L'}|${c.candidateType}|${c.protocol}|${c.address}|${c.port}`;
+    let id = ids.get(key);
+    if (id !== undefined) return id;
+    id = `I${statsHash(key)}`;
+    while ([...ids.values()].includes(id)) id = `I${statsHash(`${id}|${key}`)}`;
+    ids.set(key, id);
+    const entry = {
+      id, type: remote ? 'remote-candidate' : 'local-candidate', timestamp, transportId,
+      address: c.address, port: c.port, protocol: c.protocol, candidateType: c.candidateType,
+      priority: c.priority, foundation: c.foundation,
+    };
+    for (const k of ['relatedAddress', 'relatedPort', 'usernameFragment', 'url', 'relayProtocol', 'tcpType']) {
+      if (c[k] !== undefined && c[k] !== null) entry[k] = c[k];
+    }
+    out.push([id, entry]);
+    return id;
+  };
+  for (const c of core.localCandidates) candidateEntry(c, false);
+  for (const c of core.remoteCandidates) candidateEntry(c, true);
+  const PAIR_COUNTERS = [
+    'packetsSent', 'packetsReceived', 'bytesSent', 'bytesReceived', 'requestsSent', 'requestsReceived',
+    'responsesSent', 'responsesReceived', 'consentRequestsSent', 'totalRoundTripTime',
+  ];
+  for (const p of core.candidatePairs) {
+    const localCandidateId = candidateEntry(p.local, false);
+    const remoteCandidateId = candidateEntry(p.remote, true);
+    const id = `CP${localCandidateId.slice(1)}_${remoteCandidateId.slice(1)}`;
+    const entry = {
+      id, type: 'candidate-pair', timestamp, transportId, localCandidateId, remoteCandidateId,
+      state: p.state, nominated: p.nominated,
+    };
+    for (const k of PAIR_COUNTERS) entry[k] = p[k];
+    if (typeof p.currentRoundTripTime === 'number') entry.currentRoundTripTime = p.currentRoundTripTime;
+    if (typeof p.lastPacketSentAgeMs === 'number') entry.lastPacketSentTimestamp = timestamp - p.lastPacketSentAgeMs;
+    if (typeof p.lastPacketReceivedAgeMs === 'number') {
+      entry.lastPacketReceivedTimestamp = timestamp - p.lastPacketReceivedAgeMs;
+    }
+    if (typeof p.availableOutgoingBitrate === 'number') entry.availableOutgoingBitrate = p.availableOutgoingBitrate;
+    if (!out.some(([x]) => x === id)) out.push([id, entry]);
+    if (p.selected) transport.selectedCandidatePairId = id;
+  }
+  const t = core.transport;
+  for (const k of ['bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'iceRole',
+    'iceLocalUsernameFragment', 'dtlsRole', 'tlsVersion', 'dtlsCipher', 'datagramsDroppedOffPath']) {
+    if (t[k] !== undefined && t[k] !== null) transport[k] = t[k];
+  }
+  const certificateEntry = (c) => {
+    const id = `CF${c.fingerprint}`;
+    if (!out.some(([x]) => x === id)) {
+      out.push([id, {
+        id, type: 'certificate', timestamp, fingerprint: c.fingerprint,
+        fingerprintAlgorithm: c.fingerprintAlgorithm, base64Certificate: base64(c.der),
+      }]);
+    }
+    return id;
+  };
+  if (core.localCertificate) transport.localCertificateId = certificateEntry(core.localCertificate);
+  if (core.remoteCertificate) transport.remoteCertificateId = certificateEntry(core.remoteCertificate);
+  return out;
+}
+
 /** Build the RTCPeerConnection class bound to one engine. */
 function makeRTCPeerConnection(engine) {
   /** Open connections, kept reachable while the engine may still call back into them. */
@@ -642,8 +742,9 @@ function makeRTCPeerConnection(engine) {
     // ---- statistics -------------------------------------------------------------------
 
     /**
-     * webrtc-pc §8.2 getStats(): an RTCStatsReport with the peer-connection, data-channel
-     * and transport stats (webrtc-stats §8.13, §8.14, §8.17) the layer computes itself.
+     * webrtc-pc §8.2 getStats(): an RTCStatsReport with the peer-connection and data-channel
+     * stats (webrtc-stats §8.13, §8.14) the layer counts, and the transport, candidate-pair,
+     * local/remote-candidate and certificate stats (§8.17-§8.20) from the engine's counters.
      * A selector (media tracks) is not supported: only null/undefined is accepted.
      */
     getStats(selector = null) {
@@ -677,7 +778,17 @@ function makeRTCPeerConnection(engine) {
         if (ch.id !== null) entry.dataChannelIdentifier = ch.id;
         entries.push([id, entry]);
       }
-      if (this.#sctp || this.#dtlsTransport.state !== 'new' || this.#iceTransport.state !== 'new') {
+      // The engine's figures (counters from the core), when the engine has them.
+      let core = null;
+      if (typeof this.#native.getStats === 'function') {
+        try {
+          core = this.#native.getStats();
+        } catch {
+          core = null; // a peer the engine lost: what the layer knows only
+        }
+      }
+      const started = core !== null && (core.localCandidates.length > 0 || core.candidatePairs.length > 0);
+      if (started || this.#sctp || this.#dtlsTransport.state !== 'new' || this.#iceTransport.state !== 'new') {
         const transport = {
           id: 'T01', type: 'transport', timestamp,
           dtlsState: this.#dtlsTransport.state,
@@ -685,15 +796,19 @@ function makeRTCPeerConnection(engine) {
           iceRole: this.#iceTransport.role,
           selectedCandidatePairChanges: this.#stats.selectedCandidatePairChanges,
         };
-        // polyrtc-specific (not in webrtc-stats): DTLS datagrams dropped for not coming
-        // over a validated ICE path, when the engine counts them.
-        let dropped;
-        try {
-          dropped = this.#native.getState().datagramsDroppedOffPath;
-        } catch {
-          dropped = undefined; // a peer the engine lost: no counter
+        if (core !== null) {
+          entries.push(...engineStatsEntries(core, transport, timestamp));
+        } else {
+          // polyrtc-specific (not in webrtc-stats): DTLS datagrams dropped for not coming
+          // over a validated ICE path, when the engine counts them.
+          let dropped;
+          try {
+            dropped = this.#native.getState().datagramsDroppedOffPath;
+          } catch {
+            dropped = undefined; // a peer the engine lost: no counter
+          }
+          if (typeof dropped === 'number') transport.datagramsDroppedOffPath = dropped;
         }
-        if (typeof dropped === 'number') transport.datagramsDroppedOffPath = dropped;
         entries.push(['T01', transport]);
       }
       return new RTCStatsReport(INTERNAL, entries);

@@ -219,6 +219,19 @@ export interface RTCTransportStats extends RTCStats {
   iceRole: RTCIceRole;
   /** Times ICE went to connected from checking or disconnected (the core selects one pair). */
   selectedCandidatePairChanges: number;
+  packetsSent?: number;
+  packetsReceived?: number;
+  bytesSent?: number;
+  bytesReceived?: number;
+  iceLocalUsernameFragment?: string;
+  dtlsRole?: 'client' | 'server' | 'unknown';
+  /** "FEFD" (DTLS 1.2) once the handshake chose a suite. */
+  tlsVersion?: string;
+  /** IANA name of the negotiated suite, e.g. "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256". */
+  dtlsCipher?: string;
+  selectedCandidatePairId?: string;
+  localCertificateId?: string;
+  remoteCertificateId?: string;
   /**
    * polyrtc-specific, not in webrtc-stats: DTLS datagrams dropped because they did not come
    * from the remote address of a validated ICE pair (strangers, or the peer once consent is
@@ -226,7 +239,54 @@ export interface RTCTransportStats extends RTCStats {
    */
   datagramsDroppedOffPath?: number;
 }
-export type RTCStatsAny = RTCPeerConnectionStats | RTCDataChannelStats | RTCTransportStats;
+export interface RTCIceCandidatePairStats extends RTCStats {
+  type: 'candidate-pair';
+  transportId: string;
+  localCandidateId: string;
+  remoteCandidateId: string;
+  state: 'frozen' | 'waiting' | 'in-progress' | 'failed' | 'succeeded';
+  nominated: boolean;
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  requestsSent: number;
+  requestsReceived: number;
+  responsesSent: number;
+  responsesReceived: number;
+  consentRequestsSent: number;
+  /** Seconds. */
+  totalRoundTripTime: number;
+  /** Seconds. */
+  currentRoundTripTime?: number;
+  lastPacketSentTimestamp?: number;
+  lastPacketReceivedTimestamp?: number;
+  availableOutgoingBitrate?: number;
+}
+export interface RTCIceCandidateStats extends RTCStats {
+  type: 'local-candidate' | 'remote-candidate';
+  transportId: string;
+  address: string;
+  port: number;
+  protocol: string;
+  candidateType: RTCIceCandidateType;
+  priority: number;
+  foundation: string;
+  relatedAddress?: string;
+  relatedPort?: number;
+  usernameFragment?: string;
+  url?: string;
+  relayProtocol?: 'udp' | 'tcp' | 'tls';
+  tcpType?: string;
+}
+export interface RTCCertificateStats extends RTCStats {
+  type: 'certificate';
+  fingerprint: string;
+  fingerprintAlgorithm: string;
+  base64Certificate: string;
+}
+export type RTCStatsAny = RTCPeerConnectionStats | RTCDataChannelStats | RTCTransportStats
+  | RTCIceCandidatePairStats | RTCIceCandidateStats | RTCCertificateStats;
 
 /** A read-only maplike<DOMString, object> (webrtc-pc §8.3). */
 export class RTCStatsReport {

@@ -58,6 +58,34 @@ export interface NativePeerState {
   datagramsDroppedOffPath: number;
 }
 
+export interface NativeStatsCandidate {
+  address: string; port: number; protocol: string; candidateType: string; priority: number; foundation: string;
+  relatedAddress?: string; relatedPort?: number; usernameFragment?: string; url?: string; tcpType?: string;
+}
+
+export interface NativeStatsCertificate { fingerprintAlgorithm: string; fingerprint: string; der: Buffer }
+
+export interface NativePeerStats {
+  transport: {
+    packetsSent: number; packetsReceived: number; bytesSent: number; bytesReceived: number;
+    iceRole: 'controlling' | 'controlled'; iceLocalUsernameFragment: string;
+    dtlsRole: 'client' | 'server' | 'unknown'; tlsVersion?: string; dtlsCipher?: string;
+    datagramsDroppedOffPath: number;
+  };
+  candidatePairs: Array<{
+    local: NativeStatsCandidate; remote: NativeStatsCandidate;
+    state: 'waiting' | 'in-progress' | 'succeeded' | 'failed'; nominated: boolean; selected: boolean;
+    packetsSent: number; packetsReceived: number; bytesSent: number; bytesReceived: number;
+    requestsSent: number; requestsReceived: number; responsesSent: number; responsesReceived: number;
+    consentRequestsSent: number; totalRoundTripTime: number; currentRoundTripTime: number | null;
+    lastPacketSentAgeMs: number | null; lastPacketReceivedAgeMs: number | null; availableOutgoingBitrate?: number;
+  }>;
+  localCandidates: NativeStatsCandidate[];
+  remoteCandidates: NativeStatsCandidate[];
+  localCertificate: NativeStatsCertificate | null;
+  remoteCertificate: NativeStatsCertificate | null;
+}
+
 export interface NativeDataChannelInit {
   label: string;
   protocol: string;
@@ -100,6 +128,8 @@ export declare class NativePeer {
   remoteCertificates(): Uint8Array[];
   addIceCandidate(init: NativeCandidateInit | null): void;
   getState(): NativePeerState;
+  /** The core's getStats() figures (see engine-contract.md). */
+  getStats(): NativePeerStats;
   createDataChannel(init: NativeDataChannelInit): { channel: number; id: number | null };
   send(channel: number, binary: boolean, data: Uint8Array): void;
   closeChannel(channel: number): void;

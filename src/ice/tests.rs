@@ -1784,3 +1784,46 @@ fn completed_consent_loss_disconnects_fails_and_recovers_to_completed() {
         ]
     );
 }
+
+#[test]
+fn pair_stats_count_checks_and_name_the_srflx_server() {
+    let mut s = behind_nat_with_stun(9, 99);
+    s.exchange_credentials();
+    s.start();
+    assert!(s.run_until(Duration::from_secs(5), |s| s.both_connected()));
+    // Consent checks every ~5 s on the selected pair.
+    s.run_for(Duration::from_secs(12));
+    assert!(s.both_connected());
+    let a = &s.nodes[0].agent;
+    assert_eq!(a.srflx_server(sa("203.0.113.9:40000")), Some(sa("198.51.100.1:3478")));
+    assert_eq!(a.srflx_server(sa("10.0.0.1:1000")), None);
+    for n in 0..2 {
+        let pairs = s.nodes[n].agent.pair_stats();
+        let sel: Vec<_> = pairs.iter().filter(|p| p.selected).collect();
+        assert_eq!(sel.len(), 1, "node {n}: {pairs:?}");
+        let p = sel[0];
+        assert_eq!((p.state, p.nominated), ("succeeded", true), "node {n}");
+        let c = &p.counters;
+        assert!(c.requests_sent >= 1 && c.responses_received >= 1, "node {n}: {c:?}");
+        assert!(c.requests_received >= 1 && c.responses_sent == c.requests_received, "node {n}: {c:?}");
+        assert!(c.consent_requests_sent >= 1, "node {n}: {c:?}");
+        assert!(c.current_round_trip_time.is_some() && c.total_round_trip_time >= c.current_round_trip_time.unwrap());
+        // No application data went through the agent's counters.
+        assert_eq!((c.packets_sent, c.bytes_received), (0, 0));
+        for q in &pairs {
+            assert!(["waiting", "in-progress", "succeeded", "failed"].contains(&q.state));
+        }
+    }
+    // The controlling side's pair is seen by the peer through the NAT: its local candidate
+    // is the server-reflexive one (the mapped address of the check responses).
+    let sel = s.nodes[0].agent.pair_stats().into_iter().find(|p| p.selected).unwrap();
+    assert_eq!(sel.local.address, sa("203.0.113.9:40000"));
+    assert_eq!(sel.local.kind, CandidateKind::ServerReflexive);
+    // note_datagram counts on the selected path only when a pair has it.
+    let a = &mut s.nodes[0].agent;
+    let now = Time::from_millis(60_000);
+    assert!(a.note_datagram(now, true, 1, sa("10.0.0.2:2000"), 100));
+    assert!(!a.note_datagram(now, true, 1, sa("10.9.9.9:9"), 100));
+    let sel = a.pair_stats().into_iter().find(|p| p.selected).unwrap();
+    assert_eq!((sel.counters.packets_sent, sel.counters.bytes_sent, sel.counters.last_packet_sent), (1, 100, Some(now)));
+}

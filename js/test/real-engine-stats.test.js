@@ -152,6 +152,13 @@ test('getStats(): transport, candidate pairs, candidates and certificates from t
         assert.strictEqual(a2.get(s.id)?.type, s.type, s.id);
       }
     }
+    // After close(): still a well-formed report, the counters kept, the transport closed.
+    p.close();
+    const closed = await p.offerer.getStats();
+    assertWellFormed(closed);
+    const sc = selected(closed);
+    assert.strictEqual(sc.transport.dtlsState, 'closed');
+    assert.ok(sc.transport.bytesSent >= sa2.transport.bytesSent);
   } finally {
     p.close();
   }

@@ -131,6 +131,19 @@ fn two_engines_connect_through_the_glue_and_exchange_messages() {
     assert!(get(&got[1], "binary").as_bool().unwrap());
     assert!(Uint8Array::from(get(&got[1], "data")).to_vec() == big, "256 KiB intact");
     assert_eq!(Uint8Array::from(get(&sides[0].of_type("message")[0], "data")).to_vec(), b"back");
+    // getStats(): the core's counters through the WASM engine, the same object as the addon's.
+    let stats = |s: &Side, now: f64| s.peer.get_stats(now);
+    let (a, b) = (stats(&sides[0], now), stats(&sides[1], now));
+    let (ta, tb) = (get(&a, "transport"), get(&b, "transport"));
+    assert!(get(&ta, "bytesSent").as_f64().unwrap() >= big.len() as f64);
+    assert!(get(&tb, "bytesReceived").as_f64().unwrap() >= big.len() as f64);
+    assert_eq!(get(&ta, "tlsVersion").as_string().unwrap(), "FEFD");
+    assert!(get(&ta, "dtlsCipher").as_string().unwrap().starts_with("TLS_ECDHE_"));
+    let pairs = js_sys::Array::from(&get(&a, "candidatePairs"));
+    assert!(pairs.iter().any(|p| get(&p, "selected").as_bool() == Some(true)), "a selected pair");
+    assert!(js_sys::Array::from(&get(&a, "localCandidates")).length() >= 1);
+    let der = Uint8Array::from(get(&get(&a, "localCertificate"), "der")).to_vec();
+    assert!(!der.is_empty());
     // Sends leave the send buffer: bufferedamountdecrease events add up to what was sent.
     let drained = |s: &[Side; 2]| -> usize {
         s[0].of_type("bufferedamountdecrease").iter().map(|e| get(e, "bytes").as_f64().unwrap() as usize).sum()

@@ -60,7 +60,8 @@ export interface NativePeerState {
 
 export interface NativeStatsCandidate {
   address: string; port: number; protocol: string; candidateType: string; priority: number; foundation: string;
-  relatedAddress?: string; relatedPort?: number; usernameFragment?: string; url?: string; tcpType?: string;
+  relatedAddress?: string; relatedPort?: number; usernameFragment?: string; url?: string;
+  relayProtocol?: 'udp' | 'tcp' | 'tls'; tcpType?: string;
 }
 
 export interface NativeStatsCertificate { fingerprintAlgorithm: string; fingerprint: string; der: Buffer }

@@ -244,6 +244,24 @@ fn a_peer_without_sockets_connects_through_the_relay_and_exchanges_data_both_way
     assert_eq!(at_b[1], b"hello from the relayed side");
     assert_eq!(received(&w.a_events)[0], payload(256 * 1024, 9));
     assert_eq!(w.a.stats().relay_send_errors, 0);
+    // getStats: the relayed candidate names its server and how it is reached; the inner
+    // datagrams (not their TURN framing) are counted, on the relayed pair.
+    let stats = polyrtc::engine::stats_obj(&w.a, now_of(&w));
+    let Some(polyrtc::engine::Val::List(locals)) = stats.get("localCandidates") else { panic!("localCandidates") };
+    let relay = locals
+        .iter()
+        .find_map(|c| match c {
+            polyrtc::engine::Val::Obj(o) if o.get("candidateType") == Some(&polyrtc::engine::Val::Str("relay".into())) => Some(o),
+            _ => None,
+        })
+        .expect("the relayed candidate");
+    assert_eq!(relay.get("url"), Some(&polyrtc::engine::Val::Str("ws://relay.test".into())));
+    assert_eq!(relay.get("relayProtocol"), Some(&polyrtc::engine::Val::Str("tcp".into())));
+    let (sa, sb) = (w.a.stats(), w.b.stats());
+    assert!(sa.bytes_sent >= big.len() as u64 && sb.bytes_received >= big.len() as u64, "{sa:?} {sb:?}");
+    let sel = w.a.ice_agent().pair_stats().into_iter().find(|p| p.selected).expect("selected pair");
+    assert_eq!(sel.local.kind, polyrtc::ice::CandidateKind::Relayed);
+    assert!(sel.counters.bytes_sent >= big.len() as u64, "{sel:?}");
 
     // Closing releases the allocation: the relay frees the port.
     assert_eq!(w.relay.server.stats().allocations, 1);

@@ -16,6 +16,19 @@ fn string(v: &str) -> Val {
     Val::Str(v.to_owned())
 }
 
+/// webrtc-stats `relayProtocol`: how the TURN server at `url` is reached (a WebSocket relay
+/// is over TCP, TLS for `wss:`).
+fn relay_protocol(url: &str) -> &'static str {
+    let u = url.to_ascii_lowercase();
+    if u.starts_with("turns:") || u.starts_with("wss:") {
+        "tls"
+    } else if u.starts_with("ws:") || u.contains("transport=tcp") {
+        "tcp"
+    } else {
+        "udp"
+    }
+}
+
 /// webrtc-stats `RTCIceCandidateStats` fields of one candidate (the JS layer adds ids).
 fn candidate(c: &Candidate, ufrag: Option<&str>, url: Option<String>) -> Obj {
     let mut o = Obj::default()
@@ -34,6 +47,9 @@ fn candidate(c: &Candidate, ufrag: Option<&str>, url: Option<String>) -> Obj {
         o = o.f("usernameFragment", string(u));
     }
     if let Some(u) = url {
+        if c.kind == CandidateKind::Relayed {
+            o = o.f("relayProtocol", string(relay_protocol(&u)));
+        }
         o = o.f("url", Val::Str(u));
     }
     if let Some(t) = &c.tcp_type {
@@ -71,11 +87,10 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
     let counters = peer.stats();
     let local_ufrag = ice.local_credentials().ufrag.clone();
     let remote_ufrag = ice.remote_credentials().map(|c| c.ufrag.clone());
-    let url = |c: &Candidate| {
-        (c.kind == CandidateKind::ServerReflexive)
-            .then(|| ice.srflx_server(c.address))
-            .flatten()
-            .map(|s| format!("stun:{s}"))
+    let url = |c: &Candidate| match c.kind {
+        CandidateKind::ServerReflexive => ice.srflx_server(c.address).map(|s| format!("stun:{s}")),
+        CandidateKind::Relayed => ice.relay_transport(c.address).and_then(|t| peer.relay_url(t)).map(str::to_owned),
+        _ => None,
     };
     let mut transport = Obj::default()
         .f("packetsSent", num(counters.packets_sent))

@@ -1158,6 +1158,11 @@ impl Peer {
         self.negotiated.as_ref().map(|n| n.dtls_role)
     }
 
+    /// The URL of the TURN relay whose allocation is ICE transport `transport`.
+    pub fn relay_url(&self, transport: TransportId) -> Option<&str> {
+        self.relays.iter().find(|r| r.id == transport).map(|r| r.url.as_str())
+    }
+
     /// The DTLS cipher suite once the handshake chose one.
     pub fn dtls_cipher_suite(&self) -> Option<crate::dtls::CipherSuite> {
         self.dtls.as_ref().and_then(|d| d.cipher_suite())

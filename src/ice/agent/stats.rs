@@ -91,6 +91,14 @@ impl IceAgent {
         self.srflx_servers.iter().find(|(a, _)| *a == address).map(|(_, s)| *s)
     }
 
+    /// The relayed transport whose candidate address is `address`.
+    pub fn relay_transport(&self, address: SocketAddr) -> Option<TransportId> {
+        self.transports
+            .iter()
+            .find(|lt| lt.kind == CandidateKind::Relayed && lt.addr == address)
+            .map(|lt| lt.id)
+    }
+
     /// Counts a datagram that is not STUN (DTLS) sent to / received from `remote` on
     /// `transport`, on the pair of that path (the selected one first). Returns whether a
     /// pair of the agent has that path.

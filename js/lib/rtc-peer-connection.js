@@ -161,14 +161,19 @@ function base64(bytes) {
 function engineStatsEntries(core, transport, timestamp) {
   const transportId = transport.id;
   const out = [];
-  const ids = new Map();
+  const taken = new Set();
+  const add = (id, entry) => {
+    taken.add(id);
+    out.push([id, entry]);
+  };
+  const candidateIds = new Map();
   const candidateEntry = (c, remote) => {
     const key = `${remote ? 'R' : 'L'}|${c.candidateType}|${c.protocol}|${c.address}|${c.port}`;
-    let id = ids.get(key);
+    let id = candidateIds.get(key);
     if (id !== undefined) return id;
     id = `I${statsHash(key)}`;
-    while ([...ids.values()].includes(id)) id = `I${statsHash(`${id}|${key}`)}`;
-    ids.set(key, id);
+    while (taken.has(id)) id = `I${statsHash(`${id}|${key}`)}`;
+    candidateIds.set(key, id);
     const entry = {
       id, type: remote ? 'remote-candidate' : 'local-candidate', timestamp, transportId,
       address: c.address, port: c.port, protocol: c.protocol, candidateType: c.candidateType,
@@ -177,7 +182,7 @@ function engineStatsEntries(core, transport, timestamp) {
     for (const k of ['relatedAddress', 'relatedPort', 'usernameFragment', 'url', 'relayProtocol', 'tcpType']) {
       if (c[k] !== undefined && c[k] !== null) entry[k] = c[k];
     }
-    out.push([id, entry]);
+    add(id, entry);
     return id;
   };
   for (const c of core.localCandidates) candidateEntry(c, false);
@@ -201,7 +206,7 @@ function engineStatsEntries(core, transport, timestamp) {
       entry.lastPacketReceivedTimestamp = timestamp - p.lastPacketReceivedAgeMs;
     }
     if (typeof p.availableOutgoingBitrate === 'number') entry.availableOutgoingBitrate = p.availableOutgoingBitrate;
-    if (!out.some(([x]) => x === id)) out.push([id, entry]);
+    if (!taken.has(id)) add(id, entry);
     if (p.selected) transport.selectedCandidatePairId = id;
   }
   const t = core.transport;
@@ -211,11 +216,11 @@ function engineStatsEntries(core, transport, timestamp) {
   }
   const certificateEntry = (c) => {
     const id = `CF${c.fingerprint}`;
-    if (!out.some(([x]) => x === id)) {
-      out.push([id, {
+    if (!taken.has(id)) {
+      add(id, {
         id, type: 'certificate', timestamp, fingerprint: c.fingerprint,
         fingerprintAlgorithm: c.fingerprintAlgorithm, base64Certificate: base64(c.der),
-      }]);
+      });
     }
     return id;
   };

@@ -1,5 +1,5 @@
 'use strict';
-// getStats() of the REAL package (js/index.js on the native addon), two peers in one process
+// getStats() of the REAL package (js/node.js on the native addon), two peers in one process
 // over loopback UDP: the transport, candidate-pair, candidate and certificate stats built
 // from the core's counters (webrtc-stats names), cross-checked between the two ends.
 const test = require('node:test');

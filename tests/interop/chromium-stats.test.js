@@ -1,5 +1,5 @@
 'use strict';
-// Interop: getStats() of polyrtc (js/index.js) against headless Chromium's on the same
+// Interop: getStats() of polyrtc (js/node.js) against headless Chromium's on the same
 // connection. After traffic stops, both reports must describe it alike: each side's selected
 // pair is the other's mirrored (local candidate address/port = the peer's remote one), the
 // bytes one side's transport sent are what the other's received, both name the same DTLS

@@ -95,7 +95,7 @@ fn a_websocket_peer_connects_through_the_relay_bridged_to_coturn() {
     let relay = Relay::start_with(
         "127.0.0.1:0".parse().unwrap(),
         Config::default(),
-        HostOptions { upstream: Some(coturn_addr) },
+        HostOptions { upstream: Some(coturn_addr), ..HostOptions::default() },
     )
     .expect("relay starts");
     let mut ws = Ws::connect(relay.port);

@@ -59,6 +59,13 @@ if [ "$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')" != "
     || cargo install -q wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
 fi
 
+WASM_PACK_VERSION=0.15.1
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "${WASM_PACK_VERSION}" ]; then
+  say "cargo install wasm-pack ${WASM_PACK_VERSION}"
+  cargo install -q --locked wasm-pack --version "${WASM_PACK_VERSION}" 2>/dev/null \
+    || cargo install -q wasm-pack --version "${WASM_PACK_VERSION}"
+fi
+
 # 3. npm: exact versions from package-lock.json, only when node_modules is missing or older
 #    than the lock file. No dependency needs an install script.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

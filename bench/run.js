@@ -12,6 +12,7 @@ const path = require('node:path');
 const { DEFAULT_IMPL } = require('../tests/interop/lib/impl');
 const pathBench = require('./path');
 const relayBench = require('./relay');
+const wasmBench = require('./wasm');
 
 const ROOT = path.resolve(__dirname, '..');
 const IMPLS = (process.env.BENCH_IMPLS || 'polyrtc,@roamhq/wrtc,node-datachannel/polyfill').split(',').filter(Boolean);
@@ -71,7 +72,7 @@ function table(results, meta) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const known = ['--path-only', '--no-path', '--no-relay'];
+  const known = ['--path-only', '--no-path', '--no-relay', '--no-wasm'];
   const unknown = argv.filter((a) => !known.includes(a));
   if (unknown.length) {
     console.error(`bench: unknown argument(s) ${unknown.join(' ')} (known: ${known.join(', ')})`);
@@ -87,6 +88,8 @@ async function main() {
   const pathResults = withPath ? await pathBench.runPathBench(IMPLS) : null;
   console.error('bench: relay ...');
   const relayResult = argv.includes('--no-relay') ? null : relayBench.runRelayBench();
+  console.error('bench: wasm ...');
+  const wasmResult = argv.includes('--no-wasm') ? null : await wasmBench.runWasmBench();
   const meta = {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     node: process.version,
@@ -96,12 +99,13 @@ async function main() {
   };
   let md = table(results, meta);
   if (pathResults) md += `\n\n${pathBench.pathTable(pathResults)}`;
+  if (wasmResult) md += `\n\n${wasmBench.wasmTable(wasmResult)}`;
   if (relayResult) md += `\n\n${relayBench.relayTable(relayResult)}`;
   console.log(md);
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'latest.md'), md + '\n');
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results, pathResults, relayResult }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify({ meta, results, pathResults, wasmResult, relayResult }, null, 2) + '\n');
   console.error(`bench: saved ${path.relative(ROOT, path.join(dir, 'latest.md'))}`);
 }
 

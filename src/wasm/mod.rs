@@ -146,6 +146,14 @@ impl WasmCertificate {
         out
     }
 
+    /// A second handle on the same certificate. `new WasmPeer(config, cert)` consumes the
+    /// handle it is given (wasm-bindgen moves an owned argument), so the JS engine passes a
+    /// clone and one `RTCCertificate` serves many connections.
+    #[wasm_bindgen(js_name = clone)]
+    pub fn clone_handle(&self) -> WasmCertificate {
+        WasmCertificate { cert: self.cert.clone() }
+    }
+
     /// The certificate's notAfter, in ms since the Unix epoch.
     #[wasm_bindgen(getter)]
     pub fn expires(&self) -> f64 {

@@ -1,0 +1,437 @@
+// The WASM engine: the sans-IO core compiled to WebAssembly (src/wasm/, wasm-bindgen), driven
+// by the runtime's own clock, timer and WebSocket. It has the Node engine's surface
+// (js/engine/napi.js, napi/engine-contract.md): a `NativePeer` class with the addon's methods,
+// `generateCertificate`, `generateRsaCertificate`, `peerOptions`, so js/lib/ runs on it
+// unchanged.
+//
+// No Node-only API here: this file runs in browsers, workers, Deno, Bun and workerd. The
+// initialised wasm-bindgen glue and the WebSocket class are injected (js/wasm.js,
+// js/workerd.js).
+//
+// Transports: the core has no socket of its own here. Each entry of the configuration's
+// nonstandard `relay` member is a TURN server reached over a WebSocket (subprotocol `turn`,
+// one binary message = one STUN/TURN message or ChannelData frame). The core's TURN client
+// (`addRelay`) sends its messages as transmits on the entry's "via" transport; every message
+// that arrives is fed back with `handleDatagram` on that transport. The allocation is a
+// relayed path (its own transport id) that ICE uses like a UDP socket.
+
+/** Transmits held for a WebSocket that is not open yet; more are dropped, as a network would. */
+export const MAX_QUEUED_TRANSMITS = 256;
+/**
+ * Bytes a WebSocket may hold unsent (`bufferedAmount`) before further datagrams are dropped
+ * instead of queued: delivery stays datagram-like (SCTP's congestion control sees loss, and a
+ * slow link cannot grow memory without bound).
+ */
+export const MAX_WS_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** At most this many relays per connection (each is a WebSocket and a TURN allocation). */
+export const MAX_RELAYS = 8;
+/** Transmits sent per drain before the engine yields to the event loop (a timer resumes it). */
+export const MAX_TRANSMITS_PER_DRAIN = 4096;
+/** The largest delay setTimeout takes (2^31 - 1 ms); a later deadline re-arms on wake-up. */
+const MAX_TIMER_DELAY_MS = 0x7fffffff;
+/** Events per batch from the core (src/engine.rs MAX_BATCH_EVENTS). */
+const MAX_BATCH_EVENTS = 1024;
+/** The address a WebSocket relay is known by to the core (it has no IP:port of its own). */
+const WS_SERVER_PLACEHOLDER = '0.0.0.0:0';
+/** RFC 8445 / webrtc-pc: errorCode 701, the TURN server could not be reached. */
+const ERROR_UNREACHABLE = 701;
+
+const WS_CONNECTING = 0;
+const WS_OPEN = 1;
+
+function engineError(name, text) {
+  const e = new Error(`${name}: ${text}`);
+  e.code = name;
+  return e;
+}
+
+/** The runtime's monotonic clock in ms (performance.now(), else Date.now()). */
+const clock = typeof performance === 'object' && performance !== null && typeof performance.now === 'function'
+  ? () => performance.now()
+  : () => Date.now();
+
+/**
+ * A macrotask, as the addon delivers its batches (never inside the call that caused them):
+ * setImmediate where it exists, else a MessageChannel (no 4 ms clamp), else setTimeout.
+ */
+function makeTaskQueue() {
+  if (typeof setImmediate === 'function') return (f) => setImmediate(f);
+  if (typeof MessageChannel === 'function') {
+    const queue = [];
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      const f = queue.shift();
+      if (f) f();
+    };
+    return (f) => {
+      queue.push(f);
+      ch.port2.postMessage(null);
+    };
+  }
+  return (f) => setTimeout(f, 0);
+}
+
+/** The first ws: / wss: URL of a normalized relay entry (js/lib/configuration.js validated it). */
+function relayUrl(entry) {
+  const urls = typeof entry.urls === 'string' ? [entry.urls] : Array.from(entry.urls || []);
+  return urls.find((u) => /^wss?:/i.test(u)) ?? null;
+}
+
+/**
+ * Builds the engine around an initialised wasm-bindgen glue module.
+ * @param {object} glue  `{ WasmPeer, generateCertificate }` of js/wasm/polyrtc.js, initialised.
+ * @param {object} [options]
+ * @param {Function} [options.WebSocket]  the WebSocket class (default `globalThis.WebSocket`).
+ */
+export function createWasmEngine(glue, options = {}) {
+  if (!glue || typeof glue.WasmPeer !== 'function' || typeof glue.generateCertificate !== 'function') {
+    throw new TypeError('createWasmEngine: glue must provide WasmPeer and generateCertificate');
+  }
+  const WebSocketClass = options.WebSocket ?? globalThis.WebSocket;
+  const queueTask = makeTaskQueue();
+
+  class NativePeer {
+    #peer;
+    #onEvents;
+    #timer = null;
+    #timerDue = null;
+    #deliveryQueued = false;
+    /** Events the engine itself adds (a relay WebSocket that failed), delivered in order. */
+    #ownEvents = [];
+    #relays = [];
+    #closed = false;
+    #failed = false;
+    #certificate;
+
+    constructor(config, onEvents) {
+      if (typeof onEvents !== 'function') throw new TypeError('onEvents must be a function');
+      config = config ?? {};
+      const cfg = { unixTimeMs: Date.now() };
+      if (config.maxMessageSize != null) cfg.maxMessageSize = config.maxMessageSize;
+      if (config.iceTransportPolicy != null) cfg.iceTransportPolicy = config.iceTransportPolicy;
+      if (config.includeLoopback != null) cfg.includeLoopback = Boolean(config.includeLoopback);
+      const given = Array.isArray(config.certificates) && config.certificates.length > 0
+        ? config.certificates[0] : null;
+      if (given !== null && !(given instanceof glue.WasmCertificate)) {
+        throw engineError('TypeError', 'certificates must be WASM engine certificates');
+      }
+      // A certificate of our own when none is given: the peer's is not readable from the core.
+      this.#certificate = given ?? glue.generateCertificate(Date.now());
+      // The constructor consumes the handle it is given: hand it a second one.
+      this.#peer = new glue.WasmPeer(cfg, this.#certificate.clone());
+      this.#onEvents = onEvents;
+      const relays = Array.isArray(config.relay) ? config.relay : [];
+      if (relays.length > MAX_RELAYS) throw engineError('TypeError', `at most ${MAX_RELAYS} relays`);
+      if (relays.length > 0 && typeof WebSocketClass !== 'function') {
+        throw engineError('NotSupportedError', 'this runtime has no WebSocket for the relay');
+      }
+      relays.forEach((entry, i) => this.#openRelay(entry, i));
+      this.#pump();
+    }
+
+    // ---- relays -----------------------------------------------------------------------
+
+    #openRelay(entry, index) {
+      const url = relayUrl(entry);
+      if (url === null) throw engineError('SyntaxError', 'a relay needs a ws: or wss: URL');
+      // Transport ids: 2i+1 is the WebSocket (the TURN client's way to its server), 2i+2
+      // the allocation's relayed path that ICE pairs.
+      const relay = {
+        url,
+        via: 2 * index + 1,
+        relayed: 2 * index + 2,
+        ws: null,
+        queue: [],
+        failed: false,
+        dropped: 0,
+      };
+      this.#relays.push(relay);
+      const now = clock();
+      if (typeof this.#peer.addRelay !== 'function') {
+        throw engineError('NotSupportedError', 'this WASM build has no TURN client (addRelay)');
+      }
+      this.#peer.addRelay(now, relay.relayed, relay.via, WS_SERVER_PLACEHOLDER, url,
+        String(entry.username ?? ''), String(entry.credential ?? ''));
+      let ws;
+      try {
+        ws = new WebSocketClass(url, 'turn');
+      } catch (err) {
+        // A URL the runtime refuses: reported like an unreachable server (after this call).
+        this.#relayFailed(relay, `relay WebSocket could not be opened: ${err && err.message}`);
+        return;
+      }
+      relay.ws = ws;
+      ws.binaryType = 'arraybuffer';
+      ws.onopen = () => {
+        if (this.#closed) return;
+        if (ws.protocol !== 'turn') {
+          this.#relayFailed(relay, `relay WebSocket did not accept the subprotocol 'turn' (got '${ws.protocol}')`);
+          ws.close();
+          return;
+        }
+        const queued = relay.queue.splice(0);
+        for (const data of queued) this.#sendOn(relay, data);
+      };
+      ws.onmessage = (ev) => {
+        if (this.#closed || this.#failed) return;
+        const data = ev.data;
+        // Text messages are not part of the protocol: dropped.
+        if (!(data instanceof ArrayBuffer)) return;
+        this.#input(() => this.#peer.handleDatagram(clock(), relay.via, WS_SERVER_PLACEHOLDER, new Uint8Array(data)));
+      };
+      ws.onerror = () => {
+        // `close` follows with its code: report there, once.
+      };
+      ws.onclose = (ev) => {
+        relay.queue.length = 0;
+        if (this.#closed) return;
+        const code = ev && typeof ev.code === 'number' ? ` (code ${ev.code})` : '';
+        this.#relayFailed(relay, `relay WebSocket closed${code}`);
+      };
+    }
+
+    /** The relay cannot be used any more: an icecandidateerror-shaped event (webrtc-pc 701). */
+    #relayFailed(relay, text) {
+      if (relay.failed) return;
+      relay.failed = true;
+      this.#ownEvents.push({
+        type: 'icecandidateerror', address: null, port: null, url: relay.url,
+        errorCode: ERROR_UNREACHABLE, errorText: text,
+      });
+      this.#scheduleDelivery();
+    }
+
+    #sendOn(relay, data) {
+      const ws = relay.ws;
+      if (ws === null || relay.failed) return;
+      if (ws.readyState === WS_CONNECTING) {
+        if (relay.queue.length < MAX_QUEUED_TRANSMITS) relay.queue.push(data);
+        else relay.dropped += 1;
+      } else if (ws.readyState === WS_OPEN) {
+        if (ws.bufferedAmount > MAX_WS_BUFFERED_BYTES) {
+          relay.dropped += 1;
+          return;
+        }
+        try {
+          ws.send(data);
+        } catch (err) {
+          relay.dropped += 1;
+        }
+      }
+    }
+
+    // ---- the drive loop -----------------------------------------------------------------
+
+    /** Runs an input on the core, then drains it. A trap of the instance fails the peer. */
+    #input(fn) {
+      if (this.#failed) throw engineError('InvalidStateError', 'peer failed after an internal error');
+      let r;
+      try {
+        r = fn();
+      } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
+        throw err;
+      }
+      this.#pump();
+      return r;
+    }
+
+    /** Sends every datagram the core has, re-arms the one timer, queues event delivery. */
+    #pump() {
+      if (this.#failed) return;
+      try {
+        const now = clock();
+        let sent = 0;
+        for (;;) {
+          if (sent >= MAX_TRANSMITS_PER_DRAIN) {
+            // Yield; a zero timer resumes the drain.
+            this.#arm(now);
+            break;
+          }
+          const t = this.#peer.pollTransmit(now);
+          if (t === undefined) break;
+          sent += 1;
+          const relay = this.#relays.find((r) => r.via === t.transport);
+          if (relay) this.#sendOn(relay, t.data);
+          // Anything else has no transport here: dropped, as a network would.
+        }
+        if (sent < MAX_TRANSMITS_PER_DRAIN) this.#arm(this.#peer.pollTimeout());
+      } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) {
+          this.#fail(err);
+          return;
+        }
+        throw err;
+      }
+      this.#scheduleDelivery();
+    }
+
+    /** One timer, for the core's next deadline (ms on `clock()`), never a busy loop. */
+    #arm(due) {
+      if (due === undefined || due === null || this.#closed) {
+        this.#disarm();
+        return;
+      }
+      if (this.#timer !== null && this.#timerDue === due) return;
+      this.#disarm();
+      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, due - clock()));
+      this.#timerDue = due;
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#timerDue = null;
+        if (this.#failed) return;
+        try {
+          this.#input(() => this.#peer.handleTimeout(clock()));
+        } catch (err) {
+          // #input already failed the peer for a trap; nothing else throws here.
+        }
+      }, delay);
+    }
+
+    #disarm() {
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#timerDue = null;
+    }
+
+    #scheduleDelivery() {
+      if (this.#deliveryQueued) return;
+      this.#deliveryQueued = true;
+      queueTask(() => this.#deliver());
+    }
+
+    /** One batch per wake-up, as the addon's onEvents; a full batch queues the next one. */
+    #deliver() {
+      this.#deliveryQueued = false;
+      let batch = [];
+      if (!this.#failed) {
+        try {
+          batch = Array.from(this.#peer.pollEvents());
+        } catch (err) {
+          if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
+        }
+      }
+      const full = batch.length >= MAX_BATCH_EVENTS;
+      if (this.#ownEvents.length > 0) batch = batch.concat(this.#ownEvents.splice(0));
+      if (full) this.#scheduleDelivery();
+      if (batch.length > 0) this.#onEvents(batch);
+    }
+
+    /** The instance trapped (a Rust panic aborts it): the peer is closed and released. */
+    #fail(err) {
+      if (this.#failed) return;
+      this.#failed = true;
+      this.#disarm();
+      this.#closeSockets();
+      this.#ownEvents.push({ type: 'error', message: `internal error: ${err && err.message}` });
+      this.#scheduleDelivery();
+    }
+
+    #closeSockets() {
+      for (const r of this.#relays) {
+        r.queue.length = 0;
+        if (r.ws !== null) {
+          try {
+            r.ws.close(1000);
+          } catch (err) {
+            // already closed
+          }
+        }
+      }
+    }
+
+    // ---- the addon's methods (napi/engine-contract.md) ---------------------------------
+
+    createOffer(iceRestart) {
+      return this.#input(() => (iceRestart === undefined ? this.#peer.createOffer() : this.#peer.createOffer(Boolean(iceRestart))));
+    }
+
+    restartIce() {
+      this.#input(() => this.#peer.restartIce());
+    }
+
+    createAnswer() {
+      return this.#input(() => this.#peer.createAnswer());
+    }
+
+    setLocalDescription(type, sdp) {
+      return this.#input(() => this.#peer.setLocalDescription(clock(), type ?? undefined, sdp ?? undefined));
+    }
+
+    setRemoteDescription(type, sdp) {
+      this.#input(() => this.#peer.setRemoteDescription(clock(), type, sdp));
+    }
+
+    addIceCandidate(init) {
+      this.#input(() => this.#peer.addIceCandidate(clock(), init ?? null));
+    }
+
+    getState() {
+      return this.#peer.getState();
+    }
+
+    createDataChannel(init) {
+      return this.#input(() => this.#peer.createDataChannel(clock(), init));
+    }
+
+    send(channel, binary, data) {
+      this.#input(() => this.#peer.send(clock(), channel, Boolean(binary), data));
+    }
+
+    channelId(channel) {
+      const id = this.#peer.channelId(channel);
+      return id === undefined ? null : id;
+    }
+
+    closeChannel(channel) {
+      this.#input(() => this.#peer.closeChannel(clock(), channel));
+    }
+
+    /**
+     * Closes the peer: its last datagrams (SCTP ABORT, DTLS close_notify, the TURN
+     * deallocation) go out on the WebSockets, which then close (data already sent by
+     * `send()` goes before the close frame); its last events are still delivered. Idempotent.
+     */
+    close() {
+      if (this.#closed) return;
+      this.#closed = true;
+      if (!this.#failed) {
+        try {
+          this.#peer.close(clock());
+          this.#pump();
+        } catch (err) {
+          if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
+        }
+      }
+      this.#disarm();
+      this.#closeSockets();
+    }
+
+    certificate() {
+      return this.#certificate.clone();
+    }
+
+    remoteCertificates() {
+      return Array.from(this.#peer.remoteCertificates());
+    }
+  }
+
+  /** A certificate valid for `lifetimeMs` from now (30 days when omitted), ECDSA P-256. */
+  function generateCertificate(lifetimeMs) {
+    return lifetimeMs === undefined
+      ? glue.generateCertificate(Date.now())
+      : glue.generateCertificate(Date.now(), lifetimeMs);
+  }
+
+  /** The WASM core has no RSA key generation: NotSupportedError (the layer rejects with it). */
+  function generateRsaCertificate() {
+    return Promise.reject(engineError('NotSupportedError', 'the WASM engine generates ECDSA P-256 certificates only'));
+  }
+
+  /** Engine options that are not part of RTCConfiguration: none here. */
+  function peerOptions() {
+    return {};
+  }
+
+  return { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, kind: 'wasm' };
+}

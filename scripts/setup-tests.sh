@@ -89,3 +89,7 @@ fi
 #    copy of the JS layer (scripts/build-cjs.js; npm run build chains all three).
 say "npm run build"
 npm run build
+
+# 6. The WASM engine for js/wasm.js (js/wasm/, gitignored; a no-op when nothing changed).
+say "scripts/build-wasm.sh"
+bash scripts/build-wasm.sh

@@ -5,26 +5,25 @@
 //   new RTCPeerConnection({ relay: { urls: 'wss://relay.example', username, credential } });
 //
 // The .wasm is found beside this file (new URL(..., import.meta.url)): read from disk in Node,
-// fetched elsewhere. Top-level await: the module is ready when the import resolves.
+// fetched elsewhere (js/wasm-node.js is the Node part, imported only there). Top-level await: the module is ready when the import resolves.
 import initWasm, * as glue from './wasm/polyrtc.js';
 import { createApi } from './lib/factory.js';
 import { createWasmEngine } from './engine/wasm.js';
 
 const WASM_URL = new URL('./wasm/polyrtc_bg.wasm', import.meta.url);
-const isNode = typeof process === 'object' && process !== null
-  && typeof process.versions === 'object' && process.versions !== null
-  && typeof process.versions.node === 'string';
+const nodeProcess = globalThis.process;
+const isNode = typeof nodeProcess === 'object' && nodeProcess !== null
+  && typeof nodeProcess.versions === 'object' && nodeProcess.versions !== null
+  && typeof nodeProcess.versions.node === 'string';
 
 let WebSocketClass = globalThis.WebSocket;
 if (isNode && WASM_URL.protocol === 'file:') {
-  const { readFile } = await import('node:fs/promises');
-  await initWasm({ module_or_path: await readFile(WASM_URL) });
+  // Node (and Deno / Bun, which also report versions.node) from disk: js/wasm-node.js.
+  const nodeIo = await import('./wasm-node.js');
+  await initWasm({ module_or_path: await nodeIo.readWasm(WASM_URL) });
+  WebSocketClass = await nodeIo.webSocketClass();
 } else {
   await initWasm({ module_or_path: WASM_URL });
-}
-if (typeof WebSocketClass !== 'function' && isNode) {
-  // Node 20 has no global WebSocket (Node 22 does): the `ws` package's is the same API.
-  ({ WebSocket: WebSocketClass } = await import('ws'));
 }
 
 /** The engine under this entry's API (for tests and tools). */

@@ -55,7 +55,8 @@ const clock = typeof performance === 'object' && performance !== null && typeof 
  * setImmediate where it exists, else a MessageChannel (no 4 ms clamp), else setTimeout.
  */
 function makeTaskQueue() {
-  if (typeof setImmediate === 'function') return (f) => setImmediate(f);
+  const immediate = globalThis.setImmediate;
+  if (typeof immediate === 'function') return (f) => immediate(f);
   if (typeof MessageChannel === 'function') {
     const queue = [];
     const ch = new MessageChannel();

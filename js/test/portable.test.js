@@ -16,9 +16,9 @@ const path = require('node:path');
 
 const JS = path.join(__dirname, '..');
 /** Node-only entries and engine, allowed Node APIs. */
-const NODE_ONLY = new Set(['node.js', 'polyfill-node.js', path.join('engine', 'napi.js')]);
+const NODE_ONLY = new Set(['node.js', 'polyfill-node.js', 'wasm-node.js', path.join('engine', 'napi.js')]);
 /** Files the WASM build provides (another part of the build): imports of them need not exist yet. */
-const WASM_BUILD = new Set(['wasm.js', 'workerd.js', path.join('engine', 'wasm.js')]);
+const WASM_BUILD = new Set(['wasm.js', 'workerd.js', path.join('engine', 'wasm.js'), path.join('wasm', 'polyrtc.js')]);
 /** Files that may import a relative .wasm file as a module. */
 const WASM_IMPORTERS = new Set(['workerd.js']);
 const NODE_GLOBALS = ['require', 'module', 'exports', 'process', 'Buffer', '__dirname', '__filename', 'global', 'setImmediate', 'clearImmediate'];

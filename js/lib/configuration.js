@@ -161,6 +161,9 @@ function convertConfiguration(v) {
   c.iceServers = dict.iceServers === undefined ? [] : toSequence(dict.iceServers, 'iceServers', convertIceServer);
   c.iceTransportPolicy = dict.iceTransportPolicy === undefined
     ? 'all' : toEnum(dict.iceTransportPolicy, ICE_TRANSPORT_POLICIES, 'RTCIceTransportPolicy');
+  // Nonstandard (polyrtc's WASM engine; browsers ignore it): the TURN relays reached over a
+  // WebSocket, an RTCIceServer-shaped dictionary or a list of them. Absent stays absent.
+  if (dict.relay !== undefined) c.relay = convertRelay(dict.relay);
   c.rtcpMuxPolicy = dict.rtcpMuxPolicy === undefined
     ? 'require' : toEnum(dict.rtcpMuxPolicy, RTCP_MUX_POLICIES, 'RTCRtcpMuxPolicy');
   return c;
@@ -178,6 +181,48 @@ function validateIceServers(iceServers) {
     for (const url of urls) parsed.push(validateIceUrl(url, server));
   }
   return parsed;
+}
+
+/** `relay`: one RTCIceServer-shaped dictionary, or a sequence of them. */
+function convertRelay(v) {
+  if (typeof v === 'object' && v !== null && typeof v[Symbol.iterator] === 'function') {
+    return toSequence(v, 'relay', convertIceServer);
+  }
+  return [convertIceServer(v)];
+}
+
+/**
+ * Validate the relays (converted by convertConfiguration) as "validate the ICE server" does
+ * for TURN: each URL a ws: or wss: URL without a fragment (SyntaxError, as the WebSocket
+ * constructor says), a username and a credential (InvalidAccessError). Returns them
+ * normalized (`urls` always a list).
+ */
+function validateRelay(relays) {
+  for (const server of relays) {
+    const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+    if (urls.length === 0) throw domException('SyntaxError', 'relay.urls is empty');
+    for (const url of urls) {
+      let parsed;
+      try {
+        parsed = new URL(url);
+      } catch (e) {
+        throw domException('SyntaxError', `relay '${url}' is not a valid URL`);
+      }
+      if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+        throw domException('SyntaxError', `relay '${url}': the scheme must be ws: or wss:`);
+      }
+      if (parsed.hash !== '' || url.includes('#')) {
+        throw domException('SyntaxError', `relay '${url}': a WebSocket URL has no fragment`);
+      }
+      if (server.username === undefined || server.credential === undefined) {
+        throw domException('InvalidAccessError', `relay '${url}' requires a username and a credential`);
+      }
+      if (!validTurnUsername(server.username) || !validTurnCredential(server.credential)) {
+        throw domException('InvalidAccessError', `relay '${url}': the username or credential is not a valid OpaqueString`);
+      }
+    }
+  }
+  return relays.map(normalizeIceServer);
 }
 
 /** The constructor's check: "If the value of certificate.expires is less than the current time". */
@@ -207,6 +252,7 @@ export {
   convertConfiguration,
   normalizeIceServer,
   validateIceServers,
+  validateRelay,
   validateCertificates,
   stunServersFor,
   cloneIceServers,

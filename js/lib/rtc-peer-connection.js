@@ -4,7 +4,7 @@ import {
 } from './util.js';
 import {
   convertConfiguration, validateIceServers, validateCertificates, stunServersFor, cloneIceServers,
-  normalizeIceServer,
+  normalizeIceServer, validateRelay,
 } from './configuration.js';
 import { RTCSessionDescription, SDP_TYPES } from './rtc-session-description.js';
 import { RTCIceCandidate } from './rtc-ice-candidate.js';
@@ -279,6 +279,10 @@ function makeRTCPeerConnection(engine) {
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
+      }
+      if (config.relay !== undefined) {
+        config.relay = validateRelay(config.relay);
+        nativeConfig.relay = cloneIceServers(config.relay);
       }
       if (engine.peerOptions) Object.assign(nativeConfig, engine.peerOptions());
       // The engine holds onEvents until close(); a WeakRef lets a connection that was never
@@ -654,6 +658,7 @@ function makeRTCPeerConnection(engine) {
         iceCandidatePoolSize: c.iceCandidatePoolSize,
         iceServers: cloneIceServers(c.iceServers),
         iceTransportPolicy: c.iceTransportPolicy,
+        ...(c.relay !== undefined ? { relay: cloneIceServers(c.relay) } : {}),
         rtcpMuxPolicy: c.rtcpMuxPolicy,
       };
     }
@@ -678,6 +683,16 @@ function makeRTCPeerConnection(engine) {
       }
       const parsed = validateIceServers(config.iceServers);
       config.iceServers = config.iceServers.map(normalizeIceServer);
+      // The relays are the engine's transports, opened once: kept when omitted, and a
+      // different list cannot be set.
+      if (config.relay === undefined) {
+        if (old.relay !== undefined) config.relay = old.relay;
+      } else {
+        config.relay = validateRelay(config.relay);
+        if (JSON.stringify(config.relay) !== JSON.stringify(old.relay ?? [])) {
+          throw domException('InvalidModificationError', 'relay cannot be changed');
+        }
+      }
       if (typeof this.#native.setConfiguration === 'function') {
         const iceConfig = { stunServers: stunServersFor(parsed) };
         if (config.iceTransportPolicy !== 'all') iceConfig.iceTransportPolicy = config.iceTransportPolicy;
@@ -893,7 +908,8 @@ function makeRTCPeerConnection(engine) {
 
     #onEvent(ev) {
       const channel = ev.channel !== undefined ? this.#channels.get(ev.channel) : undefined;
-      if ((ev.type === 'icecandidate' || ev.type === 'icegatheringstatechange') && !this.localDescription) {
+      if ((ev.type === 'icecandidate' || ev.type === 'icegatheringstatechange' || ev.type === 'icecandidateerror')
+        && !this.localDescription) {
         this.#heldIceEvents.push(ev);
         return;
       }

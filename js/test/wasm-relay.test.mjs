@@ -1,0 +1,245 @@
+// The WASM engine (js/wasm.js) in Node, through our TURN relay (relay/, reached over a
+// WebSocket), against a peer on the Node addon (js/node.js): the same W3C layer on both
+// engines. The WASM peer has no UDP socket: its only candidate is the relayed one.
+//
+// Needs the relay binary (built here with cargo, a no-op when up to date), the addon
+// (napi/polyrtc.node, `node napi/build.js`) and the WASM build (js/wasm/, scripts/build-wasm.sh);
+// a missing piece fails the test (none of them is optional).
+import test from 'node:test';
+import assert from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const ROOT = new URL('../../', import.meta.url);
+const TIMEOUT = 60000;
+const BIG = 256 * 1024;
+
+// The addon peer gathers loopback host candidates (read when each connection is made).
+process.env.POLYRTC_INCLUDE_LOOPBACK = '1';
+
+const wasm = await import('../wasm.js');
+const native = await import('../node.js');
+const Native = native.RTCPeerConnection ? native : native.default;
+const { startRelay } = require('../../relay/index.js');
+
+function withTimeout(promise, what, ms = 20000) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function once(target, type) {
+  return new Promise((resolve) => target.addEventListener(type, resolve, { once: true }));
+}
+
+/** Resolves with the first `n` messages `channel` receives from now on. */
+function nextMessages(channel, n) {
+  const got = [];
+  return new Promise((resolve) => {
+    const on = (e) => {
+      got.push(e.data);
+      if (got.length === n) {
+        channel.removeEventListener('message', on);
+        resolve(got);
+      }
+    };
+    channel.addEventListener('message', on);
+  });
+}
+
+function pattern(n, seed) {
+  const u8 = new Uint8Array(n);
+  for (let i = 0; i < n; i++) u8[i] = (i * 31 + seed + (i >> 8)) & 0xff;
+  return u8;
+}
+
+function gatheringDone(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => pc.addEventListener('icegatheringstatechange', () => {
+    if (pc.iceGatheringState === 'complete') resolve();
+  }));
+}
+
+let relay;
+test.before(async () => {
+  execFileSync('cargo', ['build', '-q', '--release', '-p', 'polyrtc-relay', '--bin', 'polyrtc-relay'],
+    { cwd: ROOT, stdio: 'inherit' });
+  relay = await startRelay({ host: '127.0.0.1', port: 0, users: { alice: 'secret' }, allowPrivate: true });
+});
+test.after(async () => {
+  if (relay) await relay.close();
+});
+
+test('a WASM peer reaches an addon peer through the relay: relayed candidate, messages both ways, 256 KiB',
+  { timeout: TIMEOUT }, async () => {
+    const w = new wasm.RTCPeerConnection({ relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' } });
+    const n = new Native.RTCPeerConnection();
+    try {
+      assert.deepStrictEqual(w.getConfiguration().relay,
+        [{ credential: 'secret', urls: [relay.wsUrl], username: 'alice' }]);
+      const wCandidates = [];
+      const errors = [];
+      w.onicecandidateerror = (e) => errors.push(`${e.errorCode} ${e.errorText}`);
+      w.onicecandidate = (e) => {
+        if (e.candidate && e.candidate.candidate) {
+          wCandidates.push(e.candidate);
+          n.addIceCandidate(e.candidate).catch(() => {});
+        }
+      };
+      n.onicecandidate = (e) => { if (e.candidate) w.addIceCandidate(e.candidate).catch(() => {}); };
+
+      const dcW = w.createDataChannel('chat');
+      const dcUnordered = w.createDataChannel('loose', { ordered: false });
+      const remote = new Map();
+      const bothRemote = new Promise((resolve) => {
+        n.ondatachannel = (e) => {
+          remote.set(e.channel.label, e.channel);
+          e.channel.binaryType = 'arraybuffer';
+          if (remote.size === 2) resolve();
+        };
+      });
+      dcW.binaryType = 'arraybuffer';
+      dcUnordered.binaryType = 'arraybuffer';
+      const opened = Promise.all([once(dcW, 'open'), once(dcUnordered, 'open')]);
+
+      await w.setLocalDescription();
+      await n.setRemoteDescription(w.localDescription);
+      await n.setLocalDescription();
+      await w.setRemoteDescription(n.localDescription);
+      await withTimeout(opened, 'WASM channels open');
+      await withTimeout(bothRemote, 'addon datachannel events');
+      const dcN = remote.get('chat');
+      if (dcN.readyState !== 'open') await withTimeout(once(dcN, 'open'), 'addon channel open');
+      assert.strictEqual(w.connectionState, 'connected');
+      assert.strictEqual(n.connectionState, 'connected');
+      assert.deepStrictEqual(errors, []);
+
+      // The WASM side's candidates are all relayed ones (it has no other transport).
+      assert.ok(wCandidates.length >= 1, 'the WASM peer signaled a candidate');
+      for (const c of wCandidates) {
+        assert.match(c.candidate, / typ relay /);
+        assert.strictEqual(c.type, 'relay');
+      }
+      const pair = w.sctp.transport.iceTransport.getSelectedCandidatePair();
+      assert.ok(pair, 'a selected pair');
+      assert.strictEqual(pair.local.type, 'relay');
+
+      // Text both ways.
+      let got = nextMessages(dcN, 2);
+      dcW.send('hello from wasm');
+      dcW.send('second');
+      assert.deepStrictEqual(await withTimeout(got, 'text to addon'), ['hello from wasm', 'second']);
+      got = nextMessages(dcW, 1);
+      dcN.send('hello from node');
+      assert.deepStrictEqual(await withTimeout(got, 'text to wasm'), ['hello from node']);
+
+      // 256 KiB both ways, content checked.
+      assert.ok(w.sctp.maxMessageSize >= BIG, `maxMessageSize ${w.sctp.maxMessageSize}`);
+      const up = pattern(BIG, 7);
+      got = nextMessages(dcN, 1);
+      dcW.send(up);
+      const [recvUp] = await withTimeout(got, '256 KiB to addon', 30000);
+      assert.ok(recvUp instanceof ArrayBuffer);
+      assert.deepStrictEqual(new Uint8Array(recvUp), up);
+      const down = pattern(BIG, 99);
+      got = nextMessages(dcW, 1);
+      dcN.send(down);
+      const [recvDown] = await withTimeout(got, '256 KiB to wasm', 30000);
+      assert.deepStrictEqual(new Uint8Array(recvDown), down);
+
+      // The unordered channel: every message arrives (reliable), in any order.
+      const loose = remote.get('loose');
+      if (loose.readyState !== 'open') await withTimeout(once(loose, 'open'), 'loose open');
+      assert.strictEqual(loose.ordered, false);
+      got = nextMessages(loose, 50);
+      for (let i = 0; i < 50; i++) dcUnordered.send(`m${i}`);
+      const set = (await withTimeout(got, 'unordered messages')).sort();
+      assert.deepStrictEqual(set, Array.from({ length: 50 }, (_, i) => `m${i}`).sort());
+    } finally {
+      w.close();
+      n.close();
+    }
+  });
+
+test('a wrong relay password: icecandidateerror 401 and no candidate', { timeout: TIMEOUT }, async () => {
+  const w = new wasm.RTCPeerConnection({ relay: { urls: relay.wsUrl, username: 'alice', credential: 'wrong' } });
+  try {
+    const candidates = [];
+    const errors = [];
+    w.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate.candidate); };
+    const failed = new Promise((resolve) => {
+      w.onicecandidateerror = (e) => {
+        errors.push(e);
+        resolve(e);
+      };
+    });
+    w.createDataChannel('x');
+    await w.setLocalDescription();
+    const e = await withTimeout(failed, 'icecandidateerror');
+    assert.ok(e instanceof wasm.RTCPeerConnectionIceErrorEvent);
+    assert.strictEqual(e.errorCode, 401);
+    assert.strictEqual(e.url, relay.wsUrl);
+    assert.strictEqual(typeof e.errorText, 'string');
+    await withTimeout(gatheringDone(w), 'gathering complete');
+    assert.deepStrictEqual(candidates, []);
+    assert.doesNotMatch(w.localDescription.sdp, /a=candidate:/);
+    assert.strictEqual(errors.length, 1);
+  } finally {
+    w.close();
+  }
+});
+
+test('relay configuration is validated like iceServers', () => {
+  const bad = (relayValue, name) => assert.throws(() => new wasm.RTCPeerConnection({ relay: relayValue }),
+    (e) => e.name === name, `${JSON.stringify(relayValue)} -> ${name}`);
+  bad({ urls: 'http://127.0.0.1:1', username: 'a', credential: 'b' }, 'SyntaxError');
+  bad({ urls: 'not a url', username: 'a', credential: 'b' }, 'SyntaxError');
+  bad({ urls: [], username: 'a', credential: 'b' }, 'SyntaxError');
+  bad({ urls: 'ws://127.0.0.1:1' }, 'InvalidAccessError');
+  bad({ urls: 'ws://127.0.0.1:1', username: 'a' }, 'InvalidAccessError');
+  bad({ username: 'a', credential: 'b' }, 'TypeError');
+  // A list, and both schemes; getConfiguration() gives the normalized list.
+  const pc = new wasm.RTCPeerConnection({ relay: [
+    { urls: 'ws://127.0.0.1:9', username: 'a', credential: 'b' },
+    { urls: ['wss://127.0.0.1:9/x'], username: 'c', credential: 'd' },
+  ] });
+  pc.onicecandidateerror = () => {};
+  try {
+    assert.deepStrictEqual(pc.getConfiguration().relay, [
+      { credential: 'b', urls: ['ws://127.0.0.1:9'], username: 'a' },
+      { credential: 'd', urls: ['wss://127.0.0.1:9/x'], username: 'c' },
+    ]);
+  } finally {
+    pc.close();
+  }
+  // Without `relay`, getConfiguration() has no such member (as in a browser).
+  const plain = new Native.RTCPeerConnection();
+  assert.strictEqual('relay' in plain.getConfiguration(), false);
+  plain.close();
+});
+
+test('an unreachable relay: icecandidateerror 701', { timeout: TIMEOUT }, async () => {
+  // A port nothing listens on: the WebSocket fails to connect.
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const url = `ws://127.0.0.1:${port}`;
+  const w = new wasm.RTCPeerConnection({ relay: { urls: url, username: 'alice', credential: 'secret' } });
+  try {
+    const failed = new Promise((resolve) => { w.onicecandidateerror = resolve; });
+    w.createDataChannel('x');
+    await w.setLocalDescription();
+    const e = await withTimeout(failed, 'icecandidateerror');
+    assert.strictEqual(e.errorCode, 701);
+    assert.strictEqual(e.url, url);
+  } finally {
+    w.close();
+  }
+});

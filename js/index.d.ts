@@ -46,6 +46,19 @@ export interface RTCConfiguration {
   rtcpMuxPolicy?: RTCRtcpMuxPolicy;
   certificates?: RTCCertificate[];
   iceCandidatePoolSize?: number;
+  /**
+   * Nonstandard (polyrtc; browsers ignore it): the TURN relays the WASM engine reaches over a
+   * WebSocket (`ws:` / `wss:` URLs, subprotocol `turn`), one relayed candidate each. The
+   * Node addon ignores it. `getConfiguration()` returns it as a list, `urls` as arrays.
+   */
+  relay?: RTCRelayServer | RTCRelayServer[];
+}
+
+/** A relay of `RTCConfiguration.relay`: shaped like an RTCIceServer, with ws:/wss: URLs. */
+export interface RTCRelayServer {
+  urls: string | string[];
+  username: string;
+  credential: string;
 }
 
 export interface RTCSessionDescriptionInit {

@@ -97,6 +97,7 @@ export function createWasmEngine(glue, options = {}) {
     #timer = null;
     #timerDue = null;
     #deliveryQueued = false;
+    #pumpQueued = false;
     /** Events the engine itself adds (a relay WebSocket that failed), delivered in order. */
     #ownEvents = [];
     #relays = [];
@@ -178,7 +179,13 @@ export function createWasmEngine(glue, options = {}) {
         const data = ev.data;
         // Text messages are not part of the protocol: dropped.
         if (!(data instanceof ArrayBuffer)) return;
-        this.#input(() => this.#peer.handleDatagram(clock(), relay.via, WS_SERVER_PLACEHOLDER, new Uint8Array(data)));
+        try {
+          this.#peer.handleDatagram(clock(), relay.via, WS_SERVER_PLACEHOLDER, new Uint8Array(data));
+        } catch (err) {
+          if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
+          return;
+        }
+        this.#pumpSoon();
       };
       ws.onerror = () => {
         // `close` follows with its code: report there, once.
@@ -235,6 +242,19 @@ export function createWasmEngine(glue, options = {}) {
       }
       this.#pump();
       return r;
+    }
+
+    /**
+     * A drain after the current task's other messages: the messages one network read
+     * delivers (several WebSocket frames) are answered together (one SACK for a burst).
+     */
+    #pumpSoon() {
+      if (this.#pumpQueued) return;
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
     }
 
     /** Sends every datagram the core has, re-arms the one timer, queues event delivery. */

@@ -82,13 +82,14 @@ function relayUrl(entry) {
  * Builds the engine around an initialised wasm-bindgen glue module.
  * @param {object} glue  `{ WasmPeer, generateCertificate }` of js/wasm/polyrtc.js, initialised.
  * @param {object} [options]
- * @param {Function} [options.WebSocket]  the WebSocket class (default `globalThis.WebSocket`).
+ * @param {Function|null} [options.WebSocket]  the WebSocket class (default
+ *   `globalThis.WebSocket`; null: none, a relay is then NotSupportedError).
  */
 export function createWasmEngine(glue, options = {}) {
   if (!glue || typeof glue.WasmPeer !== 'function' || typeof glue.generateCertificate !== 'function') {
     throw new TypeError('createWasmEngine: glue must provide WasmPeer and generateCertificate');
   }
-  const WebSocketClass = options.WebSocket ?? globalThis.WebSocket;
+  const WebSocketClass = 'WebSocket' in options ? options.WebSocket : globalThis.WebSocket;
   const queueTask = makeTaskQueue();
 
   class NativePeer {
@@ -295,12 +296,19 @@ export function createWasmEngine(glue, options = {}) {
       }
       if (this.#timer !== null && this.#timerDue === due) return;
       this.#disarm();
-      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, due - clock()));
+      // Whole ms, rounded up: runtimes truncate the delay and may count it from a cached
+      // loop time, so a timer can fire a little early.
+      const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.ceil(due - clock())));
       this.#timerDue = due;
       this.#timer = setTimeout(() => {
         this.#timer = null;
         this.#timerDue = null;
-        if (this.#failed) return;
+        if (this.#failed || this.#closed) return;
+        if (clock() < due) {
+          // Early (or a deadline beyond the longest delay): wait for the rest.
+          this.#arm(due);
+          return;
+        }
         try {
           this.#input(() => this.#peer.handleTimeout(clock()));
         } catch (err) {

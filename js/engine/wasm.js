@@ -27,6 +27,11 @@ export const MAX_WS_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const MAX_RELAYS = 8;
 /** Transmits sent per drain before the engine yields to the event loop (a timer resumes it). */
 export const MAX_TRANSMITS_PER_DRAIN = 4096;
+/**
+ * After close(), the longest the relays' WebSockets stay open for the core to finish
+ * releasing its allocations (Refresh with lifetime 0, its answer, retransmissions).
+ */
+export const MAX_CLOSE_LINGER_MS = 3000;
 /** The largest delay setTimeout takes (2^31 - 1 ms); a later deadline re-arms on wake-up. */
 const MAX_TIMER_DELAY_MS = 0x7fffffff;
 /** Events per batch from the core (src/engine.rs MAX_BATCH_EVENTS). */
@@ -103,6 +108,10 @@ export function createWasmEngine(glue, options = {}) {
     #ownEvents = [];
     #relays = [];
     #closed = false;
+    /** close() was called and the WebSockets and timer are released (or the peer failed). */
+    #finished = false;
+    /** After close(): when the WebSockets close even if the core is not done. */
+    #lingerUntil = Infinity;
     #failed = false;
     #certificate;
 
@@ -166,7 +175,7 @@ export function createWasmEngine(glue, options = {}) {
       relay.ws = ws;
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => {
-        if (this.#closed) return;
+        if (this.#finished) return;
         if (ws.protocol !== 'turn') {
           this.#relayFailed(relay, `relay WebSocket did not accept the subprotocol 'turn' (got '${ws.protocol}')`);
           ws.close();
@@ -176,7 +185,8 @@ export function createWasmEngine(glue, options = {}) {
         for (const data of queued) this.#sendOn(relay, data);
       };
       ws.onmessage = (ev) => {
-        if (this.#closed || this.#failed) return;
+        // After close() too, until finished: the answers to the deallocations.
+        if (this.#finished || this.#failed) return;
         const data = ev.data;
         // Text messages are not part of the protocol: dropped.
         if (!(data instanceof ArrayBuffer)) return;
@@ -288,9 +298,20 @@ export function createWasmEngine(glue, options = {}) {
       this.#scheduleDelivery();
     }
 
-    /** One timer, for the core's next deadline (ms on `clock()`), never a busy loop. */
+    /**
+     * One timer, for the core's next deadline (ms on `clock()`), never a busy loop. After
+     * close() the core's deadlines are its relays' (deallocation); none left, or the linger
+     * bound reached: the WebSockets close.
+     */
     #arm(due) {
-      if (due === undefined || due === null || this.#closed) {
+      if (this.#closed) {
+        if (due === undefined || due === null || clock() >= this.#lingerUntil) {
+          this.#finish();
+          return;
+        }
+        due = Math.min(due, this.#lingerUntil);
+      }
+      if (due === undefined || due === null) {
         this.#disarm();
         return;
       }
@@ -303,7 +324,11 @@ export function createWasmEngine(glue, options = {}) {
       this.#timer = setTimeout(() => {
         this.#timer = null;
         this.#timerDue = null;
-        if (this.#failed || this.#closed) return;
+        if (this.#failed || this.#finished) return;
+        if (this.#closed && clock() >= this.#lingerUntil) {
+          this.#finish();
+          return;
+        }
         if (clock() < due) {
           // Early (or a deadline beyond the longest delay): wait for the rest.
           this.#arm(due);
@@ -315,6 +340,14 @@ export function createWasmEngine(glue, options = {}) {
           // #input already failed the peer for a trap; nothing else throws here.
         }
       }, delay);
+    }
+
+    /** After close(): the timer and the WebSockets are released. */
+    #finish() {
+      if (this.#finished) return;
+      this.#finished = true;
+      this.#disarm();
+      this.#closeSockets();
     }
 
     #disarm() {
@@ -350,6 +383,7 @@ export function createWasmEngine(glue, options = {}) {
     #fail(err) {
       if (this.#failed) return;
       this.#failed = true;
+      this.#finished = true;
       this.#disarm();
       this.#closeSockets();
       this.#ownEvents.push({ type: 'error', message: `internal error: ${err && err.message}` });
@@ -418,22 +452,23 @@ export function createWasmEngine(glue, options = {}) {
 
     /**
      * Closes the peer: its last datagrams (SCTP ABORT, DTLS close_notify, the TURN
-     * deallocation) go out on the WebSockets, which then close (data already sent by
-     * `send()` goes before the close frame); its last events are still delivered. Idempotent.
+     * deallocations) go out on the WebSockets, which stay open until the core has released
+     * its allocations (at most MAX_CLOSE_LINGER_MS), then close; its last events are still
+     * delivered. Idempotent.
      */
     close() {
       if (this.#closed) return;
       this.#closed = true;
-      if (!this.#failed) {
-        try {
-          this.#peer.close(clock());
-          this.#pump();
-        } catch (err) {
-          if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
-        }
+      this.#lingerUntil = clock() + MAX_CLOSE_LINGER_MS;
+      if (this.#failed) return;
+      try {
+        this.#peer.close(clock());
+        // Drains, then arms the timer for the deallocations, or finishes when there are none.
+        this.#pump();
+      } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) this.#fail(err);
+        else this.#finish();
       }
-      this.#disarm();
-      this.#closeSockets();
     }
 
     certificate() {

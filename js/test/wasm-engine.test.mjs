@@ -5,7 +5,9 @@
 // of the instance fails the peer. The real core runs in wasm-relay.test.mjs.
 import test from 'node:test';
 import assert from 'node:assert';
-import { createWasmEngine, MAX_QUEUED_TRANSMITS, MAX_WS_BUFFERED_BYTES } from '../engine/wasm.js';
+import {
+  createWasmEngine, MAX_QUEUED_TRANSMITS, MAX_WS_BUFFERED_BYTES, MAX_CLOSE_LINGER_MS,
+} from '../engine/wasm.js';
 
 /** A scripted WasmPeer: records calls, returns what the test queued. */
 function makeGlue() {
@@ -257,4 +259,38 @@ test('certificates: the given one is cloned for each peer, RSA is NotSupportedEr
   assert.throws(() => new noWs.NativePeer({ relay: [relay()] }, () => {}), (e) => e.code === 'NotSupportedError');
   a.close();
   b.close();
+});
+
+test('after close() the WebSockets stay open while the core releases its allocations (bounded)', async () => {
+  const { ws, core, peer } = setup();
+  const via = core.calls.find((c) => c[0] === 'addRelay')[3];
+  ws.sockets[0].open();
+  // The core still has a deadline after close (its deallocation's retransmission).
+  core.close = (...a) => {
+    core.calls.push(['close', ...a]);
+    core.timeout = performance.now() + 1000;
+    core.transmits.push({ transport: via, destination: '0.0.0.0:0', data: new Uint8Array([1]) });
+  };
+  peer.close();
+  assert.strictEqual(ws.sockets[0].closed, null, 'still open for the deallocation');
+  assert.strictEqual(ws.sockets[0].sent.length, 1);
+  // The server's answer is still handled; once the core has nothing left, the socket closes.
+  core.handleDatagram = (...a) => { core.calls.push(['handleDatagram', ...a]); core.timeout = undefined; };
+  ws.sockets[0].receive([2]);
+  await Promise.resolve();
+  assert.strictEqual(core.calls.filter((c) => c[0] === 'handleDatagram').length, 1);
+  assert.strictEqual(ws.sockets[0].closed, 1000);
+  // And a core that never finishes: closed at MAX_CLOSE_LINGER_MS at the latest.
+  const s2 = setup();
+  s2.ws.sockets[0].open();
+  s2.core.close = () => { s2.core.timeout = performance.now() + 60000; };
+  const t0 = performance.now();
+  s2.peer.close();
+  assert.strictEqual(s2.ws.sockets[0].closed, null);
+  await new Promise((resolve) => {
+    const poll = () => (s2.ws.sockets[0].closed !== null ? resolve() : setTimeout(poll, 20));
+    poll();
+  });
+  const waited = performance.now() - t0;
+  assert.ok(waited >= MAX_CLOSE_LINGER_MS - 5 && waited < MAX_CLOSE_LINGER_MS + 1000, `closed after ${waited} ms`);
 });

@@ -7,7 +7,8 @@
 // a missing piece fails the test (none of them is optional).
 import test from 'node:test';
 import assert from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -242,4 +243,55 @@ test('an unreachable relay: icecandidateerror 701', { timeout: TIMEOUT }, async 
   } finally {
     w.close();
   }
+});
+
+test('two WASM peers through the relay (relay to relay), and close() reaches the other side',
+  { timeout: TIMEOUT }, async () => {
+    const cfg = { relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' } };
+    const a = new wasm.RTCPeerConnection(cfg);
+    const b = new wasm.RTCPeerConnection(cfg);
+    try {
+      a.onicecandidate = (e) => { if (e.candidate) b.addIceCandidate(e.candidate).catch(() => {}); };
+      b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {}); };
+      const dcA = a.createDataChannel('pair');
+      const remote = new Promise((resolve) => { b.ondatachannel = (e) => resolve(e.channel); });
+      await a.setLocalDescription();
+      await b.setRemoteDescription(a.localDescription);
+      await b.setLocalDescription();
+      await a.setRemoteDescription(b.localDescription);
+      await withTimeout(once(dcA, 'open'), 'open');
+      const dcB = await withTimeout(remote, 'datachannel');
+      if (dcB.readyState !== 'open') await withTimeout(once(dcB, 'open'), 'remote open');
+      assert.strictEqual(a.sctp.transport.iceTransport.getSelectedCandidatePair().remote.type, 'relay');
+      dcB.binaryType = 'arraybuffer';
+      const big = pattern(BIG, 5);
+      const got = nextMessages(dcB, 2);
+      dcA.send('x');
+      dcA.send(big);
+      const [text, bin] = await withTimeout(got, 'messages', 30000);
+      assert.strictEqual(text, 'x');
+      assert.deepStrictEqual(new Uint8Array(bin), big);
+      // a closes the connection: b's channel ends (the SCTP ABORT crosses the relay).
+      const ended = once(dcB, 'close');
+      a.close();
+      await withTimeout(ended, 'the remote channel closes');
+      assert.strictEqual(dcB.readyState, 'closed');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+test('after close() a WASM peer leaves nothing running: the process exits on its own', { timeout: TIMEOUT }, async () => {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/wasm-close-exit.mjs', import.meta.url)), relay.wsUrl],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => { out += d; });
+  const started = Date.now();
+  const code = await withTimeout(new Promise((resolve) => child.once('exit', resolve)), 'the child exits', 20000)
+    .finally(() => child.kill());
+  assert.strictEqual(code, 0);
+  assert.match(out, / typ relay raddr /);
+  assert.ok(Date.now() - started < 15000);
 });

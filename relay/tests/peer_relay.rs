@@ -35,6 +35,8 @@ struct World {
     b_events: Vec<PeerEvent>,
     /// Datagrams to B from the relay's ports, delivered on the next step.
     to_b: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// The relayed port's address, kept after the port closes (for what it sent last).
+    relayed: Option<SocketAddr>,
 }
 
 fn now_of(w: &World) -> Time {
@@ -62,7 +64,7 @@ impl World {
         )
         .unwrap();
         b.add_local_transport(2, HOST_ADDR.parse().unwrap());
-        World { relay, ws, a, b, a_events: Vec::new(), b_events: Vec::new(), to_b: VecDeque::new() }
+        World { relay, ws, a, b, a_events: Vec::new(), b_events: Vec::new(), to_b: VecDeque::new(), relayed: None }
     }
 
     /// Moves every datagram until the network is quiet, then trickles candidates.
@@ -80,11 +82,15 @@ impl World {
                 moved = true;
                 self.a.handle_datagram(now, VIA, WS_SERVER.parse().unwrap(), &data);
             }
+            if let Some(a) = self.relay.ports.values().next() {
+                self.relayed = Some(*a);
+            }
             while let Some((_, peer, data)) = self.relay.to_peer.pop_front() {
                 moved = true;
                 if peer == HOST_ADDR.parse::<SocketAddr>().unwrap() {
-                    // The relayed port's address is the source B sees.
-                    let from = self.relayed_addr();
+                    // The relayed port's address is the source B sees (also for the last
+                    // datagrams a port sent before a deallocation in the same step closed it).
+                    let from = self.relayed.unwrap_or_else(|| self.relayed_addr());
                     self.to_b.push_back((from, data));
                 }
             }
@@ -269,6 +275,12 @@ fn a_peer_without_sockets_connects_through_the_relay_and_exchanges_data_both_way
     w.a.close(now);
     w.run_until("the allocation released", Duration::from_secs(10), |w| w.relay.server.stats().allocations == 0);
     assert_eq!(w.relay.closed_ports.len(), 1);
+    // What close() queued on the relayed path (the SCTP ABORT) went out before the
+    // deallocation: the host peer's channel ends.
+    assert_eq!(w.a.stats().relay_send_errors, 0);
+    w.run_until("the host peer's channel closed by the ABORT", Duration::from_secs(5), |w| {
+        w.b_events.iter().any(|e| matches!(e, PeerEvent::DataChannelClosed { .. }))
+    });
     assert_eq!(w.a.poll_timeout(), None, "nothing left to do after the deallocation");
 }
 

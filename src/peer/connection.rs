@@ -983,6 +983,9 @@ impl Peer {
         }
         self.drain_dtls_transmits();
         self.ice.close();
+        // The ABORT and close_notify just queued for a relayed path go into their TURN
+        // messages now, while the allocation still takes them.
+        self.wrap_relayed_transmits(now);
         // Allocations are released (Refresh with lifetime 0): the host keeps polling the
         // relays' transmits and timeouts until they are done.
         for r in &mut self.relays {
@@ -992,6 +995,25 @@ impl Peer {
         self.dtls_state = DtlsTransportState::Closed;
         self.connection = PeerConnectionState::Closed;
         self.signaling = SignalingState::Closed;
+    }
+
+    /// Datagrams queued for a relayed path are handed to its TURN client (which queues the
+    /// ChannelData / Send indication); the others stay queued, in order.
+    fn wrap_relayed_transmits(&mut self, now: Time) {
+        if self.relays.is_empty() {
+            return;
+        }
+        let queued = std::mem::take(&mut self.transmits);
+        for t in queued {
+            match self.relays.iter_mut().find(|r| r.id == t.transport) {
+                Some(r) => {
+                    if r.send(now, t.destination, &t.data).is_err() {
+                        self.stats.relay_send_errors += 1;
+                    }
+                }
+                None => self.transmits.push_back(t),
+            }
+        }
     }
 
     pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {

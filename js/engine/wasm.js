@@ -433,6 +433,15 @@ export function createWasmEngine(glue, options = {}) {
       return this.#peer.getState();
     }
 
+    /**
+     * What `setConfiguration()` may change: `iceTransportPolicy` (for the next gathering
+     * phase). STUN servers have no use here (no UDP socket); the relays are fixed.
+     */
+    setConfiguration(config) {
+      const policy = config && config.iceTransportPolicy != null ? String(config.iceTransportPolicy) : undefined;
+      this.#input(() => this.#peer.setIceTransportPolicy(policy));
+    }
+
     createDataChannel(init) {
       return this.#input(() => this.#peer.createDataChannel(clock(), init));
     }

@@ -81,6 +81,13 @@ test('a WASM peer reaches an addon peer through the relay: relayed candidate, me
     try {
       assert.deepStrictEqual(w.getConfiguration().relay,
         [{ credential: 'secret', urls: [relay.wsUrl], username: 'alice' }]);
+      // setConfiguration() reaches the engine (iceTransportPolicy); the relay stays.
+      w.setConfiguration({ ...w.getConfiguration(), iceTransportPolicy: 'relay' });
+      w.setConfiguration({ iceTransportPolicy: 'relay' });
+      assert.strictEqual(w.getConfiguration().relay[0].urls[0], relay.wsUrl);
+      assert.throws(() => w.setConfiguration({ iceTransportPolicy: 'relay',
+        relay: { urls: 'ws://127.0.0.1:1', username: 'alice', credential: 'secret' } }),
+      (e) => e.name === 'InvalidModificationError');
       const wCandidates = [];
       const errors = [];
       w.onicecandidateerror = (e) => errors.push(`${e.errorCode} ${e.errorText}`);

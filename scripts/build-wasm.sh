@@ -42,4 +42,5 @@ if [ ! -f "$OUT/polyrtc_bg.wasm" ] || [ ! -f "$OUT/polyrtc.js" ] || [ "$RAW" -nt
 fi
 raw=$(wc -c <"$OUT/polyrtc_bg.wasm")
 gz=$(gzip -9c "$OUT/polyrtc_bg.wasm" | wc -c)
-echo "build-wasm: $OUT/polyrtc_bg.wasm ${raw} bytes, ${gz} bytes gzip"
+# On stderr: stdout stays clean for `npm pack --json` (prepack runs this script).
+echo "build-wasm: $OUT/polyrtc_bg.wasm ${raw} bytes, ${gz} bytes gzip" >&2

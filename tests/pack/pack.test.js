@@ -156,7 +156,9 @@ test('real package: npm pack of the repo installs offline and connects two peers
     // npm pack ran prepack (scripts/build-cjs.js): the generated CommonJS is in the tarball.
     for (const f of ['js/node.js', 'js/cjs/node.cjs', 'js/cjs/node.d.cts', 'js/cjs/polyfill.d.cts', 'js/cjs/engine/napi.cjs', 'js/cjs/lib/factory.cjs',
       'js/polyfill-node.js', 'js/cjs/polyfill-node.cjs', 'js/lib/factory.js', 'js/engine/napi.js', 'js/package.json',
-      'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts', 'relay/cli.js', 'relay/polyrtc-relay']) {
+      'relay/index.js', 'relay/index.mjs', 'relay/index.d.ts', 'relay/cli.js', 'relay/polyrtc-relay',
+      'js/wasm.js', 'js/wasm-node.js', 'js/workerd.js', 'js/engine/wasm.js', 'js/wasm/polyrtc.js', 'js/wasm/polyrtc_bg.wasm',
+      'node_modules/ws/package.json']) {
       assert.ok(files.includes(f), `tarball lacks ${f}`);
     }
     assert.deepEqual(files.filter((f) => f.startsWith('js/test/') || f.startsWith('relay/src/')), [], 'no tests or relay sources');
@@ -175,6 +177,7 @@ test('real package: npm pack of the repo installs offline and connects two peers
     const help = run('npx', ['--offline', '--no-install', 'polyrtc-relay', '--help'], app, 60000);
     assert.match(help, /--upstream/);
     assert.match(help, /--cert FILE --key FILE/);
+    assert.match(out, /polyrtc\/wasm loads and makes an offer with a relayed candidate/);
   } finally {
     rm(dest);
     if (app) rm(app);

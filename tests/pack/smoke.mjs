@@ -49,8 +49,30 @@ if (!relay.process.spawnargs[0].includes('node_modules/polyrtc/relay/polyrtc-rel
   console.error(`smoke: the relay ran from ${relay.process.spawnargs[0]}, not the package`);
   process.exit(1);
 }
-await relay.close();
 console.log(`smoke: relay from the package listened on ${relay.wsUrl}`);
+
+// The WASM build works inside the installed package too: its .wasm read from disk, a
+// certificate made in the core, an allocation on the package's relay over a WebSocket (the
+// bundled `ws` on Node 20) giving a relayed candidate.
+const wasm = await import('polyrtc/wasm');
+const wcert = await wasm.RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+const wpc = new wasm.RTCPeerConnection({
+  certificates: [wcert],
+  relay: { urls: relay.wsUrl, username: 'smoke', credential: 'test' },
+});
+const relayed = new Promise((resolve) => {
+  wpc.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) resolve(e.candidate.candidate); };
+});
+wpc.createDataChannel('wasm');
+await wpc.setLocalDescription();
+const wcand = await relayed;
+wpc.close();
+if (!/^a=fingerprint:sha-256 /m.test(wpc.localDescription.sdp) || !/ typ relay /.test(wcand)) {
+  console.error(`smoke: the WASM build made no usable offer (${wcand})`);
+  process.exit(1);
+}
+console.log('smoke: polyrtc/wasm loads and makes an offer with a relayed candidate');
+await relay.close();
 
 // One peer from each copy of the layer (import: js/node.js, require: the generated
 // js/cjs/node.cjs), so both load the addon from inside the installed package, and objects of

@@ -127,27 +127,33 @@ export function createWasmEngine(glue, options = {}) {
       if (given !== null && !(given instanceof glue.WasmCertificate)) {
         throw engineError('TypeError', 'certificates must be WASM engine certificates');
       }
-      // A certificate of our own when none is given: the peer's is not readable from the core.
-      this.#certificate = given ?? glue.generateCertificate(Date.now());
-      // The constructor consumes the handle it is given: hand it a second one.
-      this.#peer = new glue.WasmPeer(cfg, this.#certificate.clone());
-      this.#onEvents = onEvents;
+      // Every relay is checked before anything is made, so a bad one leaves nothing open.
       const relays = Array.isArray(config.relay) ? config.relay : [];
       if (relays.length > MAX_RELAYS) throw engineError('TypeError', `at most ${MAX_RELAYS} relays`);
       if (relays.length > 0 && typeof WebSocketClass !== 'function') {
         throw engineError('NotSupportedError', 'this runtime has no WebSocket for the relay');
       }
-      relays.forEach((entry, i) => this.#openRelay(entry, i));
+      const urls = relays.map(relayUrl);
+      if (urls.includes(null)) throw engineError('SyntaxError', 'a relay needs a ws: or wss: URL');
+      // A certificate of our own when none is given: the peer's is not readable from the core.
+      this.#certificate = given ?? glue.generateCertificate(Date.now());
+      // The constructor consumes the handle it is given: hand it a second one.
+      this.#peer = new glue.WasmPeer(cfg, this.#certificate.clone());
+      this.#onEvents = onEvents;
+      try {
+        relays.forEach((entry, i) => this.#addRelay(entry, urls[i], i));
+      } catch (err) {
+        this.#peer.free();
+        throw err;
+      }
+      for (const relay of this.#relays) this.#connect(relay);
       this.#pump();
     }
 
     // ---- relays -----------------------------------------------------------------------
 
-    #openRelay(entry, index) {
-      const url = relayUrl(entry);
-      if (url === null) throw engineError('SyntaxError', 'a relay needs a ws: or wss: URL');
-      // Transport ids: 2i+1 is the WebSocket (the TURN client's way to its server), 2i+2
-      // the allocation's relayed path that ICE pairs.
+    /** The core's TURN client for one relay (transport ids: 2i+1 the WebSocket, 2i+2 the relayed path). */
+    #addRelay(entry, url, index) {
       const relay = {
         url,
         via: 2 * index + 1,
@@ -157,13 +163,17 @@ export function createWasmEngine(glue, options = {}) {
         failed: false,
         dropped: 0,
       };
-      this.#relays.push(relay);
-      const now = clock();
       if (typeof this.#peer.addRelay !== 'function') {
         throw engineError('NotSupportedError', 'this WASM build has no TURN client (addRelay)');
       }
-      this.#peer.addRelay(now, relay.relayed, relay.via, WS_SERVER_PLACEHOLDER, url,
+      this.#peer.addRelay(clock(), relay.relayed, relay.via, WS_SERVER_PLACEHOLDER, url,
         String(entry.username ?? ''), String(entry.credential ?? ''));
+      this.#relays.push(relay);
+    }
+
+    /** Its WebSocket (subprotocol `turn`): what the core sends waits (bounded) until it opens. */
+    #connect(relay) {
+      const { url } = relay;
       let ws;
       try {
         ws = new WebSocketClass(url, 'turn');

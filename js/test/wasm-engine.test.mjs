@@ -41,6 +41,7 @@ function makeGlue() {
     pollTimeout() { return this.timeout; }
     pollEvents() { return this.events.splice(0, 1024); }
     getState() { return { signalingState: 'stable' }; }
+    free() { this.freed = true; }
     close(...a) { this.#call('close', a); }
   }
   return { peers, WasmPeer, WasmCertificate, generateCertificate: () => new WasmCertificate(2) };
@@ -90,6 +91,19 @@ test('each relay: addRelay with its own via/relayed transport ids, a WebSocket w
   assert.strictEqual(new Set([r0, v0, r1, v1]).size, 4, 'four distinct transport ids');
   assert.deepStrictEqual(ws.sockets.map((s) => [s.url, s.requested, s.binaryType]),
     [['ws://a:1', 'turn', 'arraybuffer'], ['wss://b:2/x', 'turn', 'arraybuffer']]);
+});
+
+test('a bad relay leaves nothing open: no WebSocket, the core freed', () => {
+  const glue = makeGlue();
+  const ws = makeWebSocket();
+  const engine = createWasmEngine(glue, { WebSocket: ws.FakeWebSocket });
+  assert.throws(() => new engine.NativePeer({ relay: [relay(), { urls: ['http://x'], username: 'u', credential: 'p' }] }, () => {}),
+    (e) => e.code === 'SyntaxError');
+  assert.strictEqual(glue.peers.length, 0, 'checked before the core is made');
+  glue.WasmPeer.prototype.addRelay = function addRelay() { throw new Error('OperationError: at most 4 relays'); };
+  assert.throws(() => new engine.NativePeer({ relay: [relay(), relay()] }, () => {}), /OperationError/);
+  assert.strictEqual(glue.peers[0].freed, true);
+  assert.strictEqual(ws.sockets.length, 0);
 });
 
 test('transmits go to their relay\'s WebSocket, held until it opens (bounded), others dropped', async () => {

@@ -134,6 +134,26 @@ function fire(target, type) {
 const handlerState = new WeakMap();
 
 /**
+ * Whether the runtime's own EventTarget calls a target's `on<type>` property when it
+ * dispatches (workerd does, for the handler attributes of its objects). Then the handler
+ * attributes below must not also add a listener, or every handler would run twice.
+ */
+const RUNTIME_CALLS_ON_PROPERTIES = (() => {
+  let calls = 0;
+  class Probe extends EventTarget {}
+  Object.defineProperty(Probe.prototype, 'onpolyrtcprobe', {
+    configurable: true,
+    get() { return () => { calls += 1; }; },
+  });
+  try {
+    new Probe().dispatchEvent(new Event('polyrtcprobe'));
+  } catch (err) {
+    // No dispatch at load time: assume the standard behaviour.
+  }
+  return calls > 0;
+})();
+
+/**
  * Define `on<type>` event handler IDL attributes on a prototype, as the HTML standard
  * says: setting a callable registers one listener at the position of the first
  * registration, replacing keeps that position, null (or a non-callable) removes it.
@@ -157,7 +177,7 @@ function defineEventHandlers(proto, types) {
         const slot = map.get(type);
         if (typeof value !== 'function') {
           if (slot) {
-            this.removeEventListener(type, slot.listener);
+            if (!RUNTIME_CALLS_ON_PROPERTIES) this.removeEventListener(type, slot.listener);
             map.delete(type);
           }
           return;
@@ -173,7 +193,8 @@ function defineEventHandlers(proto, types) {
           return undefined;
         };
         map.set(type, entry);
-        this.addEventListener(type, entry.listener);
+        // Where the runtime calls `on<type>` itself, the getter's handler is all it needs.
+        if (!RUNTIME_CALLS_ON_PROPERTIES) this.addEventListener(type, entry.listener);
       },
     });
   }

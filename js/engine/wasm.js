@@ -443,6 +443,11 @@ export function createWasmEngine(glue, options = {}) {
       return this.#peer.getState();
     }
 
+    /** The core's figures for `getStats()` (the addon's object, napi/engine-contract.md). */
+    getStats() {
+      return this.#peer.getStats(clock());
+    }
+
     /**
      * What `setConfiguration()` may change: `iceTransportPolicy` (for the next gathering
      * phase). STUN servers have no use here (no UDP socket); the relays are fixed.

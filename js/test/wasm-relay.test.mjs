@@ -135,6 +135,15 @@ test('a WASM peer reaches an addon peer through the relay: relayed candidate, me
       assert.ok(pair, 'a selected pair');
       assert.strictEqual(pair.local.type, 'relay');
 
+      // getStats() has the core's figures on the WASM engine too: the relayed pair carries DTLS.
+      const stats = await w.getStats();
+      const pairs = [...stats.values()].filter((r) => r.type === 'candidate-pair' && r.state === 'succeeded');
+      assert.ok(pairs.length >= 1, 'a succeeded candidate pair');
+      const local = stats.get(pairs[0].localCandidateId);
+      assert.strictEqual(local.candidateType, 'relay');
+      const transport = [...stats.values()].find((r) => r.type === 'transport');
+      assert.ok(transport.bytesSent > 0 && transport.bytesReceived > 0, JSON.stringify(transport));
+
       // Text both ways.
       let got = nextMessages(dcN, 2);
       dcW.send('hello from wasm');

@@ -1,6 +1,10 @@
 'use strict';
-// Two peers in one process, one data channel, text and binary both ways.
-// Run: node examples/demo.js   (POLYRTC_IMPL=@roamhq/wrtc to run it against another stack)
+// The product in one process:
+//   1. two peers on the Node addon, one data channel, text and binary both ways;
+//   2. a peer on the WASM build (the engine workers, Deno, Bun and browsers get) talking to an
+//      addon peer through the TURN relay this package ships: the WASM peer has no socket, its
+//      datagrams go over a WebSocket to the relay; the addon peer sees a relayed candidate.
+// Run: node examples/demo.js   (POLYRTC_IMPL=@roamhq/wrtc runs part 1 against another stack)
 const path = require('node:path');
 
 // Both peers live in this process: let polyrtc's Node engine use loopback candidates too.
@@ -11,9 +15,9 @@ const { RTCPeerConnection } = spec
   : require('polyrtc'); // this package, by name (Node resolves a package's own name inside it)
 
 const watchdog = setTimeout(() => {
-  console.error('demo: timed out after 20 s');
+  console.error('demo: timed out after 40 s');
   process.exit(1);
-}, 20000);
+}, 40000);
 
 async function main() {
   const alice = new RTCPeerConnection();
@@ -61,7 +65,62 @@ async function main() {
   chat.close();
   alice.close();
   bob.close();
+  console.log('demo: part 1 done (two addon peers)');
+  if (!spec) await wasmThroughRelay();
   console.log('demo: done');
+}
+
+/** Part 2: a WASM peer ↔ an addon peer through the relay. */
+async function wasmThroughRelay() {
+  const { startRelay } = require('polyrtc/relay');
+  const wasm = await import('polyrtc/wasm'); // the WASM engine, in Node too
+  const relay = await startRelay({ users: { demo: 'demo-secret' }, allowPrivate: true });
+  console.log(`relay: listening, ${relay.wsUrl} for WebSocket clients, ${relay.turnUrls.join(' ')}`);
+  const worker = new wasm.RTCPeerConnection({ relay: { urls: relay.wsUrl, username: 'demo', credential: 'demo-secret' } });
+  const server = new RTCPeerConnection();
+  worker.onicecandidate = (e) => {
+    if (e.candidate && e.candidate.candidate) console.log(`wasm peer: candidate ${e.candidate.candidate}`);
+    if (e.candidate) server.addIceCandidate(e.candidate.toJSON());
+  };
+  server.onicecandidate = (e) => e.candidate && worker.addIceCandidate(e.candidate.toJSON());
+  worker.onicecandidateerror = (e) => console.log(`wasm peer: relay error ${e.errorCode} ${e.errorText}`);
+  const echoed = new Promise((resolve) => {
+    server.ondatachannel = ({ channel }) => {
+      channel.onmessage = ({ data }) => channel.send(typeof data === 'string' ? `echo: ${data}` : data);
+    };
+    const dc = worker.createDataChannel('through-the-relay');
+    dc.binaryType = 'arraybuffer';
+    const big = new Uint8Array(256 * 1024).map((_, i) => (i * 7) & 0xff);
+    const got = [];
+    dc.onopen = () => {
+      console.log('wasm peer: channel open through the relay');
+      dc.send('hello from WASM');
+      dc.send(big);
+    };
+    dc.onmessage = ({ data }) => {
+      got.push(data);
+      if (typeof data === 'string') console.log(`wasm peer got text: ${JSON.stringify(data)}`);
+      else {
+        const back = new Uint8Array(data);
+        console.log(`wasm peer got ${back.length} bytes back, ${back.every((b, i) => b === big[i]) ? 'identical' : 'DIFFERENT'}`);
+      }
+      if (got.length === 2) resolve(dc);
+    };
+  });
+  await worker.setLocalDescription(await worker.createOffer());
+  await server.setRemoteDescription({ type: 'offer', sdp: worker.localDescription.sdp });
+  await server.setLocalDescription(await server.createAnswer());
+  await worker.setRemoteDescription({ type: 'answer', sdp: server.localDescription.sdp });
+  const dc = await echoed;
+  const stats = await relay.stats();
+  console.log(`relay: ${stats.allocationsCreated} allocation, ${stats.packetsToPeers} datagrams to the addon peer, ${stats.packetsToClients} back over the WebSocket`);
+  dc.close();
+  worker.close();
+  server.close();
+  // The WASM peer releases its allocation (Refresh, lifetime 0) before its WebSocket closes.
+  await new Promise((r) => setTimeout(r, 300));
+  await relay.close();
+  console.log('demo: part 2 done (a WASM peer and an addon peer through the relay)');
 }
 
 main().then(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: sets up what this repo needs on a fresh Debian/Ubuntu machine with Node >= 18
-# and a Rust toolchain, builds the addon and runs the demo (two peers exchanging data).
+# and a Rust toolchain (rustup), builds the addon, the relay and the WASM engine, and runs the
+# demo: two addon peers exchanging data, then a WASM peer and an addon peer through the relay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +16,22 @@ if ! command -v cc >/dev/null; then
   fi
 fi
 
+# The WASM engine needs the wasm32 target and wasm-bindgen's CLI of the pinned version.
+export PATH="$HOME/.cargo/bin:$PATH"
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "demo: rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' wasm-tests/Cargo.toml)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "${WASM_BINDGEN_VERSION}" ]; then
+  echo "demo: cargo install wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (a few minutes, once)"
+  cargo install -q --locked wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" 2>/dev/null \
+    || cargo install -q wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+fi
+
 echo "demo: npm ci"
 npm ci --no-audit --no-fund
-echo "demo: building the addon (npm run build)"
+echo "demo: building the addon, the relay and the WASM engine (npm run build)"
 npm run build
 echo "demo: node examples/demo.js"
 node examples/demo.js

@@ -84,12 +84,10 @@ if ! python3 -c "import aiortc, sys; sys.exit(aiortc.__version__ != '${AIORTC_VE
   "${pip[@]}" 2>/dev/null || "${pip[@]}" --break-system-packages
 fi
 
-# 5. The addon and the relay binary (release builds copied to napi/polyrtc.node and
-#    relay/polyrtc-relay; cargo makes them no-ops when nothing changed), then the CommonJS
-#    copy of the JS layer (scripts/build-cjs.js; npm run build chains all three).
+# 5. npm run build: the addon and the relay binary (release builds copied to
+#    napi/polyrtc.node and relay/polyrtc-relay), the WASM engine (scripts/build-wasm.sh ->
+#    js/wasm/), then the CommonJS copy of the JS layer (scripts/build-cjs.js). Each step is
+#    a no-op when nothing changed.
 say "npm run build"
 npm run build
 
-# 6. The WASM engine for js/wasm.js (js/wasm/, gitignored; a no-op when nothing changed).
-say "scripts/build-wasm.sh"
-bash scripts/build-wasm.sh

@@ -28,10 +28,14 @@ function waitOpen(dc) {
   });
 }
 
-/** Two peers of `impl` in this process with one open data channel between them. */
-async function connectPair(impl, config = {}, label = 'bench') {
+/**
+ * Two peers in this process with one open data channel between them: the offerer `a` from
+ * `impl` with `config`, the answerer `b` from `answerer.impl` with `answerer.config` (by
+ * default the same implementation and configuration).
+ */
+async function connectPair(impl, config = {}, label = 'bench', answerer = { impl, config }) {
   const a = new impl.RTCPeerConnection({ ...config });
-  const b = new impl.RTCPeerConnection({ ...config });
+  const b = new answerer.impl.RTCPeerConnection({ ...answerer.config });
   const close = () => {
     try {
       a.close();

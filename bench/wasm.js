@@ -9,70 +9,13 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const { withTimeout } = require('./lib');
-const { keepCandidate, filterDescription } = require('../tests/interop/lib/candidates');
+const { withTimeout, connectPair } = require('./lib');
 const { startRelay } = require('../relay/index.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const WASM_FILE = path.join(ROOT, 'js', 'wasm', 'polyrtc_bg.wasm');
 const MIB = Number(process.env.BENCH_WASM_MIB || 32);
 const SETUP_N = Number(process.env.BENCH_SETUP_N || 5);
-
-function waitOpen(dc) {
-  if (dc.readyState === 'open') return Promise.resolve(dc);
-  return new Promise((resolve, reject) => {
-    dc.addEventListener('open', () => resolve(dc), { once: true });
-    dc.addEventListener('close', () => reject(new Error('channel closed before open')), { once: true });
-  });
-}
-
-/** `a` (offerer, from `implA` with `configA`) and `b` (from `implB`), one open channel. */
-async function connect(implA, configA, implB) {
-  const a = new implA.RTCPeerConnection(configA);
-  const b = new implB.RTCPeerConnection();
-  const close = () => {
-    for (const p of [a, b]) {
-      try {
-        p.close();
-      } catch {}
-    }
-  };
-  const link = (from, to) => {
-    const state = { ready: false, queue: [] };
-    from.onicecandidate = (e) => {
-      const c = e && e.candidate;
-      if (!c || !c.candidate || !keepCandidate(c.candidate)) return;
-      const init = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-      if (state.ready) to.addIceCandidate(init).catch(() => {});
-      else state.queue.push(init);
-    };
-    state.flush = () => {
-      state.ready = true;
-      for (const c of state.queue.splice(0)) to.addIceCandidate(c).catch(() => {});
-    };
-    return state;
-  };
-  try {
-    const ab = link(a, b);
-    const ba = link(b, a);
-    const dcA = a.createDataChannel('bench');
-    const openA = waitOpen(dcA);
-    const dcB = new Promise((resolve) => {
-      b.ondatachannel = (e) => resolve(waitOpen(e.channel));
-    });
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(filterDescription({ type: a.localDescription.type, sdp: a.localDescription.sdp }));
-    ab.flush();
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(filterDescription({ type: b.localDescription.type, sdp: b.localDescription.sdp }));
-    ba.flush();
-    const [chanA, chanB] = await withTimeout(Promise.all([openA, dcB]), 30000, 'data channel open');
-    return { a, b, dcA: chanA, dcB: chanB, close };
-  } catch (e) {
-    close();
-    throw e;
-  }
-}
 
 /** MiB/s of MIB MiB in 16 KiB messages from `from` to `to` (flow control by bufferedAmount). */
 async function stream(from, to) {
@@ -107,13 +50,13 @@ async function measure(name, implA, configA, implB) {
   const times = [];
   for (let i = 0; i < SETUP_N; i++) {
     const t0 = performance.now();
-    const p = await connect(implA, configA, implB);
+    const p = await connectPair(implA, configA, 'bench', { impl: implB, config: {} });
     times.push(performance.now() - t0);
     p.close();
     await new Promise((r) => setTimeout(r, 50));
   }
   times.sort((x, y) => x - y);
-  const p = await connect(implA, configA, implB);
+  const p = await connectPair(implA, configA, 'bench', { impl: implB, config: {} });
   try {
     const forward = await stream(p.dcA, p.dcB);
     const back = await stream(p.dcB, p.dcA);

@@ -21,18 +21,25 @@ fi
 
 # The lib crate's crate-type stays rlib in Cargo.toml (a cdylib for every native build of the
 # workspace would cost link time for nothing): `cargo rustc --crate-type` adds it here only.
-# Size over speed for this artifact only (the native profile is untouched): opt-level "s" with
-# fat LTO and one codegen unit is about 25% smaller gzipped than the workspace's release profile.
+# Size over speed for this artifact only (the native profile is untouched): opt-level "z" with
+# fat LTO and one codegen unit, except the per-byte crypto of the data path (the AEADs and their
+# block functions, SHA-2 for the PRF), which stays at opt-level 3 where it costs little size.
+SPEED_CRATES=(aes aes-gcm ghash polyval chacha20 poly1305 chacha20poly1305)
+speed=()
+for c in "${SPEED_CRATES[@]}"; do speed+=(--config "profile.release.package.${c}.opt-level=3"); done
 cargo rustc -q --release --lib -p polyrtc --target wasm32-unknown-unknown --features wasm --crate-type cdylib \
-  --config 'profile.release.opt-level="s"' --config 'profile.release.lto=true' \
-  --config 'profile.release.codegen-units=1'
+  --config 'profile.release.opt-level="z"' --config 'profile.release.lto=true' \
+  --config 'profile.release.codegen-units=1' "${speed[@]}"
 RAW="$TARGET_DIR/wasm32-unknown-unknown/release/polyrtc.wasm"
 [ -f "$RAW" ] || { echo "build-wasm: $RAW was not produced" >&2; exit 1; }
 
 if [ ! -f "$OUT/polyrtc_bg.wasm" ] || [ ! -f "$OUT/polyrtc.js" ] || [ "$RAW" -nt "$OUT/polyrtc_bg.wasm" ] \
   || [ "$0" -nt "$OUT/polyrtc_bg.wasm" ]; then
   rm -rf "$OUT.tmp"
-  wasm-bindgen --target web --out-dir "$OUT.tmp" --out-name polyrtc "$RAW"
+  # The name section (function names for stack traces, 27 KB) only with POLYRTC_WASM_NAMES=1.
+  names=(--remove-name-section)
+  [ "${POLYRTC_WASM_NAMES:-}" = 1 ] && names=()
+  wasm-bindgen --target web --out-dir "$OUT.tmp" --out-name polyrtc --remove-producers-section "${names[@]}" "$RAW"
   if command -v wasm-opt >/dev/null; then
     wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals -o "$OUT.tmp/polyrtc_bg.wasm" "$OUT.tmp/polyrtc_bg.wasm"

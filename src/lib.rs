@@ -7,6 +7,7 @@
 #![cfg_attr(not(feature = "wasm"), forbid(unsafe_code))]
 #![cfg_attr(feature = "wasm", deny(unsafe_code))]
 
+mod crc;
 pub mod crypto;
 pub mod datachannel;
 pub mod dtls;

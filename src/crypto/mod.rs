@@ -343,15 +343,46 @@ impl SigningKey {
 }
 
 /// An RSA private key of ours (RSASSA-PKCS1-v1_5 / SHA-256 signatures).
+///
+/// On wasm32 the type is uninhabited: the WASM engine makes ECDSA certificates only (it still
+/// verifies a peer's RSA certificate), and RSA key generation and signing would add their code
+/// to every `.wasm`. [`RsaSigningKey::generate`] is then [`CryptoError::PeerIncompatible`].
 #[derive(Clone)]
-pub struct RsaSigningKey(rsa::RsaPrivateKey);
+pub struct RsaSigningKey(
+    #[cfg(not(target_arch = "wasm32"))] rsa::RsaPrivateKey,
+    #[cfg(target_arch = "wasm32")] std::convert::Infallible,
+);
 
 impl fmt::Debug for RsaSigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RsaSigningKey({} bits)", rsa::traits::PublicKeyParts::n(&self.0).bits())
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(not(target_arch = "wasm32"))]
+        return write!(_f, "RsaSigningKey({} bits)", rsa::traits::PublicKeyParts::n(&self.0).bits());
+        #[cfg(target_arch = "wasm32")]
+        match self.0 {}
     }
 }
 
+#[cfg(target_arch = "wasm32")]
+impl RsaSigningKey {
+    /// Not available on wasm32.
+    pub fn generate(_rng: &mut Rng, _bits: usize) -> Result<RsaSigningKey, CryptoError> {
+        Err(CryptoError::PeerIncompatible)
+    }
+
+    pub fn public_pkcs1_der(&self) -> Vec<u8> {
+        match self.0 {}
+    }
+
+    pub fn public_key(&self) -> RsaKey {
+        match self.0 {}
+    }
+
+    pub fn sign_pkcs1_sha256(&self, _rng: &mut Rng, _msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match self.0 {}
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl RsaSigningKey {
     /// A fresh key of `bits` bits with e = 65537 (slow: about a second for 2048 bits in a
     /// release build, several for 4096; hosts run it off their main thread).

@@ -66,7 +66,7 @@ pub fn pair_priority(controlling: u32, controlled: u32) -> u64 {
 pub fn foundation_for(kind: &CandidateKind, base_ip: IpAddr, server: Option<SocketAddr>) -> String {
     let mut s = String::new();
     let _ = write!(s, "{}|{}|udp|{:?}", kind.as_str(), base_ip, server);
-    crc32fast::hash(s.as_bytes()).to_string()
+    crate::crc::crc32(s.as_bytes()).to_string()
 }
 
 /// One ICE candidate (RFC 8839 `candidate-attribute`).

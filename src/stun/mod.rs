@@ -53,7 +53,7 @@ pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
 
 /// RFC 8489 §14.7: CRC-32 of `data` XOR 0x5354554e.
 pub fn fingerprint_of(data: &[u8]) -> u32 {
-    crc32fast::hash(data) ^ FINGERPRINT_XOR
+    crate::crc::crc32(data) ^ FINGERPRINT_XOR
 }
 
 /// A Binding request as ICE sends it (RFC 8445 §7.2.2): USERNAME `remote:local`,

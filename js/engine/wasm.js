@@ -38,11 +38,9 @@ const MAX_TIMER_DELAY_MS = 0x7fffffff;
 const MAX_BATCH_EVENTS = 1024;
 /** The address a WebSocket relay is known by to the core (it has no IP:port of its own). */
 const WS_SERVER_PLACEHOLDER = '0.0.0.0:0';
-/** RFC 8445 / webrtc-pc: errorCode 701, the TURN server could not be reached. */
-const ERROR_UNREACHABLE = 701;
-
 const WS_CONNECTING = 0;
 const WS_OPEN = 1;
+const WS_CLOSED = 3;
 
 function engineError(name, text) {
   const e = new Error(`${name}: ${text}`);
@@ -77,10 +75,13 @@ function makeTaskQueue() {
   return (f) => setTimeout(f, 0);
 }
 
-/** The first ws: / wss: URL of a normalized relay entry (js/lib/configuration.js validated it). */
-function relayUrl(entry) {
+/**
+ * The ws: / wss: URLs of a normalized relay entry (js/lib/configuration.js validated it), in
+ * order: the first is tried, and the next one when its WebSocket fails before it opens.
+ */
+function relayUrls(entry) {
   const urls = typeof entry.urls === 'string' ? [entry.urls] : Array.from(entry.urls || []);
-  return urls.find((u) => /^wss?:/i.test(u)) ?? null;
+  return urls.filter((u) => /^wss?:/i.test(u));
 }
 
 /**
@@ -133,8 +134,8 @@ export function createWasmEngine(glue, options = {}) {
       if (relays.length > 0 && typeof WebSocketClass !== 'function') {
         throw engineError('NotSupportedError', 'this runtime has no WebSocket for the relay');
       }
-      const urls = relays.map(relayUrl);
-      if (urls.includes(null)) throw engineError('SyntaxError', 'a relay needs a ws: or wss: URL');
+      const urls = relays.map(relayUrls);
+      if (urls.some((u) => u.length === 0)) throw engineError('SyntaxError', 'a relay needs a ws: or wss: URL');
       // A certificate of our own when none is given: the peer's is not readable from the core.
       this.#certificate = given ?? glue.generateCertificate(Date.now());
       // The constructor consumes the handle it is given: hand it a second one.
@@ -153,9 +154,12 @@ export function createWasmEngine(glue, options = {}) {
     // ---- relays -----------------------------------------------------------------------
 
     /** The core's TURN client for one relay (transport ids: 2i+1 the WebSocket, 2i+2 the relayed path). */
-    #addRelay(entry, url, index) {
+    #addRelay(entry, urls, index) {
       const relay = {
-        url,
+        urls,
+        /** The URL tried now (urls[next - 1]). */
+        url: urls[0],
+        next: 1,
         via: 2 * index + 1,
         relayed: 2 * index + 2,
         ws: null,
@@ -166,37 +170,43 @@ export function createWasmEngine(glue, options = {}) {
       if (typeof this.#peer.addRelay !== 'function') {
         throw engineError('NotSupportedError', 'this WASM build has no TURN client (addRelay)');
       }
-      this.#peer.addRelay(clock(), relay.relayed, relay.via, WS_SERVER_PLACEHOLDER, url,
+      this.#peer.addRelay(clock(), relay.relayed, relay.via, WS_SERVER_PLACEHOLDER, relay.url,
         String(entry.username ?? ''), String(entry.credential ?? ''));
       this.#relays.push(relay);
     }
 
-    /** Its WebSocket (subprotocol `turn`): what the core sends waits (bounded) until it opens. */
+    /**
+     * Its WebSocket (subprotocol `turn`) to the relay's current URL: what the core sends
+     * waits (bounded) until it opens. One that fails before it is usable moves on to the
+     * relay's next URL, with what is queued.
+     */
     #connect(relay) {
       const { url } = relay;
       let ws;
+      relay.opened = false;
       try {
         ws = new WebSocketClass(url, 'turn');
       } catch (err) {
         // A URL the runtime refuses: reported like an unreachable server (after this call).
-        this.#relayFailed(relay, `relay WebSocket could not be opened: ${err && err.message}`);
+        relay.ws = null;
+        queueTask(() => this.#relayFailed(relay, `relay WebSocket could not be opened: ${err && err.message}`));
         return;
       }
       relay.ws = ws;
       ws.binaryType = 'arraybuffer';
       ws.onopen = () => {
-        if (this.#finished) return;
+        if (this.#finished || relay.ws !== ws) return;
         if (ws.protocol !== 'turn') {
           this.#relayFailed(relay, `relay WebSocket did not accept the subprotocol 'turn' (got '${ws.protocol}')`);
-          ws.close();
           return;
         }
+        relay.opened = true;
         const queued = relay.queue.splice(0);
         for (const data of queued) this.#sendOn(relay, data);
       };
       ws.onmessage = (ev) => {
         // After close() too, until finished: the answers to the deallocations.
-        if (this.#finished || this.#failed) return;
+        if (this.#finished || this.#failed || relay.ws !== ws) return;
         const data = ev.data;
         // Text messages are not part of the protocol: dropped.
         if (!(data instanceof ArrayBuffer)) return;
@@ -212,28 +222,47 @@ export function createWasmEngine(glue, options = {}) {
         // `close` follows with its code: report there, once.
       };
       ws.onclose = (ev) => {
-        relay.queue.length = 0;
-        if (this.#closed) return;
+        if (this.#closed || relay.ws !== ws) return;
         const code = ev && typeof ev.code === 'number' ? ` (code ${ev.code})` : '';
         this.#relayFailed(relay, `relay WebSocket closed${code}`);
       };
     }
 
-    /** The relay cannot be used any more: an icecandidateerror-shaped event (webrtc-pc 701). */
+    /**
+     * The relay's WebSocket failed or closed. The core reports it (icecandidateerror 701,
+     * once gathering runs) and, before the socket was usable, the next URL is tried;
+     * otherwise the relay is done.
+     */
     #relayFailed(relay, text) {
-      if (relay.failed) return;
-      relay.failed = true;
-      this.#ownEvents.push({
-        type: 'icecandidateerror', address: null, port: null, url: relay.url,
-        errorCode: ERROR_UNREACHABLE, errorText: text,
-      });
-      this.#scheduleDelivery();
+      if (relay.failed || this.#closed) return;
+      const failedUrl = relay.url;
+      const retry = !relay.opened && relay.next < relay.urls.length;
+      const nextUrl = retry ? relay.urls[relay.next] : undefined;
+      if (retry) {
+        relay.next += 1;
+        relay.url = nextUrl;
+      } else {
+        relay.failed = true;
+        relay.queue.length = 0;
+      }
+      const ws = relay.ws;
+      relay.ws = null;
+      if (ws !== null && ws.readyState !== WS_CLOSED) {
+        try { ws.close(); } catch (err) { /* already closing */ }
+      }
+      try {
+        this.#input(() => this.#peer.relayServerFailed(clock(), relay.via, failedUrl, text, nextUrl));
+      } catch (err) {
+        return;
+      }
+      if (retry) this.#connect(relay);
     }
 
     #sendOn(relay, data) {
       const ws = relay.ws;
-      if (ws === null || relay.failed) return;
-      if (ws.readyState === WS_CONNECTING) {
+      if (relay.failed) return;
+      if (ws === null || ws.readyState === WS_CONNECTING) {
+        // Not open yet (or between two URLs): held, bounded.
         if (relay.queue.length < MAX_QUEUED_TRANSMITS) relay.queue.push(data);
         else relay.dropped += 1;
       } else if (ws.readyState === WS_OPEN) {

@@ -32,6 +32,11 @@ function makeGlue() {
       if (this.trap) throw new WebAssembly.RuntimeError('unreachable');
     }
     addRelay(...a) { this.#call('addRelay', a); }
+    // As the core does: every failed server is an icecandidateerror (701).
+    relayServerFailed(...a) {
+      this.#call('relayServerFailed', a);
+      this.events.push({ type: 'icecandidateerror', address: null, port: null, url: a[2], errorCode: 701, errorText: a[3] });
+    }
     createOffer(...a) { this.#call('createOffer', a); this.events.push({ type: 'icegatheringstatechange', state: 'gathering' }); return 'v=0'; }
     setLocalDescription(...a) { this.#call('setLocalDescription', a); return { type: 'offer', sdp: 'v=0' }; }
     handleDatagram(...a) { this.#call('handleDatagram', a); }
@@ -213,17 +218,56 @@ test('one timer, armed from pollTimeout and re-armed only when the deadline move
 });
 
 test('a relay WebSocket that closes or refuses the subprotocol: icecandidateerror 701, once', async () => {
-  const { ws, peer, batches } = setup([relay('ws://a:1'), relay('ws://b:2')]);
+  const { ws, core, peer, batches } = setup([relay('ws://a:1'), relay('ws://b:2')]);
   ws.sockets[0].fail(1006);
   ws.sockets[0].fail(1006);
   ws.sockets[1].open('');
   await tick();
+  const told = core.calls.filter((c) => c[0] === 'relayServerFailed');
+  assert.deepStrictEqual(told.map((c) => [c[2], c[3], c[5]]), [[1, 'ws://a:1', undefined], [3, 'ws://b:2', undefined]],
+    'the core is told once per relay, with no next URL');
   const errors = batches.flat().filter((e) => e.type === 'icecandidateerror');
   assert.deepStrictEqual(errors.map((e) => [e.url, e.errorCode, e.address, e.port]),
     [['ws://a:1', 701, null, null], ['ws://b:2', 701, null, null]]);
   assert.match(errors[0].errorText, /1006/);
   assert.match(errors[1].errorText, /subprotocol/);
   assert.strictEqual(ws.sockets[1].closed, 1005);
+  peer.close();
+});
+
+test('a relay with several URLs: the next one is tried when a WebSocket fails before it opens, with what was queued', async () => {
+  const { ws, core, peer, batches } = setup([{ urls: ['ws://a:1', 'ws://b:2', 'wss://c:3'], username: 'u', credential: 'p' }]);
+  const via = core.calls.find((c) => c[0] === 'addRelay')[3];
+  core.transmits.push({ transport: via, destination: '0.0.0.0:0', data: new Uint8Array([1]) });
+  peer.createOffer();
+  assert.deepStrictEqual(ws.sockets.map((s) => s.url), ['ws://a:1']);
+  ws.sockets[0].fail(1006);
+  // ws://b:2 next, and the core is told with the next URL.
+  assert.deepStrictEqual(ws.sockets.map((s) => s.url), ['ws://a:1', 'ws://b:2']);
+  const told = core.calls.filter((c) => c[0] === 'relayServerFailed').map((c) => [c[2], c[3], c[5]]);
+  assert.deepStrictEqual(told, [[via, 'ws://a:1', 'ws://b:2']]);
+  // The old socket's late events are ignored; the new one gets the held datagram on open.
+  ws.sockets[0].fail(1006);
+  ws.sockets[1].open();
+  assert.deepStrictEqual(ws.sockets[1].sent.map((d) => [...d]), [[1]]);
+  // Once a socket has opened, its closing is final: no more URLs are tried.
+  ws.sockets[1].fail(1006);
+  assert.strictEqual(ws.sockets.length, 2);
+  await tick();
+  const errors = batches.flat().filter((e) => e.type === 'icecandidateerror').map((e) => e.url);
+  assert.deepStrictEqual(errors, ['ws://a:1', 'ws://b:2']);
+  const last = core.calls.filter((c) => c[0] === 'relayServerFailed').at(-1);
+  assert.deepStrictEqual([last[3], last[5]], ['ws://b:2', undefined]);
+  peer.close();
+});
+
+test('the last URL failing before it opens ends the relay', () => {
+  const { ws, core, peer } = setup([{ urls: ['ws://a:1', 'ws://b:2'], username: 'u', credential: 'p' }]);
+  ws.sockets[0].fail(1006);
+  ws.sockets[1].fail(1006);
+  assert.strictEqual(ws.sockets.length, 2);
+  const told = core.calls.filter((c) => c[0] === 'relayServerFailed').map((c) => [c[3], c[5]]);
+  assert.deepStrictEqual(told, [['ws://a:1', 'ws://b:2'], ['ws://b:2', undefined]]);
   peer.close();
 });
 

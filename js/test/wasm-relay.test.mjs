@@ -238,16 +238,19 @@ test('relay configuration is validated like iceServers', () => {
   plain.close();
 });
 
-test('an unreachable relay: icecandidateerror 701', { timeout: TIMEOUT }, async () => {
-  // A port nothing listens on: the WebSocket fails to connect.
+/** A loopback TCP port nothing listens on (a WebSocket to it fails to connect). */
+async function closedPort() {
   const net = await import('node:net');
-  const port = await new Promise((resolve) => {
+  return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const p = s.address().port;
       s.close(() => resolve(p));
     });
   });
-  const url = `ws://127.0.0.1:${port}`;
+}
+
+test('an unreachable relay: icecandidateerror 701, and gathering completes without waiting', { timeout: TIMEOUT }, async () => {
+  const url = `ws://127.0.0.1:${await closedPort()}`;
   const w = new wasm.RTCPeerConnection({ relay: { urls: url, username: 'alice', credential: 'secret' } });
   try {
     const failed = new Promise((resolve) => { w.onicecandidateerror = resolve; });
@@ -256,8 +259,44 @@ test('an unreachable relay: icecandidateerror 701', { timeout: TIMEOUT }, async 
     const e = await withTimeout(failed, 'icecandidateerror');
     assert.strictEqual(e.errorCode, 701);
     assert.strictEqual(e.url, url);
+    // The core was told at once: gathering does not wait for the TURN client's timeouts.
+    await withTimeout(gatheringDone(w), 'gathering complete', 3000);
   } finally {
     w.close();
+  }
+});
+
+test('a relay with two URLs: the first unreachable, the second carries the connection', { timeout: TIMEOUT }, async () => {
+  const dead = `ws://127.0.0.1:${await closedPort()}`;
+  const w = new wasm.RTCPeerConnection({ relay: { urls: [dead, relay.wsUrl], username: 'alice', credential: 'secret' } });
+  const n = new Native.RTCPeerConnection();
+  try {
+    const errors = [];
+    w.onicecandidateerror = (e) => errors.push([e.url, e.errorCode]);
+    w.onicecandidate = (e) => { if (e.candidate && e.candidate.candidate) n.addIceCandidate(e.candidate).catch(() => {}); };
+    n.onicecandidate = (e) => { if (e.candidate) w.addIceCandidate(e.candidate).catch(() => {}); };
+    const dc = w.createDataChannel('fallback');
+    const remote = new Promise((resolve) => { n.ondatachannel = (e) => resolve(e.channel); });
+    await w.setLocalDescription();
+    await withTimeout(gatheringDone(w), 'gathering complete');
+    assert.match(w.localDescription.sdp, / typ relay /, 'the relayed candidate comes from the second URL');
+    await n.setRemoteDescription(w.localDescription);
+    await n.setLocalDescription();
+    await w.setRemoteDescription(n.localDescription);
+    await withTimeout(once(dc, 'open'), 'channel open');
+    const dcN = await withTimeout(remote, 'datachannel');
+    const got = nextMessages(dcN, 1);
+    dc.send('through the second URL');
+    assert.deepStrictEqual(await withTimeout(got, 'message'), ['through the second URL']);
+    assert.deepStrictEqual(errors, [[dead, 701]]);
+    // The candidate's url in getStats() is the URL the allocation was made on.
+    const stats = await w.getStats();
+    const local = [...stats.values()].filter((r) => r.type === 'local-candidate');
+    assert.ok(local.length >= 1);
+    for (const c of local) assert.strictEqual(c.url, relay.wsUrl);
+  } finally {
+    w.close();
+    n.close();
   }
 });
 

@@ -261,16 +261,40 @@ impl Peer {
 
     /// Starts the allocations still waiting; ICE gathering waits for each.
     fn start_relays(&mut self, now: Time) {
+        let mut out = Vec::new();
         for i in 0..self.relays.len() {
             let waiting = self.relays.get(i).is_some_and(|r| r.is_waiting());
             if waiting {
                 let rng = self.rng.fork();
-                self.ice.expect_relay();
-                if let Some(r) = self.relays.get_mut(i) {
-                    r.start(rng, now);
+                if self.relays.get_mut(i).is_some_and(|r| r.start(rng, now, &mut out)) {
+                    self.ice.expect_relay();
                 }
             }
         }
+        self.on_relay_outputs(now, out);
+    }
+
+    /// The host's connection to the TURN server of the relay reached through `via` failed
+    /// or closed. `next_url`: the host now tries that server instead (the error is reported
+    /// and the allocation goes on there); none: the relay is done (an allocation being made
+    /// fails, one made is lost). Reported as [`PeerEvent::IceCandidateError`] (701) once
+    /// gathering runs.
+    pub fn relay_server_failed(
+        &mut self,
+        now: Time,
+        via: TransportId,
+        failed_url: &str,
+        text: &str,
+        next_url: Option<&str>,
+    ) -> Result<(), PeerError> {
+        let Some(r) = self.relays.iter_mut().find(|r| r.via == via) else {
+            return Err(err(ErrorKind::Operation, "no relay on that transport"));
+        };
+        let mut out = Vec::new();
+        r.server_failed(failed_url, text, next_url, &mut out);
+        self.on_relay_outputs(now, out);
+        self.pump(now);
+        Ok(())
     }
 
     /// Acts on what relays reported: relayed transports to ICE, errors to the application,
@@ -284,6 +308,11 @@ impl Peer {
                 }
                 RelayOutput::AllocationFailed { url, code, text } => {
                     self.ice.relay_settled(now);
+                    if !self.closed {
+                        self.events.push_back(PeerEvent::IceCandidateError { url, error_code: code, error_text: text });
+                    }
+                }
+                RelayOutput::ServerError { url, code, text } => {
                     if !self.closed {
                         self.events.push_back(PeerEvent::IceCandidateError { url, error_code: code, error_text: text });
                     }

@@ -36,21 +36,39 @@ pub(super) struct Relay {
     config: TurnConfig,
     client: Option<TurnClient>,
     state: State,
+    /// Servers the host could not reach before the allocation started (url, reason),
+    /// reported when it starts, as gathering errors are.
+    deferred: Vec<(String, String)>,
+    /// The host has no server left for this relay: it allocates nothing.
+    unreachable: bool,
 }
 
 /// What a relay reports to the peer after an input.
 pub(super) enum RelayOutput {
     /// The allocation exists: add the relayed transport to ICE.
     Allocated { id: TransportId, relayed: SocketAddr, base: SocketAddr },
-    /// The allocation could not be made (before any candidate).
+    /// The allocation could not be made (before any candidate): gathering stops waiting.
     AllocationFailed { url: String, code: u16, text: String },
+    /// One server of the relay failed (the host tries its next URL, or the allocation made
+    /// there is lost): reported, gathering goes on as it was.
+    ServerError { url: String, code: u16, text: String },
     /// A datagram the server relayed from `from`, to be handled as if it arrived on `id`.
     Datagram { id: TransportId, from: SocketAddr, data: Vec<u8> },
 }
 
 impl Relay {
     pub fn new(id: TransportId, via: TransportId, server: SocketAddr, url: String, config: TurnConfig) -> Relay {
-        Relay { id, via, server, url, config, client: None, state: State::Waiting }
+        Relay {
+            id,
+            via,
+            server,
+            url,
+            config,
+            client: None,
+            state: State::Waiting,
+            deferred: Vec::new(),
+            unreachable: false,
+        }
     }
 
     /// Whether the allocation is still to be made or being made (gathering waits for it).
@@ -58,10 +76,54 @@ impl Relay {
         self.state == State::Waiting
     }
 
-    pub fn start(&mut self, rng: Rng, now: Time) {
-        if self.state == State::Waiting {
-            self.client = Some(TurnClient::new(self.config.clone(), rng, now));
-            self.state = State::Allocating;
+    /// Starts the allocation; true if it is now being made (gathering waits for it). The
+    /// servers that failed before are reported first.
+    pub fn start(&mut self, rng: Rng, now: Time, out: &mut Vec<RelayOutput>) -> bool {
+        if self.state != State::Waiting {
+            return false;
+        }
+        for (url, text) in self.deferred.drain(..) {
+            out.push(RelayOutput::ServerError { url, code: UNREACHABLE_ERROR_CODE, text });
+        }
+        if self.unreachable {
+            self.state = State::Done;
+            return false;
+        }
+        self.client = Some(TurnClient::new(self.config.clone(), rng, now));
+        self.state = State::Allocating;
+        true
+    }
+
+    /// The host's connection to the server at `failed_url` failed or closed (`text` says
+    /// how). With `next_url` the host is trying that server next on the same transport: the
+    /// TURN client goes on (its requests are retransmitted there). Without one, an allocation
+    /// being made fails (701), and one made is lost.
+    pub fn server_failed(&mut self, failed_url: &str, text: &str, next_url: Option<&str>, out: &mut Vec<RelayOutput>) {
+        let (url, text) = (failed_url.to_string(), text.to_string());
+        let code = UNREACHABLE_ERROR_CODE;
+        match (self.state, next_url) {
+            (State::Waiting, _) => {
+                self.deferred.push((url, text));
+                match next_url {
+                    Some(next) => self.url = next.to_string(),
+                    None => self.unreachable = true,
+                }
+            }
+            (State::Allocating, Some(next)) => {
+                out.push(RelayOutput::ServerError { url, code, text });
+                self.url = next.to_string();
+            }
+            (State::Allocating, None) => {
+                out.push(RelayOutput::AllocationFailed { url, code, text });
+                self.client = None;
+                self.state = State::Done;
+            }
+            (State::Allocated, _) => {
+                out.push(RelayOutput::ServerError { url, code, text });
+                self.client = None;
+                self.state = State::Done;
+            }
+            (State::Done, _) => {}
         }
     }
 

@@ -257,3 +257,50 @@ fn no_media_section_before_the_first_data_channel() {
         assert!(again.contains("\r\nm=application "), "{again}");
     }
 }
+
+/// A relay whose servers the host cannot reach: each failed URL is an icecandidateerror (701)
+/// once gathering runs, the next URL takes over the allocation, and when none is left
+/// gathering stops waiting for it at once.
+#[test]
+fn relay_servers_that_fail_are_reported_and_the_last_one_ends_the_wait() {
+    use crate::turn::{TurnConfig, TurnTransport};
+    let now = Time::ZERO;
+    let mut p = Peer::new(PeerConfig::default(), Rng::seeded(77)).expect("Peer::new");
+    let server: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let turn = TurnConfig::new(TurnTransport::WebSocket, "u", "p");
+    p.add_relay(now, 2, 1, server, "ws://a", turn.clone()).expect("add_relay");
+    assert!(p.relay_server_failed(now, 9, "ws://x", "no such relay", None).is_err());
+    // Before gathering: nothing reported yet.
+    p.relay_server_failed(now, 1, "ws://a", "refused", Some("ws://b")).expect("failed a");
+    let errors = |p: &mut Peer| {
+        let mut v = Vec::new();
+        while let Some(e) = p.poll_event() {
+            if let PeerEvent::IceCandidateError { url, error_code, .. } = e {
+                v.push((url, error_code));
+            }
+        }
+        v
+    };
+    assert!(errors(&mut p).is_empty());
+    p.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = p.create_offer().expect("offer");
+    p.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD");
+    assert_eq!(errors(&mut p), vec![("ws://a".to_string(), 701)]);
+    // The allocation is being made on ws://b: gathering waits for it.
+    assert_eq!(p.ice_gathering_state(), IceGatheringState::Gathering);
+    assert!(p.poll_transmit(now).is_some_and(|t| t.transport == 1), "the Allocate goes out on the relay's transport");
+    p.relay_server_failed(now, 1, "ws://b", "closed", None).expect("failed b");
+    assert_eq!(errors(&mut p), vec![("ws://b".to_string(), 701)]);
+    let mut t = now;
+    for _ in 0..50 {
+        if p.ice_gathering_state() == IceGatheringState::Complete {
+            break;
+        }
+        t = p.poll_timeout().unwrap_or(t).max(t);
+        p.handle_timeout(t);
+        while p.poll_transmit(t).is_some() {}
+    }
+    assert_eq!(p.ice_gathering_state(), IceGatheringState::Complete);
+    assert!(t < Time::ZERO + Duration::from_secs(2), "gathering did not wait for the TURN client: {t:?}");
+    assert!(errors(&mut p).is_empty(), "reported once");
+}

@@ -251,6 +251,22 @@ impl WasmPeer {
             .map_err(js_error)
     }
 
+    /// The host's WebSocket to the relay reached through `via` failed or closed: see
+    /// [`Peer::relay_server_failed`] (`nextUrl`: the URL tried next).
+    #[wasm_bindgen(js_name = relayServerFailed)]
+    pub fn relay_server_failed(
+        &mut self,
+        now_ms: f64,
+        via: u32,
+        url: &str,
+        text: &str,
+        next_url: Option<String>,
+    ) -> Result<(), JsValue> {
+        self.peer
+            .relay_server_failed(time(now_ms), via, url, text, next_url.as_deref())
+            .map_err(js_error)
+    }
+
     #[wasm_bindgen(js_name = createOffer)]
     pub fn create_offer(&mut self, ice_restart: Option<bool>) -> Result<String, JsValue> {
         self.peer.create_offer_with(ice_restart.unwrap_or(false)).map_err(js_error)

@@ -18,6 +18,7 @@ pub mod net;
 pub mod peer;
 pub mod sctp;
 pub mod sdp;
+pub mod srtp;
 pub mod stun;
 pub mod time;
 pub mod turn;

@@ -4,6 +4,8 @@
 //! - hashes: SHA-1 (STUN), SHA-256, SHA-384, SHA-512 (fingerprints)
 //! - HMAC-SHA1 / HMAC-SHA256, TLS 1.2 PRF (RFC 5246 §5, P_SHA256 / P_SHA384)
 //! - AEAD: AES-128/256-GCM, ChaCha20-Poly1305 (in-place seal / open)
+//! - SRTP's own: AES-128/256 in counter mode ([`AesCtr`]) and a keyed HMAC-SHA1
+//!   ([`HmacSha1Key`]), each keyed once per session key
 //! - ECDHE: X25519, P-256 (ephemeral keys from the injected [`Rng`])
 //! - ECDSA P-256 / SHA-256 sign (DER signature) and verify
 //! - RSA verify (peer certificates): RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256/384/512
@@ -147,6 +149,90 @@ pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u
     }
 }
 
+/// AES in counter mode as SRTP uses it (RFC 3711 §4.1.1): the 128-bit counter block starts
+/// at an IV and is incremented as a big-endian integer. Keyed once (the key schedule is kept),
+/// so a packet costs only its blocks.
+#[derive(Clone)]
+pub enum AesCtr {
+    Aes128(Box<aes_gcm::aes::Aes128>),
+    Aes256(Box<aes_gcm::aes::Aes256>),
+}
+
+impl fmt::Debug for AesCtr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AesCtr(..)")
+    }
+}
+
+/// Counter blocks encrypted per call of the block cipher (lets AES-NI pipeline them).
+const CTR_BATCH: usize = 8;
+
+impl AesCtr {
+    /// AES-128 for a 16-byte key, AES-256 for a 32-byte one.
+    pub fn new(key: &[u8]) -> Result<AesCtr, CryptoError> {
+        Ok(match key.len() {
+            16 => AesCtr::Aes128(Box::new(
+                aes_gcm::aes::Aes128::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?,
+            )),
+            32 => AesCtr::Aes256(Box::new(
+                aes_gcm::aes::Aes256::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?,
+            )),
+            _ => return Err(CryptoError::InvalidKey),
+        })
+    }
+
+    /// XORs the keystream that starts at counter block `iv` into `data`.
+    pub fn apply_keystream(&self, iv: &[u8; 16], data: &mut [u8]) {
+        use aes_gcm::aes::cipher::BlockEncrypt;
+        let mut counter = u128::from_be_bytes(*iv);
+        let mut blocks = [aes_gcm::aes::Block::default(); CTR_BATCH];
+        for chunk in data.chunks_mut(16 * CTR_BATCH) {
+            let n = chunk.len().div_ceil(16);
+            let batch = &mut blocks[..n];
+            for b in batch.iter_mut() {
+                b.copy_from_slice(&counter.to_be_bytes());
+                counter = counter.wrapping_add(1);
+            }
+            match self {
+                AesCtr::Aes128(c) => c.encrypt_blocks(batch),
+                AesCtr::Aes256(c) => c.encrypt_blocks(batch),
+            }
+            for (d, k) in chunk.iter_mut().zip(batch.iter().flat_map(|b| b.iter())) {
+                *d ^= k;
+            }
+        }
+    }
+}
+
+/// HMAC-SHA1 keyed once: each MAC starts from a copy of the keyed state (RFC 3711's
+/// HMAC-SHA1 authentication of SRTP and SRTCP).
+#[derive(Clone)]
+pub struct HmacSha1Key(Hmac<sha1::Sha1>);
+
+impl fmt::Debug for HmacSha1Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HmacSha1Key(..)")
+    }
+}
+
+impl HmacSha1Key {
+    pub fn new(key: &[u8]) -> HmacSha1Key {
+        // HMAC takes keys of any length.
+        HmacSha1Key(<Hmac<sha1::Sha1> as Mac>::new_from_slice(key).unwrap_or_else(|_| {
+            <Hmac<sha1::Sha1> as Mac>::new(&Default::default())
+        }))
+    }
+
+    /// The MAC of the concatenation of `parts`.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 20] {
+        let mut m = self.0.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+}
+
 /// AEAD algorithms used by DTLS (and SRTP).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AeadAlgorithm {
@@ -211,6 +297,33 @@ impl AeadKey {
         .map_err(|_| CryptoError::InvalidKey)?;
         buf.extend_from_slice(&tag);
         Ok(())
+    }
+
+    /// Encrypts `body` in place and returns the tag (the caller places it).
+    pub fn seal_detached(&self, nonce: &[u8; 12], aad: &[u8], body: &mut [u8]) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
+        let n = aes_gcm::Nonce::from_slice(nonce);
+        let tag = match self {
+            AeadKey::Aes128Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
+            AeadKey::Aes256Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
+            AeadKey::ChaCha20Poly1305(c) => c.encrypt_in_place_detached(n, aad, body),
+        }
+        .map_err(|_| CryptoError::InvalidKey)?;
+        Ok(tag.into())
+    }
+
+    /// Checks `tag` and decrypts `body` in place (left as it was if the tag is wrong).
+    pub fn open_detached(&self, nonce: &[u8; 12], aad: &[u8], body: &mut [u8], tag: &[u8]) -> Result<(), CryptoError> {
+        if tag.len() != AEAD_TAG_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let n = aes_gcm::Nonce::from_slice(nonce);
+        let tag = aes_gcm::Tag::from_slice(tag);
+        match self {
+            AeadKey::Aes128Gcm(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+            AeadKey::Aes256Gcm(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+            AeadKey::ChaCha20Poly1305(c) => c.decrypt_in_place_detached(n, aad, body, tag),
+        }
+        .map_err(|_| CryptoError::Decrypt)
     }
 
     /// Decrypts `buf` (ciphertext followed by the tag) in place; returns the plaintext length.

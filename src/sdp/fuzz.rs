@@ -1,7 +1,8 @@
 //! Fuzzing entry point for JSEP (`fuzz/fuzz_targets/sdp_jsep.rs`, `tests/fuzz_corpus.rs`).
 //! The plain SDP round trip is [`super::wire::fuzz_round_trip`].
 
-use super::{create_answer, parse_remote, LocalParams, SessionDescription, Setup};
+use super::media::{self, Direction, MediaSection};
+use super::{create_answer, parse_remote, LocalParams, MediaDescription, SessionDescription, Setup};
 
 fn local_params() -> LocalParams {
     LocalParams {
@@ -35,6 +36,26 @@ pub fn fuzz_jsep(data: &[u8]) {
     let as_answer = parse_remote(&offer, false);
     let as_offer = parse_remote(&offer, true);
     let _ = as_answer;
+    // Each audio/video section read, negotiated against our codecs, and our answer section
+    // written and read back unchanged.
+    for m in &offer.media {
+        if let Ok(Some(section)) = MediaSection::parse(m) {
+            let ours = media::default_codecs(section.kind);
+            let exts = media::default_extensions(section.kind);
+            if let Some(answer) = media::negotiate(&section, &ours, &exts, Direction::SendRecv) {
+                let mut out = MediaDescription::new(section.kind.media_type(), 9, media::PROTO_RTP_SAVPF, &[]);
+                answer.write(&mut out);
+                let mut sd = SessionDescription::parse("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
+                    .expect("a fixed description");
+                sd.media.push(out);
+                let text = sd.serialize();
+                let back = SessionDescription::parse(&text).ok().and_then(|d| MediaSection::parse(&d.media[0]).ok());
+                let mut expected = answer.clone();
+                expected.mid = None;
+                assert_eq!(back, Some(Some(expected)), "our media answer does not round-trip:\n{text}");
+            }
+        }
+    }
     if let Ok(answer) = create_answer(&offer, &local_params()) {
         let text = answer.serialize();
         let again = SessionDescription::parse(&text);

@@ -149,6 +149,8 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
             .f("errorDetail", opt_s(error.kind.error_detail()))
             .f("sctpCauseCode", opt_n(sctp_cause_code))
             .f("message", Val::Str(error.message)),
+        PeerEvent::RtpReceived(packet) => Obj::with_type("rtp").f("packet", Val::Bytes(packet)),
+        PeerEvent::RtcpReceived(packet) => Obj::with_type("rtcp").f("packet", Val::Bytes(packet)),
     }
 }
 

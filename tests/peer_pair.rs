@@ -113,7 +113,9 @@ impl PeerNode {
                 | PeerEvent::IceConnectionStateChanged(_)
                 | PeerEvent::DataChannelIdAssigned { .. }
                 | PeerEvent::DataChannelClosing { .. }
-                | PeerEvent::DataChannelError { .. } => {}
+                | PeerEvent::DataChannelError { .. }
+                | PeerEvent::RtpReceived(_)
+                | PeerEvent::RtcpReceived(_) => {}
             }
         }
     }

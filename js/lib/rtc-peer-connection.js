@@ -211,7 +211,7 @@ function engineStatsEntries(core, transport, timestamp) {
   }
   const t = core.transport;
   for (const k of ['bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived', 'iceRole',
-    'iceLocalUsernameFragment', 'dtlsRole', 'tlsVersion', 'dtlsCipher', 'datagramsDroppedOffPath']) {
+    'iceLocalUsernameFragment', 'dtlsRole', 'tlsVersion', 'dtlsCipher', 'srtpCipher', 'datagramsDroppedOffPath']) {
     if (t[k] !== undefined && t[k] !== null) transport[k] = t[k];
   }
   const certificateEntry = (c) => {

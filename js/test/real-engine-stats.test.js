@@ -76,7 +76,9 @@ test('getStats(): transport, candidate pairs, candidates and certificates from t
     assert.deepStrictEqual([sa.transport.tlsVersion, sb.transport.tlsVersion], ['FEFD', 'FEFD']);
     assert.deepStrictEqual([sa.transport.dtlsRole, sb.transport.dtlsRole].sort(), ['client', 'server']);
     assert.deepStrictEqual([sa.transport.iceRole, sb.transport.iceRole], ['controlling', 'controlled']);
-    assert.ok(!('srtpCipher' in sa.transport), 'no SRTP without media');
+    // DTLS negotiates use_srtp even without media (as Chromium does): both key SRTP with it.
+    assert.strictEqual(sa.transport.srtpCipher, 'SRTP_AEAD_AES_128_GCM');
+    assert.strictEqual(sb.transport.srtpCipher, sa.transport.srtpCipher);
     const ufrag = /^a=ice-ufrag:(\S+)/m.exec(p.offerer.localDescription.sdp)[1];
     assert.strictEqual(sa.transport.iceLocalUsernameFragment, ufrag);
     assert.strictEqual(sa.local.usernameFragment, ufrag);

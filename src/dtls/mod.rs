@@ -34,6 +34,8 @@ pub use state::{
 pub const SRTP_AES128_CM_HMAC_SHA1_80: u16 = 0x0001;
 /// SRTP_AEAD_AES_128_GCM (RFC 7714 §14.2).
 pub const SRTP_AEAD_AES_128_GCM: u16 = 0x0007;
+/// SRTP_AEAD_AES_256_GCM (RFC 7714 §14.2).
+pub const SRTP_AEAD_AES_256_GCM: u16 = 0x0008;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum DtlsRole {
@@ -77,7 +79,7 @@ impl Default for DtlsConfig {
                 CipherSuite::ECDHE_RSA_CHACHA20_POLY1305_SHA256,
             ],
             groups: vec![KeyExchangeGroup::X25519, KeyExchangeGroup::P256],
-            srtp_profiles: vec![SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80],
+            srtp_profiles: vec![SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM, SRTP_AES128_CM_HMAC_SHA1_80],
             require_cookie: true,
         }
     }

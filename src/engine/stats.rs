@@ -112,6 +112,9 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
         // DTLS 1.2 is the only version spoken: its wire value 0xFEFD, as webrtc-stats shows it.
         transport = transport.f("tlsVersion", string("FEFD")).f("dtlsCipher", string(name));
     }
+    if let Some(profile) = peer.srtp_profile() {
+        transport = transport.f("srtpCipher", string(profile.name()));
+    }
     let sctp = peer.sctp_stats();
     let mut locals: Vec<Val> = Vec::new();
     let mut seen: Vec<Candidate> = Vec::new();

@@ -14,6 +14,7 @@ use crate::net::{TransportId, Transmit};
 use crate::sctp::{Association, SctpConfig, SctpEvent};
 use crate::sdp::jsep::{self, DescriptionType, LocalParams, RemoteParams, Setup};
 use crate::sdp::SessionDescription;
+use crate::srtp::{SrtpProfile, SrtpSession, SrtpStats};
 use crate::time::Time;
 
 /// Validity of a generated certificate (browsers use 30 days).
@@ -47,6 +48,11 @@ pub struct PeerStats {
     pub bytes_sent: u64,
     pub packets_received: u64,
     pub bytes_received: u64,
+    /// RTP/RTCP datagrams from the validated path that arrived before SRTP was keyed (or
+    /// without a negotiated SRTP profile).
+    pub media_dropped_no_srtp: u64,
+    /// RTP/RTCP packets dropped because [`MAX_QUEUED_MEDIA_EVENTS`] were waiting to be polled.
+    pub media_dropped_queue_full: u64,
 }
 
 /// What was negotiated once an answer is applied.
@@ -115,6 +121,10 @@ pub struct Peer {
 
     /// TURN relays; their allocations are relayed transports of the ICE agent.
     relays: Vec<Relay>,
+    /// SRTP keyed from DTLS (when use_srtp negotiated a profile).
+    srtp: Option<SrtpSession>,
+    /// RTP/RTCP events in `events` not yet polled (bounded by [`MAX_QUEUED_MEDIA_EVENTS`]).
+    media_events_queued: usize,
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
     stats: PeerStats,
@@ -205,6 +215,8 @@ impl Peer {
             restart_offer_credentials: None,
             credentials_before_restart: None,
             relays: Vec::new(),
+            srtp: None,
+            media_events_queued: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PeerStats::default(),
@@ -1079,6 +1091,7 @@ impl Peer {
                 }
                 self.on_dtls_datagram(now, transport, from, data)
             }
+            Some(128..=191) => self.on_media_datagram(now, transport, from, data),
             _ => self.stats.datagrams_dropped_unknown += 1,
         }
         // SCTP packets are assembled when the host asks for transmits: the SACK chunks taken
@@ -1133,6 +1146,20 @@ impl Peer {
             } else {
                 self.early_dtls.push_back((transport, from, data));
             }
+        }
+    }
+
+    /// RFC 5764 §4.2: the SRTP master keys and salts of both directions from the DTLS
+    /// exporter, once the handshake negotiated a profile.
+    fn key_srtp(&mut self, profile: Option<u16>) {
+        let (Some(profile), Some(dtls), Some(n)) =
+            (profile.and_then(SrtpProfile::from_id), self.dtls.as_ref(), self.negotiated.as_ref())
+        else {
+            return;
+        };
+        let material = dtls.export_keying_material(b"EXTRACTOR-dtls_srtp", profile.keying_material_len());
+        if let Ok(m) = material {
+            self.srtp = SrtpSession::from_dtls(profile, &m, n.dtls_role == DtlsRole::Client).ok();
         }
     }
 
@@ -1220,7 +1247,78 @@ impl Peer {
     }
 
     pub fn poll_event(&mut self) -> Option<PeerEvent> {
-        self.events.pop_front()
+        let ev = self.events.pop_front();
+        if matches!(ev, Some(PeerEvent::RtpReceived(_) | PeerEvent::RtcpReceived(_))) {
+            self.media_events_queued = self.media_events_queued.saturating_sub(1);
+        }
+        ev
+    }
+
+    /// The SRTP profile DTLS negotiated, once it is connected.
+    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
+        self.srtp.as_ref().map(SrtpSession::profile)
+    }
+
+    /// The SRTP session's counters, once keyed.
+    pub fn srtp_stats(&self) -> Option<SrtpStats> {
+        self.srtp.as_ref().map(SrtpSession::stats)
+    }
+
+    /// Sends one RTP packet (header and payload, as RFC 3550 lays it out) to the peer: SRTP
+    /// protects it and it goes on the selected path. `InvalidState` before DTLS has keyed SRTP
+    /// or while there is no path; `Operation` for a packet SRTP refuses (not RTP version 2,
+    /// too many SSRCs, index space used up).
+    pub fn send_rtp(&mut self, now: Time, packet: &[u8]) -> Result<(), PeerError> {
+        self.send_media(now, packet, false)
+    }
+
+    /// Sends one (compound) RTCP packet to the peer, SRTCP protected; see [`Peer::send_rtp`].
+    pub fn send_rtcp(&mut self, now: Time, packet: &[u8]) -> Result<(), PeerError> {
+        self.send_media(now, packet, true)
+    }
+
+    fn send_media(&mut self, now: Time, packet: &[u8], rtcp: bool) -> Result<(), PeerError> {
+        self.check_open()?;
+        let path = self.send_path();
+        let (Some(srtp), Some((transport, destination))) = (self.srtp.as_mut(), path) else {
+            return Err(err(ErrorKind::InvalidState, "SRTP is not keyed or there is no path to the peer"));
+        };
+        let mut data = Vec::with_capacity(packet.len() + srtp.profile().rtcp_overhead());
+        data.extend_from_slice(packet);
+        let r = if rtcp { srtp.protect_rtcp(&mut data) } else { srtp.protect_rtp(&mut data) };
+        r.map_err(|e| err(ErrorKind::Operation, format!("SRTP refused the packet: {e}")))?;
+        self.transmits.push_back(Transmit { transport, destination, data });
+        self.pump(now);
+        Ok(())
+    }
+
+    /// RFC 7983 (first byte 128..=191) from the ICE-validated path only, like DTLS; RFC 5761 §4:
+    /// RTCP packet types 192..=223 in the second byte, RTP otherwise.
+    fn on_media_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
+        if !self.ice.is_validated_path(transport, from) {
+            self.stats.datagrams_dropped_off_path += 1;
+            return;
+        }
+        if self.ice.note_datagram(now, false, transport, from, data.len()) {
+            self.stats.packets_received += 1;
+            self.stats.bytes_received += data.len() as u64;
+        }
+        let Some(srtp) = self.srtp.as_mut() else {
+            self.stats.media_dropped_no_srtp += 1;
+            return;
+        };
+        let rtcp = matches!(data.get(1), Some(192..=223));
+        let mut packet = data.to_vec();
+        let r = if rtcp { srtp.unprotect_rtcp(&mut packet) } else { srtp.unprotect_rtp(&mut packet) };
+        if r.is_err() {
+            return; // counted by the SRTP session, by reason
+        }
+        if self.media_events_queued >= MAX_QUEUED_MEDIA_EVENTS {
+            self.stats.media_dropped_queue_full += 1;
+            return;
+        }
+        self.media_events_queued += 1;
+        self.events.push_back(if rtcp { PeerEvent::RtcpReceived(packet) } else { PeerEvent::RtpReceived(packet) });
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
@@ -1392,10 +1490,11 @@ impl Peer {
 
     fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {
         match ev {
-            DtlsEvent::Connected { peer_certificate, .. } => {
+            DtlsEvent::Connected { peer_certificate, srtp_profile } => {
                 if !peer_certificate.is_empty() {
                     self.remote_certificate = Some(peer_certificate);
                 }
+                self.key_srtp(srtp_profile);
                 self.set_dtls_state(DtlsTransportState::Connected);
                 let Some(n) = self.negotiated.as_ref() else { return };
                 let mut assoc = Association::new(

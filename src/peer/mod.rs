@@ -245,6 +245,12 @@ pub enum PeerEvent {
     /// `sctp_cause_code`: the first cause code of the SCTP ABORT that ended the channel
     /// (W3C `RTCError.sctpCauseCode`), when the error is one.
     DataChannelError { channel: ChannelId, error: PeerError, sctp_cause_code: Option<u16> },
+    /// An RTP packet from the peer, SRTP checked and decrypted (header and payload). At most
+    /// [`MAX_QUEUED_MEDIA_EVENTS`] RTP/RTCP events wait to be polled; more are dropped and
+    /// counted ([`PeerStats::media_dropped_queue_full`]).
+    RtpReceived(Vec<u8>),
+    /// A (compound) RTCP packet from the peer, SRTCP checked and decrypted.
+    RtcpReceived(Vec<u8>),
 }
 
 
@@ -267,6 +273,9 @@ pub const MAX_EARLY_DTLS_BYTES: usize = 64 * 1024;
 /// Largest number of DTLS datagrams we keep while ICE has not selected a path yet (a DTLS
 /// server answers the first ClientHello before its own checks have succeeded).
 pub const MAX_DTLS_DATAGRAMS_WITHOUT_PATH: usize = 16;
+/// RTP and RTCP packets received and not yet polled as events; more are dropped (a host that
+/// does not drain its events must not grow our memory with what the peer sends).
+pub const MAX_QUEUED_MEDIA_EVENTS: usize = 4096;
 /// Largest number of TURN relays one peer uses (W3C `iceServers` and the `relay` member
 /// together; each holds one allocation).
 pub const MAX_RELAYS: usize = 16;

@@ -18,6 +18,8 @@ struct Pair {
     connected_at: [Option<Time>; 2],
     /// Candidates each side gathered, not yet given to the other one.
     candidates: [Vec<IceCandidateInit>; 2],
+    /// RTP and RTCP packets each side received (`(rtcp, packet)`).
+    media: [Vec<(bool, Vec<u8>)>; 2],
 }
 
 impl Pair {
@@ -28,7 +30,14 @@ impl Pair {
             p.add_local_transport(0, addrs[i]);
             p
         };
-        Pair { peers: [mk(0), mk(1)], addrs, now: Time::ZERO, connected_at: [None, None], candidates: [vec![], vec![]] }
+        Pair {
+            peers: [mk(0), mk(1)],
+            addrs,
+            now: Time::ZERO,
+            connected_at: [None, None],
+            candidates: [vec![], vec![]],
+            media: [vec![], vec![]],
+        }
     }
 
     fn drain_events(&mut self) {
@@ -39,6 +48,8 @@ impl Pair {
                         self.connected_at[i].get_or_insert(self.now);
                     }
                     PeerEvent::IceCandidate(Some(c)) => self.candidates[i].push(c),
+                    PeerEvent::RtpReceived(p) => self.media[i].push((false, p)),
+                    PeerEvent::RtcpReceived(p) => self.media[i].push((true, p)),
                     _ => {}
                 }
             }
@@ -303,4 +314,117 @@ fn relay_servers_that_fail_are_reported_and_the_last_one_ends_the_wait() {
     assert_eq!(p.ice_gathering_state(), IceGatheringState::Complete);
     assert!(t < Time::ZERO + Duration::from_secs(2), "gathering did not wait for the TURN client: {t:?}");
     assert!(errors(&mut p).is_empty(), "reported once");
+}
+
+/// Connects a pair with a data channel (the offer/answer, candidates both ways).
+fn connected_pair(seed: u64) -> Pair {
+    let mut pair = Pair::new(seed);
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+    pair.trickle(OFFERER);
+    pair.trickle(ANSWERER);
+    pair.run_until(Time::ZERO + Duration::from_secs(2));
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected");
+    pair
+}
+
+fn rtp_packet(seq: u16, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, 0x60 | if seq.is_multiple_of(10) { 0x80 } else { 0 }];
+    p.extend(seq.to_be_bytes());
+    p.extend((u32::from(seq) * 3000).to_be_bytes());
+    p.extend(ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// DTLS negotiates an SRTP profile (use_srtp) and both peers key SRTP from its exporter: RTP
+/// and RTCP sent by one arrive decrypted and intact at the other, in both directions; on the
+/// wire they are encrypted.
+#[test]
+fn srtp_keyed_from_dtls_carries_rtp_and_rtcp_both_ways() {
+    let mut pair = connected_pair(21);
+    for i in 0..2 {
+        assert_eq!(pair.peers[i].srtp_profile(), Some(crate::srtp::SrtpProfile::AeadAes128Gcm));
+    }
+    let now = pair.now;
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+    let sent: Vec<Vec<u8>> = (0..50u16).map(|s| rtp_packet(65_500u16.wrapping_add(s), 0xabcd, &payload)).collect();
+    for p in &sent {
+        pair.peers[OFFERER].send_rtp(now, p).expect("send_rtp");
+    }
+    // On the wire: not the plaintext payload.
+    let wire = pair.peers[OFFERER].poll_transmit(now).expect("a datagram");
+    assert_eq!(wire.data.len(), sent[0].len() + 16);
+    assert!(!wire.data.windows(32).any(|w| w == &payload[..32]), "the payload went out in the clear");
+    pair.peers[ANSWERER].handle_datagram(now, 0, pair.addrs[OFFERER], &wire.data);
+    // An RTCP receiver report the other way.
+    let rr = vec![0x81, 201, 0, 7, 0, 0, 0x12, 0x34, 0, 0, 0xab, 0xcd, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0];
+    pair.peers[ANSWERER].send_rtcp(now, &rr).expect("send_rtcp");
+    pair.deliver();
+    let got: Vec<Vec<u8>> = pair.media[ANSWERER].iter().filter(|(rtcp, _)| !rtcp).map(|(_, p)| p.clone()).collect();
+    assert_eq!(got, sent, "every RTP packet, intact and in order (across the sequence number wrap)");
+    assert_eq!(pair.media[OFFERER], vec![(true, rr)]);
+    let st = pair.peers[ANSWERER].srtp_stats().expect("keyed");
+    assert_eq!((st.rtp_unprotected, st.auth_failures), (50, 0));
+}
+
+/// Anyone who learns the port can send SRTP-looking datagrams: a well-formed RTP packet with
+/// a forged tag from the peer's own address is refused by SRTP; a real one replayed is
+/// refused; one from another address never reaches SRTP (off-path).
+#[test]
+fn forged_replayed_and_off_path_rtp_is_dropped_and_counted() {
+    let mut pair = connected_pair(22);
+    let now = pair.now;
+    let b = ANSWERER;
+    let peer_addr = pair.addrs[OFFERER];
+    let mut forged = rtp_packet(7, 0xabcd, &[1, 2, 3, 4]);
+    forged.extend([0u8; 16]);
+    pair.peers[b].handle_datagram(now, 0, peer_addr, &forged);
+    pair.peers[OFFERER].send_rtp(now, &rtp_packet(8, 0xabcd, &[9; 20])).unwrap();
+    let real = pair.peers[OFFERER].poll_transmit(now).unwrap();
+    pair.peers[b].handle_datagram(now, 0, peer_addr, &real.data);
+    pair.peers[b].handle_datagram(now, 0, peer_addr, &real.data);
+    let stranger: SocketAddr = "192.0.2.99:5000".parse().unwrap();
+    let off_before = pair.peers[b].stats().datagrams_dropped_off_path;
+    pair.peers[b].handle_datagram(now, 0, stranger, &real.data);
+    pair.drain_events();
+    assert_eq!(pair.media[b].len(), 1, "only the real packet, once");
+    let st = pair.peers[b].srtp_stats().unwrap();
+    assert_eq!((st.auth_failures, st.replayed, st.rtp_unprotected), (1, 1, 1));
+    assert_eq!(pair.peers[b].stats().datagrams_dropped_off_path, off_before + 1);
+    // Bad input from our own host is an error, not a panic.
+    assert!(pair.peers[OFFERER].send_rtp(now, &[0x40, 0, 0]).is_err());
+}
+
+/// A host that does not poll its events is not made to hold more than the bound.
+#[test]
+fn received_media_waiting_to_be_polled_is_bounded() {
+    let mut pair = connected_pair(23);
+    let now = pair.now;
+    let peer_addr = pair.addrs[OFFERER];
+    for seq in 0..(MAX_QUEUED_MEDIA_EVENTS as u16 + 10) {
+        pair.peers[OFFERER].send_rtp(now, &rtp_packet(seq, 1, &[0; 8])).unwrap();
+        while let Some(t) = pair.peers[OFFERER].poll_transmit(now) {
+            pair.peers[ANSWERER].handle_datagram(now, 0, peer_addr, &t.data);
+        }
+    }
+    assert_eq!(pair.peers[ANSWERER].stats().media_dropped_queue_full, 10);
+    let mut n = 0;
+    while let Some(e) = pair.peers[ANSWERER].poll_event() {
+        n += usize::from(matches!(e, PeerEvent::RtpReceived(_)));
+    }
+    assert_eq!(n, MAX_QUEUED_MEDIA_EVENTS);
+    // Polled, there is room again.
+    pair.peers[OFFERER].send_rtp(now, &rtp_packet(9000, 1, &[0; 8])).unwrap();
+    pair.deliver();
+    assert_eq!(pair.media[ANSWERER].len(), 1);
 }

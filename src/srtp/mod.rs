@@ -65,12 +65,13 @@ impl SrtpProfile {
         SrtpProfile::ALL.into_iter().find(|p| p.id() == id)
     }
 
-    /// The W3C / IANA name (also `RTCTransportStats.srtpCipher`).
+    /// The profile's name in IANA's DTLS-SRTP registry, as `RTCTransportStats.srtpCipher`
+    /// shows it (and Chromium does).
     pub const fn name(self) -> &'static str {
         match self {
-            SrtpProfile::Aes128CmHmacSha1_80 => "AES_CM_128_HMAC_SHA1_80",
-            SrtpProfile::AeadAes128Gcm => "AEAD_AES_128_GCM",
-            SrtpProfile::AeadAes256Gcm => "AEAD_AES_256_GCM",
+            SrtpProfile::Aes128CmHmacSha1_80 => "SRTP_AES128_CM_HMAC_SHA1_80",
+            SrtpProfile::AeadAes128Gcm => "SRTP_AEAD_AES_128_GCM",
+            SrtpProfile::AeadAes256Gcm => "SRTP_AEAD_AES_256_GCM",
         }
     }
 

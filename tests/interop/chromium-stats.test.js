@@ -178,6 +178,9 @@ async function connectAndCompare(nodeOffers) {
     // DTLS: one suite, opposite roles; ICE: opposite roles.
     assert.strictEqual(o.transport.dtlsCipher, c.transport.dtlsCipher);
     assert.strictEqual(o.transport.tlsVersion, c.transport.tlsVersion);
+    // use_srtp: the SRTP profile both ends keyed from DTLS (Chromium negotiates one without media).
+    assert.ok(c.transport.srtpCipher, 'Chromium reports its SRTP cipher');
+    assert.strictEqual(o.transport.srtpCipher, c.transport.srtpCipher);
     assert.deepStrictEqual([o.transport.dtlsRole, c.transport.dtlsRole].sort(), ['client', 'server']);
     assert.deepStrictEqual([o.transport.iceRole, c.transport.iceRole].sort(), ['controlled', 'controlling']);
     assert.strictEqual(o.transport.iceRole, nodeOffers ? 'controlling' : 'controlled');

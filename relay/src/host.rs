@@ -818,7 +818,7 @@ fn ws_reader(
             }
             buf.drain(..off + 4 + len);
             match opcode {
-                0x0 | 0x1 | 0x2 => {
+                0x0..=0x2 => {
                     if message.len() + payload.len() > MAX_WS_FRAME {
                         return Ok(());
                     }

@@ -16,10 +16,8 @@ use polyrtc_relay::wire::{self, method, tattr};
 use polyrtc_relay::{ClientId, Config};
 
 fn config() -> Config {
-    let mut c = Config::default();
-    c.realm = "host.test".into();
+    let mut c = Config { realm: "host.test".into(), allow_private: true, ..Config::default() };
     c.users.insert("alice".into(), "secret".into());
-    c.allow_private = true;
     c
 }
 

@@ -1328,7 +1328,6 @@ impl Peer {
                 }
             }
             IceEvent::ConnectionStateChanged(s) => {
-                let s = s;
                 if s != self.ice_state {
                     self.ice_state = s;
                     self.events.push_back(PeerEvent::IceConnectionStateChanged(s));

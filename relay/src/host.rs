@@ -1,4 +1,4 @@
-//! A std-threads host that owns the sockets and drives [`Server`].
+//! The socket host: one `mio` event loop that owns the sockets and drives [`Server`].
 //!
 //! Ports scheme: one port number P serves TURN over UDP (a UDP socket) and, on a TCP
 //! listener bound to the same number, both TURN over TCP and WebSocket: the first bytes
@@ -6,10 +6,21 @@
 //! one binary message = one STUN message or ChannelData frame), anything else is a TURN
 //! stream. Every allocation gets its own UDP socket bound on the relay IP, port 0.
 //!
-//! Threads: one event loop owns the `Server` and waits on one channel with the
-//! `poll_timeout` deadline; one reader thread per socket/connection; one writer thread
-//! per TCP/WebSocket client fed by a bounded channel (full: the message is dropped and
-//! counted in [`HostStats::dropped_backpressure`]).
+//! Threads: one event loop thread owns the `Server` and one `mio::Poll` with the UDP
+//! socket, the TCP listener, every allocation's UDP socket and a `Waker`; the
+//! `poll_timeout` deadline is the poll timeout. No thread per allocation: 1,000 UDP
+//! allocations are one thread (`tests/scale.rs`). The poll is edge-triggered, so each
+//! readable socket is read until WouldBlock, at most [`READ_BUDGET`] datagrams in a row
+//! (a socket with more stays on the ready list and is read on the next turn, after the
+//! others); an allocation's socket is registered before its address is given out.
+//!
+//! TCP connections are accepted by the loop; each then has a reader thread (sniffing,
+//! TLS, the HTTP upgrade, WebSocket framing, or the upstream bridge) that sends what it
+//! reads to the loop over a channel and wakes the poll, and a writer thread fed by a
+//! bounded channel ([`CLIENT_QUEUE`] messages; full: the message is dropped and counted
+//! in [`HostStats::dropped_backpressure`]). [`Relay::stop`] ends the loop, closes every
+//! socket and joins every thread it started, connection threads included (each sees the
+//! stop flag within its read timeout, 100 ms).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -20,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mio::{Events, Interest, Poll, Token, Waker};
 use polyrtc::Time;
 
 use crate::tls::{Stream, TlsStream};
@@ -62,12 +74,34 @@ pub struct HostOptions {
 }
 
 enum Event {
-    Udp(SocketAddr, Vec<u8>),
     Connect(ClientId, ClientKind, SocketAddr, SyncSender<Vec<u8>>, Stream),
     Data(ClientId, Vec<u8>),
     Gone(ClientId),
-    Peer(PortId, SocketAddr, Vec<u8>),
     Stop,
+}
+
+/// The channel from the connection threads into the event loop: a message, then (once per
+/// batch) a wake-up of the loop's `mio::Poll`.
+#[derive(Clone)]
+struct LoopTx {
+    tx: Sender<Event>,
+    waker: Arc<Waker>,
+    /// Set by a sender that woke the loop, cleared by the loop before it drains the
+    /// channel: senders that find it set skip the system call.
+    woken: Arc<AtomicBool>,
+}
+
+impl LoopTx {
+    /// False once the loop is gone.
+    fn send(&self, e: Event) -> bool {
+        if self.tx.send(e).is_err() {
+            return false;
+        }
+        if !self.woken.swap(true, Ordering::AcqRel) {
+            let _ = self.waker.wake();
+        }
+        true
+    }
 }
 
 struct Shared {
@@ -90,7 +124,7 @@ pub struct Relay {
     pub ip: IpAddr,
     /// TLS is configured: `wss:` and `turns:` are served too.
     pub tls: bool,
-    tx: Sender<Event>,
+    tx: LoopTx,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -119,42 +153,40 @@ impl Relay {
             bridged: AtomicUsize::new(0),
             tls: options.tls.clone(),
         });
-        let (tx, rx) = mpsc::channel();
-        let mut threads = Vec::new();
-        udp.set_read_timeout(Some(POLL))?;
-        {
-            let udp = udp.try_clone()?;
-            let tx = tx.clone();
-            let shared = shared.clone();
-            threads.push(thread::spawn(move || {
-                let mut buf = vec![0u8; 65_536];
-                while !shared.stop.load(Ordering::Relaxed) {
-                    match udp.recv_from(&mut buf) {
-                        Ok((n, from)) => {
-                            if tx.send(Event::Udp(from, buf[..n].to_vec())).is_err() {
-                                break;
-                            }
-                        }
-                        Err(_) => continue,
-                    }
-                }
-            }));
-        }
+        udp.set_nonblocking(true)?;
         tcp.set_nonblocking(true)?;
-        {
-            let tx = tx.clone();
-            let shared = shared.clone();
-            threads.push(thread::spawn(move || accept_loop(tcp, tx, shared)));
-        }
-        {
-            let shared = shared.clone();
-            let tx2 = tx.clone();
-            let ip = local.ip();
-            threads.push(thread::spawn(move || event_loop(Server::new(config), rx, tx2, udp, ip, shared)));
-        }
+        let mut udp = mio::net::UdpSocket::from_std(udp);
+        let mut tcp = mio::net::TcpListener::from_std(tcp);
+        let poll = Poll::new()?;
+        poll.registry().register(&mut udp, UDP, Interest::READABLE)?;
+        poll.registry().register(&mut tcp, TCP, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = mpsc::channel();
+        let tx = LoopTx { tx, waker, woken: Arc::new(AtomicBool::new(false)) };
+        let host = Host {
+            server: Server::new(config),
+            clock: Clock::new(),
+            poll,
+            udp,
+            tcp,
+            ip: local.ip(),
+            rx,
+            tx: tx.clone(),
+            shared: shared.clone(),
+            udp_clients: HashMap::new(),
+            udp_remote: HashMap::new(),
+            streams: HashMap::new(),
+            ports: HashMap::new(),
+            tokens: HashMap::new(),
+            next_token: FIRST_PORT_TOKEN,
+            ready: Vec::new(),
+            accept_retry: None,
+            connections: Vec::new(),
+            buf: vec![0u8; 65_536],
+        };
+        let threads = vec![thread::spawn(move || host.run())];
         Ok(Relay { port: local.port(), ip: local.ip(), tls: options.tls.is_some(), tx, shared, threads })
     }
-
     /// The JSON line the binary prints.
     pub fn urls_json(&self) -> String {
         let h = match self.ip {
@@ -202,13 +234,12 @@ impl Relay {
 
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = self.tx.send(Event::Stop);
+        self.tx.send(Event::Stop);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
 }
-
 impl Drop for Relay {
     fn drop(&mut self) {
         self.shutdown();
@@ -261,150 +292,309 @@ impl Clock {
     }
 }
 
-struct Port {
-    socket: UdpSocket,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+/// `mio` tokens: the waker, the UDP socket, the TCP listener; relayed ports from
+/// [`FIRST_PORT_TOKEN`] on (one token per port, never reused).
+const WAKER: Token = Token(0);
+const UDP: Token = Token(1);
+const TCP: Token = Token(2);
+const FIRST_PORT_TOKEN: usize = 3;
+/// Datagrams read from one socket in a row before the loop turns to the others: a flooded
+/// socket cannot starve the rest (it stays on the ready list and is read again next turn).
+pub const READ_BUDGET: usize = 64;
+/// Readiness events taken per `poll` call.
+const EVENTS_CAPACITY: usize = 1024;
+/// Wait before accepting again after an accept error other than WouldBlock (out of file
+/// descriptors: the pending connections stay in the backlog).
+const ACCEPT_RETRY: Duration = Duration::from_millis(20);
+
+/// The event loop's state: the `Server`, the UDP socket, the TCP listener and every
+/// relayed port, all registered (edge-triggered) with one `mio::Poll`.
+struct Host {
+    server: Server,
+    clock: Clock,
+    poll: Poll,
+    udp: mio::net::UdpSocket,
+    tcp: mio::net::TcpListener,
+    ip: IpAddr,
+    rx: Receiver<Event>,
+    tx: LoopTx,
+    shared: Arc<Shared>,
+    udp_clients: HashMap<SocketAddr, ClientId>,
+    udp_remote: HashMap<ClientId, SocketAddr>,
+    streams: HashMap<ClientId, (SyncSender<Vec<u8>>, Stream, bool)>,
+    ports: HashMap<PortId, (Token, mio::net::UdpSocket)>,
+    tokens: HashMap<Token, PortId>,
+    next_token: usize,
+    /// Sockets that may still hold datagrams: readable, not yet read to WouldBlock.
+    ready: Vec<Token>,
+    accept_retry: Option<Instant>,
+    /// The connection threads started (finished ones are pruned at accept, the rest
+    /// joined when the loop ends).
+    connections: Vec<JoinHandle<()>>,
+    buf: Vec<u8>,
 }
 
-fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: UdpSocket, ip: IpAddr, shared: Arc<Shared>) {
-    let clock = Clock::new();
-    let mut udp_clients: HashMap<SocketAddr, ClientId> = HashMap::new();
-    let mut udp_remote: HashMap<ClientId, SocketAddr> = HashMap::new();
-    let mut streams: HashMap<ClientId, (SyncSender<Vec<u8>>, Stream, bool)> = HashMap::new();
-    let mut ports: HashMap<PortId, Port> = HashMap::new();
-    loop {
-        let now = clock.now();
-        let ev = match server.poll_timeout() {
-            Some(t) if t <= now => None,
-            Some(t) => {
-                let wait = Duration::from_micros(t.as_micros().saturating_sub(now.as_micros()));
-                match rx.recv_timeout(wait) {
-                    Ok(e) => Some(e),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+impl Host {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        'run: loop {
+            let now = self.clock.now();
+            let mut timeout = if self.ready.is_empty() {
+                self.server.poll_timeout().map(|t| Duration::from_micros(t.as_micros().saturating_sub(now.as_micros())))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Some(at) = self.accept_retry {
+                let wait = at.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
+            }
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    break;
                 }
             }
-            None => match rx.recv() {
-                Ok(e) => Some(e),
-                Err(_) => break,
-            },
-        };
-        let now = clock.now();
-        match ev {
-            None => server.handle_timeout(now),
-            Some(Event::Stop) => break,
-            Some(Event::Udp(from, data)) => {
-                let id = match udp_clients.get(&from) {
-                    Some(id) => Some(*id),
-                    None => {
-                        let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
-                        if server.add_client(id, ClientKind::Udp, from, now).is_ok() {
-                            udp_clients.insert(from, id);
-                            udp_remote.insert(id, from);
-                            Some(id)
-                        } else {
-                            None
-                        }
-                    }
-                };
-                if let Some(id) = id {
-                    server.handle_client_data(id, &data, now);
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKER => {}
+                    TCP => self.accept(),
+                    t => self.ready.push(t),
                 }
             }
-            Some(Event::Connect(id, kind, remote, w, stream)) => {
-                if server.add_client(id, kind, remote, now).is_ok() {
-                    streams.insert(id, (w, stream, kind == ClientKind::WebSocket));
+            if self.accept_retry.is_some_and(|at| Instant::now() >= at) {
+                self.accept_retry = None;
+                self.accept();
+            }
+            // Cleared before the drain: a message sent after it wakes the poll again.
+            self.tx.woken.store(false, Ordering::Release);
+            while let Ok(e) = self.rx.try_recv() {
+                if !self.handle_event(e) {
+                    break 'run;
+                }
+            }
+            self.read_ready();
+            let now = self.clock.now();
+            if self.server.poll_timeout().is_some_and(|t| t <= now) {
+                self.server.handle_timeout(now);
+                self.drain_outputs();
+            }
+            self.publish_stats();
+        }
+        self.close();
+    }
+
+    /// A message from a connection thread; false on Stop.
+    fn handle_event(&mut self, e: Event) -> bool {
+        let now = self.clock.now();
+        match e {
+            Event::Stop => return false,
+            Event::Connect(id, kind, remote, w, stream) => {
+                if self.server.add_client(id, kind, remote, now).is_ok() {
+                    self.streams.insert(id, (w, stream, kind == ClientKind::WebSocket));
                 } else {
                     let _ = stream.shutdown(Shutdown::Both);
                 }
             }
-            Some(Event::Data(id, data)) => {
-                if streams.contains_key(&id) {
-                    server.handle_client_data(id, &data, now);
+            Event::Data(id, data) => {
+                if self.streams.contains_key(&id) {
+                    self.server.handle_client_data(id, &data, now);
                 }
             }
-            Some(Event::Gone(id)) => {
-                if streams.remove(&id).is_some() {
-                    server.client_gone(id, now);
-                }
-            }
-            Some(Event::Peer(port, from, data)) => {
-                if ports.contains_key(&port) {
-                    server.handle_peer_datagram(port, from, &data, now);
+            Event::Gone(id) => {
+                if self.streams.remove(&id).is_some() {
+                    self.server.client_gone(id, now);
                 }
             }
         }
-        while let Some(o) = server.poll_output() {
+        self.drain_outputs();
+        true
+    }
+
+    /// Reads every ready socket up to [`READ_BUDGET`] datagrams; those not drained to
+    /// WouldBlock stay ready (edge-triggered: no new event would come for them).
+    fn read_ready(&mut self) {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.sort_unstable_by_key(|t| t.0);
+        ready.dedup();
+        for t in ready {
+            if self.read_socket(t) {
+                self.ready.push(t);
+            }
+        }
+    }
+
+    /// True if the budget ran out before WouldBlock.
+    fn read_socket(&mut self, t: Token) -> bool {
+        let port = if t == UDP {
+            None
+        } else {
+            match self.tokens.get(&t) {
+                Some(p) => Some(*p),
+                None => return false, // closed since the event
+            }
+        };
+        for _ in 0..READ_BUDGET {
+            let r = match port {
+                None => self.udp.recv_from(&mut self.buf),
+                Some(p) => match self.ports.get(&p) {
+                    Some((_, s)) => s.recv_from(&mut self.buf),
+                    None => return false,
+                },
+            };
+            let (n, from) = match r {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                // Any other error is consumed by the call: read on.
+                Err(_) => continue,
+            };
+            let now = self.clock.now();
+            match port {
+                Some(p) => self.server.handle_peer_datagram(p, from, &self.buf[..n], now),
+                None => {
+                    let id = match self.udp_clients.get(&from) {
+                        Some(id) => Some(*id),
+                        None => {
+                            let id = ClientId(self.shared.next_client.fetch_add(1, Ordering::Relaxed));
+                            if self.server.add_client(id, ClientKind::Udp, from, now).is_ok() {
+                                self.udp_clients.insert(from, id);
+                                self.udp_remote.insert(id, from);
+                                Some(id)
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    if let Some(id) = id {
+                        self.server.handle_client_data(id, &self.buf[..n], now);
+                    }
+                }
+            }
+            self.drain_outputs();
+        }
+        true
+    }
+
+    /// Accepts until WouldBlock; each connection gets its thread (sniffing, TLS, WebSocket).
+    fn accept(&mut self) {
+        loop {
+            match self.tcp.accept() {
+                Ok((s, remote)) => {
+                    self.connections.retain(|h| !h.is_finished());
+                    if self.shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                        self.shared.refused.fetch_add(1, Ordering::Relaxed);
+                        drop(s);
+                        continue;
+                    }
+                    self.shared.connections.fetch_add(1, Ordering::Relaxed);
+                    let s: TcpStream = s.into();
+                    let tx = self.tx.clone();
+                    let shared = self.shared.clone();
+                    self.connections.push(thread::spawn(move || {
+                        let _ = connection(s, remote, tx, &shared);
+                        shared.connections.fetch_sub(1, Ordering::Relaxed);
+                    }));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Drains `poll_output` (after every input).
+    fn drain_outputs(&mut self) {
+        while let Some(o) = self.server.poll_output() {
             match o {
                 Output::ToClient { client, data } => {
-                    if let Some(a) = udp_remote.get(&client) {
-                        let _ = udp.send_to(&data, a);
-                    } else if let Some((w, s, ws)) = streams.get(&client) {
-                        let _ = s;
+                    if let Some(a) = self.udp_remote.get(&client) {
+                        // Non-blocking: a full send buffer drops the datagram, as the
+                        // network would.
+                        let _ = self.udp.send_to(&data, *a);
+                    } else if let Some((w, _, ws)) = self.streams.get(&client) {
                         let data = if *ws { ws_frame(0x2, &data) } else { data };
                         match w.try_send(data) {
                             Ok(()) => {}
                             Err(TrySendError::Full(_)) => {
-                                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(TrySendError::Disconnected(_)) => {}
                         }
                     }
                 }
                 Output::ToPeer { port, peer, data } => {
-                    if let Some(p) = ports.get(&port) {
-                        let _ = p.socket.send_to(&data, peer);
+                    if let Some((_, s)) = self.ports.get(&port) {
+                        let _ = s.send_to(&data, peer);
                     }
                 }
                 Output::OpenPort { port, family, even } => {
-                    let r = open_port(port, family, even, ip, &tx);
-                    let now = clock.now();
-                    match r {
-                        Ok((p, addr)) => {
-                            ports.insert(port, p);
-                            server.port_opened(port, Ok(addr), now);
-                        }
-                        Err(_) => server.port_opened(port, Err(()), now),
-                    }
+                    let r = self.open_port(port, family, even);
+                    let now = self.clock.now();
+                    self.server.port_opened(port, r.map_err(|_| ()), now);
                 }
                 Output::ClosePort { port } => {
-                    if let Some(p) = ports.remove(&port) {
-                        close_port(p);
+                    if let Some((t, mut s)) = self.ports.remove(&port) {
+                        self.tokens.remove(&t);
+                        let _ = self.poll.registry().deregister(&mut s);
                     }
                 }
                 Output::CloseClient { client } => {
-                    if let Some(a) = udp_remote.remove(&client) {
-                        udp_clients.remove(&a);
+                    if let Some(a) = self.udp_remote.remove(&client) {
+                        self.udp_clients.remove(&a);
                     }
-                    if let Some((_, s, _)) = streams.remove(&client) {
+                    if let Some((_, s, _)) = self.streams.remove(&client) {
                         let _ = s.shutdown(Shutdown::Both);
                     }
                 }
             }
         }
-        if let Ok(mut g) = shared.stats.lock() {
-            g.0 = server.stats();
-            g.1.open_ports = ports.len();
-            g.1.clients = udp_remote.len() + streams.len();
+    }
+
+    /// Binds a relayed port and registers it with the poll before its address is given
+    /// out, so no datagram for it can arrive unseen.
+    fn open_port(&mut self, port: PortId, family: Family, even: bool) -> io::Result<SocketAddr> {
+        let mut socket = mio::net::UdpSocket::from_std(bind_relayed(family, even, self.ip)?);
+        let addr = socket.local_addr()?;
+        let t = Token(self.next_token);
+        self.poll.registry().register(&mut socket, t, Interest::READABLE)?;
+        self.next_token += 1;
+        self.tokens.insert(t, port);
+        self.ports.insert(port, (t, socket));
+        Ok(addr)
+    }
+
+    fn publish_stats(&self) {
+        if let Ok(mut g) = self.shared.stats.lock() {
+            g.0 = self.server.stats();
+            g.1.open_ports = self.ports.len();
+            g.1.clients = self.udp_remote.len() + self.streams.len();
         }
     }
-    for (_, (_, s, _)) in streams.drain() {
-        let _ = s.shutdown(Shutdown::Both);
-    }
-    for (_, p) in ports.drain() {
-        close_port(p);
-    }
-    if let Ok(mut g) = shared.stats.lock() {
-        g.1.open_ports = 0;
-        g.1.clients = 0;
+
+    /// Closes every client and port, then waits for the connection threads (each sees the
+    /// stop flag within its read timeout, [`POLL`]).
+    fn close(mut self) {
+        for (_, (_, s, _)) in self.streams.drain() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        self.tokens.clear();
+        self.ports.clear();
+        for t in self.connections.drain(..) {
+            let _ = t.join();
+        }
+        if let Ok(mut g) = self.shared.stats.lock() {
+            g.1.open_ports = 0;
+            g.1.clients = 0;
+        }
     }
 }
 
 /// Attempts at binding an even port number before giving up.
 const EVEN_PORT_TRIES: usize = 64;
 
-fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<Event>) -> io::Result<(Port, SocketAddr)> {
+/// A non-blocking UDP socket on the relay IP, port chosen by the system (even if asked).
+fn bind_relayed(family: Family, even: bool, ip: IpAddr) -> io::Result<UdpSocket> {
     let bind_ip = match (family, ip) {
         (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)) => ip,
         _ => return Err(io::Error::new(io::ErrorKind::Unsupported, "address family not served")),
@@ -418,52 +608,8 @@ fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<E
         }
         socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
     }
-    socket.set_read_timeout(Some(POLL))?;
-    let addr = socket.local_addr()?;
-    let reader = socket.try_clone()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let tx = tx.clone();
-    let thread = thread::spawn(move || {
-        let mut buf = vec![0u8; 65_536];
-        while !stop2.load(Ordering::Relaxed) {
-            if let Ok((n, from)) = reader.recv_from(&mut buf) {
-                if tx.send(Event::Peer(port, from, buf[..n].to_vec())).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    Ok((Port { socket, stop, thread }, addr))
-}
-
-fn close_port(p: Port) {
-    p.stop.store(true, Ordering::Relaxed);
-    drop(p.socket);
-    let _ = p.thread.join();
-}
-
-fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
-    while !shared.stop.load(Ordering::Relaxed) {
-        match tcp.accept() {
-            Ok((s, remote)) => {
-                if shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-                    shared.refused.fetch_add(1, Ordering::Relaxed);
-                    drop(s);
-                    continue;
-                }
-                shared.connections.fetch_add(1, Ordering::Relaxed);
-                let tx = tx.clone();
-                let shared = shared.clone();
-                thread::spawn(move || {
-                    let _ = connection(s, remote, tx, &shared);
-                    shared.connections.fetch_sub(1, Ordering::Relaxed);
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(20)),
-            Err(_) => thread::sleep(Duration::from_millis(20)),
-        }
-    }
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 /// Reads until `first` holds at least 4 bytes; false if the stream ended, stalled past
@@ -483,7 +629,7 @@ fn sniff(s: &mut impl Read, first: &mut Vec<u8>, buf: &mut [u8], deadline: Insta
     Ok(true)
 }
 
-fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
+fn connection(tcp: TcpStream, remote: SocketAddr, tx: LoopTx, shared: &Shared) -> io::Result<()> {
     tcp.set_nonblocking(false)?;
     tcp.set_nodelay(true)?;
     tcp.set_read_timeout(Some(POLL))?;
@@ -549,12 +695,12 @@ fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Sh
             }
         }
     });
-    let _ = tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
+    tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
     let r = if ws {
-        let mut deliver = |m: Vec<u8>| tx.send(Event::Data(id, m)).is_ok();
+        let mut deliver = |m: Vec<u8>| tx.send(Event::Data(id, m));
         ws_reader(&mut s, pending, &mut deliver, &wtx, shared)
     } else {
-        let _ = tx.send(Event::Data(id, first));
+        tx.send(Event::Data(id, first));
         loop {
             if shared.stop.load(Ordering::Relaxed) {
                 break Ok(());
@@ -562,7 +708,7 @@ fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Sh
             match s.read(&mut buf) {
                 Ok(0) => break Ok(()),
                 Ok(n) => {
-                    if tx.send(Event::Data(id, buf[..n].to_vec())).is_err() {
+                    if !tx.send(Event::Data(id, buf[..n].to_vec())) {
                         break Ok(());
                     }
                 }
@@ -571,7 +717,7 @@ fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Sh
             }
         }
     };
-    let _ = tx.send(Event::Gone(id));
+    tx.send(Event::Gone(id));
     drop(wtx);
     let _ = s.shutdown(Shutdown::Both);
     let _ = writer.join();

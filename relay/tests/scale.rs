@@ -1,17 +1,26 @@
 //! 1,000 allocations at once on one in-process relay, made over UDP with the core's TURN
-//! client: the process's thread count does not grow with them, data still flows both ways
-//! on a sample of them, and `Relay::stop` frees every relayed port.
+//! client, plus 100 WebSocket and 100 TURN-over-TCP clients: the process's thread count
+//! does not grow with them, data still flows both ways on a sample of the allocations,
+//! every connection is answered, and `Relay::stop` frees every relayed port.
 
-use std::net::{SocketAddr, UdpSocket};
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
+use common::ws::Ws;
 use polyrtc::crypto::Rng;
+use polyrtc::stun::{Class, Message};
 use polyrtc::turn::{TurnClient, TurnConfig, TurnEvent, TurnTransport};
 use polyrtc::Time;
 use polyrtc_relay::host::Relay;
+use polyrtc_relay::wire::method;
 use polyrtc_relay::Config;
 
 const ALLOCATIONS: usize = 1000;
+/// WebSocket clients, and as many TURN-over-TCP clients, at once beside the allocations.
+const CONNECTIONS: usize = 100;
 /// Every SAMPLE-th allocation exchanges data with its own peer.
 const SAMPLE: usize = 50;
 /// The whole process (test harness, test thread, relay) stays under this many threads.
@@ -156,6 +165,44 @@ fn a_thousand_allocations_on_one_relay_without_a_thread_each() {
         assert_eq!(a.data, vec![(p.local_addr().unwrap(), format!("to client {i}").into_bytes())]);
     }
 
+    // WebSocket and TCP clients: each gets its 401 to an unauthenticated Allocate, and
+    // the thread count stays where it was.
+    let allocate = |i: usize| {
+        let mut tid = [0u8; 12];
+        tid[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        (tid, Message::new(method::ALLOCATE, Class::Request, tid).encode_with(None, true))
+    };
+    let mut wss: Vec<Ws> = (0..CONNECTIONS).map(|_| Ws::connect(relay.port)).collect();
+    let mut tcps: Vec<TcpStream> = (0..CONNECTIONS)
+        .map(|_| {
+            let s = TcpStream::connect(server).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s
+        })
+        .collect();
+    for (i, ws) in wss.iter_mut().enumerate() {
+        ws.send(&allocate(i).1);
+    }
+    for (i, s) in tcps.iter_mut().enumerate() {
+        s.write_all(&allocate(CONNECTIONS + i).1).unwrap();
+    }
+    for (i, ws) in wss.iter_mut().enumerate() {
+        let r = Message::decode(&ws.recv()).expect("a STUN answer over WebSocket");
+        assert_eq!((r.class, r.transaction_id), (Class::ErrorResponse, allocate(i).0));
+    }
+    for (i, s) in tcps.iter_mut().enumerate() {
+        let mut head = [0u8; 20];
+        s.read_exact(&mut head).expect("a STUN answer over TCP");
+        let mut m = head.to_vec();
+        m.resize(20 + u16::from_be_bytes([head[2], head[3]]) as usize, 0);
+        s.read_exact(&mut m[20..]).unwrap();
+        let r = Message::decode(&m).expect("a STUN message");
+        assert_eq!((r.class, r.transaction_id), (Class::ErrorResponse, allocate(CONNECTIONS + i).0));
+    }
+    let with_connections = threads();
+    assert!(with_connections <= started, "threads grew with {CONNECTIONS} WebSocket and {CONNECTIONS} TCP clients: {with_connections} (after start: {started})");
+    assert_eq!(relay.stats().1.clients, ALLOCATIONS + 2 * CONNECTIONS);
+
     // Stopping frees every relayed port and joins every thread the relay started.
     let relayed: Vec<SocketAddr> = allocs.iter().filter_map(|a| a.relayed).collect();
     assert_eq!(relayed.len(), ALLOCATIONS);
@@ -164,5 +211,6 @@ fn a_thousand_allocations_on_one_relay_without_a_thread_each() {
         UdpSocket::bind(r).unwrap_or_else(|e| panic!("relayed port {r} not freed by stop(): {e}"));
     }
     UdpSocket::bind(server).expect("UDP listener freed");
+    std::net::TcpListener::bind(server).expect("TCP listener freed");
     assert_eq!(threads(), before, "threads left after stop()");
 }

@@ -55,15 +55,17 @@ struct Fuzz {
 /// Runs one script; never panics on any input (the server's contract). Returns what it
 /// reached.
 pub fn fuzz_server(data: &[u8]) -> FuzzOutcome {
-    let mut config = Config::default();
-    config.realm = REALM.into();
+    let mut config = Config {
+        realm: REALM.into(),
+        secret: Some("fleet-secret".into()),
+        allow_private: true,
+        nonce_key: [9; 32],
+        max_allocations: 3,
+        max_allocations_per_user: 2,
+        bandwidth: Some(64 * 1024),
+        ..Config::default()
+    };
     config.users.insert(USER.into(), PASSWORD.into());
-    config.secret = Some("fleet-secret".into());
-    config.allow_private = true;
-    config.nonce_key = [9; 32];
-    config.max_allocations = 3;
-    config.max_allocations_per_user = 2;
-    config.bandwidth = Some(64 * 1024);
     let mut f = Fuzz {
         server: Server::new(config),
         now: Time::from_micros(START_UNIX_US),
@@ -138,7 +140,7 @@ impl Fuzz {
                 self.server.handle_peer_datagram(port, from, s.bytes(), self.now);
             }
             4 => {
-                self.now = self.now + Duration::from_millis(u64::from(s.or0()) * 250);
+                self.now += Duration::from_millis(u64::from(s.or0()) * 250);
                 self.server.handle_timeout(self.now);
             }
             5 => self.server.client_gone(id, self.now),
@@ -225,7 +227,7 @@ impl Fuzz {
                 Output::ToPeer { .. } => self.outcome.to_peer += 1,
                 Output::OpenPort { port, .. } => {
                     self.next_port = self.next_port.wrapping_add(1);
-                    let r = if self.next_port % 5 == 0 {
+                    let r = if self.next_port.is_multiple_of(5) {
                         Err(())
                     } else {
                         if self.ports.len() >= FUZZ_PORTS {

@@ -1,4 +1,4 @@
-//! A std-threads host that owns the sockets and drives [`Server`].
+//! The socket host: one `mio` event loop that owns every socket and drives [`Server`].
 //!
 //! Ports scheme: one port number P serves TURN over UDP (a UDP socket) and, on a TCP
 //! listener bound to the same number, both TURN over TCP and WebSocket: the first bytes
@@ -6,24 +6,40 @@
 //! one binary message = one STUN message or ChannelData frame), anything else is a TURN
 //! stream. Every allocation gets its own UDP socket bound on the relay IP, port 0.
 //!
-//! Threads: one event loop owns the `Server` and waits on one channel with the
-//! `poll_timeout` deadline; one reader thread per socket/connection; one writer thread
-//! per TCP/WebSocket client fed by a bounded channel (full: the message is dropped and
-//! counted in [`HostStats::dropped_backpressure`]).
+//! Threads: one. The event loop thread owns the `Server` and one `mio::Poll` with the UDP
+//! socket, the TCP listener, every allocation's UDP socket, every TCP connection (and in
+//! upstream mode each WebSocket's connection to the upstream) and a `Waker` (for
+//! [`Relay::stop`]); the `poll_timeout` deadline, or an earlier connection deadline, is the
+//! poll timeout. 1,000 UDP allocations are still one thread (`tests/scale.rs`).
+//!
+//! The poll is edge-triggered, so a readable socket is read until WouldBlock, at most
+//! [`READ_BUDGET`] reads in a row (a socket with more stays on the ready list and is read
+//! on the next turn, after the others); a socket is registered before its address is
+//! given out or its first byte can arrive. A connection (`host/conn.rs`) is non-blocking end to
+//! end: its read buffer is bounded in every phase ([`MAX_HTTP_REQUEST`], [`MAX_WS_FRAME`];
+//! TURN stream bytes go straight to the `Server`, which bounds them), TLS is a rustls
+//! `ServerConnection` fed the socket's bytes, and what goes out waits in a queue of at
+//! most [`CLIENT_QUEUE`] messages: when it is full the message is dropped and counted in
+//! [`HostStats::dropped_backpressure`], so a slow client costs a bounded amount of memory.
+//! [`Relay::stop`] ends the loop, which closes every socket; no other thread exists.
 
-use std::collections::HashMap;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+mod conn;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{self, Read};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mio::{Events, Interest, Poll, Token, Waker};
 use polyrtc::Time;
 
-use crate::tls::{Stream, TlsStream};
 use crate::{ClientId, ClientKind, Config, Family, Output, PortId, Server, Stats};
+use conn::{Close, Conn, Context, Input, Phase};
+pub use conn::{ws_frame, TLS_FLIGHT};
 
 /// Messages queued per TCP/WebSocket client before new ones are dropped.
 pub const CLIENT_QUEUE: usize = 256;
@@ -31,10 +47,18 @@ pub const CLIENT_QUEUE: usize = 256;
 pub const MAX_WS_FRAME: usize = 65_536;
 /// Largest HTTP upgrade request accepted.
 pub const MAX_HTTP_REQUEST: usize = 8192;
-/// TCP/WebSocket connections (each has two threads) at once; more are closed at accept.
+/// TCP/WebSocket connections at once; more are closed at accept.
 pub const MAX_CONNECTIONS: usize = 1024;
-/// How often blocked readers look at the stop flag.
-const POLL: Duration = Duration::from_millis(100);
+/// A connection that has not finished sniffing (and its HTTP upgrade) by then is closed.
+pub const SNIFF_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upstream mode: how long the upstream's TCP connect may take.
+pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing connection may take to flush its last bytes (an HTTP error, a
+/// WebSocket close frame) before it is closed anyway.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(1);
+/// Reads from one socket in a row before the loop turns to the others: a flooded socket
+/// cannot starve the rest (it stays on the ready list and is read again next turn).
+pub const READ_BUDGET: usize = 64;
 
 /// Counters kept by the host itself.
 #[derive(Clone, Debug, Default)]
@@ -61,27 +85,14 @@ pub struct HostOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
-enum Event {
-    Udp(SocketAddr, Vec<u8>),
-    Connect(ClientId, ClientKind, SocketAddr, SyncSender<Vec<u8>>, Stream),
-    Data(ClientId, Vec<u8>),
-    Gone(ClientId),
-    Peer(PortId, SocketAddr, Vec<u8>),
-    Stop,
-}
-
 struct Shared {
     stop: AtomicBool,
     next_client: AtomicU64,
     dropped: AtomicU64,
-    connections: AtomicUsize,
     refused: AtomicU64,
     stats: Mutex<(Stats, HostStats)>,
-    /// Upstream mode: WebSocket clients are bridged to this TURN server over TCP.
-    upstream: Option<SocketAddr>,
     /// WebSocket clients bridged to the upstream now.
     bridged: AtomicUsize,
-    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A running relay.
@@ -90,7 +101,7 @@ pub struct Relay {
     pub ip: IpAddr,
     /// TLS is configured: `wss:` and `turns:` are served too.
     pub tls: bool,
-    tx: Sender<Event>,
+    waker: Arc<Waker>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -112,47 +123,43 @@ impl Relay {
             stop: AtomicBool::new(false),
             next_client: AtomicU64::new(1),
             dropped: AtomicU64::new(0),
-            connections: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
             stats: Mutex::new((Stats::default(), HostStats::default())),
-            upstream: options.upstream,
             bridged: AtomicUsize::new(0),
-            tls: options.tls.clone(),
         });
-        let (tx, rx) = mpsc::channel();
-        let mut threads = Vec::new();
-        udp.set_read_timeout(Some(POLL))?;
-        {
-            let udp = udp.try_clone()?;
-            let tx = tx.clone();
-            let shared = shared.clone();
-            threads.push(thread::spawn(move || {
-                let mut buf = vec![0u8; 65_536];
-                while !shared.stop.load(Ordering::Relaxed) {
-                    match udp.recv_from(&mut buf) {
-                        Ok((n, from)) => {
-                            if tx.send(Event::Udp(from, buf[..n].to_vec())).is_err() {
-                                break;
-                            }
-                        }
-                        Err(_) => continue,
-                    }
-                }
-            }));
-        }
+        udp.set_nonblocking(true)?;
         tcp.set_nonblocking(true)?;
-        {
-            let tx = tx.clone();
-            let shared = shared.clone();
-            threads.push(thread::spawn(move || accept_loop(tcp, tx, shared)));
-        }
-        {
-            let shared = shared.clone();
-            let tx2 = tx.clone();
-            let ip = local.ip();
-            threads.push(thread::spawn(move || event_loop(Server::new(config), rx, tx2, udp, ip, shared)));
-        }
-        Ok(Relay { port: local.port(), ip: local.ip(), tls: options.tls.is_some(), tx, shared, threads })
+        let mut udp = mio::net::UdpSocket::from_std(udp);
+        let mut tcp = mio::net::TcpListener::from_std(tcp);
+        let poll = Poll::new()?;
+        poll.registry().register(&mut udp, UDP, Interest::READABLE)?;
+        poll.registry().register(&mut tcp, TCP, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let host = Host {
+            server: Server::new(config),
+            clock: Clock::new(),
+            poll,
+            udp,
+            tcp,
+            ip: local.ip(),
+            shared: shared.clone(),
+            tls: options.tls.clone(),
+            upstream: options.upstream,
+            udp_clients: HashMap::new(),
+            udp_remote: HashMap::new(),
+            conns: HashMap::new(),
+            clients: HashMap::new(),
+            ports: HashMap::new(),
+            slots: HashMap::new(),
+            next_token: FIRST_TOKEN,
+            ready: Vec::new(),
+            deadlines: BinaryHeap::new(),
+            accept_retry: None,
+            bridged: 0,
+            buf: vec![0u8; 65_536],
+        };
+        let threads = vec![thread::spawn(move || host.run())];
+        Ok(Relay { port: local.port(), ip: local.ip(), tls: options.tls.is_some(), waker, shared, threads })
     }
 
     /// The JSON line the binary prints.
@@ -195,14 +202,14 @@ impl Relay {
         )
     }
 
-    /// Stops every thread, closes every socket; returns when they are gone.
+    /// Stops the event loop, which closes every socket; returns when it is gone.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = self.tx.send(Event::Stop);
+        let _ = self.waker.wake();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -261,150 +268,490 @@ impl Clock {
     }
 }
 
-struct Port {
-    socket: UdpSocket,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+/// `mio` tokens: the waker, the UDP socket, the TCP listener; relayed ports, connections
+/// and upstream connections from [`FIRST_TOKEN`] on (one token each, never reused).
+const WAKER: Token = Token(0);
+const UDP: Token = Token(1);
+const TCP: Token = Token(2);
+const FIRST_TOKEN: usize = 3;
+/// Readiness events taken per `poll` call.
+const EVENTS_CAPACITY: usize = 1024;
+/// Wait before accepting again after an accept error other than WouldBlock (out of file
+/// descriptors: the pending connections stay in the backlog).
+const ACCEPT_RETRY: Duration = Duration::from_millis(20);
+
+/// What a token stands for.
+#[derive(Clone, Copy)]
+enum Slot {
+    Port(PortId),
+    Conn,
+    /// The upstream connection of the connection with this token.
+    Upstream(Token),
 }
 
-fn event_loop(mut server: Server, rx: Receiver<Event>, tx: Sender<Event>, udp: UdpSocket, ip: IpAddr, shared: Arc<Shared>) {
-    let clock = Clock::new();
-    let mut udp_clients: HashMap<SocketAddr, ClientId> = HashMap::new();
-    let mut udp_remote: HashMap<ClientId, SocketAddr> = HashMap::new();
-    let mut streams: HashMap<ClientId, (SyncSender<Vec<u8>>, Stream, bool)> = HashMap::new();
-    let mut ports: HashMap<PortId, Port> = HashMap::new();
-    loop {
-        let now = clock.now();
-        let ev = match server.poll_timeout() {
-            Some(t) if t <= now => None,
-            Some(t) => {
-                let wait = Duration::from_micros(t.as_micros().saturating_sub(now.as_micros()));
-                match rx.recv_timeout(wait) {
-                    Ok(e) => Some(e),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+/// The event loop's state: the `Server` and every socket, all registered (edge-triggered)
+/// with one `mio::Poll`.
+struct Host {
+    server: Server,
+    clock: Clock,
+    poll: Poll,
+    udp: mio::net::UdpSocket,
+    tcp: mio::net::TcpListener,
+    ip: IpAddr,
+    shared: Arc<Shared>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    upstream: Option<SocketAddr>,
+    udp_clients: HashMap<SocketAddr, ClientId>,
+    udp_remote: HashMap<ClientId, SocketAddr>,
+    conns: HashMap<Token, Conn>,
+    /// TURN-over-TCP and WebSocket clients known to the `Server`, by connection.
+    clients: HashMap<ClientId, Token>,
+    ports: HashMap<PortId, (Token, mio::net::UdpSocket)>,
+    slots: HashMap<Token, Slot>,
+    next_token: usize,
+    /// Sockets that may still hold data: readable, not yet read to WouldBlock.
+    ready: Vec<Token>,
+    /// Connection deadlines (an entry is stale unless it equals the connection's own).
+    deadlines: BinaryHeap<Reverse<(Instant, Token)>>,
+    accept_retry: Option<Instant>,
+    bridged: usize,
+    buf: Vec<u8>,
+}
+
+impl Host {
+    fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            let now = self.clock.now();
+            let mut timeout = if self.ready.is_empty() {
+                self.server.poll_timeout().map(|t| Duration::from_micros(t.as_micros().saturating_sub(now.as_micros())))
+            } else {
+                Some(Duration::ZERO)
+            };
+            let next = self.deadlines.peek().map(|Reverse((at, _))| *at);
+            for at in [self.accept_retry, next].into_iter().flatten() {
+                let wait = at.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
+            }
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    break;
                 }
             }
-            None => match rx.recv() {
-                Ok(e) => Some(e),
-                Err(_) => break,
-            },
-        };
-        let now = clock.now();
-        match ev {
-            None => server.handle_timeout(now),
-            Some(Event::Stop) => break,
-            Some(Event::Udp(from, data)) => {
-                let id = match udp_clients.get(&from) {
-                    Some(id) => Some(*id),
-                    None => {
-                        let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
-                        if server.add_client(id, ClientKind::Udp, from, now).is_ok() {
-                            udp_clients.insert(from, id);
-                            udp_remote.insert(id, from);
-                            Some(id)
-                        } else {
-                            None
+            for ev in events.iter() {
+                let t = ev.token();
+                match t {
+                    WAKER => {}
+                    TCP => self.accept(),
+                    UDP => self.ready.push(t),
+                    _ => match self.slots.get(&t).copied() {
+                        Some(Slot::Port(_)) => self.ready.push(t),
+                        Some(Slot::Conn) => {
+                            if ev.is_writable() {
+                                self.conn_writable(t);
+                            }
+                            self.ready.push(t);
                         }
+                        Some(Slot::Upstream(c)) => {
+                            if ev.is_writable() || ev.is_error() {
+                                self.upstream_writable(c);
+                            }
+                            self.ready.push(t);
+                        }
+                        None => {}
+                    },
+                }
+            }
+            if self.accept_retry.is_some_and(|at| Instant::now() >= at) {
+                self.accept_retry = None;
+                self.accept();
+            }
+            self.read_ready();
+            self.expire();
+            let now = self.clock.now();
+            if self.server.poll_timeout().is_some_and(|t| t <= now) {
+                self.server.handle_timeout(now);
+                self.drain_outputs();
+            }
+            self.publish_stats();
+        }
+        self.close();
+    }
+
+    /// Reads every ready socket up to [`READ_BUDGET`] times; those not drained to
+    /// WouldBlock stay ready (edge-triggered: no new event would come for them).
+    fn read_ready(&mut self) {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.sort_unstable_by_key(|t| t.0);
+        ready.dedup();
+        for t in ready {
+            if self.read_socket(t) {
+                self.ready.push(t);
+            }
+        }
+    }
+
+    /// True if the budget ran out before WouldBlock.
+    fn read_socket(&mut self, t: Token) -> bool {
+        let port = match (t, self.slots.get(&t).copied()) {
+            (UDP, _) => None,
+            (_, Some(Slot::Port(p))) => Some(p),
+            (_, Some(Slot::Conn)) => return self.conn_readable(t),
+            (_, Some(Slot::Upstream(c))) => return self.upstream_readable(c),
+            (_, None) => return false, // closed since the event
+        };
+        for _ in 0..READ_BUDGET {
+            let r = match port {
+                None => self.udp.recv_from(&mut self.buf),
+                Some(p) => match self.ports.get(&p) {
+                    Some((_, s)) => s.recv_from(&mut self.buf),
+                    None => return false,
+                },
+            };
+            let (n, from) = match r {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                // Any other error is consumed by the call: read on.
+                Err(_) => continue,
+            };
+            let now = self.clock.now();
+            match port {
+                Some(p) => self.server.handle_peer_datagram(p, from, &self.buf[..n], now),
+                None => {
+                    let id = match self.udp_clients.get(&from) {
+                        Some(id) => Some(*id),
+                        None => {
+                            let id = ClientId(self.shared.next_client.fetch_add(1, Ordering::Relaxed));
+                            if self.server.add_client(id, ClientKind::Udp, from, now).is_ok() {
+                                self.udp_clients.insert(from, id);
+                                self.udp_remote.insert(id, from);
+                                Some(id)
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    if let Some(id) = id {
+                        self.server.handle_client_data(id, &self.buf[..n], now);
                     }
+                }
+            }
+            self.drain_outputs();
+        }
+        true
+    }
+
+    fn conn_readable(&mut self, t: Token) -> bool {
+        let Some(c) = self.conns.get_mut(&t) else { return false };
+        let mut cx = Context {
+            tls: self.tls.as_ref(),
+            upstream: self.upstream.is_some(),
+            next_client: &self.shared.next_client,
+            dropped: 0,
+        };
+        let mut inputs = Vec::new();
+        let r = c.read(&mut self.buf, READ_BUDGET, &mut cx, &mut inputs);
+        let dropped = cx.dropped;
+        self.count_dropped(dropped);
+        self.apply(t, inputs);
+        self.settle(t, r)
+    }
+
+    fn conn_writable(&mut self, t: Token) {
+        let Some(c) = self.conns.get_mut(&t) else { return };
+        match c.flush() {
+            Ok(true) if c.closing => self.close_conn(t),
+            Ok(_) => {}
+            Err(_) => self.close_conn(t),
+        }
+        self.drain_outputs();
+    }
+
+    fn upstream_readable(&mut self, c: Token) -> bool {
+        let Some(conn) = self.conns.get_mut(&c) else { return false };
+        let mut cx = Context {
+            tls: self.tls.as_ref(),
+            upstream: self.upstream.is_some(),
+            next_client: &self.shared.next_client,
+            dropped: 0,
+        };
+        let r = conn.upstream_read(&mut self.buf, READ_BUDGET, &mut cx);
+        let dropped = cx.dropped;
+        self.count_dropped(dropped);
+        self.settle(c, r)
+    }
+
+    fn upstream_writable(&mut self, c: Token) {
+        let Some(conn) = self.conns.get_mut(&c) else { return };
+        let was = conn.up.as_ref().is_some_and(|u| u.connected);
+        let r = conn.upstream_writable();
+        if !was && conn.up.as_ref().is_some_and(|u| u.connected) {
+            conn.deadline = None;
+            self.bridged += 1;
+        }
+        self.settle(c, r.map(|()| false));
+    }
+
+    /// Hands a connection's inputs to the `Server` (draining its outputs after each).
+    fn apply(&mut self, t: Token, inputs: Vec<Input>) {
+        for input in inputs {
+            let now = self.clock.now();
+            let Some(c) = self.conns.get_mut(&t) else { return };
+            match input {
+                Input::Open(id, kind) => {
+                    if self.server.add_client(id, kind, c.remote, now).is_ok() {
+                        c.deadline = None;
+                        self.clients.insert(id, t);
+                    } else {
+                        self.close_conn(t);
+                    }
+                }
+                Input::Data(id, data) => {
+                    if self.clients.contains_key(&id) {
+                        self.server.handle_client_data(id, &data, now);
+                    }
+                }
+                Input::Bridge => self.start_bridge(t),
+            }
+            self.drain_outputs();
+        }
+    }
+
+    /// Acts on how a connection's read or write ended; returns "read again".
+    fn settle(&mut self, t: Token, r: Result<bool, Close>) -> bool {
+        let more = match r {
+            Ok(more) => more,
+            Err(Close::Now) => {
+                self.close_conn(t);
+                false
+            }
+            Err(Close::AfterFlush) => {
+                if let Some(c) = self.conns.get_mut(&t) {
+                    c.closing = true;
+                    match c.flush() {
+                        Ok(false) => {
+                            let at = Instant::now() + CLOSE_LINGER;
+                            self.set_deadline(t, at);
+                        }
+                        _ => self.close_conn(t),
+                    }
+                }
+                false
+            }
+        };
+        self.drain_outputs();
+        more
+    }
+
+    /// Upstream mode: connects this WebSocket's own TCP connection to the upstream.
+    fn start_bridge(&mut self, t: Token) {
+        let Some(addr) = self.upstream else { return };
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let r = mio::net::TcpStream::connect(addr).and_then(|mut s| {
+            self.poll.registry().register(&mut s, token, Interest::READABLE | Interest::WRITABLE)?;
+            let _ = s.set_nodelay(true);
+            Ok(s)
+        });
+        let Some(c) = self.conns.get_mut(&t) else { return };
+        let r = match r {
+            Ok(s) => {
+                self.slots.insert(token, Slot::Upstream(t));
+                let mut cx = Context {
+                    tls: self.tls.as_ref(),
+                    upstream: true,
+                    next_client: &self.shared.next_client,
+                    dropped: 0,
                 };
-                if let Some(id) = id {
-                    server.handle_client_data(id, &data, now);
-                }
+                let mut inputs = Vec::new();
+                let r = c.bridge(s, token, &mut cx, &mut inputs);
+                let dropped = cx.dropped;
+                self.count_dropped(dropped);
+                self.set_deadline(t, Instant::now() + UPSTREAM_CONNECT_TIMEOUT);
+                r.map(|()| false)
             }
-            Some(Event::Connect(id, kind, remote, w, stream)) => {
-                if server.add_client(id, kind, remote, now).is_ok() {
-                    streams.insert(id, (w, stream, kind == ClientKind::WebSocket));
-                } else {
-                    let _ = stream.shutdown(Shutdown::Both);
-                }
+            Err(_) => Err(c.close_bridge(1011)),
+        };
+        self.settle(t, r);
+    }
+
+    fn set_deadline(&mut self, t: Token, at: Instant) {
+        if let Some(c) = self.conns.get_mut(&t) {
+            c.deadline = Some(at);
+            self.deadlines.push(Reverse((at, t)));
+        }
+    }
+
+    /// Connections past their deadline: still sniffing (or reading the HTTP request)
+    /// after [`SNIFF_TIMEOUT`], an upstream connect past [`UPSTREAM_CONNECT_TIMEOUT`]
+    /// (the client gets a 1011 close), a close not flushed within [`CLOSE_LINGER`].
+    fn expire(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, t))) = self.deadlines.peek().copied() {
+            if at > now {
+                break;
             }
-            Some(Event::Data(id, data)) => {
-                if streams.contains_key(&id) {
-                    server.handle_client_data(id, &data, now);
-                }
+            self.deadlines.pop();
+            let Some(c) = self.conns.get_mut(&t) else { continue };
+            if c.deadline != Some(at) {
+                continue;
             }
-            Some(Event::Gone(id)) => {
-                if streams.remove(&id).is_some() {
-                    server.client_gone(id, now);
-                }
+            c.deadline = None;
+            if !c.closing && c.phase == Phase::Bridge {
+                let r = Err(c.close_bridge(1011));
+                self.settle(t, r);
+            } else {
+                self.close_conn(t);
             }
-            Some(Event::Peer(port, from, data)) => {
-                if ports.contains_key(&port) {
-                    server.handle_peer_datagram(port, from, &data, now);
+        }
+        self.drain_outputs();
+    }
+
+    /// Accepts until WouldBlock; each connection is registered before it is read.
+    fn accept(&mut self) {
+        loop {
+            match self.tcp.accept() {
+                Ok((mut s, remote)) => {
+                    if self.conns.len() >= MAX_CONNECTIONS {
+                        self.shared.refused.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let _ = s.set_nodelay(true);
+                    let t = Token(self.next_token);
+                    self.next_token += 1;
+                    if self.poll.registry().register(&mut s, t, Interest::READABLE | Interest::WRITABLE).is_err() {
+                        continue;
+                    }
+                    self.slots.insert(t, Slot::Conn);
+                    self.conns.insert(t, Conn::new(s, remote));
+                    self.set_deadline(t, Instant::now() + SNIFF_TIMEOUT);
+                    self.ready.push(t);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.accept_retry = Some(Instant::now() + ACCEPT_RETRY);
+                    return;
                 }
             }
         }
-        while let Some(o) = server.poll_output() {
+    }
+
+    /// Closes a connection (and its upstream); a client the `Server` knows is
+    /// `client_gone` (the caller drains the outputs).
+    fn close_conn(&mut self, t: Token) {
+        let Some(mut c) = self.conns.remove(&t) else { return };
+        self.slots.remove(&t);
+        let _ = self.poll.registry().deregister(&mut c.tcp);
+        if let Some(up) = &mut c.up {
+            self.slots.remove(&up.token);
+            let _ = self.poll.registry().deregister(&mut up.tcp);
+            if up.connected {
+                self.bridged -= 1;
+            }
+        }
+        if let Some(id) = c.client() {
+            if self.clients.remove(&id).is_some() {
+                self.server.client_gone(id, self.clock.now());
+            }
+        }
+    }
+
+    fn count_dropped(&self, n: u64) {
+        if n > 0 {
+            self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Drains `poll_output` (after every input).
+    fn drain_outputs(&mut self) {
+        while let Some(o) = self.server.poll_output() {
             match o {
                 Output::ToClient { client, data } => {
-                    if let Some(a) = udp_remote.get(&client) {
-                        let _ = udp.send_to(&data, a);
-                    } else if let Some((w, s, ws)) = streams.get(&client) {
-                        let _ = s;
-                        let data = if *ws { ws_frame(0x2, &data) } else { data };
-                        match w.try_send(data) {
-                            Ok(()) => {}
-                            Err(TrySendError::Full(_)) => {
-                                shared.dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(TrySendError::Disconnected(_)) => {}
+                    // Counters first: a client that reads this answer and then asks for
+                    // them sees what led to it.
+                    self.publish_stats();
+                    if let Some(a) = self.udp_remote.get(&client) {
+                        // Non-blocking: a full send buffer drops the datagram, as the
+                        // network would.
+                        let _ = self.udp.send_to(&data, *a);
+                    } else if let Some(&t) = self.clients.get(&client) {
+                        let Some(c) = self.conns.get_mut(&t) else { continue };
+                        let data = if matches!(c.phase, Phase::WebSocket(_)) { ws_frame(0x2, &data) } else { data };
+                        match c.send(data) {
+                            Ok(true) => {}
+                            Ok(false) => self.count_dropped(1),
+                            Err(_) => self.close_conn(t),
                         }
                     }
                 }
                 Output::ToPeer { port, peer, data } => {
-                    if let Some(p) = ports.get(&port) {
-                        let _ = p.socket.send_to(&data, peer);
+                    if let Some((_, s)) = self.ports.get(&port) {
+                        let _ = s.send_to(&data, peer);
                     }
                 }
                 Output::OpenPort { port, family, even } => {
-                    let r = open_port(port, family, even, ip, &tx);
-                    let now = clock.now();
-                    match r {
-                        Ok((p, addr)) => {
-                            ports.insert(port, p);
-                            server.port_opened(port, Ok(addr), now);
-                        }
-                        Err(_) => server.port_opened(port, Err(()), now),
-                    }
+                    let r = self.open_port(port, family, even);
+                    let now = self.clock.now();
+                    self.server.port_opened(port, r.map_err(|_| ()), now);
                 }
                 Output::ClosePort { port } => {
-                    if let Some(p) = ports.remove(&port) {
-                        close_port(p);
+                    if let Some((t, mut s)) = self.ports.remove(&port) {
+                        self.slots.remove(&t);
+                        let _ = self.poll.registry().deregister(&mut s);
                     }
                 }
                 Output::CloseClient { client } => {
-                    if let Some(a) = udp_remote.remove(&client) {
-                        udp_clients.remove(&a);
+                    if let Some(a) = self.udp_remote.remove(&client) {
+                        self.udp_clients.remove(&a);
                     }
-                    if let Some((_, s, _)) = streams.remove(&client) {
-                        let _ = s.shutdown(Shutdown::Both);
+                    if let Some(t) = self.clients.remove(&client) {
+                        self.close_conn(t);
                     }
                 }
             }
         }
-        if let Ok(mut g) = shared.stats.lock() {
-            g.0 = server.stats();
-            g.1.open_ports = ports.len();
-            g.1.clients = udp_remote.len() + streams.len();
+    }
+
+    /// Binds a relayed port and registers it with the poll before its address is given
+    /// out, so no datagram for it can arrive unseen.
+    fn open_port(&mut self, port: PortId, family: Family, even: bool) -> io::Result<SocketAddr> {
+        let mut socket = mio::net::UdpSocket::from_std(bind_relayed(family, even, self.ip)?);
+        let addr = socket.local_addr()?;
+        let t = Token(self.next_token);
+        self.poll.registry().register(&mut socket, t, Interest::READABLE)?;
+        self.next_token += 1;
+        self.slots.insert(t, Slot::Port(port));
+        self.ports.insert(port, (t, socket));
+        Ok(addr)
+    }
+
+    fn publish_stats(&self) {
+        self.shared.bridged.store(self.bridged, Ordering::Relaxed);
+        if let Ok(mut g) = self.shared.stats.lock() {
+            g.0 = self.server.stats();
+            g.1.open_ports = self.ports.len();
+            g.1.clients = self.udp_remote.len() + self.clients.len();
         }
     }
-    for (_, (_, s, _)) in streams.drain() {
-        let _ = s.shutdown(Shutdown::Both);
-    }
-    for (_, p) in ports.drain() {
-        close_port(p);
-    }
-    if let Ok(mut g) = shared.stats.lock() {
-        g.1.open_ports = 0;
-        g.1.clients = 0;
+
+    /// Closes every connection and port (dropping them closes their sockets).
+    fn close(mut self) {
+        self.conns.clear();
+        self.ports.clear();
+        self.shared.bridged.store(0, Ordering::Relaxed);
+        if let Ok(mut g) = self.shared.stats.lock() {
+            g.1.open_ports = 0;
+            g.1.clients = 0;
+        }
     }
 }
 
 /// Attempts at binding an even port number before giving up.
 const EVEN_PORT_TRIES: usize = 64;
 
-fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<Event>) -> io::Result<(Port, SocketAddr)> {
+/// A non-blocking UDP socket on the relay IP, port chosen by the system (even if asked).
+fn bind_relayed(family: Family, even: bool, ip: IpAddr) -> io::Result<UdpSocket> {
     let bind_ip = match (family, ip) {
         (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)) => ip,
         _ => return Err(io::Error::new(io::ErrorKind::Unsupported, "address family not served")),
@@ -418,439 +765,7 @@ fn open_port(port: PortId, family: Family, even: bool, ip: IpAddr, tx: &Sender<E
         }
         socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
     }
-    socket.set_read_timeout(Some(POLL))?;
-    let addr = socket.local_addr()?;
-    let reader = socket.try_clone()?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop2 = stop.clone();
-    let tx = tx.clone();
-    let thread = thread::spawn(move || {
-        let mut buf = vec![0u8; 65_536];
-        while !stop2.load(Ordering::Relaxed) {
-            if let Ok((n, from)) = reader.recv_from(&mut buf) {
-                if tx.send(Event::Peer(port, from, buf[..n].to_vec())).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    Ok((Port { socket, stop, thread }, addr))
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
-fn close_port(p: Port) {
-    p.stop.store(true, Ordering::Relaxed);
-    drop(p.socket);
-    let _ = p.thread.join();
-}
-
-fn accept_loop(tcp: TcpListener, tx: Sender<Event>, shared: Arc<Shared>) {
-    while !shared.stop.load(Ordering::Relaxed) {
-        match tcp.accept() {
-            Ok((s, remote)) => {
-                if shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-                    shared.refused.fetch_add(1, Ordering::Relaxed);
-                    drop(s);
-                    continue;
-                }
-                shared.connections.fetch_add(1, Ordering::Relaxed);
-                let tx = tx.clone();
-                let shared = shared.clone();
-                thread::spawn(move || {
-                    let _ = connection(s, remote, tx, &shared);
-                    shared.connections.fetch_sub(1, Ordering::Relaxed);
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(20)),
-            Err(_) => thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-/// Reads until `first` holds at least 4 bytes; false if the stream ended, stalled past
-/// `deadline`, or the relay is stopping.
-fn sniff(s: &mut impl Read, first: &mut Vec<u8>, buf: &mut [u8], deadline: Instant, shared: &Shared) -> io::Result<bool> {
-    while first.len() < 4 {
-        if shared.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
-            return Ok(false);
-        }
-        match s.read(buf) {
-            Ok(0) => return Ok(false),
-            Ok(n) => first.extend_from_slice(&buf[..n]),
-            Err(e) if timeout(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}
-
-fn connection(tcp: TcpStream, remote: SocketAddr, tx: Sender<Event>, shared: &Shared) -> io::Result<()> {
-    tcp.set_nonblocking(false)?;
-    tcp.set_nodelay(true)?;
-    tcp.set_read_timeout(Some(POLL))?;
-    // Sniff: wait for the first 4 bytes (or a short stream). A TLS ClientHello (record type
-    // 22) starts TLS when a certificate is configured; inside it the same sniffing follows.
-    let mut first = Vec::new();
-    let mut buf = vec![0u8; 16_384];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut raw = tcp.try_clone()?;
-    if !sniff(&mut raw, &mut first, &mut buf, deadline, shared)? {
-        return Ok(());
-    }
-    let mut s = match (&shared.tls, first[0]) {
-        (Some(config), 22) => {
-            let t = TlsStream::accept(tcp, config.clone(), &first)?;
-            first.clear();
-            let mut s = Stream::Tls(t);
-            if !sniff(&mut s, &mut first, &mut buf, deadline, shared)? {
-                return Ok(());
-            }
-            s
-        }
-        _ => Stream::Plain(tcp),
-    };
-    let ws = first.starts_with(b"GET ");
-    let mut pending = Vec::new();
-    if ws {
-        while find(&first, b"\r\n\r\n").is_none() {
-            if first.len() > MAX_HTTP_REQUEST || shared.stop.load(Ordering::Relaxed) || Instant::now() > deadline {
-                return Ok(());
-            }
-            match s.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => first.extend_from_slice(&buf[..n]),
-                Err(e) if timeout(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let end = find(&first, b"\r\n\r\n").unwrap_or(0) + 4;
-        pending = first[end..].to_vec();
-        match upgrade_response(&first[..end]) {
-            Ok(resp) => s.write_all(resp.as_bytes())?,
-            Err(status) => {
-                let _ = s.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
-                return Ok(());
-            }
-        }
-    }
-    if ws {
-        if let Some(upstream) = shared.upstream {
-            return upstream_bridge(s, pending, upstream, shared);
-        }
-    }
-    let id = ClientId(shared.next_client.fetch_add(1, Ordering::Relaxed));
-    let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(CLIENT_QUEUE);
-    let kind = if ws { ClientKind::WebSocket } else { ClientKind::Tcp };
-    let mut w = s.try_clone()?;
-    let writer = thread::spawn(move || {
-        for m in wrx {
-            if w.write_all(&m).is_err() {
-                let _ = w.shutdown(Shutdown::Both);
-                break;
-            }
-        }
-    });
-    let _ = tx.send(Event::Connect(id, kind, remote, wtx.clone(), s.try_clone()?));
-    let r = if ws {
-        let mut deliver = |m: Vec<u8>| tx.send(Event::Data(id, m)).is_ok();
-        ws_reader(&mut s, pending, &mut deliver, &wtx, shared)
-    } else {
-        let _ = tx.send(Event::Data(id, first));
-        loop {
-            if shared.stop.load(Ordering::Relaxed) {
-                break Ok(());
-            }
-            match s.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    if tx.send(Event::Data(id, buf[..n].to_vec())).is_err() {
-                        break Ok(());
-                    }
-                }
-                Err(e) if timeout(&e) => continue,
-                Err(e) => break Err(e),
-            }
-        }
-    };
-    let _ = tx.send(Event::Gone(id));
-    drop(wtx);
-    let _ = s.shutdown(Shutdown::Both);
-    let _ = writer.join();
-    r
-}
-
-/// Seconds to wait for the upstream's TCP connect.
-const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Upstream mode: bridges one WebSocket client to its own TCP connection to the upstream
-/// TURN server until either side closes. The WebSocket's messages are written to the
-/// stream (ChannelData padded to 4 bytes); the stream is cut back into messages, each sent
-/// as one binary WebSocket message (unpadded). A backed-up WebSocket drops, as in local mode.
-fn upstream_bridge(mut ws: Stream, pending: Vec<u8>, upstream: SocketAddr, shared: &Shared) -> io::Result<()> {
-    let up = match TcpStream::connect_timeout(&upstream, UPSTREAM_CONNECT_TIMEOUT) {
-        Ok(u) => u,
-        Err(e) => {
-            // 1011: the server cannot serve the request (RFC 6455 §7.4.1).
-            let _ = ws.write_all(&ws_frame(0x8, &1011u16.to_be_bytes()));
-            return Err(e);
-        }
-    };
-    up.set_nodelay(true)?;
-    up.set_read_timeout(Some(POLL))?;
-    shared.bridged.fetch_add(1, Ordering::Relaxed);
-    let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(CLIENT_QUEUE);
-    let mut w = ws.try_clone()?;
-    let writer = thread::spawn(move || {
-        for m in wrx {
-            if w.write_all(&m).is_err() {
-                let _ = w.shutdown(Shutdown::Both);
-                break;
-            }
-        }
-    });
-    let done = Arc::new(AtomicBool::new(false));
-    let dropped = Arc::new(AtomicU64::new(0));
-    let reader = {
-        let mut up = up.try_clone()?;
-        let wtx = wtx.clone();
-        let (done, dropped) = (done.clone(), dropped.clone());
-        let ws = ws.try_clone()?;
-        thread::spawn(move || {
-            let mut stream = Vec::new();
-            let mut buf = vec![0u8; 16_384];
-            while !done.load(Ordering::Relaxed) {
-                match up.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => stream.extend_from_slice(&buf[..n]),
-                    Err(e) if timeout(&e) => continue,
-                    Err(_) => break,
-                }
-                let mut ok = true;
-                while let Some(step) = next_stream_frame(&stream) {
-                    match step {
-                        Ok((frame_len, consumed)) => {
-                            let frame = ws_frame(0x2, &stream[..frame_len]);
-                            stream.drain(..consumed);
-                            if let Err(TrySendError::Full(_)) = wtx.try_send(frame) {
-                                dropped.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        Err(()) => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if !ok {
-                    break;
-                }
-            }
-            // The upstream went away: end the WebSocket too (the client sees it close).
-            let _ = wtx.try_send(ws_frame(0x8, &1000u16.to_be_bytes()));
-            done.store(true, Ordering::Relaxed);
-            let _ = ws.shutdown(Shutdown::Read);
-        })
-    };
-    let mut upw = up.try_clone()?;
-    let mut deliver = |m: Vec<u8>| {
-        if done.load(Ordering::Relaxed) {
-            return false;
-        }
-        let mut m = m;
-        // RFC 8656 §12.5: over TCP a ChannelData message is padded to a multiple of 4.
-        if m.first().is_some_and(|b| b & 0xC0 == 0x40) {
-            m.resize(m.len().div_ceil(4) * 4, 0);
-        }
-        upw.write_all(&m).is_ok()
-    };
-    let r = ws_reader(&mut ws, pending, &mut deliver, &wtx, shared);
-    done.store(true, Ordering::Relaxed);
-    let _ = up.shutdown(Shutdown::Both);
-    let _ = reader.join();
-    drop(wtx);
-    let _ = writer.join();
-    let _ = ws.shutdown(Shutdown::Both);
-    shared.dropped.fetch_add(dropped.load(Ordering::Relaxed), Ordering::Relaxed);
-    shared.bridged.fetch_sub(1, Ordering::Relaxed);
-    r
-}
-
-/// The next STUN message or ChannelData frame at the start of a TURN-over-TCP stream:
-/// `Ok((frame length, bytes to consume incl. padding))`, `None` if incomplete, `Err` if the
-/// stream is not TURN (or the frame is larger than a WebSocket message may be).
-fn next_stream_frame(stream: &[u8]) -> Option<Result<(usize, usize), ()>> {
-    if stream.len() < 4 {
-        return None;
-    }
-    let len = u16::from_be_bytes([stream[2], stream[3]]) as usize;
-    let (frame, consumed) = match stream[0] >> 6 {
-        0 => (20 + len, 20 + len),
-        1 => (4 + len, (4 + len).div_ceil(4) * 4),
-        _ => return Some(Err(())),
-    };
-    if frame > MAX_WS_FRAME {
-        return Some(Err(()));
-    }
-    (stream.len() >= consumed).then_some(Ok((frame, consumed)))
-}
-
-fn timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
-}
-
-fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    h.windows(n.len()).position(|w| w == n)
-}
-
-/// RFC 6455 §4.2: checks the upgrade request, returns the 101 response or an error status.
-fn upgrade_response(req: &[u8]) -> Result<String, &'static str> {
-    let text = std::str::from_utf8(req).map_err(|_| "400 Bad Request")?;
-    let mut key = None;
-    let mut upgrade = false;
-    let mut protocols = Vec::new();
-    for line in text.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "sec-websocket-key" => key = Some(value.to_string()),
-            "upgrade" => upgrade = value.eq_ignore_ascii_case("websocket"),
-            "sec-websocket-protocol" => protocols.extend(value.split(',').map(|p| p.trim().to_string())),
-            _ => {}
-        }
-    }
-    let key = key.ok_or("400 Bad Request")?;
-    if !upgrade {
-        return Err("400 Bad Request");
-    }
-    let mut proto = String::new();
-    if !protocols.is_empty() {
-        if !protocols.iter().any(|p| p == "turn") {
-            return Err("400 Bad Request");
-        }
-        proto = "Sec-WebSocket-Protocol: turn\r\n".into();
-    }
-    let accept = base64(&polyrtc::crypto::sha1(format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes()));
-    Ok(format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{proto}\r\n"
-    ))
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// An unmasked server frame (FIN set).
-pub fn ws_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x80 | opcode];
-    let n = payload.len();
-    if n < 126 {
-        f.push(n as u8);
-    } else if n <= 0xffff {
-        f.push(126);
-        f.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        f.push(127);
-        f.extend_from_slice(&(n as u64).to_be_bytes());
-    }
-    f.extend_from_slice(payload);
-    f
-}
-
-/// Reads a client's WebSocket until it closes; every complete binary message goes to
-/// `deliver` (which returns false to stop).
-fn ws_reader(
-    s: &mut Stream,
-    mut buf: Vec<u8>,
-    deliver: &mut dyn FnMut(Vec<u8>) -> bool,
-    w: &SyncSender<Vec<u8>>,
-    shared: &Shared,
-) -> io::Result<()> {
-    let mut tmp = vec![0u8; 16_384];
-    let mut message: Vec<u8> = Vec::new();
-    let mut binary = false;
-    loop {
-        // Parse every complete frame in `buf`.
-        loop {
-            if buf.len() < 2 {
-                break;
-            }
-            let fin = buf[0] & 0x80 != 0;
-            let opcode = buf[0] & 0x0f;
-            let masked = buf[1] & 0x80 != 0;
-            let mut len = (buf[1] & 0x7f) as usize;
-            let mut off = 2;
-            if len == 126 {
-                if buf.len() < 4 {
-                    break;
-                }
-                len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
-                off = 4;
-            } else if len == 127 {
-                if buf.len() < 10 {
-                    break;
-                }
-                let l = u64::from_be_bytes(buf[2..10].try_into().unwrap_or([0xff; 8]));
-                len = usize::try_from(l).unwrap_or(usize::MAX);
-                off = 10;
-            }
-            if !masked || len > MAX_WS_FRAME {
-                return Ok(()); // RFC 6455 §5.1: client frames are masked; too big: close.
-            }
-            if buf.len() < off + 4 + len {
-                break;
-            }
-            let mask = [buf[off], buf[off + 1], buf[off + 2], buf[off + 3]];
-            let mut payload: Vec<u8> = buf[off + 4..off + 4 + len].to_vec();
-            for (i, b) in payload.iter_mut().enumerate() {
-                *b ^= mask[i % 4];
-            }
-            buf.drain(..off + 4 + len);
-            match opcode {
-                0x0 | 0x1 | 0x2 => {
-                    if message.len() + payload.len() > MAX_WS_FRAME {
-                        return Ok(());
-                    }
-                    if opcode != 0 {
-                        binary = opcode == 0x2;
-                    }
-                    message.extend_from_slice(&payload);
-                    if fin {
-                        let m = std::mem::take(&mut message);
-                        if binary && !deliver(m) {
-                            return Ok(());
-                        }
-                    }
-                }
-                0x8 => return Ok(()),
-                0x9 => {
-                    let _ = w.try_send(ws_frame(0xA, &payload));
-                }
-                _ => {}
-            }
-        }
-        if buf.len() > MAX_WS_FRAME + 16 {
-            return Ok(());
-        }
-        if shared.stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        match s.read(&mut tmp) {
-            Ok(0) => return Ok(()),
-            Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            Err(e) if timeout(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-}

@@ -283,6 +283,7 @@ impl Server {
 
     /// A new client connection (or UDP 5-tuple) at `remote`. `Err` if the server already
     /// tracks [`MAX_CLIENTS`] clients (the host closes the connection) or the id is in use.
+    #[allow(clippy::result_unit_err)] // the only failure is named in the doc above
     pub fn add_client(&mut self, id: ClientId, kind: ClientKind, remote: SocketAddr, now: Time) -> Result<(), ()> {
         if self.clients.len() >= MAX_CLIENTS || self.clients.contains_key(&id) {
             return Err(());
@@ -841,7 +842,7 @@ impl Server {
             self.stats.drops.forbidden_peer += 1;
             return;
         }
-        if !a.permissions.get(&peer.ip()).is_some_and(|t| *t > now) {
+        if a.permissions.get(&peer.ip()).is_none_or(|t| *t <= now) {
             self.stats.drops.no_permission += 1;
             return;
         }
@@ -901,7 +902,7 @@ impl Server {
             self.stats.drops.no_allocation += 1;
             return;
         };
-        if !a.permissions.get(&from.ip()).is_some_and(|t| *t > now) {
+        if a.permissions.get(&from.ip()).is_none_or(|t| *t <= now) {
             self.stats.drops.no_permission += 1;
             return;
         }

@@ -334,6 +334,7 @@ pub fn parse_channel_data(b: &[u8]) -> Option<(u16, &[u8])> {
 /// Length of the next frame on a TCP stream (RFC 8656 §12.5): a STUN message (header
 /// length + 20) or a ChannelData frame padded to 4. `Ok(None)`: not enough bytes yet to
 /// tell; `Err(())`: not a STUN or ChannelData frame (the stream cannot be resynchronized).
+#[allow(clippy::result_unit_err)] // one failure, named in the doc above
 pub fn stream_frame_len(b: &[u8]) -> Result<Option<usize>, ()> {
     let (Some(&first), Some(len)) = (b.first(), be16(b, 2)) else {
         return Ok(None);

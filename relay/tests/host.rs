@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::io::Read;
-use std::net::{SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,10 +16,8 @@ use polyrtc_relay::wire::{self, method, tattr};
 use polyrtc_relay::{ClientId, Config};
 
 fn config() -> Config {
-    let mut c = Config::default();
-    c.realm = "host.test".into();
+    let mut c = Config { realm: "host.test".into(), allow_private: true, ..Config::default() };
     c.users.insert("alice".into(), "secret".into());
-    c.allow_private = true;
     c
 }
 
@@ -221,4 +219,54 @@ fn backed_up_websocket_client_gets_drops_not_a_queue() {
     let mut c2 = Client::new(ClientId(2), "alice", "secret");
     assert_eq!(code(&ws2.request(&mut c2, method::ALLOCATE, transport())), Some(401));
     drop(ws);
+}
+
+/// Reads until the relay closes the connection (a reset counts); what came before.
+fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let mut tmp = [0u8; 4096];
+    loop {
+        match s.read(&mut tmp) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&tmp[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("relay did not close the connection: {e}"),
+        }
+    }
+}
+
+#[test]
+fn a_request_that_is_not_an_upgrade_gets_400_and_an_oversized_one_is_closed() {
+    let relay = start();
+    let mut s = TcpStream::connect(("127.0.0.1", relay.port)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let got = read_to_close(&mut s);
+    assert!(got.starts_with(b"HTTP/1.1 400 Bad Request\r\n"), "{}", String::from_utf8_lossy(&got));
+
+    // MAX_HTTP_REQUEST (8192) bytes and no end of headers: closed without an answer.
+    let mut s = TcpStream::connect(("127.0.0.1", relay.port)).unwrap();
+    let mut req = b"GET / HTTP/1.1\r\nX-Pad: ".to_vec();
+    req.resize(9000, b'a');
+    s.write_all(&req).unwrap();
+    assert_eq!(read_to_close(&mut s), b"");
+
+    // The relay still serves.
+    let mut ws = Ws::connect(relay.port);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+    assert_eq!(code(&ws.request(&mut c, method::ALLOCATE, transport())), Some(401));
+}
+
+#[test]
+fn websocket_ping_gets_its_pong() {
+    let relay = start();
+    let mut ws = Ws::connect(relay.port);
+    let mask = [9u8, 8, 7, 6];
+    let mut f = vec![0x89, 0x80 | 4];
+    f.extend_from_slice(&mask);
+    f.extend(b"ping".iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    ws.s.write_all(&f).unwrap();
+    let mut got = [0u8; 6];
+    ws.s.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"\x8a\x04ping");
 }

@@ -6,16 +6,18 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
 
 use common::ws::Ws;
-use polyrtc::stun::{Class, Message};
+use common::{code, other, xor_peer, Client};
+use polyrtc::stun::{attr, Class, Message};
 use polyrtc_relay::host::{HostOptions, Relay};
-use polyrtc_relay::wire::method;
-use polyrtc_relay::Config;
+use polyrtc_relay::wire::{self, method, tattr};
+use polyrtc_relay::{ClientId, Config};
 
 fn openssl(args: &[&str], dir: &std::path::Path) {
     let out = Command::new("openssl")
@@ -68,11 +70,13 @@ fn turns_with_coturn_uclient() {
     assert!(relay.stats().0.allocations_created >= 2);
 }
 
-#[test]
-fn wss_with_a_verifying_client_and_plain_ws_on_the_same_port() {
-    let (relay, ca) = start("wss");
+type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A `wss:` connection that verifies the relay's certificate against `ca`, upgraded;
+/// with the bytes read past the 101 response.
+fn wss(relay: &Relay, ca: &Path) -> (Tls, Vec<u8>) {
     let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(&ca).unwrap();
+    let pem = std::fs::read(ca).unwrap();
     use rustls::pki_types::pem::PemObject;
     for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
         roots.add(c.unwrap()).unwrap();
@@ -102,7 +106,14 @@ fn wss_with_a_verifying_client_and_plain_ws_on_the_same_port() {
     }
     assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
     let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-    let mut rest = got[end..].to_vec();
+    (tls, got[end..].to_vec())
+}
+
+#[test]
+fn wss_with_a_verifying_client_and_plain_ws_on_the_same_port() {
+    let (relay, ca) = start("wss");
+    let (mut tls, mut rest) = wss(&relay, &ca);
+    let mut tmp = [0u8; 4096];
     // An unauthenticated Allocate in one masked binary frame: a 401 comes back in one frame.
     let allocate = Message::new(method::ALLOCATE, Class::Request, [9; 12]).encode_with(None, true);
     let mask = [1u8, 2, 3, 4];
@@ -126,4 +137,82 @@ fn wss_with_a_verifying_client_and_plain_ws_on_the_same_port() {
     ws.send(&Message::new(method::ALLOCATE, Class::Request, [8; 12]).encode_with(None, true));
     let r = Message::decode(&ws.recv()).unwrap();
     assert_eq!(r.transaction_id, [8; 12]);
+}
+
+/// One masked binary frame.
+fn send_frame(tls: &mut Tls, data: &[u8]) {
+    let mask = [1u8, 2, 3, 4];
+    let mut f = vec![0x82];
+    if data.len() < 126 {
+        f.push(0x80 | data.len() as u8);
+    } else {
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    }
+    f.extend_from_slice(&mask);
+    f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    tls.write_all(&f).unwrap();
+}
+
+/// The next binary frame's payload.
+fn recv_frame(tls: &mut Tls, buf: &mut Vec<u8>) -> Vec<u8> {
+    let mut tmp = [0u8; 4096];
+    loop {
+        if buf.len() >= 2 {
+            let (len, off) = match buf[1] & 0x7f {
+                126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
+                126 => (usize::MAX, 0),
+                n => (n as usize, 2),
+            };
+            if len != usize::MAX && buf.len() >= off + len {
+                assert_eq!(buf[0], 0x82);
+                let p = buf[off..off + len].to_vec();
+                buf.drain(..off + len);
+                return p;
+            }
+        }
+        let n = tls.read(&mut tmp).expect("a frame over TLS");
+        assert!(n > 0, "relay closed the connection");
+        buf.extend_from_slice(&tmp[..n]);
+    }
+}
+
+#[test]
+fn backed_up_wss_client_gets_drops_not_a_queue() {
+    let (relay, ca) = start("backpressure");
+    let (mut tls, mut buf) = wss(&relay, &ca);
+    let mut c = Client::new(ClientId(1), "alice", "secret");
+    let request = |tls: &mut Tls, buf: &mut Vec<u8>, c: &mut Client, m, attrs| {
+        let tid = c.next_tid();
+        send_frame(tls, &c.build(m, tid, attrs));
+        let r = Message::decode(&recv_frame(tls, buf)).expect("a STUN response");
+        assert_eq!(r.transaction_id, tid);
+        r
+    };
+    let transport = || vec![wire::other(tattr::REQUESTED_TRANSPORT, vec![17, 0, 0, 0])];
+    let r = request(&mut tls, &mut buf, &mut c, method::ALLOCATE, transport());
+    c.realm = String::from_utf8(other(&r, attr::REALM).unwrap().to_vec()).unwrap();
+    c.nonce = Some(String::from_utf8(other(&r, attr::NONCE).unwrap().to_vec()).unwrap());
+    let r = request(&mut tls, &mut buf, &mut c, method::ALLOCATE, transport());
+    assert_eq!(r.class, Class::SuccessResponse, "{r:?}");
+    let relayed = wire::decode_xor_address(other(&r, tattr::XOR_RELAYED_ADDRESS).unwrap(), &r.transaction_id).unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tid = c.next_tid();
+    let r = request(&mut tls, &mut buf, &mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer.local_addr().unwrap().to_string(), &tid)]);
+    assert_eq!(r.class, Class::SuccessResponse, "{r:?}");
+    // The client stops reading; the peer floods past the socket buffers and the queue.
+    let data = [0x55u8; 1200];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.stats().1.dropped_backpressure == 0 {
+        assert!(Instant::now() < deadline, "no backpressure drop counted");
+        for _ in 0..200 {
+            let _ = peer.send_to(&data, relayed);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The relay still answers other clients, over TLS too.
+    let (mut tls2, mut buf2) = wss(&relay, &ca);
+    let mut c2 = Client::new(ClientId(2), "alice", "secret");
+    assert_eq!(code(&request(&mut tls2, &mut buf2, &mut c2, method::ALLOCATE, transport())), Some(401));
+    drop(tls);
 }

@@ -202,3 +202,16 @@ fn a_websocket_peer_connects_through_the_relay_bridged_to_coturn() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn an_unreachable_upstream_closes_the_websocket_with_1011() {
+    // A port nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = Config::default();
+    config.users.insert("alice".into(), "secret".into());
+    let options = HostOptions { upstream: Some(closed), ..HostOptions::default() };
+    let relay = Relay::start_with("127.0.0.1:0".parse().unwrap(), config, options).unwrap();
+    let mut ws = Ws::connect(relay.port);
+    assert_eq!(ws.recv_close(), Some(1011));
+    assert_eq!(relay.stats().1.upstream_clients, 0);
+}

@@ -375,7 +375,7 @@ impl Channels {
                 }
                 if let Some(client) = self.dtls_client {
                     // The opener uses its own parity; ours would mean a collision.
-                    if (stream % 2 == 0) == client {
+                    if stream.is_multiple_of(2) == client {
                         return false;
                     }
                 }

@@ -1455,7 +1455,6 @@ impl Peer {
                 }
             }
             IceEvent::ConnectionStateChanged(s) => {
-                let s = s;
                 if s != self.ice_state {
                     self.ice_state = s;
                     self.events.push_back(PeerEvent::IceConnectionStateChanged(s));

@@ -85,7 +85,7 @@ pub fn other(typ: u16, value: Vec<u8>) -> Attribute {
 }
 
 /// The raw value of the first `Other` attribute of type `typ`.
-pub fn raw<'a>(m: &'a Message, typ: u16) -> Option<&'a [u8]> {
+pub fn raw(m: &Message, typ: u16) -> Option<&[u8]> {
     m.attributes.iter().find_map(|a| match a {
         Attribute::Other { typ: t, value } if *t == typ => Some(value.as_slice()),
         _ => None,

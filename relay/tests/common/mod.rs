@@ -17,11 +17,9 @@ use polyrtc_relay::{auth, ClientId, ClientKind, Config, Output, PortId, Server};
 pub const START_UNIX: u64 = 1_700_000_000;
 
 pub fn config() -> Config {
-    let mut c = Config::default();
-    c.realm = "test.realm".into();
+    let mut c = Config { realm: "test.realm".into(), nonce_key: [7; 32], ..Config::default() };
     c.users.insert("alice".into(), "secret".into());
     c.users.insert("bob".into(), "hunter2".into());
-    c.nonce_key = [7; 32];
     c
 }
 
@@ -137,7 +135,7 @@ pub fn xor_peer(a: &str, tid: &[u8; 12]) -> Attribute {
     wire::other(tattr::XOR_PEER_ADDRESS, wire::encode_xor_address(a.parse().unwrap(), tid))
 }
 
-pub fn other<'a>(m: &'a Message, typ: u16) -> Option<&'a [u8]> {
+pub fn other(m: &Message, typ: u16) -> Option<&[u8]> {
     m.attributes.iter().find_map(|a| match a {
         Attribute::Other { typ: t, value } if *t == typ => Some(value.as_slice()),
         _ => None,

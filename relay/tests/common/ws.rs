@@ -95,6 +95,24 @@ impl Ws {
         Ok(Some(p))
     }
 
+    /// Reads (skipping other frames) until the relay's close frame; its status code.
+    pub fn recv_close(&mut self) -> Option<u16> {
+        let mut tmp = [0u8; 4096];
+        loop {
+            while self.buf.len() >= 2 && self.buf.len() >= 2 + (self.buf[1] & 0x7f) as usize && self.buf[1] & 0x7f < 126 {
+                let len = (self.buf[1] & 0x7f) as usize;
+                let frame: Vec<u8> = self.buf.drain(..2 + len).collect();
+                if frame[0] & 0x0f == 0x8 {
+                    return frame.get(2..4).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                }
+            }
+            match self.s.read(&mut tmp) {
+                Ok(n) if n > 0 => self.buf.extend_from_slice(&tmp[..n]),
+                _ => return None,
+            }
+        }
+    }
+
     pub fn recv(&mut self) -> Vec<u8> {
         let mut tmp = [0u8; 4096];
         loop {

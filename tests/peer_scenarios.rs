@@ -1194,33 +1194,43 @@ fn chromium_offer(ours: &str, media_first: bool) -> String {
     }
 }
 
-/// Checks an answer to a three-section offer: media rejected with port 0, data accepted.
+/// Checks an answer to a three-section offer: data accepted, the bundled audio and video
+/// sections accepted to receive (recvonly, codecs Chromium offered, the bundle's transport).
 fn check_answer_to_media_offer(answer: &str, data_index: usize) {
     let parsed = SessionDescription::parse(answer).expect("our answer parses");
     assert_eq!(parsed.media.len(), 3, "one answer section per offered section:\n{answer}");
     for (i, m) in parsed.media.iter().enumerate() {
+        assert_ne!(m.port, 0, "section {i} accepted:\n{answer}");
+        assert_eq!(m.attr("setup"), Some("active"));
+        assert!(m.attr("ice-ufrag").is_some() && m.attr("fingerprint").is_some(), "the bundle's transport");
         if i == data_index {
-            assert_ne!(m.port, 0, "data accepted");
             assert_eq!(m.proto, "UDP/DTLS/SCTP");
             assert_eq!(m.formats, vec!["webrtc-datachannel".to_string()]);
-            assert_eq!(m.attr("setup"), Some("active"));
             assert_eq!(m.attr("sctp-port"), Some("5000"));
             assert!(m.attr("max-message-size").is_some());
         } else {
-            assert_eq!(m.port, 0, "media section {i} rejected:\n{answer}");
             assert!(m.proto.starts_with("UDP/TLS/RTP/SAVPF"), "same proto kept");
-            assert!(!m.formats.is_empty(), "formats kept");
-            assert!(m.attr("ice-ufrag").is_none() && m.attr("candidate").is_none(), "no transport on a rejected section");
+            assert!(m.has_attr("recvonly") && m.has_attr("rtcp-mux"), "receives only, muxed:\n{answer}");
+            assert!(!m.formats.is_empty(), "a codec in common");
+        }
+        if i != 0 {
+            assert!(m.attr("candidate").is_none(), "candidates go in the BUNDLE tag (the first section)");
         }
     }
+    let mids: Vec<&str> = parsed.media.iter().filter_map(|m| m.mid()).collect();
+    assert_eq!(parsed.attr("group"), Some(format!("BUNDLE {}", mids.join(" ")).as_str()), "all bundled");
     let data_mid = parsed.media[data_index].mid().unwrap().to_string();
-    assert_eq!(parsed.attr("group"), Some(format!("BUNDLE {data_mid}").as_str()), "only the data mid bundled");
     let remote = jsep::parse_remote(&parsed, false).expect("the answer is usable by an offerer");
     assert_eq!(remote.data_mline_index, Some(data_index));
     assert_eq!(remote.data_mid.as_deref(), Some(data_mid.as_str()));
     assert!(!remote.rejected);
     assert_eq!(remote.setup, jsep::Setup::Active);
     assert_eq!(remote.fingerprints.len(), 1);
+    assert_eq!(remote.media.len(), 2, "both media sections read back");
+}
+
+fn b_local_sdp(net: &Network<Node>) -> String {
+    net.endpoint(B).peer.current_local_description().map(|d| d.sdp).expect("B has a local description")
 }
 
 fn chromium_like_offer_is_answered(media_first: bool, seed: u64) {
@@ -1242,15 +1252,17 @@ fn chromium_like_offer_is_answered(media_first: bool, seed: u64) {
     check_answer_to_media_offer(&answer, data_index);
     let applied = b.set_local_description(now, Some(SdpType::Answer), Some(&answer)).unwrap();
     check_answer_to_media_offer(&applied.sdp, data_index);
-    // B trickles its candidates with the data section's mid and index.
+    // B trickles its candidates with the BUNDLE tag's mid and index (the first section).
     drive(&mut net, "B gathers", Duration::from_secs(5), |n| {
         n.endpoint(B).peer.ice_gathering_state() == IceGatheringState::Complete
     });
-    let mid = if media_first { "2" } else { "0" };
+    assert!(!net.endpoint(B).candidates_out.is_empty());
     for c in net.endpoint(B).candidates_out.iter().flatten() {
-        assert_eq!(c.sdp_mid.as_deref(), Some(mid));
-        assert_eq!(c.sdp_mline_index, Some(data_index as u16));
+        assert_eq!(c.sdp_mid.as_deref(), Some("0"));
+        assert_eq!(c.sdp_mline_index, Some(0));
     }
+    let gathered = SessionDescription::parse(&b_local_sdp(&net)).expect("B's local description");
+    assert!(gathered.media[0].attr("candidate").is_some(), "B's local description has its candidates in the tag");
     // Our own peer plays Chromium's part for the rest: it takes the answer and connects.
     net.endpoint_mut(A).peer.set_remote_description(now, SdpType::Answer, &applied.sdp).expect("answer applied");
     wait_connected(&mut net);

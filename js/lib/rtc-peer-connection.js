@@ -226,6 +226,33 @@ function engineStatsEntries(core, transport, timestamp) {
   };
   if (core.localCertificate) transport.localCertificateId = certificateEntry(core.localCertificate);
   if (core.remoteCertificate) transport.remoteCertificateId = certificateEntry(core.remoteCertificate);
+  // webrtc-stats §8.5 RTCInboundRtpStreamStats, one per remote SSRC, and §8.2 RTCCodecStats.
+  for (const r of core.inboundRtp ?? []) {
+    const id = `IT${r.ssrc}`;
+    const entry = {
+      id, type: 'inbound-rtp', timestamp, transportId, ssrc: r.ssrc,
+      packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, headerBytesReceived: r.headerBytesReceived,
+    };
+    if (r.kind) entry.kind = r.kind;
+    if (r.mid) entry.mid = r.mid;
+    if (typeof r.lastPacketReceivedAgeMs === 'number') {
+      entry.lastPacketReceivedTimestamp = timestamp - r.lastPacketReceivedAgeMs;
+    }
+    if (r.mimeType) {
+      const codecId = `CIT${transportId}_${r.payloadType}`;
+      entry.codecId = codecId;
+      if (!taken.has(codecId)) {
+        const codec = {
+          id: codecId, type: 'codec', timestamp, transportId, payloadType: r.payloadType,
+          mimeType: r.mimeType, clockRate: r.clockRate,
+        };
+        if (typeof r.channels === 'number') codec.channels = r.channels;
+        if (r.sdpFmtpLine) codec.sdpFmtpLine = r.sdpFmtpLine;
+        add(codecId, codec);
+      }
+    }
+    if (!taken.has(id)) add(id, entry);
+  }
   return out;
 }
 

@@ -164,7 +164,36 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
         .iter()
         .map(|c| Val::Obj(candidate(c, remote_ufrag.as_deref(), None)))
         .collect();
+    // webrtc-stats RTCInboundRtpStreamStats (and its codec) per remote SSRC that delivered.
+    let inbound = peer
+        .inbound_rtp()
+        .iter()
+        .map(|r| {
+            let mut o = Obj::default()
+                .f("ssrc", num(u64::from(r.ssrc)))
+                .f("payloadType", num(u64::from(r.payload_type)))
+                .f("packetsReceived", num(r.packets))
+                .f("bytesReceived", num(r.payload_bytes))
+                .f("headerBytesReceived", num(r.header_bytes))
+                .f("lastPacketReceivedAgeMs", age_ms(now, Some(r.last_received)));
+            if let Some(kind) = r.kind {
+                o = o.f("kind", string(kind.as_str()));
+            }
+            if let Some(mid) = &r.mid {
+                o = o.f("mid", string(mid));
+            }
+            if let (Some(c), Some(kind)) = (&r.codec, r.kind) {
+                o = o
+                    .f("mimeType", Val::Str(c.mime_type(kind)))
+                    .f("clockRate", num(u64::from(c.clock_rate)))
+                    .f("channels", c.channels.map_or(Val::Null, |ch| num(u64::from(ch))))
+                    .f("sdpFmtpLine", Val::Str(c.fmtp_line()));
+            }
+            Val::Obj(o)
+        })
+        .collect();
     Obj::default()
+        .f("inboundRtp", Val::List(inbound))
         .f("transport", Val::Obj(transport))
         .f("candidatePairs", Val::List(pairs))
         .f("localCandidates", Val::List(locals))

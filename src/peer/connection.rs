@@ -55,6 +55,22 @@ pub struct PeerStats {
     pub media_dropped_queue_full: u64,
 }
 
+/// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundRtp {
+    pub ssrc: u32,
+    pub payload_type: u8,
+    /// The media section its payload type belongs to (mid, kind, codec), when known.
+    pub mid: Option<String>,
+    pub kind: Option<crate::sdp::media::MediaKind>,
+    pub codec: Option<crate::sdp::media::Codec>,
+    pub packets: u64,
+    /// Payload bytes (headers and padding excluded), as `bytesReceived` counts them.
+    pub payload_bytes: u64,
+    pub header_bytes: u64,
+    pub last_received: Time,
+}
+
 /// What was negotiated once an answer is applied.
 struct Negotiated {
     remote: RemoteParams,
@@ -123,6 +139,8 @@ pub struct Peer {
     relays: Vec<Relay>,
     /// SRTP keyed from DTLS (when use_srtp negotiated a profile).
     srtp: Option<SrtpSession>,
+    /// Per remote SSRC: what arrived (W3C `inbound-rtp`), at most `MAX_SRTP_STREAMS`.
+    inbound_rtp: Vec<InboundRtp>,
     /// RTP/RTCP events in `events` not yet polled (bounded by [`MAX_QUEUED_MEDIA_EVENTS`]).
     media_events_queued: usize,
     transmits: VecDeque<Transmit>,
@@ -216,6 +234,7 @@ impl Peer {
             credentials_before_restart: None,
             relays: Vec::new(),
             srtp: None,
+            inbound_rtp: Vec::new(),
             media_events_queued: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -784,21 +803,18 @@ impl Peer {
                 // End-of-candidates (webrtc-pc addIceCandidate): for the section named by
                 // sdpMid / sdpMLineIndex, for all of them when both are null.
                 let c = other.unwrap_or_default();
-                if c.sdp_mid.is_some() || c.sdp_mline_index.is_some() {
-                    self.check_candidate_section(&c)?;
-                }
+                let named = c.sdp_mid.is_some() || c.sdp_mline_index.is_some();
+                let section = if named { Some(self.check_candidate_section(&c)?) } else { None };
                 if !self.is_current_remote_generation(c.username_fragment.as_deref())? {
                     return Ok(());
                 }
                 self.ice.set_remote_end_of_candidates();
-                let section = (c.sdp_mid.is_some() || c.sdp_mline_index.is_some())
-                    .then_some(usize::from(self.data_mline_index));
                 self.add_to_remote_descriptions(None, section);
                 self.pump(now);
                 return Ok(());
             }
         };
-        self.check_candidate_section(&cand)?;
+        let section = self.check_candidate_section(&cand)?;
         if !self.is_current_remote_generation(cand.username_fragment.as_deref())? {
             return Ok(());
         }
@@ -807,7 +823,7 @@ impl Peer {
                 self.ice
                     .add_remote_candidate(now, c)
                     .map_err(|e| err(ErrorKind::Operation, format!("candidate refused: {e:?}")))?;
-                self.add_to_remote_descriptions(Some(&cand.candidate), Some(usize::from(self.data_mline_index)));
+                self.add_to_remote_descriptions(Some(&cand.candidate), Some(section));
             }
             // mDNS (`.local`) and other candidates we cannot use are accepted and ignored,
             // as browsers do; a candidate that does not parse is an error.
@@ -819,18 +835,29 @@ impl Peer {
     }
 
     /// webrtc-pc addIceCandidate: `sdpMid` (else `sdpMLineIndex`) must name a media
-    /// section of the remote description (only the data section carries ICE here).
-    fn check_candidate_section(&self, cand: &IceCandidateInit) -> Result<(), PeerError> {
+    /// section of the remote description that carries our transport (the data section or a
+    /// section BUNDLEd with it). Returns that section's m-line index.
+    fn check_candidate_section(&self, cand: &IceCandidateInit) -> Result<usize, PeerError> {
+        let data = usize::from(self.data_mline_index);
+        let bundled = self.remote.as_ref().map(|r| r.bundled.as_slice()).unwrap_or(&[]);
         if let Some(mid) = &cand.sdp_mid {
-            if mid != &self.data_mid {
-                return Err(err(ErrorKind::Operation, format!("no m-line with mid {mid}")));
+            if mid == &self.data_mid {
+                return Ok(data);
             }
-        } else if let Some(idx) = cand.sdp_mline_index {
-            if idx != self.data_mline_index {
+            return bundled
+                .iter()
+                .find(|(m, _)| m == mid)
+                .map(|(_, i)| *i)
+                .ok_or_else(|| err(ErrorKind::Operation, format!("no m-line with mid {mid}")));
+        }
+        if let Some(idx) = cand.sdp_mline_index {
+            let idx = usize::from(idx);
+            if idx != data && !bundled.iter().any(|(_, i)| *i == idx) {
                 return Err(err(ErrorKind::Operation, format!("no m-line with index {idx}")));
             }
+            return Ok(idx);
         }
-        Ok(())
+        Ok(data)
     }
 
     /// webrtc-pc addIceCandidate, once applied: the candidate (`None`: `a=end-of-candidates`)
@@ -1292,6 +1319,54 @@ impl Peer {
         Ok(())
     }
 
+    /// The remote streams that delivered RTP, with their counters.
+    pub fn inbound_rtp(&self) -> &[InboundRtp] {
+        &self.inbound_rtp
+    }
+
+    /// Counts an RTP packet that SRTP accepted on its SSRC's stream. Retransmissions (an RTX
+    /// payload type) are not a stream of their own.
+    fn count_inbound_rtp(&mut self, now: Time, packet: &[u8]) {
+        let (Some(h), Some(&pt), Some(ssrc)) = (
+            crate::srtp::rtp_header_len(packet),
+            packet.get(1),
+            packet.get(8..12).and_then(|b| <[u8; 4]>::try_from(b).ok()),
+        ) else {
+            return;
+        };
+        let pt = pt & 0x7f;
+        let ssrc = u32::from_be_bytes(ssrc);
+        let padding = if packet[0] & 0x20 != 0 { packet.last().map_or(0, |p| usize::from(*p)) } else { 0 };
+        let payload = packet.len().saturating_sub(h + padding) as u64;
+        let section = self.remote.as_ref().and_then(|r| r.media.iter().find(|(_, m)| m.codec_for(pt).is_some()));
+        if section.is_some_and(|(_, m)| m.codecs.iter().any(|c| c.rtx == Some(pt))) {
+            return;
+        }
+        let room = self.inbound_rtp.len() < crate::srtp::MAX_SRTP_STREAMS;
+        match self.inbound_rtp.iter_mut().find(|s| s.ssrc == ssrc) {
+            Some(s) => {
+                s.packets += 1;
+                s.payload_bytes += payload;
+                s.header_bytes += (packet.len() as u64).saturating_sub(payload);
+                s.last_received = now;
+            }
+            None if room => {
+                self.inbound_rtp.push(InboundRtp {
+                    ssrc,
+                    payload_type: pt,
+                    mid: section.and_then(|(_, m)| m.mid.clone()),
+                    kind: section.map(|(_, m)| m.kind),
+                    codec: section.and_then(|(_, m)| m.codec_for(pt).cloned()),
+                    packets: 1,
+                    payload_bytes: payload,
+                    header_bytes: (packet.len() as u64).saturating_sub(payload),
+                    last_received: now,
+                });
+            }
+            None => {}
+        }
+    }
+
     /// RFC 7983 (first byte 128..=191) from the ICE-validated path only, like DTLS; RFC 5761 §4:
     /// RTCP packet types 192..=223 in the second byte, RTP otherwise.
     fn on_media_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
@@ -1312,6 +1387,9 @@ impl Peer {
         let r = if rtcp { srtp.unprotect_rtcp(&mut packet) } else { srtp.unprotect_rtp(&mut packet) };
         if r.is_err() {
             return; // counted by the SRTP session, by reason
+        }
+        if !rtcp {
+            self.count_inbound_rtp(now, &packet);
         }
         if self.media_events_queued >= MAX_QUEUED_MEDIA_EVENTS {
             self.stats.media_dropped_queue_full += 1;
@@ -1439,10 +1517,11 @@ impl Peer {
                 let line = c.to_sdp_string();
                 self.local_candidates.push(line.clone());
                 self.add_candidate_to_local_descriptions(Some(&line));
+                let (index, mid) = self.local_transport_section();
                 self.events.push_back(PeerEvent::IceCandidate(Some(IceCandidateInit {
                     candidate: line,
-                    sdp_mid: Some(self.data_mid.clone()),
-                    sdp_mline_index: Some(self.data_mline_index),
+                    sdp_mid: Some(mid),
+                    sdp_mline_index: Some(index),
                     username_fragment: Some(self.ice.local_credentials().ufrag.clone()),
                 })));
             }
@@ -1467,6 +1546,16 @@ impl Peer {
         }
     }
 
+    /// The section of our local description that carries the transport (the BUNDLE tag; the
+    /// data section when it is the tag), as the `sdpMLineIndex` and `sdpMid` of our candidates.
+    fn local_transport_section(&self) -> (u16, String) {
+        let desc = self.pending_local.as_ref().or(self.current_local.as_ref());
+        desc.and_then(|d| SessionDescription::parse(&d.sdp).ok())
+            .and_then(|sd| jsep::transport_section(&sd))
+            .and_then(|(i, mid)| Some((u16::try_from(i).ok()?, mid)))
+            .unwrap_or((self.data_mline_index, self.data_mid.clone()))
+    }
+
     /// Browsers add gathered candidates to the local description as they come.
     fn add_candidate_to_local_descriptions(&mut self, line: Option<&str>) {
         // A pending offer may be an ICE restart: new candidates belong to it, not to the
@@ -1477,7 +1566,7 @@ impl Peer {
         };
         if let Some(desc) = desc {
             if let Ok(mut parsed) = SessionDescription::parse(&desc.sdp) {
-                let idx = usize::from(self.data_mline_index);
+                let idx = jsep::transport_section(&parsed).map_or(usize::from(self.data_mline_index), |(i, _)| i);
                 let _ = match line {
                     Some(l) => jsep::add_candidate(&mut parsed, idx, l),
                     None => jsep::add_end_of_candidates(&mut parsed, idx),

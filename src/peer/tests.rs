@@ -375,6 +375,12 @@ fn srtp_keyed_from_dtls_carries_rtp_and_rtcp_both_ways() {
     assert_eq!(pair.media[OFFERER], vec![(true, rr)]);
     let st = pair.peers[ANSWERER].srtp_stats().expect("keyed");
     assert_eq!((st.rtp_unprotected, st.auth_failures), (50, 0));
+    // inbound-rtp: one stream, its packets and payload bytes (no media section names it here).
+    let inbound = pair.peers[ANSWERER].inbound_rtp();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!((inbound[0].ssrc, inbound[0].packets, inbound[0].payload_bytes), (0xabcd, 50, 50 * 1000));
+    assert_eq!(inbound[0].header_bytes, 50 * 12);
+    assert_eq!((inbound[0].kind, inbound[0].mid.as_deref()), (None, None));
 }
 
 /// Anyone who learns the port can send SRTP-looking datagrams: a well-formed RTP packet with

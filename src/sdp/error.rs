@@ -115,6 +115,8 @@ pub enum JsepError {
     BadCandidate,
     /// Adding one more candidate would exceed [`super::jsep::MAX_CANDIDATES`].
     TooManyCandidates,
+    /// An audio/video section sharing the transport is malformed (its rtpmap, extmap, ...).
+    BadMediaSection(super::media::MediaError),
 }
 
 impl JsepError {

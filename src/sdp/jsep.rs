@@ -2,6 +2,7 @@
 //! remote description, the signaling state table, and candidate bookkeeping.
 
 use super::error::JsepError;
+use super::media::{self, Direction, MediaSection};
 use crate::crypto::Fingerprint;
 use super::wire::{
     Attribute, Connection, MediaDescription, MediaType, Origin, SessionDescription, Timing, MAX_LINE_LENGTH,
@@ -105,6 +106,11 @@ pub struct RemoteParams {
     pub end_of_candidates: bool,
     pub data_mid: Option<String>,
     pub data_mline_index: Option<usize>,
+    /// The sections that share the data section's transport (its BUNDLE group, not rejected),
+    /// as `(mid, m-line index)`, the data section included: candidates may name any of them.
+    pub bundled: Vec<(String, usize)>,
+    /// Their audio/video sections, read ([`MediaSection`]), with their m-line index.
+    pub media: Vec<(usize, MediaSection)>,
     /// No usable data section (offer only), or its port is 0 without `a=bundle-only`.
     /// When true the transport fields may be empty.
     pub rejected: bool,
@@ -126,6 +132,8 @@ impl RemoteParams {
             end_of_candidates: false,
             data_mid: None,
             data_mline_index: None,
+            bundled: Vec::new(),
+            media: Vec::new(),
             rejected: true,
         }
     }
@@ -382,18 +390,35 @@ fn setup_of(offer: &SessionDescription, m: &MediaDescription) -> Setup {
 }
 
 /// Answer to `remote_offer` (JSEP §5.3.1): the first usable data section is accepted with
-/// the remote's mid and proto (legacy `DTLS/SCTP` answered with `a=sctpmap`); every other
-/// section is answered rejected (same media and proto, port 0, the remote's formats, only
-/// `a=mid`). BUNDLE lists only the accepted mid, and only if the offer bundled it.
-/// `a=setup` is `p.setup` unless the offer forces the other role ([`Setup::answer_to`]).
+/// the remote's mid and proto (legacy `DTLS/SCTP` answered with `a=sctpmap`). Audio and video
+/// sections BUNDLEd with it (rtcp-mux, `UDP/TLS/RTP/SAVPF`) are accepted to receive
+/// ([`answer_media_section`]: the codecs and header extensions we share, `recvonly` or
+/// `inactive`); every other section is answered rejected (same media and proto, port 0, the
+/// remote's formats, only `a=mid`). BUNDLE lists the accepted mids bundled in the offer, in
+/// its order. `a=setup` is `p.setup` unless the offer forces the other role
+/// ([`Setup::answer_to`]).
 pub fn create_answer(remote_offer: &SessionDescription, p: &LocalParams) -> Result<SessionDescription, JsepError> {
     check_mids(remote_offer)?;
     let data_index = remote_offer.media.iter().position(|m| is_data_section(m) && !is_rejected(m));
+    let data_mid = data_index.and_then(|i| remote_offer.media.get(i)).and_then(|m| m.mid());
+    let group: Vec<&str> = data_mid
+        .and_then(|mid| bundle_groups(remote_offer).find(|g| g.contains(&mid)))
+        .unwrap_or_default();
+    let setup = data_index
+        .and_then(|i| remote_offer.media.get(i))
+        .map_or(p.setup, |om| Setup::answer_to(setup_of(remote_offer, om), p.setup));
     let mut sd = base_session(p);
+    let mut accepted: Vec<&str> = Vec::new();
     for (i, om) in remote_offer.media.iter().enumerate() {
         if Some(i) == data_index {
-            let setup = Setup::answer_to(setup_of(remote_offer, om), p.setup);
             sd.media.push(data_section(p, &om.proto, om.mid(), setup));
+            accepted.extend(om.mid());
+            continue;
+        }
+        let bundled = om.mid().is_some_and(|mid| group.contains(&mid)) && !is_rejected(om);
+        if let Some(m) = bundled.then(|| answer_media_section(om, p, setup)).flatten() {
+            accepted.extend(om.mid());
+            sd.media.push(m);
             continue;
         }
         let mut m = MediaDescription::new(om.media.clone(), 0, &om.proto, &[]);
@@ -404,12 +429,87 @@ pub fn create_answer(remote_offer: &SessionDescription, p: &LocalParams) -> Resu
         }
         sd.media.push(m);
     }
-    if let Some(mid) = data_index.and_then(|i| remote_offer.media.get(i)).and_then(|m| m.mid()) {
-        if bundle_groups(remote_offer).any(|g| g.contains(&mid)) {
-            sd.attributes.insert(0, Attribute::value("group", &format!("BUNDLE {mid}")));
+    let listed: Vec<&str> = group.iter().copied().filter(|mid| accepted.contains(mid)).collect();
+    if !listed.is_empty() {
+        sd.attributes.insert(0, Attribute::value("group", &format!("BUNDLE {}", listed.join(" "))));
+    }
+    // RFC 8843 §7.3.1: the bundle's candidates belong to the tagged section (the group's
+    // first mid), which an offerer reads the transport from.
+    if let (Some(tag), Some(data)) = (listed.first().and_then(|t| sd.media.iter().position(|m| m.mid() == Some(t))), data_index) {
+        if tag != data {
+            move_candidates(&mut sd, data, tag);
         }
     }
     Ok(sd)
+}
+
+/// Moves the candidate lines, end-of-candidates and default address of section `from` to `to`.
+fn move_candidates(sd: &mut SessionDescription, from: usize, to: usize) {
+    let Some(src) = sd.media.get_mut(from) else { return };
+    let (port, connections) = (src.port, src.connections.clone());
+    let moved: Vec<Attribute> = src
+        .attributes
+        .iter()
+        .filter(|a| a.name == "candidate" || a.name == "end-of-candidates")
+        .cloned()
+        .collect();
+    src.attributes.retain(|a| a.name != "candidate" && a.name != "end-of-candidates");
+    src.port = 9;
+    src.connections = vec![null_connection()];
+    if let Some(dst) = sd.media.get_mut(to) {
+        dst.port = port;
+        dst.connections = connections;
+        dst.attributes.extend(moved);
+    }
+}
+
+/// The m-line index and mid of the section that carries `sd`'s transport: the first mid of
+/// the BUNDLE group holding the data section, else the data section itself.
+pub fn transport_section(sd: &SessionDescription) -> Option<(usize, String)> {
+    let data = sd.media.iter().position(|m| is_data_section(m) && !is_rejected(m))?;
+    let data_mid = sd.media.get(data)?.mid();
+    let tag = data_mid
+        .and_then(|mid| bundle_groups(sd).find(|g| g.contains(&mid)))
+        .and_then(|g| g.first().copied())
+        .and_then(|t| sd.media.iter().position(|m| m.mid() == Some(t) && !is_rejected(m)))
+        .unwrap_or(data);
+    Some((tag, sd.media.get(tag)?.mid()?.to_owned()))
+}
+
+/// The RTP/AVPF profiles over DTLS-SRTP we answer (RFC 5764 §8; TCP for ICE-TCP offers).
+const MEDIA_PROTOS: &[&str] = &[media::PROTO_RTP_SAVPF, "TCP/TLS/RTP/SAVPF"];
+
+/// Our answer to one offered audio/video section that shares the data section's transport:
+/// receive only (we have no track to send yet), with the codecs and header extensions both
+/// sides have ([`media::negotiate`]) and the transport attributes of the bundle (so the
+/// section can be the BUNDLE tag). `None` (the section is rejected): not a media section, no
+/// rtcp-mux (RFC 8843 §9.1 requires it with BUNDLE), another protocol, or no codec in common.
+pub fn answer_media_section(om: &MediaDescription, p: &LocalParams, setup: Setup) -> Option<MediaDescription> {
+    if !om.has_attr("rtcp-mux") || !MEDIA_PROTOS.contains(&om.proto.as_str()) {
+        return None;
+    }
+    let offered = MediaSection::parse(om).ok()??;
+    let answer = media::negotiate(
+        &offered,
+        &media::default_codecs(offered.kind),
+        &media::default_extensions(offered.kind),
+        Direction::RecvOnly,
+    )?;
+    let mut m = MediaDescription::new(om.media.clone(), 9, &om.proto, &[]);
+    m.connections.push(null_connection());
+    let a = &mut m.attributes;
+    a.push(Attribute::value("ice-ufrag", &p.ice_ufrag));
+    a.push(Attribute::value("ice-pwd", &p.ice_pwd));
+    a.push(Attribute::value("ice-options", "trickle"));
+    for (hash, value) in &p.fingerprints {
+        a.push(Attribute::value("fingerprint", &format!("{hash} {value}")));
+    }
+    a.push(Attribute::value("setup", setup.as_str()));
+    if let Some(mid) = om.mid() {
+        a.push(Attribute::value("mid", mid));
+    }
+    answer.write(&mut m);
+    Some(m)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -552,7 +652,30 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
         return Err(JsepError::BadSetup); // RFC 8842 §5.3: an answer must not be actpass.
     }
 
-    let transport = levels.first().copied().unwrap_or(&[]);
+    // The sections sharing this transport, and the audio/video ones among them.
+    let group: Vec<&str> = data.mid().and_then(|mid| bundle_groups(desc).find(|g| g.contains(&mid))).unwrap_or_default();
+    for (i, m) in desc.media.iter().enumerate() {
+        let shares = i == index || m.mid().is_some_and(|mid| group.contains(&mid)) && !is_rejected(m);
+        if !shares {
+            continue;
+        }
+        if let Some(mid) = m.mid() {
+            out.bundled.push((mid.to_owned(), i));
+        }
+        if i != index {
+            match MediaSection::parse(m) {
+                Ok(Some(section)) => out.media.push((i, section)),
+                Ok(None) => {}
+                Err(e) => return Err(JsepError::BadMediaSection(e)),
+            }
+        }
+    }
+
+    let mut transport = levels.first().copied().unwrap_or(&[]);
+    if !transport.iter().any(|a| a.name == "candidate") && data.attributes.iter().any(|a| a.name == "candidate") {
+        // Some stacks put the bundle's candidates on the data section: taken from there.
+        transport = &data.attributes;
+    }
     for a in transport.iter().filter(|a| a.name == "candidate").take(MAX_CANDIDATES) {
         out.candidates.push(format!("candidate:{}", a.value.as_deref().unwrap_or("")));
     }

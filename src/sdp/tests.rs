@@ -812,32 +812,52 @@ fn offer_shape_and_round_trip() {
     assert!(r.trickle && r.end_of_candidates);
 }
 
-/// Check an answer to `offer` is well formed for us.
+/// Check an answer to `offer` is well formed for us: the data section and the audio/video
+/// sections bundled with it accepted (media to receive), the others rejected.
 fn check_answer(name: &str, offer: &SessionDescription, data_index: usize) {
     let p = local("answ", Setup::Active);
     let answer = create_answer(offer, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
     let answer = parse(&answer.serialize());
     assert_eq!(answer.media.len(), offer.media.len(), "{name}");
+    let data_mid = offer.media.get(data_index).and_then(|m| m.mid()).unwrap_or("");
+    let group: Vec<&str> = offer
+        .attrs("group")
+        .filter_map(|g| g.strip_prefix("BUNDLE "))
+        .map(|g| g.split_ascii_whitespace().collect::<Vec<_>>())
+        .find(|g| g.contains(&data_mid))
+        .unwrap_or_default();
+    let mut accepted = Vec::new();
     for (i, (om, am)) in offer.media.iter().zip(&answer.media).enumerate() {
         assert_eq!(am.media, om.media, "{name}");
         assert_eq!(am.proto, om.proto, "{name}");
         assert_eq!(am.mid(), om.mid(), "{name}");
-        if i == data_index {
-            assert_eq!(am.port, 9, "{name}");
+        let media = matches!(om.media, MediaType::Audio | MediaType::Video)
+            && om.has_attr("rtcp-mux")
+            && om.port != 0
+            && om.mid().is_some_and(|m| group.contains(&m));
+        if i == data_index || media {
+            assert_eq!(am.port, 9, "{name}: m-line {i} accepted");
             assert!(am.attr("ice-ufrag").is_some(), "{name}");
+            accepted.push(om.mid().unwrap_or(""));
+            if media {
+                assert!(am.has_attr("recvonly") || am.has_attr("inactive"), "{name}: m-line {i} receives only");
+                assert!(am.has_attr("rtcp-mux"), "{name}");
+                assert!(!am.formats.is_empty() && am.formats.iter().all(|f| om.formats.contains(f)), "{name}");
+            }
         } else {
             assert_eq!(am.port, 0, "{name}: m-line {i} must be rejected");
             assert_eq!(am.formats, om.formats, "{name}");
             assert!(am.attributes.iter().all(|a| a.name == "mid"), "{name}: rejected section has only a=mid");
         }
     }
-    let data_mid = offer.media.get(data_index).and_then(|m| m.mid()).unwrap_or("");
     let groups: Vec<&str> = answer.attrs("group").collect();
-    assert_eq!(groups, [format!("BUNDLE {data_mid}")], "{name}");
+    let listed: Vec<&str> = group.iter().copied().filter(|m| accepted.contains(m)).collect();
+    assert_eq!(groups, [format!("BUNDLE {}", listed.join(" "))], "{name}");
     let r = parse_remote(&answer, false).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(r.data_mline_index, Some(data_index), "{name}");
     assert_eq!(r.setup, Setup::Active, "{name}");
     assert_eq!(r.ice_ufrag, "answ", "{name}");
+    assert_eq!(r.media.len(), accepted.len() - 1, "{name}: the media sections read back");
     assert!(same_session(&answer, &create_answer(offer, &p).unwrap()), "{name}");
 }
 
@@ -854,15 +874,14 @@ fn answers_to_fixtures_are_well_formed() {
     assert!(a.media[0].attr("sctp-port").is_none());
     let r = parse_remote(&a, false).unwrap();
     assert_eq!(r.sctp_port, 5000);
-    // The chromium audio/video answer: two rejected sections then data.
+    // The chromium audio/video answer: Opus, VP8 and H.264 (with their RTX) to receive, then data.
     let a = create_answer(&parse(CHROME_AV_DATA), &local("answ", Setup::Active)).unwrap();
     let text = a.serialize();
-    assert!(
-        text.contains(
-            "m=audio 0 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\nm=video 0"
-        ),
-        "{text}"
-    );
+    assert!(text.contains("a=group:BUNDLE 0 1 2\r\n"), "{text}");
+    assert!(text.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"), "{text}");
+    assert!(text.contains("a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"), "{text}");
+    assert!(text.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103\r\n"), "{text}");
+    assert_eq!(text.matches("a=recvonly\r\n").count(), 2, "{text}");
 }
 
 #[test]

@@ -1,0 +1,131 @@
+'use strict';
+// Interop: headless Chromium sends media to polyrtc (js/node.js) over DTLS-SRTP. The page
+// offers a data channel, a canvas video track and a WebAudio audio track (one BUNDLE); we
+// answer the audio and video sections to receive (our codecs, recvonly). The RTP packets
+// Chromium sends must pass our SRTP (keys from the DTLS exporter, the profile Chromium chose):
+// our getStats() shows an inbound-rtp stream per kind, with the codec our answer negotiated,
+// whose packet count follows what Chromium's outbound-rtp reports sent. A wrong key, salt or
+// index would fail every packet's authentication and count nothing. Skips only when
+// /usr/bin/chromium is absent.
+//
+// Candidates are not filtered to loopback here: with media tracks Chromium gathers on the
+// machine's own interface addresses only (no 127.0.0.1), which still never leave the machine.
+const test = require('node:test');
+const assert = require('node:assert');
+const { chromiumAvailable, sharedBrowser, waitUntil, CHROMIUM_PATH } = require('./lib/chromium');
+const { loadImpl } = require('./lib/impl');
+
+const available = chromiumAvailable();
+if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM_PATH} not found: CI must install chromium`);
+const skip = available ? false : `${CHROMIUM_PATH} not found`;
+const TIMEOUT = 60000;
+
+// Runs inside the page: one RTCPeerConnection that sends a moving canvas and a tone.
+function pageMain() {
+  window.__pc = {
+    pc: new RTCPeerConnection(),
+    async gathered() {
+      const pc = this.pc;
+      if (pc.iceGatheringState === 'complete') return;
+      await new Promise((r) => pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') r();
+      }));
+    },
+    async offer() {
+      this.dc = this.pc.createDataChannel('control');
+      const canvas = document.createElement('canvas');
+      canvas.width = 320;
+      canvas.height = 240;
+      const ctx = canvas.getContext('2d');
+      let f = 0;
+      this.timer = setInterval(() => {
+        f += 1;
+        ctx.fillStyle = `hsl(${(f * 7) % 360}, 80%, 50%)`;
+        ctx.fillRect(0, 0, 320, 240);
+        ctx.fillStyle = '#fff';
+        ctx.fillRect((f * 5) % 300, 100, 20, 20);
+      }, 33);
+      const video = canvas.captureStream(30).getVideoTracks()[0];
+      const ac = new AudioContext();
+      await ac.resume().catch(() => {});
+      const osc = ac.createOscillator();
+      const dest = ac.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      const audio = dest.stream.getAudioTracks()[0];
+      const stream = new MediaStream([audio, video]);
+      this.pc.addTrack(audio, stream);
+      this.pc.addTrack(video, stream);
+      await this.pc.setLocalDescription();
+      await this.gathered();
+      return { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp };
+    },
+    async apply(desc) { await this.pc.setRemoteDescription(desc); },
+    state() { return this.pc.connectionState; },
+    async outbound() {
+      const out = {};
+      for (const s of (await this.pc.getStats()).values()) {
+        if (s.type === 'outbound-rtp') out[s.kind] = s.packetsSent;
+        if (s.type === 'transport') out.srtpCipher = s.srtpCipher;
+      }
+      return out;
+    },
+  };
+}
+
+const chromium = sharedBrowser(test, available);
+
+test('Chromium sends audio and video to polyrtc over SRTP: every packet authenticates', { skip, timeout: TIMEOUT }, async () => {
+  const api = loadImpl();
+  const page = await chromium.freshPage(pageMain);
+  const ours = new api.RTCPeerConnection();
+  try {
+    const offer = await page.evaluate(() => window.__pc.offer());
+    assert.match(offer.sdp, /^m=audio /m);
+    assert.match(offer.sdp, /^m=video /m);
+    await ours.setRemoteDescription(offer);
+    await ours.setLocalDescription();
+    await waitUntil(() => ours.iceGatheringState === 'complete', 'our gathering');
+    const answer = ours.localDescription.sdp;
+    // Our answer receives both kinds with codecs Chromium offered, in one BUNDLE with the data.
+    assert.match(answer, /^a=group:BUNDLE 0 1 2\r?$/m);
+    assert.match(answer, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
+    assert.match(answer, /^a=rtpmap:111 opus\/48000\/2\r?$/m);
+    assert.match(answer, /^a=rtpmap:\d+ VP8\/90000\r?$/m);
+    assert.strictEqual((answer.match(/^a=recvonly\r?$/gm) || []).length, 2);
+    await page.evaluate((d) => window.__pc.apply(d), ours.localDescription.toJSON());
+    await waitUntil(() => ours.connectionState === 'connected', 'we are connected');
+    await waitUntil(async () => (await page.evaluate(() => window.__pc.state())) === 'connected', 'Chromium connected');
+
+    const inbound = async () => {
+      const byKind = {};
+      for (const s of (await ours.getStats()).values()) {
+        if (s.type === 'inbound-rtp' && s.kind) byKind[s.kind] = s;
+      }
+      return byKind;
+    };
+    await waitUntil(async () => {
+      const r = await inbound();
+      return r.audio && r.video && r.audio.packetsReceived >= 50 && r.video.packetsReceived >= 30;
+    }, 'audio and video packets through our SRTP', 20000);
+    const theirs = await page.evaluate(() => window.__pc.outbound());
+    const r = await inbound();
+    const report = await ours.getStats();
+    const transport = [...report.values()].find((s) => s.type === 'transport');
+    // The same SRTP profile on both ends (the one Chromium chose as DTLS server).
+    assert.strictEqual(transport.srtpCipher, theirs.srtpCipher);
+    // What arrived is what Chromium sent (a few packets in flight on loopback).
+    for (const kind of ['audio', 'video']) {
+      assert.ok(theirs[kind] > 0, `Chromium sent ${kind}`);
+      assert.ok(r[kind].packetsReceived <= theirs[kind] + 50, `${kind}: ${r[kind].packetsReceived} vs ${theirs[kind]}`);
+      assert.ok(r[kind].packetsReceived >= theirs[kind] * 0.8 - 50, `${kind}: ${r[kind].packetsReceived} of ${theirs[kind]}`);
+      assert.ok(r[kind].bytesReceived > 0 && r[kind].headerBytesReceived >= 12 * r[kind].packetsReceived);
+      const codec = report.get(r[kind].codecId);
+      assert.ok(codec, `${kind}: a codec entry`);
+      assert.strictEqual(codec.mimeType, kind === 'audio' ? 'audio/opus' : 'video/VP8');
+    }
+    assert.notStrictEqual(r.audio.mid, r.video.mid);
+  } finally {
+    ours.close();
+  }
+});

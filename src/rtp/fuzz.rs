@@ -22,6 +22,14 @@ fn fuzz_map() -> ExtensionMap {
 #[doc(hidden)]
 pub fn fuzz_rtp(data: &[u8]) {
     let _ = is_rtcp(data);
+    // wire_header_len measures the header the parser walks (and fails where it fails to
+    // find one).
+    match super::RtpHeader::parse(data) {
+        Ok((_, rest, _)) => assert_eq!(super::wire_header_len(data), Ok(data.len() - rest.len())),
+        Err(_) => {
+            let _ = super::wire_header_len(data);
+        }
+    }
     let Ok(p) = RtpPacket::parse(data) else {
         return;
     };

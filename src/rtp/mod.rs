@@ -14,6 +14,7 @@
 //!   (draft-alvestrand-rmcat-remb), and unknown types kept opaque.
 //! * [`twcc`]: transport-wide CC feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01
 //!   §3.1), built from arrival times with [`TransportCc::from_arrivals`].
+//! * [`wire_header_len`]: where the payload of a (protected) packet starts, for SRTP.
 //! * [`is_rtcp`]: RFC 5761 §4 demultiplexing of RTP and RTCP on one port.
 //!
 //! Parsers never panic: bad input is an [`RtpError`], and the caller drops the packet.
@@ -48,7 +49,7 @@ pub use extension::{
     AbsSendTime, AudioLevel, ExtensionForm, ExtensionKind, ExtensionMap, HeaderExtensions,
     KnownExtensions, MAX_EXTENSIONS, MAX_EXTENSION_MAP_ENTRIES, MAX_EXTENSION_URI_LEN,
 };
-pub use packet::{Csrcs, RtpHeader, RtpPacket, MAX_CSRCS, RTP_HEADER_LEN};
+pub use packet::{wire_header_len, Csrcs, RtpHeader, RtpPacket, MAX_CSRCS, RTP_HEADER_LEN};
 pub use rtcp::{
     encode_compound, nack_items, parse_compound, App, Bye, Fir, FirEntry, Nack, NackItem, Pli,
     ReceiverReport, Remb, ReportBlock, RtcpPacket, Sdes, SdesChunk, SdesItem, SenderInfo,

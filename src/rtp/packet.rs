@@ -119,7 +119,8 @@ impl<'a> RtpHeader<'a> {
     }
 
     /// Parses the header, returning it and the bytes after it (payload and padding) and
-    /// whether the P bit is set.
+    /// whether the P bit is set. Padding is not looked at: under SRTP it is encrypted with
+    /// the payload (RFC 3711 §3.1), so this is what to call on a protected packet.
     pub fn parse(buf: &'a [u8]) -> Result<(RtpHeader<'a>, &'a [u8], bool), RtpError> {
         let mut r = Reader::new(buf);
         let b0 = r.u8()?;
@@ -187,7 +188,9 @@ impl<'a> RtpPacket<'a> {
         })
     }
 
-    /// Bytes of the header: the payload starts there.
+    /// Bytes of the header when serialized: the payload starts there. A parsed packet whose
+    /// extension block had padding between elements had a longer header on the wire (see
+    /// [`wire_header_len`]).
     pub fn header_len(&self) -> usize {
         self.header.encoded_len()
     }
@@ -209,4 +212,22 @@ impl<'a> RtpPacket<'a> {
         }
         Ok(())
     }
+}
+
+/// Length of the header of the RTP packet in `buf` as it is on the wire (fixed header, CSRCs,
+/// extension block): where the SRTP-encrypted part starts (RFC 3711 §3.1). Checks the
+/// version and that the header fits; does not parse the extension elements or the padding.
+pub fn wire_header_len(buf: &[u8]) -> Result<usize, RtpError> {
+    let mut r = Reader::new(buf);
+    let b0 = r.u8()?;
+    if b0 >> 6 != RTP_VERSION {
+        return Err(RtpError::BadVersion);
+    }
+    r.take(RTP_HEADER_LEN - 1 + 4 * usize::from(b0 & 0x0f))?;
+    if b0 & 0x10 != 0 {
+        let _profile = r.u16()?;
+        let words = usize::from(r.u16()?);
+        r.take(words * 4)?;
+    }
+    Ok(buf.len() - r.remaining())
 }

@@ -213,6 +213,39 @@ fn rfc8285_two_byte_figure() {
 }
 
 #[test]
+fn wire_header_len_for_srtp() {
+    // One CSRC, a one-byte block of 3 words holding one element and padding: 32 bytes of
+    // header on the wire, 24 once rewritten without the padding.
+    let mut b = vec![0x91, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 9];
+    b.extend_from_slice(&[0xbe, 0xde, 0x00, 0x03]);
+    b.extend_from_slice(&[
+        0x10, 0xa1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ]);
+    b.extend_from_slice(b"encrypted");
+    assert_eq!(wire_header_len(&b), Ok(32));
+    assert_eq!(
+        RtpPacket::parse(&b).unwrap().header_len(),
+        24,
+        "canonical: one element"
+    );
+    assert_eq!(wire_header_len(&b[..31]), Err(RtpError::Truncated));
+    assert_eq!(
+        wire_header_len(&[0x80, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]),
+        Ok(12)
+    );
+    assert_eq!(
+        wire_header_len(&[0x40, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]),
+        Err(RtpError::BadVersion)
+    );
+    assert_eq!(wire_header_len(&[]), Err(RtpError::Truncated));
+    // Padding is not looked at (it is encrypted under SRTP).
+    assert_eq!(
+        wire_header_len(&[0xa0, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0]),
+        Ok(12)
+    );
+}
+
+#[test]
 fn one_byte_id_15_stops_parsing() {
     let mut b = vec![0x90, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
     b.extend_from_slice(&[

@@ -454,6 +454,22 @@ impl RtcpPacket {
         }
     }
 
+    /// The SSRC of the packet's sender (SR, RR, APP and the feedback messages); `None` for
+    /// SDES, BYE and opaque packets, which name sources in their bodies.
+    pub fn sender_ssrc(&self) -> Option<u32> {
+        match self {
+            RtcpPacket::SenderReport(p) => Some(p.ssrc),
+            RtcpPacket::ReceiverReport(p) => Some(p.ssrc),
+            RtcpPacket::App(p) => Some(p.ssrc),
+            RtcpPacket::Nack(p) => Some(p.sender_ssrc),
+            RtcpPacket::TransportCc(p) => Some(p.sender_ssrc),
+            RtcpPacket::Pli(p) => Some(p.sender_ssrc),
+            RtcpPacket::Fir(p) => Some(p.sender_ssrc),
+            RtcpPacket::Remb(p) => Some(p.sender_ssrc),
+            RtcpPacket::Sdes(_) | RtcpPacket::Bye(_) | RtcpPacket::Unknown(_) => None,
+        }
+    }
+
     /// Parses one packet of a compound, consuming its length.
     fn parse_one(r: &mut Reader<'_>) -> Result<RtcpPacket, RtpError> {
         let b0 = r.u8()?;

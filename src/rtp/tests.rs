@@ -1244,6 +1244,17 @@ fn compound_round_trips_and_opaque_packets() {
             }),
         ]
     );
+    let senders: Vec<Option<u32>> = fuzz_rtcp_seeds()
+        .iter()
+        .flat_map(|(_, b)| parse_compound(b).unwrap())
+        .map(|p| p.sender_ssrc())
+        .collect();
+    assert_eq!(
+        senders,
+        [0x1122_3344, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 9, 0]
+            .map(|s| if s == 0 { None } else { Some(s) })
+            .to_vec()
+    );
     // Reduced-size (RFC 5506): a lone PLI is a valid compound.
     assert_eq!(
         parse_compound(&[0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2])

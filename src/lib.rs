@@ -16,6 +16,7 @@ mod fuzz_script;
 pub mod ice;
 pub mod net;
 pub mod peer;
+pub mod rtp;
 pub mod sctp;
 pub mod sdp;
 pub mod srtp;

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polyrtc::{crypto, datachannel, dtls, ice, peer, sctp, sdp, stun};
+use polyrtc::{crypto, datachannel, dtls, ice, peer, rtp, sctp, sdp, stun};
 
 /// A `fuzz_*` helper, as a fuzz target calls it.
 type Helper = fn(&[u8]);
@@ -35,6 +35,8 @@ const TARGETS: &[(&str, Helper)] = &[
     ("peer", |d| {
         peer::fuzz::fuzz_peer(d);
     }),
+    ("rtp_packet", rtp::fuzz::fuzz_rtp),
+    ("rtcp_compound", rtp::fuzz::fuzz_rtcp),
 ];
 
 fn corpus_root() -> PathBuf {
@@ -187,5 +189,12 @@ fn write_seed_corpus() {
         ("seed-relay", "candidate:4 1 udp 41885439 198.51.100.9 3478 typ relay raddr 0.0.0.0 rport 0"),
     ] {
         write("ice_candidate", name, c.as_bytes());
+    }
+    // RTP and RTCP as a browser sends them (built with the public API).
+    for (name, bytes) in rtp::fuzz::fuzz_rtp_seeds() {
+        write("rtp_packet", name, &bytes);
+    }
+    for (name, bytes) in rtp::fuzz::fuzz_rtcp_seeds() {
+        write("rtcp_compound", name, &bytes);
     }
 }

@@ -288,13 +288,7 @@ impl AeadKey {
     /// Encrypts `buf[start..]` in place and appends the 16-byte tag.
     pub fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>, start: usize) -> Result<(), CryptoError> {
         let body = buf.get_mut(start..).ok_or(CryptoError::InvalidKey)?;
-        let n = aes_gcm::Nonce::from_slice(nonce);
-        let tag = match self {
-            AeadKey::Aes128Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
-            AeadKey::Aes256Gcm(c) => c.encrypt_in_place_detached(n, aad, body),
-            AeadKey::ChaCha20Poly1305(c) => c.encrypt_in_place_detached(n, aad, body),
-        }
-        .map_err(|_| CryptoError::InvalidKey)?;
+        let tag = self.seal_detached(nonce, aad, body)?;
         buf.extend_from_slice(&tag);
         Ok(())
     }

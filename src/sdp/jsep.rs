@@ -265,6 +265,17 @@ fn default_candidate(candidates: &[String]) -> Option<(&'static str, &str, u16)>
     best.map(|(_, d)| d)
 }
 
+/// Our ICE credentials, fingerprints and DTLS role, as every section of the bundle carries them.
+fn push_transport_attributes(a: &mut Vec<Attribute>, p: &LocalParams, setup: Setup) {
+    a.push(Attribute::value("ice-ufrag", &p.ice_ufrag));
+    a.push(Attribute::value("ice-pwd", &p.ice_pwd));
+    a.push(Attribute::value("ice-options", "trickle"));
+    for (hash, value) in &p.fingerprints {
+        a.push(Attribute::value("fingerprint", &format!("{hash} {value}")));
+    }
+    a.push(Attribute::value("setup", setup.as_str()));
+}
+
 fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup) -> MediaDescription {
     let legacy = proto == PROTO_LEGACY_DTLS_SCTP;
     let port_text = p.sctp_port.to_string();
@@ -277,14 +288,8 @@ fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup) -
         }
         None => m.connections.push(null_connection()),
     }
+    push_transport_attributes(&mut m.attributes, p, setup);
     let a = &mut m.attributes;
-    a.push(Attribute::value("ice-ufrag", &p.ice_ufrag));
-    a.push(Attribute::value("ice-pwd", &p.ice_pwd));
-    a.push(Attribute::value("ice-options", "trickle"));
-    for (hash, value) in &p.fingerprints {
-        a.push(Attribute::value("fingerprint", &format!("{hash} {value}")));
-    }
-    a.push(Attribute::value("setup", setup.as_str()));
     if let Some(mid) = mid {
         a.push(Attribute::value("mid", mid));
     }
@@ -497,14 +502,8 @@ pub fn answer_media_section(om: &MediaDescription, p: &LocalParams, setup: Setup
     )?;
     let mut m = MediaDescription::new(om.media.clone(), 9, &om.proto, &[]);
     m.connections.push(null_connection());
+    push_transport_attributes(&mut m.attributes, p, setup);
     let a = &mut m.attributes;
-    a.push(Attribute::value("ice-ufrag", &p.ice_ufrag));
-    a.push(Attribute::value("ice-pwd", &p.ice_pwd));
-    a.push(Attribute::value("ice-options", "trickle"));
-    for (hash, value) in &p.fingerprints {
-        a.push(Attribute::value("fingerprint", &format!("{hash} {value}")));
-    }
-    a.push(Attribute::value("setup", setup.as_str()));
     if let Some(mid) = om.mid() {
         a.push(Attribute::value("mid", mid));
     }

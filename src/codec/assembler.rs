@@ -67,6 +67,13 @@ struct Finished {
     ended: bool,
 }
 
+/// A pending frame to check for completion.
+#[derive(Copy, Clone, Debug)]
+enum Candidate {
+    Timestamp(u32),
+    Holding(u64),
+}
+
 /// Frames out of packets in any order (see the module docs).
 #[derive(Debug)]
 pub struct FrameAssembler<D> {
@@ -272,7 +279,7 @@ impl<D: Depacketizer> FrameAssembler<D> {
         );
         frame.bytes += payload.len();
         self.pending_bytes += payload.len();
-        self.complete_all()
+        self.complete_around(timestamp, ext)
     }
 
     fn track_seq(&mut self, ext: u64) {
@@ -394,21 +401,35 @@ impl<D: Depacketizer> FrameAssembler<D> {
         starts.then_some((first, last))
     }
 
-    fn complete_all(&mut self) -> Result<(), CodecError> {
+    /// Tries the frame that just got the packet at `ext`, then the frame holding `ext + 1`
+    /// (its start may now be known), then after each completion the frame right after it.
+    fn complete_around(&mut self, timestamp: u32, ext: u64) -> Result<(), CodecError> {
         let mut result = Ok(());
-        // A frame completing can make the next one's start known, so go round until none does.
-        loop {
-            let found = self
-                .pending
-                .iter()
-                .enumerate()
-                .find_map(|(i, f)| self.complete_range(f).map(|r| (i, r)));
-            let Some((i, (first, last))) = found else {
+        // (Dropping a frame never completes another: a packet of a pending frame already
+        // counts as "another frame's" for the frame after it.)
+        let mut candidates = vec![Candidate::Holding(ext + 1), Candidate::Timestamp(timestamp)];
+        let mut rounds = 0;
+        while let Some(c) = candidates.pop() {
+            rounds += 1;
+            if rounds > 4 * MAX_FRAMES_PENDING {
                 break;
+            }
+            let i = match c {
+                Candidate::Timestamp(ts) => self.pending.iter().position(|f| f.timestamp == ts),
+                Candidate::Holding(seq) => self
+                    .pending
+                    .iter()
+                    .position(|f| f.packets.contains_key(&seq)),
+            };
+            let Some(i) = i else { continue };
+            let Some((first, last)) = self.pending.get(i).and_then(|f| self.complete_range(f))
+            else {
+                continue;
             };
             if let Err(e) = self.emit(i, first, last) {
                 result = Err(e);
             }
+            candidates.push(Candidate::Holding(last + 1));
         }
         result
     }

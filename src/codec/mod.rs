@@ -433,6 +433,12 @@ impl Reassembly {
             // The previous frame's marker never came.
             self.finish(fmt, false);
         }
+        if self.cur.as_ref().is_some_and(|c| c.last_seq == seq)
+            || (self.cur.is_none() && self.last_end == Some(seq))
+        {
+            // A duplicate of the packet just taken.
+            return Ok(());
+        }
         let continuous = match self.cur.as_mut() {
             Some(cur) => {
                 let next = seq == cur.last_seq.wrapping_add(1);

@@ -312,6 +312,23 @@ fn vp8_picture_id_advances_and_wraps() {
 }
 
 #[test]
+fn depacketizer_ignores_an_immediate_duplicate() {
+    let pl = Vp8Packetizer::new(0)
+        .packetize(&frame_of(Codec::Vp8, 300, true, 1), 100)
+        .unwrap();
+    let mut d = Vp8Depacketizer::new();
+    for (i, x) in pl.iter().enumerate() {
+        let seq = u16::try_from(i).unwrap();
+        d.push(&x.data, x.marker, seq, 0).unwrap();
+        d.push(&x.data, x.marker, seq, 0).unwrap();
+    }
+    let f = d.poll_frame().unwrap();
+    assert!(f.complete);
+    assert_eq!(f.data, frame_of(Codec::Vp8, 300, true, 1));
+    assert!(d.poll_frame().is_none());
+}
+
+#[test]
 fn vp8_loss_marks_frame_incomplete() {
     let mut p = Vp8Packetizer::new(0);
     let frame = frame_of(Codec::Vp8, 300, true, 1);

@@ -9,6 +9,12 @@
 //! queued for [`FrameAssembler::poll_frame`]. Frames come out as they complete, so a frame
 //! completed by a retransmission may come out after a newer one (compare timestamps).
 //!
+//! VP8, VP9 and Opus payloads say where a frame starts. H.264 and AV1 payloads mostly do
+//! not (an SPS or an access unit delimiter does, and AV1's N bit; a slice with
+//! `first_mb_in_slice` not 0 or an AV1 continuation certainly does not), so there a frame
+//! completes once the packet before its first is known to be another frame's: when the last
+//! packet of a frame is lost, the next frame waits for its retransmission (or ages out).
+//!
 //! Incomplete frames are dropped when they fall [`MAX_FRAME_AGE_TICKS`] behind the newest
 //! timestamp, when more than [`MAX_FRAMES_PENDING`] are pending (oldest first), or when the
 //! held bytes pass [`MAX_PENDING_BYTES`]. Missing sequence numbers (gaps below the highest one

@@ -9,7 +9,8 @@ use super::{
 /// records `len: u8, flags: u8, payload (len bytes)`. Flags: bit 0 the marker; bit 1 a new
 /// timestamp (+3000) from this record on; bits 2..=4 a reordering offset (-3..=+4) applied
 /// to the sequence number the assembler sees; bit 5 one sequence number skipped (a loss).
-/// Each payload goes to an in-order depacketizer and to a [`FrameAssembler`]; every bound
+/// VP8 and VP9 descriptors must round-trip (parse, encode, parse equal). Each payload goes
+/// to an in-order depacketizer and to a [`FrameAssembler`]; every bound
 /// must hold, assembled frames must be complete, and every complete frame out of the
 /// depacketizer (H.264 aside: its NAL units may hold start codes) must survive
 /// packetize -> depacketize unchanged.
@@ -40,6 +41,7 @@ pub fn fuzz_depacketize(data: &[u8]) {
             .wrapping_add(u16::from((flags >> 2) & 0x07))
             .wrapping_sub(3);
         let _ = is_keyframe(codec, payload);
+        descriptor_round_trip(codec, payload);
         let _ = depacketizer.push(payload, marker, seq, ts);
         let _ = assembler.handle_packet(payload, marker, jittered, ts);
         while let Some(f) = depacketizer.poll_frame() {
@@ -60,6 +62,30 @@ pub fn fuzz_depacketize(data: &[u8]) {
         .filter(|f| f.complete && f.codec != Codec::H264)
     {
         round_trip(f);
+    }
+}
+
+/// A VP8 or VP9 payload descriptor that parses re-encodes to one that parses the same.
+#[doc(hidden)]
+pub fn descriptor_round_trip(codec: Codec, payload: &[u8]) {
+    match codec {
+        Codec::Vp8 => {
+            if let Ok((d, _)) = super::vp8::Vp8Descriptor::parse(payload) {
+                let mut out = Vec::new();
+                d.encode(&mut out);
+                let again = super::vp8::Vp8Descriptor::parse(&out);
+                assert_eq!(again, Ok((d, &[][..])), "VP8 descriptor round trip");
+            }
+        }
+        Codec::Vp9 => {
+            if let Ok((d, _)) = super::vp9::Vp9Descriptor::parse(payload) {
+                let mut out = Vec::new();
+                d.encode(&mut out);
+                let again = super::vp9::Vp9Descriptor::parse(&out);
+                assert_eq!(again, Ok((d, &[][..])), "VP9 descriptor round trip");
+            }
+        }
+        _ => {}
     }
 }
 

@@ -930,6 +930,19 @@ fn leb128_round_trip() {
     }
 }
 
+#[test]
+fn descriptors_round_trip_over_every_short_prefix() {
+    // Every 1- and 2-byte start (then fixed filler), for both formats: whatever parses
+    // re-encodes to a descriptor that parses the same.
+    for a in 0..=255u8 {
+        for b in 0..=255u8 {
+            let payload = [a, b, 0x81, 0x02, 0x03, 0x24, 0x05, 0x06, 0x07, 0x08, 0x09];
+            super::fuzz::descriptor_round_trip(Codec::Vp8, &payload);
+            super::fuzz::descriptor_round_trip(Codec::Vp9, &payload);
+        }
+    }
+}
+
 // ---- malformed input, every codec ----
 
 #[test]

@@ -8,6 +8,7 @@
 #![cfg_attr(feature = "wasm", deny(unsafe_code))]
 
 mod crc;
+pub mod codec;
 pub mod crypto;
 pub mod datachannel;
 pub mod dtls;

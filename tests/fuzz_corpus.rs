@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polyrtc::{crypto, datachannel, dtls, ice, peer, rtp, sctp, sdp, stun};
+use polyrtc::{codec, crypto, datachannel, dtls, ice, peer, rtp, sctp, sdp, stun};
 
 /// A `fuzz_*` helper, as a fuzz target calls it.
 type Helper = fn(&[u8]);
@@ -32,6 +32,7 @@ const TARGETS: &[(&str, Helper)] = &[
     ("dcep", datachannel::fuzz::fuzz_dcep),
     ("datachannel_payload", datachannel::fuzz::fuzz_payload),
     ("x509_certificate", crypto::fuzz::fuzz_certificate),
+    ("codec_depacketize", codec::fuzz::fuzz_depacketize),
     ("peer", |d| {
         peer::fuzz::fuzz_peer(d);
     }),
@@ -180,6 +181,10 @@ fn write_seed_corpus() {
         let mut d = ppid.to_be_bytes().to_vec();
         d.extend_from_slice(body);
         write("datachannel_payload", name, &d);
+    }
+    // RTP payloads of every codec's sample frames, in order and reordered.
+    for (name, data) in codec::fuzz::fuzz_depacketize_seeds() {
+        write("codec_depacketize", &name, &data);
     }
     for (name, c) in [
         ("seed-host", "candidate:1 1 udp 2122260223 192.168.1.10 50000 typ host generation 0 ufrag abcd network-id 1"),

@@ -235,11 +235,14 @@ function engineStatsEntries(core, transport, timestamp) {
     };
     if (r.kind) entry.kind = r.kind;
     if (r.mid) entry.mid = r.mid;
+    for (const k of ['framesReceived', 'framesAssembledFromMultiplePackets', 'framesDropped']) {
+      if (typeof r[k] === 'number') entry[k] = r[k];
+    }
     if (typeof r.lastPacketReceivedAgeMs === 'number') {
       entry.lastPacketReceivedTimestamp = timestamp - r.lastPacketReceivedAgeMs;
     }
     if (r.mimeType) {
-      const codecId = `CIT${transportId}_${r.payloadType}`;
+      const codecId = `CI${transportId}_${r.payloadType}`;
       entry.codecId = codecId;
       if (!taken.has(codecId)) {
         const codec = {

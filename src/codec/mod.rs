@@ -186,7 +186,7 @@ impl core::fmt::Display for CodecError {
 impl std::error::Error for CodecError {}
 
 /// Frame bytes and an MTU budget in, payloads out.
-pub trait Packetizer {
+pub trait Packetizer: Send {
     fn codec(&self) -> Codec;
     /// Splits one frame into payloads of at most `max_payload` bytes each; for video the last
     /// one is marked. State (a picture ID) advances only when it succeeds.
@@ -194,7 +194,7 @@ pub trait Packetizer {
 }
 
 /// Payloads in sequence order in, frames out.
-pub trait Depacketizer {
+pub trait Depacketizer: Send {
     fn codec(&self) -> Codec;
     /// Reads what one payload says about its frame, without state. An error here means
     /// `push` refuses the payload too.

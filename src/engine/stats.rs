@@ -178,6 +178,12 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
                 .f("lastPacketReceivedAgeMs", age_ms(now, Some(r.last_received)));
             if let Some(kind) = r.kind {
                 o = o.f("kind", string(kind.as_str()));
+                if kind == crate::sdp::media::MediaKind::Video {
+                    o = o
+                        .f("framesReceived", num(r.frames))
+                        .f("framesAssembledFromMultiplePackets", num(r.frames_multi_packet))
+                        .f("framesDropped", num(r.frames_dropped));
+                }
             }
             if let Some(mid) = &r.mid {
                 o = o.f("mid", string(mid));

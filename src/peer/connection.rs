@@ -69,6 +69,51 @@ pub struct InboundRtp {
     pub payload_bytes: u64,
     pub header_bytes: u64,
     pub last_received: Time,
+    /// Video: complete frames the stream's packets assembled into (W3C `framesReceived`),
+    /// and those of more than one packet (`framesAssembledFromMultiplePackets`).
+    pub frames: u64,
+    pub frames_multi_packet: u64,
+    /// Video: frames dropped incomplete (a packet lost for good, or a bound reached).
+    pub frames_dropped: u64,
+}
+
+/// Inbound video streams whose packets are assembled into frames (for `framesReceived`);
+/// the streams beyond are counted by packet only. Each assembler holds at most
+/// [`crate::codec::MAX_PENDING_BYTES`].
+pub const MAX_ASSEMBLED_STREAMS: usize = 16;
+
+/// Feeds one video packet to its stream's frame assembler (made on first use, up to
+/// [`MAX_ASSEMBLED_STREAMS`]): the frames it completed (counted, not kept yet: no sink
+/// takes them), those of several packets, and the assembler's total of dropped frames.
+fn assemble(assemblies: &mut Vec<Assembly>, ssrc: u32, codec: crate::codec::Codec, packet: &[u8]) -> (u64, u64, u64) {
+    let Ok(rtp) = crate::rtp::RtpPacket::parse(packet) else { return (0, 0, 0) };
+    let i = match assemblies.iter().position(|a| a.ssrc == ssrc) {
+        Some(i) => i,
+        None if assemblies.len() < MAX_ASSEMBLED_STREAMS => {
+            assemblies.push(Assembly {
+                ssrc,
+                assembler: crate::codec::FrameAssembler::new(crate::codec::new_depacketizer(codec)),
+            });
+            assemblies.len() - 1
+        }
+        None => return (0, 0, 0),
+    };
+    let a = &mut assemblies[i].assembler;
+    let h = &rtp.header;
+    // A payload the depacketizer refuses is counted by the assembler (malformed).
+    let _ = a.handle_packet(rtp.payload, h.marker, h.sequence_number, h.timestamp);
+    let (mut frames, mut multi) = (0, 0);
+    while let Some(f) = a.poll_frame() {
+        frames += 1;
+        multi += u64::from(f.first_seq != f.last_seq);
+    }
+    (frames, multi, a.stats().frames_dropped)
+}
+
+/// One inbound video stream's frame assembly.
+struct Assembly {
+    ssrc: u32,
+    assembler: crate::codec::FrameAssembler<Box<dyn crate::codec::Depacketizer>>,
 }
 
 /// What was negotiated once an answer is applied.
@@ -141,6 +186,8 @@ pub struct Peer {
     srtp: Option<SrtpSession>,
     /// Per remote SSRC: what arrived (W3C `inbound-rtp`), at most `MAX_SRTP_STREAMS`.
     inbound_rtp: Vec<InboundRtp>,
+    /// Frame assembly of inbound video streams, at most [`MAX_ASSEMBLED_STREAMS`].
+    assemblies: Vec<Assembly>,
     /// RTP/RTCP events in `events` not yet polled (bounded by [`MAX_QUEUED_MEDIA_EVENTS`]).
     media_events_queued: usize,
     transmits: VecDeque<Transmit>,
@@ -235,6 +282,7 @@ impl Peer {
             relays: Vec::new(),
             srtp: None,
             inbound_rtp: Vec::new(),
+            assemblies: Vec::new(),
             media_events_queued: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -1342,6 +1390,13 @@ impl Peer {
         if section.is_some_and(|(_, m)| m.codecs.iter().any(|c| c.rtx == Some(pt))) {
             return;
         }
+        let codec = section.and_then(|(_, m)| m.codec_for(pt)).and_then(|c| {
+            crate::codec::Codec::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(&c.name))
+        });
+        let (frames, multi, dropped) = match codec.filter(|c| c.is_video()) {
+            Some(c) => assemble(&mut self.assemblies, ssrc, c, packet),
+            None => (0, 0, 0),
+        };
         let room = self.inbound_rtp.len() < crate::srtp::MAX_SRTP_STREAMS;
         match self.inbound_rtp.iter_mut().find(|s| s.ssrc == ssrc) {
             Some(s) => {
@@ -1349,6 +1404,9 @@ impl Peer {
                 s.payload_bytes += payload;
                 s.header_bytes += (packet.len() as u64).saturating_sub(payload);
                 s.last_received = now;
+                s.frames += frames;
+                s.frames_multi_packet += multi;
+                s.frames_dropped = dropped;
             }
             None if room => {
                 self.inbound_rtp.push(InboundRtp {
@@ -1361,6 +1419,9 @@ impl Peer {
                     payload_bytes: payload,
                     header_bytes: (packet.len() as u64).saturating_sub(payload),
                     last_received: now,
+                    frames,
+                    frames_multi_packet: multi,
+                    frames_dropped: dropped,
                 });
             }
             None => {}

@@ -88,6 +88,13 @@ pub fn candidate_obj(c: &IceCandidateInit) -> Obj {
         .f("usernameFragment", opt_s(c.username_fragment.as_deref()))
 }
 
+/// Whether a host hands `ev` to the JS layer. Received RTP and RTCP packets are not handed
+/// over yet: nothing in the W3C layer takes them, and a call would turn every media packet
+/// into a JS object for nothing (getStats reports what they carried).
+pub fn delivered_to_js(ev: &PeerEvent) -> bool {
+    !matches!(ev, PeerEvent::RtpReceived(_) | PeerEvent::RtcpReceived(_))
+}
+
 /// The event object for one `PeerEvent`.
 pub fn to_obj(ev: PeerEvent) -> Obj {
     match ev {

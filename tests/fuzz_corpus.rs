@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use polyrtc::{codec, crypto, datachannel, dtls, ice, peer, rtp, sctp, sdp, stun};
+use polyrtc::{codec, crypto, datachannel, dtls, ice, peer, rtp, sctp, sdp, srtp, stun};
 
 /// A `fuzz_*` helper, as a fuzz target calls it.
 type Helper = fn(&[u8]);
@@ -33,6 +33,9 @@ const TARGETS: &[(&str, Helper)] = &[
     ("datachannel_payload", datachannel::fuzz::fuzz_payload),
     ("x509_certificate", crypto::fuzz::fuzz_certificate),
     ("codec_depacketize", codec::fuzz::fuzz_depacketize),
+    ("srtp_unprotect", |d| {
+        srtp::fuzz::fuzz_unprotect(d);
+    }),
     ("peer", |d| {
         peer::fuzz::fuzz_peer(d);
     }),
@@ -181,6 +184,10 @@ fn write_seed_corpus() {
         let mut d = ppid.to_be_bytes().to_vec();
         d.extend_from_slice(body);
         write("datachannel_payload", name, &d);
+    }
+    // SRTP and SRTCP packets of every profile, protected with the fuzzed session's keys.
+    for (name, data) in srtp::fuzz::fuzz_unprotect_seeds() {
+        write("srtp_unprotect", &name, &data);
     }
     // RTP payloads of every codec's sample frames, in order and reordered.
     for (name, data) in codec::fuzz::fuzz_depacketize_seeds() {

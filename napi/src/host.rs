@@ -211,6 +211,9 @@ impl<E: Engine> PeerHost<E> {
             self.send(&t);
         }
         while let Some(ev) = self.engine.poll_event() {
+            if !polyrtc::engine::delivered_to_js(&ev) {
+                continue;
+            }
             self.outbox.push(to_obj(ev));
             if self.outbox.len() >= MAX_BATCH_EVENTS {
                 self.flush();

@@ -14,6 +14,8 @@
 //! packet that authenticates, so only the keyed peer can use them up), [`replay::REPLAY_WINDOW`]
 //! indices remembered per stream.
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod kdf;
 pub mod replay;
 #[cfg(test)]

@@ -464,7 +464,9 @@ impl WasmPeer {
         let out = Array::new();
         while out.length() < MAX_BATCH_EVENTS as u32 {
             let Some(ev) = self.peer.poll_event() else { break };
-            out.push(&obj_to_js(to_obj(ev)));
+            if crate::engine::delivered_to_js(&ev) {
+                out.push(&obj_to_js(to_obj(ev)));
+            }
         }
         out
     }

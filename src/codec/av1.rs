@@ -416,19 +416,4 @@ pub struct Av1Depacketizer {
     fmt: Av1Format,
 }
 
-impl Av1Depacketizer {
-    pub fn new() -> Self {
-        Av1Depacketizer {
-            re: Reassembly::new(),
-            fmt: Av1Format::default(),
-        }
-    }
-}
-
-impl Default for Av1Depacketizer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl_depacketizer!(Av1Depacketizer, Av1Format);

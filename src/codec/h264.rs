@@ -456,19 +456,4 @@ pub struct H264Depacketizer {
     fmt: H264Format,
 }
 
-impl H264Depacketizer {
-    pub fn new() -> Self {
-        H264Depacketizer {
-            re: Reassembly::new(),
-            fmt: H264Format::default(),
-        }
-    }
-}
-
-impl Default for H264Depacketizer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl_depacketizer!(H264Depacketizer, H264Format);

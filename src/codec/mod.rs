@@ -361,9 +361,12 @@ pub(crate) trait Format {
         data: &mut Vec<u8>,
     ) -> Result<(), CodecError>;
     /// The frame ends: flush what is pending into `data`; false if a fragment was cut off.
-    fn finish(&mut self, data: &mut Vec<u8>) -> bool;
+    /// Formats that keep nothing between packets have nothing to flush.
+    fn finish(&mut self, _data: &mut Vec<u8>) -> bool {
+        true
+    }
     /// Drops fragment state (a packet was lost or refused).
-    fn discard(&mut self);
+    fn discard(&mut self) {}
 }
 
 #[derive(Debug)]
@@ -526,10 +529,25 @@ impl Reassembly {
     }
 }
 
-/// Implements [`Depacketizer`] for a struct with `re: Reassembly` and `fmt: $fmt` (a
-/// [`Format`]), using the module's `inspect` function.
+/// For a struct with `re: Reassembly` and `fmt: $fmt` (a [`Format`] with a `Default`):
+/// `new()`, `Default`, and [`Depacketizer`] through the shared [`Reassembly`].
 macro_rules! impl_depacketizer {
-    ($ty:ty, $fmt:ty) => {
+    ($ty:ident, $fmt:ty) => {
+        impl $ty {
+            pub fn new() -> Self {
+                $ty {
+                    re: $crate::codec::Reassembly::new(),
+                    fmt: <$fmt>::default(),
+                }
+            }
+        }
+
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
         impl $crate::codec::Depacketizer for $ty {
             fn codec(&self) -> $crate::codec::Codec {
                 <$fmt as $crate::codec::Format>::CODEC
@@ -538,7 +556,7 @@ macro_rules! impl_depacketizer {
                 &self,
                 payload: &[u8],
             ) -> Result<$crate::codec::PacketInfo, $crate::codec::CodecError> {
-                inspect(payload)
+                <$fmt as $crate::codec::Format>::inspect(payload)
             }
             fn push(
                 &mut self,

@@ -63,10 +63,6 @@ impl Format for OpusFormat {
         data.extend_from_slice(payload);
         Ok(())
     }
-    fn finish(&mut self, _data: &mut Vec<u8>) -> bool {
-        true
-    }
-    fn discard(&mut self) {}
 }
 
 /// Every payload comes out as one [`super::Frame`] (keyframe and complete).
@@ -74,21 +70,6 @@ impl Format for OpusFormat {
 pub struct OpusDepacketizer {
     re: Reassembly,
     fmt: OpusFormat,
-}
-
-impl OpusDepacketizer {
-    pub fn new() -> Self {
-        OpusDepacketizer {
-            re: Reassembly::new(),
-            fmt: OpusFormat,
-        }
-    }
-}
-
-impl Default for OpusDepacketizer {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl_depacketizer!(OpusDepacketizer, OpusFormat);

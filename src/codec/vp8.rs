@@ -257,10 +257,6 @@ impl Format for Vp8Format {
         data.extend_from_slice(rest);
         Ok(())
     }
-    fn finish(&mut self, _data: &mut Vec<u8>) -> bool {
-        true
-    }
-    fn discard(&mut self) {}
 }
 
 /// VP8 frames out of payloads in sequence order.
@@ -268,21 +264,6 @@ impl Format for Vp8Format {
 pub struct Vp8Depacketizer {
     re: Reassembly,
     fmt: Vp8Format,
-}
-
-impl Vp8Depacketizer {
-    pub fn new() -> Self {
-        Vp8Depacketizer {
-            re: Reassembly::new(),
-            fmt: Vp8Format,
-        }
-    }
-}
-
-impl Default for Vp8Depacketizer {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl_depacketizer!(Vp8Depacketizer, Vp8Format);

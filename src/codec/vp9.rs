@@ -425,10 +425,6 @@ impl Format for Vp9Format {
         data.extend_from_slice(rest);
         Ok(())
     }
-    fn finish(&mut self, _data: &mut Vec<u8>) -> bool {
-        true
-    }
-    fn discard(&mut self) {}
 }
 
 /// VP9 pictures out of payloads in sequence order.
@@ -436,21 +432,6 @@ impl Format for Vp9Format {
 pub struct Vp9Depacketizer {
     re: Reassembly,
     fmt: Vp9Format,
-}
-
-impl Vp9Depacketizer {
-    pub fn new() -> Self {
-        Vp9Depacketizer {
-            re: Reassembly::new(),
-            fmt: Vp9Format,
-        }
-    }
-}
-
-impl Default for Vp9Depacketizer {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl_depacketizer!(Vp9Depacketizer, Vp9Format);

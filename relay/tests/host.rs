@@ -203,17 +203,8 @@ fn backed_up_websocket_client_gets_drops_not_a_queue() {
     let tid = c.next_tid();
     let r = ws.request(&mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer.local_addr().unwrap().to_string(), &tid)]);
     assert_eq!(r.class, Class::SuccessResponse);
-    // The client stops reading; the peer floods (far more than the socket buffers and
-    // the bounded per-client queue hold).
-    let data = [0x55u8; 1200];
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while relay.stats().1.dropped_backpressure == 0 {
-        assert!(Instant::now() < deadline, "no backpressure drop counted");
-        for _ in 0..200 {
-            let _ = peer.send_to(&data, relayed);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // The client stops reading; the peer floods until the relay drops.
+    common::flood_until_backpressure(&relay, &peer, relayed);
     // The relay still answers other clients.
     let mut ws2 = Ws::connect(relay.port);
     let mut c2 = Client::new(ClientId(2), "alice", "secret");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::net::UdpSocket;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::ws::Ws;
 use common::{code, other, xor_peer, Client};
@@ -141,17 +141,7 @@ fn wss_with_a_verifying_client_and_plain_ws_on_the_same_port() {
 
 /// One masked binary frame.
 fn send_frame(tls: &mut Tls, data: &[u8]) {
-    let mask = [1u8, 2, 3, 4];
-    let mut f = vec![0x82];
-    if data.len() < 126 {
-        f.push(0x80 | data.len() as u8);
-    } else {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(data.len() as u16).to_be_bytes());
-    }
-    f.extend_from_slice(&mask);
-    f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    tls.write_all(&f).unwrap();
+    tls.write_all(&common::ws::masked_frame(data, [1, 2, 3, 4])).unwrap();
 }
 
 /// The next binary frame's payload.
@@ -200,16 +190,8 @@ fn backed_up_wss_client_gets_drops_not_a_queue() {
     let tid = c.next_tid();
     let r = request(&mut tls, &mut buf, &mut c, method::CREATE_PERMISSION, vec![xor_peer(&peer.local_addr().unwrap().to_string(), &tid)]);
     assert_eq!(r.class, Class::SuccessResponse, "{r:?}");
-    // The client stops reading; the peer floods past the socket buffers and the queue.
-    let data = [0x55u8; 1200];
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while relay.stats().1.dropped_backpressure == 0 {
-        assert!(Instant::now() < deadline, "no backpressure drop counted");
-        for _ in 0..200 {
-            let _ = peer.send_to(&data, relayed);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // The client stops reading; the peer floods until the relay drops.
+    common::flood_until_backpressure(&relay, &peer, relayed);
     // The relay still answers other clients, over TLS too.
     let (mut tls2, mut buf2) = wss(&relay, &ca);
     let mut c2 = Client::new(ClientId(2), "alice", "secret");

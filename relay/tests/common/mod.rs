@@ -131,6 +131,21 @@ pub struct Client {
     tid: u64,
 }
 
+/// With a client that stopped reading: floods its allocation at `relayed` from `peer`
+/// (far more than the socket buffers and the bounded per-client queue hold) until the relay
+/// counts a backpressure drop; panics after 20 s without one.
+pub fn flood_until_backpressure(relay: &polyrtc_relay::host::Relay, peer: &std::net::UdpSocket, relayed: SocketAddr) {
+    let data = [0x55u8; 1200];
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while relay.stats().1.dropped_backpressure == 0 {
+        assert!(std::time::Instant::now() < deadline, "no backpressure drop counted");
+        for _ in 0..200 {
+            let _ = peer.send_to(&data, relayed);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 pub fn xor_peer(a: &str, tid: &[u8; 12]) -> Attribute {
     wire::other(tattr::XOR_PEER_ADDRESS, wire::encode_xor_address(a.parse().unwrap(), tid))
 }

@@ -9,6 +9,20 @@ use polyrtc::stun::Message;
 
 use super::Client;
 
+/// One masked binary client frame (RFC 6455 §5.2) carrying `data` (under 64 KiB).
+pub fn masked_frame(data: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0x82];
+    if data.len() < 126 {
+        f.push(0x80 | data.len() as u8);
+    } else {
+        f.push(0x80 | 126);
+        f.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    }
+    f.extend_from_slice(&mask);
+    f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
 /// A minimal WebSocket client: upgrade with subprotocol `turn`, masked binary frames.
 pub struct Ws {
     pub s: TcpStream,
@@ -41,17 +55,7 @@ impl Ws {
     }
 
     pub fn send(&mut self, data: &[u8]) {
-        let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut f = vec![0x82];
-        if data.len() < 126 {
-            f.push(0x80 | data.len() as u8);
-        } else {
-            f.push(0x80 | 126);
-            f.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        }
-        f.extend_from_slice(&mask);
-        f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.s.write_all(&f).unwrap();
+        self.s.write_all(&masked_frame(data, [0x12, 0x34, 0x56, 0x78])).unwrap();
     }
 
     /// The next complete binary message already received, reading what the socket has

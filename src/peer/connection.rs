@@ -1577,8 +1577,7 @@ impl Peer {
             IceEvent::LocalCandidate(c) => {
                 let line = c.to_sdp_string();
                 self.local_candidates.push(line.clone());
-                self.add_candidate_to_local_descriptions(Some(&line));
-                let (index, mid) = self.local_transport_section();
+                let (index, mid) = self.add_candidate_to_local_descriptions(Some(&line));
                 self.events.push_back(PeerEvent::IceCandidate(Some(IceCandidateInit {
                     candidate: line,
                     sdp_mid: Some(mid),
@@ -1607,18 +1606,12 @@ impl Peer {
         }
     }
 
-    /// The section of our local description that carries the transport (the BUNDLE tag; the
-    /// data section when it is the tag), as the `sdpMLineIndex` and `sdpMid` of our candidates.
-    fn local_transport_section(&self) -> (u16, String) {
-        let desc = self.pending_local.as_ref().or(self.current_local.as_ref());
-        desc.and_then(|d| SessionDescription::parse(&d.sdp).ok())
-            .and_then(|sd| jsep::transport_section(&sd))
-            .and_then(|(i, mid)| Some((u16::try_from(i).ok()?, mid)))
-            .unwrap_or((self.data_mline_index, self.data_mid.clone()))
-    }
-
-    /// Browsers add gathered candidates to the local description as they come.
-    fn add_candidate_to_local_descriptions(&mut self, line: Option<&str>) {
+    /// Browsers add gathered candidates to the local description as they come: in the
+    /// section that carries the transport (the BUNDLE tag; the data section when it is the
+    /// tag). Returns that section's m-line index and mid, which are also the `sdpMLineIndex`
+    /// and `sdpMid` of our candidates.
+    fn add_candidate_to_local_descriptions(&mut self, line: Option<&str>) -> (u16, String) {
+        let mut section = (self.data_mline_index, self.data_mid.clone());
         // A pending offer may be an ICE restart: new candidates belong to it, not to the
         // current description of the previous generation.
         let desc = match self.pending_local.as_mut() {
@@ -1627,7 +1620,12 @@ impl Peer {
         };
         if let Some(desc) = desc {
             if let Ok(mut parsed) = SessionDescription::parse(&desc.sdp) {
-                let idx = jsep::transport_section(&parsed).map_or(usize::from(self.data_mline_index), |(i, _)| i);
+                if let Some((i, mid)) = jsep::transport_section(&parsed) {
+                    if let Ok(i) = u16::try_from(i) {
+                        section = (i, mid);
+                    }
+                }
+                let idx = usize::from(section.0);
                 let _ = match line {
                     Some(l) => jsep::add_candidate(&mut parsed, idx, l),
                     None => jsep::add_end_of_candidates(&mut parsed, idx),
@@ -1635,6 +1633,7 @@ impl Peer {
                 desc.sdp = parsed.to_string();
             }
         }
+        section
     }
 
     fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {

@@ -3,7 +3,8 @@
 //! any JS binding. The Node addon (napi) and the WASM engine (`src/wasm/`) each turn it into
 //! their runtime's objects, so both engines hand the JS layer exactly the same events.
 
-use crate::peer::{IceCandidateInit, PeerEvent};
+use crate::peer::{IceCandidateInit, PeerEvent, TransceiverInfo};
+use crate::sdp::media::{default_codecs, default_extensions, Codec, MediaKind};
 
 mod stats;
 pub use stats::stats_obj;
@@ -88,9 +89,9 @@ pub fn candidate_obj(c: &IceCandidateInit) -> Obj {
         .f("usernameFragment", opt_s(c.username_fragment.as_deref()))
 }
 
-/// Whether a host hands `ev` to the JS layer. Received RTP and RTCP packets are not handed
-/// over yet: nothing in the W3C layer takes them, and a call would turn every media packet
-/// into a JS object for nothing (getStats reports what they carried).
+/// Whether a host hands `ev` to the JS layer. The raw feed of every RTP and RTCP packet is
+/// not (a call would turn every media packet into a JS object for nothing); frames are, and
+/// a transceiver's RTP packets once the application asked for them (`TransceiverRtp`).
 pub fn delivered_to_js(ev: &PeerEvent) -> bool {
     !matches!(ev, PeerEvent::RtpReceived(_) | PeerEvent::RtcpReceived(_))
 }
@@ -156,12 +157,139 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
             .f("errorDetail", opt_s(error.kind.error_detail()))
             .f("sctpCauseCode", opt_n(sctp_cause_code))
             .f("message", Val::Str(error.message)),
-        PeerEvent::RtpReceived(packet) => Obj::with_type("rtp").f("packet", Val::Bytes(packet)),
-        PeerEvent::RtcpReceived(packet) => Obj::with_type("rtcp").f("packet", Val::Bytes(packet)),
+        PeerEvent::RtpReceived(packet) => Obj::with_type("rtppacket").f("packet", Val::Bytes(packet)),
+        PeerEvent::RtcpReceived(packet) => Obj::with_type("rtcppacket").f("packet", Val::Bytes(packet)),
+        PeerEvent::MediaFrame { transceiver, ssrc, mime_type, keyframe, rtp_timestamp, data } => Obj::with_type("frame")
+            .f("transceiver", n(transceiver))
+            .f("ssrc", n(ssrc))
+            .f("mimeType", Val::Str(mime_type))
+            .f("keyframe", Val::Bool(keyframe))
+            .f("rtpTimestamp", n(rtp_timestamp))
+            .f("data", Val::Bytes(data)),
+        PeerEvent::TransceiverRtp { transceiver, packet } => {
+            Obj::with_type("rtp").f("transceiver", n(transceiver)).f("data", Val::Bytes(packet))
+        }
+        PeerEvent::KeyframeRequested { transceiver } => {
+            Obj::with_type("keyframerequest").f("transceiver", n(transceiver))
+        }
     }
+}
+
+fn codec_obj(kind: MediaKind, c: &Codec, with_pt: bool) -> Obj {
+    let mut o = Obj::default();
+    if with_pt {
+        o = o.f("payloadType", n(c.payload_type));
+    }
+    o = o.f("mimeType", Val::Str(c.mime_type(kind))).f("clockRate", n(c.clock_rate));
+    if let Some(ch) = c.channels {
+        o = o.f("channels", n(ch));
+    }
+    if !c.fmtp.is_empty() {
+        o = o.f("sdpFmtpLine", Val::Str(c.fmtp_line()));
+    }
+    o
+}
+
+/// One `getTransceivers()` entry of the engine contract.
+pub fn transceiver_obj(t: &TransceiverInfo) -> Obj {
+    let strs = |v: &[String]| Val::List(v.iter().map(|x| s(x)).collect());
+    let mut codecs = Vec::new();
+    for c in &t.codecs {
+        codecs.push(Val::Obj(codec_obj(t.kind, c, true)));
+        if let Some(rtx) = c.rtx {
+            let r = Codec::new(rtx, "rtx", c.clock_rate, None).with_fmtp(&format!("apt={}", c.payload_type));
+            codecs.push(Val::Obj(codec_obj(t.kind, &r, true)));
+        }
+    }
+    Obj::default()
+        .f("transceiver", n(t.id))
+        .f("kind", s(t.kind.as_str()))
+        .f("mid", opt_s(t.mid.as_deref()))
+        .f("direction", s(t.direction.as_str()))
+        .f("currentDirection", match (t.stopped, t.current_direction) {
+            (true, _) => s("stopped"),
+            (false, Some(d)) => s(d.as_str()),
+            (false, None) => Val::Null,
+        })
+        .f("stopping", Val::Bool(t.stopping))
+        .f("stopped", Val::Bool(t.stopped))
+        .f("remoteStreamIds", strs(&t.remote_stream_ids))
+        .f("receiving", Val::Bool(t.receiving))
+        .f("codecs", Val::List(codecs))
+        .f(
+            "headerExtensions",
+            Val::List(
+                t.header_extensions
+                    .iter()
+                    .map(|e| Val::Obj(Obj::default().f("uri", s(&e.uri)).f("id", n(e.id))))
+                    .collect(),
+            ),
+        )
+        .f("rtcpReducedSize", Val::Bool(t.rtcp_reduced_size))
+        .f("senderSsrc", n(t.sender_ssrc))
+        .f("senderRtxSsrc", t.sender_rtx_ssrc.map_or(Val::Null, n))
+        .f("remoteSsrcs", Val::List(t.remote_ssrcs.iter().map(|x| n(*x)).collect()))
+        .f("streamIds", strs(&t.stream_ids))
+        .f("trackId", opt_s(t.track_id.as_deref()))
+}
+
+/// W3C `RTCRtpSender.getCapabilities(kind)` / `RTCRtpReceiver.getCapabilities(kind)`: our
+/// codecs (each RTX once, as browsers list it) and header extensions.
+pub fn capabilities_obj(kind: MediaKind) -> Obj {
+    let mut codecs = Vec::new();
+    let mut rtx = false;
+    for c in default_codecs(kind) {
+        codecs.push(Val::Obj(codec_obj(kind, &c, false)));
+        rtx |= c.rtx.is_some();
+    }
+    if rtx {
+        codecs.push(Val::Obj(Obj::default().f("mimeType", s(&format!("{}/rtx", kind.as_str()))).f("clockRate", n(90_000u32))));
+    }
+    let exts = default_extensions(kind).iter().map(|e| Val::Obj(Obj::default().f("uri", s(&e.uri)))).collect();
+    Obj::default().f("codecs", Val::List(codecs)).f("headerExtensions", Val::List(exts))
 }
 
 /// `{ type: 'error', message }`: an internal failure of this peer.
 pub fn error_obj(message: &str) -> Obj {
     Obj::with_type("error").f("message", s(message))
+}
+
+/// `'audio'` / `'video'` (the JS layer validated it; anything else is a `TypeError`).
+pub fn parse_kind(kind: &str) -> Result<MediaKind, crate::peer::PeerError> {
+    match kind {
+        "audio" => Ok(MediaKind::Audio),
+        "video" => Ok(MediaKind::Video),
+        _ => Err(crate::peer::PeerError::new(crate::peer::ErrorKind::Type, format!("unknown media kind {kind:?}"))),
+    }
+}
+
+/// An `RTCRtpTransceiverDirection` other than `stopped`.
+pub fn parse_direction(d: &str) -> Result<crate::sdp::media::Direction, crate::peer::PeerError> {
+    crate::sdp::media::Direction::parse(d)
+        .ok_or_else(|| crate::peer::PeerError::new(crate::peer::ErrorKind::Type, format!("bad direction {d:?}")))
+}
+
+/// An `RTCRtpCodec` (`mimeType`, `clockRate`, `channels`, `sdpFmtpLine`) as an SDP codec to
+/// match ours against (`setCodecPreferences`).
+pub fn codec_from_capability(
+    mime_type: &str,
+    clock_rate: u32,
+    channels: Option<u16>,
+    sdp_fmtp_line: Option<&str>,
+) -> Result<Codec, crate::peer::PeerError> {
+    let name = mime_type
+        .split_once('/')
+        .map(|(_, n)| n)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| crate::peer::PeerError::new(crate::peer::ErrorKind::InvalidModification, format!("bad mimeType {mime_type:?}")))?;
+    let mut c = Codec::new(0, name, clock_rate, channels);
+    if let Some(f) = sdp_fmtp_line.filter(|f| !f.is_empty()) {
+        c = c.with_fmtp(f);
+    }
+    Ok(c)
+}
+
+/// `getTransceivers()` of the engine contract.
+pub fn transceivers_list(peer: &crate::peer::Peer) -> Vec<Val> {
+    peer.transceivers().iter().map(|t| Val::Obj(transceiver_obj(t))).collect()
 }

@@ -115,7 +115,10 @@ impl PeerNode {
                 | PeerEvent::DataChannelClosing { .. }
                 | PeerEvent::DataChannelError { .. }
                 | PeerEvent::RtpReceived(_)
-                | PeerEvent::RtcpReceived(_) => {}
+                | PeerEvent::RtcpReceived(_)
+                | PeerEvent::MediaFrame { .. }
+                | PeerEvent::TransceiverRtp { .. }
+                | PeerEvent::KeyframeRequested { .. } => {}
             }
         }
     }

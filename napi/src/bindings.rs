@@ -262,6 +262,57 @@ pub struct JsDataChannelInit {
 }
 
 #[napi(object)]
+pub struct JsEncoding {
+    pub rid: Option<String>,
+    pub active: Option<bool>,
+    pub max_bitrate: Option<f64>,
+    pub max_framerate: Option<f64>,
+    pub scale_resolution_down_by: Option<f64>,
+}
+
+#[napi(object)]
+pub struct JsTransceiverInit {
+    pub kind: String,
+    pub direction: String,
+    pub stream_ids: Option<Vec<String>>,
+    pub track_id: Option<String>,
+    pub from_add_track: Option<bool>,
+    pub send_encodings: Option<Vec<JsEncoding>>,
+}
+
+#[napi(object)]
+pub struct JsCodecCapability {
+    pub mime_type: String,
+    pub clock_rate: f64,
+    pub channels: Option<f64>,
+    pub sdp_fmtp_line: Option<String>,
+}
+
+#[napi(object)]
+pub struct JsFrame {
+    pub timestamp: f64,
+    pub data: Uint8Array,
+    pub mime_type: Option<String>,
+}
+
+/// W3C `RTCRtpSender.getCapabilities(kind)` (and the receiver's: the same codecs).
+#[napi]
+pub fn get_capabilities(env: Env, kind: String) -> napi::Result<Option<napi::JsObject>, String> {
+    match polyrtc::engine::parse_kind(&kind) {
+        Ok(k) => crate::events::obj_to_js(&env, polyrtc::engine::capabilities_obj(k)).map(Some).map_err(jserr::from_napi),
+        Err(_) => Ok(None),
+    }
+}
+
+fn whole_u32(name: &str, v: f64) -> napi::Result<u32, String> {
+    if v.is_finite() && v >= 0.0 && v <= f64::from(u32::MAX) && v.fract() == 0.0 {
+        Ok(v as u32)
+    } else {
+        Err(jserr::new(ErrorKind::Type, format!("{name} must be a non-negative integer")))
+    }
+}
+
+#[napi(object)]
 pub struct JsChannelCreated {
     pub channel: u32,
     pub id: Option<u32>,
@@ -368,6 +419,7 @@ impl NativePeer {
             unix_time_ms,
             include_loopback: config.include_loopback.unwrap_or(false),
             relay_only,
+            raw_media_events: false,
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         // js/ answers a peer's channel close with closeChannel() once its own queue is sent.
@@ -548,6 +600,99 @@ impl NativePeer {
         };
         let (channel, id) = self.call(|h, now| h.engine.create_data_channel(now, init))?;
         Ok(JsChannelCreated { channel, id: id.map(u32::from) })
+    }
+
+    #[napi]
+    pub fn add_transceiver(&mut self, init: JsTransceiverInit) -> napi::Result<u32, String> {
+        let kind = polyrtc::engine::parse_kind(&init.kind).map_err(jserr::from_peer)?;
+        let direction = polyrtc::engine::parse_direction(&init.direction).map_err(jserr::from_peer)?;
+        let mut send_encodings = Vec::new();
+        for e in init.send_encodings.unwrap_or_default() {
+            send_encodings.push(polyrtc::peer::Encoding {
+                rid: e.rid,
+                active: e.active.unwrap_or(true),
+                max_bitrate: e.max_bitrate.map(|b| whole_u32("maxBitrate", b)).transpose()?,
+                max_framerate: e.max_framerate,
+                scale_resolution_down_by: e.scale_resolution_down_by,
+            });
+        }
+        let init = polyrtc::peer::TransceiverInit {
+            kind,
+            direction,
+            stream_ids: init.stream_ids.unwrap_or_default(),
+            track_id: init.track_id,
+            from_add_track: init.from_add_track.unwrap_or(false),
+            send_encodings,
+        };
+        self.call(|h, _| h.engine.add_transceiver(init))
+    }
+
+    #[napi]
+    pub fn get_transceivers(&self, env: Env) -> napi::Result<napi::JsObject, String> {
+        let list = self.read(polyrtc::engine::transceivers_list)?;
+        let obj = polyrtc::engine::Obj(vec![("list", polyrtc::engine::Val::List(list))]);
+        let js = crate::events::obj_to_js(&env, obj).map_err(jserr::from_napi)?;
+        js.get_named_property::<napi::JsObject>("list").map_err(jserr::from_napi)
+    }
+
+    #[napi]
+    pub fn set_transceiver_direction(&mut self, t: u32, direction: String) -> napi::Result<(), String> {
+        let d = polyrtc::engine::parse_direction(&direction).map_err(jserr::from_peer)?;
+        self.call(|h, _| h.engine.set_transceiver_direction(t, d))
+    }
+
+    #[napi]
+    pub fn stop_transceiver(&mut self, t: u32) -> napi::Result<(), String> {
+        self.call(|h, _| h.engine.stop_transceiver(t))
+    }
+
+    #[napi]
+    pub fn set_codec_preferences(&mut self, t: u32, codecs: Vec<JsCodecCapability>) -> napi::Result<(), String> {
+        let mut list = Vec::with_capacity(codecs.len());
+        for c in &codecs {
+            let channels = c.channels.map(|ch| whole_u32("channels", ch).map(|v| v.min(u32::from(u16::MAX)) as u16)).transpose()?;
+            let codec = polyrtc::engine::codec_from_capability(&c.mime_type, whole_u32("clockRate", c.clock_rate)?, channels, c.sdp_fmtp_line.as_deref())
+                .map_err(jserr::from_peer)?;
+            list.push(codec);
+        }
+        self.call(|h, _| h.engine.set_codec_preferences(t, list))
+    }
+
+    #[napi]
+    pub fn set_sender_track(&mut self, t: u32, track_id: Option<String>) -> napi::Result<(), String> {
+        self.call(|h, _| h.engine.set_sender_track(t, track_id))
+    }
+
+    #[napi]
+    pub fn set_sender_streams(&mut self, t: u32, stream_ids: Vec<String>) -> napi::Result<(), String> {
+        self.call(|h, _| h.engine.set_sender_streams(t, stream_ids))
+    }
+
+    /// Hand this transceiver's received RTP packets over (`rtp` events) besides its frames.
+    #[napi]
+    pub fn set_receive_rtp(&mut self, t: u32, on: bool) -> napi::Result<(), String> {
+        self.call(|h, _| h.engine.set_deliver_rtp(t, on))
+    }
+
+    /// One encoded frame for transceiver `t` (`timestamp` in µs). `false`: not sent (the
+    /// transceiver does not send yet), as a browser's sender drops its track's frames then.
+    #[napi]
+    pub fn write_frame(&mut self, t: u32, frame: JsFrame) -> napi::Result<bool, String> {
+        if !(frame.timestamp.is_finite() && frame.timestamp >= 0.0) {
+            return Err(jserr::new(ErrorKind::Type, "timestamp must be a non-negative number"));
+        }
+        let ts = frame.timestamp as u64;
+        self.call(|h, now| h.engine.write_frame(now, t, ts, &frame.data, frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n)))
+    }
+
+    #[napi]
+    pub fn write_rtp(&mut self, t: u32, packet: Uint8Array) -> napi::Result<bool, String> {
+        self.call(|h, now| h.engine.write_rtp(now, t, &packet))
+    }
+
+    #[napi]
+    pub fn request_keyframe(&mut self, t: u32) -> napi::Result<(), String> {
+        self.call(|h, now| h.engine.request_keyframe(now, t))
     }
 
     #[napi]

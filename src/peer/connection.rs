@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::channels::Channels;
+use super::transceiver::{Transceiver, TransceiverId};
 use super::relay::{Relay, RelayOutput};
 use super::*;
 use crate::crypto::{Certificate, Fingerprint, Rng};
@@ -25,6 +26,8 @@ const SCTP_PORT: u16 = 5000;
 /// its role: a DTLS server otherwise waits forever for a ClientHello that never comes
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
+
+mod media;
 
 /// Counted drops and other figures worth exposing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +56,11 @@ pub struct PeerStats {
     pub media_dropped_no_srtp: u64,
     /// RTP/RTCP packets dropped because [`MAX_QUEUED_MEDIA_EVENTS`] were waiting to be polled.
     pub media_dropped_queue_full: u64,
+    /// RTP packets that belong to no transceiver (unknown SSRC, MID and payload type).
+    pub media_dropped_unrouted: u64,
+    /// Frames and packets the application wrote while its transceiver could not send (not
+    /// negotiated to, no track, no keys or path yet): dropped, as a browser's sender does.
+    pub media_frames_not_sent: u64,
 }
 
 /// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
@@ -75,45 +83,6 @@ pub struct InboundRtp {
     pub frames_multi_packet: u64,
     /// Video: frames dropped incomplete (a packet lost for good, or a bound reached).
     pub frames_dropped: u64,
-}
-
-/// Inbound video streams whose packets are assembled into frames (for `framesReceived`);
-/// the streams beyond are counted by packet only. Each assembler holds at most
-/// [`crate::codec::MAX_PENDING_BYTES`].
-pub const MAX_ASSEMBLED_STREAMS: usize = 16;
-
-/// Feeds one video packet to its stream's frame assembler (made on first use, up to
-/// [`MAX_ASSEMBLED_STREAMS`]): the frames it completed (counted, not kept yet: no sink
-/// takes them), those of several packets, and the assembler's total of dropped frames.
-fn assemble(assemblies: &mut Vec<Assembly>, ssrc: u32, codec: crate::codec::Codec, packet: &[u8]) -> (u64, u64, u64) {
-    let Ok(rtp) = crate::rtp::RtpPacket::parse(packet) else { return (0, 0, 0) };
-    let i = match assemblies.iter().position(|a| a.ssrc == ssrc) {
-        Some(i) => i,
-        None if assemblies.len() < MAX_ASSEMBLED_STREAMS => {
-            assemblies.push(Assembly {
-                ssrc,
-                assembler: crate::codec::FrameAssembler::new(crate::codec::new_depacketizer(codec)),
-            });
-            assemblies.len() - 1
-        }
-        None => return (0, 0, 0),
-    };
-    let a = &mut assemblies[i].assembler;
-    let h = &rtp.header;
-    // A payload the depacketizer refuses is counted by the assembler (malformed).
-    let _ = a.handle_packet(rtp.payload, h.marker, h.sequence_number, h.timestamp);
-    let (mut frames, mut multi) = (0, 0);
-    while let Some(f) = a.poll_frame() {
-        frames += 1;
-        multi += u64::from(f.first_seq != f.last_seq);
-    }
-    (frames, multi, a.stats().frames_dropped)
-}
-
-/// One inbound video stream's frame assembly.
-struct Assembly {
-    ssrc: u32,
-    assembler: crate::codec::FrameAssembler<Box<dyn crate::codec::Depacketizer>>,
 }
 
 /// What was negotiated once an answer is applied.
@@ -186,8 +155,19 @@ pub struct Peer {
     srtp: Option<SrtpSession>,
     /// Per remote SSRC: what arrived (W3C `inbound-rtp`), at most `MAX_SRTP_STREAMS`.
     inbound_rtp: Vec<InboundRtp>,
-    /// Frame assembly of inbound video streams, at most [`MAX_ASSEMBLED_STREAMS`].
-    assemblies: Vec<Assembly>,
+    /// Transceivers in creation order (at most [`super::MAX_TRANSCEIVERS`]).
+    transceivers: Vec<Transceiver>,
+    next_transceiver_id: TransceiverId,
+    /// The transceivers' negotiation state before the offer being applied (for rollback).
+    transceivers_before_offer: Option<Vec<(TransceiverId, super::transceiver::Negotiation, Option<String>)>>,
+    /// Remote SSRC -> transceiver, at most [`super::MAX_ROUTED_SSRCS`].
+    ssrc_routes: Vec<(u32, TransceiverId)>,
+    /// RTCP CNAME of our streams (RFC 7022: random, per peer connection).
+    cname: String,
+    /// The next transport-wide sequence number (transport-cc header extension).
+    twcc_sequence: u16,
+    /// Every received RTP/RTCP packet also becomes `RtpReceived` / `RtcpReceived`.
+    raw_media_events: bool,
     /// RTP/RTCP events in `events` not yet polled (bounded by [`MAX_QUEUED_MEDIA_EVENTS`]).
     media_events_queued: usize,
     transmits: VecDeque<Transmit>,
@@ -282,7 +262,13 @@ impl Peer {
             relays: Vec::new(),
             srtp: None,
             inbound_rtp: Vec::new(),
-            assemblies: Vec::new(),
+            transceivers: Vec::new(),
+            next_transceiver_id: 1,
+            transceivers_before_offer: None,
+            ssrc_routes: Vec::new(),
+            cname: rng.ice_string(16),
+            twcc_sequence: 1,
+            raw_media_events: config.raw_media_events,
             media_events_queued: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -464,11 +450,10 @@ impl Peer {
         let params = self.local_params(setup, fresh.as_ref());
         // JSEP §5.2.1: the data section exists once a channel was created or negotiated
         // (a negotiated section is never removed from later offers).
-        let sdp = if self.data_channel_created || self.negotiated.is_some() {
-            jsep::create_offer(&params).to_string()
-        } else {
-            jsep::create_empty_offer(&params).to_string()
-        };
+        let data_wanted = self.data_channel_created || self.negotiated.as_ref().is_some_and(|n| n.remote.data_mline_index.is_some());
+        let (sections, bundle) = self.offer_sections(data_wanted);
+        let bundle: Vec<&str> = bundle.iter().map(String::as_str).collect();
+        let sdp = jsep::build_description(&params, &sections, &bundle, params.setup).to_string();
         self.last_offer = Some(sdp.clone());
         Ok(sdp)
     }
@@ -494,7 +479,7 @@ impl Peer {
             (None, _) => Setup::Active,
         };
         let params = self.local_params(setup, None);
-        let answer = jsep::create_answer(&offer, &params)
+        let answer = jsep::create_answer_with(&offer, &params, |_, offered| self.answer_section(offered))
             .map_err(|e| err(ErrorKind::Operation, format!("cannot answer: {e}")))?
             .to_string();
         self.last_answer = Some(answer.clone());
@@ -553,8 +538,13 @@ impl Peer {
                 s.to_string()
             }
         };
-        // Only a description with a data section creates (and gathers for) a transport.
-        let transport = parse_sdp(&text).is_ok_and(|d| jsep::has_usable_data_section(&d));
+        // Only a description with a usable section creates (and gathers for) a transport.
+        let parsed = parse_sdp(&text)?;
+        let transport = jsep::has_usable_section(&parsed);
+        if ty == SdpType::Offer && self.signaling == SignalingState::Stable {
+            self.snapshot_transceivers();
+        }
+        self.apply_local_media(&parsed, ty == SdpType::Answer);
         let desc = Description { ty, sdp: text };
         match ty {
             SdpType::Offer => {
@@ -620,6 +610,7 @@ impl Peer {
         if !allowed {
             return Err(err(ErrorKind::InvalidState, "nothing to roll back in this signaling state"));
         }
+        self.rollback_transceivers();
         if local {
             self.pending_local = None;
             self.last_offer = None;
@@ -662,12 +653,16 @@ impl Peer {
         let next = jsep::transition(self.signaling, false, to_jsep_type(ty))
             .map_err(|e| err(ErrorKind::InvalidState, format!("{e}")))?;
         let remote = match jsep::parse_remote(&parsed, ty == SdpType::Offer) {
-            // The answer to an offer of ours without a data section has none either.
-            Err(_) if ty != SdpType::Offer && parsed.media.is_empty() && !self.local_offer_has_data() => {
+            // The answer to an offer of ours without a usable section has none either.
+            Err(_) if ty != SdpType::Offer && parsed.media.is_empty() && !self.local_offer_has_sections() => {
                 RemoteParams::none()
             }
             r => r.map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?,
         };
+        if ty == SdpType::Offer && self.signaling == SignalingState::Stable {
+            self.snapshot_transceivers();
+        }
+        self.apply_remote_media(&parsed, &remote, ty == SdpType::Offer)?;
         for (algo, value) in &remote.fingerprints {
             if Fingerprint::parse_sdp(&format!("{algo} {value}")).is_err() {
                 return Err(err(ErrorKind::Operation, format!("bad fingerprint {algo} {value}")));
@@ -745,11 +740,9 @@ impl Peer {
         Ok(())
     }
 
-    /// Whether the local offer being answered (pending) has a usable data section.
-    fn local_offer_has_data(&self) -> bool {
-        self.pending_local
-            .as_ref()
-            .is_some_and(|d| parse_sdp(&d.sdp).is_ok_and(|p| jsep::has_usable_data_section(&p)))
+    /// Whether the local offer being answered (pending) has a usable section.
+    fn local_offer_has_sections(&self) -> bool {
+        self.pending_local.as_ref().is_some_and(|d| parse_sdp(&d.sdp).is_ok_and(|p| jsep::has_usable_section(&p)))
     }
 
     /// The offer/answer exchange is complete: fix the DTLS role and create the transports.
@@ -759,9 +752,13 @@ impl Peer {
             .clone()
             .ok_or_else(|| err(ErrorKind::InvalidState, "no remote description"))?;
         if self.negotiated.is_some() {
-            // Renegotiation of the same association keeps the transports.
+            // Renegotiation of the same association keeps the transports; a data section
+            // negotiated only now starts SCTP over the DTLS transport already there.
             if let Some(n) = self.negotiated.as_mut() {
                 n.remote = remote;
+            }
+            if self.dtls_state == DtlsTransportState::Connected {
+                self.start_sctp(now);
             }
             return Ok(());
         }
@@ -1013,8 +1010,11 @@ impl Peer {
         self.remote.as_ref().map(|r| r.trickle)
     }
     pub fn is_negotiation_needed(&self) -> bool {
+        let data_negotiated = self.negotiated.as_ref().is_some_and(|n| n.remote.data_mline_index.is_some());
         !self.closed
-            && ((self.negotiated.is_none() && self.channels.any_non_closed()) || self.ice_ufrag_to_replace.is_some())
+            && ((!data_negotiated && self.channels.any_non_closed())
+                || self.ice_ufrag_to_replace.is_some()
+                || self.media_negotiation_needed())
     }
 
     pub fn create_data_channel(
@@ -1354,15 +1354,7 @@ impl Peer {
 
     fn send_media(&mut self, now: Time, packet: &[u8], rtcp: bool) -> Result<(), PeerError> {
         self.check_open()?;
-        let path = self.send_path();
-        let (Some(srtp), Some((transport, destination))) = (self.srtp.as_mut(), path) else {
-            return Err(err(ErrorKind::InvalidState, "SRTP is not keyed or there is no path to the peer"));
-        };
-        let mut data = Vec::with_capacity(packet.len() + srtp.profile().rtcp_overhead());
-        data.extend_from_slice(packet);
-        let r = if rtcp { srtp.protect_rtcp(&mut data) } else { srtp.protect_rtp(&mut data) };
-        r.map_err(|e| err(ErrorKind::Operation, format!("SRTP refused the packet: {e}")))?;
-        self.transmits.push_back(Transmit { transport, destination, data });
+        self.protect_and_queue(packet, rtcp)?;
         self.pump(now);
         Ok(())
     }
@@ -1374,7 +1366,7 @@ impl Peer {
 
     /// Counts an RTP packet that SRTP accepted on its SSRC's stream. Retransmissions (an RTX
     /// payload type) are not a stream of their own.
-    fn count_inbound_rtp(&mut self, now: Time, packet: &[u8]) {
+    fn count_inbound_rtp(&mut self, now: Time, packet: &[u8], assembled: (u64, u64, u64)) {
         let (Some(h), Some(&pt), Some(ssrc)) = (
             crate::srtp::rtp_header_len(packet),
             packet.get(1),
@@ -1393,10 +1385,7 @@ impl Peer {
         let codec = section.and_then(|(_, m)| m.codec_for(pt)).and_then(|c| {
             crate::codec::Codec::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(&c.name))
         });
-        let (frames, multi, dropped) = match codec.filter(|c| c.is_video()) {
-            Some(c) => assemble(&mut self.assemblies, ssrc, c, packet),
-            None => (0, 0, 0),
-        };
+        let (frames, multi, dropped) = if codec.is_some_and(|c| c.is_video()) { assembled } else { (0, 0, 0) };
         let room = self.inbound_rtp.len() < crate::srtp::MAX_SRTP_STREAMS;
         match self.inbound_rtp.iter_mut().find(|s| s.ssrc == ssrc) {
             Some(s) => {
@@ -1449,15 +1438,15 @@ impl Peer {
         if r.is_err() {
             return; // counted by the SRTP session, by reason
         }
-        if !rtcp {
-            self.count_inbound_rtp(now, &packet);
+        if rtcp {
+            self.receive_rtcp(&packet);
+        } else {
+            let assembled = self.receive_rtp(&packet);
+            self.count_inbound_rtp(now, &packet, assembled);
         }
-        if self.media_events_queued >= MAX_QUEUED_MEDIA_EVENTS {
-            self.stats.media_dropped_queue_full += 1;
-            return;
+        if self.raw_media_events {
+            self.queue_media_event(if rtcp { PeerEvent::RtcpReceived(packet) } else { PeerEvent::RtpReceived(packet) });
         }
-        self.media_events_queued += 1;
-        self.events.push_back(if rtcp { PeerEvent::RtcpReceived(packet) } else { PeerEvent::RtpReceived(packet) });
     }
 
     pub fn poll_timeout(&self) -> Option<Time> {
@@ -1636,6 +1625,30 @@ impl Peer {
         section
     }
 
+    /// Starts the SCTP association once DTLS is connected, when a data section was
+    /// negotiated (a media-only session has none).
+    fn start_sctp(&mut self, now: Time) {
+        if self.sctp.is_some() {
+            return;
+        }
+        let Some(n) = self.negotiated.as_ref().filter(|n| n.remote.data_mline_index.is_some()) else { return };
+        let mut assoc = Association::new(
+            SctpConfig {
+                local_port: SCTP_PORT,
+                remote_port: n.remote.sctp_port,
+                max_message_size: self.max_message_size,
+                ..SctpConfig::default()
+            },
+            self.rng.fork(),
+        );
+        if let Some(m) = self.sctp_max_message_size() {
+            assoc.set_remote_max_message_size(m);
+        }
+        // Both sides send INIT (as Chromium does); SCTP resolves the collision.
+        assoc.connect(now);
+        self.sctp = Some(assoc);
+    }
+
     fn on_dtls_event(&mut self, now: Time, ev: DtlsEvent) {
         match ev {
             DtlsEvent::Connected { peer_certificate, srtp_profile } => {
@@ -1644,22 +1657,7 @@ impl Peer {
                 }
                 self.key_srtp(srtp_profile);
                 self.set_dtls_state(DtlsTransportState::Connected);
-                let Some(n) = self.negotiated.as_ref() else { return };
-                let mut assoc = Association::new(
-                    SctpConfig {
-                        local_port: SCTP_PORT,
-                        remote_port: n.remote.sctp_port,
-                        max_message_size: self.max_message_size,
-                        ..SctpConfig::default()
-                    },
-                    self.rng.fork(),
-                );
-                if let Some(m) = self.sctp_max_message_size() {
-                    assoc.set_remote_max_message_size(m);
-                }
-                // Both sides send INIT (as Chromium does); SCTP resolves the collision.
-                assoc.connect(now);
-                self.sctp = Some(assoc);
+                self.start_sctp(now);
             }
             DtlsEvent::ApplicationData(data) => {
                 if let Some(s) = self.sctp.as_mut() {

@@ -36,6 +36,9 @@ pub struct PeerConfig {
     pub include_loopback: bool,
     /// W3C `iceTransportPolicy: 'relay'`: signal and use relayed candidates only.
     pub relay_only: bool,
+    /// Every RTP/RTCP packet received also becomes [`PeerEvent::RtpReceived`] /
+    /// [`PeerEvent::RtcpReceived`] (tests, hosts that take all media raw).
+    pub raw_media_events: bool,
 }
 
 impl Default for PeerConfig {
@@ -47,6 +50,7 @@ impl Default for PeerConfig {
             unix_time_ms: 0,
             include_loopback: false,
             relay_only: false,
+            raw_media_events: false,
         }
     }
 }
@@ -245,17 +249,31 @@ pub enum PeerEvent {
     /// `sctp_cause_code`: the first cause code of the SCTP ABORT that ended the channel
     /// (W3C `RTCError.sctpCauseCode`), when the error is one.
     DataChannelError { channel: ChannelId, error: PeerError, sctp_cause_code: Option<u16> },
-    /// An RTP packet from the peer, SRTP checked and decrypted (header and payload). At most
-    /// [`MAX_QUEUED_MEDIA_EVENTS`] RTP/RTCP events wait to be polled; more are dropped and
-    /// counted ([`PeerStats::media_dropped_queue_full`]).
+    /// An RTP packet from the peer, SRTP checked and decrypted (header and payload), when
+    /// [`PeerConfig::raw_media_events`] asks for every one. At most
+    /// [`MAX_QUEUED_MEDIA_EVENTS`] media events (this, RTCP, frames, transceiver RTP) wait to
+    /// be polled; more are dropped and counted ([`PeerStats::media_dropped_queue_full`]).
     RtpReceived(Vec<u8>),
-    /// A (compound) RTCP packet from the peer, SRTCP checked and decrypted.
+    /// A (compound) RTCP packet from the peer, SRTCP checked and decrypted (as `RtpReceived`).
     RtcpReceived(Vec<u8>),
+    /// A complete encoded frame received on a transceiver (an Opus packet, a VP8/VP9 frame,
+    /// an H.264 access unit in Annex B, an AV1 temporal unit).
+    MediaFrame { transceiver: TransceiverId, ssrc: u32, mime_type: String, keyframe: bool, rtp_timestamp: u32, data: Vec<u8> },
+    /// An RTP packet received on a transceiver whose host asked for them
+    /// ([`Peer::set_deliver_rtp`]).
+    TransceiverRtp { transceiver: TransceiverId, packet: Vec<u8> },
+    /// The peer asked (RTCP PLI or FIR) for a key frame of what this transceiver sends.
+    KeyframeRequested { transceiver: TransceiverId },
 }
 
 
 mod channels;
 mod connection;
+mod transceiver;
+pub use transceiver::{
+    Encoding, TransceiverId, TransceiverInfo, TransceiverInit, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD, MAX_SEND_FRAME_BYTES,
+    MAX_TRANSCEIVERS,
+};
 mod relay;
 pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]

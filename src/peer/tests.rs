@@ -20,13 +20,16 @@ struct Pair {
     candidates: [Vec<IceCandidateInit>; 2],
     /// RTP and RTCP packets each side received (`(rtcp, packet)`).
     media: [Vec<(bool, Vec<u8>)>; 2],
+    /// Frames and keyframe requests each side received.
+    media_events: [Vec<PeerEvent>; 2],
 }
 
 impl Pair {
     fn new(seed: u64) -> Pair {
         let addrs: [SocketAddr; 2] = ["192.0.2.1:5000".parse().unwrap(), "192.0.2.2:6000".parse().unwrap()];
         let mk = |i: usize| {
-            let mut p = Peer::new(PeerConfig::default(), Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
+            let config = PeerConfig { raw_media_events: true, ..PeerConfig::default() };
+            let mut p = Peer::new(config, Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
             p.add_local_transport(0, addrs[i]);
             p
         };
@@ -37,6 +40,7 @@ impl Pair {
             connected_at: [None, None],
             candidates: [vec![], vec![]],
             media: [vec![], vec![]],
+            media_events: [vec![], vec![]],
         }
     }
 
@@ -50,6 +54,7 @@ impl Pair {
                     PeerEvent::IceCandidate(Some(c)) => self.candidates[i].push(c),
                     PeerEvent::RtpReceived(p) => self.media[i].push((false, p)),
                     PeerEvent::RtcpReceived(p) => self.media[i].push((true, p)),
+                    e @ (PeerEvent::MediaFrame { .. } | PeerEvent::KeyframeRequested { .. }) => self.media_events[i].push(e),
                     _ => {}
                 }
             }
@@ -433,4 +438,217 @@ fn received_media_waiting_to_be_polled_is_bounded() {
     pair.peers[OFFERER].send_rtp(now, &rtp_packet(9000, 1, &[0; 8])).unwrap();
     pair.deliver();
     assert_eq!(pair.media[ANSWERER].len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Transceivers and media
+// ---------------------------------------------------------------------------------------
+
+fn video_init(direction: crate::sdp::media::Direction, track: Option<&str>) -> TransceiverInit {
+    TransceiverInit {
+        kind: crate::sdp::media::MediaKind::Video,
+        direction,
+        stream_ids: vec!["stream-a".into()],
+        track_id: track.map(str::to_owned),
+        from_add_track: track.is_some(),
+        send_encodings: Vec::new(),
+    }
+}
+
+/// Offer from `from`, answer from the other side, candidates both ways, then run.
+fn negotiate(pair: &mut Pair, from: usize) {
+    let to = 1 - from;
+    let now = pair.now;
+    let offer = pair.peers[from].create_offer().expect("offer");
+    pair.peers[from].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.peers[to].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[to].create_answer().expect("answer");
+    pair.peers[to].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[from].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+    pair.trickle(from);
+    pair.trickle(to);
+    let until = pair.now + Duration::from_secs(2);
+    pair.run_until(until);
+}
+
+/// A VP8 frame of `len` bytes: the first byte's low bit clear marks a key frame (RFC 6386 §9.1).
+fn vp8_frame(key: bool, len: usize, fill: u8) -> Vec<u8> {
+    let mut f = vec![fill; len];
+    f[0] = if key { 0x10 } else { 0x11 };
+    f
+}
+
+fn frames_received(pair: &mut Pair, side: usize) -> Vec<(TransceiverId, bool, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    pair.drain_events();
+    for e in std::mem::take(&mut pair.media_events[side]) {
+        if let PeerEvent::MediaFrame { transceiver, keyframe, rtp_timestamp, data, mime_type, .. } = e {
+            assert_eq!(mime_type, "video/VP8");
+            out.push((transceiver, keyframe, rtp_timestamp, data));
+        }
+    }
+    out
+}
+
+/// A media-only session (no data channel): our offer has one video section, the answerer
+/// gets a transceiver for it (recvonly), DTLS connects without SCTP, and the frames written
+/// on one side come out whole, in order, as frames on the other.
+#[test]
+fn video_only_session_carries_frames() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(40);
+    let t = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendRecv, Some("track-1"))).unwrap();
+    assert!(pair.peers[OFFERER].is_negotiation_needed());
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    assert!(offer.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 97"), "{offer}");
+    assert!(offer.contains("a=msid:stream-a track-1"), "{offer}");
+    assert!(offer.contains("a=group:BUNDLE 0"), "{offer}");
+    assert!(!offer.contains("m=application"), "{offer}");
+    negotiate(&mut pair, OFFERER);
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected without SCTP");
+    assert!(!pair.peers[OFFERER].is_negotiation_needed());
+    let remote = pair.peers[ANSWERER].transceivers();
+    assert_eq!(remote.len(), 1);
+    let r = &remote[0];
+    assert_eq!((r.mid.as_deref(), r.direction, r.current_direction), (Some("0"), Direction::RecvOnly, Some(Direction::RecvOnly)));
+    assert!(r.receiving);
+    assert_eq!(r.remote_stream_ids, ["stream-a"]);
+    assert_eq!(r.codecs[0].name, "VP8");
+    let local = &pair.peers[OFFERER].transceivers()[0];
+    assert_eq!((local.current_direction, local.receiving), (Some(Direction::SendOnly), false));
+
+    let now = pair.now;
+    let mut sent = Vec::new();
+    for i in 0..10u64 {
+        let f = vp8_frame(i == 0, 500 + 1000 * i as usize, i as u8);
+        assert!(pair.peers[OFFERER].write_frame(now, t, i * 33_333, &f, None).unwrap());
+        sent.push(f);
+    }
+    pair.deliver();
+    let got = frames_received(&mut pair, ANSWERER);
+    assert_eq!(got.len(), 10);
+    for (i, (tid, key, ts, data)) in got.iter().enumerate() {
+        assert_eq!(*tid, r.id);
+        assert_eq!(*key, i == 0);
+        assert_eq!(data, &sent[i]);
+        assert_eq!(ts.wrapping_sub(got[0].2) as u64, i as u64 * 33_333 * 90 / 1000, "90 kHz from µs");
+    }
+    // Keyframe request travels back as RTCP PLI.
+    pair.peers[ANSWERER].request_keyframe(now, r.id).unwrap();
+    pair.deliver();
+    pair.drain_events();
+    assert!(pair.media_events[OFFERER].contains(&PeerEvent::KeyframeRequested { transceiver: t }), "PLI reached the sender");
+}
+
+/// The answerer's `addTrack` transceiver is taken by the offered section of its kind, so its
+/// answer sends: frames flow both ways on one m-line.
+#[test]
+fn add_track_transceiver_is_reused_by_a_remote_offer_and_sends_back() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(41);
+    let a = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendRecv, Some("ta"))).unwrap();
+    let b = pair.peers[ANSWERER].add_transceiver(video_init(Direction::SendRecv, Some("tb"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let tb = pair.peers[ANSWERER].transceivers();
+    assert_eq!(tb.len(), 1, "reused, not a second transceiver");
+    assert_eq!((tb[0].id, tb[0].current_direction), (b, Some(Direction::SendRecv)));
+    let ta = &pair.peers[OFFERER].transceivers()[0];
+    assert_eq!(ta.current_direction, Some(Direction::SendRecv));
+    let now = pair.now;
+    assert!(pair.peers[ANSWERER].write_frame(now, b, 0, &vp8_frame(true, 3000, 7), None).unwrap());
+    assert!(pair.peers[OFFERER].write_frame(now, a, 0, &vp8_frame(true, 200, 9), None).unwrap());
+    pair.deliver();
+    assert_eq!(frames_received(&mut pair, OFFERER).len(), 1);
+    assert_eq!(frames_received(&mut pair, ANSWERER).len(), 1);
+    assert!(!pair.peers[ANSWERER].is_negotiation_needed());
+    // A direction change needs negotiation; after it the answerer only receives.
+    pair.peers[ANSWERER].set_transceiver_direction(b, Direction::RecvOnly).unwrap();
+    assert!(pair.peers[ANSWERER].is_negotiation_needed());
+    negotiate(&mut pair, ANSWERER);
+    assert!(!pair.peers[ANSWERER].is_negotiation_needed());
+    assert_eq!(pair.peers[ANSWERER].transceivers()[0].current_direction, Some(Direction::RecvOnly));
+    let now = pair.now;
+    assert!(!pair.peers[ANSWERER].write_frame(now, b, 40_000, &vp8_frame(true, 100, 1), None).unwrap(), "not sending now");
+}
+
+/// Media first, then a data channel: the re-offer keeps the video m-line first and adds the
+/// data section; SCTP starts over the DTLS transport already connected.
+#[test]
+fn data_channel_added_to_a_media_session_by_renegotiation() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(42);
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let now = pair.now;
+    let c = pair.peers[OFFERER].create_data_channel(now, DataChannelInit { label: "late".into(), ..DataChannelInit::default() }).unwrap().0;
+    assert!(pair.peers[OFFERER].is_negotiation_needed());
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    let v = offer.find("m=video").unwrap();
+    let d = offer.find("m=application").unwrap();
+    assert!(v < d, "{offer}");
+    assert!(offer.contains("a=group:BUNDLE 0 1"), "{offer}");
+    negotiate(&mut pair, OFFERER);
+    let mut open = false;
+    let until = pair.now + Duration::from_secs(2);
+    pair.run_until(until);
+    while let Some(e) = pair.peers[OFFERER].poll_event() {
+        open |= e == PeerEvent::DataChannelOpen { channel: c };
+    }
+    // drain_events in run_until may have taken it: the channel's SCTP id is the sign either way.
+    assert!(open || pair.peers[OFFERER].sctp_stats().is_some(), "SCTP started");
+    assert!(pair.peers[OFFERER].sctp_stats().is_some());
+}
+
+/// Rollback of a remote offer removes the transceiver it created; stop() rejects the m-line
+/// in the next offer and the transceiver ends stopped on both sides.
+#[test]
+fn rollback_and_stop() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(43);
+    let a = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendRecv, Some("t"))).unwrap();
+    let now = pair.now;
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    assert_eq!(pair.peers[ANSWERER].transceivers().len(), 1);
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Rollback, "").unwrap();
+    assert!(pair.peers[ANSWERER].transceivers().is_empty(), "created by the offer, gone with it");
+    // Our own offer rolled back: the mid it gave is taken back.
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap();
+    assert_eq!(pair.peers[OFFERER].transceivers()[0].mid.as_deref(), Some("0"));
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Rollback), None).unwrap();
+    assert_eq!(pair.peers[OFFERER].transceivers()[0].mid, None);
+    negotiate(&mut pair, OFFERER);
+    assert_eq!(pair.peers[ANSWERER].transceivers().len(), 1);
+    pair.peers[OFFERER].stop_transceiver(a).unwrap();
+    assert!(pair.peers[OFFERER].transceivers()[0].stopping);
+    assert!(pair.peers[OFFERER].is_negotiation_needed());
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    assert!(offer.contains("m=video 0 "), "{offer}");
+    negotiate(&mut pair, OFFERER);
+    for side in [OFFERER, ANSWERER] {
+        let t = &pair.peers[side].transceivers()[0];
+        assert!(t.stopped && t.current_direction.is_none(), "side {side}: {t:?}");
+    }
+    assert!(!pair.peers[OFFERER].is_negotiation_needed());
+}
+
+/// Packets of an SSRC no section names, with no MID and a payload type no transceiver has,
+/// are dropped and counted; a frame too large is an error, not a panic.
+#[test]
+fn unrouted_media_is_counted_and_bad_frames_refused() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(44);
+    let t = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let now = pair.now;
+    let mut stray = rtp_packet(1, 0x1234, &[0; 10]);
+    stray[1] = 120; // a payload type no section has
+    pair.peers[OFFERER].send_rtp(now, &stray).unwrap();
+    pair.deliver();
+    assert_eq!(pair.peers[ANSWERER].stats().media_dropped_unrouted, 1);
+    let huge = vec![0u8; MAX_SEND_FRAME_BYTES + 1];
+    assert!(pair.peers[OFFERER].write_frame(now, t, 0, &huge, None).is_err());
+    assert!(pair.peers[OFFERER].write_frame(now, 999, 0, &[1], None).is_err());
+    assert!(pair.peers[OFFERER].write_frame(now, t, 0, &[0x10, 1, 2], Some("H264")).is_err(), "not negotiated");
 }

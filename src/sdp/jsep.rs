@@ -104,14 +104,18 @@ pub struct RemoteParams {
     /// `candidate:...` strings found on the data section's transport.
     pub candidates: Vec<String>,
     pub end_of_candidates: bool,
+    /// The data section (bundled with the transport), if any.
     pub data_mid: Option<String>,
     pub data_mline_index: Option<usize>,
-    /// The sections that share the data section's transport (its BUNDLE group, not rejected),
-    /// as `(mid, m-line index)`, the data section included: candidates may name any of them.
+    /// The section that carries the transport (the BUNDLE tag).
+    pub transport_mid: Option<String>,
+    pub transport_mline_index: Option<usize>,
+    /// The sections that share the transport (the BUNDLE group, not rejected), as
+    /// `(mid, m-line index)`: candidates may name any of them.
     pub bundled: Vec<(String, usize)>,
     /// Their audio/video sections, read ([`MediaSection`]), with their m-line index.
     pub media: Vec<(usize, MediaSection)>,
-    /// No usable data section (offer only), or its port is 0 without `a=bundle-only`.
+    /// No usable section (data, or audio/video over DTLS-SRTP): nothing to connect.
     /// When true the transport fields may be empty.
     pub rejected: bool,
 }
@@ -132,6 +136,8 @@ impl RemoteParams {
             end_of_candidates: false,
             data_mid: None,
             data_mline_index: None,
+            transport_mid: None,
+            transport_mline_index: None,
             bundled: Vec::new(),
             media: Vec::new(),
             rejected: true,
@@ -276,18 +282,14 @@ fn push_transport_attributes(a: &mut Vec<Attribute>, p: &LocalParams, setup: Set
     a.push(Attribute::value("setup", setup.as_str()));
 }
 
-fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup) -> MediaDescription {
+/// Our data section; `candidates`: it carries the bundle's candidates and default address
+/// (it is the BUNDLE tag, or the only section).
+fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup, candidates: bool) -> MediaDescription {
     let legacy = proto == PROTO_LEGACY_DTLS_SCTP;
     let port_text = p.sctp_port.to_string();
     let fmt = if legacy { port_text.as_str() } else { "webrtc-datachannel" };
     let mut m = MediaDescription::new(MediaType::Application, 9, proto, &[fmt]);
-    match default_candidate(&p.candidates) {
-        Some((addrtype, address, port)) => {
-            m.port = port;
-            m.connections.push(Connection { nettype: "IN".into(), addrtype: addrtype.into(), address: address.into() });
-        }
-        None => m.connections.push(null_connection()),
-    }
+    m.connections.push(null_connection());
     push_transport_attributes(&mut m.attributes, p, setup);
     let a = &mut m.attributes;
     if let Some(mid) = mid {
@@ -299,42 +301,124 @@ fn data_section(p: &LocalParams, proto: &str, mid: Option<&str>, setup: Setup) -
         a.push(Attribute::value("sctp-port", &port_text));
     }
     a.push(Attribute::value("max-message-size", &p.max_message_size.to_string()));
+    if candidates {
+        push_candidates(&mut m, p);
+    }
+    m
+}
+
+/// The gathered candidates, end-of-candidates and the default address (JSEP §5.2.1) on the
+/// section that carries the transport.
+fn push_candidates(m: &mut MediaDescription, p: &LocalParams) {
+    if let Some((addrtype, address, port)) = default_candidate(&p.candidates) {
+        m.port = port;
+        m.connections = vec![Connection { nettype: "IN".into(), addrtype: addrtype.into(), address: address.into() }];
+    }
     for c in &p.candidates {
         if let Ok(v) = candidate_value(c) {
-            a.push(Attribute::value("candidate", v));
+            m.attributes.push(Attribute::value("candidate", v));
         }
     }
     if p.end_of_candidates {
-        a.push(Attribute::flag("end-of-candidates"));
+        m.attributes.push(Attribute::flag("end-of-candidates"));
     }
-    m
+}
+
+/// One m-line of a description we write (an offer or an answer), in m-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalSection {
+    /// The data-channel section (`proto` as offered, e.g. legacy `DTLS/SCTP`).
+    Data { mid: Option<String>, proto: String },
+    /// An audio or video section: its RTP attributes (codecs, direction, msid, ssrcs...).
+    Media { proto: String, section: MediaSection },
+    /// A rejected (port 0) or stopped section: media, proto and formats as before, only `a=mid`.
+    Rejected { media: MediaType, proto: String, formats: Vec<String>, mid: Option<String> },
+}
+
+impl LocalSection {
+    pub fn mid(&self) -> Option<&str> {
+        match self {
+            LocalSection::Data { mid, .. } | LocalSection::Rejected { mid, .. } => mid.as_deref(),
+            LocalSection::Media { section, .. } => section.mid.as_deref(),
+        }
+    }
+    fn accepted(&self) -> bool {
+        !matches!(self, LocalSection::Rejected { .. })
+    }
+}
+
+/// A description of `sections` (JSEP §5.2.1 / §5.3.1): every accepted section carries our ICE
+/// credentials, fingerprints and `a=setup`; `bundle` (mids of accepted sections, tag first)
+/// becomes `a=group:BUNDLE`, and the tag carries the candidates and default address (RFC 8843
+/// §7.1.1: the transport is the tagged section's). With no group, the first accepted section
+/// carries them.
+pub fn build_description(p: &LocalParams, sections: &[LocalSection], bundle: &[&str], setup: Setup) -> SessionDescription {
+    let mut sd = base_session(p);
+    if !bundle.is_empty() {
+        sd.attributes.push(Attribute::value("group", &format!("BUNDLE {}", bundle.join(" "))));
+    }
+    sd.attributes.push(Attribute::value("msid-semantic", " WMS"));
+    let tag = match bundle.first() {
+        Some(t) => sections.iter().position(|s| s.accepted() && s.mid() == Some(t)),
+        None => sections.iter().position(LocalSection::accepted),
+    };
+    for (i, s) in sections.iter().enumerate() {
+        let carries = tag == Some(i);
+        let m = match s {
+            LocalSection::Data { mid, proto } => data_section(p, proto, mid.as_deref(), setup, carries),
+            LocalSection::Media { proto, section } => {
+                let mut m = MediaDescription::new(section.kind.media_type(), 9, proto, &[]);
+                m.connections.push(null_connection());
+                push_transport_attributes(&mut m.attributes, p, setup);
+                if let Some(mid) = &section.mid {
+                    m.attributes.push(Attribute::value("mid", mid));
+                }
+                section.write(&mut m);
+                if carries {
+                    push_candidates(&mut m, p);
+                }
+                m
+            }
+            LocalSection::Rejected { media, proto, formats, mid } => {
+                let mut m = MediaDescription::new(media.clone(), 0, proto, &[]);
+                m.formats = formats.clone();
+                m.connections.push(null_connection());
+                if let Some(mid) = mid {
+                    m.attributes.push(Attribute::value("mid", mid));
+                }
+                m
+            }
+        };
+        sd.media.push(m);
+    }
+    sd
 }
 
 /// Offer with one `m=application 9 UDP/DTLS/SCTP webrtc-datachannel` section, BUNDLEd,
 /// with our ICE credentials, fingerprints, `a=setup` from `p` (normally actpass), SCTP port,
 /// max message size, and the candidates gathered so far (JSEP §5.2.1).
 pub fn create_offer(p: &LocalParams) -> SessionDescription {
-    let mut sd = base_session(p);
-    sd.attributes.push(Attribute::value("group", &format!("BUNDLE {}", p.mid)));
-    sd.attributes.push(Attribute::value("msid-semantic", " WMS"));
-    sd.media.push(data_section(p, PROTO_UDP_DTLS_SCTP, Some(&p.mid), p.setup));
-    sd
+    let data = LocalSection::Data { mid: Some(p.mid.clone()), proto: PROTO_UDP_DTLS_SCTP.into() };
+    build_description(p, &[data], &[p.mid.as_str()], p.setup)
 }
 
-/// Offer with no media section: what createOffer() gives before any data channel exists
-/// (JSEP §5.2.1 adds an `m=application` section only once the first data channel is
-/// created; Chromium's offer on a fresh RTCPeerConnection is the session part alone).
-/// Applying it creates no transport.
+/// Offer with no media section: what createOffer() gives before any data channel or
+/// transceiver exists (JSEP §5.2.1 adds an `m=application` section only once the first data
+/// channel is created; Chromium's offer on a fresh RTCPeerConnection is the session part
+/// alone). Applying it creates no transport.
 pub fn create_empty_offer(p: &LocalParams) -> SessionDescription {
-    let mut sd = base_session(p);
-    sd.attributes.push(Attribute::value("msid-semantic", " WMS"));
-    sd
+    build_description(p, &[], &[], p.setup)
 }
 
-/// Whether `sd` has a data section that is not rejected (a description whose application
-/// creates an ICE/DTLS/SCTP transport).
+/// Whether `sd` has a data section that is not rejected.
 pub fn has_usable_data_section(sd: &SessionDescription) -> bool {
     sd.media.iter().any(|m| is_data_section(m) && !is_rejected(m))
+}
+
+/// Whether `sd` has a section that is not rejected and that we can use (data, or audio/video
+/// over DTLS-SRTP with rtcp-mux): applying it creates an ICE/DTLS transport.
+pub fn has_usable_section(sd: &SessionDescription) -> bool {
+    sd.media.iter().any(is_usable)
 }
 
 /// Whether `m` is a data-channel section we can use (RFC 8841, or the legacy
@@ -350,7 +434,21 @@ pub fn is_data_section(m: &MediaDescription) -> bool {
     }
 }
 
-fn is_rejected(m: &MediaDescription) -> bool {
+/// The RTP/AVPF profiles over DTLS-SRTP we use (RFC 5764 §8; TCP for ICE-TCP offers).
+const MEDIA_PROTOS: &[&str] = &[media::PROTO_RTP_SAVPF, "TCP/TLS/RTP/SAVPF"];
+
+/// Whether `m` is an audio/video section we can use: DTLS-SRTP with rtcp-mux (RFC 8843 §9.1
+/// requires it with BUNDLE; RFC 8829 §5.1.1 too).
+pub fn is_media_section(m: &MediaDescription) -> bool {
+    matches!(m.media, MediaType::Audio | MediaType::Video) && MEDIA_PROTOS.contains(&m.proto.as_str()) && m.has_attr("rtcp-mux")
+}
+
+fn is_usable(m: &MediaDescription) -> bool {
+    !is_rejected(m) && (is_data_section(m) || is_media_section(m))
+}
+
+/// Whether a section is rejected: port 0 without `a=bundle-only`.
+pub fn is_rejected(m: &MediaDescription) -> bool {
     m.port == 0 && !m.has_attr("bundle-only")
 }
 
@@ -362,6 +460,28 @@ fn bundle_groups(sd: &SessionDescription) -> impl Iterator<Item = Vec<&str>> {
             _ => None,
         }
     })
+}
+
+/// The sections that share one transport: the first usable section and, when it is in a
+/// BUNDLE group, the group's other sections that are not rejected. `(tag, members)`: the
+/// section whose transport attributes count (the group's first mid when that section is not
+/// rejected, else the first usable one) and the members' m-line indexes in m-line order.
+fn transport_group(sd: &SessionDescription) -> Option<(usize, Vec<usize>, Vec<&str>)> {
+    let first = sd.media.iter().position(is_usable)?;
+    let group: Vec<&str> =
+        sd.media.get(first)?.mid().and_then(|mid| bundle_groups(sd).find(|g| g.contains(&mid))).unwrap_or_default();
+    let tag = group
+        .first()
+        .and_then(|t| sd.media.iter().position(|m| m.mid() == Some(t)))
+        .filter(|i| sd.media.get(*i).is_some_and(|m| !is_rejected(m)))
+        .unwrap_or(first);
+    let members = (0..sd.media.len())
+        .filter(|&i| {
+            i == first
+                || sd.media.get(i).is_some_and(|m| !is_rejected(m) && m.mid().is_some_and(|mid| group.contains(&mid)))
+        })
+        .collect();
+    Some((tag, members, group))
 }
 
 /// Mids unique; BUNDLE groups name existing mids at most once; bundle-only sections are
@@ -394,121 +514,79 @@ fn setup_of(offer: &SessionDescription, m: &MediaDescription) -> Setup {
     m.attr("setup").or_else(|| offer.attr("setup")).and_then(Setup::parse).unwrap_or(Setup::Active)
 }
 
-/// Answer to `remote_offer` (JSEP §5.3.1): the first usable data section is accepted with
-/// the remote's mid and proto (legacy `DTLS/SCTP` answered with `a=sctpmap`). Audio and video
-/// sections BUNDLEd with it (rtcp-mux, `UDP/TLS/RTP/SAVPF`) are accepted to receive
-/// ([`answer_media_section`]: the codecs and header extensions we share, `recvonly` or
-/// `inactive`); every other section is answered rejected (same media and proto, port 0, the
-/// remote's formats, only `a=mid`). BUNDLE lists the accepted mids bundled in the offer, in
-/// its order. `a=setup` is `p.setup` unless the offer forces the other role
-/// ([`Setup::answer_to`]).
+/// Answer to `remote_offer` (JSEP §5.3.1) with the default media answer: audio and video
+/// sections sharing our transport are accepted to receive ([`answer_media`]).
 pub fn create_answer(remote_offer: &SessionDescription, p: &LocalParams) -> Result<SessionDescription, JsepError> {
+    create_answer_with(remote_offer, p, |_, offered| answer_media(offered, Direction::RecvOnly, None))
+}
+
+/// Answer to `remote_offer` (JSEP §5.3.1). The sections that share the offer's first usable
+/// transport (its BUNDLE group) are accepted: the first usable data section with the remote's
+/// mid and proto (legacy `DTLS/SCTP` answered with `a=sctpmap`), and each audio/video section
+/// that `media(m_line_index, offered)` answers (`None` rejects it; the closure gives the RTP
+/// attributes: codecs, direction, msid, ssrcs). Every other section is answered rejected
+/// (same media and proto, port 0, the remote's formats, only `a=mid`). BUNDLE lists the
+/// accepted mids of the offer's group, in its order. `a=setup` is `p.setup` unless the offer
+/// forces the other role ([`Setup::answer_to`]).
+pub fn create_answer_with(
+    remote_offer: &SessionDescription,
+    p: &LocalParams,
+    mut media: impl FnMut(usize, &MediaSection) -> Option<MediaSection>,
+) -> Result<SessionDescription, JsepError> {
     check_mids(remote_offer)?;
-    let data_index = remote_offer.media.iter().position(|m| is_data_section(m) && !is_rejected(m));
-    let data_mid = data_index.and_then(|i| remote_offer.media.get(i)).and_then(|m| m.mid());
-    let group: Vec<&str> = data_mid
-        .and_then(|mid| bundle_groups(remote_offer).find(|g| g.contains(&mid)))
-        .unwrap_or_default();
-    let setup = data_index
-        .and_then(|i| remote_offer.media.get(i))
-        .map_or(p.setup, |om| Setup::answer_to(setup_of(remote_offer, om), p.setup));
-    let mut sd = base_session(p);
-    let mut accepted: Vec<&str> = Vec::new();
+    let (tag, members, group) = transport_group(remote_offer).unwrap_or((usize::MAX, Vec::new(), Vec::new()));
+    let setup =
+        remote_offer.media.get(tag).map_or(p.setup, |om| Setup::answer_to(setup_of(remote_offer, om), p.setup));
+    let data_index = members.iter().copied().find(|&i| remote_offer.media.get(i).is_some_and(is_data_section));
+    let mut sections = Vec::with_capacity(remote_offer.media.len());
     for (i, om) in remote_offer.media.iter().enumerate() {
+        let mid = om.mid().map(str::to_owned);
         if Some(i) == data_index {
-            sd.media.push(data_section(p, &om.proto, om.mid(), setup));
-            accepted.extend(om.mid());
+            sections.push(LocalSection::Data { mid, proto: om.proto.clone() });
             continue;
         }
-        let bundled = om.mid().is_some_and(|mid| group.contains(&mid)) && !is_rejected(om);
-        if let Some(m) = bundled.then(|| answer_media_section(om, p, setup)).flatten() {
-            accepted.extend(om.mid());
-            sd.media.push(m);
-            continue;
+        let answered = (members.contains(&i) && is_media_section(om))
+            .then(|| MediaSection::parse(om).ok().flatten())
+            .flatten()
+            .and_then(|offered| media(i, &offered).map(|mut s| {
+                s.mid = offered.mid.clone();
+                s
+            }));
+        match answered {
+            Some(section) => sections.push(LocalSection::Media { proto: om.proto.clone(), section }),
+            None => sections.push(LocalSection::Rejected {
+                media: om.media.clone(),
+                proto: om.proto.clone(),
+                formats: om.formats.clone(),
+                mid,
+            }),
         }
-        let mut m = MediaDescription::new(om.media.clone(), 0, &om.proto, &[]);
-        m.formats = om.formats.clone();
-        m.connections.push(null_connection());
-        if let Some(mid) = om.mid() {
-            m.attributes.push(Attribute::value("mid", mid));
-        }
-        sd.media.push(m);
     }
+    let accepted: Vec<&str> = sections.iter().filter(|s| s.accepted()).filter_map(LocalSection::mid).collect();
     let listed: Vec<&str> = group.iter().copied().filter(|mid| accepted.contains(mid)).collect();
-    if !listed.is_empty() {
-        sd.attributes.insert(0, Attribute::value("group", &format!("BUNDLE {}", listed.join(" "))));
-    }
-    // RFC 8843 §7.3.1: the bundle's candidates belong to the tagged section (the group's
-    // first mid), which an offerer reads the transport from.
-    if let (Some(tag), Some(data)) = (listed.first().and_then(|t| sd.media.iter().position(|m| m.mid() == Some(t))), data_index) {
-        if tag != data {
-            move_candidates(&mut sd, data, tag);
-        }
-    }
-    Ok(sd)
+    Ok(build_description(p, &sections, &listed, setup))
 }
 
-/// Moves the candidate lines, end-of-candidates and default address of section `from` to `to`.
-fn move_candidates(sd: &mut SessionDescription, from: usize, to: usize) {
-    let Some(src) = sd.media.get_mut(from) else { return };
-    let (port, connections) = (src.port, src.connections.clone());
-    let moved: Vec<Attribute> = src
-        .attributes
-        .iter()
-        .filter(|a| a.name == "candidate" || a.name == "end-of-candidates")
-        .cloned()
-        .collect();
-    src.attributes.retain(|a| a.name != "candidate" && a.name != "end-of-candidates");
-    src.port = 9;
-    src.connections = vec![null_connection()];
-    if let Some(dst) = sd.media.get_mut(to) {
-        dst.port = port;
-        dst.connections = connections;
-        dst.attributes.extend(moved);
-    }
-}
-
-/// The m-line index and mid of the section that carries `sd`'s transport: the first mid of
-/// the BUNDLE group holding the data section, else the data section itself.
+/// The m-line index and mid of the section that carries `sd`'s transport (the BUNDLE tag of
+/// the first usable section's group, else that section).
 pub fn transport_section(sd: &SessionDescription) -> Option<(usize, String)> {
-    let data = sd.media.iter().position(|m| is_data_section(m) && !is_rejected(m))?;
-    let data_mid = sd.media.get(data)?.mid();
-    let tag = data_mid
-        .and_then(|mid| bundle_groups(sd).find(|g| g.contains(&mid)))
-        .and_then(|g| g.first().copied())
-        .and_then(|t| sd.media.iter().position(|m| m.mid() == Some(t) && !is_rejected(m)))
-        .unwrap_or(data);
+    let (tag, _, _) = transport_group(sd)?;
     Some((tag, sd.media.get(tag)?.mid()?.to_owned()))
 }
 
-/// The RTP/AVPF profiles over DTLS-SRTP we answer (RFC 5764 §8; TCP for ICE-TCP offers).
-const MEDIA_PROTOS: &[&str] = &[media::PROTO_RTP_SAVPF, "TCP/TLS/RTP/SAVPF"];
-
-/// Our answer to one offered audio/video section that shares the data section's transport:
-/// receive only (we have no track to send yet), with the codecs and header extensions both
-/// sides have ([`media::negotiate`]) and the transport attributes of the bundle (so the
-/// section can be the BUNDLE tag). `None` (the section is rejected): not a media section, no
-/// rtcp-mux (RFC 8843 §9.1 requires it with BUNDLE), another protocol, or no codec in common.
-pub fn answer_media_section(om: &MediaDescription, p: &LocalParams, setup: Setup) -> Option<MediaDescription> {
-    if !om.has_attr("rtcp-mux") || !MEDIA_PROTOS.contains(&om.proto.as_str()) {
-        return None;
-    }
-    let offered = MediaSection::parse(om).ok()??;
-    let answer = media::negotiate(
-        &offered,
-        &media::default_codecs(offered.kind),
-        &media::default_extensions(offered.kind),
-        Direction::RecvOnly,
-    )?;
-    let mut m = MediaDescription::new(om.media.clone(), 9, &om.proto, &[]);
-    m.connections.push(null_connection());
-    push_transport_attributes(&mut m.attributes, p, setup);
-    let a = &mut m.attributes;
-    if let Some(mid) = om.mid() {
-        a.push(Attribute::value("mid", mid));
-    }
-    answer.write(&mut m);
-    Some(m)
+/// Our RTP parameters for one offered audio/video section: the codecs and header extensions
+/// both sides have ([`media::negotiate`], our codecs `codecs` or the defaults), the direction
+/// from the offer and `wanted`. `None`: no codec in common (the section is rejected).
+pub fn answer_media(offered: &MediaSection, wanted: Direction, codecs: Option<&[media::Codec]>) -> Option<MediaSection> {
+    let defaults;
+    let ours = match codecs {
+        Some(c) if !c.is_empty() => c,
+        _ => {
+            defaults = media::default_codecs(offered.kind);
+            &defaults
+        }
+    };
+    media::negotiate(offered, ours, &media::default_extensions(offered.kind), wanted)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -557,57 +635,61 @@ fn parse_fingerprint(v: &str) -> Result<ParsedFingerprint, JsepError> {
 
 /// What the peer needs from a remote description (RFC 8839, 8842, 8841, 8843).
 ///
-/// The data section is the first usable one (in an offer: the first not rejected). ICE
-/// and DTLS attributes are read from the BUNDLE-tagged section when the data section is
-/// bundled, then the data section, then session level (media wins).
-/// An offer without a data section gives `Ok` with `rejected: true` and
-/// `data_mline_index: None` (the answer rejects everything); an answer without one is
-/// [`JsepError::NoDataSection`]. A rejected data section skips transport validation.
+/// The transport is the first usable section's (data, or audio/video over DTLS-SRTP with
+/// rtcp-mux) and its BUNDLE group's: ICE and DTLS attributes are read from the group's
+/// tagged section, then that first section, then session level (media wins). The data
+/// section is the first data section of the group.
+/// An offer without a usable section gives `Ok` with `rejected: true` (the answer rejects
+/// everything); so does an answer that rejected our data section (`data_mline_index` names
+/// it); an answer with no section of either kind is [`JsepError::NoDataSection`]. A rejected
+/// description skips transport validation.
 pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteParams, JsepError> {
     check_mids(desc)?;
-    let usable = desc.media.iter().position(|m| is_data_section(m) && !is_rejected(m));
-    let found = if is_offer {
-        usable
-    } else {
-        // An answer may reject other data sections before the accepted one (as ours do
-        // for an offer with several): the accepted one wins (found by fuzzing).
-        usable.or_else(|| desc.media.iter().position(is_data_section))
-    };
-    let Some((index, data)) = found.and_then(|i| desc.media.get(i).map(|m| (i, m))) else {
-        return if is_offer { Ok(RemoteParams::none()) } else { Err(JsepError::NoDataSection) };
-    };
     let mut out = RemoteParams::none();
-    out.data_mline_index = Some(index);
-    out.data_mid = data.mid().map(str::to_owned);
-    out.rejected = is_rejected(data);
     out.ice_lite = desc.has_attr("ice-lite");
+    let Some((tag, members, _)) = transport_group(desc) else {
+        if is_offer {
+            return Ok(out);
+        }
+        // An answer that rejected our sections: reported, not an error.
+        if let Some(index) = desc.media.iter().position(is_data_section) {
+            out.data_mline_index = Some(index);
+            out.data_mid = desc.media.get(index).and_then(|m| m.mid()).map(str::to_owned);
+            return Ok(out);
+        }
+        if desc.media.iter().any(|m| m.port == 0) {
+            return Ok(out);
+        }
+        return Err(JsepError::NoDataSection);
+    };
+    out.rejected = false;
+    out.transport_mline_index = Some(tag);
+    let first = members.first().copied().unwrap_or(tag);
+    let (Some(tagged), Some(first_section)) = (desc.media.get(tag), desc.media.get(first)) else {
+        return Err(JsepError::NoDataSection);
+    };
+    out.transport_mid = tagged.mid().map(str::to_owned);
+    let data = members.iter().copied().find(|&i| desc.media.get(i).is_some_and(is_data_section));
+    if let Some((index, data)) = data.and_then(|i| desc.media.get(i).map(|m| (i, m))) {
+        out.data_mline_index = Some(index);
+        out.data_mid = data.mid().map(str::to_owned);
+        // SCTP parameters live on the data section itself (RFC 8841 §5, §6).
+        if let Some(v) = data.attr("sctp-port") {
+            out.sctp_port = super::wire::parse_u16(v.trim()).filter(|p| *p != 0).ok_or(JsepError::BadSctpPort)?;
+        } else if data.proto == PROTO_LEGACY_DTLS_SCTP {
+            let f = data.formats.first().map(String::as_str).unwrap_or("");
+            out.sctp_port = super::wire::parse_u16(f).filter(|p| *p != 0).ok_or(JsepError::BadSctpPort)?;
+        }
+        if let Some(v) = data.attr("max-message-size") {
+            let n = super::wire::parse_u64(v.trim()).ok_or(JsepError::BadMaxMessageSize)?;
+            out.max_message_size = Some(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+    }
 
-    // SCTP parameters live on the data section itself (RFC 8841 §5, §6).
-    if let Some(v) = data.attr("sctp-port") {
-        out.sctp_port = super::wire::parse_u16(v.trim()).filter(|p| *p != 0).ok_or(JsepError::BadSctpPort)?;
-    } else if data.proto == PROTO_LEGACY_DTLS_SCTP {
-        let f = data.formats.first().map(String::as_str).unwrap_or("");
-        out.sctp_port = super::wire::parse_u16(f).filter(|p| *p != 0).ok_or(JsepError::BadSctpPort)?;
-    }
-    if let Some(v) = data.attr("max-message-size") {
-        let n = super::wire::parse_u64(v.trim()).ok_or(JsepError::BadMaxMessageSize)?;
-        out.max_message_size = Some(usize::try_from(n).unwrap_or(usize::MAX));
-    }
-    if out.rejected {
-        return Ok(out);
-    }
-
-    // The transport: the BUNDLE-tagged section when the data section is bundled.
-    let tagged = data.mid().and_then(|mid| {
-        bundle_groups(desc)
-            .find(|g| g.contains(&mid))
-            .and_then(|g| g.first().copied())
-            .and_then(|tag| desc.media.iter().find(|m| m.mid() == Some(tag)))
-            .filter(|m| !is_rejected(m))
-    });
-    let levels: Vec<&[Attribute]> = match tagged {
-        Some(t) if !core::ptr::eq(t, data) => vec![&t.attributes, &data.attributes, &desc.attributes],
-        _ => vec![&data.attributes, &desc.attributes],
+    let levels: Vec<&[Attribute]> = if tag != first {
+        vec![&tagged.attributes, &first_section.attributes, &desc.attributes]
+    } else {
+        vec![&tagged.attributes, &desc.attributes]
     };
     let lookup = |name: &str| {
         levels.iter().find_map(|l| l.iter().find(|a| a.name == name).map(|a| a.value.as_deref().unwrap_or("")))
@@ -652,16 +734,12 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
     }
 
     // The sections sharing this transport, and the audio/video ones among them.
-    let group: Vec<&str> = data.mid().and_then(|mid| bundle_groups(desc).find(|g| g.contains(&mid))).unwrap_or_default();
-    for (i, m) in desc.media.iter().enumerate() {
-        let shares = i == index || m.mid().is_some_and(|mid| group.contains(&mid)) && !is_rejected(m);
-        if !shares {
-            continue;
-        }
+    for &i in &members {
+        let Some(m) = desc.media.get(i) else { continue };
         if let Some(mid) = m.mid() {
             out.bundled.push((mid.to_owned(), i));
         }
-        if i != index {
+        if is_media_section(m) {
             match MediaSection::parse(m) {
                 Ok(Some(section)) => out.media.push((i, section)),
                 Ok(None) => {}
@@ -671,9 +749,11 @@ pub fn parse_remote(desc: &SessionDescription, is_offer: bool) -> Result<RemoteP
     }
 
     let mut transport = levels.first().copied().unwrap_or(&[]);
-    if !transport.iter().any(|a| a.name == "candidate") && data.attributes.iter().any(|a| a.name == "candidate") {
-        // Some stacks put the bundle's candidates on the data section: taken from there.
-        transport = &data.attributes;
+    if !transport.iter().any(|a| a.name == "candidate") {
+        // Some stacks put the bundle's candidates on another section of it: taken from there.
+        if let Some(m) = members.iter().filter_map(|&i| desc.media.get(i)).find(|m| m.has_attr("candidate")) {
+            transport = &m.attributes;
+        }
     }
     for a in transport.iter().filter(|a| a.name == "candidate").take(MAX_CANDIDATES) {
         out.candidates.push(format!("candidate:{}", a.value.as_deref().unwrap_or("")));

@@ -177,7 +177,7 @@ impl Codec {
         }
     }
 
-    fn with_fmtp(mut self, fmtp: &str) -> Codec {
+    pub fn with_fmtp(mut self, fmtp: &str) -> Codec {
         self.fmtp = parse_fmtp(fmtp);
         self
     }

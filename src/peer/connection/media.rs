@@ -1,0 +1,787 @@
+//! The media half of [`Peer`]: transceivers through JSEP (our offers' and answers' audio/video
+//! sections, what applied descriptions negotiated, rollback), negotiation-needed for them, and
+//! the RTP plane (frames and packets sent for a transceiver, received packets routed to one and
+//! assembled into frames, keyframe requests).
+
+use super::*;
+use crate::codec::{self, FrameAssembler};
+use crate::rtp::rtcp::{self, RtcpPacket};
+use crate::rtp::{HeaderExtensions, RtpHeader, RtpPacket};
+use crate::sdp::jsep::LocalSection;
+use crate::sdp::media::{self as sdpmedia, Codec, Direction, MediaKind, MediaSection, Ssrc};
+use crate::sdp::MediaDescription;
+
+use super::super::transceiver::*;
+
+/// Inbound streams (SSRCs) one transceiver assembles frames for (simulcast layers and an
+/// SSRC change); packets of more are counted by `inbound_rtp` only.
+const MAX_RECEIVE_STREAMS_PER_TRANSCEIVER: usize = 4;
+
+/// Our codec for an SDP codec (H.264 only in packetization mode 1, the one we packetize).
+fn codec_of(c: &Codec) -> Option<codec::Codec> {
+    let k = codec::Codec::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(&c.name))?;
+    if k == codec::Codec::H264 && c.fmtp_value("packetization-mode") != Some("1") {
+        return None;
+    }
+    Some(k)
+}
+
+/// `kind/name` as W3C `mimeType` writes it.
+pub(crate) fn mime_type(kind: MediaKind, c: &Codec) -> String {
+    c.mime_type(kind)
+}
+
+impl Peer {
+    fn transceiver(&self, id: TransceiverId) -> Result<&Transceiver, PeerError> {
+        self.transceivers.iter().find(|t| t.id == id).ok_or_else(|| err(ErrorKind::InvalidState, "no such transceiver"))
+    }
+
+    fn transceiver_mut(&mut self, id: TransceiverId) -> Result<&mut Transceiver, PeerError> {
+        self.transceivers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| err(ErrorKind::InvalidState, "no such transceiver"))
+    }
+
+    fn new_transceiver(&mut self, init: TransceiverInit, created_by_remote_offer: bool) -> Result<TransceiverId, PeerError> {
+        if self.transceivers.len() >= MAX_TRANSCEIVERS {
+            return Err(err(ErrorKind::Operation, "too many transceivers"));
+        }
+        let id = self.next_transceiver_id;
+        self.next_transceiver_id += 1;
+        let ssrc = self.fresh_ssrc();
+        let rtx_ssrc = self.fresh_ssrc();
+        let timestamp_offset = self.rng.u32();
+        let sequence = self.rng.u32() as u16;
+        self.transceivers.push(Transceiver {
+            id,
+            kind: init.kind,
+            direction: init.direction,
+            proposed_mid: None,
+            stopping: false,
+            from_add_track: init.from_add_track,
+            created_by_remote_offer,
+            codec_preferences: Vec::new(),
+            stream_ids: init.stream_ids,
+            track_id: init.track_id,
+            encodings: init.send_encodings,
+            ssrc,
+            rtx_ssrc,
+            neg: Negotiation::default(),
+            send: SendStream {
+                packetizer: None,
+                sequence,
+                timestamp_offset,
+                packets: 0,
+                bytes: 0,
+                frames: 0,
+                last_timestamp: None,
+            },
+            receive: Vec::new(),
+            deliver_rtp: false,
+        });
+        Ok(id)
+    }
+
+    /// An SSRC none of our streams uses (RFC 3550 §8.1: random).
+    fn fresh_ssrc(&mut self) -> u32 {
+        loop {
+            let s = self.rng.u32();
+            if s != 0 && !self.transceivers.iter().any(|t| t.ssrc == s || t.rtx_ssrc == s) {
+                return s;
+            }
+        }
+    }
+
+    /// W3C `addTransceiver()` / `addTrack()`: a new transceiver, not yet in any description
+    /// (negotiation is needed).
+    pub fn add_transceiver(&mut self, init: TransceiverInit) -> Result<TransceiverId, PeerError> {
+        self.check_open()?;
+        self.new_transceiver(init, false)
+    }
+
+    /// The transceivers, in creation order.
+    pub fn transceivers(&self) -> Vec<TransceiverInfo> {
+        self.transceivers.iter().map(Transceiver::info).collect()
+    }
+
+    pub fn set_transceiver_direction(&mut self, id: TransceiverId, direction: Direction) -> Result<(), PeerError> {
+        self.check_open()?;
+        let t = self.transceiver_mut(id)?;
+        if t.stopping || t.neg.stopped {
+            return Err(err(ErrorKind::InvalidState, "the transceiver is stopped"));
+        }
+        t.direction = direction;
+        Ok(())
+    }
+
+    /// W3C `stop()`: the transceiver stops sending and receiving at once and its m-line is
+    /// rejected by the next offer (stopped once that is negotiated; a transceiver never
+    /// negotiated is stopped at once).
+    pub fn stop_transceiver(&mut self, id: TransceiverId) -> Result<(), PeerError> {
+        self.check_open()?;
+        let t = self.transceiver_mut(id)?;
+        if t.neg.stopped {
+            return Ok(());
+        }
+        t.stopping = true;
+        if t.neg.mid.is_none() && t.proposed_mid.is_none() {
+            t.neg.stopped = true;
+        }
+        t.receive.clear();
+        Ok(())
+    }
+
+    /// W3C `setCodecPreferences()`: `codecs` (each must match one of ours) order our offers'
+    /// and answers' codecs; empty resets to the defaults.
+    pub fn set_codec_preferences(&mut self, id: TransceiverId, codecs: Vec<Codec>) -> Result<(), PeerError> {
+        self.check_open()?;
+        let kind = self.transceiver(id)?.kind;
+        let ours = sdpmedia::default_codecs(kind);
+        let mut prefs = Vec::with_capacity(codecs.len());
+        for c in &codecs {
+            if c.name.eq_ignore_ascii_case("rtx") {
+                continue; // RTX follows the codec it repairs
+            }
+            let mine = ours
+                .iter()
+                .find(|m| m.matches(c))
+                .ok_or_else(|| err(ErrorKind::InvalidModification, format!("codec {} is not supported", c.name)))?;
+            if !prefs.contains(mine) {
+                prefs.push(mine.clone());
+            }
+        }
+        if !codecs.is_empty() && prefs.is_empty() {
+            return Err(err(ErrorKind::InvalidModification, "codec preferences name no media codec"));
+        }
+        self.transceiver_mut(id)?.codec_preferences = prefs;
+        Ok(())
+    }
+
+    /// The sender's track (`replaceTrack`, `removeTrack`, `addTrack` reusing a transceiver).
+    pub fn set_sender_track(&mut self, id: TransceiverId, track_id: Option<String>) -> Result<(), PeerError> {
+        self.check_open()?;
+        let t = self.transceiver_mut(id)?;
+        if track_id.is_none() {
+            t.send.packetizer = None;
+        }
+        t.track_id = track_id;
+        Ok(())
+    }
+
+    pub fn set_sender_streams(&mut self, id: TransceiverId, stream_ids: Vec<String>) -> Result<(), PeerError> {
+        self.check_open()?;
+        self.transceiver_mut(id)?.stream_ids = stream_ids;
+        Ok(())
+    }
+
+    /// Whether received RTP packets of this transceiver are handed to the host
+    /// ([`PeerEvent::TransceiverRtp`]) besides being assembled into frames.
+    pub fn set_deliver_rtp(&mut self, id: TransceiverId, on: bool) -> Result<(), PeerError> {
+        self.transceiver_mut(id)?.deliver_rtp = on;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------
+    // JSEP
+    // -----------------------------------------------------------------------------------
+
+    /// A mid no section of `prev` and no transceiver uses (JSEP §5.2.1: short, unique).
+    fn fresh_mid(&self, prev: Option<&SessionDescription>, taken: &[String]) -> String {
+        let used = |m: &str| {
+            taken.iter().any(|t| t == m)
+                || prev.is_some_and(|p| p.media.iter().any(|s| s.mid() == Some(m)))
+                || self.transceivers.iter().any(|t| t.neg.mid.as_deref() == Some(m) || t.proposed_mid.as_deref() == Some(m))
+        };
+        (0u32..).map(|n| n.to_string()).find(|m| !used(m)).unwrap_or_default()
+    }
+
+    /// Our RTP attributes for transceiver `i` in an offer.
+    fn offer_section(&self, i: usize, mid: &str) -> MediaSection {
+        let t = &self.transceivers[i];
+        let (codecs, extensions) = match &t.neg.local {
+            // A negotiated section offers again what it negotiated (same payload types).
+            Some(l) if t.codec_preferences.is_empty() => (l.codecs.clone(), l.extensions.clone()),
+            _ => {
+                let codecs = if t.codec_preferences.is_empty() {
+                    sdpmedia::default_codecs(t.kind)
+                } else {
+                    t.codec_preferences.clone()
+                };
+                (codecs, sdpmedia::default_extensions(t.kind))
+            }
+        };
+        let mut s = MediaSection {
+            kind: t.kind,
+            mid: Some(mid.to_owned()),
+            direction: t.direction,
+            codecs,
+            extensions,
+            rtcp_mux: true,
+            rtcp_rsize: true,
+            msids: Vec::new(),
+            ssrcs: Vec::new(),
+            ssrc_groups: Vec::new(),
+            rids: Vec::new(),
+            simulcast: None,
+        };
+        self.add_sender_attributes(i, &mut s);
+        s
+    }
+
+    /// JSEP §5.2.1: a section that sends names its track (`a=msid`) and SSRCs (`a=ssrc`
+    /// with the CNAME; `a=ssrc-group:FID` with the RTX SSRC).
+    fn add_sender_attributes(&self, i: usize, s: &mut MediaSection) {
+        let t = &self.transceivers[i];
+        let Some(track) = t.track_id.as_deref().filter(|_| s.direction.sends()) else { return };
+        if t.stream_ids.is_empty() {
+            s.msids.push(("-".into(), track.into()));
+        }
+        for stream in &t.stream_ids {
+            s.msids.push((stream.clone(), track.into()));
+        }
+        let msid = s.msids.first().map(|(st, tr)| format!("{st} {tr}"));
+        let rtx = s.codecs.iter().any(|c| c.rtx.is_some());
+        s.ssrcs.push(Ssrc { ssrc: t.ssrc, cname: Some(self.cname.clone()), msid: msid.clone() });
+        if rtx {
+            s.ssrcs.push(Ssrc { ssrc: t.rtx_ssrc, cname: Some(self.cname.clone()), msid });
+            s.ssrc_groups.push(("FID".into(), vec![t.ssrc, t.rtx_ssrc]));
+        }
+    }
+
+    /// The m-lines of our next offer (JSEP §5.2.1/§5.2.2): those of the last applied local
+    /// description in their order (a stopped or stopping transceiver's rejected), then a new
+    /// section for each transceiver not in a description yet, then the data section once a
+    /// channel exists. Gives the sections and the BUNDLE group (every accepted mid).
+    pub(super) fn offer_sections(&mut self, data_wanted: bool) -> (Vec<LocalSection>, Vec<String>) {
+        let prev = self
+            .pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())
+            .and_then(|d| SessionDescription::parse(&d.sdp).ok());
+        let mut sections = Vec::new();
+        let mut taken: Vec<String> = Vec::new();
+        let mut data_done = false;
+        for m in prev.iter().flat_map(|p| p.media.iter()) {
+            let mid = m.mid().map(str::to_owned);
+            taken.extend(mid.clone());
+            if jsep::is_data_section(m) && !jsep::is_rejected(m) {
+                sections.push(LocalSection::Data { mid, proto: jsep::PROTO_UDP_DTLS_SCTP.into() });
+                data_done = true;
+                continue;
+            }
+            let t = mid.as_deref().and_then(|mid| {
+                self.transceivers
+                    .iter()
+                    .position(|t| t.neg.mid.as_deref() == Some(mid) || t.proposed_mid.as_deref() == Some(mid))
+            });
+            match t {
+                Some(i) if !self.transceivers[i].stopping && !self.transceivers[i].neg.stopped => {
+                    let mid = mid.unwrap_or_default();
+                    let proto = if jsep::is_media_section(m) { m.proto.clone() } else { sdpmedia::PROTO_RTP_SAVPF.into() };
+                    sections.push(LocalSection::Media { proto, section: self.offer_section(i, &mid) });
+                }
+                _ => sections.push(rejected_like(m)),
+            }
+        }
+        for i in 0..self.transceivers.len() {
+            let t = &self.transceivers[i];
+            if t.neg.mid.is_some() || t.stopping || t.neg.stopped {
+                continue;
+            }
+            if t.proposed_mid.as_ref().is_some_and(|m| taken.contains(m)) {
+                continue;
+            }
+            let mid = match t.proposed_mid.clone() {
+                Some(m) => m,
+                None => self.fresh_mid(prev.as_ref(), &taken),
+            };
+            taken.push(mid.clone());
+            self.transceivers[i].proposed_mid = Some(mid.clone());
+            let section = self.offer_section(i, &mid);
+            sections.push(LocalSection::Media { proto: sdpmedia::PROTO_RTP_SAVPF.into(), section });
+        }
+        if data_wanted && !data_done {
+            if taken.contains(&self.data_mid) || self.transceivers.iter().any(|t| t.proposed_mid.as_ref() == Some(&self.data_mid)) {
+                self.data_mid = self.fresh_mid(prev.as_ref(), &taken);
+            }
+            taken.push(self.data_mid.clone());
+            sections.push(LocalSection::Data { mid: Some(self.data_mid.clone()), proto: jsep::PROTO_UDP_DTLS_SCTP.into() });
+        }
+        let bundle = sections
+            .iter()
+            .filter(|s| !matches!(s, LocalSection::Rejected { .. }))
+            .filter_map(|s| s.mid().map(str::to_owned))
+            .collect();
+        (sections, bundle)
+    }
+
+    /// Our answer's RTP attributes for the offered section at `mline` (its transceiver was
+    /// associated when the offer was applied): `None` rejects it (stopped, no common codec).
+    pub(super) fn answer_section(&self, offered: &MediaSection) -> Option<MediaSection> {
+        let mid = offered.mid.as_deref()?;
+        let i = self.transceivers.iter().position(|t| t.neg.mid.as_deref() == Some(mid))?;
+        let t = &self.transceivers[i];
+        if t.stopping || t.neg.stopped {
+            return None;
+        }
+        let prefs = (!t.codec_preferences.is_empty()).then_some(t.codec_preferences.as_slice());
+        let mut s = jsep::answer_media(offered, t.direction, prefs)?;
+        s.rtcp_rsize = offered.rtcp_rsize;
+        self.add_sender_attributes(i, &mut s);
+        Some(s)
+    }
+
+    /// Saves the transceivers' negotiation state before an offer is applied in `stable`.
+    pub(super) fn snapshot_transceivers(&mut self) {
+        if self.transceivers_before_offer.is_none() {
+            self.transceivers_before_offer =
+                Some(self.transceivers.iter().map(|t| (t.id, t.neg.clone(), t.proposed_mid.clone())).collect());
+        }
+    }
+
+    /// Rollback (W3C `setLocalDescription/setRemoteDescription({type: 'rollback'})`): the
+    /// transceivers as they were before the offer; those the remote offer created are
+    /// removed unless a track was attached to them since (they stay, unassociated).
+    pub(super) fn rollback_transceivers(&mut self) {
+        let Some(saved) = self.transceivers_before_offer.take() else { return };
+        self.transceivers.retain(|t| saved.iter().any(|(id, ..)| *id == t.id) || !t.created_by_remote_offer || t.track_id.is_some());
+        for t in &mut self.transceivers {
+            match saved.iter().find(|(id, ..)| *id == t.id) {
+                Some((_, neg, proposed)) => {
+                    t.neg = neg.clone();
+                    t.proposed_mid = proposed.clone();
+                }
+                None => {
+                    t.neg = Negotiation::default();
+                    t.created_by_remote_offer = false;
+                    t.from_add_track = true;
+                }
+            }
+        }
+    }
+
+    /// A local offer or answer was applied: transceivers take the mids it gave them, and an
+    /// answer fixes their negotiated direction (stopping ones are stopped).
+    pub(super) fn apply_local_media(&mut self, desc: &SessionDescription, answer: bool) {
+        for m in &desc.media {
+            let Some(mid) = m.mid() else { continue };
+            let Some(t) = self
+                .transceivers
+                .iter_mut()
+                .find(|t| t.neg.mid.as_deref() == Some(mid) || t.proposed_mid.as_deref() == Some(mid))
+            else {
+                continue;
+            };
+            if t.neg.mid.is_none() {
+                t.neg.mid = Some(mid.to_owned());
+            }
+            t.proposed_mid = None;
+            let section = (!jsep::is_rejected(m)).then(|| MediaSection::parse(m).ok().flatten()).flatten();
+            if answer {
+                match &section {
+                    Some(s) if !t.stopping => t.neg.current_direction = Some(s.direction),
+                    _ => stop(t),
+                }
+            }
+            t.neg.local = section;
+        }
+        if answer {
+            self.transceivers_before_offer = None;
+        }
+    }
+
+    /// A remote offer or answer was applied (`remote` read from `desc`): an offer's sections
+    /// are associated with transceivers (by mid, else one `addTrack` made of the same kind,
+    /// else a new `recvonly` one); each transceiver keeps the remote section (the payload types
+    /// to send with) and whether it receives; a rejected section stops its transceiver.
+    pub(super) fn apply_remote_media(&mut self, desc: &SessionDescription, remote: &RemoteParams, offer: bool) -> Result<(), PeerError> {
+        for (i, m) in desc.media.iter().enumerate() {
+            let Some(kind) = MediaKind::from_media_type(&m.media) else { continue };
+            let Some(mid) = m.mid() else { continue };
+            let accepted = remote.media.iter().find(|(idx, _)| *idx == i).map(|(_, s)| s.clone());
+            let mut found = self.transceivers.iter().position(|t| t.neg.mid.as_deref() == Some(mid));
+            if found.is_none() && offer && accepted.is_some() {
+                found = self.transceivers.iter().position(|t| {
+                    t.from_add_track && t.kind == kind && t.neg.mid.is_none() && !t.stopping && !t.neg.stopped
+                });
+                if found.is_none() {
+                    let init = TransceiverInit {
+                        kind,
+                        direction: Direction::RecvOnly,
+                        stream_ids: Vec::new(),
+                        track_id: None,
+                        from_add_track: false,
+                        send_encodings: Vec::new(),
+                    };
+                    self.new_transceiver(init, true)?;
+                    found = Some(self.transceivers.len() - 1);
+                }
+            }
+            let Some(ti) = found else { continue };
+            let t = &mut self.transceivers[ti];
+            if t.neg.mid.is_none() {
+                t.neg.mid = Some(mid.to_owned());
+                t.proposed_mid = None;
+            }
+            match accepted {
+                Some(section) => {
+                    if offer {
+                        t.neg.receiving = section.direction.sends();
+                    } else {
+                        t.neg.receiving = section.direction.sends();
+                        if t.stopping {
+                            stop(t);
+                        } else {
+                            t.neg.current_direction = Some(section.direction.reverse());
+                        }
+                    }
+                    t.neg.remote = Some(section);
+                }
+                None => stop(t),
+            }
+        }
+        if !offer {
+            self.transceivers_before_offer = None;
+        }
+        Ok(())
+    }
+
+    /// W3C "check if negotiation is needed", transceiver part (`local` is the current local
+    /// description, `local_is_offer` its type).
+    pub(super) fn media_negotiation_needed(&self) -> bool {
+        let local_is_offer = self.current_local.as_ref().is_some_and(|d| d.ty == SdpType::Offer);
+        self.transceivers.iter().any(|t| {
+            if t.neg.stopped {
+                return false;
+            }
+            if t.stopping || t.neg.mid.is_none() {
+                return true;
+            }
+            let Some(local) = &t.neg.local else { return true };
+            let wanted = if local_is_offer {
+                t.direction
+            } else {
+                t.neg.remote.as_ref().map_or(t.direction, |r| Direction::answer(r.direction, t.direction))
+            };
+            if local.direction != wanted {
+                return true;
+            }
+            if t.direction.sends() {
+                let streams: Vec<&str> =
+                    local.msids.iter().map(|(s, _)| s.as_str()).filter(|s| *s != "-").collect();
+                let ours: Vec<&str> = t.stream_ids.iter().map(String::as_str).collect();
+                if streams != ours {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+
+    // -----------------------------------------------------------------------------------
+    // RTP
+    // -----------------------------------------------------------------------------------
+
+    /// Sends one encoded frame on transceiver `id`: packetized for the negotiated codec
+    /// (`codec_name` picks one of the negotiated ones; the first by default), RTP timestamp
+    /// from `timestamp_us`, SRTP protected. `Ok(false)`: not sent (not negotiated to send, no
+    /// track, no path or keys yet), as a browser's sender drops what its track produces then.
+    pub fn write_frame(
+        &mut self,
+        now: Time,
+        id: TransceiverId,
+        timestamp_us: u64,
+        data: &[u8],
+        codec_name: Option<&str>,
+    ) -> Result<bool, PeerError> {
+        self.check_open()?;
+        if data.len() > MAX_SEND_FRAME_BYTES {
+            return Err(err(ErrorKind::Operation, "frame too large"));
+        }
+        let ti = self.transceivers.iter().position(|t| t.id == id).ok_or_else(|| err(ErrorKind::InvalidState, "no such transceiver"))?;
+        let t = &self.transceivers[ti];
+        if !t.sending() || self.srtp.is_none() || self.send_path().is_none() {
+            self.stats.media_frames_not_sent += 1;
+            return Ok(false);
+        }
+        let Some(remote) = t.neg.remote.as_ref() else { return Ok(false) };
+        let chosen = remote.codecs.iter().find(|c| {
+            codec_of(c).is_some() && codec_name.is_none_or(|n| c.name.eq_ignore_ascii_case(n))
+        });
+        let Some(sdp_codec) = chosen.cloned() else {
+            return Err(err(ErrorKind::Operation, "no negotiated codec for this frame"));
+        };
+        let Some(kind) = codec_of(&sdp_codec) else { return Ok(false) };
+        let ext_ids = (
+            remote.extension_id(sdpmedia::ext::MID),
+            remote.extension_id(sdpmedia::ext::ABS_SEND_TIME),
+            remote.extension_id(sdpmedia::ext::TRANSPORT_CC),
+        );
+        let mid = t.neg.mid.clone().unwrap_or_default();
+        let picture_id = self.rng.u32() as u16;
+        let t = &mut self.transceivers[ti];
+        if t.send.packetizer.as_ref().is_none_or(|(k, _)| *k != kind) {
+            t.send.packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
+        }
+        let Some((_, packetizer)) = t.send.packetizer.as_mut() else { return Ok(false) };
+        let payloads = packetizer
+            .packetize(data, MAX_RTP_PAYLOAD)
+            .map_err(|e| err(ErrorKind::Operation, format!("cannot packetize the frame: {e}")))?;
+        let ticks = (u128::from(timestamp_us) * u128::from(sdp_codec.clock_rate) / 1_000_000) as u32;
+        let timestamp = t.send.timestamp_offset.wrapping_add(ticks);
+        let ssrc = t.ssrc;
+        let mut packets = Vec::with_capacity(payloads.len());
+        for p in &payloads {
+            let seq = t.send.sequence;
+            t.send.sequence = seq.wrapping_add(1);
+            let abs = abs_send_time(now);
+            let twcc = self.twcc_sequence.to_be_bytes();
+            let mut ext = HeaderExtensions::new();
+            if let Some(id) = ext_ids.0 {
+                let _ = ext.push(id, mid.as_bytes());
+            }
+            if let Some(id) = ext_ids.1 {
+                let _ = ext.push(id, &abs);
+            }
+            if let Some(id) = ext_ids.2 {
+                let _ = ext.push(id, &twcc);
+                self.twcc_sequence = self.twcc_sequence.wrapping_add(1);
+            }
+            let mut header = RtpHeader::new(sdp_codec.payload_type, seq, timestamp, ssrc);
+            header.marker = p.marker;
+            header.extensions = ext;
+            let mut out = Vec::with_capacity(header.encoded_len() + p.data.len() + 16);
+            RtpPacket::new(header, &p.data)
+                .encode(&mut out)
+                .map_err(|e| err(ErrorKind::Operation, format!("cannot write RTP: {e}")))?;
+            t.send.packets += 1;
+            t.send.bytes += p.data.len() as u64;
+            packets.push(out);
+        }
+        t.send.frames += 1;
+        t.send.last_timestamp = Some((timestamp, now));
+        for p in packets {
+            self.protect_and_queue(&p, false)?;
+        }
+        self.pump(now);
+        Ok(true)
+    }
+
+    /// Sends one RTP packet the application wrote for transceiver `id`: its SSRC becomes the
+    /// sender's; the rest (payload type, sequence number, timestamp, extensions) is the
+    /// application's. `Ok(false)` as for [`Peer::write_frame`].
+    pub fn write_rtp(&mut self, now: Time, id: TransceiverId, packet: &[u8]) -> Result<bool, PeerError> {
+        self.check_open()?;
+        let t = self.transceiver(id)?;
+        if RtpPacket::parse(packet).is_err() {
+            return Err(err(ErrorKind::Operation, "not an RTP packet"));
+        }
+        if !t.sending() || self.srtp.is_none() || self.send_path().is_none() {
+            self.stats.media_frames_not_sent += 1;
+            return Ok(false);
+        }
+        let mut p = packet.to_vec();
+        p[8..12].copy_from_slice(&t.ssrc.to_be_bytes());
+        let payload = RtpPacket::parse(&p).map(|r| r.payload.len()).unwrap_or(0) as u64;
+        let t = self.transceiver_mut(id)?;
+        t.send.packets += 1;
+        t.send.bytes += payload;
+        self.protect_and_queue(&p, false)?;
+        self.pump(now);
+        Ok(true)
+    }
+
+    /// Asks the sender of what transceiver `id` receives for a key frame (RFC 4585 PLI).
+    pub fn request_keyframe(&mut self, now: Time, id: TransceiverId) -> Result<(), PeerError> {
+        self.check_open()?;
+        let t = self.transceiver(id)?;
+        let Some(media_ssrc) = t.receive.first().map(|r| r.ssrc).or_else(|| t.neg.remote.as_ref().and_then(|r| r.ssrcs.first().map(|s| s.ssrc))) else {
+            return Ok(());
+        };
+        let pli = RtcpPacket::Pli(rtcp::Pli { sender_ssrc: t.ssrc, media_ssrc });
+        let mut out = Vec::new();
+        if rtcp::encode_compound(&[pli], &mut out).is_ok() && self.srtp.is_some() && self.send_path().is_some() {
+            self.protect_and_queue(&out, true)?;
+            self.pump(now);
+        }
+        Ok(())
+    }
+
+    /// The transceiver (index) an inbound RTP packet belongs to (RFC 8843 §9.2): its SSRC if
+    /// already routed, else its MID header extension, else an `a=ssrc` of a remote section,
+    /// else a payload type only one receiving transceiver has. Routes learned are kept (up
+    /// to [`MAX_ROUTED_SSRCS`]).
+    fn route(&mut self, rtp: &RtpPacket<'_>) -> Option<usize> {
+        let ssrc = rtp.header.ssrc;
+        if let Some(&(_, id)) = self.ssrc_routes.iter().find(|(s, _)| *s == ssrc) {
+            return self.transceivers.iter().position(|t| t.id == id);
+        }
+        let by_mid = self.transceivers.iter().position(|t| {
+            let (Some(mid), Some(remote)) = (t.neg.mid.as_deref(), t.neg.remote.as_ref()) else { return false };
+            remote.extension_id(sdpmedia::ext::MID).and_then(|id| rtp.header.extensions.get(id)) == Some(mid.as_bytes())
+        });
+        let found = by_mid
+            .or_else(|| {
+                self.transceivers
+                    .iter()
+                    .position(|t| t.neg.remote.as_ref().is_some_and(|r| r.ssrcs.iter().any(|s| s.ssrc == ssrc)))
+            })
+            .or_else(|| {
+                let pt = rtp.header.payload_type;
+                let mut with_pt = self
+                    .transceivers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.neg.receiving && t.neg.remote.as_ref().is_some_and(|r| r.codec_for(pt).is_some()));
+                match (with_pt.next(), with_pt.next()) {
+                    (Some((i, _)), None) => Some(i),
+                    _ => None,
+                }
+            })?;
+        if self.ssrc_routes.len() < MAX_ROUTED_SSRCS {
+            self.ssrc_routes.push((ssrc, self.transceivers[found].id));
+        }
+        Some(found)
+    }
+
+    /// An RTP packet SRTP accepted: routed to its transceiver, assembled into frames
+    /// ([`PeerEvent::MediaFrame`]) and, when asked, handed over as is. Returns for
+    /// `inbound_rtp` what assembly did: frames completed, those of several packets, and the
+    /// stream's dropped frames so far.
+    pub(super) fn receive_rtp(&mut self, packet: &[u8]) -> (u64, u64, u64) {
+        let Ok(rtp) = RtpPacket::parse(packet) else { return (0, 0, 0) };
+        let Some(ti) = self.route(&rtp) else {
+            self.stats.media_dropped_unrouted += 1;
+            return (0, 0, 0);
+        };
+        let t = &self.transceivers[ti];
+        if !t.neg.receiving || t.stopping || t.neg.stopped {
+            return (0, 0, 0);
+        }
+        let Some(remote) = t.neg.remote.as_ref() else { return (0, 0, 0) };
+        let pt = rtp.header.payload_type;
+        let Some(sdp_codec) = remote.codec_for(pt) else { return (0, 0, 0) };
+        let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
+        let mime = mime_type(t.kind, sdp_codec);
+        let Some(kind) = kind else { return (0, 0, 0) };
+        let id = t.id;
+        // RFC 4588 §4: an RTX packet carries the original sequence number first; it repairs
+        // the stream of the transceiver's (first) media SSRC.
+        let (ssrc, seq, payload) = if codec_pt != pt {
+            let (Some(osn), Some(first)) = (rtp.payload.get(..2), t.receive.first()) else { return (0, 0, 0) };
+            (first.ssrc, u16::from_be_bytes([osn[0], osn[1]]), &rtp.payload[2..])
+        } else {
+            (rtp.header.ssrc, rtp.header.sequence_number, rtp.payload)
+        };
+        let deliver = t.deliver_rtp;
+        let t = &mut self.transceivers[ti];
+        let si = match t.receive.iter().position(|r| r.ssrc == ssrc) {
+            Some(i) => i,
+            None if t.receive.len() < MAX_RECEIVE_STREAMS_PER_TRANSCEIVER => {
+                t.receive.push(ReceiveStream {
+                    ssrc,
+                    codec: kind,
+                    assembler: FrameAssembler::new(codec::new_depacketizer(kind)),
+                });
+                t.receive.len() - 1
+            }
+            None => return (0, 0, 0),
+        };
+        let stream = &mut t.receive[si];
+        if stream.codec != kind {
+            stream.codec = kind;
+            stream.assembler = FrameAssembler::new(codec::new_depacketizer(kind));
+        }
+        // A payload the depacketizer refuses is counted by the assembler (malformed).
+        let _ = stream.assembler.handle_packet(payload, rtp.header.marker, seq, rtp.header.timestamp);
+        let (mut frames, mut multi) = (0, 0);
+        let mut out = Vec::new();
+        while let Some(f) = stream.assembler.poll_frame() {
+            frames += 1;
+            multi += u64::from(f.first_seq != f.last_seq);
+            out.push(f);
+        }
+        let dropped = stream.assembler.stats().frames_dropped;
+        for f in out {
+            self.queue_media_event(PeerEvent::MediaFrame {
+                transceiver: id,
+                ssrc,
+                mime_type: mime.clone(),
+                keyframe: f.keyframe,
+                rtp_timestamp: f.timestamp,
+                data: f.data,
+            });
+        }
+        if deliver {
+            self.queue_media_event(PeerEvent::TransceiverRtp { transceiver: id, packet: packet.to_vec() });
+        }
+        (frames, multi, dropped)
+    }
+
+    /// A (compound) RTCP packet SRTCP accepted: keyframe requests for what we send become
+    /// [`PeerEvent::KeyframeRequested`].
+    pub(super) fn receive_rtcp(&mut self, packet: &[u8]) {
+        let Ok(packets) = rtcp::parse_compound(packet) else { return };
+        for p in packets {
+            let media_ssrcs: Vec<u32> = match &p {
+                RtcpPacket::Pli(pli) => vec![pli.media_ssrc],
+                RtcpPacket::Fir(fir) => fir.entries.iter().map(|e| e.ssrc).collect(),
+                _ => continue,
+            };
+            for ssrc in media_ssrcs {
+                if let Some(t) = self.transceivers.iter().find(|t| t.ssrc == ssrc && t.sending()) {
+                    let ev = PeerEvent::KeyframeRequested { transceiver: t.id };
+                    if !self.events.contains(&ev) {
+                        self.events.push_back(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn queue_media_event(&mut self, ev: PeerEvent) {
+        if self.media_events_queued >= MAX_QUEUED_MEDIA_EVENTS {
+            self.stats.media_dropped_queue_full += 1;
+            return;
+        }
+        self.media_events_queued += 1;
+        self.events.push_back(ev);
+    }
+
+    /// SRTP-protects `packet` and queues it on the selected path.
+    pub(super) fn protect_and_queue(&mut self, packet: &[u8], rtcp: bool) -> Result<(), PeerError> {
+        let path = self.send_path();
+        let (Some(srtp), Some((transport, destination))) = (self.srtp.as_mut(), path) else {
+            return Err(err(ErrorKind::InvalidState, "SRTP is not keyed or there is no path to the peer"));
+        };
+        let mut data = Vec::with_capacity(packet.len() + srtp.profile().rtcp_overhead());
+        data.extend_from_slice(packet);
+        let r = if rtcp { srtp.protect_rtcp(&mut data) } else { srtp.protect_rtp(&mut data) };
+        r.map_err(|e| err(ErrorKind::Operation, format!("SRTP refused the packet: {e}")))?;
+        self.transmits.push_back(Transmit { transport, destination, data });
+        Ok(())
+    }
+}
+
+/// A transceiver's section is stopped (W3C "stop the RTCRtpTransceiver", once negotiated).
+fn stop(t: &mut Transceiver) {
+    t.neg.stopped = true;
+    t.neg.current_direction = None;
+    t.neg.receiving = false;
+    t.stopping = false;
+    t.receive.clear();
+}
+
+/// A section of a previous description kept in a new offer, rejected.
+fn rejected_like(m: &MediaDescription) -> LocalSection {
+    LocalSection::Rejected { media: m.media.clone(), proto: m.proto.clone(), formats: m.formats.clone(), mid: m.mid().map(str::to_owned) }
+}
+
+/// abs-send-time (webrtc.org): seconds in 6.18 fixed point, 24 bits.
+fn abs_send_time(now: Time) -> [u8; 3] {
+    let us = now.as_micros();
+    let v = ((us << 18) / 1_000_000) as u32 & 0x00ff_ffff;
+    let b = v.to_be_bytes();
+    [b[1], b[2], b[3]]
+}

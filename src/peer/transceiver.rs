@@ -1,0 +1,162 @@
+//! Transceivers (W3C `RTCRtpTransceiver`, JSEP §4.1.1): one per audio/video m-line, with
+//! what the descriptions negotiated for it and the state of its sending and receiving RTP
+//! streams. The [`Peer`](super::Peer) owns them; hosts see [`TransceiverInfo`] snapshots.
+
+use crate::codec::{Depacketizer, FrameAssembler, Packetizer};
+use crate::sdp::media::{Codec, Direction, HeaderExtension, MediaKind, MediaSection};
+
+/// Handle of one transceiver inside a [`Peer`](super::Peer).
+pub type TransceiverId = u32;
+
+/// Most transceivers one peer keeps (stopped ones included until their m-line is gone;
+/// each remote offer's audio/video section may create one).
+pub const MAX_TRANSCEIVERS: usize = 256;
+/// Remote SSRCs routed to transceivers (learned from `a=ssrc`, the MID header extension or a
+/// payload type); packets of further SSRCs are dropped and counted.
+pub const MAX_ROUTED_SSRCS: usize = 1024;
+/// Largest RTP payload we send (a 1200-byte datagram budget minus header, extensions and the
+/// SRTP tag, as browsers keep their packets under common tunnel MTUs).
+pub const MAX_RTP_PAYLOAD: usize = 1100;
+/// Largest encoded frame accepted from the application (a 4K key frame fits).
+pub const MAX_SEND_FRAME_BYTES: usize = crate::codec::MAX_FRAME_BYTES;
+
+/// W3C `RTCRtpEncodingParameters`, as far as the core uses them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Encoding {
+    pub rid: Option<String>,
+    pub active: bool,
+    pub max_bitrate: Option<u32>,
+    pub max_framerate: Option<f64>,
+    pub scale_resolution_down_by: Option<f64>,
+}
+
+/// `addTransceiver()` / `addTrack()` arguments, validated by the JS layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransceiverInit {
+    pub kind: MediaKind,
+    pub direction: Direction,
+    /// The sender's `MediaStream` ids (`a=msid`).
+    pub stream_ids: Vec<String>,
+    /// The sender's track id, when it has a track.
+    pub track_id: Option<String>,
+    /// Created by `addTrack()`: a remote offer's section of the same kind may take it.
+    pub from_add_track: bool,
+    pub send_encodings: Vec<Encoding>,
+}
+
+/// What a host (and the W3C layer) sees of one transceiver.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransceiverInfo {
+    pub id: TransceiverId,
+    pub kind: MediaKind,
+    pub mid: Option<String>,
+    pub direction: Direction,
+    /// The direction negotiated by the last answer (`None` before one, or once stopped).
+    pub current_direction: Option<Direction>,
+    pub stopping: bool,
+    pub stopped: bool,
+    /// The `a=msid` stream ids of the remote section.
+    pub remote_stream_ids: Vec<String>,
+    /// The applied descriptions let this transceiver receive (the answer's direction, or the
+    /// remote offer's reversed).
+    pub receiving: bool,
+    /// The negotiated codecs (the remote section's payload types) and header extensions.
+    pub codecs: Vec<Codec>,
+    pub header_extensions: Vec<HeaderExtension>,
+    pub rtcp_reduced_size: bool,
+    pub sender_ssrc: u32,
+    pub sender_rtx_ssrc: Option<u32>,
+    pub remote_ssrcs: Vec<u32>,
+    pub stream_ids: Vec<String>,
+    pub track_id: Option<String>,
+    pub encodings: Vec<Encoding>,
+}
+
+/// The part of a transceiver that descriptions change: saved before an offer is applied and
+/// restored by its rollback.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Negotiation {
+    pub mid: Option<String>,
+    pub current_direction: Option<Direction>,
+    pub stopped: bool,
+    /// The remote description's section for this transceiver (codecs with its payload types).
+    pub remote: Option<MediaSection>,
+    /// Our section in the last applied local description.
+    pub local: Option<MediaSection>,
+    pub receiving: bool,
+}
+
+/// One sending or receiving RTP stream's sequence state.
+pub(super) struct SendStream {
+    pub packetizer: Option<(crate::codec::Codec, Box<dyn Packetizer>)>,
+    pub sequence: u16,
+    pub timestamp_offset: u32,
+    pub packets: u64,
+    pub bytes: u64,
+    pub frames: u64,
+    /// The last frame's RTP timestamp and the time it was sent.
+    pub last_timestamp: Option<(u32, crate::time::Time)>,
+}
+
+pub(super) struct ReceiveStream {
+    pub ssrc: u32,
+    pub codec: crate::codec::Codec,
+    pub assembler: FrameAssembler<Box<dyn Depacketizer>>,
+}
+
+pub(super) struct Transceiver {
+    pub id: TransceiverId,
+    pub kind: MediaKind,
+    pub direction: Direction,
+    /// The mid `create_offer` gave it before a description carrying it was applied.
+    pub proposed_mid: Option<String>,
+    pub stopping: bool,
+    pub from_add_track: bool,
+    /// Created by applying a remote offer (removed by that offer's rollback).
+    pub created_by_remote_offer: bool,
+    pub codec_preferences: Vec<Codec>,
+    pub stream_ids: Vec<String>,
+    pub track_id: Option<String>,
+    pub encodings: Vec<Encoding>,
+    pub ssrc: u32,
+    pub rtx_ssrc: u32,
+    pub neg: Negotiation,
+    pub send: SendStream,
+    pub receive: Vec<ReceiveStream>,
+    /// Hand received RTP packets to the host (`PeerEvent::RtpReceived`).
+    pub deliver_rtp: bool,
+}
+
+impl Transceiver {
+    pub fn info(&self) -> TransceiverInfo {
+        let remote = self.neg.remote.as_ref();
+        TransceiverInfo {
+            id: self.id,
+            kind: self.kind,
+            mid: self.neg.mid.clone(),
+            direction: self.direction,
+            current_direction: if self.neg.stopped { None } else { self.neg.current_direction },
+            stopping: self.stopping,
+            stopped: self.neg.stopped,
+            remote_stream_ids: remote
+                .map(|r| r.msids.iter().filter(|(s, _)| s != "-").map(|(s, _)| s.clone()).collect())
+                .unwrap_or_default(),
+            receiving: self.neg.receiving && !self.neg.stopped,
+            codecs: remote.map(|r| r.codecs.clone()).unwrap_or_default(),
+            header_extensions: remote.map(|r| r.extensions.clone()).unwrap_or_default(),
+            rtcp_reduced_size: remote.is_some_and(|r| r.rtcp_rsize),
+            sender_ssrc: self.ssrc,
+            sender_rtx_ssrc: (self.kind == MediaKind::Video).then_some(self.rtx_ssrc),
+            remote_ssrcs: remote.map(|r| r.ssrcs.iter().map(|s| s.ssrc).collect()).unwrap_or_default(),
+            stream_ids: self.stream_ids.clone(),
+            track_id: self.track_id.clone(),
+            encodings: self.encodings.clone(),
+        }
+    }
+
+    /// Whether this transceiver sends now: negotiated to, not stopped, with a track.
+    pub fn sending(&self) -> bool {
+        !self.neg.stopped && !self.stopping && self.track_id.is_some()
+            && self.neg.current_direction.is_some_and(Direction::sends)
+    }
+}

@@ -9,11 +9,15 @@ use crate::rtp::{
     TransportCc, MAX_NACK_ITEMS,
 };
 
+/// NACK items per packet we build: one under [`MAX_NACK_ITEMS`], which the parser accepts
+/// but `RtcpPacket::encode` refuses (its count check goes through a `u8`).
+pub const NACK_ITEMS_PER_PACKET: usize = MAX_NACK_ITEMS - 1;
+
 /// Generic NACKs for these lost sequence numbers (in increasing, wrapping order): one
-/// packet per [`MAX_NACK_ITEMS`] items.
+/// packet per [`NACK_ITEMS_PER_PACKET`] items.
 pub fn nacks(sender_ssrc: u32, media_ssrc: u32, lost: &[u16]) -> Vec<RtcpPacket> {
     nack_items(lost)
-        .chunks(MAX_NACK_ITEMS)
+        .chunks(NACK_ITEMS_PER_PACKET)
         .map(|items| {
             RtcpPacket::Nack(Nack {
                 sender_ssrc,

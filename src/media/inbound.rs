@@ -63,7 +63,7 @@ pub struct RtcpInboundStats {
 #[derive(Clone, Debug, Default)]
 pub struct RtcpInbound {
     /// `(sender ssrc, media ssrc, last FIR seq)`, oldest first.
-    fir_seen: Vec<(u32, u32, u8)>,
+    pub(super) fir_seen: Vec<(u32, u32, u8)>,
     stats: RtcpInboundStats,
 }
 

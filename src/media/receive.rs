@@ -9,8 +9,9 @@ pub const MAX_DROPOUT: u16 = 3000;
 /// RFC 3550 A.1: a packet at most this far behind the highest is late (reordered or
 /// duplicate); further behind, it starts a suspected restart.
 pub const MAX_MISORDER: u16 = 100;
-/// Sequence numbers behind the highest whose reception we remember, to count duplicates.
-const DUPLICATE_WINDOW: u64 = 1024;
+/// Sequence numbers behind the highest whose reception we remember, to count duplicates:
+/// [`MAX_MISORDER`] rounded up to whole words (a packet further behind is not late).
+const DUPLICATE_WINDOW: u64 = 128;
 const CUMULATIVE_LOST_MIN: i64 = -(1 << 23);
 const CUMULATIVE_LOST_MAX: i64 = (1 << 23) - 1;
 
@@ -21,7 +22,8 @@ pub enum SeqOutcome {
     New,
     /// Behind the highest, not seen before: reordered (or a retransmission).
     Late,
-    /// Already received (within the last 1024): counted in `duplicates`, not in `received`.
+    /// Already received (within the last [`MAX_MISORDER`]): counted in `duplicates`, not in
+    /// `received`.
     Duplicate,
     /// A jump beyond [`MAX_DROPOUT`] / [`MAX_MISORDER`]: ignored until the next packet
     /// follows it, which restarts the sequence (RFC 3550 A.1, the source restarted).
@@ -38,6 +40,19 @@ pub struct RemoteSender {
     pub received_at: Time,
     /// SRs received from this source.
     pub reports_received: u64,
+}
+
+/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+const NTP_UNIX_OFFSET_SECS: u64 = 2_208_988_800;
+
+impl RemoteSender {
+    /// The SR's NTP time as milliseconds since the Unix epoch (W3C `remoteTimestamp`),
+    /// `None` before 1970 (a sender whose NTP clock is not wall-clock time).
+    pub fn remote_timestamp_ms(&self) -> Option<f64> {
+        let secs = (self.info.ntp_time >> 32).checked_sub(NTP_UNIX_OFFSET_SECS)?;
+        let frac = (self.info.ntp_time & 0xffff_ffff) as f64 / 4_294_967_296.0;
+        Some((secs as f64 + frac) * 1000.0)
+    }
 }
 
 /// Reception statistics of one remote SSRC: feed every packet to
@@ -72,6 +87,8 @@ pub struct ReceiveStats {
     restarts: u64,
     last_sr: Option<RemoteSender>,
     last_packet_at: Option<Time>,
+    /// Packets (duplicates included) when the last report block was made.
+    packets_at_report: u64,
 }
 
 impl ReceiveStats {
@@ -94,6 +111,7 @@ impl ReceiveStats {
             restarts: 0,
             last_sr: None,
             last_packet_at: None,
+            packets_at_report: 0,
         }
     }
 
@@ -284,6 +302,12 @@ impl ReceiveStats {
         f64::from(self.jitter()) / f64::from(self.clock_rate)
     }
 
+    /// Whether a packet came since the last report block (RFC 3550 §6.4: reports cover
+    /// the sources heard from since the last report).
+    pub fn heard_since_report(&self) -> bool {
+        self.started && self.received + self.duplicates != self.packets_at_report
+    }
+
     /// When the last packet came.
     pub fn last_packet_at(&self) -> Option<Time> {
         self.last_packet_at
@@ -310,6 +334,7 @@ impl ReceiveStats {
         if !self.started {
             return None;
         }
+        self.packets_at_report = self.received + self.duplicates;
         let expected = self.expected();
         let expected_interval = expected - self.expected_prior;
         self.expected_prior = expected;

@@ -62,6 +62,22 @@ impl RtcpScheduler {
         self.next
     }
 
+    /// If the regular report is due at `now`, schedules the next one and builds it (see
+    /// [`build_reports`]).
+    pub fn poll_reports<'a>(
+        &mut self,
+        now: Time,
+        senders: impl IntoIterator<Item = &'a mut SendStats>,
+        receivers: impl IntoIterator<Item = &'a mut ReceiveStats>,
+        receiver_ssrc: u32,
+        cname: &str,
+    ) -> Option<Vec<Vec<RtcpPacket>>> {
+        if !self.poll_due(now) {
+            return None;
+        }
+        Some(build_reports(now, senders, receivers, receiver_ssrc, cname))
+    }
+
     /// Whether the compound is due at `now`; if so, schedules the next one.
     pub fn poll_due(&mut self, now: Time) -> bool {
         if now < self.next {
@@ -96,7 +112,8 @@ fn sdes_chunk_len(cname: &[u8]) -> usize {
 }
 
 /// The regular compound packets at `now` (RFC 3550 §6.1, §6.4): an SR for every sender
-/// that has sent, report blocks for every receive source heard from, and an SDES CNAME
+/// that has sent, report blocks for every receive source heard from since the last report
+/// ([`ReceiveStats::heard_since_report`]), and an SDES CNAME
 /// chunk for each SSRC reporting. Each compound starts with an SR or RR and ends with the
 /// SDES; blocks go into the first SR (at most 31), then into RRs stacked after it (§6.4.2);
 /// what does not fit in [`MAX_RTCP_COMPOUND_LEN`] starts another compound. Without a sender
@@ -119,6 +136,7 @@ pub fn build_reports<'a>(
         .collect();
     let mut blocks: VecDeque<ReportBlock> = receivers
         .into_iter()
+        .filter(|r| r.heard_since_report())
         .filter_map(|r| r.report_block(now))
         .collect();
     let reporter = srs.front().map_or(receiver_ssrc, |s| s.ssrc);

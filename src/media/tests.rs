@@ -179,7 +179,10 @@ fn cumulative_lost_is_clamped_to_24_bits() {
         reports: vec![b],
         extension: Vec::new(),
     });
-    assert_eq!(parse_compound(&encode(std::slice::from_ref(&rr))).unwrap(), vec![rr]);
+    assert_eq!(
+        parse_compound(&encode(std::slice::from_ref(&rr))).unwrap(),
+        vec![rr]
+    );
 }
 
 #[test]
@@ -1082,4 +1085,110 @@ fn fuzz_inbound_with_random_and_mutated_rtcp() {
     }
     assert!(ok > 1000, "{ok}");
     assert!(inbound.stats().malformed > 1000);
+}
+
+#[test]
+fn reports_only_cover_sources_heard_since_the_last_one() {
+    let mut recv = receivers(2);
+    let mut sched = RtcpScheduler::new(ms(0), REPORT_INTERVAL_AUDIO, Rng::seeded(1));
+    assert!(sched
+        .poll_reports(ms(0), [], recv.iter_mut(), 7, "x")
+        .is_none());
+    let at = sched.poll_timeout();
+    let c = sched.poll_reports(at, [], recv.iter_mut(), 7, "x").unwrap();
+    assert_eq!(check_compound(&c[0], "x").len(), 2);
+    // Only the second source sends again.
+    recv[1].on_packet(at, 2, 0, 90_000);
+    assert!(!recv[0].heard_since_report());
+    let c = build_reports(at, [], recv.iter_mut(), 7, "x");
+    let blocks = check_compound(&c[0], "x");
+    assert_eq!(
+        blocks.iter().map(|b| b.ssrc).collect::<Vec<_>>(),
+        vec![1001]
+    );
+}
+
+#[test]
+fn remote_timestamp_from_ntp() {
+    let sender = RemoteSender {
+        info: SenderInfo {
+            // 2001-09-09T01:46:40Z (10^9 s after 1970) and a half.
+            ntp_time: ((2_208_988_800u64 + 1_000_000_000) << 32) | 0x8000_0000,
+            ..SenderInfo::default()
+        },
+        received_at: ms(0),
+        reports_received: 1,
+    };
+    assert_eq!(sender.remote_timestamp_ms(), Some(1_000_000_000_500.0));
+    let early = RemoteSender {
+        info: SenderInfo::default(),
+        ..sender
+    };
+    assert_eq!(early.remote_timestamp_ms(), None);
+}
+
+/// Sender and receiver over a lossy path: the receiver NACKs what is missing, the sender
+/// answers with RTX, the receiver reads the OSN and counts the recovery.
+#[test]
+fn nack_to_rtx_loop_recovers_losses() {
+    let (media, rtx_ssrc, receiver) = (0x1111, 0x2222, 0x3333);
+    let mut history = RtxHistory::new(Some(RtxConfig {
+        ssrc: rtx_ssrc,
+        payload_types: vec![(96, 97)],
+        first_seq: 9000,
+    }));
+    let mut nacker = NackGenerator::new();
+    let mut unwrap = SeqUnwrapper::new();
+    let mut sender_inbound = RtcpInbound::new();
+    let mut got = std::collections::BTreeSet::new();
+    let rtt = Duration::from_millis(40);
+    let lost = [65533u16, 65534, 2, 7];
+    for i in 0..20u16 {
+        let seq = 65530u16.wrapping_add(i);
+        let now = ms(u64::from(i) * 10);
+        let packet = rtp(
+            96,
+            seq,
+            u32::from(i) * 3000,
+            media,
+            &[u8::try_from(i).unwrap(); 50],
+        );
+        history.on_packet_sent(&packet);
+        if !lost.contains(&seq) {
+            let p = RtpPacket::parse(&packet).unwrap();
+            nacker.on_packet(now, unwrap.unwrap(p.header.sequence_number));
+            got.insert(seq);
+        }
+        // The receiver asks, the sender answers 20 ms later, the RTX arrives 20 ms after.
+        let ask = nacker.poll_nack(now, rtt);
+        if ask.is_empty() {
+            continue;
+        }
+        for nack in feedback::nacks(receiver, media, &ask) {
+            let bytes = encode(&[nack]);
+            let actions = sender_inbound
+                .handle_rtcp(now + Duration::from_millis(20), &bytes, |s| s == media)
+                .unwrap();
+            for a in actions {
+                let RtcpAction::NackReceived { seqs, .. } = a else {
+                    panic!()
+                };
+                for r in history.on_nack(now + Duration::from_millis(20), rtt, &seqs) {
+                    let p = RtpPacket::parse(&r.packet).unwrap();
+                    assert_eq!(p.header.ssrc, rtx_ssrc);
+                    let (osn, payload) = p.payload.split_at(2);
+                    let osn = u16::from_be_bytes([osn[0], osn[1]]);
+                    assert_eq!(osn, r.original_seq);
+                    assert_eq!(payload.len(), 50);
+                    nacker.on_packet(now + Duration::from_millis(40), unwrap.unwrap(osn));
+                    got.insert(osn);
+                }
+            }
+        }
+    }
+    assert_eq!(got.len(), 20);
+    assert_eq!(nacker.pending(), 0);
+    assert_eq!(nacker.stats().recovered, 4);
+    assert_eq!(history.stats().retransmitted_packets, 4);
+    assert_eq!(history.next_rtx_seq(), 9004);
 }

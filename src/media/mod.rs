@@ -20,6 +20,23 @@
 //! * [`RtcpInbound`]: a received compound turned into [`RtcpAction`]s for the owner to
 //!   route (report blocks to the [`SendStats`] of that SSRC, NACKs to its [`RtxHistory`] ...).
 //!
+//! # How the owner drives it
+//!
+//! Per remote SSRC: a [`ReceiveStats`], a [`NackGenerator`] (if `nack` was negotiated) and a
+//! [`KeyframeRequester`]. Per local SSRC: a [`SendStats`] and an [`RtxHistory`]. Per
+//! transport: a [`TwccRecorder`], an [`RtcpScheduler`] and an [`RtcpInbound`].
+//!
+//! * RTP received: `ReceiveStats::on_packet`, `NackGenerator::on_packet` (extended
+//!   sequence number; for an RTX packet the OSN of its payload), `TwccRecorder::on_packet`
+//!   with the transport-cc extension's value.
+//! * RTP sent: `SendStats::on_packet_sent`, `RtxHistory::on_packet_sent`.
+//! * RTCP received: `RtcpInbound::handle_rtcp`, then route each [`RtcpAction`] by SSRC.
+//! * On a timer (the earliest of the `poll_timeout`s): `RtcpScheduler::poll_reports`,
+//!   `NackGenerator::poll_nack` → [`feedback::nacks`], `KeyframeRequester::poll_request`,
+//!   `TwccRecorder::poll_feedback` → [`feedback::transport_cc`]. Feedback goes out alone
+//!   with `rtcp-rsize`, else through [`feedback::with_report`]. The RTT for NACK and RTX
+//!   pacing is `SendStats::rtt` of any local stream (zero before the first measurement).
+//!
 //! # Time
 //!
 //! [`Time`] is the host's monotonic clock in µs. RTCP wants NTP wall-clock time in SRs; an
@@ -155,8 +172,8 @@ impl SeqUnwrapper {
     }
 }
 
-/// The 64-bit value whose low 16 bits are `seq` nearest to `reference` (ties go forward;
-/// never below zero).
+/// The 64-bit value whose low 16 bits are `seq` nearest to `reference` (exactly half the
+/// space away counts as behind; never below zero).
 fn nearest(reference: u64, seq: u16) -> u64 {
     let low = u16::try_from(reference & 0xffff).unwrap_or(0);
     let forward = seq.wrapping_sub(low);

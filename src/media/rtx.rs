@@ -82,8 +82,7 @@ impl Sent {
 /// [`MAX_RTX_HISTORY_BYTES`] (or smaller bounds given to [`with_limits`](Self::with_limits)).
 #[derive(Clone, Debug)]
 pub struct RtxHistory {
-    rtx: Option<RtxConfig>,
-    next_rtx_seq: u16,
+    writer: RtxWriter,
     packets: VecDeque<Sent>,
     bytes: usize,
     max_packets: usize,
@@ -106,8 +105,10 @@ impl RtxHistory {
             c
         });
         RtxHistory {
-            next_rtx_seq: rtx.as_ref().map_or(0, |c| c.first_seq),
-            rtx,
+            writer: RtxWriter {
+                next_seq: rtx.as_ref().map_or(0, |c| c.first_seq),
+                rtx,
+            },
             packets: VecDeque::new(),
             bytes: 0,
             max_packets: max_packets.min(MAX_RTX_HISTORY_PACKETS),
@@ -137,7 +138,7 @@ impl RtxHistory {
 
     /// The next RTX sequence number.
     pub fn next_rtx_seq(&self) -> u16 {
-        self.next_rtx_seq
+        self.writer.next_seq
     }
 
     /// An RTP packet (before SRTP) was sent: keep a copy. Sequence numbers must go forward
@@ -201,8 +202,7 @@ impl RtxHistory {
                 continue;
             }
             sent.last_resent = Some(now);
-            let packet = sent.packet.clone();
-            if let Some(r) = self.retransmission(seq, &packet) {
+            if let Some(r) = self.writer.write(seq, &sent.packet, &mut self.stats) {
                 self.stats.retransmitted_packets += 1;
                 self.stats.retransmitted_bytes += u64::try_from(r.packet.len()).unwrap_or(0);
                 out.push(r);
@@ -210,12 +210,21 @@ impl RtxHistory {
         }
         out
     }
+}
 
+/// Writes retransmissions: the RTX stream and its next sequence number.
+#[derive(Clone, Debug)]
+struct RtxWriter {
+    rtx: Option<RtxConfig>,
+    next_seq: u16,
+}
+
+impl RtxWriter {
     /// RFC 4588 §4: the RTX packet for a stored one: RTX SSRC and payload type, the next
     /// RTX sequence number, the original timestamp, marker, CSRCs and header extensions,
     /// and a payload of the original sequence number (2 bytes) then the original payload
     /// (padding not kept).
-    fn retransmission(&mut self, seq: u16, original: &[u8]) -> Option<Retransmission> {
+    fn write(&mut self, seq: u16, original: &[u8], stats: &mut RtxStats) -> Option<Retransmission> {
         let p = RtpPacket::parse(original).ok()?;
         let rtx_pt = self.rtx.as_ref().and_then(|c| {
             c.payload_types
@@ -225,7 +234,7 @@ impl RtxHistory {
         });
         let payload_len = u64::try_from(p.payload.len()).unwrap_or(0);
         let Some((ssrc, pt)) = rtx_pt else {
-            self.stats.retransmitted_payload_bytes += payload_len;
+            stats.retransmitted_payload_bytes += payload_len;
             return Some(Retransmission {
                 original_seq: seq,
                 packet: original.to_vec(),
@@ -237,14 +246,14 @@ impl RtxHistory {
         payload.extend_from_slice(p.payload);
         let header = RtpHeader {
             payload_type: pt,
-            sequence_number: self.next_rtx_seq,
+            sequence_number: self.next_seq,
             ssrc,
             ..p.header
         };
         let mut packet = Vec::new();
         RtpPacket::new(header, &payload).encode(&mut packet).ok()?;
-        self.next_rtx_seq = self.next_rtx_seq.wrapping_add(1);
-        self.stats.retransmitted_payload_bytes += payload_len + 2;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        stats.retransmitted_payload_bytes += payload_len + 2;
         Some(Retransmission {
             original_seq: seq,
             packet,

@@ -1192,3 +1192,54 @@ fn nack_to_rtx_loop_recovers_losses() {
     assert_eq!(history.stats().retransmitted_packets, 4);
     assert_eq!(history.next_rtx_seq(), 9004);
 }
+
+/// ReceiveStats against a plain model: seeded loss, reordering and duplicates over a
+/// sequence wrap. Expected, received, lost and duplicates must match exactly.
+#[test]
+fn receive_stats_match_a_model_under_loss_reorder_and_duplicates() {
+    for seed in 0..20u64 {
+        let mut rng = Rng::seeded(seed);
+        let start = u16::try_from(rng.below(65536)).unwrap();
+        // Sender order: 0..3000 (true index), with 10% loss.
+        let mut arrivals: Vec<u64> = (0..3000u64)
+            .filter(|i| *i == 0 || rng.below(10) != 0)
+            .collect();
+        // Swap neighbours (never the first packet), and repeat some recent packets.
+        for i in 1..arrivals.len() - 1 {
+            if rng.below(20) == 0 {
+                arrivals.swap(i, i + 1);
+            }
+        }
+        let mut fed: Vec<u64> = Vec::new();
+        let mut duplicates = 0u64;
+        for (i, &a) in arrivals.iter().enumerate() {
+            fed.push(a);
+            if i > 0 && rng.below(30) == 0 {
+                let back = usize::try_from(rng.below(5)).unwrap().min(i);
+                fed.push(arrivals[i - back]);
+                duplicates += 1;
+            }
+        }
+        let mut r = ReceiveStats::new(1);
+        for (k, &i) in fed.iter().enumerate() {
+            let seq = start.wrapping_add(u16::try_from(i % 65536).unwrap());
+            r.on_packet(ms(k as u64), seq, 0, 90_000);
+        }
+        let max = *arrivals.iter().max().unwrap();
+        let unique = u64::try_from(arrivals.len()).unwrap();
+        assert_eq!(r.expected(), i64::try_from(max + 1).unwrap(), "seed {seed}");
+        assert_eq!(r.received(), unique, "seed {seed}");
+        assert_eq!(r.duplicates(), duplicates, "seed {seed}");
+        assert_eq!(
+            r.lost(),
+            i64::try_from(max + 1 - unique).unwrap(),
+            "seed {seed}"
+        );
+        let wrapped = u64::from(start) + max >= 65536;
+        assert_eq!(
+            r.extended_highest_seq() >> 16,
+            u32::from(wrapped),
+            "seed {seed}"
+        );
+    }
+}

@@ -130,6 +130,7 @@ impl ReceiveStats {
         self.received_prior = 0;
         self.window = [0; (DUPLICATE_WINDOW / 64) as usize];
         self.transit = None;
+        self.packets_at_report = 0;
     }
 
     /// The packet `back` behind the highest: was it received? (marks it).

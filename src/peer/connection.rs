@@ -28,6 +28,8 @@ const SCTP_PORT: u16 = 5000;
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
 mod media;
+mod rtcp;
+pub use rtcp::{InboundFeedback, OutboundRtp};
 
 /// Counted drops and other figures worth exposing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,6 +63,10 @@ pub struct PeerStats {
     /// Frames and packets the application wrote while its transceiver could not send (not
     /// negotiated to, no track, no keys or path yet): dropped, as a browser's sender does.
     pub media_frames_not_sent: u64,
+    /// RTP packets sent again for the peer's NACKs (RTX or plain).
+    pub rtp_retransmitted: u64,
+    /// RTCP compounds we sent (reports and feedback).
+    pub rtcp_sent: u64,
 }
 
 /// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
@@ -168,6 +174,11 @@ pub struct Peer {
     twcc_sequence: u16,
     /// Every received RTP/RTCP packet also becomes `RtpReceived` / `RtcpReceived`.
     raw_media_events: bool,
+    ntp: crate::media::NtpClock,
+    rtcp_scheduler: Option<crate::media::RtcpScheduler>,
+    rtcp_inbound: crate::media::RtcpInbound,
+    /// Arrival times for transport-wide CC feedback (once a packet carried the extension).
+    twcc: Option<crate::media::TwccRecorder>,
     /// RTP/RTCP events in `events` not yet polled (bounded by [`MAX_QUEUED_MEDIA_EVENTS`]).
     media_events_queued: usize,
     transmits: VecDeque<Transmit>,
@@ -269,6 +280,10 @@ impl Peer {
             cname: rng.ice_string(16),
             twcc_sequence: 1,
             raw_media_events: config.raw_media_events,
+            ntp: rtcp::ntp_clock(config.unix_time_ms),
+            rtcp_scheduler: None,
+            rtcp_inbound: crate::media::RtcpInbound::new(),
+            twcc: None,
             media_events_queued: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -1266,6 +1281,7 @@ impl Peer {
                 s.handle_timeout(now);
             }
         }
+        self.handle_rtcp_timeout(now);
         self.pump(now);
         if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
             self.dtls_deadline = None;
@@ -1439,9 +1455,9 @@ impl Peer {
             return; // counted by the SRTP session, by reason
         }
         if rtcp {
-            self.receive_rtcp(&packet);
+            self.receive_rtcp(now, &packet);
         } else {
-            let assembled = self.receive_rtp(&packet);
+            let assembled = self.receive_rtp(now, &packet);
             self.count_inbound_rtp(now, &packet, assembled);
         }
         if self.raw_media_events {
@@ -1466,6 +1482,7 @@ impl Peer {
             dtls_deadline,
             self.dtls.as_ref().filter(|_| path).and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
+            self.rtcp_timeout(),
         ] {
             t = match (t, c) {
                 (Some(a), Some(b)) => Some(a.min(b)),

@@ -279,7 +279,7 @@ pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use connection::{InboundRtp, Peer, PeerStats};
+pub use connection::{InboundFeedback, InboundRtp, OutboundRtp, Peer, PeerStats};
 
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied) or the pair they came over is not

@@ -652,3 +652,57 @@ fn unrouted_media_is_counted_and_bad_frames_refused() {
     assert!(pair.peers[OFFERER].write_frame(now, 999, 0, &[1], None).is_err());
     assert!(pair.peers[OFFERER].write_frame(now, t, 0, &[0x10, 1, 2], Some("H264")).is_err(), "not negotiated");
 }
+
+/// On a path that loses every 5th RTP datagram the receiver NACKs what is missing and the
+/// sender answers with RTX, so every frame completes; both ends send reports, and the sender
+/// measures a round-trip time from the receiver's report blocks.
+#[test]
+fn lost_packets_are_nacked_and_repaired_with_rtx_and_reports_give_rtt() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(45);
+    let t = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let mut sent = Vec::new();
+    let mut n = 0u32;
+    for i in 0..30u64 {
+        let now = pair.now;
+        let f = vp8_frame(i % 10 == 0, 2500, i as u8);
+        pair.peers[OFFERER].write_frame(now, t, i * 33_333, &f, None).unwrap();
+        sent.push(f);
+        // Lose every 5th first transmission on the way (RTX packets are not dropped here).
+        while let Some(tx) = pair.peers[OFFERER].poll_transmit(now) {
+            n += 1;
+            if n % 5 == 0 && tx.data.get(1).is_some_and(|b| b & 0x7f == 96) {
+                continue;
+            }
+            pair.peers[ANSWERER].handle_datagram(now, 0, pair.addrs[OFFERER], &tx.data);
+        }
+        let until = pair.now + Duration::from_millis(33);
+        pair.run_until(until);
+    }
+    // A loss is seen from the packets after it: a few more frames, on a clean path.
+    for i in 30..33u64 {
+        let now = pair.now;
+        let f = vp8_frame(false, 2500, i as u8);
+        pair.peers[OFFERER].write_frame(now, t, i * 33_333, &f, None).unwrap();
+        sent.push(f);
+        let until = pair.now + Duration::from_millis(33);
+        pair.run_until(until);
+    }
+    let until = pair.now + Duration::from_secs(3);
+    pair.run_until(until);
+    let got = frames_received(&mut pair, ANSWERER);
+    assert_eq!(got.len(), 33, "every frame repaired");
+    let mut datas: Vec<Vec<u8>> = got.into_iter().map(|(_, _, _, d)| d).collect();
+    datas.sort_by_key(|d| d[1]);
+    sent.sort_by_key(|d| d[1]);
+    assert_eq!(datas, sent);
+    assert!(pair.peers[OFFERER].stats().rtp_retransmitted > 0);
+    assert!(pair.peers[ANSWERER].inbound_feedback()[0].nacks_sent > 0);
+    assert!(pair.peers[ANSWERER].stats().rtcp_sent > 0 && pair.peers[OFFERER].stats().rtcp_sent > 0);
+    let out = pair.peers[OFFERER].outbound_rtp();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].retransmitted_packets > 0);
+    let remote = out[0].remote.clone().expect("a report block about our stream");
+    assert!(remote.round_trip_time.is_some(), "{remote:?}");
+}

@@ -96,12 +96,20 @@ pub(super) struct SendStream {
     pub frames: u64,
     /// The last frame's RTP timestamp and the time it was sent.
     pub last_timestamp: Option<(u32, crate::time::Time)>,
+    /// SR figures and the peer's reports about this stream (from the first packet sent).
+    pub stats: Option<crate::media::SendStats>,
+    /// Recently sent packets, to answer NACKs (RTX when negotiated).
+    pub history: Option<crate::media::RtxHistory>,
 }
 
 pub(super) struct ReceiveStream {
     pub ssrc: u32,
     pub codec: crate::codec::Codec,
     pub assembler: FrameAssembler<Box<dyn Depacketizer>>,
+    pub stats: crate::media::ReceiveStats,
+    /// NACK generation, when the codec negotiated `nack`.
+    pub nack: Option<crate::media::NackGenerator>,
+    pub unwrapper: crate::media::SeqUnwrapper,
 }
 
 pub(super) struct Transceiver {

@@ -686,7 +686,10 @@ impl RtcpPacket {
                 a.subtype
             }
             RtcpPacket::Nack(n) => {
-                check_len(n.items.len(), MAX_NACK_ITEMS)?;
+                // The count is not a header field (the length says it): only the bound applies.
+                if n.items.len() > MAX_NACK_ITEMS {
+                    return Err(RtpError::TooMany);
+                }
                 put_u32(out, n.sender_ssrc);
                 put_u32(out, n.media_ssrc);
                 for i in &n.items {

@@ -6,6 +6,7 @@
 use super::*;
 use crate::codec::{self, FrameAssembler};
 use crate::rtp::rtcp::{self, RtcpPacket};
+
 use crate::rtp::{HeaderExtensions, RtpHeader, RtpPacket};
 use crate::sdp::jsep::LocalSection;
 use crate::sdp::media::{self as sdpmedia, Codec, Direction, MediaKind, MediaSection, Ssrc};
@@ -76,6 +77,8 @@ impl Peer {
                 bytes: 0,
                 frames: 0,
                 last_timestamp: None,
+                stats: None,
+                history: None,
             },
             receive: Vec::new(),
             deliver_rtp: false,
@@ -531,6 +534,7 @@ impl Peer {
         let ticks = (u128::from(timestamp_us) * u128::from(sdp_codec.clock_rate) / 1_000_000) as u32;
         let timestamp = t.send.timestamp_offset.wrapping_add(ticks);
         let ssrc = t.ssrc;
+        let clock_rate = sdp_codec.clock_rate;
         let mut packets = Vec::with_capacity(payloads.len());
         for p in &payloads {
             let seq = t.send.sequence;
@@ -557,11 +561,12 @@ impl Peer {
                 .map_err(|e| err(ErrorKind::Operation, format!("cannot write RTP: {e}")))?;
             t.send.packets += 1;
             t.send.bytes += p.data.len() as u64;
-            packets.push(out);
+            packets.push((out, p.data.len()));
         }
         t.send.frames += 1;
         t.send.last_timestamp = Some((timestamp, now));
-        for p in packets {
+        for (p, len) in packets {
+            self.record_sent(now, ti, &p, timestamp, len, clock_rate);
             self.protect_and_queue(&p, false)?;
         }
         self.pump(now);
@@ -583,10 +588,13 @@ impl Peer {
         }
         let mut p = packet.to_vec();
         p[8..12].copy_from_slice(&t.ssrc.to_be_bytes());
-        let payload = RtpPacket::parse(&p).map(|r| r.payload.len()).unwrap_or(0) as u64;
-        let t = self.transceiver_mut(id)?;
+        let clock_rate = t.neg.remote.as_ref().and_then(|r| r.codec_for(p[1] & 0x7f)).map_or(90_000, |c| c.clock_rate);
+        let (payload, ts) = RtpPacket::parse(&p).map(|r| (r.payload.len(), r.header.timestamp)).unwrap_or((0, 0));
+        let ti = self.transceivers.iter().position(|t| t.id == id).unwrap_or(0);
+        let t = &mut self.transceivers[ti];
         t.send.packets += 1;
-        t.send.bytes += payload;
+        t.send.bytes += payload as u64;
+        self.record_sent(now, ti, &p, ts, payload, clock_rate);
         self.protect_and_queue(&p, false)?;
         self.pump(now);
         Ok(true)
@@ -649,7 +657,7 @@ impl Peer {
     /// ([`PeerEvent::MediaFrame`]) and, when asked, handed over as is. Returns for
     /// `inbound_rtp` what assembly did: frames completed, those of several packets, and the
     /// stream's dropped frames so far.
-    pub(super) fn receive_rtp(&mut self, packet: &[u8]) -> (u64, u64, u64) {
+    pub(super) fn receive_rtp(&mut self, now: Time, packet: &[u8]) -> (u64, u64, u64) {
         let Ok(rtp) = RtpPacket::parse(packet) else { return (0, 0, 0) };
         let Some(ti) = self.route(&rtp) else {
             self.stats.media_dropped_unrouted += 1;
@@ -663,6 +671,8 @@ impl Peer {
         let pt = rtp.header.payload_type;
         let Some(sdp_codec) = remote.codec_for(pt) else { return (0, 0, 0) };
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
+        let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
+        let twcc_id = remote.extension_id(sdpmedia::ext::TRANSPORT_CC);
         let mime = mime_type(t.kind, sdp_codec);
         let Some(kind) = kind else { return (0, 0, 0) };
         let id = t.id;
@@ -675,6 +685,11 @@ impl Peer {
             (rtp.header.ssrc, rtp.header.sequence_number, rtp.payload)
         };
         let deliver = t.deliver_rtp;
+        let sender_ssrc = t.ssrc;
+        if let Some(v) = twcc_id.and_then(|id| rtp.header.extensions.get(id)).and_then(|v| v.get(..2)) {
+            let tw = self.twcc.get_or_insert_with(|| crate::media::TwccRecorder::new(sender_ssrc, rtp.header.ssrc));
+            tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
+        }
         let t = &mut self.transceivers[ti];
         let si = match t.receive.iter().position(|r| r.ssrc == ssrc) {
             Some(i) => i,
@@ -683,6 +698,9 @@ impl Peer {
                     ssrc,
                     codec: kind,
                     assembler: FrameAssembler::new(codec::new_depacketizer(kind)),
+                    stats: crate::media::ReceiveStats::new(ssrc),
+                    nack: nack.then(crate::media::NackGenerator::new),
+                    unwrapper: crate::media::SeqUnwrapper::new(),
                 });
                 t.receive.len() - 1
             }
@@ -692,6 +710,13 @@ impl Peer {
         if stream.codec != kind {
             stream.codec = kind;
             stream.assembler = FrameAssembler::new(codec::new_depacketizer(kind));
+        }
+        if codec_pt == pt {
+            stream.stats.on_packet(now, seq, rtp.header.timestamp, clock_rate);
+        }
+        let ext = stream.unwrapper.unwrap(seq);
+        if let Some(n) = stream.nack.as_mut() {
+            n.on_packet(now, ext);
         }
         // A payload the depacketizer refuses is counted by the assembler (malformed).
         let _ = stream.assembler.handle_packet(payload, rtp.header.marker, seq, rtp.header.timestamp);
@@ -717,27 +742,6 @@ impl Peer {
             self.queue_media_event(PeerEvent::TransceiverRtp { transceiver: id, packet: packet.to_vec() });
         }
         (frames, multi, dropped)
-    }
-
-    /// A (compound) RTCP packet SRTCP accepted: keyframe requests for what we send become
-    /// [`PeerEvent::KeyframeRequested`].
-    pub(super) fn receive_rtcp(&mut self, packet: &[u8]) {
-        let Ok(packets) = rtcp::parse_compound(packet) else { return };
-        for p in packets {
-            let media_ssrcs: Vec<u32> = match &p {
-                RtcpPacket::Pli(pli) => vec![pli.media_ssrc],
-                RtcpPacket::Fir(fir) => fir.entries.iter().map(|e| e.ssrc).collect(),
-                _ => continue,
-            };
-            for ssrc in media_ssrcs {
-                if let Some(t) = self.transceivers.iter().find(|t| t.ssrc == ssrc && t.sending()) {
-                    let ev = PeerEvent::KeyframeRequested { transceiver: t.id };
-                    if !self.events.contains(&ev) {
-                        self.events.push_back(ev);
-                    }
-                }
-            }
-        }
     }
 
     pub(super) fn queue_media_event(&mut self, ev: PeerEvent) {

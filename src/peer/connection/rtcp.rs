@@ -1,0 +1,251 @@
+//! RTCP for the transceivers' streams ([`crate::media`] does the arithmetic): SR/RR with
+//! SDES on a randomized interval, NACK for lost packets and RTX (or plain resends) to answer
+//! the peer's, transport-wide CC feedback, RTT from the peer's report blocks.
+
+use super::*;
+use core::time::Duration;
+use crate::media::{feedback, NtpClock, RtcpAction, RtcpScheduler, RtxConfig, RtxHistory, SendStats, REPORT_INTERVAL_VIDEO};
+use crate::rtp::rtcp::{self, RtcpPacket};
+
+/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
+
+/// The NTP clock of a peer created at Unix time `unix_ms` (the host's `Time` origin is
+/// unknown here: any fixed offset gives correct RTTs, RFC 3550 §6.4.1).
+pub(super) fn ntp_clock(unix_ms: u64) -> NtpClock {
+    let secs = unix_ms / 1000 + NTP_UNIX_OFFSET_S;
+    let frac = ((unix_ms % 1000) << 32) / 1000;
+    NtpClock::new((secs << 32) | frac)
+}
+
+impl Peer {
+    fn rtt(&self) -> Duration {
+        self.transceivers.iter().find_map(|t| t.send.stats.as_ref().and_then(SendStats::rtt)).unwrap_or(Duration::ZERO)
+    }
+
+    fn can_send_rtcp(&self) -> bool {
+        self.srtp.is_some() && self.send_path().is_some() && !self.closed
+    }
+
+    /// What the send side records for one RTP packet it sent (`ts` its RTP timestamp).
+    pub(super) fn record_sent(&mut self, now: Time, ti: usize, packet: &[u8], ts: u32, payload_len: usize, clock_rate: u32) {
+        let ntp = self.ntp;
+        let first_seq = self.rng.u32() as u16;
+        let t = &mut self.transceivers[ti];
+        let stats = t.send.stats.get_or_insert_with(|| SendStats::new(t.ssrc, clock_rate, ntp));
+        stats.on_packet_sent(now, ts, payload_len);
+        if t.send.history.is_none() {
+            let pts: Vec<(u8, u8)> = t
+                .neg
+                .remote
+                .as_ref()
+                .map(|r| r.codecs.iter().filter_map(|c| c.rtx.map(|x| (c.payload_type, x))).collect())
+                .unwrap_or_default();
+            let config = (!pts.is_empty()).then(|| RtxConfig { ssrc: t.rtx_ssrc, payload_types: pts, first_seq });
+            t.send.history = Some(RtxHistory::new(config));
+        }
+        if let Some(h) = t.send.history.as_mut() {
+            h.on_packet_sent(packet);
+        }
+    }
+
+    /// A received compound: report blocks give RTT, SRs are kept for our reports, NACKs
+    /// are answered from the send history, PLI/FIR become [`PeerEvent::KeyframeRequested`].
+    pub(super) fn receive_rtcp(&mut self, now: Time, packet: &[u8]) {
+        let ours: Vec<u32> = self.transceivers.iter().flat_map(|t| [t.ssrc, t.rtx_ssrc]).collect();
+        let Ok(actions) = self.rtcp_inbound.handle_rtcp(now, packet, |s| ours.contains(&s)) else { return };
+        let rtt = self.rtt();
+        for a in actions {
+            match a {
+                RtcpAction::SenderReportReceived { ssrc, info } => {
+                    for t in &mut self.transceivers {
+                        for r in t.receive.iter_mut().filter(|r| r.ssrc == ssrc) {
+                            r.stats.on_sender_report(now, info.clone());
+                        }
+                    }
+                }
+                RtcpAction::ReportBlockReceived { block, .. } => {
+                    if let Some(s) = self.transceivers.iter_mut().find(|t| t.ssrc == block.ssrc).and_then(|t| t.send.stats.as_mut()) {
+                        s.on_report_block(now, &block);
+                    }
+                }
+                RtcpAction::NackReceived { media_ssrc, seqs } => {
+                    let Some(h) = self.transceivers.iter_mut().find(|t| t.ssrc == media_ssrc).and_then(|t| t.send.history.as_mut()) else {
+                        continue;
+                    };
+                    let resend = h.on_nack(now, rtt, &seqs);
+                    self.stats.rtp_retransmitted += resend.len() as u64;
+                    for r in resend {
+                        if self.protect_and_queue(&r.packet, false).is_err() {
+                            break;
+                        }
+                    }
+                }
+                RtcpAction::KeyframeRequested { media_ssrc, .. } => {
+                    if let Some(t) = self.transceivers.iter().find(|t| t.ssrc == media_ssrc && t.sending()) {
+                        let ev = PeerEvent::KeyframeRequested { transceiver: t.id };
+                        if !self.events.contains(&ev) {
+                            self.events.push_back(ev);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn send_compound(&mut self, packets: &[RtcpPacket]) {
+        let mut out = Vec::new();
+        if rtcp::encode_compound(packets, &mut out).is_ok() && self.protect_and_queue(&out, true).is_ok() {
+            self.stats.rtcp_sent += 1;
+        }
+    }
+
+    /// Feedback alone when the section negotiated reduced-size RTCP, else behind an RR.
+    fn send_feedback(&mut self, reduced: bool, sender_ssrc: u32, fb: Vec<RtcpPacket>) {
+        if fb.is_empty() {
+            return;
+        }
+        let packets = if reduced { fb } else { feedback::with_report(sender_ssrc, &self.cname, fb) };
+        self.send_compound(&packets);
+    }
+
+    /// Due RTCP: the regular reports, NACKs, keyframe requests' retries, TWCC feedback.
+    pub(super) fn handle_rtcp_timeout(&mut self, now: Time) {
+        if !self.can_send_rtcp() || self.transceivers.iter().all(|t| t.neg.remote.is_none()) {
+            return;
+        }
+        let receiver_ssrc = self.transceivers.first().map_or(1, |t| t.ssrc);
+        let scheduler = self.rtcp_scheduler.get_or_insert_with(|| RtcpScheduler::new(now, REPORT_INTERVAL_VIDEO, self.rng.fork()));
+        if scheduler.poll_due(now) {
+            let mut senders = Vec::new();
+            let mut receivers = Vec::new();
+            for t in &mut self.transceivers {
+                let Transceiver { send, receive, .. } = t;
+                senders.extend(send.stats.as_mut());
+                receivers.extend(receive.iter_mut().map(|r| &mut r.stats));
+            }
+            let compounds = crate::media::build_reports(now, senders, receivers, receiver_ssrc, &self.cname);
+            for c in compounds {
+                self.send_compound(&c);
+            }
+        }
+        let rtt = self.rtt();
+        let mut fb: Vec<(bool, u32, Vec<RtcpPacket>)> = Vec::new();
+        for t in &mut self.transceivers {
+            let reduced = t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize);
+            for r in &mut t.receive {
+                if let Some(n) = r.nack.as_mut() {
+                    let lost = n.poll_nack(now, rtt);
+                    if !lost.is_empty() {
+                        fb.push((reduced, t.ssrc, feedback::nacks(t.ssrc, r.ssrc, &lost)));
+                    }
+                }
+            }
+        }
+        if let Some(tw) = self.twcc.as_mut() {
+            let packets: Vec<RtcpPacket> = tw.poll_feedback(now).into_iter().map(feedback::transport_cc).collect();
+            if !packets.is_empty() {
+                let reduced = self.transceivers.iter().any(|t| t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize));
+                fb.push((reduced, receiver_ssrc, packets));
+            }
+        }
+        for (reduced, ssrc, packets) in fb {
+            self.send_feedback(reduced, ssrc, packets);
+        }
+    }
+
+    /// The earliest RTCP deadline (reports, NACK retries, TWCC feedback).
+    pub(super) fn rtcp_timeout(&self) -> Option<Time> {
+        if !self.can_send_rtcp() || self.transceivers.iter().all(|t| t.neg.remote.is_none()) {
+            return None;
+        }
+        let rtt = self.rtt();
+        let mut t = self.rtcp_scheduler.as_ref().map(RtcpScheduler::poll_timeout);
+        // No scheduler yet: the first report is scheduled at the next wake-up.
+        if self.rtcp_scheduler.is_none() {
+            return Some(Time::ZERO);
+        }
+        let mut take = |c: Option<Time>| {
+            t = match (t, c) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        for tr in &self.transceivers {
+            for r in &tr.receive {
+                take(r.nack.as_ref().and_then(|n| n.poll_timeout(rtt)));
+            }
+        }
+        take(self.twcc.as_ref().and_then(|w| w.poll_timeout()));
+        t
+    }
+}
+
+/// What one of our RTP streams sent, and what the peer reported about it (W3C
+/// `RTCOutboundRtpStreamStats` and `RTCRemoteInboundRtpStreamStats`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboundRtp {
+    pub transceiver: TransceiverId,
+    pub ssrc: u32,
+    pub mid: Option<String>,
+    pub kind: crate::sdp::media::MediaKind,
+    pub packets: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+    pub frames: u64,
+    pub retransmitted_packets: u64,
+    pub retransmitted_bytes: u64,
+    /// From the peer's report blocks, once one came.
+    pub remote: Option<crate::media::RemoteInbound>,
+}
+
+/// What one remote stream's NACKs did (`nackCount` on `inbound-rtp`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct InboundFeedback {
+    pub ssrc: u32,
+    pub nacks_sent: u64,
+    pub packets_lost: i64,
+    pub jitter_s: f64,
+}
+
+impl Peer {
+    /// Our sending streams (those that sent at least one packet).
+    pub fn outbound_rtp(&self) -> Vec<OutboundRtp> {
+        self.transceivers
+            .iter()
+            .filter(|t| t.send.packets > 0)
+            .map(|t| {
+                let rtx = t.send.history.as_ref().map(RtxHistory::stats).unwrap_or_default();
+                OutboundRtp {
+                    transceiver: t.id,
+                    ssrc: t.ssrc,
+                    mid: t.neg.mid.clone(),
+                    kind: t.kind,
+                    packets: t.send.packets,
+                    bytes: t.send.bytes,
+                    frames: t.send.frames,
+                    retransmitted_packets: rtx.retransmitted_packets,
+                    retransmitted_bytes: rtx.retransmitted_payload_bytes,
+                    remote: t.send.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| s.remote_inbound().clone()),
+                }
+            })
+            .collect()
+    }
+
+    /// Loss, jitter and NACKs of the remote streams we receive.
+    pub fn inbound_feedback(&self) -> Vec<InboundFeedback> {
+        let mut out = Vec::new();
+        for t in &self.transceivers {
+            for r in &t.receive {
+                out.push(InboundFeedback {
+                    ssrc: r.ssrc,
+                    nacks_sent: r.nack.as_ref().map_or(0, |n| n.stats().nack_polls),
+                    packets_lost: r.stats.lost(),
+                    jitter_s: r.stats.jitter_seconds(),
+                });
+            }
+        }
+        out
+    }
+}

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use polyrtc::codec::synth::{opus, Vp8TestPattern};
+use polyrtc::codec::synth::vp8::Yuv;
+use polyrtc::codec::synth::{opus, Vp8PatternStream, Vp8TestPattern};
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("polyrtc-synth-{}", std::process::id()));
@@ -17,7 +18,7 @@ fn temp_dir() -> PathBuf {
 /// Probe points: the centre of each bar in the top row, one in the middle of the bars, the
 /// box and strip row, and the counter row; each with the colour the encoder reconstructs
 /// (which the decoder must match exactly).
-fn probes(p: &Vp8TestPattern, frame: u64) -> String {
+fn probes(p: &Vp8TestPattern, frame: u64, recon: &[Yuv]) -> String {
     let (w, h) = (p.width(), p.height());
     let mut points = Vec::new();
     for bar in 0..8 {
@@ -28,7 +29,6 @@ fn probes(p: &Vp8TestPattern, frame: u64) -> String {
         points.push((x, h - 24)); // strip with the box
         points.push((x, h - 8)); // counter
     }
-    let recon = p.reconstruction(frame);
     let mut out = String::new();
     for (x, y) in points {
         let c = p.target_at(frame, x, y);
@@ -50,7 +50,11 @@ fn vp8_and_opus_decode_with_libvpx_and_libopus() {
         for n in 0..12u64 {
             let name = format!("vp8_{w}x{h}_{n}");
             std::fs::write(dir.join(format!("{name}.bin")), p.encode_frame(n)).unwrap();
-            std::fs::write(dir.join(format!("{name}.txt")), probes(&p, n)).unwrap();
+            std::fs::write(
+                dir.join(format!("{name}.txt")),
+                probes(&p, n, &p.reconstruction(n)),
+            )
+            .unwrap();
         }
         // The box moved between frame 0 and frame 10.
         let (box0, box10) = (p.box_column(0), p.box_column(10));
@@ -60,6 +64,21 @@ fn vp8_and_opus_decode_with_libvpx_and_libopus() {
         assert_eq!(at(0, box0), polyrtc::codec::synth::vp8::WHITE);
         assert_eq!(at(10, box10), polyrtc::codec::synth::vp8::WHITE);
         assert_ne!(at(10, box0), polyrtc::codec::synth::vp8::WHITE);
+    }
+    // The same pattern as a stream: a key frame, then inter frames (every 6th a key frame).
+    for (w, h) in [(320, 240), (176, 144)] {
+        let mut stream = Vp8PatternStream::new(Vp8TestPattern::new(w, h).unwrap(), 6);
+        for n in 0..14u64 {
+            let frame = stream.next_frame(n);
+            assert_eq!(frame.key_frame, n % 6 == 0, "frame {n}");
+            let name = format!("vp8i_{w}x{h}_{n}");
+            std::fs::write(dir.join(format!("{name}.bin")), &frame.data).unwrap();
+            std::fs::write(
+                dir.join(format!("{name}.txt")),
+                probes(stream.pattern(), n, stream.last_reconstruction().unwrap()),
+            )
+            .unwrap();
+        }
     }
     let mut silence = opus::OpusSilence::new();
     for n in 0..10 {

@@ -3,7 +3,7 @@
 Usage: python3 tests/synth/decode.py DIR
 DIR holds raw VP8 frames (`vp8_<w>x<h>_<n>.bin`), the expected colours
 (`vp8_<w>x<h>_<n>.txt`: one "x y Y U V" line per probe point) and Opus packets
-(`opus_<n>.bin`). Every frame goes through PyAV (libvpx and FFmpeg's decoder for VP8, libopus and
+(`opus_<n>.bin`); `vp8i_` files are a stream of key and inter frames. Every frame goes through PyAV (libvpx and FFmpeg's decoder for VP8, libopus and
 FFmpeg's decoder for Opus); any decode error, wrong size or colour off by more than the tolerance
 exits non-zero. Prints one summary line per stream.
 """
@@ -28,10 +28,10 @@ def fail(msg):
     sys.exit(1)
 
 
-def decode_vp8(d):
+def decode_vp8(d, prefix):
     groups = {}
-    for path in glob.glob(os.path.join(d, "vp8_*.bin")):
-        m = re.match(r"vp8_(\d+)x(\d+)_(\d+)\.bin$", os.path.basename(path))
+    for path in glob.glob(os.path.join(d, prefix + "_*.bin")):
+        m = re.match(prefix + r"_(\d+)x(\d+)_(\d+)\.bin$", os.path.basename(path))
         groups.setdefault((int(m.group(1)), int(m.group(2))), []).append((int(m.group(3)), path))
     if not groups:
         fail("no VP8 frames")
@@ -62,7 +62,7 @@ def decode_vp8(d):
             decoded += 1
         if 0 in strip_rows and 10 in strip_rows and strip_rows[0] == strip_rows[10]:
             fail(f"{w}x{h}: the box did not move between frames 0 and 10")
-        print(f"vp8 {w}x{h} ({decoder}): {decoded} frames decoded, colours match")
+        print(f"{prefix} {w}x{h} ({decoder}): {decoded} frames decoded, colours match")
 
 
 def frame_peak(f):
@@ -112,7 +112,8 @@ def decode_opus_with(decoder, paths):
 def main():
     d = sys.argv[1]
     print("av", av.__version__)
-    decode_vp8(d)
+    decode_vp8(d, "vp8")  # key frames only
+    decode_vp8(d, "vp8i")  # key and inter frames
     decode_opus(d)
 
 

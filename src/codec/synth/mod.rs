@@ -15,7 +15,7 @@ mod tests;
 pub mod vp8;
 
 pub use opus::OpusSilence;
-pub use vp8::Vp8TestPattern;
+pub use vp8::{EncodedFrame, Vp8PatternStream, Vp8TestPattern};
 
 /// Errors from the synthetic sources (API misuse only: they take no peer input).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -457,6 +457,18 @@ fn frame_sizes_are_bounded() {
             mean * 8 * 30 / 1000
         ));
     }
+    for (w, h) in [(320, 240), (640, 480), (1280, 720)] {
+        let mut stream = vp8::Vp8PatternStream::new(Vp8TestPattern::new(w, h).unwrap(), 60);
+        let sizes: Vec<usize> = (0..60).map(|i| stream.next_frame(i).data.len()).collect();
+        let inter = &sizes[1..];
+        let mean = inter.iter().sum::<usize>() / inter.len();
+        let max = *inter.iter().max().unwrap();
+        assert!(max * 4 < sizes[0], "{w}x{h}: inter frames up to {max} B");
+        let kbps = sizes.iter().sum::<usize>() * 8 * 30 / 60 / 1000;
+        report.push(format!(
+            "{w}x{h} stream (key every 60): inter mean {mean} B, max {max} B, {kbps} kbit/s at 30 fps"
+        ));
+    }
     println!("{}", report.join("\n"));
 }
 

@@ -117,6 +117,35 @@ const KF_YMODE_PROB: [u8; 4] = [145, 156, 163, 128];
 /// RFC 6386 §11.4: fixed key-frame chroma mode probabilities (`kf_uv_mode_prob`).
 const KF_UV_MODE_PROB: [u8; 3] = [142, 114, 183];
 
+/// RFC 6386 §9.10 prob_last as sent: the probability that an inter macroblock uses the
+/// last frame (all of them do).
+const PROB_LAST: u8 = 255;
+/// RFC 6386 §16.1: default inter-frame luma and chroma mode probabilities.
+const YMODE_PROB: [u8; 4] = [112, 86, 140, 37];
+const UV_MODE_PROB: [u8; 3] = [162, 101, 204];
+/// RFC 6386 §16.3 `vp8_mode_contexts`: the mv_ref tree probabilities by neighbour census;
+/// only column 0 (ZEROMV against the rest) is used here.
+const MODE_CONTEXTS: [[u8; 4]; 6] = [
+    [7, 1, 1, 143],
+    [14, 18, 14, 107],
+    [135, 64, 57, 68],
+    [60, 56, 128, 65],
+    [159, 134, 128, 34],
+    [234, 188, 128, 28],
+];
+/// RFC 6386 §17.2 `vp8_mv_update_probs`: the probability that a motion vector probability
+/// is NOT updated (rows, then columns).
+const MV_UPDATE_PROBS: [[u8; 19]; 2] = [
+    [
+        237, 246, 253, 253, 254, 254, 254, 254, 254, 254, 254, 254, 254, 254, 250, 250, 252, 254,
+        254,
+    ],
+    [
+        231, 243, 245, 253, 254, 254, 254, 254, 254, 254, 254, 254, 254, 254, 251, 251, 254, 254,
+        254,
+    ],
+];
+
 /// RFC 6386 §9.1: the key frame start code.
 pub const START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
 
@@ -159,18 +188,32 @@ impl Mode {
         }
     }
 
-    /// `uv_mode_tree` (RFC 6386 §11.4): DC_PRED "0", V_PRED "10", H_PRED "110".
-    fn write_chroma(self, e: &mut BoolEncoder) {
+    /// `ymode_tree` of inter frames (RFC 6386 §16.1): DC_PRED "0", V_PRED "100", H_PRED
+    /// "101", with the default `ymode_prob` (never updated here).
+    fn write_inter_frame_luma(self, e: &mut BoolEncoder) {
         match self {
-            Mode::Dc => e.put(KF_UV_MODE_PROB[0], false),
+            Mode::Dc => e.put(YMODE_PROB[0], false),
+            Mode::Vertical | Mode::Horizontal => {
+                e.put(YMODE_PROB[0], true);
+                e.put(YMODE_PROB[1], false);
+                e.put(YMODE_PROB[2], self == Mode::Horizontal);
+            }
+        }
+    }
+
+    /// `uv_mode_tree` (RFC 6386 §11.4): DC_PRED "0", V_PRED "10", H_PRED "110"; key frames
+    /// use `kf_uv_mode_prob`, inter frames the default `uv_mode_prob`.
+    fn write_chroma(self, e: &mut BoolEncoder, probs: &[u8; 3]) {
+        match self {
+            Mode::Dc => e.put(probs[0], false),
             Mode::Vertical => {
-                e.put(KF_UV_MODE_PROB[0], true);
-                e.put(KF_UV_MODE_PROB[1], false);
+                e.put(probs[0], true);
+                e.put(probs[1], false);
             }
             Mode::Horizontal => {
-                e.put(KF_UV_MODE_PROB[0], true);
-                e.put(KF_UV_MODE_PROB[1], true);
-                e.put(KF_UV_MODE_PROB[2], false);
+                e.put(probs[0], true);
+                e.put(probs[1], true);
+                e.put(probs[2], false);
             }
         }
     }
@@ -179,6 +222,8 @@ impl Mode {
 /// One macroblock's modes and DC coefficients (before dequantization).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 struct MacroblockCoeffs {
+    /// Inter frames only: a copy of the last frame's macroblock (LAST, ZEROMV, skipped).
+    inter: bool,
     luma_mode: Mode,
     chroma_mode: Mode,
     y2: i32,
@@ -357,7 +402,15 @@ impl Vp8TestPattern {
 
     /// Works out every macroblock's coefficients, mirroring the decoder's reconstruction.
     /// Returns the coefficients and the reconstructed colours, in raster order.
-    fn analyse(&self, frame_index: u64) -> (Vec<MacroblockCoeffs>, Vec<Yuv>) {
+    ///
+    /// With a `reference` (the decoder's last frame, for an inter frame), a macroblock whose
+    /// reference colour is already within [`MAX_COLOUR_ERROR`] of the target is copied from
+    /// it; the others are intra coded as in a key frame.
+    fn analyse(
+        &self,
+        frame_index: u64,
+        reference: Option<&[Yuv]>,
+    ) -> (Vec<MacroblockCoeffs>, Vec<Yuv>) {
         let count = self.mb_cols * self.mb_rows;
         let mut coeffs = Vec::with_capacity(count);
         let mut recon: Vec<Yuv> = Vec::with_capacity(count);
@@ -374,6 +427,21 @@ impl Vp8TestPattern {
                     None
                 };
                 let target = self.target(frame_index, mb_x, mb_y);
+                let copied = reference
+                    .and_then(|r| r.get(mb_y * self.mb_cols + mb_x))
+                    .filter(|r| {
+                        r.y.abs_diff(target.y) <= MAX_COLOUR_ERROR
+                            && r.u.abs_diff(target.u) <= MAX_COLOUR_ERROR
+                            && r.v.abs_diff(target.v) <= MAX_COLOUR_ERROR
+                    });
+                if let Some(&same) = copied {
+                    coeffs.push(MacroblockCoeffs {
+                        inter: true,
+                        ..MacroblockCoeffs::default()
+                    });
+                    recon.push(same);
+                    continue;
+                }
                 let dq = self.dequant;
                 let luma = |mode: Mode| {
                     let pred = mode.predict(above.map(|c| c.y), left.map(|c| c.y), 16);
@@ -410,6 +478,7 @@ impl Vp8TestPattern {
                         ),
                     ));
                 coeffs.push(MacroblockCoeffs {
+                    inter: false,
                     luma_mode,
                     chroma_mode,
                     y2,
@@ -425,23 +494,64 @@ impl Vp8TestPattern {
     /// The colours a conforming decoder reconstructs for frame `frame_index`, one per
     /// macroblock in raster order (each macroblock is flat).
     pub fn reconstruction(&self, frame_index: u64) -> Vec<Yuv> {
-        self.analyse(frame_index).1
+        self.analyse(frame_index, None).1
     }
 
     /// Encodes frame `frame_index` as a complete VP8 key frame.
     pub fn encode_frame(&self, frame_index: u64) -> Vec<u8> {
-        let (coeffs, _) = self.analyse(frame_index);
-        let coded = coeffs.iter().filter(|c| !c.is_zero()).count();
-        // RFC 6386 §9.11 prob_skip_false: the probability that a macroblock is NOT skipped.
-        let prob_skip_false = ((coded * 256) / coeffs.len().max(1)).clamp(1, 255) as u8;
+        self.encode(frame_index, None).0
+    }
+
+    /// Encodes frame `frame_index` as an inter frame (RFC 6386 §9.10, §16) predicted from
+    /// the decoder's last frame, whose reconstruction is `reference` (as returned with the
+    /// previous frame). Returns the frame and its reconstruction. `None` when `reference`
+    /// is not one colour per macroblock of this size.
+    pub fn encode_inter_frame(
+        &self,
+        frame_index: u64,
+        reference: &[Yuv],
+    ) -> Option<(Vec<u8>, Vec<Yuv>)> {
+        if reference.len() != self.mb_cols * self.mb_rows {
+            return None;
+        }
+        Some(self.encode(frame_index, Some(reference)))
+    }
+
+    /// A key frame (no `reference`) or an inter frame, with its reconstruction.
+    fn encode(&self, frame_index: u64, reference: Option<&[Yuv]>) -> (Vec<u8>, Vec<Yuv>) {
+        let key = reference.is_none();
+        let (coeffs, recon) = self.analyse(frame_index, reference);
+        let count = coeffs.len().max(1);
+        let prob = |n: usize| ((n * 256) / count).clamp(1, 255) as u8;
+        // RFC 6386 §9.11 prob_skip_false: the probability that a macroblock is NOT skipped;
+        // §9.10 prob_intra: the probability that a macroblock is intra coded.
+        let prob_skip_false = prob(coeffs.iter().filter(|c| !c.is_zero()).count());
+        let prob_intra = prob(coeffs.iter().filter(|c| !c.inter).count());
 
         let mut header = BoolEncoder::new();
-        self.write_frame_header(&mut header, prob_skip_false);
-        for mb in &coeffs {
-            // RFC 6386 §19.3: mb_skip_coeff, then the key frame modes.
+        if key {
+            self.write_frame_header(&mut header, prob_skip_false);
+        } else {
+            self.write_inter_frame_header(&mut header, prob_skip_false, prob_intra);
+        }
+        for (i, mb) in coeffs.iter().enumerate() {
+            // RFC 6386 §19.3: mb_skip_coeff, then the modes.
             header.put(prob_skip_false, mb.is_zero());
-            mb.luma_mode.write_luma(&mut header);
-            mb.chroma_mode.write_chroma(&mut header);
+            if key {
+                mb.luma_mode.write_luma(&mut header);
+                mb.chroma_mode.write_chroma(&mut header, &KF_UV_MODE_PROB);
+                continue;
+            }
+            header.put(prob_intra, mb.inter); // is_inter_mb
+            if mb.inter {
+                header.put(PROB_LAST, false); // mb_ref_frame_sel1: the last frame
+                                              // mv_ref_tree: ZEROMV is "0" at the probability the census gives.
+                let p = MODE_CONTEXTS[self.zero_mv_census(&coeffs, i).min(5)][0];
+                header.put(p, false);
+            } else {
+                mb.luma_mode.write_inter_frame_luma(&mut header);
+                mb.chroma_mode.write_chroma(&mut header, &UV_MODE_PROB);
+            }
         }
         let first_partition = header.finish();
 
@@ -450,24 +560,76 @@ impl Vp8TestPattern {
         let token_partition = tokens.finish();
 
         let mut out = Vec::with_capacity(10 + first_partition.len() + token_partition.len());
-        // RFC 6386 §9.1: frame tag, key frame (bit 0 = 0), version 0, show_frame, then the
-        // first partition size in 19 bits, little endian.
+        // RFC 6386 §9.1: frame tag: bit 0 the frame type (0 key, 1 inter), version 0,
+        // show_frame, then the first partition size in 19 bits, little endian.
         let size = (first_partition.len() as u32).min((1 << 19) - 1);
-        let tag = (size << 5) | (1 << 4);
+        let tag = (size << 5) | (1 << 4) | u32::from(!key);
         out.extend_from_slice(&tag.to_le_bytes()[..3]);
-        out.extend_from_slice(&START_CODE);
-        // 14-bit dimensions, scaling bits 0.
-        out.extend_from_slice(&self.width.to_le_bytes());
-        out.extend_from_slice(&self.height.to_le_bytes());
+        if key {
+            out.extend_from_slice(&START_CODE);
+            // 14-bit dimensions, scaling bits 0.
+            out.extend_from_slice(&self.width.to_le_bytes());
+            out.extend_from_slice(&self.height.to_le_bytes());
+        }
         out.extend_from_slice(&first_partition);
         out.extend_from_slice(&token_partition);
-        out
+        (out, recon)
     }
 
-    /// RFC 6386 §19.2, key frame: everything off but the quantizer and the skip flag.
-    fn write_frame_header(&self, e: &mut BoolEncoder, prob_skip_false: u8) {
-        e.put_flag(false); // color_space: YUV (BT.601)
-        e.put_flag(false); // clamping_type: the decoder clamps
+    /// RFC 6386 §16.3 `vp8_find_near_mvs`, for a frame whose motion vectors are all zero:
+    /// the census of zero vectors is 2 for an inter macroblock above, 2 for one on the left
+    /// and 1 for one above-left (macroblocks outside the frame count as intra).
+    fn zero_mv_census(&self, coeffs: &[MacroblockCoeffs], i: usize) -> usize {
+        let cols = self.mb_cols;
+        let (x, y) = (i % cols, i / cols);
+        let inter = |xx: usize, yy: usize| {
+            coeffs
+                .get(yy * cols + xx)
+                .is_some_and(|c| c.inter)
+                .then_some(1)
+                .unwrap_or(0)
+        };
+        let mut n = 0;
+        if y > 0 {
+            n += 2 * inter(x, y - 1);
+        }
+        if x > 0 {
+            n += 2 * inter(x - 1, y);
+        }
+        if x > 0 && y > 0 {
+            n += inter(x - 1, y - 1);
+        }
+        n
+    }
+
+    /// RFC 6386 §19.2, inter frame: no golden or altref changes, the new frame replaces the
+    /// last frame, no probability updates.
+    fn write_inter_frame_header(&self, e: &mut BoolEncoder, prob_skip_false: u8, prob_intra: u8) {
+        self.write_common_header(e);
+        e.put_flag(false); // refresh_golden_frame
+        e.put_flag(false); // refresh_alternate_frame
+        e.put_literal(2, 0); // copy_buffer_to_golden: none
+        e.put_literal(2, 0); // copy_buffer_to_alternate: none
+        e.put_flag(false); // sign_bias_golden
+        e.put_flag(false); // sign_bias_alternate
+        e.put_flag(false); // refresh_entropy_probs: 0 (nothing is updated anyway)
+        e.put_flag(true); // refresh_last
+        write_no_token_prob_updates(e);
+        e.put_flag(true); // mb_no_skip_coeff
+        e.put_literal(8, u32::from(prob_skip_false));
+        e.put_literal(8, u32::from(prob_intra));
+        e.put_literal(8, u32::from(PROB_LAST));
+        e.put_literal(8, 128); // prob_gf (no macroblock uses the golden frame)
+        e.put_flag(false); // intra_16x16_prob_update_flag
+        e.put_flag(false); // intra_chroma_prob_update_flag
+                           // §17.2 mv_prob_update: none.
+        for &p in MV_UPDATE_PROBS.iter().flatten() {
+            e.put(p, false);
+        }
+    }
+
+    /// RFC 6386 §19.2, the fields from segmentation to the quantizer (all frames).
+    fn write_common_header(&self, e: &mut BoolEncoder) {
         e.put_flag(false); // segmentation_enabled
         e.put_flag(false); // filter_type: normal
         e.put_literal(6, 0); // loop_filter_level: off
@@ -478,17 +640,15 @@ impl Vp8TestPattern {
         for _ in 0..5 {
             e.put_flag(false); // y_dc, y2_dc, y2_ac, uv_dc, uv_ac deltas absent
         }
-        e.put_flag(false); // refresh_entropy_probs: 0, these defaults are for this frame only
-                           // §13.4 token_prob_update: no probability changes.
-        for plane in COEFF_UPDATE_PROBS.iter() {
-            for band in plane.iter() {
-                for ctx in band.iter() {
-                    for &p in ctx.iter() {
-                        e.put(p, false);
-                    }
-                }
-            }
-        }
+    }
+
+    /// RFC 6386 §19.2, key frame: everything off but the quantizer and the skip flag.
+    fn write_frame_header(&self, e: &mut BoolEncoder, prob_skip_false: u8) {
+        e.put_flag(false); // color_space: YUV (BT.601)
+        e.put_flag(false); // clamping_type: the decoder clamps
+        self.write_common_header(e);
+        e.put_flag(false); // refresh_entropy_probs: 0 (nothing is updated anyway)
+        write_no_token_prob_updates(e);
         e.put_flag(true); // mb_no_skip_coeff: each macroblock has a skip flag
         e.put_literal(8, u32::from(prob_skip_false));
     }
@@ -533,6 +693,13 @@ impl Vp8TestPattern {
                 }
             }
         }
+    }
+}
+
+/// RFC 6386 §13.4 token_prob_update: no probability changes.
+fn write_no_token_prob_updates(e: &mut BoolEncoder) {
+    for &p in COEFF_UPDATE_PROBS.iter().flatten().flatten().flatten() {
+        e.put(p, false);
     }
 }
 
@@ -615,4 +782,74 @@ fn write_token(e: &mut BoolEncoder, p: &[u8; 11], v: u32) {
 #[allow(dead_code)]
 pub(crate) fn ac_dequant(q_index: u8) -> u16 {
     AC_QLOOKUP[usize::from(q_index & 127)]
+}
+
+/// One encoded frame of a [`Vp8PatternStream`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedFrame {
+    pub data: Vec<u8>,
+    pub key_frame: bool,
+}
+
+/// The test pattern as a stream: a key frame first, every `key_interval` frames and when
+/// asked ([`Vp8PatternStream::request_key_frame`], e.g. on a PLI or FIR), inter frames in
+/// between that copy the unchanged macroblocks from the last frame and intra code the rest
+/// (the moving box and the counter bits that flip). The frames must reach the decoder in
+/// order; after a loss, ask for a key frame.
+#[derive(Clone, Debug)]
+pub struct Vp8PatternStream {
+    pattern: Vp8TestPattern,
+    key_interval: u64,
+    since_key: u64,
+    /// The decoder's reconstruction of the last frame given out.
+    last: Option<Vec<Yuv>>,
+}
+
+impl Vp8PatternStream {
+    /// `key_interval` 0 or 1 makes every frame a key frame.
+    pub fn new(pattern: Vp8TestPattern, key_interval: u64) -> Self {
+        Vp8PatternStream {
+            pattern,
+            key_interval,
+            since_key: 0,
+            last: None,
+        }
+    }
+
+    pub fn pattern(&self) -> &Vp8TestPattern {
+        &self.pattern
+    }
+
+    /// The colours the decoder reconstructs for the last frame given out, one per macroblock
+    /// in raster order.
+    pub fn last_reconstruction(&self) -> Option<&[Yuv]> {
+        self.last.as_deref()
+    }
+
+    /// The next frame is a key frame.
+    pub fn request_key_frame(&mut self) {
+        self.last = None;
+    }
+
+    /// Encodes the pattern's frame `frame_index` (normally one more than the last call's).
+    pub fn next_frame(&mut self, frame_index: u64) -> EncodedFrame {
+        let inter = self.key_interval > 1 && self.since_key + 1 < self.key_interval;
+        let encoded = match (&self.last, inter) {
+            (Some(last), true) => self.pattern.encode_inter_frame(frame_index, last),
+            _ => None,
+        };
+        let (data, recon, key_frame) = match encoded {
+            Some((data, recon)) => {
+                self.since_key += 1;
+                (data, recon, false)
+            }
+            None => {
+                self.since_key = 0;
+                let (data, recon) = self.pattern.encode(frame_index, None);
+                (data, recon, true)
+            }
+        };
+        self.last = Some(recon);
+        EncodedFrame { data, key_frame }
+    }
 }

@@ -1,8 +1,10 @@
 //! Synthetic media sources for `getUserMedia()` where no device exists (Node, WASM), like
 //! Chromium's fake-device mode: real encoded frames a browser decodes and shows.
 //!
-//! - [`vp8::Vp8TestPattern`]: a moving VP8 test pattern, every frame a key frame
-//!   (RFC 6386), about 104 kbit/s at 320x240 and 205 kbit/s at 640x480 at 30 fps.
+//! - [`vp8::Vp8TestPattern`]: a moving VP8 test pattern (RFC 6386) as key frames, about
+//!   104 kbit/s at 320x240 and 205 kbit/s at 640x480 at 30 fps;
+//!   [`vp8::Vp8PatternStream`]: the same with inter frames between key frames, about
+//!   10 kbit/s at 320x240 and 18 kbit/s at 640x480 with a key frame every 2 seconds.
 //! - [`opus`]: 20 ms Opus frames of silence (RFC 6716).
 //!
 //! Pure functions and structs: the host owns the clock and asks for frame `n`.

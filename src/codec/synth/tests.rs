@@ -168,30 +168,49 @@ fn rejects_sizes_that_are_not_macroblock_multiples() {
 
 /// The first partition's fields, decoded bit by bit in RFC 6386 §19.2 order.
 struct KeyFrame<'a> {
+    key: bool,
     first_partition_size: usize,
     width: u16,
     height: u16,
     q_index: u32,
     prob_skip_false: u8,
+    /// Inter frames: prob_intra and prob_last.
+    prob_intra: u8,
+    prob_last: u8,
     header: BoolDecoder<'a>,
     tokens: BoolDecoder<'a>,
 }
 
 fn parse_key_frame(frame: &[u8]) -> KeyFrame<'_> {
+    let k = parse_frame(frame, None);
+    assert!(k.key, "key frame");
+    k
+}
+
+/// `size`: the dimensions from the last key frame, for an inter frame.
+fn parse_frame(frame: &[u8], size: Option<(u16, u16)>) -> KeyFrame<'_> {
     let tag = u32::from(frame[0]) | u32::from(frame[1]) << 8 | u32::from(frame[2]) << 16;
-    assert_eq!(tag & 1, 0, "key frame");
+    let key = tag & 1 == 0;
     assert_eq!((tag >> 1) & 7, 0, "version 0");
     assert_eq!((tag >> 4) & 1, 1, "show_frame");
     let first_partition_size = (tag >> 5) as usize;
-    assert_eq!(&frame[3..6], &vp8::START_CODE);
-    let width = u16::from_le_bytes([frame[6], frame[7]]);
-    let height = u16::from_le_bytes([frame[8], frame[9]]);
-    assert_eq!(width >> 14, 0, "no horizontal scaling");
-    assert_eq!(height >> 14, 0, "no vertical scaling");
-    assert!(10 + first_partition_size <= frame.len());
-    let mut h = BoolDecoder::new(&frame[10..10 + first_partition_size]);
-    assert_eq!(h.literal(1), 0, "color_space");
-    assert_eq!(h.literal(1), 0, "clamping_type");
+    let (start, width, height) = if key {
+        assert_eq!(&frame[3..6], &vp8::START_CODE);
+        let width = u16::from_le_bytes([frame[6], frame[7]]);
+        let height = u16::from_le_bytes([frame[8], frame[9]]);
+        assert_eq!(width >> 14, 0, "no horizontal scaling");
+        assert_eq!(height >> 14, 0, "no vertical scaling");
+        (10, width, height)
+    } else {
+        let (w, h) = size.expect("an inter frame follows a key frame");
+        (3, w, h)
+    };
+    assert!(start + first_partition_size <= frame.len());
+    let mut h = BoolDecoder::new(&frame[start..start + first_partition_size]);
+    if key {
+        assert_eq!(h.literal(1), 0, "color_space");
+        assert_eq!(h.literal(1), 0, "clamping_type");
+    }
     assert_eq!(h.literal(1), 0, "segmentation_enabled");
     assert_eq!(h.literal(1), 0, "filter_type");
     assert_eq!(h.literal(6), 0, "loop_filter_level");
@@ -202,20 +221,56 @@ fn parse_key_frame(frame: &[u8]) -> KeyFrame<'_> {
     for name in ["y_dc", "y2_dc", "y2_ac", "uv_dc", "uv_ac"] {
         assert_eq!(h.literal(1), 0, "{name}_delta_present");
     }
+    if !key {
+        assert_eq!(h.literal(1), 0, "refresh_golden_frame");
+        assert_eq!(h.literal(1), 0, "refresh_alternate_frame");
+        assert_eq!(h.literal(2), 0, "copy_buffer_to_golden");
+        assert_eq!(h.literal(2), 0, "copy_buffer_to_alternate");
+        assert_eq!(h.literal(1), 0, "sign_bias_golden");
+        assert_eq!(h.literal(1), 0, "sign_bias_alternate");
+    }
     assert_eq!(h.literal(1), 0, "refresh_entropy_probs");
+    if !key {
+        assert_eq!(h.literal(1), 1, "refresh_last");
+    }
     for &p in COEFF_UPDATE_PROBS.iter().flatten().flatten().flatten() {
         assert!(!h.bool(p), "coeff_prob_update_flag");
     }
     assert_eq!(h.literal(1), 1, "mb_no_skip_coeff");
     let prob_skip_false = h.literal(8) as u8;
+    let (mut prob_intra, mut prob_last) = (0, 0);
+    if !key {
+        prob_intra = h.literal(8) as u8;
+        prob_last = h.literal(8) as u8;
+        let _prob_gf = h.literal(8);
+        assert_eq!(h.literal(1), 0, "intra_16x16_prob_update_flag");
+        assert_eq!(h.literal(1), 0, "intra_chroma_prob_update_flag");
+        // RFC 6386 §17.2 vp8_mv_update_probs.
+        let mv_update: [[u8; 19]; 2] = [
+            [
+                237, 246, 253, 253, 254, 254, 254, 254, 254, 254, 254, 254, 254, 254, 250, 250,
+                252, 254, 254,
+            ],
+            [
+                231, 243, 245, 253, 254, 254, 254, 254, 254, 254, 254, 254, 254, 254, 251, 251,
+                254, 254, 254,
+            ],
+        ];
+        for &p in mv_update.iter().flatten() {
+            assert!(!h.bool(p), "mv_prob_update_flag");
+        }
+    }
     KeyFrame {
+        key,
         first_partition_size,
         width,
         height,
         q_index,
         prob_skip_false,
+        prob_intra,
+        prob_last,
         header: h,
-        tokens: BoolDecoder::new(&frame[10 + first_partition_size..]),
+        tokens: BoolDecoder::new(&frame[start + first_partition_size..]),
     }
 }
 
@@ -300,7 +355,17 @@ fn read_block(
 /// Decodes a whole pattern frame with the subset decoder: checks that every macroblock is
 /// 16x16 DC_PRED / DC_PRED with DC-only blocks and returns the reconstructed colours.
 fn decode_pattern_frame(frame: &[u8]) -> (u16, u16, Vec<Yuv>) {
-    let mut k = parse_key_frame(frame);
+    decode_stream_frame(frame, None)
+}
+
+/// Decodes a key frame (`last` None) or an inter frame predicted from `last`: the size and
+/// the reconstruction of the previous frame.
+fn decode_stream_frame(frame: &[u8], last: Option<(u16, u16, &[Yuv])>) -> (u16, u16, Vec<Yuv>) {
+    let mut k = parse_frame(frame, last.map(|(w, h, _)| (w, h)));
+    assert_eq!(k.key, last.is_none());
+    // RFC 6386 §16.3 vp8_mode_contexts, column 0 (ZEROMV).
+    const ZERO_MV_PROB: [u8; 6] = [7, 14, 135, 60, 159, 234];
+    let mut inter_mbs: Vec<bool> = Vec::new();
     let (cols, rows) = (usize::from(k.width / 16), usize::from(k.height / 16));
     let dc = i32::from(DC_QLOOKUP[k.q_index as usize]);
     let (y2_dc, uv_dc) = (dc * 2, dc.min(132));
@@ -310,20 +375,54 @@ fn decode_pattern_frame(frame: &[u8]) -> (u16, u16, Vec<Yuv>) {
         let mut left_ctx = [false; 9];
         for mb_x in 0..cols {
             let skip = k.header.bool(k.prob_skip_false);
+            let inter = !k.key && k.header.bool(k.prob_intra);
+            inter_mbs.push(inter);
+            if inter {
+                assert!(!k.header.bool(k.prob_last), "reference: last frame");
+                let at = |x: usize, y: usize| usize::from(inter_mbs[y * cols + x]);
+                let mut census = 0;
+                if mb_y > 0 {
+                    census += 2 * at(mb_x, mb_y - 1);
+                }
+                if mb_x > 0 {
+                    census += 2 * at(mb_x - 1, mb_y);
+                }
+                if mb_x > 0 && mb_y > 0 {
+                    census += at(mb_x - 1, mb_y - 1);
+                }
+                assert!(!k.header.bool(ZERO_MV_PROB[census]), "ZEROMV");
+                assert!(skip, "copied macroblocks have no residue");
+                above_ctx[mb_x] = [false; 9];
+                left_ctx = [false; 9];
+                recon.push(last.unwrap().2[mb_y * cols + mb_x]);
+                continue;
+            }
             // 0 DC_PRED, 1 V_PRED, 2 H_PRED (TM_PRED and B_PRED are not used).
-            assert!(k.header.bool(145), "not B_PRED");
-            let luma_mode = if !k.header.bool(156) {
-                usize::from(k.header.bool(163))
-            } else {
-                assert!(!k.header.bool(128), "not TM_PRED");
-                2
-            };
-            let chroma_mode = if !k.header.bool(142) {
+            let luma_mode = if k.key {
+                assert!(k.header.bool(145), "not B_PRED");
+                if !k.header.bool(156) {
+                    usize::from(k.header.bool(163))
+                } else {
+                    assert!(!k.header.bool(128), "not TM_PRED");
+                    2
+                }
+            } else if !k.header.bool(112) {
                 0
-            } else if !k.header.bool(114) {
+            } else {
+                assert!(!k.header.bool(86), "not TM_PRED or B_PRED");
+                1 + usize::from(k.header.bool(140))
+            };
+            let uv_probs: [u8; 3] = if k.key {
+                [142, 114, 183]
+            } else {
+                [162, 101, 204]
+            };
+            let chroma_mode = if !k.header.bool(uv_probs[0]) {
+                0
+            } else if !k.header.bool(uv_probs[1]) {
                 1
             } else {
-                assert!(!k.header.bool(183), "not TM_PRED");
+                assert!(!k.header.bool(uv_probs[2]), "not TM_PRED");
                 2
             };
             let above = (mb_y > 0).then(|| recon[(mb_y - 1) * cols + mb_x]);
@@ -421,6 +520,47 @@ fn frames_decode_to_the_promised_reconstruction() {
                     "{w}x{h} frame {frame_index} mb {mb_x},{mb_y}: {got:?} vs {want:?}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn streams_decode_to_the_promised_reconstruction() {
+    for (w, h) in [(16, 16), (48, 32), (320, 240), (640, 480)] {
+        let mut stream = vp8::Vp8PatternStream::new(Vp8TestPattern::new(w, h).unwrap(), 8);
+        let mut last: Option<Vec<Yuv>> = None;
+        for n in 0..20u64 {
+            if n == 13 {
+                stream.request_key_frame();
+            }
+            let frame = stream.next_frame(n);
+            // Key frames at 0 and 8, on request at 13, then 8 after that.
+            assert_eq!(frame.key_frame, [0, 8, 13].contains(&n), "frame {n}");
+            let reference = if frame.key_frame {
+                None
+            } else {
+                last.as_deref()
+            };
+            let (dw, dh, recon) =
+                decode_stream_frame(&frame.data, reference.map(|r| (w as u16, h as u16, r)));
+            assert_eq!((u32::from(dw), u32::from(dh)), (w, h));
+            assert_eq!(
+                Some(recon.as_slice()),
+                stream.last_reconstruction(),
+                "{w}x{h} {n}"
+            );
+            for (i, got) in recon.iter().enumerate() {
+                let cols = w as usize / 16;
+                let want = stream.pattern().target(n, i % cols, i / cols);
+                let e = vp8::MAX_COLOUR_ERROR;
+                assert!(
+                    got.y.abs_diff(want.y) <= e
+                        && got.u.abs_diff(want.u) <= e
+                        && got.v.abs_diff(want.v) <= e,
+                    "{w}x{h} frame {n} mb {i}: {got:?} vs {want:?}"
+                );
+            }
+            last = Some(recon);
         }
     }
 }

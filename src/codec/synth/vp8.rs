@@ -1,8 +1,12 @@
-//! A VP8 test-pattern encoder (RFC 6386), key frames only.
+//! A VP8 test-pattern encoder (RFC 6386).
 //!
-//! Every frame is a complete key frame (RFC 6386 §9, §19): the 10-byte uncompressed chunk,
-//! then the first partition (frame header and per-macroblock modes), then one token partition
-//! (the DCT/WHT coefficients).
+//! [`Vp8TestPattern::encode_frame`] gives a complete key frame (RFC 6386 §9, §19): the
+//! 10-byte uncompressed chunk, then the first partition (frame header and per-macroblock
+//! modes), then one token partition (the DCT/WHT coefficients). [`Vp8PatternStream`] adds
+//! inter frames (§9.10, §16) between key frames: a macroblock whose colour did not change
+//! is a skipped copy of the last frame (reference LAST, `ZEROMV`, coded with the
+//! probability the §16.3 neighbour census gives), the others are intra coded as in a key
+//! frame.
 //!
 //! The picture is built from flat 16x16 macroblocks, so each macroblock needs no more than
 //! its DC terms:
@@ -29,15 +33,16 @@
 //! index in binary (white = 1, most significant bit at the left). Frames under three
 //! macroblock rows draw only the bars and the box.
 //!
-//! Size: the frame header is about 30 bytes, each macroblock costs 3 to 5 bits of modes and
-//! skip flag, and only the macroblocks no neighbour predicts exactly (a run's first one)
-//! carry coefficients (about 20 bytes each: the chroma DC is coded in all four subblocks).
-//! Measured over 64 frames (unit test `frame_sizes_are_bounded`):
-//! - 320x240: about 435 bytes a frame, 104 kbit/s at 30 fps;
-//! - 640x480: about 855 bytes a frame, 205 kbit/s at 30 fps;
-//! - 1280x720: about 1.9 KB a frame, 462 kbit/s at 30 fps.
-//!
-//! Each frame is a key frame, so a receiver can start at any frame and loss never spreads.
+//! Size: the frame header is about 30 bytes, each macroblock of a key frame costs 3 to 5
+//! bits of modes and skip flag, and only the macroblocks no neighbour predicts exactly (a
+//! run's first one) carry coefficients (about 20 bytes each: the chroma DC is coded in all
+//! four subblocks). An inter frame costs a fraction of a bit per unchanged macroblock plus
+//! the changed ones (the box's two edges, the counter bits that flip). Measured (unit test
+//! `frame_sizes_are_bounded`), at 30 fps:
+//! - key frames only: 320x240 about 435 B a frame, 104 kbit/s; 640x480 about 855 B,
+//!   205 kbit/s; 1280x720 about 1.9 KB, 462 kbit/s;
+//! - [`Vp8PatternStream`] with a key frame every 60 frames: inter frames 37 B (320x240),
+//!   65 B (640x480), 125 B (1280x720); 10, 18 and 37 kbit/s with the key frames.
 
 use super::bool_encoder::BoolEncoder;
 use super::tables::{AC_QLOOKUP, COEFF_UPDATE_PROBS, DC_QLOOKUP, DEFAULT_COEFF_PROBS};

@@ -356,6 +356,7 @@ pub(crate) const DC_QLOOKUP: [u16; 128] = [
 ];
 
 /// RFC 6386 §14.1: AC dequantization factor by quantizer index (`ac_qlookup`).
+#[allow(dead_code)] // the test pattern codes DC terms only
 pub(crate) const AC_QLOOKUP: [u16; 128] = [
     4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
     29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52,

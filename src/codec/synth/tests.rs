@@ -636,3 +636,23 @@ fn opus_silence_toc() {
     assert_eq!(s.next_timestamp(), 960);
     assert_eq!(s.frames(), 1);
 }
+
+#[test]
+fn any_size_and_frame_index_decodes() {
+    let mut s = 0x1234_5678_9abc_def1u64;
+    for _ in 0..40 {
+        let w = 16 * (1 + (xorshift(&mut s) % 64) as u32);
+        let h = 16 * (1 + (xorshift(&mut s) % 48) as u32);
+        let n = xorshift(&mut s);
+        let p = Vp8TestPattern::new(w, h).unwrap();
+        let (dw, dh, recon) = decode_pattern_frame(&p.encode_frame(n));
+        assert_eq!((u32::from(dw), u32::from(dh)), (w, h));
+        assert_eq!(recon, p.reconstruction(n), "{w}x{h} frame {n}");
+    }
+    // The extremes encode (first partition well under its 19-bit size field).
+    for (w, h) in [(vp8::MAX_DIMENSION, 16), (16, vp8::MAX_DIMENSION)] {
+        let frame = Vp8TestPattern::new(w, h).unwrap().encode_frame(u64::MAX);
+        let k = parse_key_frame(&frame);
+        assert!(k.first_partition_size < 1 << 19);
+    }
+}

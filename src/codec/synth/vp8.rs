@@ -45,7 +45,7 @@
 //!   65 B (640x480), 125 B (1280x720); 10, 18 and 37 kbit/s with the key frames.
 
 use super::bool_encoder::BoolEncoder;
-use super::tables::{AC_QLOOKUP, COEFF_UPDATE_PROBS, DC_QLOOKUP, DEFAULT_COEFF_PROBS};
+use super::tables::{COEFF_UPDATE_PROBS, DC_QLOOKUP, DEFAULT_COEFF_PROBS};
 use super::SynthError;
 
 /// Largest width or height taken (a multiple of 16; VP8 itself allows up to 16383).
@@ -587,13 +587,8 @@ impl Vp8TestPattern {
     fn zero_mv_census(&self, coeffs: &[MacroblockCoeffs], i: usize) -> usize {
         let cols = self.mb_cols;
         let (x, y) = (i % cols, i / cols);
-        let inter = |xx: usize, yy: usize| {
-            coeffs
-                .get(yy * cols + xx)
-                .is_some_and(|c| c.inter)
-                .then_some(1)
-                .unwrap_or(0)
-        };
+        let inter =
+            |xx: usize, yy: usize| usize::from(coeffs.get(yy * cols + xx).is_some_and(|c| c.inter));
         let mut n = 0;
         if y > 0 {
             n += 2 * inter(x, y - 1);
@@ -780,13 +775,6 @@ fn write_token(e: &mut BoolEncoder, p: &[u8; 11], v: u32) {
         let bit = cat_probs.len() - 1 - i;
         e.put(prob, (extra >> bit) & 1 == 1);
     }
-}
-
-/// The AC table is not needed by this encoder (no AC coefficients); kept reachable so the
-/// generated tables stay whole and checked by the tests.
-#[allow(dead_code)]
-pub(crate) fn ac_dequant(q_index: u8) -> u16 {
-    AC_QLOOKUP[usize::from(q_index & 127)]
 }
 
 /// One encoded frame of a [`Vp8PatternStream`].

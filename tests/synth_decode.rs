@@ -1,5 +1,6 @@
 //! The synthetic sources (`codec::synth`) decoded by real decoders: libvpx and FFmpeg's VP8
-//! decoder for the test pattern, libopus and FFmpeg's decoder for Opus, through Python's PyAV (`tests/synth/decode.py`).
+//! decoder for the test pattern, libopus and FFmpeg's decoder for Opus (silence, and the
+//! tone's power in its band), through Python's PyAV (`tests/synth/decode.py`).
 //! Fails, never skips, when `python3` or `av` is missing (`pip install av`).
 
 use std::path::PathBuf;
@@ -84,6 +85,11 @@ fn vp8_and_opus_decode_with_libvpx_and_libopus() {
     for n in 0..10 {
         std::fs::write(dir.join(format!("opus_{n:03}.bin")), silence.next_frame()).unwrap();
     }
+    for n in 0..12 {
+        std::fs::write(dir.join(format!("tone_{n:03}.bin")), opus::tone_frame()).unwrap();
+    }
+    let (lo, hi) = opus::TONE_BAND_HZ;
+    std::fs::write(dir.join("tone_band.txt"), format!("{lo} {hi}")).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/synth/decode.py");
     let out = Command::new("python3")
         .arg(script)

@@ -3,7 +3,8 @@
 Usage: python3 tests/synth/decode.py DIR
 DIR holds raw VP8 frames (`vp8_<w>x<h>_<n>.bin`), the expected colours
 (`vp8_<w>x<h>_<n>.txt`: one "x y Y U V" line per probe point) and Opus packets
-(`opus_<n>.bin`); `vp8i_` files are a stream of key and inter frames. Every frame goes through PyAV (libvpx and FFmpeg's decoder for VP8, libopus and
+(`opus_<n>.bin`: silence; `tone_<n>.bin` with `tone_band.txt`: the tone, whose power must
+sit mostly in that band); `vp8i_` files are a stream of key and inter frames. Every frame goes through PyAV (libvpx and FFmpeg's decoder for VP8, libopus and
 FFmpeg's decoder for Opus); any decode error, wrong size or colour off by more than the tolerance
 exits non-zero. Prints one summary line per stream.
 """
@@ -78,6 +79,48 @@ def frame_peak(f):
     return peak
 
 
+def decode_tone(d):
+    import math
+    paths = sorted(glob.glob(os.path.join(d, "tone_*.bin")))
+    if not paths:
+        return
+    lo, hi = (int(v) for v in open(os.path.join(d, "tone_band.txt")).read().split())
+    for decoder in OPUS_DECODERS:
+        ctx = av.CodecContext.create(decoder, "r")
+        ctx.sample_rate = 48000
+        samples = []
+        for path in paths:
+            out = ctx.decode(av.Packet(open(path, "rb").read()))
+            if len(out) != 1 or out[0].samples != 960:
+                fail(f"tone {os.path.basename(path)}: bad decode")
+            f = out[0]
+            fmt = f.format.name.rstrip("p")
+            code, scale = {"flt": ("f", 1.0), "s16": ("h", 32768.0)}[fmt]
+            raw = bytes(f.planes[0])
+            step = 1 if f.format.is_planar else len(f.layout.channels)
+            vals = struct.unpack("<%d%s" % (960 * step, code), raw[: 960 * step * struct.calcsize(code)])
+            samples.extend(v / scale for v in vals[::step])
+        x = samples[960 * 2 :]  # past the decoder's start-up
+        rms = math.sqrt(sum(v * v for v in x) / len(x))
+        if not 0.02 < rms < 0.5:
+            fail(f"tone ({decoder}): rms {rms}, expected about 0.1 (-20 dBFS)")
+        n = len(x)
+        best = (0.0, 0)
+        spectrum = {}
+        for hz in range(50, 8000, 25):
+            w = 2 * math.pi * hz / 48000
+            re = sum(v * math.cos(w * i) for i, v in enumerate(x))
+            im = sum(v * math.sin(w * i) for i, v in enumerate(x))
+            p = re * re + im * im
+            spectrum[hz] = p
+            best = max(best, (p, hz))
+        inside = sum(p for hz, p in spectrum.items() if lo <= hz <= hi)
+        share = inside / sum(spectrum.values())
+        if not (lo <= best[1] <= hi) or share < 0.5:
+            fail(f"tone ({decoder}): peak at {best[1]} Hz, {share:.2f} of the power in {lo}-{hi} Hz")
+        print(f"tone ({decoder}): {len(paths)} packets, rms {rms:.3f}, peak at {best[1]} Hz, {share:.2f} of the power in {lo}-{hi} Hz")
+
+
 def decode_opus(d):
     paths = sorted(glob.glob(os.path.join(d, "opus_*.bin")))
     if not paths:
@@ -115,6 +158,7 @@ def main():
     decode_vp8(d, "vp8")  # key frames only
     decode_vp8(d, "vp8i")  # key and inter frames
     decode_opus(d)
+    decode_tone(d)
 
 
 main()

@@ -5,7 +5,8 @@
 //!   104 kbit/s at 320x240 and 205 kbit/s at 640x480 at 30 fps;
 //!   [`vp8::Vp8PatternStream`]: the same with inter frames between key frames, about
 //!   10 kbit/s at 320x240 and 18 kbit/s at 640x480 with a key frame every 2 seconds.
-//! - [`opus`]: 20 ms Opus frames of silence (RFC 6716).
+//! - [`opus`]: 20 ms Opus frames (RFC 6716): silence (3 bytes), and a tone-like narrow band
+//!   around 800 to 1000 Hz at about -20 dBFS (41 bytes, 16.4 kbit/s).
 //!
 //! Pure functions and structs: the host owns the clock and asks for frame `n`.
 
@@ -16,7 +17,7 @@ mod tables;
 mod tests;
 pub mod vp8;
 
-pub use opus::OpusSilence;
+pub use opus::{tone_frame, OpusSilence};
 pub use vp8::{EncodedFrame, Vp8PatternStream, Vp8TestPattern};
 
 /// Errors from the synthetic sources (API misuse only: they take no peer input).

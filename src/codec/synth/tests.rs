@@ -638,6 +638,22 @@ fn opus_silence_toc() {
 }
 
 #[test]
+fn opus_tone_packet() {
+    assert!(opus::tone_is_fully_coded());
+    let tone = opus::tone_frame();
+    assert_eq!(tone.len(), 1 + opus::TONE_FRAME_BYTES);
+    assert_eq!(
+        Toc::parse(tone[0]),
+        Toc {
+            config: 31,
+            stereo: false,
+            code: 0
+        }
+    );
+    assert_eq!(tone, opus::tone_frame());
+}
+
+#[test]
 fn any_size_and_frame_index_decodes() {
     let mut s = 0x1234_5678_9abc_def1u64;
     for _ in 0..40 {

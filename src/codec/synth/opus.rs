@@ -290,3 +290,153 @@ fn encode_tone() -> (Vec<u8>, bool) {
 pub(super) fn tone_is_fully_coded() -> bool {
     encode_tone().1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RangeEncoder;
+
+    /// RFC 6716 §4.1 range decoder (test side only).
+    struct RangeDecoder<'a> {
+        data: &'a [u8],
+        pos: usize,
+        rng: u32,
+        val: u32,
+        rem: u32,
+    }
+
+    impl<'a> RangeDecoder<'a> {
+        fn new(data: &'a [u8]) -> Self {
+            let mut d = RangeDecoder {
+                data,
+                pos: 0,
+                rng: 128,
+                val: 0,
+                rem: 0,
+            };
+            d.rem = d.byte();
+            d.val = 127 - (d.rem >> 1);
+            d.normalize();
+            d
+        }
+
+        fn byte(&mut self) -> u32 {
+            let b = self.data.get(self.pos).copied().unwrap_or(0);
+            self.pos += 1;
+            u32::from(b)
+        }
+
+        fn normalize(&mut self) {
+            while self.rng <= 1 << 23 {
+                self.rng <<= 8;
+                let sym = self.rem;
+                self.rem = self.byte();
+                let sym = ((sym << 8) | self.rem) >> 1;
+                self.val = ((self.val << 8) + (255 & !sym)) & ((1 << 31) - 1);
+            }
+        }
+
+        fn bit_logp(&mut self, logp: u32) -> bool {
+            let s = self.rng >> logp;
+            let bit = self.val < s;
+            if bit {
+                self.rng = s;
+            } else {
+                self.val -= s;
+                self.rng -= s;
+            }
+            self.normalize();
+            bit
+        }
+
+        /// §4.1.1 `ec_decode_bin()` then `ec_dec_update()`, through `pick`, which maps the
+        /// decoded frequency to the symbol's `fl..fh`.
+        fn bin(&mut self, bits: u32, pick: impl FnOnce(u32) -> (u32, u32)) {
+            let ext = self.rng >> bits;
+            let s = self.val / ext;
+            let fm = (1 << bits) - (s + 1).min(1 << bits);
+            let (fl, fh) = pick(fm);
+            let s = ext * ((1 << bits) - fh);
+            self.val -= s;
+            self.rng = if fl > 0 {
+                ext * (fh - fl)
+            } else {
+                self.rng - s
+            };
+            self.normalize();
+        }
+
+        /// §4.3.2.1 `ec_laplace_decode()`.
+        fn laplace(&mut self, fs0: u32, decay: u32) -> i32 {
+            let mut value = 0i32;
+            self.bin(15, |fm| {
+                let (mut fl, mut fs) = (0u32, fs0);
+                if fm >= fs0 {
+                    value = 1;
+                    fl = fs0;
+                    fs = (((32768 - 32 - fs0) * (16384 - decay)) >> 15) + 1;
+                    while fs > 1 && fm >= fl + 2 * fs {
+                        fs *= 2;
+                        fl += fs;
+                        fs = (((fs - 2) * decay) >> 15) + 1;
+                        value += 1;
+                    }
+                    if fs <= 1 {
+                        let di = (fm - fl) >> 1;
+                        value += di as i32;
+                        fl += 2 * di;
+                    }
+                    if fm < fl + fs {
+                        value = -value;
+                    } else {
+                        fl += fs;
+                    }
+                }
+                (fl, (fl + fs).min(32768))
+            });
+            value
+        }
+    }
+
+    #[test]
+    fn range_coder_round_trips() {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for _ in 0..50 {
+            let mut symbols = Vec::new();
+            let mut e = RangeEncoder::new();
+            for _ in 0..(next() % 300) {
+                let r = next();
+                if r & 1 == 0 {
+                    let logp = 1 + (r >> 1) as u32 % 15;
+                    let bit = (r >> 8) % 4 == 0;
+                    e.bit_logp(bit, logp);
+                    symbols.push((0, logp, i32::from(bit)));
+                } else {
+                    let fs = 1024 + ((r >> 1) as u32 % 24000);
+                    let decay = 2000 + ((r >> 20) as u32 % 12000);
+                    let v = ((r >> 40) % 9) as i32 - 4;
+                    if e.laplace(v, fs, decay) {
+                        symbols.push((1, fs | decay << 16, v));
+                    }
+                }
+            }
+            let tell = e.tell();
+            let len = (tell as usize).div_ceil(8) + 1;
+            let bytes = e.finish(len);
+            assert!(bytes.len() <= len, "{} bytes for {tell} bits", bytes.len());
+            let mut d = RangeDecoder::new(&bytes);
+            for &(kind, p, v) in &symbols {
+                if kind == 0 {
+                    assert_eq!(i32::from(d.bit_logp(p)), v);
+                } else {
+                    assert_eq!(d.laplace(p & 0xffff, p >> 16), v);
+                }
+            }
+        }
+    }
+}

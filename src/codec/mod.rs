@@ -47,6 +47,7 @@ pub mod av1;
 pub mod fuzz;
 pub mod h264;
 pub mod opus;
+pub mod synth;
 #[cfg(test)]
 mod tests;
 pub mod vp8;

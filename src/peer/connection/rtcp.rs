@@ -41,7 +41,7 @@ impl Peer {
                 .as_ref()
                 .map(|r| r.codecs.iter().filter_map(|c| c.rtx.map(|x| (c.payload_type, x))).collect())
                 .unwrap_or_default();
-            let config = (!pts.is_empty()).then(|| RtxConfig { ssrc: t.rtx_ssrc, payload_types: pts, first_seq });
+            let config = (!pts.is_empty()).then_some(RtxConfig { ssrc: t.rtx_ssrc, payload_types: pts, first_seq });
             t.send.history = Some(RtxHistory::new(config));
         }
         if let Some(h) = t.send.history.as_mut() {
@@ -60,7 +60,7 @@ impl Peer {
                 RtcpAction::SenderReportReceived { ssrc, info } => {
                     for t in &mut self.transceivers {
                         for r in t.receive.iter_mut().filter(|r| r.ssrc == ssrc) {
-                            r.stats.on_sender_report(now, info.clone());
+                            r.stats.on_sender_report(now, info);
                         }
                     }
                 }
@@ -227,7 +227,7 @@ impl Peer {
                     frames: t.send.frames,
                     retransmitted_packets: rtx.retransmitted_packets,
                     retransmitted_bytes: rtx.retransmitted_payload_bytes,
-                    remote: t.send.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| s.remote_inbound().clone()),
+                    remote: t.send.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| *s.remote_inbound()),
                 }
             })
             .collect()

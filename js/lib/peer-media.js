@@ -288,7 +288,15 @@ class PeerMedia {
     } else {
       if (priorState === 'stable' && type === 'offer') this.#takeSnapshot();
       const seen = new Set();
-      for (const info of infos) {
+      // "For each media description in description": m-line order (the engine's
+      // mlineIndex), the set's order where the engine does not say.
+      const ordered = infos.map((info, i) => [info, i]).sort(([a, i], [b, j]) => {
+        const x = typeof a.mlineIndex === 'number' ? a.mlineIndex : Infinity;
+        const y = typeof b.mlineIndex === 'number' ? b.mlineIndex : Infinity;
+        return x === y ? i - j : x - y;
+      }).map(([info]) => info);
+      const created = [];
+      for (const info of ordered) {
         let core = this.#byHandle.get(info.transceiver);
         if (!core) {
           // A transceiver the remote offer created (recvonly, no track).
@@ -296,6 +304,7 @@ class PeerMedia {
           core = this.#createCore(info.transceiver, info.kind, {
             direction: CURRENT_DIRECTIONS.includes(info.direction) ? info.direction : 'recvonly',
           });
+          created.push(core);
         }
         seen.add(core);
         this.#update(core, info);
@@ -305,6 +314,12 @@ class PeerMedia {
         if (core.state.stopped || core.state.mid === null) continue;
         const msids = Array.isArray(info.remoteStreamIds) ? info.remoteStreamIds.map(String) : [];
         this.#processRemoteTracks(core, Boolean(info.receiving), msids, lists);
+      }
+      // The set keeps the engine's (creation) order for transceivers the offer created.
+      if (created.length > 1) {
+        const order = new Map(infos.map((info, i) => [info.transceiver, i]));
+        const rest = this.#set.filter((c) => !created.includes(c));
+        this.#set = [...rest, ...created.sort((a, b) => order.get(a.handle) - order.get(b.handle))];
       }
       for (const core of [...this.#set]) {
         if (!seen.has(core) && infos.length > 0) {

@@ -431,8 +431,11 @@ function createFakeEngine(options = {}) {
     }
 
     getTransceivers() {
+      const applied = this.descs.pendingRemote ?? this.descs.pendingLocal ?? this.descs.currentLocal;
+      const mids = applied ? parseMedia(applied.sdp).map((m) => m.mid) : [];
       return this.transceivers.map((t) => ({
         transceiver: t.handle, kind: t.kind, mid: t.mid, direction: t.direction,
+        mlineIndex: t.mid !== null && mids.includes(t.mid) ? mids.indexOf(t.mid) : null,
         currentDirection: t.stopped ? 'stopped' : t.currentDirection, stopping: t.stopping, stopped: t.stopped,
         remoteStreamIds: t.remoteStreamIds.slice(), receiving: t.receiving,
         codecs: t.codecs.map((c) => ({ ...c })), headerExtensions: t.codecs.length ? [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 }] : [],

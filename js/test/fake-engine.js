@@ -80,6 +80,7 @@ function parseMedia(sdp) {
       } else if ((x = /^a=rtpmap:(\d+) ([^/]+)\/(\d+)(?:\/(\d+))?/.exec(line))) {
         const c = { payloadType: Number(x[1]), mimeType: `${m[1]}/${x[2]}`, clockRate: Number(x[3]) };
         if (x[4]) c.channels = Number(x[4]);
+        else if (m[1] === 'audio') c.channels = 1;
         section.codecs.push(c);
       } else if ((x = /^a=fmtp:(\d+) (.+)$/.exec(line))) {
         const c = section.codecs.find((k) => k.payloadType === Number(x[1]));

@@ -239,8 +239,10 @@ class PeerMedia {
     s.mid = typeof info.mid === 'string' ? info.mid : null;
     s.hasTransport = s.mid !== null;
     if (!s.stopping && CURRENT_DIRECTIONS.includes(info.direction)) s.direction = info.direction;
+    const wasSending = sends(s.currentDirection);
     s.currentDirection = CURRENT_DIRECTIONS.includes(info.currentDirection) ? info.currentDirection : null;
     if (sends(s.currentDirection)) s.everSent = true;
+    if (sends(s.currentDirection) && !wasSending && !s.stopping) core.sender._sendingStarted();
     s.codecs = codecParameters(info.codecs);
     s.headerExtensions = (info.headerExtensions ?? []).map((h) => ({ uri: String(h.uri), id: Number(h.id) }));
     s.rtcpReducedSize = Boolean(info.rtcpReducedSize);

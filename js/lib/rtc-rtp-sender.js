@@ -233,6 +233,12 @@ function makeRTCRtpSender(getCapabilities) {
       this.#unsubscribe = null;
     }
 
+    /** Negotiation made this sender send: start from a keyframe of the source. */
+    _sendingStarted() {
+      this.#waitingForKeyframe = true;
+      if (this.#track && this.#track.readyState === 'live') this.#track._source.requestKeyframe();
+    }
+
     /** The remote asked for a keyframe of what this sender sends (PLI / FIR). */
     _keyframeRequested() {
       if (this.#track && this.#track.readyState === 'live') this.#track._source.requestKeyframe();
@@ -253,6 +259,12 @@ function makeRTCRtpSender(getCapabilities) {
     #sendFrame(track, frame) {
       if (!this.#canSend(track)) return;
       const key = frame.type === 'key';
+      if (!sends(this.#core.state.currentDirection ?? '')) {
+        // Not negotiated to send yet: nothing goes out, and the first frame once it is
+        // must be a keyframe (asked for then, see _sendingStarted).
+        this.#waitingForKeyframe = true;
+        return;
+      }
       if (this.#waitingForKeyframe && !key && track.kind === 'video') {
         this.#framesDiscarded += 1;
         return;

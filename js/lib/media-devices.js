@@ -119,9 +119,8 @@ function syntheticSource(engine, kind, settings) {
   };
   const start = (source) => {
     if (timer !== null || typeof engine.synthFrame !== 'function') return;
+    // Runs only while something consumes the track (a sender, a sink).
     timer = setInterval(() => tick(source), interval());
-    // Node: a synthetic camera does not keep the process alive by itself.
-    if (timer && typeof timer.unref === 'function') timer.unref();
   };
   const stop = () => {
     if (timer !== null) clearInterval(timer);
@@ -131,6 +130,8 @@ function syntheticSource(engine, kind, settings) {
     started: () => start(source),
     stopped: stop,
     keyframeRequested: () => { keyWanted = true; },
+    // mediacapture-main: a device whose tracks are all stopped stops.
+    allTracksEnded: () => source.end(false),
   }, settings, capabilitiesOf(kind));
   source.applyConstraints = function applyConstraints(dict) {
     const next = resolveSettings(kind, dict);

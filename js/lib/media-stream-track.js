@@ -28,8 +28,9 @@ const AUDIO_HINTS = ['', 'speech', 'speech-recognition', 'music'];
 const VIDEO_HINTS = ['', 'motion', 'detail', 'text'];
 
 /**
- * A source of encoded media for tracks. `hooks`: { keyframeRequested(), started(), stopped() }
- * (all optional): started/stopped when the first consumer subscribes / the last leaves.
+ * A source of encoded media for tracks. `hooks`: { keyframeRequested(), started(), stopped(),
+ * allTracksEnded() } (all optional): started/stopped when the first consumer subscribes / the
+ * last leaves; allTracksEnded when no live track of the source is left (a device stops).
  * A frame is { type: 'key'|'delta', timestamp (µs), rtpTimestamp?, duration?, data, mimeType? }.
  */
 class MediaTrackSource {
@@ -96,6 +97,7 @@ class MediaTrackSource {
   _addTrack(track) { this.#tracks.add(track); }
   _removeTrack(track) {
     this.#tracks.delete(track);
+    if (this.#tracks.size === 0 && this.#hooks.allTracksEnded) this.#hooks.allTracksEnded();
   }
 
   /** The source ended (remote side gone, pc closed ...): every live track ends, firing `ended`. */

@@ -95,6 +95,9 @@ class PeerMedia {
 
   #checkOpen() {
     if (this.#hooks.closed()) throw domException('InvalidStateError', 'the RTCPeerConnection is closed');
+    if (typeof this.#hooks.native().addTransceiver !== 'function') {
+      throw domException('NotSupportedError', 'this engine has no RTP media');
+    }
   }
 
   /** webrtc-pc §5.1 addTrack(). */
@@ -229,7 +232,12 @@ class PeerMedia {
   #engineTransceivers() {
     const native = this.#hooks.native();
     if (typeof native.getTransceivers !== 'function') return [];
-    const list = callEngine(() => native.getTransceivers());
+    let list;
+    try {
+      list = native.getTransceivers();
+    } catch (err) {
+      return []; // a peer the engine lost: the transceivers keep their state
+    }
     return Array.isArray(list) ? list : [];
   }
 

@@ -413,7 +413,7 @@ function createFakeEngine(options = {}) {
         currentDirection: null, stopping: false, stopped: false, streamIds: init.streamIds.slice(),
         trackId: init.trackId ?? null, fromAddTrack: Boolean(init.fromAddTrack), createdByRemote: false,
         sendEncodings: init.sendEncodings, codecPrefs: [], codecs: [], remoteStreamIds: [], receiving: false,
-        senderSsrc: crypto.randomBytes(4).readUInt32BE(0), midFromPending: false,
+        senderSsrc: Math.floor(Math.random() * 0x100000000), midFromPending: false,
       };
       this.transceivers.push(t);
       return t;

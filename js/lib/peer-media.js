@@ -229,16 +229,17 @@ class PeerMedia {
     return s;
   }
 
+  /** The engine's list, or null when it has none (no media, or a peer it lost). */
   #engineTransceivers() {
     const native = this.#hooks.native();
-    if (typeof native.getTransceivers !== 'function') return [];
+    if (typeof native.getTransceivers !== 'function') return null;
     let list;
     try {
       list = native.getTransceivers();
     } catch (err) {
-      return []; // a peer the engine lost: the transceivers keep their state
+      return null; // a peer the engine lost: the transceivers keep their state
     }
-    return Array.isArray(list) ? list : [];
+    return Array.isArray(list) ? list : null;
   }
 
   /** The engine's entry for one transceiver into its W3C state. */
@@ -292,7 +293,9 @@ class PeerMedia {
    */
   apply(side, type, priorState) {
     const lists = { remove: [], add: [], mute: [], trackEvents: [] };
-    const infos = this.#engineTransceivers();
+    const listed = this.#engineTransceivers();
+    if (listed === null) return () => {};
+    const infos = listed;
     if (type === 'rollback') {
       this.#rollback(infos, lists);
     } else {
@@ -332,7 +335,7 @@ class PeerMedia {
         this.#set = [...rest, ...created.sort((a, b) => order.get(a.handle) - order.get(b.handle))];
       }
       for (const core of [...this.#set]) {
-        if (!seen.has(core) && infos.length > 0) {
+        if (!seen.has(core)) {
           // The engine no longer has it: stopped and gone.
           this.#stopTransceiver(core, false);
           this.#removeFromSet(core);

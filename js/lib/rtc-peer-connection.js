@@ -856,13 +856,13 @@ function makeRTCPeerConnection(engine, rtp) {
      * webrtc-pc §8.2 getStats(): an RTCStatsReport with the peer-connection and data-channel
      * stats (webrtc-stats §8.13, §8.14) the layer counts, and the transport, candidate-pair,
      * local/remote-candidate and certificate stats (§8.17-§8.20) from the engine's counters.
-     * A selector (media tracks) is not supported: only null/undefined is accepted.
+     * A MediaStreamTrack selector picks its one sender or receiver (InvalidAccessError when
+     * none or several have it) and the report is filtered (§8.5 stats selection algorithm).
      */
     getStats(selector = null) {
       return promiseFrom(() => {
         if (selector !== null && selector !== undefined) {
           if (!(selector instanceof MediaStreamTrack)) throw new TypeError('getStats: selector is not a MediaStreamTrack');
-          if (this.#closed) throw invalidState();
           const selection = this.#media.selectionFor(selector);
           return new Promise((resolve) => {
             queueTask(() => resolve(selectStats(this.#statsReport(), selection)));

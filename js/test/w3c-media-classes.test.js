@@ -148,3 +148,27 @@ test('RTCDTMFToneChangeEvent', () => {
   assert.strictEqual(new api.RTCDTMFToneChangeEvent('tonechange').tone, '');
   assert.strictEqual(new api.RTCDTMFToneChangeEvent('tonechange', { tone: '5' }).tone, '5');
 });
+
+test('an engine without media: addTrack / addTransceiver are NotSupportedError, the lists empty', () => {
+  const { api, engine } = fakeApi();
+  const pc = new api.RTCPeerConnection();
+  engine.last().addTransceiver = undefined; // as an engine built before media
+  assert.throws(() => pc.addTransceiver('audio'), (e) => e instanceof DOMException && e.name === 'NotSupportedError');
+  assert.throws(() => pc.addTrack(new api.EncodedMediaSource({ kind: 'audio' }).track),
+    (e) => e instanceof DOMException && e.name === 'NotSupportedError');
+  assert.deepStrictEqual([pc.getTransceivers(), pc.getSenders(), pc.getReceivers()], [[], [], []]);
+  pc.close();
+});
+
+test('the engine\'s ssrcs event updates the remote SSRCs a receiver reports', async () => {
+  const { api, engine } = fakeApi();
+  const pc = new api.RTCPeerConnection();
+  const t = pc.addTransceiver('video');
+  engine.last().inject({ type: 'ssrcs', transceiver: t._core.handle, ssrcs: [1234] },
+    { type: 'frame', transceiver: t._core.handle, keyframe: true, rtpTimestamp: 5, timestamp: 0, data: Buffer.from([1]), mimeType: 'video/VP8' });
+  await ticks(3);
+  assert.deepStrictEqual(t.receiver.getSynchronizationSources().map((s) => [s.source, s.rtpTimestamp]), [[1234, 5]],
+    'a frame without ssrc is attributed to the known remote SSRC');
+  assert.strictEqual(t.receiver.track.muted, false, 'media unmutes');
+  pc.close();
+});

@@ -328,3 +328,26 @@ test('negotiationneeded: fires after addTrack / addTransceiver / direction / sto
   pc1.close();
   pc2.close();
 });
+
+test('stop() of the only transceiver: stopped after the answer though the engine lists none', async () => {
+  const { api } = fakeApi();
+  const pc1 = new api.RTCPeerConnection();
+  const pc2 = new api.RTCPeerConnection();
+  const t = pc1.addTransceiver('audio');
+  await exchange(pc1, pc2);
+  t.stop();
+  await exchange(pc1, pc2);
+  assert.strictEqual(t.currentDirection, 'stopped');
+  assert.deepStrictEqual(pc1.getTransceivers(), []);
+  assert.deepStrictEqual(pc2.getTransceivers(), []);
+  // Stopped before it was ever negotiated: gone at the next answer, no m-line for it.
+  const u = pc1.addTransceiver('video');
+  u.stop();
+  pc1.addTransceiver('audio');
+  await exchange(pc1, pc2);
+  assert.strictEqual(u.currentDirection, 'stopped');
+  assert.strictEqual(u.mid, null);
+  assert.strictEqual(pc1.getTransceivers().length, 1);
+  pc1.close();
+  pc2.close();
+});

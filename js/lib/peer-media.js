@@ -11,7 +11,7 @@ import { RTCRtpTransceiver } from './rtc-rtp-transceiver.js';
 import { RTCTrackEvent } from './rtc-track-event.js';
 import { isSender } from './rtc-rtp-brands.js';
 import {
-  DIRECTIONS, sends, receives, convertEncodings, checkSendEncodings, engineEncodings, codecMatch,
+  DIRECTIONS, sends, convertEncodings, checkSendEncodings, engineEncodings, codecMatch,
   codecParameters,
 } from './rtc-rtp-parameters.js';
 
@@ -461,4 +461,4 @@ class PeerMedia {
   }
 }
 
-export { PeerMedia, receives };
+export { PeerMedia };

@@ -3,7 +3,12 @@
 // surface of js/engine/napi.js without any protocol: two fake peers find each other
 // through a line in their SDP, "connect" once both have applied an answer, and pass
 // data-channel messages directly. It checks what a real engine would check so that the
-// JS layer's error mapping can be tested.
+// JS layer's error mapping can be tested. Media: transceivers (napi/engine-contract.md,
+// "Media") become fake m=audio / m=video sections (a=mid, direction, a=msid, a=rtpmap, port 0
+// when stopped) that the other fake peer reads; once both ends negotiated a mid, writeFrame /
+// writeRtp on one side arrive as `frame` / `rtp` events on the other, and requestKeyframe as
+// `keyframerequest` at the remote sender. getCapabilities and the synthFrame hook are
+// engine-level (options.noMedia / options.noSynth remove them).
 const crypto = require('crypto');
 
 function engineError(code, message) {

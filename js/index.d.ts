@@ -402,6 +402,231 @@ export class RTCErrorEvent extends Event {
   readonly error: RTCError;
 }
 
+// ---- RTP media (webrtc-pc §5) and mediacapture-main ----------------------------------------
+
+export type MediaStreamTrackState = 'live' | 'ended';
+export type RTCRtpTransceiverDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' | 'stopped';
+export type RTCPriorityType = 'very-low' | 'low' | 'medium' | 'high';
+
+export interface MediaTrackSettings {
+  deviceId?: string; groupId?: string; width?: number; height?: number; frameRate?: number;
+  sampleRate?: number; channelCount?: number;
+}
+export interface ULongRange { min?: number; max?: number }
+export interface ConstrainNumberRange { min?: number; max?: number; exact?: number; ideal?: number }
+export type ConstrainNumber = number | ConstrainNumberRange;
+export interface MediaTrackConstraints {
+  deviceId?: string | { exact?: string | string[]; ideal?: string | string[] };
+  width?: ConstrainNumber; height?: ConstrainNumber; frameRate?: ConstrainNumber;
+  sampleRate?: ConstrainNumber; channelCount?: ConstrainNumber;
+}
+export interface MediaTrackCapabilities {
+  deviceId?: string; groupId?: string; width?: ULongRange; height?: ULongRange; frameRate?: ULongRange;
+  sampleRate?: ULongRange; channelCount?: ULongRange;
+}
+export interface MediaStreamConstraints {
+  audio?: boolean | MediaTrackConstraints;
+  video?: boolean | MediaTrackConstraints;
+}
+
+export class MediaStreamTrack extends EventTarget {
+  private constructor();
+  readonly kind: 'audio' | 'video';
+  readonly id: string;
+  readonly label: string;
+  enabled: boolean;
+  readonly muted: boolean;
+  readonly readyState: MediaStreamTrackState;
+  contentHint: string;
+  stop(): void;
+  clone(): MediaStreamTrack;
+  getCapabilities(): MediaTrackCapabilities;
+  getConstraints(): MediaTrackConstraints;
+  getSettings(): MediaTrackSettings;
+  applyConstraints(constraints?: MediaTrackConstraints): Promise<void>;
+  onmute: Handler<MediaStreamTrack>;
+  onunmute: Handler<MediaStreamTrack>;
+  onended: Handler<MediaStreamTrack>;
+}
+
+export interface MediaStreamTrackEventInit extends EventInitDict { track: MediaStreamTrack }
+export class MediaStreamTrackEvent extends Event {
+  constructor(type: string, eventInitDict: MediaStreamTrackEventInit);
+  readonly track: MediaStreamTrack;
+}
+
+export class MediaStream extends EventTarget {
+  constructor(streamOrTracks?: MediaStream | Iterable<MediaStreamTrack>);
+  readonly id: string;
+  readonly active: boolean;
+  getTracks(): MediaStreamTrack[];
+  getAudioTracks(): MediaStreamTrack[];
+  getVideoTracks(): MediaStreamTrack[];
+  getTrackById(trackId: string): MediaStreamTrack | null;
+  addTrack(track: MediaStreamTrack): void;
+  removeTrack(track: MediaStreamTrack): void;
+  clone(): MediaStream;
+  onaddtrack: Handler<MediaStream, MediaStreamTrackEvent>;
+  onremovetrack: Handler<MediaStream, MediaStreamTrackEvent>;
+}
+
+export class OverconstrainedError extends DOMException {
+  constructor(constraint: string, message?: string);
+  readonly constraint: string;
+}
+
+export interface MediaDeviceInfo { deviceId: string; kind: 'audioinput' | 'videoinput'; label: string; groupId: string }
+export interface MediaDevices extends EventTarget {
+  /** Synthetic devices: frames come from the engine's synthFrame hook. */
+  getUserMedia(constraints?: MediaStreamConstraints): Promise<MediaStream>;
+  enumerateDevices(): Promise<MediaDeviceInfo[]>;
+  getSupportedConstraints(): Record<string, boolean>;
+  ondevicechange: Handler<MediaDevices>;
+}
+
+export interface RTCRtpCodec { mimeType: string; clockRate: number; channels?: number; sdpFmtpLine?: string }
+export interface RTCRtpCodecParameters extends RTCRtpCodec { payloadType: number }
+export interface RTCRtpHeaderExtensionCapability { uri: string }
+export interface RTCRtpHeaderExtensionParameters { uri: string; id: number; encrypted?: boolean }
+export interface RTCRtpCapabilities { codecs: RTCRtpCodec[]; headerExtensions: RTCRtpHeaderExtensionCapability[] }
+export interface RTCRtcpParameters { cname?: string; reducedSize?: boolean }
+export interface RTCRtpEncodingParameters {
+  rid?: string; active?: boolean; maxBitrate?: number; maxFramerate?: number; scaleResolutionDownBy?: number;
+  priority?: RTCPriorityType; networkPriority?: RTCPriorityType; codec?: RTCRtpCodec;
+}
+export interface RTCRtpParameters {
+  headerExtensions: RTCRtpHeaderExtensionParameters[]; rtcp: RTCRtcpParameters; codecs: RTCRtpCodecParameters[];
+}
+export interface RTCRtpSendParameters extends RTCRtpParameters { transactionId: string; encodings: RTCRtpEncodingParameters[] }
+export type RTCRtpReceiveParameters = RTCRtpParameters;
+export interface RTCRtpContributingSource { timestamp: number; source: number; audioLevel?: number; rtpTimestamp: number }
+export type RTCRtpSynchronizationSource = RTCRtpContributingSource;
+export interface RTCRtpTransceiverInit {
+  direction?: RTCRtpTransceiverDirection; streams?: MediaStream[]; sendEncodings?: RTCRtpEncodingParameters[];
+}
+
+export interface RTCDTMFToneChangeEventInit extends EventInitDict { tone?: string }
+export class RTCDTMFToneChangeEvent extends Event {
+  constructor(type: string, eventInitDict?: RTCDTMFToneChangeEventInit);
+  readonly tone: string;
+}
+/** The engine sends no DTMF packets yet: tones are validated and played out on timers. */
+export class RTCDTMFSender extends EventTarget {
+  private constructor();
+  insertDTMF(tones: string, duration?: number, interToneGap?: number): void;
+  readonly toneBuffer: string;
+  readonly canInsertDTMF: boolean;
+  ontonechange: Handler<RTCDTMFSender, RTCDTMFToneChangeEvent>;
+}
+
+export class RTCRtpSender {
+  private constructor();
+  static getCapabilities(kind: string): RTCRtpCapabilities | null;
+  readonly track: MediaStreamTrack | null;
+  readonly transport: RTCDtlsTransport | null;
+  readonly dtmf: RTCDTMFSender | null;
+  replaceTrack(withTrack: MediaStreamTrack | null): Promise<void>;
+  setStreams(...streams: MediaStream[]): void;
+  getParameters(): RTCRtpSendParameters;
+  setParameters(parameters: RTCRtpSendParameters, setParameterOptions?: object): Promise<void>;
+  getStats(): Promise<RTCStatsReport>;
+}
+
+export class RTCRtpReceiver {
+  private constructor();
+  static getCapabilities(kind: string): RTCRtpCapabilities | null;
+  readonly track: MediaStreamTrack;
+  readonly transport: RTCDtlsTransport | null;
+  /** Validated (null or 0..4000 ms) and kept; the engine has no jitter buffer to steer yet. */
+  jitterBufferTarget: number | null;
+  getParameters(): RTCRtpReceiveParameters;
+  getContributingSources(): RTCRtpContributingSource[];
+  getSynchronizationSources(): RTCRtpSynchronizationSource[];
+  getStats(): Promise<RTCStatsReport>;
+}
+
+export class RTCRtpTransceiver {
+  private constructor();
+  readonly mid: string | null;
+  readonly sender: RTCRtpSender;
+  readonly receiver: RTCRtpReceiver;
+  direction: RTCRtpTransceiverDirection;
+  readonly currentDirection: RTCRtpTransceiverDirection | null;
+  stop(): void;
+  setCodecPreferences(codecs: RTCRtpCodec[]): void;
+}
+
+export interface RTCTrackEventInit extends EventInitDict {
+  receiver: RTCRtpReceiver; track: MediaStreamTrack; streams?: MediaStream[]; transceiver: RTCRtpTransceiver;
+}
+export class RTCTrackEvent extends Event {
+  constructor(type: string, eventInitDict: RTCTrackEventInit);
+  readonly receiver: RTCRtpReceiver;
+  readonly track: MediaStreamTrack;
+  readonly streams: ReadonlyArray<MediaStream>;
+  readonly transceiver: RTCRtpTransceiver;
+}
+
+// ---- polyrtc's encoded media (nonstandard; js/README.md "Encoded media") ------------------
+
+/** One encoded frame, shaped like WebCodecs' EncodedVideoChunk / EncodedAudioChunk. */
+export interface EncodedFrameInit {
+  type: 'key' | 'delta';
+  /** Microseconds. */
+  timestamp: number;
+  duration?: number | null;
+  data?: ArrayBuffer | ArrayBufferView;
+}
+/** What writeFrame() also takes: a WebCodecs chunk (or anything with its shape). */
+export interface EncodedChunkLike {
+  type: 'key' | 'delta'; timestamp: number; duration?: number | null; byteLength: number;
+  copyTo(destination: Uint8Array): void;
+}
+export interface EncodedFrame {
+  type: 'key' | 'delta'; timestamp: number; rtpTimestamp: number | null; data: Uint8Array;
+  mimeType: string | null; duration?: number;
+}
+
+export class EncodedMediaSource extends EventTarget {
+  constructor(init: { kind: 'audio' | 'video'; mimeType?: string });
+  readonly kind: 'audio' | 'video';
+  readonly mimeType: string | null;
+  /** The track to give addTrack() / addTransceiver() / replaceTrack(). */
+  readonly track: MediaStreamTrack;
+  readonly framesWritten: number;
+  writeFrame(frame: EncodedFrameInit | EncodedChunkLike): void;
+  /** One RTP packet; the sender's SSRC replaces the packet's. */
+  writeRtp(packet: ArrayBuffer | ArrayBufferView): void;
+  close(): void;
+  /** A sender's remote (or a new sender) wants a keyframe. */
+  onkeyframerequest: Handler<EncodedMediaSource>;
+}
+
+export class EncodedMediaEvent extends Event {
+  readonly frame: EncodedFrame | null;
+  readonly frameType: 'key' | 'delta' | null;
+  readonly timestamp: number | null;
+  readonly rtpTimestamp: number | null;
+  readonly mimeType: string | null;
+  /** The frame's bytes (`frame`) or the packet (`rtp`). */
+  readonly data: Uint8Array | null;
+}
+
+/** Frames of a track (a remote one: what its receiver gets). Async iterator: MAX_QUEUED_FRAMES (64) held, oldest delta dropped. */
+export class EncodedMediaSink extends EventTarget implements AsyncIterable<EncodedFrame> {
+  constructor(track: MediaStreamTrack);
+  readonly track: MediaStreamTrack;
+  readonly framesDropped: number;
+  readonly closed: boolean;
+  requestKeyframe(): void;
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<EncodedFrame>;
+  onframe: Handler<EncodedMediaSink, EncodedMediaEvent>;
+  onrtp: Handler<EncodedMediaSink, EncodedMediaEvent>;
+}
+
+export declare const mediaDevices: MediaDevices;
+
 export class RTCPeerConnection extends EventTarget {
   constructor(configuration?: RTCConfiguration);
   static generateCertificate(keygenAlgorithm: AlgorithmIdentifier): Promise<RTCCertificate>;
@@ -416,11 +641,14 @@ export class RTCPeerConnection extends EventTarget {
   setConfiguration(configuration?: RTCConfiguration): void;
   close(): void;
   createDataChannel(label: string, dataChannelDict?: RTCDataChannelInit): RTCDataChannel;
-  getSenders(): never[];
-  getReceivers(): never[];
-  getTransceivers(): never[];
-  /** Stats computed by the JS layer: peer-connection, data-channel, transport. No selector. */
-  getStats(selector?: null): Promise<RTCStatsReport>;
+  getSenders(): RTCRtpSender[];
+  getReceivers(): RTCRtpReceiver[];
+  getTransceivers(): RTCRtpTransceiver[];
+  addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): RTCRtpSender;
+  removeTrack(sender: RTCRtpSender): void;
+  addTransceiver(trackOrKind: MediaStreamTrack | 'audio' | 'video', init?: RTCRtpTransceiverInit): RTCRtpTransceiver;
+  /** Stats computed by the JS layer and the engine; a track selects its one sender or receiver. */
+  getStats(selector?: MediaStreamTrack | null): Promise<RTCStatsReport>;
 
   readonly localDescription: RTCSessionDescription | null;
   readonly currentLocalDescription: RTCSessionDescription | null;
@@ -443,7 +671,7 @@ export class RTCPeerConnection extends EventTarget {
   onicegatheringstatechange: Handler<RTCPeerConnection>;
   onconnectionstatechange: Handler<RTCPeerConnection>;
   ondatachannel: Handler<RTCPeerConnection, RTCDataChannelEvent>;
-  ontrack: Handler<RTCPeerConnection>;
+  ontrack: Handler<RTCPeerConnection, RTCTrackEvent>;
 }
 
 /** The default export of the ES-module entries (`import polyrtc from 'polyrtc'`): every class above. */
@@ -462,5 +690,19 @@ declare const polyrtc: {
   RTCError: typeof RTCError;
   RTCErrorEvent: typeof RTCErrorEvent;
   RTCStatsReport: typeof RTCStatsReport;
+  RTCRtpSender: typeof RTCRtpSender;
+  RTCRtpReceiver: typeof RTCRtpReceiver;
+  RTCRtpTransceiver: typeof RTCRtpTransceiver;
+  RTCTrackEvent: typeof RTCTrackEvent;
+  RTCDTMFSender: typeof RTCDTMFSender;
+  RTCDTMFToneChangeEvent: typeof RTCDTMFToneChangeEvent;
+  MediaStream: typeof MediaStream;
+  MediaStreamTrack: typeof MediaStreamTrack;
+  MediaStreamTrackEvent: typeof MediaStreamTrackEvent;
+  OverconstrainedError: typeof OverconstrainedError;
+  EncodedMediaSource: typeof EncodedMediaSource;
+  EncodedMediaSink: typeof EncodedMediaSink;
+  EncodedMediaEvent: typeof EncodedMediaEvent;
+  mediaDevices: MediaDevices;
 };
 export default polyrtc;

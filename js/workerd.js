@@ -28,6 +28,20 @@ export const {
   RTCError,
   RTCErrorEvent,
   RTCStatsReport,
+  RTCRtpSender,
+  RTCRtpReceiver,
+  RTCRtpTransceiver,
+  RTCTrackEvent,
+  RTCDTMFSender,
+  RTCDTMFToneChangeEvent,
+  MediaStream,
+  MediaStreamTrack,
+  MediaStreamTrackEvent,
+  OverconstrainedError,
+  EncodedMediaSource,
+  EncodedMediaSink,
+  EncodedMediaEvent,
+  mediaDevices,
 } = api;
 
 export default api;

@@ -38,6 +38,10 @@ class NativePeer {
     const addIceCandidate = native.addIceCandidate;
     native.createDataChannel = (init) => createDataChannel.call(native, withoutNulls(init));
     native.addIceCandidate = (init) => addIceCandidate.call(native, init == null ? null : withoutNulls(init));
+    if (typeof native.addTransceiver === 'function') {
+      const addTransceiver = native.addTransceiver;
+      native.addTransceiver = (init) => addTransceiver.call(native, withoutNulls(init));
+    }
     return native;
   }
 }
@@ -52,6 +56,25 @@ function generateRsaCertificate(modulusLength, lifetimeMs) {
   return load().generateRsaCertificate(modulusLength, lifetimeMs);
 }
 
+/**
+ * The addon's codecs and header extensions for 'audio' / 'video' (RTCRtpSender /
+ * RTCRtpReceiver.getCapabilities), null when the addon has none (or cannot load).
+ */
+function getCapabilities(kind) {
+  const a = load();
+  return typeof a.getCapabilities === 'function' ? a.getCapabilities(kind) : null;
+}
+
+/**
+ * The synthetic-source hook of getUserMedia (js/lib/media-devices.js): the index-th encoded
+ * frame of a synthetic `kind` source, from the addon's synthFrame(kind, index) once it has
+ * one (null until then: the track carries no frames).
+ */
+function synthFrame(kind, index) {
+  const a = load();
+  return typeof a.synthFrame === 'function' ? a.synthFrame(kind, index) : null;
+}
+
 /** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */
 function peerOptions() {
   const opts = {};
@@ -59,4 +82,6 @@ function peerOptions() {
   return opts;
 }
 
-export { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, load };
+export {
+  NativePeer, generateCertificate, generateRsaCertificate, getCapabilities, synthFrame, peerOptions, load,
+};

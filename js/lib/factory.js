@@ -14,6 +14,18 @@ import { RTCIceTransport } from './rtc-ice-transport.js';
 import { RTCError } from './rtc-error.js';
 import { RTCErrorEvent } from './rtc-error-event.js';
 import { RTCStatsReport } from './rtc-stats-report.js';
+import { MediaStream } from './media-stream.js';
+import { MediaStreamTrack } from './media-stream-track.js';
+import { MediaStreamTrackEvent } from './media-stream-track-event.js';
+import { makeRTCRtpSender } from './rtc-rtp-sender.js';
+import { makeRTCRtpReceiver } from './rtc-rtp-receiver.js';
+import { RTCRtpTransceiver } from './rtc-rtp-transceiver.js';
+import { RTCTrackEvent } from './rtc-track-event.js';
+import { RTCDTMFSender, RTCDTMFToneChangeEvent } from './rtc-dtmf-sender.js';
+import { EncodedMediaSource, EncodedMediaSink, EncodedMediaEvent } from './encoded-media.js';
+import { makeMediaDevices, OverconstrainedError } from './media-devices.js';
+
+const KINDS = ['audio', 'video'];
 
 /**
  * @param {object} engine  `{ NativePeer, generateCertificate, peerOptions? }`, see
@@ -23,8 +35,20 @@ function createApi(engine) {
   if (!engine || typeof engine.NativePeer !== 'function' || typeof engine.generateCertificate !== 'function') {
     throw new TypeError('createApi: engine must provide NativePeer and generateCertificate');
   }
+  // The engine's codecs and header extensions for a kind (module function of the contract),
+  // null for a kind it does not know.
+  const getCapabilities = (kind) => {
+    if (!KINDS.includes(kind) || typeof engine.getCapabilities !== 'function') return null;
+    try {
+      return engine.getCapabilities(kind) ?? null;
+    } catch (err) {
+      return null;
+    }
+  };
+  const RTCRtpSender = makeRTCRtpSender(getCapabilities);
+  const RTCRtpReceiver = makeRTCRtpReceiver(getCapabilities);
   return {
-    RTCPeerConnection: makeRTCPeerConnection(engine),
+    RTCPeerConnection: makeRTCPeerConnection(engine, { RTCRtpSender, RTCRtpReceiver, getCapabilities }),
     RTCSessionDescription,
     RTCIceCandidate,
     RTCDataChannel,
@@ -38,6 +62,20 @@ function createApi(engine) {
     RTCError,
     RTCErrorEvent,
     RTCStatsReport,
+    RTCRtpSender,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCTrackEvent,
+    RTCDTMFSender,
+    RTCDTMFToneChangeEvent,
+    MediaStream,
+    MediaStreamTrack,
+    MediaStreamTrackEvent,
+    OverconstrainedError,
+    EncodedMediaSource,
+    EncodedMediaSink,
+    EncodedMediaEvent,
+    mediaDevices: makeMediaDevices(engine, getCapabilities),
   };
 }
 

@@ -19,6 +19,8 @@ import { RTCIceTransport } from './rtc-ice-transport.js';
 import { RTCDtlsTransport } from './rtc-dtls-transport.js';
 import { RTCSctpTransport } from './rtc-sctp-transport.js';
 import { RTCStatsReport, statsTimestamp } from './rtc-stats-report.js';
+import { PeerMedia } from './peer-media.js';
+import { MediaStreamTrack } from './media-stream-track.js';
 
 // A macrotask: setImmediate where the runtime has it (Node, Bun), else a zero-delay timer.
 const queueTask = typeof globalThis.setImmediate === 'function'
@@ -259,8 +261,27 @@ function engineStatsEntries(core, transport, timestamp) {
   return out;
 }
 
-/** Build the RTCPeerConnection class bound to one engine. */
-function makeRTCPeerConnection(engine) {
+/**
+ * The entries of `report` a sender's / receiver's getStats() gives (webrtc-pc §8.5 "stats
+ * selection algorithm"): its RTP stream stats and every stats object they reference (ids
+ * in members whose names end in `Id`), transitively.
+ */
+function selectStats(report, selection) {
+  const picked = new Map();
+  const visit = (id) => {
+    if (picked.has(id) || !report.has(id)) return;
+    const entry = report.get(id);
+    picked.set(id, entry);
+    for (const [k, v] of Object.entries(entry)) {
+      if (k !== 'id' && k.endsWith('Id') && typeof v === 'string') visit(v);
+    }
+  };
+  for (const [id, entry] of report) if (PeerMedia.selects(selection, entry)) visit(id);
+  return new RTCStatsReport(INTERNAL, [...picked]);
+}
+
+/** Build the RTCPeerConnection class bound to one engine (and its RTP classes). */
+function makeRTCPeerConnection(engine, rtp) {
   /** Open connections, kept reachable while the engine may still call back into them. */
   const live = new Set();
 
@@ -298,6 +319,8 @@ function makeRTCPeerConnection(engine) {
     #nextChannelStatsId = 1;
     /** Closed channels still reported by getStats() (bounded). */
     #closedChannels = [];
+    /** The transceivers and the media steps of applying descriptions (peer-media.js). */
+    #media;
 
     constructor(configuration = {}) {
       super();
@@ -329,6 +352,24 @@ function makeRTCPeerConnection(engine) {
       this.#iceTransport = new RTCIceTransport(INTERNAL);
       this.#dtlsTransport = new RTCDtlsTransport(INTERNAL, this.#iceTransport);
       const native = this.#native;
+      this.#media = new PeerMedia({
+        native: () => native,
+        closed: () => { const pc = self.deref(); return !pc || pc.#closed; },
+        updateNegotiationNeeded: () => { const pc = self.deref(); if (pc) pc.#updateNegotiationNeeded(); },
+        chain: (op) => {
+          const pc = self.deref();
+          return pc ? pc.#chainOperation(op) : Promise.reject(invalidState());
+        },
+        dtlsTransport: () => { const pc = self.deref(); return pc ? pc.#dtlsTransport : null; },
+        stats: (selection) => {
+          const pc = self.deref();
+          if (!pc) return Promise.reject(invalidState());
+          return new Promise((resolve) => {
+            queueTask(() => resolve(selectStats(pc.#statsReport(), selection)));
+          });
+        },
+        dispatch: (event) => { const pc = self.deref(); if (pc) pc.dispatchEvent(event); },
+      }, rtp);
       this.#channelOwner = {
         send: (handle, binary, bytes) => native.send(handle, binary, bytes),
         closeChannel: (handle) => native.closeChannel(handle),
@@ -537,8 +578,12 @@ function makeRTCPeerConnection(engine) {
       if (side === 'remote' && type === 'offer' && this.#signalingState === 'have-local-offer') {
         // Implicit rollback of our offer before applying theirs (perfect negotiation).
         this.#native.setLocalDescription('rollback', null);
+        const fireRolledBack = this.#media.apply('local', 'rollback', this.#signalingState);
         this.#applyEngineState();
+        fireRolledBack();
+        if (this.#closed) return;
       }
+      const priorState = this.#signalingState;
       if (side === 'local') {
         const applied = this.#native.setLocalDescription(type, sdp === '' ? null : sdp);
         if (type === 'offer' && applied && typeof applied.sdp === 'string') {
@@ -569,7 +614,11 @@ function makeRTCPeerConnection(engine) {
         this.#lastCreatedOffer = '';
         this.#lastCreatedAnswer = '';
       }
+      // The transceivers' state is set before signalingstatechange; their events follow it.
+      const fireMedia = this.#media.apply(side, type, priorState);
       this.#applyEngineState();
+      fireMedia();
+      if (this.#closed) return;
       this.#refreshChannelIds();
       this.#iceTransport._setParameters(iceParameters(this.localDescription), iceParameters(this.remoteDescription));
       if (this.#signalingState === 'stable') this.#updateNegotiationNeeded();
@@ -780,14 +829,26 @@ function makeRTCPeerConnection(engine) {
       return channel;
     }
 
-    // ---- media (not supported) ------------------------------------------------------
+    // ---- RTP media (webrtc-pc §5.1) ---------------------------------------------------
 
-    getSenders() { return []; }
-    getReceivers() { return []; }
-    getTransceivers() { return []; }
-    addTrack() { throw domException('NotSupportedError', 'media is not supported'); }
-    removeTrack() { throw domException('NotSupportedError', 'media is not supported'); }
-    addTransceiver() { throw domException('NotSupportedError', 'media is not supported'); }
+    getSenders() { return this.#media.getSenders(); }
+    getReceivers() { return this.#media.getReceivers(); }
+    getTransceivers() { return this.#media.getTransceivers(); }
+
+    addTrack(track, ...streams) {
+      if (arguments.length < 1) throw new TypeError('addTrack: 1 argument required');
+      return this.#media.addTrack(track, streams);
+    }
+
+    removeTrack(sender) {
+      if (arguments.length < 1) throw new TypeError('removeTrack: 1 argument required');
+      this.#media.removeTrack(sender);
+    }
+
+    addTransceiver(trackOrKind, init = {}) {
+      if (arguments.length < 1) throw new TypeError('addTransceiver: 1 argument required');
+      return this.#media.addTransceiver(trackOrKind, init);
+    }
 
     // ---- statistics -------------------------------------------------------------------
 
@@ -795,12 +856,17 @@ function makeRTCPeerConnection(engine) {
      * webrtc-pc §8.2 getStats(): an RTCStatsReport with the peer-connection and data-channel
      * stats (webrtc-stats §8.13, §8.14) the layer counts, and the transport, candidate-pair,
      * local/remote-candidate and certificate stats (§8.17-§8.20) from the engine's counters.
-     * A selector (media tracks) is not supported: only null/undefined is accepted.
+     * A MediaStreamTrack selector picks its one sender or receiver (InvalidAccessError when
+     * none or several have it) and the report is filtered (§8.5 stats selection algorithm).
      */
     getStats(selector = null) {
       return promiseFrom(() => {
         if (selector !== null && selector !== undefined) {
-          throw new TypeError('getStats: a MediaStreamTrack selector is not supported');
+          if (!(selector instanceof MediaStreamTrack)) throw new TypeError('getStats: selector is not a MediaStreamTrack');
+          const selection = this.#media.selectionFor(selector);
+          return new Promise((resolve) => {
+            queueTask(() => resolve(selectStats(this.#statsReport(), selection)));
+          });
         }
         return new Promise((resolve) => {
           queueTask(() => resolve(this.#statsReport()));
@@ -903,6 +969,7 @@ function makeRTCPeerConnection(engine) {
       this.#iceTransport._setState('closed', false);
       this.#iceConnectionState = 'closed';
       this.#connectionState = 'closed';
+      this.#media.close();
       try {
         this.#native.close();
       } catch (err) {
@@ -1031,6 +1098,7 @@ function makeRTCPeerConnection(engine) {
           this.#engineFailed(ev.message);
           break;
         default:
+          this.#media.onEvent(ev);
           break;
       }
     }

@@ -3,7 +3,12 @@
 // surface of js/engine/napi.js without any protocol: two fake peers find each other
 // through a line in their SDP, "connect" once both have applied an answer, and pass
 // data-channel messages directly. It checks what a real engine would check so that the
-// JS layer's error mapping can be tested.
+// JS layer's error mapping can be tested. Media: transceivers (napi/engine-contract.md,
+// "Media") become fake m=audio / m=video sections (a=mid, direction, a=msid, a=rtpmap, port 0
+// when stopped) that the other fake peer reads; once both ends negotiated a mid, writeFrame /
+// writeRtp on one side arrive as `frame` / `rtp` events on the other, and requestKeyframe as
+// `keyframerequest` at the remote sender. getCapabilities and the synthFrame hook are
+// engine-level (options.noMedia / options.noSynth remove them).
 const crypto = require('crypto');
 
 function engineError(code, message) {
@@ -21,6 +26,77 @@ function makeCertificate(expires) {
   return { fingerprints: [{ algorithm: 'sha-256', value: fp }], expires };
 }
 
+// ---- media (transceivers) ---------------------------------------------------------------
+
+/** The fake engine's codecs (getCapabilities). */
+const CAPABILITIES = {
+  audio: {
+    codecs: [
+      { mimeType: 'audio/opus', clockRate: 48000, channels: 2, sdpFmtpLine: 'minptime=10;useinbandfec=1' },
+      { mimeType: 'audio/PCMU', clockRate: 8000, channels: 1 },
+      { mimeType: 'audio/telephone-event', clockRate: 8000, channels: 1 },
+    ],
+    headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' }, { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level' }],
+  },
+  video: {
+    codecs: [
+      { mimeType: 'video/VP8', clockRate: 90000 },
+      { mimeType: 'video/H264', clockRate: 90000, sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' },
+      { mimeType: 'video/rtx', clockRate: 90000, sdpFmtpLine: 'apt=96' },
+      { mimeType: 'video/red', clockRate: 90000 },
+      { mimeType: 'video/ulpfec', clockRate: 90000 },
+    ],
+    headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid' }],
+  },
+};
+
+const PT_BASE = { audio: 111, video: 96 };
+const DIRS = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
+const sendsDir = (d) => d === 'sendrecv' || d === 'sendonly';
+const recvsDir = (d) => d === 'sendrecv' || d === 'recvonly';
+function reverseDir(d) {
+  return { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' }[d];
+}
+function dirOf(send, recv) {
+  if (send && recv) return 'sendrecv';
+  if (send) return 'sendonly';
+  if (recv) return 'recvonly';
+  return 'inactive';
+}
+function sameCodec(a, b) {
+  return a.mimeType.toLowerCase() === b.mimeType.toLowerCase() && a.clockRate === b.clockRate
+    && (a.channels ?? null) === (b.channels ?? null) && (a.sdpFmtpLine ?? null) === (b.sdpFmtpLine ?? null);
+}
+
+/** The media sections of a fake SDP: { kind, port, mid, direction, msids, trackId, codecs, ssrc }. */
+function parseMedia(sdp) {
+  const out = [];
+  for (const block of sdp.split(/\r\n(?=m=)/).slice(1)) {
+    const m = /^m=(audio|video) (\d+) /.exec(block);
+    if (!m) continue;
+    const section = { kind: m[1], port: Number(m[2]), mid: null, direction: 'sendrecv', msids: [], trackId: null, codecs: [], ssrc: null };
+    for (const line of block.split('\r\n')) {
+      let x;
+      if ((x = /^a=mid:(\S+)/.exec(line))) section.mid = x[1];
+      else if ((x = /^a=(sendrecv|sendonly|recvonly|inactive)$/.exec(line))) section.direction = x[1];
+      else if ((x = /^a=msid:(\S+) (\S+)/.exec(line))) {
+        if (x[1] !== '-') section.msids.push(x[1]);
+        section.trackId = x[2];
+      } else if ((x = /^a=rtpmap:(\d+) ([^/]+)\/(\d+)(?:\/(\d+))?/.exec(line))) {
+        const c = { payloadType: Number(x[1]), mimeType: `${m[1]}/${x[2]}`, clockRate: Number(x[3]) };
+        if (x[4]) c.channels = Number(x[4]);
+        else if (m[1] === 'audio') c.channels = 1;
+        section.codecs.push(c);
+      } else if ((x = /^a=fmtp:(\d+) (.+)$/.exec(line))) {
+        const c = section.codecs.find((k) => k.payloadType === Number(x[1]));
+        if (c) c.sdpFmtpLine = x[2];
+      } else if ((x = /^a=ssrc:(\d+)/.exec(line))) section.ssrc = Number(x[1]);
+    }
+    out.push(section);
+  }
+  return out;
+}
+
 function createFakeEngine(options = {}) {
   const registry = new Map();
   let nextPeerId = 1;
@@ -34,7 +110,18 @@ function createFakeEngine(options = {}) {
     },
     NativePeer: null,
     last() { return engine.peers[engine.peers.length - 1]; },
+    getCapabilities(kind) {
+      if (options.noMedia || !CAPABILITIES[kind]) return null;
+      return JSON.parse(JSON.stringify(CAPABILITIES[kind]));
+    },
+    /** The synthetic-source hook (js/lib/media-devices.js): [kind, index, keyframe]. */
+    synthFrame(kind, index, info) {
+      engine.synthCalls = (engine.synthCalls ?? 0) + 1;
+      return new Uint8Array([kind === 'audio' ? 0xa : 0xb, index & 0xff, info && info.keyframe ? 1 : 0]);
+    },
   };
+  if (options.noSynth) delete engine.synthFrame;
+  if (options.noMedia) delete engine.getCapabilities;
 
   class FakePeer {
     constructor(config, onEvents) {
@@ -69,6 +156,14 @@ function createFakeEngine(options = {}) {
       this.sent = [];
       this.trickle = options.trickle !== false;
       this.calls = [];
+      // media
+      this.transceivers = [];
+      this.nextMid = 1;
+      this.mediaSnapshot = null;
+      this.framesWritten = [];
+      this.rtpWritten = [];
+      this.framesDropped = 0;
+      this.keyframeRequests = [];
     }
 
     // ---- delivery ---------------------------------------------------------------------
@@ -110,7 +205,7 @@ function createFakeEngine(options = {}) {
         .some((d) => d && /^m=application /m.test(d.sdp));
     }
 
-    buildSdp(setup, withApplication) {
+    buildSdp(setup, withApplication, media) {
       this.version += 1;
       const lines = [
         'v=0', `o=- ${this.id} ${this.version} IN IP4 127.0.0.1`, 's=-', 't=0 0',
@@ -124,7 +219,316 @@ function createFakeEngine(options = {}) {
           `a=setup:${setup}`, 'a=sctp-port:5000', `a=max-message-size:${this.maxMessageSize}`);
         if (this.gathered) lines.push(this.candidateLine());
       }
+      for (const m of media ?? []) lines.push(...this.mediaLines(m));
       return `${lines.join('\r\n')}\r\n`;
+    }
+
+    /** One fake media section: { t, direction, rejected, codecs }. */
+    mediaLines({ t, direction, rejected, codecs }) {
+      const lines = [`m=${t.kind} ${rejected ? 0 : 9} UDP/TLS/RTP/SAVPF ${codecs.map((c) => c.payloadType).join(' ')}`,
+        `a=mid:${t.mid}`, `a=${rejected ? 'inactive' : direction}`];
+      if (!rejected && sendsDir(direction) && t.trackId) {
+        if (t.streamIds.length === 0) lines.push(`a=msid:- ${t.trackId}`);
+        for (const id of t.streamIds) lines.push(`a=msid:${id} ${t.trackId}`);
+      }
+      for (const c of codecs) {
+        lines.push(`a=rtpmap:${c.payloadType} ${c.mimeType.split('/')[1]}/${c.clockRate}${c.channels > 1 ? `/${c.channels}` : ''}`);
+        if (c.sdpFmtpLine) lines.push(`a=fmtp:${c.payloadType} ${c.sdpFmtpLine}`);
+      }
+      if (!rejected && sendsDir(direction)) lines.push(`a=ssrc:${t.senderSsrc} cname:fake`);
+      return lines;
+    }
+
+    /** The codecs this end offers / accepts for t (its preferences, else every capability). */
+    localCodecs(t) {
+      const list = t.codecPrefs.length > 0 ? t.codecPrefs : CAPABILITIES[t.kind].codecs;
+      return list.map((c, i) => ({ ...c, payloadType: PT_BASE[t.kind] + i }));
+    }
+
+    /** Offer sections: every transceiver with a mid, and new ones (not stopping) get one. */
+    offerMedia(assign) {
+      const out = [];
+      for (const t of this.transceivers) {
+        if (t.stopped && t.mid === null) continue;
+        if (t.mid === null) {
+          if (t.stopping) continue;
+          if (!assign) {
+            out.push({ t: { ...t, mid: String(this.nextMid + out.filter((o) => o.fresh).length) }, direction: t.direction, rejected: false, codecs: this.localCodecs(t), fresh: true });
+            continue;
+          }
+          t.mid = String(this.nextMid++);
+          t.midFromPending = true;
+        }
+        out.push({ t, direction: t.stopping ? 'inactive' : t.direction, rejected: t.stopping || t.stopped, codecs: this.localCodecs(t) });
+      }
+      return out;
+    }
+
+    /** Answer sections, in the remote offer's order. */
+    answerMedia(offerSdp) {
+      return parseMedia(offerSdp).map((sec) => {
+        const t = this.transceivers.find((x) => x.mid === sec.mid);
+        const rejected = !t || t.stopping || t.stopped || sec.port === 0;
+        const mine = t ? this.localCodecs(t) : [];
+        const codecs = sec.codecs.filter((c) => mine.some((k) => sameCodec({ ...k, payloadType: 0 }, { ...c, payloadType: 0 })));
+        const dir = t && !rejected ? dirOf(sendsDir(t.direction) && recvsDir(reverseDir(sec.direction)) , recvsDir(t.direction) && sendsDir(sec.direction)) : 'inactive';
+        return { t: t ?? { kind: sec.kind, mid: sec.mid, streamIds: [], trackId: null }, direction: dir, rejected, codecs: codecs.length ? codecs : sec.codecs.slice(0, 1) };
+      });
+    }
+
+    /** SLD(offer): the new sections' mids go to the transceivers that had none, in order. */
+    assignMids(sdp) {
+      const owned = new Set(this.transceivers.map((t) => t.mid).filter((m) => m !== null));
+      const fresh = parseMedia(sdp).filter((m) => !owned.has(m.mid));
+      const waiting = this.transceivers.filter((t) => t.mid === null && !t.stopping && !t.stopped);
+      fresh.forEach((m, i) => {
+        const t = waiting[i];
+        if (!t || t.kind !== m.kind) return;
+        t.mid = m.mid;
+        t.midFromPending = true;
+        const n = Number(m.mid);
+        if (Number.isInteger(n) && n >= this.nextMid) this.nextMid = n + 1;
+      });
+    }
+
+    snapshotMedia() {
+      this.mediaSnapshot = { nextMid: this.nextMid, list: this.transceivers.map((t) => ({ ...t })) };
+    }
+
+    rollbackMedia() {
+      const snap = this.mediaSnapshot;
+      this.mediaSnapshot = null;
+      if (!snap) return;
+      const kept = [];
+      for (const t of this.transceivers) {
+        const was = snap.list.find((x) => x.handle === t.handle);
+        if (was) {
+          // restore the negotiated W3C-visible state, keep what the app changed since
+          for (const k of ['mid', 'currentDirection', 'remoteStreamIds', 'receiving', 'stopped', 'codecs', 'negotiatedDirection', 'negotiatedStreams']) t[k] = was[k];
+          t.midFromPending = false;
+          kept.push(t);
+        } else if (!t.createdByRemote || t.fromAddTrack) {
+          t.mid = null;
+          t.midFromPending = false;
+          t.receiving = false;
+          t.remoteStreamIds = [];
+          kept.push(t);
+        }
+      }
+      this.transceivers = kept;
+      this.nextMid = snap.nextMid;
+    }
+
+    /** A remote offer applied: associate or create transceivers (JSEP §5.10). */
+    applyRemoteOffer(sdp) {
+      for (const sec of parseMedia(sdp)) {
+        let t = this.transceivers.find((x) => x.mid === sec.mid);
+        if (!t && sec.port !== 0) {
+          t = this.transceivers.find((x) => x.mid === null && x.kind === sec.kind && !x.stopping && !x.stopped && x.fromAddTrack);
+          if (t) t.mid = sec.mid;
+        }
+        if (!t) {
+          t = this.newTransceiver({ kind: sec.kind, direction: 'recvonly', streamIds: [], trackId: null, fromAddTrack: false, sendEncodings: [{ active: true }] });
+          t.mid = sec.mid;
+          t.createdByRemote = true;
+        }
+        t.midFromPending = false;
+        if (sec.port === 0) {
+          t.stopping = true;
+          t.stopped = true;
+          t.receiving = false;
+          continue;
+        }
+        t.remoteStreamIds = sec.msids;
+        t.receiving = sendsDir(sec.direction);
+        const n = Number(sec.mid);
+        if (Number.isInteger(n) && n >= this.nextMid) this.nextMid = n + 1;
+      }
+    }
+
+    /** Our answer applied (we answered). */
+    applyLocalAnswer(sdp) {
+      for (const sec of parseMedia(sdp)) {
+        const t = this.transceivers.find((x) => x.mid === sec.mid);
+        if (!t) continue;
+        t.codecs = sec.codecs;
+        if (sec.port === 0) {
+          t.stopping = true;
+          t.stopped = true;
+          t.receiving = false;
+          continue;
+        }
+        t.currentDirection = sec.direction;
+        t.receiving = recvsDir(sec.direction);
+        t.negotiatedDirection = t.direction;
+        t.negotiatedStreams = t.streamIds.join(' ');
+      }
+      this.finishMedia();
+    }
+
+    /** Their answer applied (we offered). */
+    applyRemoteAnswer(sdp) {
+      const offered = new Set(parseMedia(this.descs.currentLocal.sdp).map((m) => m.mid));
+      for (const sec of parseMedia(sdp)) {
+        const t = this.transceivers.find((x) => x.mid === sec.mid);
+        if (!t) continue;
+        t.codecs = sec.codecs;
+        if (sec.port === 0 || t.stopping) {
+          t.stopping = true;
+          t.stopped = true;
+          t.receiving = false;
+          continue;
+        }
+        t.currentDirection = reverseDir(sec.direction);
+        t.receiving = recvsDir(t.currentDirection);
+        t.remoteStreamIds = sec.msids;
+        t.negotiatedDirection = t.direction;
+        t.negotiatedStreams = t.streamIds.join(' ');
+      }
+      for (const t of this.transceivers) if (t.stopping && !offered.has(t.mid)) t.stopped = true;
+      this.finishMedia();
+    }
+
+    finishMedia() {
+      for (const t of this.transceivers) t.midFromPending = false;
+      this.mediaSnapshot = null;
+      // Stopped transceivers are gone once an answer is applied.
+      this.transceivers = this.transceivers.filter((t) => !t.stopped);
+    }
+
+    mediaNegotiationNeeded() {
+      for (const t of this.transceivers) {
+        if (t.stopped) continue;
+        if (t.stopping) {
+          if (t.mid !== null) return true;
+          continue;
+        }
+        if (t.mid === null) return true;
+        if (t.negotiatedDirection !== undefined && t.negotiatedDirection !== t.direction) return true;
+        if (sendsDir(t.direction) && t.negotiatedStreams !== undefined && t.negotiatedStreams !== t.streamIds.join(' ')) return true;
+      }
+      return false;
+    }
+
+    newTransceiver(init) {
+      if (!['audio', 'video'].includes(init.kind)) throw engineError('TypeError', `bad kind ${init.kind}`);
+      if (!DIRS.includes(init.direction)) throw engineError('TypeError', `bad direction ${init.direction}`);
+      const t = {
+        handle: this.nextHandle++, kind: init.kind, direction: init.direction, mid: null,
+        currentDirection: null, stopping: false, stopped: false, streamIds: init.streamIds.slice(),
+        trackId: init.trackId ?? null, fromAddTrack: Boolean(init.fromAddTrack), createdByRemote: false,
+        sendEncodings: init.sendEncodings, codecPrefs: [], codecs: [], remoteStreamIds: [], receiving: false,
+        senderSsrc: Math.floor(Math.random() * 0x100000000), midFromPending: false,
+      };
+      this.transceivers.push(t);
+      return t;
+    }
+
+    transceiver(handle) {
+      const t = this.transceivers.find((x) => x.handle === handle);
+      if (!t) throw engineError('InvalidAccessError', `no transceiver ${handle}`);
+      return t;
+    }
+
+    addTransceiver(init) {
+      this.checkOpen();
+      this.calls.push(`addTransceiver:${init.kind}:${init.direction}`);
+      return this.newTransceiver(init).handle;
+    }
+
+    getTransceivers() {
+      const applied = this.descs.pendingRemote ?? this.descs.pendingLocal ?? this.descs.currentLocal;
+      const mids = applied ? parseMedia(applied.sdp).map((m) => m.mid) : [];
+      return this.transceivers.map((t) => ({
+        transceiver: t.handle, kind: t.kind, mid: t.mid, direction: t.direction,
+        mlineIndex: t.mid !== null && mids.includes(t.mid) ? mids.indexOf(t.mid) : null,
+        currentDirection: t.stopped ? 'stopped' : t.currentDirection, stopping: t.stopping, stopped: t.stopped,
+        remoteStreamIds: t.remoteStreamIds.slice(), receiving: t.receiving,
+        codecs: t.codecs.map((c) => ({ ...c })), headerExtensions: t.codecs.length ? [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 }] : [],
+        rtcpReducedSize: t.codecs.length > 0, senderSsrc: t.senderSsrc, remoteSsrcs: t.remoteSsrc ? [t.remoteSsrc] : [],
+      }));
+    }
+
+    setTransceiverDirection(handle, direction) {
+      this.checkOpen();
+      if (!DIRS.includes(direction)) throw engineError('TypeError', `bad direction ${direction}`);
+      this.calls.push(`setTransceiverDirection:${handle}:${direction}`);
+      this.transceiver(handle).direction = direction;
+    }
+
+    stopTransceiver(handle) {
+      this.checkOpen();
+      this.calls.push(`stopTransceiver:${handle}`);
+      this.transceiver(handle).stopping = true;
+    }
+
+    setCodecPreferences(handle, codecs) {
+      this.checkOpen();
+      this.transceiver(handle).codecPrefs = codecs.map((c) => ({ ...c }));
+    }
+
+    setSenderTrack(handle, trackId, fromAddTrack) {
+      this.checkOpen();
+      this.calls.push(`setSenderTrack:${handle}:${trackId}${fromAddTrack ? ':addTrack' : ''}`);
+      const t = this.transceiver(handle);
+      t.trackId = trackId;
+      if (fromAddTrack) t.fromAddTrack = true;
+    }
+
+    setSenderStreams(handle, streamIds) {
+      this.checkOpen();
+      this.transceiver(handle).streamIds = streamIds.slice();
+    }
+
+    setSendEncodings(handle, encodings) {
+      this.checkOpen();
+      this.transceiver(handle).sendEncodings = encodings;
+    }
+
+    /** The remote's transceiver for our mid, when both ends negotiated it. */
+    peerTransceiver(t) {
+      const remote = this.remote();
+      if (!remote || t.mid === null) return null;
+      const rt = remote.transceivers.find((x) => x.mid === t.mid && !x.stopped && !x.stopping);
+      return rt ? { remote, rt } : null;
+    }
+
+    writeFrame(handle, frame) {
+      this.checkOpen();
+      const t = this.transceiver(handle);
+      if (!(frame.data instanceof Uint8Array)) throw engineError('TypeError', 'data is not a Uint8Array');
+      this.framesWritten.push({ transceiver: handle, keyframe: frame.keyframe, timestamp: frame.timestamp, data: Buffer.from(frame.data) });
+      const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
+      if (!peer || !peer.rt.receiving) {
+        this.framesDropped += 1;
+        return;
+      }
+      const codec = t.codecs[0];
+      const clock = codec ? codec.clockRate : 90000;
+      peer.rt.remoteSsrc = t.senderSsrc;
+      peer.remote.emit({
+        type: 'frame', transceiver: peer.rt.handle, keyframe: Boolean(frame.keyframe),
+        rtpTimestamp: Math.round(frame.timestamp * clock / 1e6) >>> 0, timestamp: frame.timestamp,
+        data: Buffer.from(frame.data), mimeType: codec ? codec.mimeType : null, ssrc: t.senderSsrc, csrcs: [],
+        ...(t.kind === 'audio' ? { audioLevel: 0.5 } : {}),
+      });
+    }
+
+    writeRtp(handle, packet) {
+      this.checkOpen();
+      const t = this.transceiver(handle);
+      this.rtpWritten.push({ transceiver: handle, data: Buffer.from(packet) });
+      const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
+      if (!peer || !peer.rt.receiving) return;
+      peer.remote.emit({ type: 'rtp', transceiver: peer.rt.handle, data: Buffer.from(packet), ssrc: t.senderSsrc, csrcs: [], rtpTimestamp: 0 });
+    }
+
+    requestKeyframe(handle) {
+      this.checkOpen();
+      const t = this.transceiver(handle);
+      this.keyframeRequests.push(handle);
+      const peer = this.peerTransceiver(t);
+      if (peer) peer.remote.emit({ type: 'keyframerequest', transceiver: peer.rt.handle });
     }
 
     candidateLine() {
@@ -139,7 +543,7 @@ function createFakeEngine(options = {}) {
       this.checkOpen();
       this.calls.push('createOffer');
       if (this.failNext) { const e = this.failNext; this.failNext = null; throw e; }
-      return this.buildSdp('actpass', this.hasApplication());
+      return this.buildSdp('actpass', this.hasApplication(), this.offerMedia(false));
     }
 
     createAnswer() {
@@ -149,7 +553,7 @@ function createFakeEngine(options = {}) {
         throw engineError('InvalidStateError', 'no remote offer');
       }
       const offer = this.descs.pendingRemote;
-      return this.buildSdp('active', /^m=application /m.test(offer.sdp));
+      return this.buildSdp('active', /^m=application /m.test(offer.sdp), this.answerMedia(offer.sdp));
     }
 
     static parse(sdp) {
@@ -170,11 +574,16 @@ function createFakeEngine(options = {}) {
         if (s !== 'have-local-offer') throw engineError('InvalidStateError', 'nothing to roll back');
         this.descs.pendingLocal = null;
         this.signalingState = 'stable';
+        this.rollbackMedia();
         return { type: 'rollback', sdp: '' };
       }
       if (type === 'offer') {
         if (s !== 'stable' && s !== 'have-local-offer') throw engineError('InvalidStateError', `offer in ${s}`);
-        const text = sdp ?? this.createOffer();
+        if (s === 'stable') this.snapshotMedia();
+        let text = sdp;
+        if (text === null) text = this.createOffer();
+        // The mids the offer names are fixed now.
+        this.assignMids(text);
         FakePeer.parse(text);
         this.descs.pendingLocal = { type, sdp: text };
         this.signalingState = 'have-local-offer';
@@ -194,6 +603,7 @@ function createFakeEngine(options = {}) {
           this.descs.pendingLocal = null;
           this.descs.pendingRemote = null;
           this.signalingState = 'stable';
+          this.applyLocalAnswer(text);
         }
         if (this.isOfferer === null) this.isOfferer = false;
         if (type === 'answer') this.fixRole();
@@ -213,13 +623,16 @@ function createFakeEngine(options = {}) {
         if (s !== 'have-remote-offer') throw engineError('InvalidStateError', 'nothing to roll back');
         this.descs.pendingRemote = null;
         this.signalingState = 'stable';
+        this.rollbackMedia();
         return;
       }
       const parsed = FakePeer.parse(sdp);
       if (type === 'offer') {
         if (s !== 'stable' && s !== 'have-remote-offer') throw engineError('InvalidStateError', `offer in ${s}`);
+        if (s === 'stable') this.snapshotMedia();
         this.descs.pendingRemote = { type, sdp };
         this.signalingState = 'have-remote-offer';
+        this.applyRemoteOffer(sdp);
       } else {
         if (s !== 'have-local-offer' && s !== 'have-remote-pranswer') {
           throw engineError('InvalidStateError', `${type} in ${s}`);
@@ -234,6 +647,7 @@ function createFakeEngine(options = {}) {
           this.descs.pendingRemote = null;
           this.signalingState = 'stable';
           this.fixRole();
+          this.applyRemoteAnswer(sdp);
         }
       }
       this.remoteId = parsed.peer;
@@ -317,7 +731,8 @@ function createFakeEngine(options = {}) {
         currentRemoteDescription: copy(this.descs.currentRemote),
         pendingRemoteDescription: copy(this.descs.pendingRemote),
         sctpMaxMessageSize: this.connected ? this.sctpMax : null,
-        negotiationNeeded: this.channels.size > 0 && !(local && /^m=application /m.test(local.sdp)),
+        negotiationNeeded: (this.channels.size > 0 && !(local && /^m=application /m.test(local.sdp)))
+          || this.mediaNegotiationNeeded(),
       };
     }
 
@@ -499,4 +914,4 @@ function createFakeEngine(options = {}) {
   return engine;
 }
 
-module.exports = { createFakeEngine, engineError };
+module.exports = { createFakeEngine, engineError, parseMedia, CAPABILITIES };

@@ -7,23 +7,29 @@ const NAMES = [
   'RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate', 'RTCDataChannel',
   'RTCPeerConnectionIceEvent', 'RTCPeerConnectionIceErrorEvent', 'RTCDataChannelEvent',
   'RTCCertificate', 'RTCSctpTransport', 'RTCDtlsTransport', 'RTCIceTransport', 'RTCError',
-  'RTCErrorEvent', 'RTCStatsReport',
+  'RTCErrorEvent', 'RTCStatsReport', 'RTCRtpSender', 'RTCRtpReceiver', 'RTCRtpTransceiver',
+  'RTCTrackEvent', 'RTCDTMFSender', 'RTCDTMFToneChangeEvent', 'MediaStream', 'MediaStreamTrack',
+  'MediaStreamTrackEvent', 'OverconstrainedError', 'EncodedMediaSource', 'EncodedMediaSink',
+  'EncodedMediaEvent',
 ];
+/** Exports that are objects, not interfaces. */
+const OBJECTS = ['mediaDevices'];
 
 test('CommonJS and ESM entry points export the same names', async () => {
   // The CommonJS entry (generated js/cjs/node.cjs) and the ES module (js/node.js) are two
   // copies of the layer: the same names, each a working class, but not the same objects.
   const cjs = require('./layer').nodeApi();
-  assert.deepStrictEqual(Object.keys(cjs).sort(), NAMES.slice().sort());
+  assert.deepStrictEqual(Object.keys(cjs).sort(), [...NAMES, ...OBJECTS].sort());
+  for (const name of OBJECTS) assert.strictEqual(typeof cjs[name], 'object', name);
   for (const name of NAMES) assert.strictEqual(typeof cjs[name], 'function', name);
   const esm = await import('../node.js');
-  assert.deepStrictEqual(Object.keys(esm).sort(), [...NAMES, 'default'].sort());
+  assert.deepStrictEqual(Object.keys(esm).sort(), [...NAMES, ...OBJECTS, 'default'].sort());
   for (const name of NAMES) {
     assert.strictEqual(typeof esm[name], 'function', name);
     assert.strictEqual(esm[name].name, cjs[name].name, name);
     assert.strictEqual(esm.default[name], esm[name], `default.${name}`);
   }
-  assert.deepStrictEqual(Object.keys(esm.default).sort(), NAMES.slice().sort());
+  assert.deepStrictEqual(Object.keys(esm.default).sort(), [...NAMES, ...OBJECTS].sort());
 });
 
 test('importing the entry never loads the addon: the classes that need no engine work', async () => {

@@ -10,14 +10,14 @@ const { lib } = require('./layer');
 const { fakeApi } = require('./helpers');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const { STANDARD_NAMES, installGlobals } = lib('install');
+const { STANDARD_NAMES, CAPTURE_NAMES, installGlobals } = lib('install');
 
 test('installGlobals defines the whole set where RTCPeerConnection is missing', () => {
   const { api } = fakeApi();
   const target = {};
-  assert.deepStrictEqual(installGlobals(api, target), STANDARD_NAMES);
-  assert.strictEqual(STANDARD_NAMES.length, 14);
-  for (const name of STANDARD_NAMES) {
+  assert.deepStrictEqual(installGlobals(api, target), [...STANDARD_NAMES, ...CAPTURE_NAMES]);
+  assert.strictEqual(STANDARD_NAMES.length, 20);
+  for (const name of [...STANDARD_NAMES, ...CAPTURE_NAMES]) {
     assert.strictEqual(target[name], api[name], name);
     const d = Object.getOwnPropertyDescriptor(target, name);
     assert.deepStrictEqual([d.writable, d.enumerable, d.configurable], [true, false, true], name);
@@ -35,8 +35,10 @@ test('installGlobals leaves a runtime with RTCPeerConnection alone and replaces 
   assert.strictEqual(browser.RTCDataChannel, NativeDc);
   assert.strictEqual(browser.RTCIceCandidate, undefined, 'nothing added beside a native stack');
   // Like a Chromium dedicated worker: RTCDataChannel (for transfers) but no RTCPeerConnection.
-  const worker = { RTCDataChannel: NativeDc };
-  assert.deepStrictEqual(installGlobals(api, worker), STANDARD_NAMES);
+  class NativeTrack {}
+  const worker = { RTCDataChannel: NativeDc, MediaStreamTrack: NativeTrack };
+  assert.deepStrictEqual(installGlobals(api, worker), [...STANDARD_NAMES, ...CAPTURE_NAMES.filter((n) => n !== 'MediaStreamTrack')]);
+  assert.strictEqual(worker.MediaStreamTrack, NativeTrack, "a runtime's own MediaStreamTrack is kept");
   assert.strictEqual(worker.RTCDataChannel, api.RTCDataChannel);
   assert.throws(() => installGlobals({ RTCPeerConnection() {} }, {}), TypeError, 'an incomplete API is refused');
 });
@@ -51,7 +53,7 @@ const REPORT = `JSON.stringify({ installed: p.installed, pc: typeof globalThis.R
   same: globalThis.RTCIceCandidate === api.RTCIceCandidate, enumerable: Object.keys(globalThis).filter((k) => k.startsWith('RTC')) })`;
 
 test('the Node polyfill entries install the addon API on a fresh globalThis', () => {
-  const all = STANDARD_NAMES.slice();
+  const all = [...STANDARD_NAMES, ...CAPTURE_NAMES];
   const want = { installed: all, pc: 'function', same: true, enumerable: [] };
   assert.deepStrictEqual(fresh(`const p = require('./js/cjs/polyfill-node.cjs'); const api = require('./js/cjs/node.cjs'); console.log(${REPORT})`), want);
   assert.deepStrictEqual(fresh(`const p = await import('./js/polyfill-node.js'); const api = await import('./js/node.js'); console.log(${REPORT})`, 'module'), want);

@@ -1,0 +1,198 @@
+// mediacapture-main §9 MediaDevices.getUserMedia() on polyrtc's synthetic devices: one
+// "camera" and one "microphone" whose tracks carry encoded frames made by the engine.
+//
+// THE HOOK: `engine.synthFrame(kind, index, info)` makes the index-th encoded frame of a
+// synthetic source (info: { keyframe: a keyframe is wanted, width, height, frameRate,
+// sampleRate, channelCount }) and returns a Uint8Array (then a keyframe when one was asked
+// for or index is 0, else delta; audio frames are all 'key') or { type | keyframe, data }.
+// An engine without it has the devices (when it has codecs for the kind) and tracks that
+// carry no frames.
+import { defineEventHandlers, domException, toDictionary, toNumber } from './util.js';
+import { MediaTrackSource, createTrack, KINDS } from './media-stream-track.js';
+import { MediaStream } from './media-stream.js';
+
+/** mediacapture-main §10 OverconstrainedError (a DOMException named OverconstrainedError). */
+class OverconstrainedError extends DOMException {
+  #constraint;
+
+  constructor(constraint, message = '') {
+    if (arguments.length < 1) throw new TypeError('OverconstrainedError: 1 argument required');
+    super(String(message), 'OverconstrainedError');
+    this.#constraint = String(constraint);
+  }
+
+  get constraint() { return this.#constraint; }
+}
+
+/** What the synthetic devices can do (getCapabilities()) and their defaults (getSettings()). */
+const RANGES = {
+  video: { width: [1, 3840, 640], height: [1, 2160, 480], frameRate: [1, 60, 30] },
+  audio: { sampleRate: [8000, 48000, 48000], channelCount: [1, 2, 1] },
+};
+/** An audio frame every 20 ms (an Opus packet's usual duration). */
+const AUDIO_FRAME_MS = 20;
+const DEVICE_IDS = { audio: 'polyrtc-synthetic-audio', video: 'polyrtc-synthetic-video' };
+const LABELS = { audio: 'polyrtc synthetic microphone', video: 'polyrtc synthetic camera' };
+
+/**
+ * One numeric constraint (a bare number is `ideal` in getUserMedia) against [lo, hi]:
+ * the value to use, or OverconstrainedError when no value satisfies it.
+ */
+function settle(name, c, [lo, hi, def]) {
+  if (c === undefined) return def;
+  let d;
+  if (typeof c === 'number') d = { ideal: c };
+  else if (c !== null && typeof c === 'object') d = c;
+  else throw new TypeError(`${name}: a constraint is a number or a ConstrainULongRange / ConstrainDoubleRange`);
+  const num = (v, what) => {
+    if (v === undefined) return undefined;
+    const n = toNumber(v);
+    if (!Number.isFinite(n)) throw new TypeError(`${name}.${what} is not a finite number`);
+    return n;
+  };
+  const exact = num(d.exact, 'exact');
+  const min = num(d.min, 'min');
+  const max = num(d.max, 'max');
+  const ideal = num(d.ideal, 'ideal');
+  const over = () => new OverconstrainedError(name, `no synthetic device satisfies ${name}`);
+  const low = Math.max(lo, min ?? lo);
+  const high = Math.min(hi, max ?? hi);
+  if (low > high) throw over();
+  if (exact !== undefined) {
+    if (exact < low || exact > high) throw over();
+    return exact;
+  }
+  return Math.min(Math.max(ideal ?? def, low), high);
+}
+
+function resolveSettings(kind, constraints) {
+  const out = { deviceId: DEVICE_IDS[kind], groupId: 'polyrtc-synthetic' };
+  const c = constraints === true ? {} : toDictionary(constraints, 'MediaTrackConstraints');
+  if (c.deviceId !== undefined && typeof c.deviceId === 'object' && c.deviceId !== null && c.deviceId.exact !== undefined) {
+    const wanted = [].concat(c.deviceId.exact).map(String);
+    if (!wanted.includes(DEVICE_IDS[kind])) throw new OverconstrainedError('deviceId', 'no device with that deviceId');
+  }
+  for (const [name, range] of Object.entries(RANGES[kind])) {
+    const v = settle(name, c[name], range);
+    out[name] = name === 'frameRate' ? v : Math.round(v);
+  }
+  return out;
+}
+
+function capabilitiesOf(kind) {
+  const caps = { deviceId: DEVICE_IDS[kind], groupId: 'polyrtc-synthetic' };
+  for (const [name, [lo, hi]] of Object.entries(RANGES[kind])) caps[name] = { min: lo, max: hi };
+  return caps;
+}
+
+/** A synthetic source: frames from the engine's synthFrame hook, paced while it has consumers. */
+function syntheticSource(engine, kind, settings) {
+  let timer = null;
+  let index = 0;
+  let keyWanted = true;
+  const interval = () => (kind === 'video' ? 1000 / settings.frameRate : AUDIO_FRAME_MS);
+  const tick = (source) => {
+    const hook = engine.synthFrame;
+    if (typeof hook !== 'function') return;
+    const info = { keyframe: keyWanted || index === 0, ...settings };
+    let out;
+    try {
+      out = hook.call(engine, kind, index, info);
+    } catch (err) {
+      return; // a frame the engine could not make
+    }
+    let type;
+    let data;
+    if (out instanceof Uint8Array) {
+      data = out;
+      type = kind === 'audio' || info.keyframe ? 'key' : 'delta';
+    } else if (out && typeof out === 'object' && out.data instanceof Uint8Array) {
+      data = out.data;
+      type = out.type === 'key' || out.keyframe === true ? 'key' : 'delta';
+    } else {
+      return;
+    }
+    if (type === 'key') keyWanted = false;
+    const timestamp = Math.round(index * interval() * 1000);
+    index += 1;
+    source.deliverFrame({ type, timestamp, data, mimeType: null });
+  };
+  const start = (source) => {
+    if (timer !== null || typeof engine.synthFrame !== 'function') return;
+    // Runs only while something consumes the track (a sender, a sink).
+    timer = setInterval(() => tick(source), interval());
+  };
+  const stop = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+  };
+  const source = new MediaTrackSource(kind, {
+    started: () => start(source),
+    stopped: stop,
+    keyframeRequested: () => { keyWanted = true; },
+    // mediacapture-main: a device whose tracks are all stopped stops.
+    allTracksEnded: () => source.end(false),
+  }, settings, capabilitiesOf(kind));
+  source.applyConstraints = function applyConstraints(dict) {
+    const next = resolveSettings(kind, dict);
+    Object.assign(settings, next);
+    if (timer !== null) {
+      stop();
+      start(source);
+    }
+  };
+  return source;
+}
+
+/** mediacapture-main §9.2 MediaDevices (navigator.mediaDevices), on the engine's synthetic devices. */
+function makeMediaDevices(engine, getCapabilities) {
+  const hasDevice = (kind) => typeof engine.synthFrame === 'function' || getCapabilities(kind) !== null;
+
+  class MediaDevices extends EventTarget {
+    enumerateDevices() {
+      return Promise.resolve(KINDS.filter(hasDevice).map((kind) => ({
+        deviceId: DEVICE_IDS[kind], kind: `${kind}input`, label: LABELS[kind], groupId: 'polyrtc-synthetic',
+      })));
+    }
+
+    getSupportedConstraints() {
+      return { deviceId: true, groupId: true, width: true, height: true, frameRate: true, sampleRate: true, channelCount: true };
+    }
+
+    /**
+     * {audio, video}: neither requested ({} included) -> TypeError; a requested kind without
+     * a device -> NotFoundError; a constraint no device meets -> OverconstrainedError.
+     */
+    getUserMedia(constraints = {}) {
+      try {
+        const dict = toDictionary(constraints, 'MediaStreamConstraints');
+        const requested = KINDS.filter((k) => dict[k] !== undefined && dict[k] !== false);
+        for (const k of requested) {
+          if (dict[k] !== true && (typeof dict[k] !== 'object' || dict[k] === null)) {
+            throw new TypeError(`${k}: a boolean or MediaTrackConstraints`);
+          }
+        }
+        if (requested.length === 0) throw new TypeError('getUserMedia: neither audio nor video is requested');
+        for (const k of requested) {
+          if (!hasDevice(k)) throw domException('NotFoundError', `no ${k} device`);
+        }
+        const tracks = requested.map((kind) => {
+          const settings = resolveSettings(kind, dict[kind]);
+          const source = syntheticSource(engine, kind, settings);
+          return createTrack(kind, source, {
+            label: LABELS[kind], constraints: dict[kind] === true ? {} : JSON.parse(JSON.stringify(dict[kind])),
+          });
+        });
+        return Promise.resolve(new MediaStream(tracks));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+  }
+
+  defineEventHandlers(MediaDevices.prototype, ['devicechange']);
+  Object.defineProperty(MediaDevices.prototype, Symbol.toStringTag, { value: 'MediaDevices', configurable: true });
+  return new MediaDevices();
+}
+
+export { makeMediaDevices, OverconstrainedError, RANGES, AUDIO_FRAME_MS };

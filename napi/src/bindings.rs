@@ -295,6 +295,60 @@ pub struct JsFrame {
     pub mime_type: Option<String>,
 }
 
+/// A synthetic capture source (`getUserMedia()` without devices): VP8 test pattern video
+/// or Opus tone/silence, one encoded frame per `nextFrame()`; the JS layer paces it.
+#[napi]
+pub struct NativeSyntheticSource {
+    source: polyrtc::codec::synth::SyntheticSource,
+}
+
+#[napi(object)]
+pub struct JsSyntheticFrame {
+    pub data: napi::bindgen_prelude::Buffer,
+    pub keyframe: bool,
+    pub timestamp: f64,
+    pub mime_type: String,
+}
+
+#[napi]
+impl NativeSyntheticSource {
+    /// `kind` 'video' (width, height multiples of 16; fps) or 'audio' (`tone`: else silence).
+    #[napi(constructor)]
+    pub fn new(kind: String, width: Option<u32>, height: Option<u32>, fps: Option<u32>, tone: Option<bool>) -> napi::Result<Self, String> {
+        let source = match kind.as_str() {
+            "video" => polyrtc::codec::synth::SyntheticSource::video(width.unwrap_or(640), height.unwrap_or(480), fps.unwrap_or(30))
+                .map_err(|e| jserr::new(ErrorKind::NotSupported, format!("{e}")))?,
+            "audio" => polyrtc::codec::synth::SyntheticSource::audio(tone.unwrap_or(true)),
+            _ => return Err(jserr::new(ErrorKind::Type, format!("unknown kind {kind:?}"))),
+        };
+        Ok(NativeSyntheticSource { source })
+    }
+
+    /// µs between frames.
+    #[napi(getter)]
+    pub fn frame_duration(&self) -> f64 {
+        self.source.frame_duration_us() as f64
+    }
+
+    #[napi]
+    pub fn next_frame(&mut self) -> napi::Result<JsSyntheticFrame, String> {
+        guard(|| {
+            let f = self.source.next_frame();
+            Ok(JsSyntheticFrame {
+                data: f.data.into(),
+                keyframe: f.keyframe,
+                timestamp: f.timestamp_us as f64,
+                mime_type: f.mime_type.to_owned(),
+            })
+        })
+    }
+
+    #[napi]
+    pub fn request_keyframe(&mut self) {
+        self.source.request_keyframe();
+    }
+}
+
 /// W3C `RTCRtpSender.getCapabilities(kind)` (and the receiver's: the same codecs).
 #[napi]
 pub fn get_capabilities(env: Env, kind: String) -> napi::Result<Option<napi::JsObject>, String> {

@@ -16,6 +16,8 @@ mod tables;
 #[cfg(test)]
 mod tests;
 pub mod vp8;
+mod source;
+pub use source::{SyntheticFrame, SyntheticSource, SYNTHETIC_KEY_INTERVAL};
 
 pub use opus::{tone_frame, OpusSilence};
 pub use vp8::{EncodedFrame, Vp8PatternStream, Vp8TestPattern};

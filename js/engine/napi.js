@@ -66,13 +66,18 @@ function getCapabilities(kind) {
 }
 
 /**
- * The synthetic-source hook of getUserMedia (js/lib/media-devices.js): the index-th encoded
- * frame of a synthetic `kind` source, from the addon's synthFrame(kind, index) once it has
- * one (null until then: the track carries no frames).
+ * The synthetic-source hook of getUserMedia (js/lib/media-devices.js): a stateful source of
+ * encoded frames (VP8 test pattern, Opus tone) from the addon. Video sizes are rounded up to
+ * multiples of 16 (the pattern's macroblocks).
  */
-function synthFrame(kind, index) {
+function createSyntheticSource(kind, settings = {}) {
   const a = load();
-  return typeof a.synthFrame === 'function' ? a.synthFrame(kind, index) : null;
+  if (typeof a.NativeSyntheticSource !== 'function') return null;
+  const up16 = (v) => Math.min(4096, Math.max(16, Math.ceil(v / 16) * 16));
+  return kind === 'video'
+    ? new a.NativeSyntheticSource('video', up16(settings.width ?? 640), up16(settings.height ?? 480),
+      Math.round(settings.frameRate ?? 30), undefined)
+    : new a.NativeSyntheticSource('audio', undefined, undefined, undefined, true);
 }
 
 /** Engine options that are not part of RTCConfiguration (POLYRTC_INCLUDE_LOOPBACK=1 for tests). */
@@ -83,5 +88,5 @@ function peerOptions() {
 }
 
 export {
-  NativePeer, generateCertificate, generateRsaCertificate, getCapabilities, synthFrame, peerOptions, load,
+  NativePeer, generateCertificate, generateRsaCertificate, getCapabilities, createSyntheticSource, peerOptions, load,
 };

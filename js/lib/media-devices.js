@@ -91,13 +91,22 @@ function syntheticSource(engine, kind, settings) {
   let index = 0;
   let keyWanted = true;
   const interval = () => (kind === 'video' ? 1000 / settings.frameRate : AUDIO_FRAME_MS);
+  let generator;
   const tick = (source) => {
-    const hook = engine.synthFrame;
-    if (typeof hook !== 'function') return;
     const info = { keyframe: keyWanted || index === 0, ...settings };
     let out;
     try {
-      out = hook.call(engine, kind, index, info);
+      if (typeof engine.createSyntheticSource === 'function') {
+        // A stateful source (inter frames predict from the last one).
+        generator ??= engine.createSyntheticSource(kind, settings);
+        if (!generator) return;
+        if (keyWanted) generator.requestKeyframe();
+        out = generator.nextFrame();
+      } else if (typeof engine.synthFrame === 'function') {
+        out = engine.synthFrame(kind, index, info);
+      } else {
+        return;
+      }
     } catch (err) {
       return; // a frame the engine could not make
     }
@@ -118,7 +127,7 @@ function syntheticSource(engine, kind, settings) {
     source.deliverFrame({ type, timestamp, data, mimeType: null });
   };
   const start = (source) => {
-    if (timer !== null || typeof engine.synthFrame !== 'function') return;
+    if (timer !== null || (typeof engine.synthFrame !== 'function' && typeof engine.createSyntheticSource !== 'function')) return;
     // Runs only while something consumes the track (a sender, a sink).
     timer = setInterval(() => tick(source), interval());
   };

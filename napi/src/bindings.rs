@@ -713,8 +713,8 @@ impl NativePeer {
     }
 
     #[napi]
-    pub fn set_sender_track(&mut self, t: u32, track_id: Option<String>) -> napi::Result<(), String> {
-        self.call(|h, _| h.engine.set_sender_track(t, track_id))
+    pub fn set_sender_track(&mut self, t: u32, track_id: Option<String>, from_add_track: Option<bool>) -> napi::Result<(), String> {
+        self.call(|h, _| h.engine.set_sender_track(t, track_id, from_add_track.unwrap_or(false)))
     }
 
     #[napi]

@@ -70,6 +70,7 @@ pub struct TransceiverInfo {
     pub stream_ids: Vec<String>,
     pub track_id: Option<String>,
     pub encodings: Vec<Encoding>,
+    pub mline_index: Option<usize>,
 }
 
 /// The part of a transceiver that descriptions change: saved before an offer is applied and
@@ -84,6 +85,8 @@ pub(super) struct Negotiation {
     /// Our section in the last applied local description.
     pub local: Option<MediaSection>,
     pub receiving: bool,
+    /// Its m-line index in the description applied last.
+    pub mline_index: Option<usize>,
 }
 
 /// One sending or receiving RTP stream's sequence state.
@@ -159,6 +162,7 @@ impl Transceiver {
             stream_ids: self.stream_ids.clone(),
             track_id: self.track_id.clone(),
             encodings: self.encodings.clone(),
+            mline_index: self.neg.mline_index,
         }
     }
 

@@ -162,9 +162,12 @@ impl Peer {
     }
 
     /// The sender's track (`replaceTrack`, `removeTrack`, `addTrack` reusing a transceiver).
-    pub fn set_sender_track(&mut self, id: TransceiverId, track_id: Option<String>) -> Result<(), PeerError> {
+    /// `from_add_track`: `addTrack()` reuses this transceiver (it then outlives the rollback
+    /// of the remote offer that created it, JSEP §5.10).
+    pub fn set_sender_track(&mut self, id: TransceiverId, track_id: Option<String>, from_add_track: bool) -> Result<(), PeerError> {
         self.check_open()?;
         let t = self.transceiver_mut(id)?;
+        t.from_add_track |= from_add_track;
         if track_id.is_none() {
             t.send.packetizer = None;
         }
@@ -348,7 +351,7 @@ impl Peer {
     /// removed unless a track was attached to them since (they stay, unassociated).
     pub(super) fn rollback_transceivers(&mut self) {
         let Some(saved) = self.transceivers_before_offer.take() else { return };
-        self.transceivers.retain(|t| saved.iter().any(|(id, ..)| *id == t.id) || !t.created_by_remote_offer || t.track_id.is_some());
+        self.transceivers.retain(|t| saved.iter().any(|(id, ..)| *id == t.id) || !t.created_by_remote_offer || t.from_add_track);
         for t in &mut self.transceivers {
             match saved.iter().find(|(id, ..)| *id == t.id) {
                 Some((_, neg, proposed)) => {
@@ -367,7 +370,7 @@ impl Peer {
     /// A local offer or answer was applied: transceivers take the mids it gave them, and an
     /// answer fixes their negotiated direction (stopping ones are stopped).
     pub(super) fn apply_local_media(&mut self, desc: &SessionDescription, answer: bool) {
-        for m in &desc.media {
+        for (index, m) in desc.media.iter().enumerate() {
             let Some(mid) = m.mid() else { continue };
             let Some(t) = self
                 .transceivers
@@ -380,6 +383,7 @@ impl Peer {
                 t.neg.mid = Some(mid.to_owned());
             }
             t.proposed_mid = None;
+            t.neg.mline_index = Some(index);
             let section = (!jsep::is_rejected(m)).then(|| MediaSection::parse(m).ok().flatten()).flatten();
             if answer {
                 match &section {
@@ -427,6 +431,7 @@ impl Peer {
                 t.neg.mid = Some(mid.to_owned());
                 t.proposed_mid = None;
             }
+            t.neg.mline_index = Some(i);
             match accepted {
                 Some(section) => {
                     if offer {

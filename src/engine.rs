@@ -159,12 +159,14 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
             .f("message", Val::Str(error.message)),
         PeerEvent::RtpReceived(packet) => Obj::with_type("rtppacket").f("packet", Val::Bytes(packet)),
         PeerEvent::RtcpReceived(packet) => Obj::with_type("rtcppacket").f("packet", Val::Bytes(packet)),
-        PeerEvent::MediaFrame { transceiver, ssrc, mime_type, keyframe, rtp_timestamp, data } => Obj::with_type("frame")
+        PeerEvent::MediaFrame { transceiver, ssrc, mime_type, keyframe, rtp_timestamp, timestamp_us, data } => Obj::with_type("frame")
             .f("transceiver", n(transceiver))
             .f("ssrc", n(ssrc))
             .f("mimeType", Val::Str(mime_type))
             .f("keyframe", Val::Bool(keyframe))
             .f("rtpTimestamp", n(rtp_timestamp))
+            // µs below 2^53 for 285 years of media.
+            .f("timestamp", Val::Num(timestamp_us as f64))
             .f("data", Val::Bytes(data)),
         PeerEvent::TransceiverRtp { transceiver, packet } => {
             Obj::with_type("rtp").f("transceiver", n(transceiver)).f("data", Val::Bytes(packet))

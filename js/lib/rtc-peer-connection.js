@@ -258,6 +258,31 @@ function engineStatsEntries(core, transport, timestamp) {
     }
     if (!taken.has(id)) add(id, entry);
   }
+  // webrtc-stats §8.6 RTCOutboundRtpStreamStats per stream we send, §8.7
+  // RTCRemoteInboundRtpStreamStats from the peer's report blocks about it.
+  for (const r of core.outboundRtp ?? []) {
+    const id = `OT${r.ssrc}`;
+    const entry = {
+      id, type: 'outbound-rtp', timestamp, transportId, ssrc: r.ssrc, kind: r.kind,
+      packetsSent: r.packetsSent, bytesSent: r.bytesSent,
+      retransmittedPacketsSent: r.retransmittedPacketsSent, retransmittedBytesSent: r.retransmittedBytesSent,
+    };
+    if (r.mid) entry.mid = r.mid;
+    if (typeof r.framesSent === 'number') entry.framesSent = r.framesSent;
+    if (r.remote) {
+      const remoteId = `RI${r.ssrc}`;
+      entry.remoteId = remoteId;
+      const remote = {
+        id: remoteId, type: 'remote-inbound-rtp', timestamp, transportId, ssrc: r.ssrc, kind: r.kind,
+        localId: id, packetsLost: r.remote.packetsLost, fractionLost: r.remote.fractionLost,
+        jitter: r.remote.jitter, totalRoundTripTime: r.remote.totalRoundTripTime,
+        roundTripTimeMeasurements: r.remote.roundTripTimeMeasurements,
+      };
+      if (typeof r.remote.roundTripTime === 'number') remote.roundTripTime = r.remote.roundTripTime;
+      if (!taken.has(remoteId)) add(remoteId, remote);
+    }
+    if (!taken.has(id)) add(id, entry);
+  }
   return out;
 }
 

@@ -9,6 +9,9 @@ import {
   sends, convertEncodings, copyEncoding, engineEncodings, copyCapabilities,
 } from './rtc-rtp-parameters.js';
 
+/** While the engine cannot send yet, a keyframe is asked of the source at most this often. */
+const KEYFRAME_RETRY_MS = 500;
+
 /**
  * W3C webrtc-pc §5.2 RTCRtpSender, built once per engine (static getCapabilities asks it).
  * `core` is the transceiver's shared state (see peer-media.js): { pc, handle, kind, state,
@@ -31,6 +34,8 @@ function makeRTCRtpSender(getCapabilities) {
     #dtmf = null;
     #unsubscribe = null;
     #waitingForKeyframe = true;
+    /** When a keyframe was last asked of the source because the engine could not send yet. */
+    #lastKeyframeAsk = 0;
     /** Frames not sent while waiting for a keyframe (a new track or sender). */
     #framesDiscarded = 0;
 
@@ -267,13 +272,32 @@ function makeRTCRtpSender(getCapabilities) {
       }
       if (this.#waitingForKeyframe && !key && track.kind === 'video') {
         this.#framesDiscarded += 1;
+        this.#askKeyframe(track);
         return;
       }
-      this.#waitingForKeyframe = false;
+      let sent = false;
       try {
-        this.#core.pc.native.writeFrame(this.#core.handle, { keyframe: key, timestamp: frame.timestamp, data: frame.data });
+        sent = this.#core.pc.native.writeFrame(this.#core.handle, { keyframe: key, timestamp: frame.timestamp, data: frame.data }) !== false;
       } catch (err) {
-        // not sendable now (not negotiated yet, the transport is not up): dropped, like a network would
+        // not sendable: dropped, like a network would
+      }
+      if (sent) {
+        this.#waitingForKeyframe = false;
+      } else if (track.kind === 'video') {
+        // The transport is not up yet (no keys, no path): the first frame that goes out
+        // must still be a keyframe.
+        this.#waitingForKeyframe = true;
+        this.#askKeyframe(track);
+      }
+    }
+
+    /** Waiting for a keyframe: ask the source again, at most every KEYFRAME_RETRY_MS (the
+     * first answer may have come while the transport was not up, or been lost). */
+    #askKeyframe(track) {
+      const now = Date.now();
+      if (now - this.#lastKeyframeAsk >= KEYFRAME_RETRY_MS) {
+        this.#lastKeyframeAsk = now;
+        track._source.requestKeyframe();
       }
     }
 

@@ -198,8 +198,44 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
             Val::Obj(o)
         })
         .collect();
+    // webrtc-stats RTCOutboundRtpStreamStats per stream we sent on, with what the peer's
+    // report blocks said about it (RTCRemoteInboundRtpStreamStats).
+    let outbound = peer
+        .outbound_rtp()
+        .iter()
+        .map(|r| {
+            let mut o = Obj::default()
+                .f("ssrc", num(u64::from(r.ssrc)))
+                .f("kind", string(r.kind.as_str()))
+                .f("packetsSent", num(r.packets))
+                .f("bytesSent", num(r.bytes))
+                .f("retransmittedPacketsSent", num(r.retransmitted_packets))
+                .f("retransmittedBytesSent", num(r.retransmitted_bytes));
+            if r.kind == crate::sdp::media::MediaKind::Video {
+                o = o.f("framesSent", num(r.frames));
+            }
+            if let Some(mid) = &r.mid {
+                o = o.f("mid", string(mid));
+            }
+            if let Some(ri) = &r.remote {
+                let mut remote = Obj::default()
+                    .f("packetsLost", Val::Num(ri.packets_lost as f64))
+                    .f("fractionLost", Val::Num(ri.fraction_lost))
+                    .f("jitter", Val::Num(ri.jitter))
+                    .f("totalRoundTripTime", Val::Num(ri.total_round_trip_time.as_secs_f64()))
+                    .f("roundTripTimeMeasurements", num(ri.round_trip_time_measurements))
+                    .f("reportsReceived", num(ri.reports_received));
+                if let Some(rtt) = ri.round_trip_time {
+                    remote = remote.f("roundTripTime", Val::Num(rtt.as_secs_f64()));
+                }
+                o = o.f("remote", Val::Obj(remote));
+            }
+            Val::Obj(o)
+        })
+        .collect();
     Obj::default()
         .f("inboundRtp", Val::List(inbound))
+        .f("outboundRtp", Val::List(outbound))
         .f("transport", Val::Obj(transport))
         .f("candidatePairs", Val::List(pairs))
         .f("localCandidates", Val::List(locals))

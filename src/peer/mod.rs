@@ -258,7 +258,16 @@ pub enum PeerEvent {
     RtcpReceived(Vec<u8>),
     /// A complete encoded frame received on a transceiver (an Opus packet, a VP8/VP9 frame,
     /// an H.264 access unit in Annex B, an AV1 temporal unit).
-    MediaFrame { transceiver: TransceiverId, ssrc: u32, mime_type: String, keyframe: bool, rtp_timestamp: u32, data: Vec<u8> },
+    /// `timestamp_us`: its presentation time from the stream's first frame (RTP time).
+    MediaFrame {
+        transceiver: TransceiverId,
+        ssrc: u32,
+        mime_type: String,
+        keyframe: bool,
+        rtp_timestamp: u32,
+        timestamp_us: u64,
+        data: Vec<u8>,
+    },
     /// An RTP packet received on a transceiver whose host asked for them
     /// ([`Peer::set_deliver_rtp`]).
     TransceiverRtp { transceiver: TransceiverId, packet: Vec<u8> },

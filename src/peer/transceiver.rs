@@ -113,6 +113,25 @@ pub(super) struct ReceiveStream {
     /// NACK generation, when the codec negotiated `nack`.
     pub nack: Option<crate::media::NackGenerator>,
     pub unwrapper: crate::media::SeqUnwrapper,
+    /// RTP timestamps unwrapped from the stream's first frame: `(last raw, last extended)`.
+    pub timestamps: Option<(u32, i64)>,
+    pub clock_rate: u32,
+}
+
+impl ReceiveStream {
+    /// A frame's presentation time in µs from the stream's first frame (RTP timestamps
+    /// unwrapped; a frame before the first one counts as 0).
+    pub fn frame_time_us(&mut self, rtp_timestamp: u32) -> u64 {
+        let ext = match self.timestamps {
+            None => 0,
+            Some((raw, ext)) => ext + i64::from(rtp_timestamp.wrapping_sub(raw) as i32),
+        };
+        if self.timestamps.is_none_or(|(_, e)| ext > e) {
+            self.timestamps = Some((rtp_timestamp, ext));
+        }
+        let ticks = u64::try_from(ext).unwrap_or(0);
+        ticks.saturating_mul(1_000_000) / u64::from(self.clock_rate.max(1))
+    }
 }
 
 pub(super) struct Transceiver {

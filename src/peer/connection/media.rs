@@ -706,6 +706,8 @@ impl Peer {
                     stats: crate::media::ReceiveStats::new(ssrc),
                     nack: nack.then(crate::media::NackGenerator::new),
                     unwrapper: crate::media::SeqUnwrapper::new(),
+                    timestamps: None,
+                    clock_rate,
                 });
                 t.receive.len() - 1
             }
@@ -730,16 +732,18 @@ impl Peer {
         while let Some(f) = stream.assembler.poll_frame() {
             frames += 1;
             multi += u64::from(f.first_seq != f.last_seq);
-            out.push(f);
+            let at = stream.frame_time_us(f.timestamp);
+            out.push((f, at));
         }
         let dropped = stream.assembler.stats().frames_dropped;
-        for f in out {
+        for (f, timestamp_us) in out {
             self.queue_media_event(PeerEvent::MediaFrame {
                 transceiver: id,
                 ssrc,
                 mime_type: mime.clone(),
                 keyframe: f.keyframe,
                 rtp_timestamp: f.timestamp,
+                timestamp_us,
                 data: f.data,
             });
         }

@@ -1,0 +1,265 @@
+'use strict';
+// Interop: media through the W3C surface between polyrtc (js/node.js) and headless Chromium,
+// media-only sessions (no data channel):
+//  1. Chromium sends a canvas video and a tone; our `track` events carry both, with
+//     Chromium's stream; an EncodedMediaSink on the video track yields the frames Chromium
+//     encoded (keyframe first), and our keyframe request makes Chromium encode another.
+//  2. We send `mediaDevices.getUserMedia()` tracks (the VP8 test pattern, an Opus tone);
+//     Chromium decodes them: frames decoded without loss, the <video> shows 320x240 with the
+//     pattern's yellow bar where it belongs, audio samples decoded.
+//  3. A forwarding unit: Chromium A -> polyrtc -> Chromium B, the received track passed to
+//     the second connection's addTrack(); B decodes what A sends.
+// Skips only when /usr/bin/chromium is absent.
+const test = require('node:test');
+const assert = require('node:assert');
+const { chromiumAvailable, sharedBrowser, waitUntil, CHROMIUM_PATH } = require('./lib/chromium');
+const { loadImpl } = require('./lib/impl');
+
+const available = chromiumAvailable();
+if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM_PATH} not found: CI must install chromium`);
+const skip = available ? false : `${CHROMIUM_PATH} not found`;
+const TIMEOUT = 60000;
+
+// Runs inside the page: named RTCPeerConnections, a canvas + tone source, stats readers.
+function pageMain() {
+  const pcs = new Map();
+  const gathered = (pc) => (pc.iceGatheringState === 'complete' ? Promise.resolve() : new Promise((r) => {
+    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); });
+  }));
+  const source = () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    const ctx = canvas.getContext('2d');
+    let f = 0;
+    setInterval(() => {
+      f += 1;
+      ctx.fillStyle = `hsl(${(f * 7) % 360}, 80%, 50%)`;
+      ctx.fillRect(0, 0, 320, 240);
+      ctx.fillStyle = '#fff';
+      ctx.fillRect((f * 5) % 300, 100, 20, 20);
+    }, 33);
+    const video = canvas.captureStream(30).getVideoTracks()[0];
+    const ac = new AudioContext();
+    ac.resume().catch(() => {});
+    const osc = ac.createOscillator();
+    const dest = ac.createMediaStreamDestination();
+    osc.connect(dest);
+    osc.start();
+    return new MediaStream([dest.stream.getAudioTracks()[0], video]);
+  };
+  window.__media = {
+    async offerSending(name, kinds) {
+      const pc = new RTCPeerConnection();
+      pcs.set(name, { pc });
+      const stream = source();
+      for (const t of stream.getTracks()) if (kinds.includes(t.kind)) pc.addTrack(t, stream);
+      await pc.setLocalDescription();
+      await gathered(pc);
+      return { offer: pc.localDescription.toJSON(), streamId: stream.id };
+    },
+    async answerReceiving(name, offer) {
+      const pc = new RTCPeerConnection();
+      const entry = { pc, video: null };
+      pcs.set(name, entry);
+      pc.ontrack = (e) => {
+        if (e.track.kind !== 'video') {
+          const a = document.createElement('audio');
+          a.srcObject = e.streams[0] || new MediaStream([e.track]);
+          a.muted = true;
+          a.play().catch(() => {});
+          return;
+        }
+        const v = document.createElement('video');
+        v.muted = true;
+        v.autoplay = true;
+        v.playsInline = true;
+        v.srcObject = new MediaStream([e.track]);
+        document.body.appendChild(v);
+        v.play().catch(() => {});
+        entry.video = v;
+      };
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription();
+      await gathered(pc);
+      return pc.localDescription.toJSON();
+    },
+    async apply(name, desc) { await pcs.get(name).pc.setRemoteDescription(desc); },
+    state(name) { return pcs.get(name).pc.connectionState; },
+    async stats(name) {
+      const out = {};
+      for (const s of (await pcs.get(name).pc.getStats()).values()) {
+        if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') out[`${s.type}:${s.kind}`] = s;
+      }
+      return out;
+    },
+    // The decoded picture: size and the colour at (x, y).
+    pixel(name, x, y) {
+      const v = pcs.get(name).video;
+      if (!v || v.videoWidth === 0) return null;
+      const c = document.createElement('canvas');
+      c.width = v.videoWidth;
+      c.height = v.videoHeight;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(v, 0, 0);
+      const d = ctx.getImageData(x, y, 1, 1).data;
+      return { width: v.videoWidth, height: v.videoHeight, rgb: [d[0], d[1], d[2]] };
+    },
+  };
+}
+
+const chromium = sharedBrowser(test, available);
+
+async function connect(ours, page, name) {
+  await waitUntil(() => ours.connectionState === 'connected', 'we are connected');
+  await waitUntil(async () => (await page.evaluate((n) => window.__media.state(n), name)) === 'connected', `Chromium ${name} connected`);
+}
+
+async function gatheredLocal(pc) {
+  await waitUntil(() => pc.iceGatheringState === 'complete', 'our gathering');
+  return pc.localDescription.toJSON();
+}
+
+test('Chromium sends audio and video: track events with its stream, frames through an EncodedMediaSink, keyframe on request',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const ours = new api.RTCPeerConnection();
+    try {
+      const { offer, streamId } = await page.evaluate(() => window.__media.offerSending('a', ['audio', 'video']));
+      assert.doesNotMatch(offer.sdp, /m=application/);
+      const tracks = [];
+      let signaling = null;
+      ours.ontrack = (e) => {
+        signaling ??= ours.signalingState;
+        tracks.push(e);
+      };
+      await ours.setRemoteDescription(offer);
+      assert.strictEqual(signaling, 'have-remote-offer', 'track events fire while applying the offer');
+      assert.deepStrictEqual(tracks.map((e) => e.track.kind), ['audio', 'video']);
+      assert.strictEqual(tracks[0].streams[0].id, streamId);
+      assert.strictEqual(tracks[0].streams[0], tracks[1].streams[0], 'one MediaStream object per stream id');
+      assert.ok(tracks.every((e) => e.receiver === e.transceiver.receiver && e.track === e.receiver.track));
+      const video = tracks[1];
+      const sink = new api.EncodedMediaSink(video.track);
+      const frames = [];
+      sink.addEventListener('frame', (e) => frames.push({ type: e.frameType, size: e.data.byteLength, mime: e.mimeType }));
+      await ours.setLocalDescription();
+      await page.evaluate((d) => window.__media.apply('a', d), await gatheredLocal(ours));
+      await connect(ours, page, 'a');
+      assert.deepStrictEqual(ours.getTransceivers().map((t) => t.currentDirection), ['recvonly', 'recvonly']);
+      await waitUntil(() => frames.length >= 60, 'video frames through the sink', 20000);
+      assert.strictEqual(frames[0].type, 'key', 'the first frame out is a key frame');
+      assert.strictEqual(frames[0].mime.toLowerCase(), 'video/vp8');
+      const theirs = await page.evaluate(() => window.__media.stats('a'));
+      const sent = theirs['outbound-rtp:video'];
+      assert.ok(frames.length <= sent.framesSent + 5 && frames.length >= sent.framesSent * 0.8 - 5,
+        `${frames.length} frames out of the sink, ${sent.framesSent} encoded`);
+      // Our keyframe request (RTCP PLI) makes Chromium encode a key frame.
+      const keysBefore = sent.keyFramesEncoded;
+      const pliBefore = sent.pliCount;
+      sink.requestKeyframe();
+      await waitUntil(async () => {
+        const s = (await page.evaluate(() => window.__media.stats('a')))['outbound-rtp:video'];
+        return s.pliCount > pliBefore && s.keyFramesEncoded > keysBefore;
+      }, 'Chromium got our PLI and encoded a key frame', 10000);
+      await waitUntil(() => frames.filter((f) => f.type === 'key').length >= 2, 'the new key frame reached the sink', 10000);
+    } finally {
+      ours.close();
+    }
+  });
+
+test('polyrtc getUserMedia tracks (VP8 test pattern, Opus tone): Chromium decodes them and shows the pattern',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const ours = new api.RTCPeerConnection();
+    let stream;
+    try {
+      stream = await api.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+      for (const t of stream.getTracks()) ours.addTrack(t, stream);
+      await ours.setLocalDescription();
+      const offer = await gatheredLocal(ours);
+      assert.match(offer.sdp, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
+      assert.match(offer.sdp, new RegExp(`^a=msid:${stream.id} `, 'm'));
+      const answer = await page.evaluate((o) => window.__media.answerReceiving('b', o), offer);
+      await ours.setRemoteDescription(answer);
+      await connect(ours, page, 'b');
+      assert.deepStrictEqual(ours.getTransceivers().map((t) => t.currentDirection), ['sendonly', 'sendonly']);
+      await waitUntil(async () => {
+        const s = await page.evaluate(() => window.__media.stats('b'));
+        const v = s['inbound-rtp:video'];
+        const a = s['inbound-rtp:audio'];
+        return v && v.framesDecoded >= 60 && a && a.totalSamplesReceived > 48000;
+      }, 'Chromium decoded our video and audio', 20000).catch(async (e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => window.__media.stats('b')))}`);
+      });
+      const s = await page.evaluate(() => window.__media.stats('b'));
+      const v = s['inbound-rtp:video'];
+      assert.ok(v.keyFramesDecoded >= 1);
+      assert.strictEqual(v.packetsLost, 0);
+      assert.ok(v.framesDropped <= 2, `frames dropped: ${v.framesDropped}`);
+      assert.strictEqual(v.frameWidth, 320);
+      assert.strictEqual(v.frameHeight, 240);
+      // The pattern's second bar (yellow) at its place, as the decoder drew it.
+      let px = null;
+      await waitUntil(async () => {
+        px = await page.evaluate(() => window.__media.pixel('b', 60, 40));
+        return px !== null;
+      }, 'the video element has a picture');
+      assert.deepStrictEqual([px.width, px.height], [320, 240]);
+      const [r, g, b] = px.rgb;
+      assert.ok(r > 200 && g > 200 && b < 60, `yellow bar expected, got rgb(${r}, ${g}, ${b})`);
+      // What we sent, as our getStats reports it, matches what Chromium received.
+      const report = await ours.getStats();
+      const out = [...report.values()].filter((x) => x.type === 'outbound-rtp');
+      assert.strictEqual(out.length, 2, 'an outbound-rtp per track');
+      const ov = out.find((x) => x.kind === 'video');
+      assert.ok(ov.framesSent >= v.framesDecoded, `${ov.framesSent} sent, ${v.framesDecoded} decoded`);
+      assert.ok(ov.packetsSent >= v.packetsReceived);
+      // Chromium's receiver reports (RTCP RR) give us a round-trip time on loopback.
+      await waitUntil(async () => {
+        const rr = [...(await ours.getStats()).values()].find((x) => x.type === 'remote-inbound-rtp' && x.kind === 'video');
+        return rr && typeof rr.roundTripTime === 'number' && rr.roundTripTime < 0.5 && rr.packetsLost === 0;
+      }, 'remote-inbound-rtp with an RTT from Chromium\'s reports', 15000);
+    } finally {
+      ours.close();
+      if (stream) for (const t of stream.getTracks()) t.stop();
+    }
+  });
+
+test('forwarding: Chromium A -> polyrtc -> Chromium B with the received track in addTrack()',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const upstream = new api.RTCPeerConnection();
+    const downstream = new api.RTCPeerConnection();
+    try {
+      const { offer } = await page.evaluate(() => window.__media.offerSending('a', ['video']));
+      const got = new Promise((r) => { upstream.ontrack = r; });
+      await upstream.setRemoteDescription(offer);
+      const ev = await got;
+      await upstream.setLocalDescription();
+      await page.evaluate((d) => window.__media.apply('a', d), await gatheredLocal(upstream));
+      await connect(upstream, page, 'a');
+      // The SFU path: the remote track goes to the other connection as is.
+      downstream.addTrack(ev.track, ...ev.streams);
+      await downstream.setLocalDescription();
+      const answer = await page.evaluate((o) => window.__media.answerReceiving('b', o), await gatheredLocal(downstream));
+      await downstream.setRemoteDescription(answer);
+      await connect(downstream, page, 'b');
+      await waitUntil(async () => {
+        const v = (await page.evaluate(() => window.__media.stats('b')))['inbound-rtp:video'];
+        return v && v.framesDecoded >= 60;
+      }, 'B decodes the forwarded video', 20000).catch(async (e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => window.__media.stats('b')))}`);
+      });
+      const b = (await page.evaluate(() => window.__media.stats('b')))['inbound-rtp:video'];
+      assert.ok(b.keyFramesDecoded >= 1);
+      const px = await page.evaluate(() => window.__media.pixel('b', 10, 10));
+      assert.ok(px && px.width === 320 && px.height === 240, JSON.stringify(px));
+    } finally {
+      upstream.close();
+      downstream.close();
+    }
+  });

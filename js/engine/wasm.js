@@ -503,6 +503,24 @@ export function createWasmEngine(glue, options = {}) {
       this.#input(() => this.#peer.closeChannel(clock(), channel));
     }
 
+    // ---- media (napi/engine-contract.md "Media") ----
+    addTransceiver(init) { return this.#input(() => this.#peer.addTransceiver(init)); }
+    getTransceivers() { return this.#peer.getTransceivers(); }
+    setTransceiverDirection(t, d) { this.#input(() => this.#peer.setTransceiverDirection(t, d)); }
+    stopTransceiver(t) { this.#input(() => this.#peer.stopTransceiver(t)); }
+    setCodecPreferences(t, codecs) { this.#input(() => this.#peer.setCodecPreferences(t, codecs)); }
+    setSenderTrack(t, trackId, fromAddTrack) {
+      this.#input(() => this.#peer.setSenderTrack(t, trackId ?? undefined, Boolean(fromAddTrack)));
+    }
+    setSenderStreams(t, ids) { this.#input(() => this.#peer.setSenderStreams(t, ids)); }
+    setReceiveRtp(t, on) { this.#input(() => this.#peer.setReceiveRtp(t, Boolean(on))); }
+    writeFrame(t, frame) {
+      return this.#input(() => this.#peer.writeFrame(clock(), t, Number(frame.timestamp), frame.data,
+        frame.mimeType ?? undefined));
+    }
+    writeRtp(t, packet) { return this.#input(() => this.#peer.writeRtp(clock(), t, packet)); }
+    requestKeyframe(t) { this.#input(() => this.#peer.requestKeyframe(clock(), t)); }
+
     /**
      * Closes the peer: its last datagrams (SCTP ABORT, DTLS close_notify, the TURN
      * deallocations) go out on the WebSockets, which stay open until the core has released
@@ -550,5 +568,10 @@ export function createWasmEngine(glue, options = {}) {
     return {};
   }
 
-  return { NativePeer, generateCertificate, generateRsaCertificate, peerOptions, kind: 'wasm' };
+  /** RTCRtpSender / RTCRtpReceiver.getCapabilities(kind), from the core's codecs. */
+  function getCapabilities(kind) {
+    return typeof glue.getCapabilities === 'function' ? glue.getCapabilities(kind) : null;
+  }
+
+  return { NativePeer, generateCertificate, generateRsaCertificate, getCapabilities, peerOptions, kind: 'wasm' };
 }

@@ -350,3 +350,86 @@ test('after close() a WASM peer leaves nothing running: the process exits on its
   assert.match(out, / typ relay raddr /);
   assert.ok(Date.now() - started < 15000);
 });
+
+/** A VP8 frame: the low bit of the first byte clear marks a key frame (RFC 6386 §9.1). */
+function vp8Frame(key, n, seed) {
+  const f = pattern(n, seed);
+  f[0] = key ? 0x10 : 0x11;
+  return f;
+}
+
+test('media through the relay: a WASM peer and an addon peer exchange VP8 and Opus frames (media only, no data channel)',
+  { timeout: TIMEOUT }, async () => {
+    const w = new wasm.RTCPeerConnection({ relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' } });
+    const n = new Native.RTCPeerConnection();
+    try {
+      w.onicecandidate = (e) => { if (e.candidate) n.addIceCandidate(e.candidate).catch(() => {}); };
+      n.onicecandidate = (e) => { if (e.candidate) w.addIceCandidate(e.candidate).catch(() => {}); };
+      const video = new wasm.EncodedMediaSource({ kind: 'video', mimeType: 'video/VP8' });
+      const audio = new native.EncodedMediaSource({ kind: 'audio', mimeType: 'audio/opus' });
+      w.addTrack(video.track);
+      const fromAddon = n.addTrack(audio.track);
+      assert.ok(fromAddon);
+      const tracksAtAddon = [];
+      const tracksAtWasm = [];
+      n.ontrack = (e) => tracksAtAddon.push(e);
+      w.ontrack = (e) => tracksAtWasm.push(e);
+      await w.setLocalDescription();
+      assert.doesNotMatch(w.localDescription.sdp, /m=application/);
+      await n.setRemoteDescription(w.localDescription);
+      await n.setLocalDescription();
+      await w.setRemoteDescription(n.localDescription);
+      assert.deepStrictEqual(tracksAtAddon.map((e) => e.track.kind), ['video']);
+      await withTimeout(new Promise((resolve) => {
+        const check = () => (w.connectionState === 'connected' && n.connectionState === 'connected' ? resolve() : null);
+        w.addEventListener('connectionstatechange', check);
+        n.addEventListener('connectionstatechange', check);
+        check();
+      }), 'both connected');
+      // The WASM offer had no audio section: the addon's addTrack transceiver is not in the
+      // session yet (creation order: audio, then the video one the offer created).
+      assert.deepStrictEqual(n.getTransceivers().map((t) => [t.receiver.track.kind, t.currentDirection]),
+        [['audio', null], ['video', 'recvonly']]);
+      const videoSink = new native.EncodedMediaSink(tracksAtAddon[0].track);
+      const got = [];
+      videoSink.addEventListener('frame', (e) => got.push({ type: e.frameType, data: new Uint8Array(e.data) }));
+      const sent = [];
+      for (let i = 0; i < 20; i++) {
+        const f = vp8Frame(i === 0, 1500 + 700 * i, i);
+        sent.push(f);
+        video.writeFrame({ type: i === 0 ? 'key' : 'delta', timestamp: i * 33333, data: f });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await withTimeout(new Promise((resolve) => {
+        const t = setInterval(() => { if (got.length >= 20) { clearInterval(t); resolve(); } }, 20);
+      }), 'the addon got the 20 frames through the relay');
+      assert.strictEqual(got[0].type, 'key');
+      assert.deepStrictEqual(got.map((g) => [...g.data]), sent.map((f) => [...f]), 'the frames, whole and in order');
+      const pair = w.getTransceivers()[0].sender.transport.iceTransport.getSelectedCandidatePair();
+      assert.strictEqual(pair.local.type, 'relay', 'media went through the relay');
+
+      // Renegotiation from the addon adds its audio: the WASM side gets a track and frames.
+      await n.setLocalDescription();
+      assert.match(n.localDescription.sdp, /^m=audio /m);
+      await w.setRemoteDescription(n.localDescription);
+      await w.setLocalDescription();
+      await n.setRemoteDescription(w.localDescription);
+      assert.deepStrictEqual(tracksAtWasm.map((e) => e.track.kind), ['audio']);
+      assert.deepStrictEqual(n.getTransceivers().map((t) => t.currentDirection), ['sendonly', 'recvonly']);
+      const audioSink = new wasm.EncodedMediaSink(tracksAtWasm[0].track);
+      const heard = [];
+      audioSink.addEventListener('frame', (e) => heard.push(e.timestamp));
+      const silence = new Uint8Array([0xf8, 0xff, 0xfe]);
+      for (let i = 0; i < 10; i++) {
+        audio.writeFrame({ type: 'key', timestamp: i * 20000, data: silence });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await withTimeout(new Promise((resolve) => {
+        const t = setInterval(() => { if (heard.length >= 10) { clearInterval(t); resolve(); } }, 20);
+      }), 'the WASM peer got the 10 Opus frames');
+      assert.deepStrictEqual(heard.map((t) => t - heard[0]), [...Array(10).keys()].map((i) => i * 20000), 'µs timestamps');
+    } finally {
+      w.close();
+      n.close();
+    }
+  });

@@ -164,6 +164,15 @@ impl WasmCertificate {
 /// `generateCertificate(unixNowMs, expiresMs?)`: an ECDSA P-256 certificate valid from a day
 /// before `unixNowMs` (the caller's `Date.now()`) until `expiresMs` after it (default 30
 /// days, at most 365), in whole seconds and never later.
+/// W3C `RTCRtpSender/RTCRtpReceiver.getCapabilities(kind)`: `null` for another kind.
+#[wasm_bindgen(js_name = getCapabilities)]
+pub fn get_capabilities(kind: &str) -> JsValue {
+    match crate::engine::parse_kind(kind) {
+        Ok(k) => obj_to_js(crate::engine::capabilities_obj(k)),
+        Err(_) => JsValue::NULL,
+    }
+}
+
 #[wasm_bindgen(js_name = generateCertificate)]
 pub fn generate_certificate(unix_now_ms: f64, expires_ms: Option<f64>) -> Result<WasmCertificate, JsValue> {
     let validity = expires_ms.unwrap_or(CERT_VALIDITY_MS);
@@ -455,6 +464,107 @@ impl WasmPeer {
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now_ms: f64) {
         self.peer.handle_timeout(time(now_ms));
+    }
+
+    // ---- media (napi/engine-contract.md "Media") ----
+
+    #[wasm_bindgen(js_name = addTransceiver)]
+    pub fn add_transceiver(&mut self, init: JsValue) -> Result<u32, JsValue> {
+        let kind = crate::engine::parse_kind(&get_string(&init, "kind").unwrap_or_default()).map_err(js_error)?;
+        let direction =
+            crate::engine::parse_direction(&get_string(&init, "direction").unwrap_or_default()).map_err(js_error)?;
+        let strings = |name: &str| -> Vec<String> {
+            Array::from(&get(&init, name)).iter().filter_map(|v| v.as_string()).collect()
+        };
+        let mut send_encodings = Vec::new();
+        for e in Array::from(&get(&init, "sendEncodings")).iter() {
+            send_encodings.push(crate::peer::Encoding {
+                rid: get_string(&e, "rid"),
+                active: get_bool(&e, "active").unwrap_or(true),
+                max_bitrate: get(&e, "maxBitrate").as_f64().map(|b| b.clamp(0.0, f64::from(u32::MAX)) as u32),
+                max_framerate: get(&e, "maxFramerate").as_f64(),
+                scale_resolution_down_by: get(&e, "scaleResolutionDownBy").as_f64(),
+            });
+        }
+        let init = crate::peer::TransceiverInit {
+            kind,
+            direction,
+            stream_ids: strings("streamIds"),
+            track_id: get_string(&init, "trackId"),
+            from_add_track: get_bool(&init, "fromAddTrack").unwrap_or(false),
+            send_encodings,
+        };
+        self.peer.add_transceiver(init).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = getTransceivers)]
+    pub fn get_transceivers(&self) -> JsValue {
+        list_to_js(crate::engine::transceivers_list(&self.peer))
+    }
+
+    #[wasm_bindgen(js_name = setTransceiverDirection)]
+    pub fn set_transceiver_direction(&mut self, t: u32, direction: &str) -> Result<(), JsValue> {
+        let d = crate::engine::parse_direction(direction).map_err(js_error)?;
+        self.peer.set_transceiver_direction(t, d).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = stopTransceiver)]
+    pub fn stop_transceiver(&mut self, t: u32) -> Result<(), JsValue> {
+        self.peer.stop_transceiver(t).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = setCodecPreferences)]
+    pub fn set_codec_preferences(&mut self, t: u32, codecs: JsValue) -> Result<(), JsValue> {
+        let mut list = Vec::new();
+        for c in Array::from(&codecs).iter() {
+            let clock = get(&c, "clockRate").as_f64().unwrap_or(0.0).clamp(0.0, f64::from(u32::MAX)) as u32;
+            let channels = get(&c, "channels").as_f64().map(|ch| ch.clamp(0.0, 65535.0) as u16);
+            let codec = crate::engine::codec_from_capability(
+                &get_string(&c, "mimeType").unwrap_or_default(),
+                clock,
+                channels,
+                get_string(&c, "sdpFmtpLine").as_deref(),
+            )
+            .map_err(js_error)?;
+            list.push(codec);
+        }
+        self.peer.set_codec_preferences(t, list).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = setSenderTrack)]
+    pub fn set_sender_track(&mut self, t: u32, track_id: Option<String>, from_add_track: Option<bool>) -> Result<(), JsValue> {
+        self.peer.set_sender_track(t, track_id, from_add_track.unwrap_or(false)).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = setSenderStreams)]
+    pub fn set_sender_streams(&mut self, t: u32, stream_ids: Vec<String>) -> Result<(), JsValue> {
+        self.peer.set_sender_streams(t, stream_ids).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = setReceiveRtp)]
+    pub fn set_receive_rtp(&mut self, t: u32, on: bool) -> Result<(), JsValue> {
+        self.peer.set_deliver_rtp(t, on).map_err(js_error)
+    }
+
+    /// One encoded frame (`timestamp` in µs); `false`: not sent (the transceiver does not
+    /// send yet).
+    #[wasm_bindgen(js_name = writeFrame)]
+    pub fn write_frame(&mut self, now_ms: f64, t: u32, timestamp_us: f64, data: &[u8], mime_type: Option<String>) -> Result<bool, JsValue> {
+        if !(timestamp_us.is_finite() && timestamp_us >= 0.0) {
+            return Err(type_error("timestamp must be a non-negative number"));
+        }
+        let codec = mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n);
+        self.peer.write_frame(time(now_ms), t, timestamp_us as u64, data, codec).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = writeRtp)]
+    pub fn write_rtp(&mut self, now_ms: f64, t: u32, packet: &[u8]) -> Result<bool, JsValue> {
+        self.peer.write_rtp(time(now_ms), t, packet).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = requestKeyframe)]
+    pub fn request_keyframe(&mut self, now_ms: f64, t: u32) -> Result<(), JsValue> {
+        self.peer.request_keyframe(time(now_ms), t).map_err(js_error)
     }
 
     /// Up to [`MAX_BATCH_EVENTS`] events, in the order the core produced them, as the

@@ -277,7 +277,11 @@ function makeRTCRtpSender(getCapabilities) {
       }
       let sent = false;
       try {
-        sent = this.#core.pc.native.writeFrame(this.#core.handle, { keyframe: key, timestamp: frame.timestamp, data: frame.data }) !== false;
+        // The frame's codec (a source's mimeType, a forwarded track's) picks the negotiated
+        // codec it goes out as; without one, the first negotiated.
+        const f = { keyframe: key, timestamp: frame.timestamp, data: frame.data };
+        if (frame.mimeType) f.mimeType = frame.mimeType;
+        sent = this.#core.pc.native.writeFrame(this.#core.handle, f) !== false;
       } catch (err) {
         // not sendable: dropped, like a network would
       }

@@ -49,11 +49,17 @@ function pageMain() {
     return new MediaStream([dest.stream.getAudioTracks()[0], video]);
   };
   window.__media = {
-    async offerSending(name, kinds) {
+    async offerSending(name, kinds, videoCodec) {
       const pc = new RTCPeerConnection();
       pcs.set(name, { pc });
       const stream = source();
       for (const t of stream.getTracks()) if (kinds.includes(t.kind)) pc.addTrack(t, stream);
+      if (videoCodec) {
+        const tr = pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'video');
+        const all = RTCRtpSender.getCapabilities('video').codecs;
+        const first = all.filter((c) => c.mimeType.toLowerCase() === `video/${videoCodec.toLowerCase()}`);
+        tr.setCodecPreferences([...first, ...all.filter((c) => !first.includes(c))]);
+      }
       await pc.setLocalDescription();
       await gathered(pc);
       return { offer: pc.localDescription.toJSON(), streamId: stream.id };
@@ -92,6 +98,13 @@ function pageMain() {
         if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') out[`${s.type}:${s.kind}`] = s;
       }
       return out;
+    },
+    async inboundCodec(name) {
+      const report = await pcs.get(name).pc.getStats();
+      for (const s of report.values()) {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') return report.get(s.codecId)?.mimeType ?? null;
+      }
+      return null;
     },
     // The decoded picture: size and the colour at (x, y).
     pixel(name, x, y) {
@@ -228,14 +241,15 @@ test('polyrtc getUserMedia tracks (VP8 test pattern, Opus tone): Chromium decode
     }
   });
 
-test('forwarding: Chromium A -> polyrtc -> Chromium B with the received track in addTrack()',
+for (const codec of ['VP8', 'H264']) {
+test(`forwarding ${codec}: Chromium A -> polyrtc -> Chromium B with the received track in addTrack()`,
   { skip, timeout: TIMEOUT }, async () => {
     const api = loadImpl();
     const page = await chromium.freshPage(pageMain);
     const upstream = new api.RTCPeerConnection();
     const downstream = new api.RTCPeerConnection();
     try {
-      const { offer } = await page.evaluate(() => window.__media.offerSending('a', ['video']));
+      const { offer } = await page.evaluate((c) => window.__media.offerSending('a', ['video'], c), codec);
       const got = new Promise((r) => { upstream.ontrack = r; });
       await upstream.setRemoteDescription(offer);
       const ev = await got;
@@ -254,8 +268,11 @@ test('forwarding: Chromium A -> polyrtc -> Chromium B with the received track in
       }, 'B decodes the forwarded video', 20000).catch(async (e) => {
         throw new Error(`${e.message}: ${JSON.stringify(await page.evaluate(() => window.__media.stats('b')))}`);
       });
-      const b = (await page.evaluate(() => window.__media.stats('b')))['inbound-rtp:video'];
+      const stats = await page.evaluate(() => window.__media.stats('b'));
+      const b = stats['inbound-rtp:video'];
       assert.ok(b.keyFramesDecoded >= 1);
+      // B decodes the codec A encodes: the frames went out as that codec, not re-labelled.
+      assert.strictEqual(await page.evaluate(() => window.__media.inboundCodec('b')), `video/${codec}`);
       const px = await page.evaluate(() => window.__media.pixel('b', 10, 10));
       assert.ok(px && px.width === 320 && px.height === 240, JSON.stringify(px));
     } finally {
@@ -263,3 +280,4 @@ test('forwarding: Chromium A -> polyrtc -> Chromium B with the received track in
       downstream.close();
     }
   });
+}

@@ -159,7 +159,8 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
             .f("message", Val::Str(error.message)),
         PeerEvent::RtpReceived(packet) => Obj::with_type("rtppacket").f("packet", Val::Bytes(packet)),
         PeerEvent::RtcpReceived(packet) => Obj::with_type("rtcppacket").f("packet", Val::Bytes(packet)),
-        PeerEvent::MediaFrame { transceiver, ssrc, mime_type, keyframe, rtp_timestamp, timestamp_us, data } => Obj::with_type("frame")
+        PeerEvent::MediaFrame { transceiver, ssrc, mime_type, keyframe, rtp_timestamp, timestamp_us, rid, data } => Obj::with_type("frame")
+            .f("rid", opt_s(rid.as_deref()))
             .f("transceiver", n(transceiver))
             .f("ssrc", n(ssrc))
             .f("mimeType", Val::Str(mime_type))

@@ -132,6 +132,8 @@ class EncodedMediaEvent extends Event {
   get timestamp() { return this.#init.frame ? this.#init.frame.timestamp : null; }
   get rtpTimestamp() { return this.#init.frame ? this.#init.frame.rtpTimestamp : null; }
   get mimeType() { return this.#init.frame ? this.#init.frame.mimeType : null; }
+  /** The simulcast layer (RTP stream id) of a received frame, null without one. */
+  get rid() { return this.#init.frame ? (this.#init.frame.rid ?? null) : null; }
   get data() { return this.#init.frame ? this.#init.frame.data : (this.#init.data ?? null); }
 }
 
@@ -147,11 +149,20 @@ class EncodedMediaSink extends EventTarget {
   #iterating = false;
   #closed = false;
   #framesDropped = 0;
+  #rid = null;
 
-  constructor(track) {
+  /**
+   * `options.rid`: only the frames of that simulcast layer (RTP stream id) of a remote
+   * track; by default every frame the track's source delivers.
+   */
+  constructor(track, options = undefined) {
     super();
     if (arguments.length < 1) throw new TypeError('EncodedMediaSink: 1 argument required');
     this.#track = assertTrack(track, 'EncodedMediaSink: track');
+    if (options !== undefined && options !== null) {
+      if (typeof options !== 'object') throw new TypeError('EncodedMediaSink: options must be an object');
+      if (options.rid !== undefined && options.rid !== null) this.#rid = String(options.rid);
+    }
     this.#unsubscribe = track._source.subscribe({
       frame: (f) => this.#frame(f),
       rtp: (p) => {
@@ -171,11 +182,14 @@ class EncodedMediaSink extends EventTarget {
     if (!this.#closed) this.#track._source.requestKeyframe();
   }
 
+  get rid() { return this.#rid; }
+
   #frame(f) {
     if (this.#closed || this.#track.readyState === 'ended') return;
+    if (this.#rid !== null && (f.rid ?? null) !== this.#rid) return;
     const frame = {
       type: f.type, timestamp: f.timestamp, rtpTimestamp: f.rtpTimestamp ?? null,
-      data: f.data, mimeType: f.mimeType ?? null,
+      data: f.data, mimeType: f.mimeType ?? null, rid: f.rid ?? null,
     };
     if (f.duration !== undefined && f.duration !== null) frame.duration = f.duration;
     this.dispatchEvent(new EncodedMediaEvent('frame', { frame }));

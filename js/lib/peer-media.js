@@ -405,6 +405,7 @@ class PeerMedia {
           rtpTimestamp: ev.rtpTimestamp,
           data: ev.data,
           mimeType: ev.mimeType,
+          rid: ev.rid ?? null,
         });
         return true;
       }

@@ -34,6 +34,8 @@ function makeRTCRtpSender(getCapabilities) {
     #dtmf = null;
     #unsubscribe = null;
     #waitingForKeyframe = true;
+    /** The simulcast layer forwarded when the track is a remote simulcast one. */
+    #forwardRid = null;
     /** When a keyframe was last asked of the source because the engine could not send yet. */
     #lastKeyframeAsk = 0;
     /** Frames not sent while waiting for a keyframe (a new track or sender). */
@@ -224,6 +226,7 @@ function makeRTCRtpSender(getCapabilities) {
       this._detach();
       const track = this.#track;
       if (!track || this.#core.state.stopping) return;
+      this.#forwardRid = null;
       const source = track._source;
       this.#waitingForKeyframe = true;
       this.#unsubscribe = source.subscribe({
@@ -263,6 +266,12 @@ function makeRTCRtpSender(getCapabilities) {
 
     #sendFrame(track, frame) {
       if (!this.#canSend(track)) return;
+      // A forwarded simulcast track: one layer goes out (the first one that delivers a
+      // keyframe; the others are other encodings of the same picture).
+      if (frame.rid) {
+        if (this.#forwardRid === null && frame.type === 'key') this.#forwardRid = frame.rid;
+        if (frame.rid !== this.#forwardRid) return;
+      }
       const key = frame.type === 'key';
       if (!sends(this.#core.state.currentDirection ?? '')) {
         // Not negotiated to send yet: nothing goes out, and the first frame once it is

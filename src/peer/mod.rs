@@ -266,6 +266,8 @@ pub enum PeerEvent {
         keyframe: bool,
         rtp_timestamp: u32,
         timestamp_us: u64,
+        /// The simulcast layer (RTP stream id) it came on, when the stream has one.
+        rid: Option<String>,
         data: Vec<u8>,
     },
     /// An RTP packet received on a transceiver whose host asked for them

@@ -107,6 +107,10 @@ pub(super) struct SendStream {
 
 pub(super) struct ReceiveStream {
     pub ssrc: u32,
+    /// Its RTP stream id (RFC 8852, simulcast layers), once a packet carried one.
+    pub rid: Option<String>,
+    /// The RTX stream repairing it, once learned.
+    pub rtx_ssrc: Option<u32>,
     pub codec: crate::codec::Codec,
     pub assembler: FrameAssembler<Box<dyn Depacketizer>>,
     pub stats: crate::media::ReceiveStats,

@@ -26,16 +26,16 @@ function pageMain() {
   const gathered = (pc) => (pc.iceGatheringState === 'complete' ? Promise.resolve() : new Promise((r) => {
     pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); });
   }));
-  const source = () => {
+  const source = (width = 320, height = 240) => {
     const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 240;
+    canvas.width = width;
+    canvas.height = height;
     const ctx = canvas.getContext('2d');
     let f = 0;
     setInterval(() => {
       f += 1;
       ctx.fillStyle = `hsl(${(f * 7) % 360}, 80%, 50%)`;
-      ctx.fillRect(0, 0, 320, 240);
+      ctx.fillRect(0, 0, width, height);
       ctx.fillStyle = '#fff';
       ctx.fillRect((f * 5) % 300, 100, 20, 20);
     }, 33);
@@ -63,6 +63,18 @@ function pageMain() {
       await pc.setLocalDescription();
       await gathered(pc);
       return { offer: pc.localDescription.toJSON(), streamId: stream.id };
+    },
+    async offerSimulcast(name) {
+      const pc = new RTCPeerConnection();
+      pcs.set(name, { pc });
+      const video = source(640, 480).getVideoTracks()[0];
+      pc.addTransceiver(video, {
+        direction: 'sendonly',
+        sendEncodings: [{ rid: 'h' }, { rid: 'l', scaleResolutionDownBy: 2 }],
+      });
+      await pc.setLocalDescription();
+      await gathered(pc);
+      return pc.localDescription.toJSON();
     },
     async answerReceiving(name, offer) {
       const pc = new RTCPeerConnection();
@@ -281,3 +293,44 @@ test(`forwarding ${codec}: Chromium A -> polyrtc -> Chromium B with the received
     }
   });
 }
+
+test('simulcast from Chromium (two rids): each layer\'s frames through its own EncodedMediaSink',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const ours = new api.RTCPeerConnection();
+    try {
+      const offer = await page.evaluate(() => window.__media.offerSimulcast('s'));
+      assert.match(offer.sdp, /^a=simulcast:send h;l\r?$/m);
+      const got = new Promise((r) => { ours.ontrack = r; });
+      await ours.setRemoteDescription(offer);
+      const ev = await got;
+      await ours.setLocalDescription();
+      const answer = await gatheredLocal(ours);
+      assert.match(answer.sdp, /^a=rid:h recv\r?$/m);
+      assert.match(answer.sdp, /^a=simulcast:recv h;l\r?$/m);
+      const layers = { h: [], l: [] };
+      for (const rid of ['h', 'l']) {
+        const sink = new api.EncodedMediaSink(ev.track, { rid });
+        sink.addEventListener('frame', (e) => layers[rid].push({ type: e.frameType, rid: e.rid, size: e.data.byteLength }));
+      }
+      await page.evaluate((d) => window.__media.apply('s', d), answer);
+      await connect(ours, page, 's');
+      await waitUntil(() => layers.h.length >= 30 && layers.l.length >= 30, 'frames of both layers', 20000)
+        .catch(async (e) => {
+          throw new Error(`${e.message}: h ${layers.h.length}, l ${layers.l.length}: ${JSON.stringify(await page.evaluate(() => window.__media.stats('s')))}`);
+        });
+      for (const rid of ['h', 'l']) {
+        assert.strictEqual(layers[rid][0].type, 'key', `${rid} starts with a key frame`);
+        assert.ok(layers[rid].every((f) => f.rid === rid));
+      }
+      // Two inbound-rtp streams (one SSRC per layer) on our side.
+      const inbound = [...(await ours.getStats()).values()].filter((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+      assert.strictEqual(inbound.length, 2);
+      // The full layer is the bigger one.
+      const avg = (l) => l.reduce((a, f) => a + f.size, 0) / l.length;
+      assert.ok(avg(layers.h) > avg(layers.l), `h ${avg(layers.h)} vs l ${avg(layers.l)}`);
+    } finally {
+      ours.close();
+    }
+  });

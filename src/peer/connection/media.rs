@@ -678,14 +678,41 @@ impl Peer {
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
         let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
         let twcc_id = remote.extension_id(sdpmedia::ext::TRANSPORT_CC);
+        let ext_str = |uri: &str| {
+            remote
+                .extension_id(uri)
+                .and_then(|id| rtp.header.extensions.get(id))
+                .and_then(|v| core::str::from_utf8(v).ok())
+                .filter(|s| !s.is_empty() && s.len() <= 255)
+                .map(str::to_owned)
+        };
+        let rid = ext_str(sdpmedia::ext::RID);
+        let repaired = ext_str(sdpmedia::ext::REPAIRED_RID);
+        let fid_media = remote
+            .ssrc_groups
+            .iter()
+            .find(|(sem, ids)| sem == "FID" && ids.get(1) == Some(&rtp.header.ssrc))
+            .and_then(|(_, ids)| ids.first().copied());
         let mime = mime_type(t.kind, sdp_codec);
         let Some(kind) = kind else { return (0, 0, 0) };
         let id = t.id;
-        // RFC 4588 §4: an RTX packet carries the original sequence number first; it repairs
-        // the stream of the transceiver's (first) media SSRC.
+        // RFC 4588 §4: an RTX packet carries the original sequence number first. The stream it
+        // repairs: the one it was seen repairing, else the one its repaired-rid names (RFC 8852,
+        // simulcast), else its `a=ssrc-group:FID` partner, else the only (first) one.
+        let mut learned_rtx = None;
         let (ssrc, seq, payload) = if codec_pt != pt {
-            let (Some(osn), Some(first)) = (rtp.payload.get(..2), t.receive.first()) else { return (0, 0, 0) };
-            (first.ssrc, u16::from_be_bytes([osn[0], osn[1]]), &rtp.payload[2..])
+            let rtx = rtp.header.ssrc;
+            let repaired_stream = t
+                .receive
+                .iter()
+                .find(|r| r.rtx_ssrc == Some(rtx))
+                .or_else(|| repaired.as_ref().and_then(|rr| t.receive.iter().find(|r| r.rid.as_ref() == Some(rr))))
+                .or_else(|| fid_media.and_then(|m| t.receive.iter().find(|r| r.ssrc == m)))
+                .or_else(|| t.receive.first())
+                .map(|r| r.ssrc);
+            let (Some(osn), Some(media)) = (rtp.payload.get(..2), repaired_stream) else { return (0, 0, 0) };
+            learned_rtx = Some((media, rtx));
+            (media, u16::from_be_bytes([osn[0], osn[1]]), &rtp.payload[2..])
         } else {
             (rtp.header.ssrc, rtp.header.sequence_number, rtp.payload)
         };
@@ -696,11 +723,18 @@ impl Peer {
             tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
         }
         let t = &mut self.transceivers[ti];
+        if let Some((media, rtx)) = learned_rtx {
+            if let Some(r) = t.receive.iter_mut().find(|r| r.ssrc == media) {
+                r.rtx_ssrc = Some(rtx);
+            }
+        }
         let si = match t.receive.iter().position(|r| r.ssrc == ssrc) {
             Some(i) => i,
             None if t.receive.len() < MAX_RECEIVE_STREAMS_PER_TRANSCEIVER => {
                 t.receive.push(ReceiveStream {
                     ssrc,
+                    rid: rid.clone().filter(|_| codec_pt == pt),
+                    rtx_ssrc: None,
                     codec: kind,
                     assembler: FrameAssembler::new(codec::new_depacketizer(kind)),
                     stats: crate::media::ReceiveStats::new(ssrc),
@@ -714,6 +748,10 @@ impl Peer {
             None => return (0, 0, 0),
         };
         let stream = &mut t.receive[si];
+        if codec_pt == pt && stream.rid.is_none() {
+            stream.rid = rid;
+        }
+        let stream_rid = stream.rid.clone();
         if stream.codec != kind {
             stream.codec = kind;
             stream.assembler = FrameAssembler::new(codec::new_depacketizer(kind));
@@ -744,6 +782,7 @@ impl Peer {
                 keyframe: f.keyframe,
                 rtp_timestamp: f.timestamp,
                 timestamp_us,
+                rid: stream_rid.clone(),
                 data: f.data,
             });
         }

@@ -674,10 +674,19 @@ impl Peer {
             }
             r => r.map_err(|e| err(ErrorKind::Operation, format!("unusable remote description: {e}")))?,
         };
+        if ty == SdpType::Offer {
+            self.check_mline_order(&parsed)?;
+        }
         if ty == SdpType::Offer && self.signaling == SignalingState::Stable {
             self.snapshot_transceivers();
         }
-        self.apply_remote_media(&parsed, &remote, ty == SdpType::Offer)?;
+        if let Err(e) = self.apply_remote_media(&parsed, &remote, ty == SdpType::Offer) {
+            // Nothing of a refused description stays (the transceivers it made are gone).
+            if ty == SdpType::Offer && self.signaling == SignalingState::Stable {
+                self.rollback_transceivers();
+            }
+            return Err(e);
+        }
         for (algo, value) in &remote.fingerprints {
             if Fingerprint::parse_sdp(&format!("{algo} {value}")).is_err() {
                 return Err(err(ErrorKind::Operation, format!("bad fingerprint {algo} {value}")));
@@ -752,6 +761,24 @@ impl Peer {
         }
         self.signaling = next;
         self.pump(now);
+        Ok(())
+    }
+
+    /// JSEP §5.2.2 / §5.8: a subsequent offer keeps every m-line of the negotiated session in
+    /// its place with its mid (only a rejected one may be recycled with another mid), and
+    /// drops none. Otherwise `InvalidAccessError`, as browsers refuse it.
+    fn check_mline_order(&self, offer: &SessionDescription) -> Result<(), PeerError> {
+        let Some(prev) = self.current_local.as_ref().and_then(|d| SessionDescription::parse(&d.sdp).ok()) else {
+            return Ok(());
+        };
+        for (i, pm) in prev.media.iter().enumerate() {
+            let Some(nm) = offer.media.get(i) else {
+                return Err(err(ErrorKind::InvalidAccess, "the offer has fewer m-lines than the negotiated session"));
+            };
+            if pm.port != 0 && nm.mid() != pm.mid() {
+                return Err(err(ErrorKind::InvalidAccess, format!("m-line {i} changed its mid or its place")));
+            }
+        }
         Ok(())
     }
 

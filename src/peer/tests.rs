@@ -706,3 +706,68 @@ fn lost_packets_are_nacked_and_repaired_with_rtx_and_reports_give_rtt() {
     let remote = out[0].remote.clone().expect("a report block about our stream");
     assert!(remote.round_trip_time.is_some(), "{remote:?}");
 }
+
+/// A remote offer has at most `MAX_MEDIA_SECTIONS` sections (more is refused with an error,
+/// no transceiver left behind); transceivers stopped by an answer are dropped when the next
+/// offer is applied, so stopping and adding sections again and again stays bounded.
+#[test]
+fn a_remote_offer_cannot_create_unbounded_transceivers() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(46);
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::SendRecv, Some("t"))).unwrap();
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    let start = offer.find("m=video").unwrap();
+    let section = offer[start..].to_owned();
+    let offer_of = |n: usize| {
+        let mids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let head = offer[..start].replace("a=group:BUNDLE 0", &format!("a=group:BUNDLE {}", mids.join(" ")));
+        // The first section carries the transport; the others are the smallest usable ones.
+        let rest: String = mids[1..]
+            .iter()
+            .map(|m| format!("m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=sendonly\r\na=mid:{m}\r\n"))
+            .collect();
+        format!("{head}{section}{rest}")
+    };
+    let now = pair.now;
+    let b = &mut pair.peers[ANSWERER];
+    let e = b.set_remote_description(now, SdpType::Offer, &offer_of(crate::sdp::wire::MAX_MEDIA_SECTIONS + 1)).unwrap_err();
+    assert!(e.message.contains("TooManyMediaSections"), "{e:?}");
+    assert_eq!(b.signaling_state(), SignalingState::Stable);
+    assert!(b.transceivers().is_empty(), "none left from the refused offer");
+    b.set_remote_description(now, SdpType::Offer, &offer_of(8)).unwrap();
+    assert_eq!(b.transceivers().len(), 8);
+    let answer = b.create_answer().unwrap();
+    assert_eq!(answer.matches("m=video 9 ").count(), 8, "each bundled section answered");
+    b.set_local_description(now, Some(SdpType::Answer), Some(&answer)).unwrap();
+    // A subsequent offer that moves or renames negotiated m-lines is refused.
+    let renamed = offer_of(8).replace("a=mid:3\r\n", "a=mid:x3\r\n").replace("BUNDLE 0 1 2 3", "BUNDLE 0 1 2 x3");
+    let e = b.set_remote_description(now, SdpType::Offer, &renamed).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidAccess, "{e:?}");
+    // Round after round the remote rejects every section, then recycles the m-lines with new
+    // mids: the stopped transceivers go, the count stays bounded.
+    let mut mids: Vec<String> = (0..8).map(|i| i.to_string()).collect();
+    let with_mids = |mids: &[String], rejected: bool| {
+        let mut text = offer_of(8).replace("a=group:BUNDLE 0 1 2 3 4 5 6 7", &format!("a=group:BUNDLE {}", mids.join(" ")));
+        for i in (0..8).rev() {
+            text = text.replace(&format!("a=mid:{i}\r\n"), &format!("a=mid:{}\r\n", mids[i]));
+        }
+        if rejected {
+            text = text.replace("m=video 9 ", "m=video 0 ").replace("a=group:BUNDLE", "a=x-nogroup:");
+        }
+        text
+    };
+    for round in 1..=40usize {
+        for (text, fresh) in [(with_mids(&mids, true), false), (String::new(), true)] {
+            let text = if fresh {
+                mids = (0..8).map(|i| format!("r{round}m{i}")).collect();
+                with_mids(&mids, false)
+            } else {
+                text
+            };
+            b.set_remote_description(now, SdpType::Offer, &text).unwrap_or_else(|e| panic!("round {round}: {e:?}"));
+            let answer = b.create_answer().unwrap();
+            b.set_local_description(now, Some(SdpType::Answer), Some(&answer)).unwrap();
+        }
+        assert!(b.transceivers().len() <= 16, "round {round}: {}", b.transceivers().len());
+    }
+}

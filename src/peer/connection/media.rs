@@ -339,7 +339,13 @@ impl Peer {
     }
 
     /// Saves the transceivers' negotiation state before an offer is applied in `stable`.
+    /// Transceivers stopped by an earlier answer are dropped first (W3C: removed from the
+    /// set once stopped; the host saw them stopped after that answer), so renegotiations that
+    /// stop and add sections do not grow the list.
     pub(super) fn snapshot_transceivers(&mut self) {
+        self.transceivers.retain(|t| !t.neg.stopped);
+        let ids: Vec<TransceiverId> = self.transceivers.iter().map(|t| t.id).collect();
+        self.ssrc_routes.retain(|(_, id)| ids.contains(id));
         if self.transceivers_before_offer.is_none() {
             self.transceivers_before_offer =
                 Some(self.transceivers.iter().map(|t| (t.id, t.neg.clone(), t.proposed_mid.clone())).collect());

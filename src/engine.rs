@@ -234,7 +234,7 @@ pub fn transceiver_obj(t: &TransceiverInfo) -> Obj {
         .f("remoteSsrcs", Val::List(t.remote_ssrcs.iter().map(|x| n(*x)).collect()))
         .f("streamIds", strs(&t.stream_ids))
         .f("trackId", opt_s(t.track_id.as_deref()))
-        .f("mlineIndex", t.mline_index.map_or(Val::Null, |i| size(i)))
+        .f("mlineIndex", t.mline_index.map_or(Val::Null, size))
 }
 
 /// W3C `RTCRtpSender.getCapabilities(kind)` / `RTCRtpReceiver.getCapabilities(kind)`: our

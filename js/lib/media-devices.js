@@ -1,7 +1,9 @@
 // mediacapture-main §9 MediaDevices.getUserMedia() on polyrtc's synthetic devices: one
 // "camera" and one "microphone" whose tracks carry encoded frames made by the engine.
 //
-// THE HOOK: `engine.synthFrame(kind, index, info)` makes the index-th encoded frame of a
+// THE HOOK: `engine.createSyntheticSource(kind, settings)` gives a stateful generator
+// ({ nextFrame() -> { data, keyframe }, requestKeyframe() }: the addon's VP8 test pattern and
+// Opus tone). Else `engine.synthFrame(kind, index, info)` makes the index-th encoded frame of a
 // synthetic source (info: { keyframe: a keyframe is wanted, width, height, frameRate,
 // sampleRate, channelCount }) and returns a Uint8Array (then a keyframe when one was asked
 // for or index is 0, else delta; audio frames are all 'key') or { type | keyframe, data }.

@@ -433,3 +433,35 @@ test('media through the relay: a WASM peer and an addon peer exchange VP8 and Op
       n.close();
     }
   });
+
+test('getUserMedia() in the WASM build: the VP8 test pattern and the Opus tone as encoded frames',
+  { timeout: TIMEOUT }, async () => {
+    const stream = await wasm.mediaDevices.getUserMedia({ video: { width: 320, height: 240, frameRate: 30 }, audio: true });
+    try {
+      const [audioTrack] = stream.getAudioTracks();
+      const [videoTrack] = stream.getVideoTracks();
+      const frames = { audio: [], video: [] };
+      for (const t of [audioTrack, videoTrack]) {
+        const sink = new wasm.EncodedMediaSink(t);
+        sink.onframe = ({ frame }) => frames[t.kind].push(frame);
+      }
+      await withTimeout(new Promise((resolve) => {
+        const t = setInterval(() => {
+          if (frames.video.length >= 5 && frames.audio.length >= 10) { clearInterval(t); resolve(); }
+        }, 20);
+      }), 'frames from the synthetic devices');
+      const v = frames.video;
+      assert.strictEqual(v[0].type, 'key');
+      assert.ok(v.slice(1).every((f) => f.type === 'delta'), 'inter frames after the key frame');
+      // RFC 6386 §9.1: key frame tag (bit 0 clear), start code, 320x240.
+      const k = v[0].data;
+      assert.deepStrictEqual([k[0] & 1, k[3], k[4], k[5]], [0, 0x9d, 0x01, 0x2a]);
+      assert.strictEqual(k[6] | (k[7] << 8), 320);
+      assert.strictEqual(k[8] | (k[9] << 8), 240);
+      assert.ok(v[1].timestamp > v[0].timestamp);
+      // RFC 6716 §3.1: 20 ms CELT frames.
+      assert.ok(frames.audio.every((f) => f.data.length > 1 && (f.data[0] >> 3) === 31));
+    } finally {
+      for (const t of stream.getTracks()) t.stop();
+    }
+  });

@@ -164,6 +164,44 @@ impl WasmCertificate {
 /// `generateCertificate(unixNowMs, expiresMs?)`: an ECDSA P-256 certificate valid from a day
 /// before `unixNowMs` (the caller's `Date.now()`) until `expiresMs` after it (default 30
 /// days, at most 365), in whole seconds and never later.
+/// The synthetic device of `getUserMedia()` (VP8 test pattern, Opus tone), as the addon's
+/// `NativeSyntheticSource`.
+#[wasm_bindgen]
+pub struct WasmSyntheticSource {
+    source: crate::codec::synth::SyntheticSource,
+}
+
+#[wasm_bindgen]
+impl WasmSyntheticSource {
+    #[wasm_bindgen(constructor)]
+    pub fn new(kind: &str, width: u32, height: u32, fps: u32) -> Result<WasmSyntheticSource, JsValue> {
+        let source = match kind {
+            "video" => crate::codec::synth::SyntheticSource::video(width, height, fps)
+                .map_err(|e| js_error(PeerError::new(ErrorKind::NotSupported, format!("{e}"))))?,
+            "audio" => crate::codec::synth::SyntheticSource::audio(true),
+            _ => return Err(type_error("unknown kind")),
+        };
+        Ok(WasmSyntheticSource { source })
+    }
+
+    /// `{ data, keyframe, timestamp (µs), mimeType }`.
+    #[wasm_bindgen(js_name = nextFrame)]
+    pub fn next_frame(&mut self) -> JsValue {
+        let f = self.source.next_frame();
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"data".into(), &Uint8Array::from(f.data.as_slice()).into());
+        let _ = Reflect::set(&o, &"keyframe".into(), &f.keyframe.into());
+        let _ = Reflect::set(&o, &"timestamp".into(), &(f.timestamp_us as f64).into());
+        let _ = Reflect::set(&o, &"mimeType".into(), &f.mime_type.into());
+        o.into()
+    }
+
+    #[wasm_bindgen(js_name = requestKeyframe)]
+    pub fn request_keyframe(&mut self) {
+        self.source.request_keyframe();
+    }
+}
+
 /// W3C `RTCRtpSender/RTCRtpReceiver.getCapabilities(kind)`: `null` for another kind.
 #[wasm_bindgen(js_name = getCapabilities)]
 pub fn get_capabilities(kind: &str) -> JsValue {

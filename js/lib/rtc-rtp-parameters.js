@@ -89,6 +89,25 @@ function convertEncodings(list, what) {
  * scaleResolutionDownBy / maxFramerate; scaleResolutionDownBy < 1, maxFramerate < 0
  * (RangeError); video default scaleResolutionDownBy 2^(n-1-i). Returns the encodings.
  */
+/**
+ * Audio encodings lose the video-only members; scaleResolutionDownBy below 1 and a negative
+ * maxFramerate are RangeErrors (addTransceiver's and setParameters' shared checks).
+ */
+function checkEncodingRanges(encodings, kind) {
+  if (kind === 'audio') {
+    for (const e of encodings) {
+      delete e.scaleResolutionDownBy;
+      delete e.maxFramerate;
+    }
+  }
+  for (const e of encodings) {
+    if (e.scaleResolutionDownBy !== undefined && e.scaleResolutionDownBy < 1) {
+      throw new RangeError('scaleResolutionDownBy is below 1');
+    }
+    if (e.maxFramerate !== undefined && e.maxFramerate < 0) throw new RangeError('maxFramerate is negative');
+  }
+}
+
 function checkSendEncodings(encodings, kind, codecKnown, rangeError) {
   const withRid = encodings.filter((e) => e.rid !== undefined);
   for (const e of withRid) {
@@ -104,18 +123,7 @@ function checkSendEncodings(encodings, kind, codecKnown, rangeError) {
       throw rangeError('OperationError', `codec ${e.codec.mimeType} is not in the sender's capabilities`);
     }
   }
-  if (kind === 'audio') {
-    for (const e of encodings) {
-      delete e.scaleResolutionDownBy;
-      delete e.maxFramerate;
-    }
-  }
-  for (const e of encodings) {
-    if (e.scaleResolutionDownBy !== undefined && e.scaleResolutionDownBy < 1) {
-      throw new RangeError('scaleResolutionDownBy is below 1');
-    }
-    if (e.maxFramerate !== undefined && e.maxFramerate < 0) throw new RangeError('maxFramerate is negative');
-  }
+  checkEncodingRanges(encodings, kind);
   if (kind === 'video' && encodings.every((e) => e.scaleResolutionDownBy === undefined)) {
     encodings.forEach((e, i) => { e.scaleResolutionDownBy = 2 ** (encodings.length - 1 - i); });
   }
@@ -148,6 +156,7 @@ function codecParameters(list) {
 }
 
 export {
+  checkEncodingRanges,
   DIRECTIONS, PRIORITIES, sends, receives, convertCodec, codecMatch, isNonMediaCodec,
   copyCapabilities, convertEncoding, convertEncodings, checkSendEncodings, engineEncodings,
   copyEncoding, codecParameters,

@@ -6,7 +6,7 @@ import { MediaStream } from './media-stream.js';
 import { RTCDTMFSender } from './rtc-dtmf-sender.js';
 import { SENDERS } from './rtc-rtp-brands.js';
 import {
-  sends, convertEncodings, copyEncoding, engineEncodings, copyCapabilities,
+  sends, checkEncodingRanges, convertEncodings, copyEncoding, engineEncodings, copyCapabilities,
 } from './rtc-rtp-parameters.js';
 
 /** While the engine cannot send yet, a keyframe is asked of the source at most this often. */
@@ -160,17 +160,8 @@ function makeRTCRtpSender(getCapabilities) {
         if (!sameList(codecs, last.codecs, ['payloadType', 'mimeType', 'clockRate', 'channels', 'sdpFmtpLine'])) {
           throw modified('codecs');
         }
-        if (core.kind === 'audio') {
-          for (const e of encodings) {
-            delete e.scaleResolutionDownBy;
-            delete e.maxFramerate;
-          }
-        }
+        checkEncodingRanges(encodings, core.kind);
         for (const e of encodings) {
-          if (e.scaleResolutionDownBy !== undefined && e.scaleResolutionDownBy < 1) {
-            throw new RangeError('scaleResolutionDownBy is below 1');
-          }
-          if (e.maxFramerate !== undefined && e.maxFramerate < 0) throw new RangeError('maxFramerate is negative');
           if (e.codec !== undefined && !core.state.codecs.some((c) => c.mimeType.toLowerCase() === e.codec.mimeType.toLowerCase()
             && c.clockRate === e.codec.clockRate)) {
             throw domException('InvalidModificationError', `codec ${e.codec.mimeType} is not negotiated`);

@@ -698,6 +698,19 @@ fn lost_packets_are_nacked_and_repaired_with_rtx_and_reports_give_rtt() {
     sent.sort_by_key(|d| d[1]);
     assert_eq!(datas, sent);
     assert!(pair.peers[OFFERER].stats().rtp_retransmitted > 0);
+    // Retransmissions took fresh transport-wide sequence numbers: on this in-order path they
+    // arrive increasing (a resend with its original's number would go back).
+    let tcc: Vec<u16> = pair.media[ANSWERER]
+        .iter()
+        .filter(|(rtcp, _)| !rtcp)
+        .filter_map(|(_, p)| {
+            let rtp = crate::rtp::RtpPacket::parse(p).ok()?;
+            let v = rtp.header.extensions.get(3)?;
+            Some(u16::from_be_bytes([v[0], v[1]]))
+        })
+        .collect();
+    assert!(tcc.len() > 80, "{} packets", tcc.len());
+    assert!(tcc.windows(2).all(|w| w[1] > w[0]), "{tcc:?}");
     assert!(pair.peers[ANSWERER].inbound_feedback()[0].nacks_sent > 0);
     assert!(pair.peers[ANSWERER].stats().rtcp_sent > 0 && pair.peers[OFFERER].stats().rtcp_sent > 0);
     let out = pair.peers[OFFERER].outbound_rtp();

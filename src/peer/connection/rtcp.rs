@@ -70,13 +70,23 @@ impl Peer {
                     }
                 }
                 RtcpAction::NackReceived { media_ssrc, seqs } => {
-                    let Some(h) = self.transceivers.iter_mut().find(|t| t.ssrc == media_ssrc).and_then(|t| t.send.history.as_mut()) else {
-                        continue;
-                    };
+                    let Some(t) = self.transceivers.iter_mut().find(|t| t.ssrc == media_ssrc) else { continue };
+                    let twcc_id = t.neg.remote.as_ref().and_then(|r| r.extension_id(crate::sdp::media::ext::TRANSPORT_CC));
+                    let Some(h) = t.send.history.as_mut() else { continue };
                     let resend = h.on_nack(now, rtt, &seqs);
                     self.stats.rtp_retransmitted += resend.len() as u64;
                     for r in resend {
-                        if self.protect_and_queue(&r.packet, false).is_err() {
+                        // A retransmission is a packet of its own for transport-wide CC: a
+                        // fresh sequence number, not the original's.
+                        let packet = match twcc_id {
+                            Some(id) => {
+                                let seq = self.twcc_sequence;
+                                self.twcc_sequence = seq.wrapping_add(1);
+                                with_transport_seq(&r.packet, id, seq).unwrap_or(r.packet)
+                            }
+                            None => r.packet,
+                        };
+                        if self.protect_and_queue(&packet, false).is_err() {
                             break;
                         }
                     }
@@ -180,6 +190,23 @@ impl Peer {
         take(self.twcc.as_ref().and_then(|w| w.poll_timeout()));
         t
     }
+}
+
+/// `packet` with its transport-cc extension (id `id`) set to `seq`; `None` when it has none
+/// or does not parse.
+fn with_transport_seq(packet: &[u8], id: u8, seq: u16) -> Option<Vec<u8>> {
+    let p = crate::rtp::RtpPacket::parse(packet).ok()?;
+    p.header.extensions.get(id)?;
+    let value = seq.to_be_bytes();
+    let mut ext = crate::rtp::HeaderExtensions::new();
+    for (eid, data) in p.header.extensions.iter() {
+        ext.push(eid, if eid == id { &value } else { data }).ok()?;
+    }
+    let mut header = p.header;
+    header.extensions = ext;
+    let mut out = Vec::with_capacity(packet.len());
+    crate::rtp::RtpPacket { header, payload: p.payload, padding: p.padding }.encode(&mut out).ok()?;
+    Some(out)
 }
 
 /// What one of our RTP streams sent, and what the peer reported about it (W3C

@@ -13,6 +13,7 @@ const { DEFAULT_IMPL } = require('../tests/interop/lib/impl');
 const pathBench = require('./path');
 const relayBench = require('./relay');
 const wasmBench = require('./wasm');
+const srtpBench = require('./srtp');
 
 const ROOT = path.resolve(__dirname, '..');
 const IMPLS = (process.env.BENCH_IMPLS || 'polyrtc,@roamhq/wrtc,node-datachannel/polyfill').split(',').filter(Boolean);
@@ -101,6 +102,7 @@ async function main() {
   if (pathResults) md += `\n\n${pathBench.pathTable(pathResults)}`;
   if (wasmResult) md += `\n\n${wasmBench.wasmTable(wasmResult)}`;
   if (relayResult) md += `\n\n${relayBench.relayTable(relayResult)}`;
+  if (!argv.includes('--no-srtp')) md += `\n\nSRTP (bench/srtp.js):\n\n${srtpBench.main()}`;
   console.log(md);
   const dir = path.join(ROOT, 'bench-results');
   fs.mkdirSync(dir, { recursive: true });

@@ -133,3 +133,47 @@ impl Drop for EchoProbe {
         }));
     }
 }
+
+/// `__srtpBench(profile, packets, size)`: a benchmark-only export (bench/srtp.js, not part
+/// of the engine contract): protects `packets` RTP packets of `size` payload bytes with the
+/// core's SRTP (`profile`: 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM' |
+/// 'AEAD_AES_256_GCM'), then unprotects them on a second session keyed as the peer. Returns
+/// `[protect ns, unprotect ns]` (the packets are built before the clock starts).
+#[napi(js_name = "__srtpBench")]
+pub fn srtp_bench(profile: String, packets: u32, size: u32) -> napi::Result<Vec<f64>, String> {
+    use polyrtc::srtp::{SrtpProfile, SrtpSession};
+    guard(|| {
+        let p = match profile.as_str() {
+            "AES_CM_128_HMAC_SHA1_80" => SrtpProfile::Aes128CmHmacSha1_80,
+            "AEAD_AES_128_GCM" => SrtpProfile::AeadAes128Gcm,
+            "AEAD_AES_256_GCM" => SrtpProfile::AeadAes256Gcm,
+            _ => return Err(jserr::new(ErrorKind::NotSupported, format!("unknown profile {profile}"))),
+        };
+        let material: Vec<u8> = (0..p.keying_material_len()).map(|i| (i * 7) as u8).collect();
+        let bad = |e: polyrtc::srtp::SrtpError| jserr::new(ErrorKind::Operation, format!("{e:?}"));
+        let mut tx = SrtpSession::from_dtls(p, &material, true).map_err(bad)?;
+        let mut rx = SrtpSession::from_dtls(p, &material, false).map_err(bad)?;
+        let mut list: Vec<Vec<u8>> = (0..packets)
+            .map(|i| {
+                let mut v = vec![0x80, 96];
+                v.extend((i as u16).to_be_bytes());
+                v.extend((i * 3000).to_be_bytes());
+                v.extend(0x1234_5678u32.to_be_bytes());
+                v.resize(12 + size as usize, 0xab);
+                v.reserve(16);
+                v
+            })
+            .collect();
+        let t0 = std::time::Instant::now();
+        for pkt in &mut list {
+            tx.protect_rtp(pkt).map_err(bad)?;
+        }
+        let protect = t0.elapsed().as_nanos() as f64;
+        let t1 = std::time::Instant::now();
+        for pkt in &mut list {
+            rx.unprotect_rtp(pkt).map_err(bad)?;
+        }
+        let unprotect = t1.elapsed().as_nanos() as f64;
+        Ok(vec![protect, unprotect])
+    })
+}

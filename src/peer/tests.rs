@@ -784,3 +784,40 @@ fn a_remote_offer_cannot_create_unbounded_transceivers() {
         assert!(b.transceivers().len() <= 16, "round {round}: {}", b.transceivers().len());
     }
 }
+
+/// A frame lost for good (no RTX answers here: the sender's history is emptied) makes the
+/// receiver ask for a key frame (PLI, `nack pli` negotiated), once per loss and rate limited.
+#[test]
+fn a_frame_lost_for_good_brings_a_keyframe_request() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(47);
+    let t = pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let mut lost = false;
+    for i in 0..80u64 {
+        let now = pair.now;
+        pair.peers[OFFERER].write_frame(now, t, i * 33_333, &vp8_frame(i == 0, 2500, i as u8), None).unwrap();
+        pair.peers[OFFERER].forget_send_history(); // nothing to retransmit from
+        let mut k = 0;
+        while let Some(tx) = pair.peers[OFFERER].poll_transmit(now) {
+            let media = tx.data.get(1).is_some_and(|b| b & 0x7f == 96);
+            k += usize::from(media);
+            // Lose the middle packet of frame 10 only.
+            if i == 10 && media && k == 2 && !lost {
+                lost = true;
+                continue;
+            }
+            pair.peers[ANSWERER].handle_datagram(now, 0, pair.addrs[OFFERER], &tx.data);
+        }
+        let until = pair.now + Duration::from_millis(33);
+        pair.run_until(until);
+    }
+    let until = pair.now + Duration::from_secs(3);
+    pair.run_until(until);
+    pair.drain_events();
+    let asked = pair.media_events[OFFERER].iter().filter(|e| **e == PeerEvent::KeyframeRequested { transceiver: t }).count();
+    assert!(lost);
+    assert!(asked >= 1, "the receiver asked for a key frame after the loss");
+    let got = frames_received(&mut pair, ANSWERER);
+    assert_eq!(got.len(), 79, "one frame could not be completed");
+}

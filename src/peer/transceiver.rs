@@ -120,6 +120,11 @@ pub(super) struct ReceiveStream {
     /// RTP timestamps unwrapped from the stream's first frame: `(last raw, last extended)`.
     pub timestamps: Option<(u32, i64)>,
     pub clock_rate: u32,
+    /// Video: asks the sender for a key frame (PLI, rate limited) when a frame is lost for
+    /// good (the decoder cannot go on from the next delta frame).
+    pub keyframes: Option<crate::media::KeyframeRequester>,
+    /// The assembler's dropped-frame count when last looked at.
+    pub frames_dropped_seen: u64,
 }
 
 impl ReceiveStream {

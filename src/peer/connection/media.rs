@@ -683,6 +683,7 @@ impl Peer {
         let Some(sdp_codec) = remote.codec_for(pt) else { return (0, 0, 0) };
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
         let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
+        let pli = sdp_codec.rtcp_fb.iter().any(|f| f == "nack pli");
         let twcc_id = remote.extension_id(sdpmedia::ext::TRANSPORT_CC);
         let ext_str = |uri: &str| {
             remote
@@ -748,6 +749,8 @@ impl Peer {
                     unwrapper: crate::media::SeqUnwrapper::new(),
                     timestamps: None,
                     clock_rate,
+                    keyframes: (kind.is_video() && pli).then(|| crate::media::KeyframeRequester::new(sender_ssrc, ssrc, false)),
+                    frames_dropped_seen: 0,
                 });
                 t.receive.len() - 1
             }
@@ -780,6 +783,12 @@ impl Peer {
             out.push((f, at));
         }
         let dropped = stream.assembler.stats().frames_dropped;
+        if dropped > stream.frames_dropped_seen {
+            stream.frames_dropped_seen = dropped;
+            if let Some(k) = stream.keyframes.as_mut() {
+                k.request();
+            }
+        }
         for (f, timestamp_us) in out {
             self.queue_media_event(PeerEvent::MediaFrame {
                 transceiver: id,

@@ -151,6 +151,9 @@ impl Peer {
                         fb.push((reduced, t.ssrc, feedback::nacks(t.ssrc, r.ssrc, &lost)));
                     }
                 }
+                if let Some(pli) = r.keyframes.as_mut().and_then(|k| k.poll_request(now)) {
+                    fb.push((reduced, t.ssrc, vec![pli]));
+                }
             }
         }
         if let Some(tw) = self.twcc.as_mut() {
@@ -185,6 +188,7 @@ impl Peer {
         for tr in &self.transceivers {
             for r in &tr.receive {
                 take(r.nack.as_ref().and_then(|n| n.poll_timeout(rtt)));
+                take(r.keyframes.as_ref().and_then(|k| k.poll_timeout()));
             }
         }
         take(self.twcc.as_ref().and_then(|w| w.poll_timeout()));
@@ -258,6 +262,14 @@ impl Peer {
                 }
             })
             .collect()
+    }
+
+    /// Forgets what was sent (tests: a loss nothing can repair).
+    #[cfg(test)]
+    pub(crate) fn forget_send_history(&mut self) {
+        for t in &mut self.transceivers {
+            t.send.history = None;
+        }
     }
 
     /// Loss, jitter and NACKs of the remote streams we receive.

@@ -608,14 +608,25 @@ export class EncodedMediaEvent extends Event {
   readonly timestamp: number | null;
   readonly rtpTimestamp: number | null;
   readonly mimeType: string | null;
+  /** The simulcast layer a received frame came on, or null. */
+  readonly rid: string | null;
   /** The frame's bytes (`frame`) or the packet (`rtp`). */
   readonly data: Uint8Array | null;
 }
 
 /** Frames of a track (a remote one: what its receiver gets). Async iterator: MAX_QUEUED_FRAMES (64) held, oldest delta dropped. */
+export interface EncodedMediaSinkOptions {
+  /** Only the frames of this simulcast layer (RTP stream id) of a remote track. */
+  rid?: string;
+  /** Also `rtp` events: every RTP packet the remote track receives, decrypted. */
+  rtp?: boolean;
+}
+
 export class EncodedMediaSink extends EventTarget implements AsyncIterable<EncodedFrame> {
-  constructor(track: MediaStreamTrack);
+  constructor(track: MediaStreamTrack, options?: EncodedMediaSinkOptions);
   readonly track: MediaStreamTrack;
+  /** The layer given in the options, or null. */
+  readonly rid: string | null;
   readonly framesDropped: number;
   readonly closed: boolean;
   requestKeyframe(): void;

@@ -153,21 +153,25 @@ class EncodedMediaSink extends EventTarget {
 
   /**
    * `options.rid`: only the frames of that simulcast layer (RTP stream id) of a remote
-   * track; by default every frame the track's source delivers.
+   * track; by default every frame the track's source delivers. `options.rtp`: also an `rtp`
+   * event for every RTP packet a remote track receives (decrypted, as it arrived).
    */
   constructor(track, options = undefined) {
     super();
+    let wantsRtp = false;
     if (arguments.length < 1) throw new TypeError('EncodedMediaSink: 1 argument required');
     this.#track = assertTrack(track, 'EncodedMediaSink: track');
     if (options !== undefined && options !== null) {
       if (typeof options !== 'object') throw new TypeError('EncodedMediaSink: options must be an object');
       if (options.rid !== undefined && options.rid !== null) this.#rid = String(options.rid);
+      wantsRtp = Boolean(options.rtp);
     }
     this.#unsubscribe = track._source.subscribe({
       frame: (f) => this.#frame(f),
       rtp: (p) => {
         if (!this.#closed) this.dispatchEvent(new EncodedMediaEvent('rtp', { data: p }));
       },
+      wantsRtp,
     });
     track.addEventListener('ended', () => this.close());
     if (track.readyState === 'ended') this.close();

@@ -35,6 +35,7 @@ const VIDEO_HINTS = ['', 'motion', 'detail', 'text'];
  */
 class MediaTrackSource {
   #consumers = new Set();
+  #rtpWanted = 0;
   #hooks;
   #tracks = new Set();
   kind;
@@ -50,12 +51,18 @@ class MediaTrackSource {
     this.capabilities = capabilities;
   }
 
-  /** consumer: { frame?(frame, track?), rtp?(packet) }. Returns the unsubscribe function. */
+  /**
+   * consumer: { frame?(frame, track?), rtp?(packet), wantsRtp? }. Returns the unsubscribe
+   * function. `wantsRtp`: the consumer asks for received RTP packets (a remote track's
+   * source then has the engine hand them over: hooks.rtpWanted(true/false)).
+   */
   subscribe(consumer) {
     this.#consumers.add(consumer);
     if (this.#consumers.size === 1 && this.#hooks.started) this.#hooks.started();
+    if (consumer.wantsRtp && ++this.#rtpWanted === 1 && this.#hooks.rtpWanted) this.#hooks.rtpWanted(true);
     return () => {
       if (!this.#consumers.delete(consumer)) return;
+      if (consumer.wantsRtp && --this.#rtpWanted === 0 && this.#hooks.rtpWanted) this.#hooks.rtpWanted(false);
       if (this.#consumers.size === 0 && this.#hooks.stopped) this.#hooks.stopped();
     };
   }

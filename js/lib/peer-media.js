@@ -81,6 +81,15 @@ class PeerMedia {
           // nothing received yet to ask for
         }
       },
+      // An EncodedMediaSink(track, { rtp: true }) wants the received packets too.
+      rtpWanted: (on) => {
+        if (pc.closed() || typeof pc.native.setReceiveRtp !== 'function') return;
+        try {
+          pc.native.setReceiveRtp(handle, on);
+        } catch (err) {
+          // the transceiver is gone
+        }
+      },
     });
     const remoteTrack = createTrack(kind, core.source, { muted: true, remote: true });
     core.sender = new RTCRtpSender(INTERNAL, core, track, streamIds,

@@ -77,6 +77,22 @@ test('VP8 and Opus frames from EncodedMediaSources reach the other peer\'s sinks
     const asked = new Promise((resolve) => { video.onkeyframerequest = resolve; });
     vsink.requestKeyframe();
     await withTimeout(asked, 'keyframerequest at the source');
+    // RTP level: once a sink asks for packets ({ rtp: true }), the engine hands over every
+    // received RTP packet, decrypted, and every sink of the track sees them as 'rtp' events.
+    let plainRtp = 0;
+    vsink.onrtp = () => { plainRtp += 1; };
+    const rsink = new api.EncodedMediaSink(tracks[1].track, { rtp: true });
+    const packets = [];
+    rsink.onrtp = (e) => packets.push(new Uint8Array(e.data));
+    for (let i = 10; i < 15; i += 1) {
+      video.writeFrame({ type: 'delta', timestamp: i * 33333, data: vp8Frame(false, i) });
+      await sleep(5);
+    }
+    await until(() => packets.length >= 5, `rtp packets (${packets.length})`);
+    const vp8Pt = t2v.receiver.getParameters().codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8').payloadType;
+    assert.ok(packets.every((p) => p[0] >> 6 === 2 && (p[1] & 0x7f) === vp8Pt), 'RTP version 2, the VP8 payload type');
+    rsink.close();
+    assert.strictEqual(plainRtp, packets.length);
   } finally {
     pc1.close();
     pc2.close();

@@ -821,3 +821,33 @@ fn a_frame_lost_for_good_brings_a_keyframe_request() {
     let got = frames_received(&mut pair, ANSWERER);
     assert_eq!(got.len(), 79, "one frame could not be completed");
 }
+
+/// However many SSRCs a peer sends on however many transceivers, at most
+/// `MAX_RECEIVE_STREAMS` are assembled into frames (each assembler's memory is bounded).
+#[test]
+fn receive_streams_are_bounded_over_all_transceivers() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(48);
+    for i in 0..9 {
+        let track = format!("t{i}");
+        pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some(&track))).unwrap();
+    }
+    negotiate(&mut pair, OFFERER);
+    assert_eq!(pair.peers[ANSWERER].transceivers().len(), 9);
+    let now = pair.now;
+    for mid in 0..9u32 {
+        for k in 0..5u32 {
+            let mid_text = mid.to_string();
+            let mut header = crate::rtp::RtpHeader::new(96, 1, 0, 0x1000 + mid * 16 + k);
+            header.extensions.push(4, mid_text.as_bytes()).unwrap();
+            let mut p = Vec::new();
+            // A key frame's first packet without its marker: the assembler keeps it.
+            crate::rtp::RtpPacket::new(header, &[0x90, 0x80, 0x00, 0x10, 1, 2, 3]).encode(&mut p).unwrap();
+            pair.peers[OFFERER].send_rtp(now, &p).unwrap();
+        }
+    }
+    pair.deliver();
+    let streams = pair.peers[ANSWERER].inbound_feedback().len();
+    assert_eq!(streams, MAX_RECEIVE_STREAMS, "9 transceivers x 4 streams each would be 36");
+    assert_eq!(pair.peers[ANSWERER].inbound_rtp().len(), 45, "every SSRC is still counted");
+}

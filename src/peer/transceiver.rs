@@ -14,6 +14,10 @@ pub const MAX_TRANSCEIVERS: usize = 256;
 /// Remote SSRCs routed to transceivers (learned from `a=ssrc`, the MID header extension or a
 /// payload type); packets of further SSRCs are dropped and counted.
 pub const MAX_ROUTED_SSRCS: usize = 1024;
+/// Inbound streams (SSRCs) assembled into frames over all transceivers; each assembler holds
+/// at most [`crate::codec::MAX_PENDING_BYTES`], so this bounds what a peer's media can make us
+/// hold (`inbound_rtp` still counts the packets of further streams).
+pub const MAX_RECEIVE_STREAMS: usize = 32;
 /// Largest RTP payload we send (a 1200-byte datagram budget minus header, extensions and the
 /// SRTP tag, as browsers keep their packets under common tunnel MTUs).
 pub const MAX_RTP_PAYLOAD: usize = 1100;

@@ -729,6 +729,7 @@ impl Peer {
             let tw = self.twcc.get_or_insert_with(|| crate::media::TwccRecorder::new(sender_ssrc, rtp.header.ssrc));
             tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
         }
+        let streams: usize = self.transceivers.iter().map(|t| t.receive.len()).sum();
         let t = &mut self.transceivers[ti];
         if let Some((media, rtx)) = learned_rtx {
             if let Some(r) = t.receive.iter_mut().find(|r| r.ssrc == media) {
@@ -737,7 +738,7 @@ impl Peer {
         }
         let si = match t.receive.iter().position(|r| r.ssrc == ssrc) {
             Some(i) => i,
-            None if t.receive.len() < MAX_RECEIVE_STREAMS_PER_TRANSCEIVER => {
+            None if t.receive.len() < MAX_RECEIVE_STREAMS_PER_TRANSCEIVER && streams < MAX_RECEIVE_STREAMS => {
                 t.receive.push(ReceiveStream {
                     ssrc,
                     rid: rid.clone().filter(|_| codec_pt == pt),

@@ -672,7 +672,7 @@ fn lost_packets_are_nacked_and_repaired_with_rtx_and_reports_give_rtt() {
         // Lose every 5th first transmission on the way (RTX packets are not dropped here).
         while let Some(tx) = pair.peers[OFFERER].poll_transmit(now) {
             n += 1;
-            if n % 5 == 0 && tx.data.get(1).is_some_and(|b| b & 0x7f == 96) {
+            if n.is_multiple_of(5) && tx.data.get(1).is_some_and(|b| b & 0x7f == 96) {
                 continue;
             }
             pair.peers[ANSWERER].handle_datagram(now, 0, pair.addrs[OFFERER], &tx.data);
@@ -716,7 +716,7 @@ fn lost_packets_are_nacked_and_repaired_with_rtx_and_reports_give_rtt() {
     let out = pair.peers[OFFERER].outbound_rtp();
     assert_eq!(out.len(), 1);
     assert!(out[0].retransmitted_packets > 0);
-    let remote = out[0].remote.clone().expect("a report block about our stream");
+    let remote = out[0].remote.expect("a report block about our stream");
     assert!(remote.round_trip_time.is_some(), "{remote:?}");
 }
 

@@ -738,6 +738,18 @@ impl Peer {
                 self.pending_remote = Some(desc);
             }
             SdpType::Answer => {
+                let offered_data = self
+                    .pending_local
+                    .as_ref()
+                    .is_some_and(|d| parse_sdp(&d.sdp).is_ok_and(|p| jsep::has_usable_data_section(&p)));
+                let sctp_up = self.negotiated.as_ref().is_some_and(|n| n.remote.data_mline_index.is_some());
+                if offered_data && remote.data_mline_index.is_none() && !sctp_up {
+                    // The answer rejected our data section (a media-only answerer): the
+                    // channels waiting for it can never open (webrtc-pc: they close), and the
+                    // next offer has no data section unless a channel is created again.
+                    self.channels.close_all(&mut self.events);
+                    self.data_channel_created = false;
+                }
                 self.current_remote = Some(desc);
                 self.pending_remote = None;
                 if let Some(l) = self.pending_local.take() {

@@ -851,3 +851,41 @@ fn receive_streams_are_bounded_over_all_transceivers() {
     assert_eq!(streams, MAX_RECEIVE_STREAMS, "9 transceivers x 4 streams each would be 36");
     assert_eq!(pair.peers[ANSWERER].inbound_rtp().len(), 45, "every SSRC is still counted");
 }
+
+/// An answer that rejects our data section (an answerer without data channels) closes the
+/// channels waiting for it and ends the need to negotiate; the media still connects.
+#[test]
+fn an_answer_rejecting_the_data_section_closes_the_waiting_channels() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(49);
+    let now = pair.now;
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    let c = pair.peers[OFFERER].create_data_channel(now, DataChannelInit { label: "x".into(), ..DataChannelInit::default() }).unwrap().0;
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    pair.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).unwrap();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    let answer = pair.peers[ANSWERER].create_answer().unwrap();
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).unwrap();
+    // What an answerer without SCTP says: the data section rejected, out of the group.
+    let start = answer.find("m=application").unwrap();
+    let rejected = format!("{}m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n", &answer[..start])
+        .replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &rejected).unwrap();
+    let mut closed = false;
+    while let Some(e) = pair.peers[OFFERER].poll_event() {
+        closed |= e == PeerEvent::DataChannelClosed { channel: c };
+        if let PeerEvent::IceCandidate(Some(cand)) = e {
+            pair.candidates[OFFERER].push(cand);
+        }
+    }
+    assert!(closed, "the channel closed");
+    pair.drain_events();
+    assert!(!pair.peers[OFFERER].is_negotiation_needed());
+    pair.trickle(OFFERER);
+    pair.trickle(ANSWERER);
+    let until = pair.now + Duration::from_secs(2);
+    pair.run_until(until);
+    assert_eq!(pair.peers[OFFERER].dtls_state(), DtlsTransportState::Connected);
+    assert!(pair.peers[OFFERER].sctp_stats().is_none(), "no SCTP for a rejected data section");
+    assert!(!pair.peers[OFFERER].create_offer().unwrap().contains("m=application 9"), "not offered again");
+}

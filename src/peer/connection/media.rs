@@ -265,13 +265,17 @@ impl Peer {
             .as_ref()
             .or(self.current_local.as_ref())
             .and_then(|d| SessionDescription::parse(&d.sdp).ok());
+        // The negotiated answer's rejections stand (a data section the answerer refused is
+        // offered again only as rejected).
+        let answer = self.current_remote.as_ref().and_then(|d| SessionDescription::parse(&d.sdp).ok());
         let mut sections = Vec::new();
         let mut taken: Vec<String> = Vec::new();
         let mut data_done = false;
-        for m in prev.iter().flat_map(|p| p.media.iter()) {
+        for (i, m) in prev.iter().flat_map(|p| p.media.iter()).enumerate() {
             let mid = m.mid().map(str::to_owned);
             taken.extend(mid.clone());
-            if jsep::is_data_section(m) && !jsep::is_rejected(m) {
+            let refused = answer.as_ref().and_then(|a| a.media.get(i)).is_some_and(|a| a.mid() == m.mid() && jsep::is_rejected(a));
+            if jsep::is_data_section(m) && !jsep::is_rejected(m) && (!refused || data_wanted) {
                 sections.push(LocalSection::Data { mid, proto: jsep::PROTO_UDP_DTLS_SCTP.into() });
                 data_done = true;
                 continue;

@@ -67,16 +67,14 @@ function getCapabilities(kind) {
 
 /**
  * The synthetic-source hook of getUserMedia (js/lib/media-devices.js): a stateful source of
- * encoded frames (VP8 test pattern, Opus tone) from the addon. Video sizes are rounded up to
- * multiples of 16 (the pattern's macroblocks).
+ * encoded frames (VP8 test pattern, Opus tone) from the addon; `settings` as media-devices.js
+ * gives them (video sizes already multiples of 16).
  */
-function createSyntheticSource(kind, settings = {}) {
+function createSyntheticSource(kind, settings) {
   const a = load();
   if (typeof a.NativeSyntheticSource !== 'function') return null;
-  const up16 = (v) => Math.min(4096, Math.max(16, Math.ceil(v / 16) * 16));
   return kind === 'video'
-    ? new a.NativeSyntheticSource('video', up16(settings.width ?? 640), up16(settings.height ?? 480),
-      Math.round(settings.frameRate ?? 30), undefined)
+    ? new a.NativeSyntheticSource('video', settings.width, settings.height, settings.frameRate, undefined)
     : new a.NativeSyntheticSource('audio', undefined, undefined, undefined, true);
 }
 

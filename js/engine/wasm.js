@@ -573,13 +573,11 @@ export function createWasmEngine(glue, options = {}) {
     return typeof glue.getCapabilities === 'function' ? glue.getCapabilities(kind) : null;
   }
 
-  /** getUserMedia's synthetic device (VP8 test pattern, Opus tone); sizes rounded up to 16. */
-  function createSyntheticSource(kind, settings = {}) {
+  /** getUserMedia's synthetic device (VP8 test pattern, Opus tone), as the addon's. */
+  function createSyntheticSource(kind, settings) {
     if (typeof glue.WasmSyntheticSource !== 'function') return null;
-    const up16 = (v) => Math.min(4096, Math.max(16, Math.ceil(v / 16) * 16));
     return kind === 'video'
-      ? new glue.WasmSyntheticSource('video', up16(settings.width ?? 640), up16(settings.height ?? 480),
-        Math.round(settings.frameRate ?? 30))
+      ? new glue.WasmSyntheticSource('video', settings.width, settings.height, settings.frameRate)
       : new glue.WasmSyntheticSource('audio', 0, 0, 0);
   }
 

@@ -87,6 +87,20 @@ function capabilitiesOf(kind) {
   return caps;
 }
 
+/**
+ * What an engine's synthetic source is made with: the track's settings, video sizes rounded
+ * up to the test pattern's 16-pixel macroblocks (16..4096), a whole frame rate.
+ */
+function engineSettings(settings) {
+  const up16 = (v) => Math.min(4096, Math.max(16, Math.ceil(v / 16) * 16));
+  return {
+    ...settings,
+    width: up16(settings.width ?? 640),
+    height: up16(settings.height ?? 480),
+    frameRate: Math.round(settings.frameRate ?? 30),
+  };
+}
+
 /** A synthetic source: frames from the engine's synthFrame hook, paced while it has consumers. */
 function syntheticSource(engine, kind, settings) {
   let timer = null;
@@ -100,7 +114,7 @@ function syntheticSource(engine, kind, settings) {
     try {
       if (typeof engine.createSyntheticSource === 'function') {
         // A stateful source (inter frames predict from the last one).
-        generator ??= engine.createSyntheticSource(kind, settings);
+        generator ??= engine.createSyntheticSource(kind, engineSettings(settings));
         if (!generator) return;
         if (keyWanted) generator.requestKeyframe();
         out = generator.nextFrame();

@@ -1437,10 +1437,8 @@ impl Peer {
         if section.is_some_and(|(_, m)| m.codecs.iter().any(|c| c.rtx == Some(pt))) {
             return;
         }
-        let codec = section.and_then(|(_, m)| m.codec_for(pt)).and_then(|c| {
-            crate::codec::Codec::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(&c.name))
-        });
-        let (frames, multi, dropped) = if codec.is_some_and(|c| c.is_video()) { assembled } else { (0, 0, 0) };
+        let video = section.is_some_and(|(_, m)| m.kind == crate::sdp::media::MediaKind::Video);
+        let (frames, multi, dropped) = if video { assembled } else { (0, 0, 0) };
         let room = self.inbound_rtp.len() < crate::srtp::MAX_SRTP_STREAMS;
         match self.inbound_rtp.iter_mut().find(|s| s.ssrc == ssrc) {
             Some(s) => {
@@ -1509,11 +1507,7 @@ impl Peer {
         if self.closed {
             return relays;
         }
-        let mut t = self.ice.poll_timeout();
-        t = match (t, relays) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let mut t = earliest(self.ice.poll_timeout(), relays);
         let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         // Without a path DTLS and SCTP wait (see `send_path`).
         let path = self.send_path().is_some();
@@ -1523,10 +1517,7 @@ impl Peer {
             self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
             self.rtcp_timeout(),
         ] {
-            t = match (t, c) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            t = earliest(t, c);
         }
         t
     }
@@ -1804,6 +1795,11 @@ impl Peer {
 
 
 /// What a held early DTLS datagram costs against [`MAX_EARLY_DTLS_BYTES`].
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    a.into_iter().chain(b).min()
+}
+
 fn early_cost(data: &[u8]) -> usize {
     data.len() + core::mem::size_of::<(TransportId, SocketAddr, Vec<u8>)>()
 }

@@ -402,14 +402,6 @@ pub fn create_offer(p: &LocalParams) -> SessionDescription {
     build_description(p, &[data], &[p.mid.as_str()], p.setup)
 }
 
-/// Offer with no media section: what createOffer() gives before any data channel or
-/// transceiver exists (JSEP §5.2.1 adds an `m=application` section only once the first data
-/// channel is created; Chromium's offer on a fresh RTCPeerConnection is the session part
-/// alone). Applying it creates no transport.
-pub fn create_empty_offer(p: &LocalParams) -> SessionDescription {
-    build_description(p, &[], &[], p.setup)
-}
-
 /// Whether `sd` has a data section that is not rejected.
 pub fn has_usable_data_section(sd: &SessionDescription) -> bool {
     sd.media.iter().any(|m| is_data_section(m) && !is_rejected(m))

@@ -5,8 +5,6 @@
 
 use super::*;
 use crate::codec::{self, FrameAssembler};
-use crate::rtp::rtcp::{self, RtcpPacket};
-
 use crate::rtp::{HeaderExtensions, RtpHeader, RtpPacket};
 use crate::sdp::jsep::LocalSection;
 use crate::sdp::media::{self as sdpmedia, Codec, Direction, MediaKind, MediaSection, Ssrc};
@@ -25,11 +23,6 @@ fn codec_of(c: &Codec) -> Option<codec::Codec> {
         return None;
     }
     Some(k)
-}
-
-/// `kind/name` as W3C `mimeType` writes it.
-pub(crate) fn mime_type(kind: MediaKind, c: &Codec) -> String {
-    c.mime_type(kind)
 }
 
 impl Peer {
@@ -326,7 +319,7 @@ impl Peer {
         (sections, bundle)
     }
 
-    /// Our answer's RTP attributes for the offered section at `mline` (its transceiver was
+    /// Our answer's RTP attributes for an offered section (its transceiver, found by mid, was
     /// associated when the offer was applied): `None` rejects it (stopped, no common codec).
     pub(super) fn answer_section(&self, offered: &MediaSection) -> Option<MediaSection> {
         let mid = offered.mid.as_deref()?;
@@ -465,8 +458,8 @@ impl Peer {
         Ok(())
     }
 
-    /// W3C "check if negotiation is needed", transceiver part (`local` is the current local
-    /// description, `local_is_offer` its type).
+    /// W3C "check if negotiation is needed", transceiver part: each transceiver against its
+    /// section of the current local description (an offer's direction, or the answer's).
     pub(super) fn media_negotiation_needed(&self) -> bool {
         let local_is_offer = self.current_local.as_ref().is_some_and(|d| d.ty == SdpType::Offer);
         self.transceivers.iter().any(|t| {
@@ -537,11 +530,11 @@ impl Peer {
             remote.extension_id(sdpmedia::ext::TRANSPORT_CC),
         );
         let mid = t.neg.mid.clone().unwrap_or_default();
-        let picture_id = self.rng.u32() as u16;
-        let t = &mut self.transceivers[ti];
         if t.send.packetizer.as_ref().is_none_or(|(k, _)| *k != kind) {
-            t.send.packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
+            let picture_id = self.rng.u32() as u16;
+            self.transceivers[ti].send.packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
         }
+        let t = &mut self.transceivers[ti];
         let Some((_, packetizer)) = t.send.packetizer.as_mut() else { return Ok(false) };
         let payloads = packetizer
             .packetize(data, MAX_RTP_PAYLOAD)
@@ -622,9 +615,9 @@ impl Peer {
         let Some(media_ssrc) = t.receive.first().map(|r| r.ssrc).or_else(|| t.neg.remote.as_ref().and_then(|r| r.ssrcs.first().map(|s| s.ssrc))) else {
             return Ok(());
         };
-        let pli = RtcpPacket::Pli(rtcp::Pli { sender_ssrc: t.ssrc, media_ssrc });
+        let pli = crate::rtp::rtcp::RtcpPacket::Pli(crate::rtp::rtcp::Pli { sender_ssrc: t.ssrc, media_ssrc });
         let mut out = Vec::new();
-        if rtcp::encode_compound(&[pli], &mut out).is_ok() && self.srtp.is_some() && self.send_path().is_some() {
+        if crate::rtp::rtcp::encode_compound(&[pli], &mut out).is_ok() && self.srtp.is_some() && self.send_path().is_some() {
             self.protect_and_queue(&out, true)?;
             self.pump(now);
         }
@@ -704,7 +697,7 @@ impl Peer {
             .iter()
             .find(|(sem, ids)| sem == "FID" && ids.get(1) == Some(&rtp.header.ssrc))
             .and_then(|(_, ids)| ids.first().copied());
-        let mime = mime_type(t.kind, sdp_codec);
+        let mime = sdp_codec.mime_type(t.kind);
         let Some(kind) = kind else { return (0, 0, 0) };
         let id = t.id;
         // RFC 4588 §4: an RTX packet carries the original sequence number first. The stream it

@@ -173,26 +173,17 @@ impl Peer {
         if !self.can_send_rtcp() || self.transceivers.iter().all(|t| t.neg.remote.is_none()) {
             return None;
         }
-        let rtt = self.rtt();
-        let mut t = self.rtcp_scheduler.as_ref().map(RtcpScheduler::poll_timeout);
         // No scheduler yet: the first report is scheduled at the next wake-up.
-        if self.rtcp_scheduler.is_none() {
-            return Some(Time::ZERO);
-        }
-        let mut take = |c: Option<Time>| {
-            t = match (t, c) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
-        };
+        let Some(scheduler) = self.rtcp_scheduler.as_ref() else { return Some(Time::ZERO) };
+        let rtt = self.rtt();
+        let mut t = Some(scheduler.poll_timeout());
         for tr in &self.transceivers {
             for r in &tr.receive {
-                take(r.nack.as_ref().and_then(|n| n.poll_timeout(rtt)));
-                take(r.keyframes.as_ref().and_then(|k| k.poll_timeout()));
+                t = earliest(t, r.nack.as_ref().and_then(|n| n.poll_timeout(rtt)));
+                t = earliest(t, r.keyframes.as_ref().and_then(|k| k.poll_timeout()));
             }
         }
-        take(self.twcc.as_ref().and_then(|w| w.poll_timeout()));
-        t
+        earliest(t, self.twcc.as_ref().and_then(|w| w.poll_timeout()))
     }
 }
 

@@ -615,10 +615,10 @@ impl Peer {
         let Some(media_ssrc) = t.receive.first().map(|r| r.ssrc).or_else(|| t.neg.remote.as_ref().and_then(|r| r.ssrcs.first().map(|s| s.ssrc))) else {
             return Ok(());
         };
-        let pli = crate::rtp::rtcp::RtcpPacket::Pli(crate::rtp::rtcp::Pli { sender_ssrc: t.ssrc, media_ssrc });
-        let mut out = Vec::new();
-        if crate::rtp::rtcp::encode_compound(&[pli], &mut out).is_ok() && self.srtp.is_some() && self.send_path().is_some() {
-            self.protect_and_queue(&out, true)?;
+        let (sender, reduced) = (t.ssrc, t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize));
+        if self.can_send_rtcp() {
+            // Alone with reduced-size RTCP, else behind an RR (RFC 3550 §6.1), as NACKs go.
+            self.send_feedback(reduced, sender, vec![crate::media::feedback::pli(sender, media_ssrc)]);
             self.pump(now);
         }
         Ok(())

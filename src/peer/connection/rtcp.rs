@@ -23,7 +23,7 @@ impl Peer {
         self.transceivers.iter().find_map(|t| t.send.stats.as_ref().and_then(SendStats::rtt)).unwrap_or(Duration::ZERO)
     }
 
-    fn can_send_rtcp(&self) -> bool {
+    pub(super) fn can_send_rtcp(&self) -> bool {
         self.srtp.is_some() && self.send_path().is_some() && !self.closed
     }
 
@@ -112,7 +112,7 @@ impl Peer {
     }
 
     /// Feedback alone when the section negotiated reduced-size RTCP, else behind an RR.
-    fn send_feedback(&mut self, reduced: bool, sender_ssrc: u32, fb: Vec<RtcpPacket>) {
+    pub(super) fn send_feedback(&mut self, reduced: bool, sender_ssrc: u32, fb: Vec<RtcpPacket>) {
         if fb.is_empty() {
             return;
         }

@@ -113,7 +113,9 @@ test('frames and RTP through a pair of connections; keyframe requests both ways'
   await ticks(3);
   assert.strictEqual(got.length, 2);
   src.track.enabled = true;
-  // The receiving side asks for a keyframe: a PLI reaches the source.
+  // The receiving side asks for a keyframe: a PLI reaches the source. Requests still in
+  // flight (they are fired in timer tasks) land first, so the count below is this one's.
+  await settle();
   const before = requests;
   sink.requestKeyframe();
   await settle();
@@ -174,7 +176,10 @@ test('SFU forwarding: a remote track added to another connection is sent frame b
   src.writeFrame({ type: 'delta', timestamp: 132000, data: bytes(5) });
   await ticks(5);
   assert.deepStrictEqual(atDFrames, ['key', 'delta']);
-  // C asks B' for a keyframe (PLI): it reaches A's source through B's receiver.
+  // C asks B' for a keyframe (PLI): it reaches A's source through B's receiver. The
+  // requests the waiting sender made above land first (timer tasks a fast machine's
+  // ticks can outrun), so the count below is this one's.
+  await settle();
   const before = requests;
   const bReqs = engine.peers[1].keyframeRequests.length;
   sink.requestKeyframe();

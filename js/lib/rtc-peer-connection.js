@@ -268,6 +268,7 @@ function engineStatsEntries(core, transport, timestamp) {
       retransmittedPacketsSent: r.retransmittedPacketsSent, retransmittedBytesSent: r.retransmittedBytesSent,
     };
     if (r.mid) entry.mid = r.mid;
+    if (r.rid) entry.rid = r.rid;
     if (typeof r.framesSent === 'number') entry.framesSent = r.framesSent;
     if (r.remote) {
       const remoteId = `RI${r.ssrc}`;

@@ -217,6 +217,9 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
             if let Some(mid) = &r.mid {
                 o = o.f("mid", string(mid));
             }
+            if let Some(rid) = &r.rid {
+                o = o.f("rid", string(rid));
+            }
             if let Some(ri) = &r.remote {
                 let mut remote = Obj::default()
                     .f("packetsLost", Val::Num(ri.packets_lost as f64))

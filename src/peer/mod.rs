@@ -282,8 +282,8 @@ mod channels;
 mod connection;
 mod transceiver;
 pub use transceiver::{
-    Encoding, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
-    MAX_SEND_FRAME_BYTES,
+    Encoding, SendLayer, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
+    MAX_SEND_ENCODINGS, MAX_SEND_FRAME_BYTES,
     MAX_TRANSCEIVERS,
 };
 mod relay;

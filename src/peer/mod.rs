@@ -323,4 +323,6 @@ pub const MAX_CHANNEL_NAME_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_SDP_SIZE: usize = 256 * 1024;
 
 #[cfg(test)]
+mod jitter_tests;
+#[cfg(test)]
 mod tests;

@@ -132,6 +132,10 @@ pub(super) struct ReceiveStream {
     pub rtx_ssrc: Option<u32>,
     pub codec: crate::codec::Codec,
     pub assembler: FrameAssembler<Box<dyn Depacketizer>>,
+    /// Assembled frames (with their MIME type) put back in sequence order before they become
+    /// [`PeerEvent::MediaFrame`](super::PeerEvent::MediaFrame)s, waiting a bounded time for
+    /// a gap a retransmission may fill.
+    pub jitter: crate::media::JitterBuffer<(crate::codec::Frame, String)>,
     pub stats: crate::media::ReceiveStats,
     /// NACK generation, when the codec negotiated `nack`.
     pub nack: Option<crate::media::NackGenerator>,

@@ -830,10 +830,11 @@ impl Peer {
         Some(found)
     }
 
-    /// An RTP packet SRTP accepted: routed to its transceiver, assembled into frames
-    /// ([`PeerEvent::MediaFrame`]) and, when asked, handed over as is. Returns for
+    /// An RTP packet SRTP accepted: routed to its transceiver, assembled into frames that its
+    /// stream's jitter buffer releases in sequence order ([`PeerEvent::MediaFrame`], now or
+    /// from [`Peer::handle_timeout`]) and, when asked, handed over as is. Returns for
     /// `inbound_rtp` what assembly did: frames completed, those of several packets, and the
-    /// stream's dropped frames so far.
+    /// stream's dropped frames so far (the assembler's and the jitter buffer's late ones).
     pub(super) fn receive_rtp(&mut self, now: Time, packet: &[u8]) -> (u64, u64, u64) {
         let Ok(rtp) = RtpPacket::parse(packet) else { return (0, 0, 0) };
         let Some(ti) = self.route(&rtp) else {
@@ -896,6 +897,7 @@ impl Peer {
             tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
         }
         let streams: usize = self.transceivers.iter().map(|t| t.receive.len()).sum();
+        let rtt = self.measured_rtt();
         let t = &mut self.transceivers[ti];
         if let Some((media, rtx)) = learned_rtx {
             if let Some(r) = t.receive.iter_mut().find(|r| r.ssrc == media) {
@@ -911,6 +913,10 @@ impl Peer {
                     rtx_ssrc: None,
                     codec: kind,
                     assembler: FrameAssembler::new(codec::new_depacketizer(kind)),
+                    jitter: crate::media::JitterBuffer::new(
+                        if kind.is_video() { crate::media::JitterKind::Video } else { crate::media::JitterKind::Audio },
+                        nack,
+                    ),
                     stats: crate::media::ReceiveStats::new(ssrc),
                     nack: nack.then(crate::media::NackGenerator::new),
                     unwrapper: crate::media::SeqUnwrapper::new(),
@@ -940,38 +946,66 @@ impl Peer {
             n.on_packet(now, ext);
         }
         // A payload the depacketizer refuses is counted by the assembler (malformed).
+        let malformed = stream.assembler.stats().packets_malformed;
         let _ = stream.assembler.handle_packet(payload, rtp.header.marker, seq, rtp.header.timestamp);
+        if codec_pt == pt && (payload.is_empty() || stream.assembler.stats().packets_malformed > malformed) {
+            // Padding only, or refused: no frame will hold this sequence number.
+            stream.jitter.skip(seq);
+        }
         let (mut frames, mut multi) = (0, 0);
-        let mut out = Vec::new();
+        stream.jitter.set_rtt(rtt);
         while let Some(f) = stream.assembler.poll_frame() {
             frames += 1;
             multi += u64::from(f.first_seq != f.last_seq);
-            let at = stream.frame_time_us(f.timestamp);
-            out.push((f, at));
+            let (first, last, key, len) = (f.first_seq, f.last_seq, f.keyframe, f.data.len());
+            stream.jitter.push(now, first, last, key, len, (f, mime.clone()));
         }
-        let dropped = stream.assembler.stats().frames_dropped;
-        if dropped > stream.frames_dropped_seen {
-            stream.frames_dropped_seen = dropped;
-            if let Some(k) = stream.keyframes.as_mut() {
-                k.request();
-            }
-        }
-        for (f, timestamp_us) in out {
-            self.queue_media_event(PeerEvent::MediaFrame {
-                transceiver: id,
-                ssrc,
-                mime_type: mime.clone(),
-                keyframe: f.keyframe,
-                rtp_timestamp: f.timestamp,
-                timestamp_us,
-                rid: stream_rid.clone(),
-                data: f.data,
-            });
+        let dropped = after_jitter(stream);
+        for ev in released_frames(stream, id, stream_rid) {
+            self.queue_media_event(ev);
         }
         if deliver {
             self.queue_media_event(PeerEvent::TransceiverRtp { transceiver: id, packet: packet.to_vec() });
         }
         (frames, multi, dropped)
+    }
+
+    /// The round-trip time our report blocks measured, if any (the jitter buffers' wait).
+    fn measured_rtt(&self) -> Option<core::time::Duration> {
+        self.transceivers.iter().find_map(|t| t.send.stats.as_ref().and_then(crate::media::SendStats::rtt))
+    }
+
+    /// The receive streams' jitter buffer counters (tests).
+    #[cfg(test)]
+    pub(crate) fn jitter_stats(&self) -> Vec<crate::media::JitterStats> {
+        self.transceivers.iter().flat_map(|t| t.receive.iter()).map(|r| r.jitter.stats()).collect()
+    }
+
+    /// When the earliest frame held by a jitter buffer is due out.
+    pub(super) fn jitter_timeout(&self) -> Option<Time> {
+        self.transceivers.iter().flat_map(|t| t.receive.iter()).filter_map(|r| r.jitter.poll_timeout()).min()
+    }
+
+    /// Releases the frames whose wait for a gap ran out ([`PeerEvent::MediaFrame`]), asking
+    /// for a key frame where a video gap was given up.
+    pub(super) fn handle_jitter_timeout(&mut self, now: Time) {
+        let rtt = self.measured_rtt();
+        let mut events = Vec::new();
+        for t in &mut self.transceivers {
+            for stream in &mut t.receive {
+                if stream.jitter.poll_timeout().is_none_or(|d| d > now) {
+                    continue;
+                }
+                stream.jitter.set_rtt(rtt);
+                stream.jitter.handle_timeout(now);
+                after_jitter(stream);
+                let rid = stream.rid.clone();
+                events.extend(released_frames(stream, t.id, rid));
+            }
+        }
+        for ev in events {
+            self.queue_media_event(ev);
+        }
     }
 
     pub(super) fn queue_media_event(&mut self, ev: PeerEvent) {
@@ -996,6 +1030,47 @@ impl Peer {
         self.transmits.push_back(Transmit { transport, destination, data });
         Ok(())
     }
+}
+
+/// After frames went into (or out of) a stream's jitter buffer: a given-up gap drops what
+/// the assembler still held for it (those frames would come too late) and, for video, asks
+/// for a key frame, as does any frame the assembler dropped. Gives the stream's dropped
+/// frames so far (the assembler's and the jitter buffer's late ones) for `inbound_rtp`.
+fn after_jitter(stream: &mut ReceiveStream) -> u64 {
+    let gap = stream.jitter.take_gap_given_up();
+    if gap {
+        if let Some(next) = stream.jitter.next_seq() {
+            stream.assembler.drop_before(next);
+        }
+    }
+    let dropped = stream.assembler.stats().frames_dropped;
+    if gap || dropped > stream.frames_dropped_seen {
+        stream.frames_dropped_seen = dropped;
+        if let Some(k) = stream.keyframes.as_mut() {
+            k.request();
+        }
+    }
+    dropped + stream.jitter.stats().frames_late
+}
+
+/// The frames a stream's jitter buffer released, in order, as [`PeerEvent::MediaFrame`]s of
+/// transceiver `id` (`rid`: the stream's RTP stream id).
+fn released_frames(stream: &mut ReceiveStream, id: TransceiverId, rid: Option<String>) -> Vec<PeerEvent> {
+    let mut out = Vec::new();
+    while let Some((f, mime_type)) = stream.jitter.poll_frame() {
+        let timestamp_us = stream.frame_time_us(f.timestamp);
+        out.push(PeerEvent::MediaFrame {
+            transceiver: id,
+            ssrc: stream.ssrc,
+            mime_type,
+            keyframe: f.keyframe,
+            rtp_timestamp: f.timestamp,
+            timestamp_us,
+            rid: rid.clone(),
+            data: f.data,
+        });
+    }
+    out
 }
 
 /// A transceiver's section is stopped (W3C "stop the RTCRtpTransceiver", once negotiated).

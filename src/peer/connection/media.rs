@@ -971,8 +971,8 @@ impl Peer {
     }
 
     /// The round-trip time our report blocks measured, if any (the jitter buffers' wait).
-    fn measured_rtt(&self) -> Option<core::time::Duration> {
-        self.transceivers.iter().find_map(|t| t.send.stats.as_ref().and_then(crate::media::SendStats::rtt))
+    pub(super) fn measured_rtt(&self) -> Option<core::time::Duration> {
+        self.transceivers.iter().flat_map(|t| t.send.iter()).find_map(|l| l.stats.as_ref().and_then(crate::media::SendStats::rtt))
     }
 
     /// The receive streams' jitter buffer counters (tests).

@@ -20,11 +20,7 @@ pub(super) fn ntp_clock(unix_ms: u64) -> NtpClock {
 
 impl Peer {
     fn rtt(&self) -> Duration {
-        self.transceivers
-            .iter()
-            .flat_map(|t| t.send.iter())
-            .find_map(|l| l.stats.as_ref().and_then(SendStats::rtt))
-            .unwrap_or(Duration::ZERO)
+        self.measured_rtt().unwrap_or(Duration::ZERO)
     }
 
     pub(super) fn can_send_rtcp(&self) -> bool {

@@ -101,30 +101,44 @@ function engineSettings(settings) {
   };
 }
 
-/** A synthetic source: frames from the engine's synthFrame hook, paced while it has consumers. */
+/**
+ * A synthetic source: frames from the engine's synthFrame hook, paced while it has consumers.
+ * A sender with several send encodings (simulcast) gets one frame per layer each tick, encoded
+ * at the layer's size (scaleResolutionDownBy) by an encoder of its own and tagged with its
+ * rid, as a browser's camera track is encoded per layer; other consumers get the full size.
+ */
 function syntheticSource(engine, kind, settings) {
   let timer = null;
   let index = 0;
-  let keyWanted = true;
   const interval = () => (kind === 'video' ? 1000 / settings.frameRate : AUDIO_FRAME_MS);
-  let generator;
-  const tick = (source) => {
-    const info = { keyframe: keyWanted || index === 0, ...settings };
+  /** One encoder per scale (1: the track's own size): { generator, keyWanted }. */
+  const encoders = new Map();
+  const encoder = (scale) => {
+    if (!encoders.has(scale)) encoders.set(scale, { generator: undefined, keyWanted: true });
+    return encoders.get(scale);
+  };
+  /** One encoded frame at `scale`, or null. */
+  const encode = (scale) => {
+    const e = encoder(scale);
+    const scaled = scale === 1 ? settings : {
+      ...settings, width: Math.round((settings.width ?? 640) / scale), height: Math.round((settings.height ?? 480) / scale),
+    };
+    const info = { keyframe: e.keyWanted || index === 0, ...scaled };
     let out;
     try {
       if (typeof engine.createSyntheticSource === 'function') {
         // A stateful source (inter frames predict from the last one).
-        generator ??= engine.createSyntheticSource(kind, engineSettings(settings));
-        if (!generator) return;
-        if (keyWanted) generator.requestKeyframe();
-        out = generator.nextFrame();
+        e.generator ??= engine.createSyntheticSource(kind, engineSettings(scaled));
+        if (!e.generator) return null;
+        if (e.keyWanted) e.generator.requestKeyframe();
+        out = e.generator.nextFrame();
       } else if (typeof engine.synthFrame === 'function') {
         out = engine.synthFrame(kind, index, info);
       } else {
-        return;
+        return null;
       }
     } catch (err) {
-      return; // a frame the engine could not make
+      return null; // a frame the engine could not make
     }
     let type;
     let data;
@@ -135,12 +149,31 @@ function syntheticSource(engine, kind, settings) {
       data = out.data;
       type = out.type === 'key' || out.keyframe === true ? 'key' : 'delta';
     } else {
-      return;
+      return null;
     }
-    if (type === 'key') keyWanted = false;
+    if (type === 'key') e.keyWanted = false;
+    return { type, data };
+  };
+  const tick = (source) => {
     const timestamp = Math.round(index * interval() * 1000);
+    const layered = kind === 'video' ? source.layerConsumers() : [];
+    const frames = new Map();
+    const at = (scale) => {
+      if (!frames.has(scale)) frames.set(scale, encode(scale));
+      return frames.get(scale);
+    };
+    if (source.consumerCount > layered.length) {
+      const f = at(1);
+      const wantLayers = new Set(layered.map(([c]) => c));
+      if (f) source.deliverFrame({ type: f.type, timestamp, data: f.data, mimeType: null }, (c) => !wantLayers.has(c));
+    }
+    for (const [consumer, layers] of layered) {
+      for (const { rid, scale } of layers) {
+        const f = at(Number.isFinite(scale) && scale >= 1 ? scale : 1);
+        if (f) source.deliverFrame({ type: f.type, timestamp, data: f.data, mimeType: null, rid }, (c) => c === consumer);
+      }
+    }
     index += 1;
-    source.deliverFrame({ type, timestamp, data, mimeType: null });
   };
   const start = (source) => {
     if (timer !== null || (typeof engine.synthFrame !== 'function' && typeof engine.createSyntheticSource !== 'function')) return;
@@ -154,13 +187,14 @@ function syntheticSource(engine, kind, settings) {
   const source = new MediaTrackSource(kind, {
     started: () => start(source),
     stopped: stop,
-    keyframeRequested: () => { keyWanted = true; },
+    keyframeRequested: () => { for (const e of encoders.values()) e.keyWanted = true; },
     // mediacapture-main: a device whose tracks are all stopped stops.
     allTracksEnded: () => source.end(false),
   }, settings, capabilitiesOf(kind));
   source.applyConstraints = function applyConstraints(dict) {
     const next = resolveSettings(kind, dict);
     Object.assign(settings, next);
+    encoders.clear(); // new sizes: new encoders, from a keyframe
     if (timer !== null) {
       stop();
       start(source);

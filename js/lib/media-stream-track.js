@@ -69,9 +69,25 @@ class MediaTrackSource {
 
   get consumerCount() { return this.#consumers.size; }
 
-  deliverFrame(frame) {
+  /**
+   * The consumers that want simulcast layers of this source (a sender with several send
+   * encodings: `consumer.layers()` gives [{ rid, scale }], null when it wants one stream), for
+   * a source that can encode at several sizes (the synthetic one).
+   */
+  layerConsumers() {
+    const out = [];
+    for (const c of this.#consumers) {
+      const layers = typeof c.layers === 'function' ? c.layers() : null;
+      if (Array.isArray(layers) && layers.length > 0) out.push([c, layers]);
+    }
+    return out;
+  }
+
+  /** `only`: deliver to the consumers it accepts (all by default). */
+  deliverFrame(frame, only = null) {
     if (this.ended) return;
     for (const c of [...this.#consumers]) {
+      if (only && !only(c)) continue;
       if (c.frame) {
         try {
           c.frame(frame);

@@ -225,6 +225,11 @@ function makeRTCRtpSender(getCapabilities) {
       this.#unsubscribe = source.subscribe({
         frame: (frame) => this.#sendFrame(track, frame),
         rtp: (packet) => this.#sendRtp(track, packet),
+        // Simulcast: a source that encodes per layer (the synthetic one) makes one frame per
+        // active encoding, at its scaleResolutionDownBy.
+        layers: () => (this.#encodings.length > 1
+          ? this.#encodings.filter((e) => e.active !== false).map((e) => ({ rid: e.rid, scale: e.scaleResolutionDownBy ?? 1 }))
+          : null),
       });
       source.requestKeyframe();
     }

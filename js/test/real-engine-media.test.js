@@ -162,3 +162,33 @@ test('simulcast send: two rids from an EncodedMediaSource arrive as two layers, 
     for (const pc of [pc1, pc2, pc3, pc4]) pc.close();
   }
 });
+
+test('simulcast from getUserMedia(): the synthetic camera encodes each layer at its scaleResolutionDownBy', { skip, timeout: TIMEOUT }, async () => {
+  const pc1 = new api.RTCPeerConnection();
+  const pc2 = new api.RTCPeerConnection();
+  try {
+    const stream = await api.mediaDevices.getUserMedia({ video: { width: 320, height: 240, frameRate: 30 } });
+    const [camera] = stream.getVideoTracks();
+    pc1.addTransceiver(camera, { direction: 'sendonly', sendEncodings: [{ rid: 'f' }, { rid: 'h', scaleResolutionDownBy: 2 }] });
+    const at2 = new Promise((resolve) => { pc2.ontrack = resolve; });
+    await withTimeout(negotiate(pc1, pc2), 'negotiation');
+    const { track } = await at2;
+    const keys = { f: [], h: [] };
+    for (const rid of ['f', 'h']) {
+      new api.EncodedMediaSink(track, { rid }).onframe = (e) => {
+        if (e.frame.type !== 'key') return;
+        // RFC 6386 §9.1: a key frame's start code, then 14-bit width and height.
+        const d = e.frame.data;
+        assert.deepStrictEqual([d[3], d[4], d[5]], [0x9d, 0x01, 0x2a]);
+        keys[rid].push([(d[6] | (d[7] << 8)) & 0x3fff, (d[8] | (d[9] << 8)) & 0x3fff]);
+      };
+    }
+    await until(() => keys.f.length > 0 && keys.h.length > 0, `key frames on both layers (f ${keys.f.length}, h ${keys.h.length})`);
+    assert.deepStrictEqual(keys.f[0], [320, 240]);
+    assert.deepStrictEqual(keys.h[0], [160, 128], 'half size, in whole macroblocks');
+    camera.stop();
+  } finally {
+    pc1.close();
+    pc2.close();
+  }
+});

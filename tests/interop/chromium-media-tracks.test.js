@@ -7,7 +7,9 @@
 //  2. We send `mediaDevices.getUserMedia()` tracks (the VP8 test pattern, an Opus tone);
 //     Chromium decodes them: frames decoded without loss, the <video> shows 320x240 with the
 //     pattern's yellow bar where it belongs, audio samples decoded.
-//  3. A forwarding unit: Chromium A -> polyrtc -> Chromium B, the received track passed to
+//  3. Renegotiation mid-call both ways: we add video to an audio call (Chromium decodes it),
+//     then Chromium adds a track (our track event, its frames).
+//  4. A forwarding unit: Chromium A -> polyrtc -> Chromium B, the received track passed to
 //     the second connection's addTrack(); B decodes what A sends.
 // Skips only when /usr/bin/chromium is absent.
 const test = require('node:test');
@@ -103,6 +105,23 @@ function pageMain() {
       return pc.localDescription.toJSON();
     },
     async apply(name, desc) { await pcs.get(name).pc.setRemoteDescription(desc); },
+    // Renegotiation mid-call: answer a new offer on an existing connection; or add a canvas
+    // track of our own and offer it (our track events are counted in `tracks`).
+    async reanswer(name, offer) {
+      const { pc } = pcs.get(name);
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription();
+      await gathered(pc);
+      return pc.localDescription.toJSON();
+    },
+    async addVideoAndOffer(name) {
+      const { pc } = pcs.get(name);
+      const stream = source();
+      pc.addTrack(stream.getVideoTracks()[0], stream);
+      await pc.setLocalDescription();
+      await gathered(pc);
+      return { offer: pc.localDescription.toJSON(), streamId: stream.id };
+    },
     state(name) { return pcs.get(name).pc.connectionState; },
     async stats(name) {
       const out = {};
@@ -247,6 +266,58 @@ test('polyrtc getUserMedia tracks (VP8 test pattern, Opus tone): Chromium decode
         const rr = [...(await ours.getStats()).values()].find((x) => x.type === 'remote-inbound-rtp' && x.kind === 'video');
         return rr && typeof rr.roundTripTime === 'number' && rr.roundTripTime < 0.5 && rr.packetsLost === 0;
       }, 'remote-inbound-rtp with an RTT from Chromium\'s reports', 15000);
+    } finally {
+      ours.close();
+      if (stream) for (const t of stream.getTracks()) t.stop();
+    }
+  });
+
+test('renegotiation mid-call: we add a video track to an audio call, Chromium decodes it; then Chromium adds one, our track event and frames follow',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const ours = new api.RTCPeerConnection();
+    let stream;
+    try {
+      stream = await api.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+      ours.addTrack(stream.getAudioTracks()[0], stream);
+      await ours.setLocalDescription();
+      const answer = await page.evaluate((o) => window.__media.answerReceiving('b', o), await gatheredLocal(ours));
+      await ours.setRemoteDescription(answer);
+      await connect(ours, page, 'b');
+      await waitUntil(async () => {
+        const a = (await page.evaluate(() => window.__media.stats('b')))['inbound-rtp:audio'];
+        return a && a.totalSamplesReceived > 4800;
+      }, 'Chromium decodes our audio first');
+      // Our side adds video: negotiationneeded, a re-offer on the same transport.
+      const needed = new Promise((resolve) => { ours.onnegotiationneeded = resolve; });
+      ours.addTrack(stream.getVideoTracks()[0], stream);
+      await needed;
+      await ours.setLocalDescription();
+      assert.strictEqual((ours.localDescription.sdp.match(/^m=/gm) || []).length, 2);
+      const reanswer = await page.evaluate((o) => window.__media.reanswer('b', o), ours.localDescription.toJSON());
+      await ours.setRemoteDescription(reanswer);
+      assert.deepStrictEqual(ours.getTransceivers().map((t) => t.currentDirection), ['sendonly', 'sendonly']);
+      await waitUntil(async () => {
+        const v = (await page.evaluate(() => window.__media.stats('b')))['inbound-rtp:video'];
+        return v && v.framesDecoded >= 30 && v.frameWidth === 320;
+      }, 'Chromium decodes the video added mid-call', 20000);
+      // Chromium adds a video track and offers: we answer, our track event and its frames.
+      const track = new Promise((resolve) => { ours.ontrack = resolve; });
+      const { offer, streamId } = await page.evaluate(() => window.__media.addVideoAndOffer('b'));
+      await ours.setRemoteDescription(offer);
+      await ours.setLocalDescription();
+      await page.evaluate((a) => window.__media.apply('b', a), ours.localDescription.toJSON());
+      const e = await track;
+      assert.strictEqual(e.track.kind, 'video');
+      assert.strictEqual(e.streams[0].id, streamId);
+      // Chromium's addTrack took its video transceiver (recvonly until now, webrtc-pc), so the
+      // video m-line turns sendrecv: no new section.
+      assert.deepStrictEqual(ours.getTransceivers().map((t) => t.currentDirection), ['sendonly', 'sendrecv']);
+      const frames = [];
+      new api.EncodedMediaSink(e.track).onframe = (f) => frames.push(f.frame.type);
+      await waitUntil(() => frames.length >= 10, `frames of Chromium's new track (${frames.length})`, 20000);
+      assert.strictEqual(frames[0], 'key');
     } finally {
       ours.close();
       if (stream) for (const t of stream.getTracks()) t.stop();

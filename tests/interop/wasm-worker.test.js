@@ -7,6 +7,9 @@
 // with its turn: URLs, iceTransportPolicy 'relay'), so all traffic stays on loopback.
 // Signaling between worker and page goes over postMessage. Checked: data channel echo both
 // ways (text and 256 KiB, byte for byte), an unordered channel, relayed candidates only.
+// A second test makes the same call with media: the worker's getUserMedia() tracks (the WASM
+// engine's synthetic VP8 camera and Opus tone) decoded by the page, and the page's canvas
+// track arriving in the worker as encoded frames (a key frame first).
 //
 // Needs /usr/bin/chromium (skips, loudly, only when it is absent), the relay binary (built
 // here with cargo) and the WASM build (js/wasm/, scripts/build-wasm.sh; missing = failure).
@@ -233,9 +236,142 @@ function pageMain(cfg) {
   });
 }
 
-/** Serves js/ under /js/, the worker at /worker.js and an empty page at /. */
+// Media, in the worker: getUserMedia() (the synthetic camera and microphone of the WASM
+// engine) sent to the page, and the page's canvas track received as encoded frames.
+function mediaWorkerMain() {
+  const post = (m) => self.postMessage(m);
+  let pc = null;
+  let chain = Promise.resolve();
+  async function start(cfg) {
+    const api = await import(cfg.entry);
+    pc = new api.RTCPeerConnection({ relay: cfg.relay });
+    pc.onicecandidate = (e) => post({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
+    const stream = await api.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    const frames = [];
+    pc.ontrack = (e) => {
+      if (e.track.kind !== 'video') return;
+      new api.EncodedMediaSink(e.track).onframe = (f) => {
+        frames.push(f.frame.type);
+        if (frames.length === 10) {
+          post({ type: 'result', result: { frames, mimeType: f.mimeType, connectionState: pc.connectionState } });
+        }
+      };
+    };
+    await pc.setLocalDescription();
+    post({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+  self.onmessage = (e) => {
+    const m = e.data;
+    chain = chain.then(async () => {
+      if (m.type === 'start') {
+        start(m).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}\n${err && err.stack}` }));
+      } else if (m.type === 'answer') {
+        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      } else if (m.type === 'candidate' && m.candidate) {
+        await pc.addIceCandidate(m.candidate);
+      } else if (m.type === 'close') {
+        if (pc) pc.close();
+      }
+    }).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}` }));
+  };
+}
+
+// Media, in the page: answers the worker's offer with a canvas video track of its own (on
+// the offered video m-line), through the relay only; resolves once it decoded the worker's
+// video and audio and the worker got its frames.
+function mediaPageMain(cfg) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker('/media-worker.js');
+    const pc = new RTCPeerConnection({
+      iceServers: [{ urls: cfg.turnUrls, username: cfg.username, credential: cfg.credential }],
+      iceTransportPolicy: 'relay',
+    });
+    let chain = Promise.resolve();
+    let workerResult = null;
+    const fail = (err) => {
+      clearTimeout(timer);
+      worker.terminate();
+      pc.close();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const inbound = async () => {
+      const out = {};
+      for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp') out[s.kind] = s;
+      return out;
+    };
+    const timer = setTimeout(async () => fail(new Error(`timed out in the page: ${pc.connectionState}, `
+      + `worker ${JSON.stringify(workerResult)}, inbound ${JSON.stringify(await inbound())}`)), cfg.timeoutMs);
+    pc.onicecandidate = (e) => worker.postMessage({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
+    pc.ontrack = (e) => {
+      // Played (muted) so the audio is decoded.
+      const el = document.createElement(e.track.kind);
+      el.muted = true;
+      el.srcObject = new MediaStream([e.track]);
+      document.body.appendChild(el);
+      el.play().catch(() => {});
+    };
+    const canvas = document.createElement('canvas');
+    canvas.width = 160;
+    canvas.height = 120;
+    const ctx = canvas.getContext('2d');
+    let f = 0;
+    setInterval(() => {
+      f += 1;
+      ctx.fillStyle = `hsl(${(f * 9) % 360}, 80%, 50%)`;
+      ctx.fillRect(0, 0, 160, 120);
+    }, 33);
+    const ownVideo = canvas.captureStream(30).getVideoTracks()[0];
+    const finish = async () => {
+      const s = await inbound();
+      if (!workerResult || !s.video || s.video.framesDecoded < 30 || !s.audio || !(s.audio.totalSamplesReceived > 4800)) {
+        setTimeout(finish, 200);
+        return;
+      }
+      const sel = [...(await pc.getStats()).values()].find((x) => x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded');
+      const local = sel && [...(await pc.getStats()).values()].find((x) => x.id === sel.localCandidateId);
+      clearTimeout(timer);
+      worker.postMessage({ type: 'close' });
+      pc.close();
+      setTimeout(() => worker.terminate(), 100);
+      resolve({
+        worker: workerResult,
+        video: { framesDecoded: s.video.framesDecoded, frameWidth: s.video.frameWidth, frameHeight: s.video.frameHeight },
+        audio: { totalSamplesReceived: s.audio.totalSamplesReceived, codec: s.audio.codecId },
+        localType: local ? local.candidateType : null,
+      });
+    };
+    worker.onerror = (e) => fail(new Error(`worker error: ${e.message}`));
+    worker.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === 'error') {
+        fail(new Error(`worker: ${m.message}`));
+        return;
+      }
+      if (m.type === 'result') {
+        workerResult = m.result;
+        return;
+      }
+      chain = chain.then(async () => {
+        if (m.type === 'offer') {
+          await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+          pc.addTrack(ownVideo, new MediaStream([ownVideo]));
+          await pc.setLocalDescription();
+          worker.postMessage({ type: 'answer', sdp: pc.localDescription.sdp });
+          finish();
+        } else if (m.type === 'candidate' && m.candidate) {
+          await pc.addIceCandidate(m.candidate);
+        }
+      }).catch(fail);
+    };
+    worker.postMessage({ type: 'start', entry: cfg.entry, relay: cfg.relay });
+  });
+}
+
+/** Serves js/ under /js/, the workers at /worker.js and /media-worker.js, an empty page at /. */
 function startServer() {
   const workerSource = `(${workerMain.toString()})();\n`;
+  const mediaWorkerSource = `(${mediaWorkerMain.toString()})();\n`;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/') {
@@ -243,9 +379,9 @@ function startServer() {
       res.end('<!doctype html><title>polyrtc wasm worker</title>');
       return;
     }
-    if (url.pathname === '/worker.js') {
+    if (url.pathname === '/worker.js' || url.pathname === '/media-worker.js') {
       res.writeHead(200, { 'content-type': TYPES['.js'] });
-      res.end(workerSource);
+      res.end(url.pathname === '/worker.js' ? workerSource : mediaWorkerSource);
       return;
     }
     const rel = decodeURIComponent(url.pathname);
@@ -321,6 +457,50 @@ test('a WASM peer in a dedicated Web Worker <-> Chromium\'s RTCPeerConnection, t
       assert.strictEqual(pg.text, 'hello from the page');
       assert.strictEqual(pg.bigLength, BIG);
       assert.strictEqual(pg.bigSame, true);
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+      await relay.close();
+    }
+  });
+
+test('media from a WASM peer in a Web Worker through the relay: Chromium decodes its getUserMedia() video and audio, the worker gets Chromium\'s frames',
+  { skip, timeout: TIMEOUT }, async () => {
+    assert.ok(fs.existsSync(path.join(JS_DIR, 'wasm', 'polyrtc_bg.wasm')),
+      'js/wasm/polyrtc_bg.wasm is missing: run scripts/build-wasm.sh');
+    execFileSync('cargo', ['build', '-q', '--release', '-p', 'polyrtc-relay', '--bin', 'polyrtc-relay'],
+      { cwd: ROOT, stdio: 'inherit' });
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, users: { alice: 'secret' }, allowPrivate: true });
+    const server = await startServer();
+    const origin = `http://127.0.0.1:${server.address().port}`;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const consoleLines = [];
+      page.on('console', (m) => consoleLines.push(m.text()));
+      page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+      await page.goto(`${origin}/`);
+      let out;
+      try {
+        out = await page.evaluate(mediaPageMain, {
+          entry: `${origin}/js/wasm.js`,
+          relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' },
+          turnUrls: relay.turnUrls.filter((u) => u.endsWith('transport=udp')),
+          username: 'alice',
+          credential: 'secret',
+          timeoutMs: 60000,
+        });
+      } catch (err) {
+        err.message += `\nconsole:\n${consoleLines.join('\n')}`;
+        throw err;
+      }
+      assert.strictEqual(out.localType, 'relay');
+      assert.ok(out.video.framesDecoded >= 30, JSON.stringify(out));
+      assert.deepStrictEqual([out.video.frameWidth, out.video.frameHeight], [320, 240]);
+      assert.ok(out.audio.totalSamplesReceived > 4800, JSON.stringify(out));
+      assert.strictEqual(out.worker.frames.length, 10);
+      assert.strictEqual(out.worker.frames[0], 'key', 'the first frame the worker gets is a key frame');
+      assert.strictEqual(out.worker.mimeType.toLowerCase(), 'video/vp8');
     } finally {
       await browser.close();
       await new Promise((r) => server.close(r));

@@ -329,8 +329,9 @@ function engineStatsEntries(core, transport, timestamp, media = []) {
     if (r.remote) {
       const remoteId = `RI${r.ssrc}`;
       entry.remoteId = remoteId;
+      const at = typeof r.remote.receivedAgeMs === 'number' ? timestamp - r.remote.receivedAgeMs : timestamp;
       const remote = {
-        id: remoteId, type: 'remote-inbound-rtp', timestamp, transportId, ssrc: r.ssrc, kind: r.kind,
+        id: remoteId, type: 'remote-inbound-rtp', timestamp: at, transportId, ssrc: r.ssrc, kind: r.kind,
         localId: id, packetsLost: r.remote.packetsLost, fractionLost: r.remote.fractionLost,
         jitter: r.remote.jitter, totalRoundTripTime: r.remote.totalRoundTripTime,
         roundTripTimeMeasurements: r.remote.roundTripTimeMeasurements,

@@ -272,7 +272,8 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
                     .f("jitter", Val::Num(ri.jitter))
                     .f("totalRoundTripTime", Val::Num(ri.total_round_trip_time.as_secs_f64()))
                     .f("roundTripTimeMeasurements", num(ri.round_trip_time_measurements))
-                    .f("reportsReceived", num(ri.reports_received));
+                    .f("reportsReceived", num(ri.reports_received))
+                    .f("receivedAgeMs", age_ms(now, ri.last_report_at));
                 if let Some(rtt) = ri.round_trip_time {
                     remote = remote.f("roundTripTime", Val::Num(rtt.as_secs_f64()));
                 }

@@ -237,6 +237,10 @@ fn nack_and_rtx_counts_agree_on_both_ends() {
     assert_eq!(num(s, "payloadType"), f64::from(VP8_PT));
     assert!(matches!(s.get("mimeType"), Some(Val::Str(m)) if m == "video/VP8"));
     assert!(matches!(s.get("active"), Some(Val::Bool(true))));
+    let remote = obj(s, "remote");
+    let report_at = out.remote.and_then(|r| r.last_report_at).expect("a report block came");
+    assert_eq!(num(remote, "receivedAgeMs"), pair.now.saturating_since(report_at).as_secs_f64() * 1000.0);
+    assert_eq!(num(remote, "reportsReceived"), out.remote.map_or(0, |r| r.reports_received) as f64);
 }
 
 /// Keyframe requests are counted where they are sent and where they arrive, whichever path

@@ -231,6 +231,23 @@ pub fn transceiver_obj(t: &TransceiverInfo) -> Obj {
         .f("rtcpReducedSize", Val::Bool(t.rtcp_reduced_size))
         .f("senderSsrc", n(t.sender_ssrc))
         .f("senderRtxSsrc", t.sender_rtx_ssrc.map_or(Val::Null, n))
+        .f(
+            "sendLayers",
+            Val::List(
+                t.send_layers
+                    .iter()
+                    .map(|l| {
+                        Val::Obj(
+                            Obj::default()
+                                .f("rid", opt_s(l.rid.as_deref()))
+                                .f("ssrc", n(l.ssrc))
+                                .f("rtxSsrc", l.rtx_ssrc.map_or(Val::Null, n))
+                                .f("sending", Val::Bool(l.sending)),
+                        )
+                    })
+                    .collect(),
+            ),
+        )
         .f("remoteSsrcs", Val::List(t.remote_ssrcs.iter().map(|x| n(*x)).collect()))
         .f("streamIds", strs(&t.stream_ids))
         .f("trackId", opt_s(t.track_id.as_deref()))

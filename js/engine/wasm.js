@@ -516,8 +516,9 @@ export function createWasmEngine(glue, options = {}) {
     setReceiveRtp(t, on) { this.#input(() => this.#peer.setReceiveRtp(t, Boolean(on))); }
     writeFrame(t, frame) {
       return this.#input(() => this.#peer.writeFrame(clock(), t, Number(frame.timestamp), frame.data,
-        frame.mimeType ?? undefined));
+        frame.mimeType ?? undefined, frame.rid ?? undefined));
     }
+    setSendEncodings(t, encodings) { this.#input(() => this.#peer.setSendEncodings(t, encodings)); }
     writeRtp(t, packet) { return this.#input(() => this.#peer.writeRtp(clock(), t, packet)); }
     requestKeyframe(t) { this.#input(() => this.#peer.requestKeyframe(clock(), t)); }
 

@@ -91,10 +91,14 @@ class EncodedMediaSource extends EventTarget {
       duration = toNumber(chunk.duration);
       if (!Number.isFinite(duration)) throw new TypeError('writeFrame: duration is not a finite number');
     }
+    // Simulcast: the layer (a sender's send encoding rid) this frame is an encoding for.
+    const rid = chunk.rid === undefined || chunk.rid === null ? null : toDOMString(chunk.rid);
     const data = chunkBytes(chunk);
     if (this.#source.ended) throw domException('InvalidStateError', 'the source is closed');
     this.#framesWritten += 1;
-    this.#source.deliverFrame({ type, timestamp, duration, data, mimeType: this.#mimeType });
+    const frame = { type, timestamp, duration, data, mimeType: this.#mimeType };
+    if (rid !== null) frame.rid = rid;
+    this.#source.deliverFrame(frame);
   }
 
   /** One RTP packet, sent as is (the sender's SSRC replaces the packet's). */

@@ -265,6 +265,7 @@ class PeerMedia {
     s.headerExtensions = (info.headerExtensions ?? []).map((h) => ({ uri: String(h.uri), id: Number(h.id) }));
     s.rtcpReducedSize = Boolean(info.rtcpReducedSize);
     s.senderSsrc = typeof info.senderSsrc === 'number' ? info.senderSsrc : null;
+    core.sender._syncLayers(info.sendLayers);
     if (Array.isArray(info.remoteSsrcs)) s.remoteSsrcs = info.remoteSsrcs.slice();
   }
 

@@ -108,6 +108,9 @@ function checkEncodingRanges(encodings, kind) {
   }
 }
 
+/** Send encodings (simulcast layers) a video sender keeps (the engine's MAX_SEND_ENCODINGS). */
+const MAX_SEND_ENCODINGS = 4;
+
 function checkSendEncodings(encodings, kind, codecKnown, rangeError) {
   const withRid = encodings.filter((e) => e.rid !== undefined);
   for (const e of withRid) {
@@ -124,6 +127,10 @@ function checkSendEncodings(encodings, kind, codecKnown, rangeError) {
     }
   }
   checkEncodingRanges(encodings, kind);
+  // webrtc-pc addTransceiver(): encodings beyond what the implementation supports are
+  // trimmed from the tail (simulcast is for video; four layers, as Chromium).
+  const max = kind === 'video' ? MAX_SEND_ENCODINGS : 1;
+  if (encodings.length > max) encodings.splice(max);
   if (kind === 'video' && encodings.every((e) => e.scaleResolutionDownBy === undefined)) {
     encodings.forEach((e, i) => { e.scaleResolutionDownBy = 2 ** (encodings.length - 1 - i); });
   }

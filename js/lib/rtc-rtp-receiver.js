@@ -12,8 +12,8 @@ const MAX_JITTER_BUFFER_TARGET = 4000;
  * W3C webrtc-pc §5.3 RTCRtpReceiver, built once per engine. Its track is created with the
  * transceiver (muted until media arrives). The sources come from the engine's `frame` /
  * `rtp` events (ssrc, csrcs, rtpTimestamp, audioLevel where the engine gives them).
- * jitterBufferTarget is validated and kept (the engine delivers frames as they assemble:
- * it has no jitter buffer to steer yet).
+ * jitterBufferTarget is validated and kept (the engine's jitter buffer orders frames and
+ * waits for repairs on its own terms: the target does not steer it yet).
  */
 function makeRTCRtpReceiver(getCapabilities) {
   class RTCRtpReceiver {

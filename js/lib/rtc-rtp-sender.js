@@ -33,7 +33,9 @@ function makeRTCRtpSender(getCapabilities) {
     #transactionCounter = 0;
     #dtmf = null;
     #unsubscribe = null;
-    #waitingForKeyframe = true;
+    /** The layers (encoding rids, '' for the first) sending since a keyframe: the others
+     * wait for one. */
+    #flowing = new Set();
     /** The simulcast layer forwarded when the track is a remote simulcast one. */
     #forwardRid = null;
     /** When a keyframe was last asked of the source because the engine could not send yet. */
@@ -219,7 +221,7 @@ function makeRTCRtpSender(getCapabilities) {
       if (!track || this.#core.state.stopping) return;
       this.#forwardRid = null;
       const source = track._source;
-      this.#waitingForKeyframe = true;
+      this.#flowing.clear();
       this.#unsubscribe = source.subscribe({
         frame: (frame) => this.#sendFrame(track, frame),
         rtp: (packet) => this.#sendRtp(track, packet),
@@ -234,7 +236,7 @@ function makeRTCRtpSender(getCapabilities) {
 
     /** Negotiation made this sender send: start from a keyframe of the source. */
     _sendingStarted() {
-      this.#waitingForKeyframe = true;
+      this.#flowing.clear();
       if (this.#track && this.#track.readyState === 'live') this.#track._source.requestKeyframe();
     }
 
@@ -257,20 +259,30 @@ function makeRTCRtpSender(getCapabilities) {
 
     #sendFrame(track, frame) {
       if (!this.#canSend(track)) return;
-      // A forwarded simulcast track: one layer goes out (the first one that delivers a
-      // keyframe; the others are other encodings of the same picture).
+      let rid = null;
       if (frame.rid) {
-        if (this.#forwardRid === null && frame.type === 'key') this.#forwardRid = frame.rid;
-        if (frame.rid !== this.#forwardRid) return;
+        const layer = this.#encodings.length > 1 ? this.#encodings.find((e) => e.rid === frame.rid) : undefined;
+        if (layer) {
+          // Simulcast in, simulcast out: each layer goes on the encoding of its rid (an
+          // inactive one sends nothing).
+          if (layer.active === false) return;
+          rid = frame.rid;
+        } else {
+          // A simulcast track on a sender without its layers: one layer goes out (the
+          // first that delivers a keyframe; the others are encodings of the same picture).
+          if (this.#forwardRid === null && frame.type === 'key') this.#forwardRid = frame.rid;
+          if (frame.rid !== this.#forwardRid) return;
+        }
       }
+      const flow = rid ?? '';
       const key = frame.type === 'key';
       if (!sends(this.#core.state.currentDirection ?? '')) {
         // Not negotiated to send yet: nothing goes out, and the first frame once it is
         // must be a keyframe (asked for then, see _sendingStarted).
-        this.#waitingForKeyframe = true;
+        this.#flowing.clear();
         return;
       }
-      if (this.#waitingForKeyframe && !key && track.kind === 'video') {
+      if (!this.#flowing.has(flow) && !key && track.kind === 'video') {
         this.#framesDiscarded += 1;
         this.#askKeyframe(track);
         return;
@@ -281,17 +293,35 @@ function makeRTCRtpSender(getCapabilities) {
         // codec it goes out as; without one, the first negotiated.
         const f = { keyframe: key, timestamp: frame.timestamp, data: frame.data };
         if (frame.mimeType) f.mimeType = frame.mimeType;
+        if (rid !== null) f.rid = rid;
         sent = this.#core.pc.native.writeFrame(this.#core.handle, f) !== false;
       } catch (err) {
         // not sendable: dropped, like a network would
       }
       if (sent) {
-        this.#waitingForKeyframe = false;
+        this.#flowing.add(flow);
       } else if (track.kind === 'video') {
         // The transport is not up yet (no keys, no path): the first frame that goes out
         // must still be a keyframe.
-        this.#waitingForKeyframe = true;
+        this.#flowing.delete(flow);
         this.#askKeyframe(track);
+      }
+    }
+
+    /**
+     * The engine's send streams after a description (`sendLayers`): webrtc-pc keeps the
+     * encodings the answer accepted (all but the first go when it refused simulcast), and
+     * a remote offer asking for simulcast gives the encodings its rids.
+     */
+    _syncLayers(layers) {
+      if (!Array.isArray(layers) || layers.length === 0) return;
+      const rids = layers.map((l) => (typeof l.rid === 'string' ? l.rid : null));
+      const enc = this.#encodings;
+      if (rids.length < enc.length) {
+        const kept = enc.filter((e) => e.rid !== undefined && rids.includes(e.rid));
+        this.#encodings = kept.length === rids.length ? kept : [enc[0]];
+      } else if (rids.length > enc.length && rids.every((r) => r !== null)) {
+        this.#encodings = rids.map((rid, i) => ({ ...(enc[i] ?? enc[0]), rid }));
       }
     }
 

@@ -98,3 +98,67 @@ test('VP8 and Opus frames from EncodedMediaSources reach the other peer\'s sinks
     pc2.close();
   }
 });
+
+test('simulcast send: two rids from an EncodedMediaSource arrive as two layers, forwarded layer by layer, an inactive one stops', { skip, timeout: TIMEOUT }, async () => {
+  const pc1 = new api.RTCPeerConnection();
+  const pc2 = new api.RTCPeerConnection();
+  const pc3 = new api.RTCPeerConnection();
+  const pc4 = new api.RTCPeerConnection();
+  try {
+    const video = new api.EncodedMediaSource({ kind: 'video', mimeType: 'video/VP8' });
+    const t1 = pc1.addTransceiver(video.track, {
+      direction: 'sendonly', sendEncodings: [{ rid: 'h' }, { rid: 'l', scaleResolutionDownBy: 2 }],
+    });
+    const at2 = new Promise((resolve) => { pc2.ontrack = resolve; });
+    await withTimeout(negotiate(pc1, pc2), 'negotiation');
+    assert.match(pc1.localDescription.sdp, /a=simulcast:send h;l/);
+    assert.match(pc2.localDescription.sdp, /a=simulcast:recv h;l/);
+    assert.deepStrictEqual(t1.sender.getParameters().encodings.map((e) => e.rid), ['h', 'l']);
+    const { track } = await at2;
+    // The SFU path: the track pc2 receives goes out on another connection (pc3 -> pc4) on a
+    // simulcast sender with the same rids, each layer on its own.
+    pc3.addTransceiver(track, { direction: 'sendonly', sendEncodings: [{ rid: 'h' }, { rid: 'l' }] });
+    const at4 = new Promise((resolve) => { pc4.ontrack = resolve; });
+    await withTimeout(negotiate(pc3, pc4), 'negotiation 3-4');
+    const forwarded = (await at4).track;
+    await until(() => [pc1, pc2, pc3, pc4].every((p) => p.connectionState === 'connected'), 'connected');
+    const layers = { h: [], l: [] };
+    const fwd = { h: [], l: [] };
+    for (const rid of ['h', 'l']) {
+      new api.EncodedMediaSink(track, { rid }).onframe = (e) => layers[rid].push(e.frame.data[12]);
+      new api.EncodedMediaSink(forwarded, { rid }).onframe = (e) => fwd[rid].push(e.frame.data[12]);
+    }
+    for (let i = 0; i < 6; i += 1) {
+      for (const rid of ['h', 'l']) {
+        const data = vp8Frame(i === 0, i + (rid === 'h' ? 0 : 100));
+        video.writeFrame({ type: i === 0 ? 'key' : 'delta', timestamp: i * 33333, data, rid });
+      }
+      await sleep(5);
+    }
+    await until(() => layers.h.length >= 6 && layers.l.length >= 6, `layers (h ${layers.h.length}, l ${layers.l.length})`);
+    const marks = (base) => [0, 1, 2, 3, 4, 5].map((i) => vp8Frame(i === 0, i + base)[12]);
+    assert.deepStrictEqual(layers.h.slice(0, 6), marks(0));
+    assert.deepStrictEqual(layers.l.slice(0, 6), marks(100));
+    await until(() => fwd.h.length >= 6 && fwd.l.length >= 6, `forwarded layers (h ${fwd.h.length}, l ${fwd.l.length})`);
+    assert.deepStrictEqual(fwd.h.slice(0, 6), marks(0), 'layer h forwarded on h');
+    assert.deepStrictEqual(fwd.l.slice(0, 6), marks(100), 'layer l forwarded on l');
+    // getStats: one outbound-rtp per layer, with its rid.
+    const stats = [...(await pc1.getStats()).values()].filter((s) => s.type === 'outbound-rtp' && s.kind === 'video');
+    assert.deepStrictEqual(stats.map((s) => s.rid).sort(), ['h', 'l']);
+    assert.ok(stats.every((s) => s.packetsSent >= 6));
+    // setParameters: layer l inactive sends nothing more.
+    const params = t1.sender.getParameters();
+    params.encodings[1].active = false;
+    await t1.sender.setParameters(params);
+    const before = { h: layers.h.length, l: layers.l.length };
+    for (let i = 6; i < 9; i += 1) {
+      for (const rid of ['h', 'l']) video.writeFrame({ type: 'delta', timestamp: i * 33333, data: vp8Frame(false, i), rid });
+      await sleep(5);
+    }
+    await until(() => layers.h.length >= before.h + 3, 'layer h goes on');
+    await sleep(100);
+    assert.strictEqual(layers.l.length, before.l, 'an inactive layer sends nothing');
+  } finally {
+    for (const pc of [pc1, pc2, pc3, pc4]) pc.close();
+  }
+});

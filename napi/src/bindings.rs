@@ -293,6 +293,23 @@ pub struct JsFrame {
     pub timestamp: f64,
     pub data: Uint8Array,
     pub mime_type: Option<String>,
+    /// The simulcast layer (send encoding rid) it is for; none: the first.
+    pub rid: Option<String>,
+}
+
+/// `RTCRtpEncodingParameters` from JS (`addTransceiver`'s `sendEncodings`, `setParameters`).
+fn encodings_from_js(list: Vec<JsEncoding>) -> napi::Result<Vec<polyrtc::peer::Encoding>, String> {
+    let mut out = Vec::with_capacity(list.len());
+    for e in list {
+        out.push(polyrtc::peer::Encoding {
+            rid: e.rid,
+            active: e.active.unwrap_or(true),
+            max_bitrate: e.max_bitrate.map(|b| whole_u32("maxBitrate", b)).transpose()?,
+            max_framerate: e.max_framerate,
+            scale_resolution_down_by: e.scale_resolution_down_by,
+        });
+    }
+    Ok(out)
 }
 
 /// A synthetic capture source (`getUserMedia()` without devices): VP8 test pattern video
@@ -660,16 +677,7 @@ impl NativePeer {
     pub fn add_transceiver(&mut self, init: JsTransceiverInit) -> napi::Result<u32, String> {
         let kind = polyrtc::engine::parse_kind(&init.kind).map_err(jserr::from_peer)?;
         let direction = polyrtc::engine::parse_direction(&init.direction).map_err(jserr::from_peer)?;
-        let mut send_encodings = Vec::new();
-        for e in init.send_encodings.unwrap_or_default() {
-            send_encodings.push(polyrtc::peer::Encoding {
-                rid: e.rid,
-                active: e.active.unwrap_or(true),
-                max_bitrate: e.max_bitrate.map(|b| whole_u32("maxBitrate", b)).transpose()?,
-                max_framerate: e.max_framerate,
-                scale_resolution_down_by: e.scale_resolution_down_by,
-            });
-        }
+        let send_encodings = encodings_from_js(init.send_encodings.unwrap_or_default())?;
         let init = polyrtc::peer::TransceiverInit {
             kind,
             direction,
@@ -736,7 +744,16 @@ impl NativePeer {
             return Err(jserr::new(ErrorKind::Type, "timestamp must be a non-negative number"));
         }
         let ts = frame.timestamp as u64;
-        self.call(|h, now| h.engine.write_frame(now, t, ts, &frame.data, frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n)))
+        let codec = frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n);
+        self.call(|h, now| h.engine.write_layer_frame(now, t, frame.rid.as_deref(), ts, &frame.data, codec))
+    }
+
+    /// W3C `setParameters()`: new parameters for the sender's encodings (same number, same
+    /// rids).
+    #[napi]
+    pub fn set_send_encodings(&mut self, t: u32, encodings: Vec<JsEncoding>) -> napi::Result<(), String> {
+        let list = encodings_from_js(encodings)?;
+        self.call(|h, _| h.engine.set_send_encodings(t, list))
     }
 
     #[napi]

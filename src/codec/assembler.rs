@@ -7,7 +7,9 @@
 //! ([`PacketInfo::starts_frame`]), or the packet before it belongs to another frame. The
 //! complete frame's payloads then go, in order, through the depacketizer, and the frame is
 //! queued for [`FrameAssembler::poll_frame`]. Frames come out as they complete, so a frame
-//! completed by a retransmission may come out after a newer one (compare timestamps).
+//! completed by a retransmission may come out after a newer one (compare timestamps); the
+//! peer puts them back in order with a [`crate::media::JitterBuffer`], and drops what it gave
+//! up waiting for with [`FrameAssembler::drop_before`].
 //!
 //! VP8, VP9 and Opus payloads say where a frame starts. H.264 and AV1 payloads mostly do
 //! not (an SPS or an access unit delimiter does, and AV1's N bit; a slice with
@@ -168,6 +170,24 @@ impl<D: Depacketizer> FrameAssembler<D> {
             return;
         };
         self.missing.retain(|&s| s > ext);
+    }
+
+    /// Drops (and counts) the incomplete frames whose packets all come before `seq`: a
+    /// jitter buffer gave up waiting for them, so completing them later would be of no use.
+    pub fn drop_before(&mut self, seq: u16) {
+        if self.highest.is_none() {
+            return;
+        }
+        let ext = self.extend(seq);
+        let mut i = 0;
+        while let Some(f) = self.pending.get(i) {
+            if f.packets.keys().next_back().is_some_and(|&last| last < ext) {
+                self.drop_at(i);
+            } else {
+                i += 1;
+            }
+        }
+        self.missing.retain(|&s| s >= ext);
     }
 
     fn extend(&self, seq: u16) -> u64 {

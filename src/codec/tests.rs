@@ -205,6 +205,40 @@ fn assembler_interleaved_frames_out_of_order() {
     }
 }
 
+#[test]
+fn assembler_drops_incomplete_frames_a_jitter_buffer_gave_up() {
+    // Frame 0 lost its middle packet, frame 1 is whole; dropping before frame 1's first
+    // packet drops frame 0 (counted), and its late packet then completes nothing.
+    let mut p = new_packetizer(Codec::Vp8, 1);
+    let mut a = FrameAssembler::new(new_depacketizer(Codec::Vp8));
+    let mut seq = 65534u16;
+    let mut lost = None;
+    for k in 0..2u32 {
+        let frame = frame_of(Codec::Vp8, 600, k == 0, 5);
+        let payloads = p.packetize(&frame, 200).unwrap();
+        for (i, pl) in payloads.iter().enumerate() {
+            if k == 0 && i == 1 {
+                lost = Some((pl.clone(), seq));
+            } else {
+                a.handle_packet(&pl.data, pl.marker, seq, 3000 * k).unwrap();
+            }
+            seq = seq.wrapping_add(1);
+        }
+    }
+    let out: Vec<Frame> = std::iter::from_fn(|| a.poll_frame()).collect();
+    assert_eq!(out.len(), 1);
+    assert_eq!(a.pending_frames(), 1);
+    a.drop_before(65535);
+    assert_eq!(a.pending_frames(), 1, "frame 0 has a packet at 65535 and after: kept");
+    a.drop_before(out[0].first_seq);
+    assert_eq!(a.pending_frames(), 0);
+    assert_eq!(a.stats().frames_dropped, 1);
+    assert_eq!(a.missing().count(), 0);
+    let (pl, s) = lost.unwrap();
+    a.handle_packet(&pl.data, pl.marker, s, 0).unwrap();
+    assert!(a.poll_frame().is_none(), "a dropped frame does not come back");
+}
+
 // ---- Opus (RFC 7587) ----
 
 #[test]

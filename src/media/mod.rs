@@ -12,6 +12,8 @@
 //! * [`RtxHistory`] (send side, RFC 4588): recently sent packets, answered as RTX packets.
 //! * [`KeyframeRequester`] (receive side, RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR): rate
 //!   limited keyframe requests.
+//! * [`JitterBuffer`] (receive side): assembled frames out in sequence order, waiting a
+//!   bounded time for a gap a retransmission may fill.
 //! * [`TwccRecorder`] (receive side, draft-holmer-rmcat-transport-wide-cc-extensions-01):
 //!   arrival times and the feedback built from them.
 //! * [`RtcpScheduler`] and [`build_reports`] (RFC 3550 §6.1, §6.3.5, §6.4): when to send the
@@ -56,6 +58,7 @@
 
 pub mod feedback;
 mod inbound;
+mod jitter;
 mod keyframe;
 mod nack;
 mod receive;
@@ -68,6 +71,11 @@ mod twcc;
 mod tests;
 
 pub use inbound::{KeyframeKind, RtcpAction, RtcpInbound, RtcpInboundStats, MAX_FIR_SOURCES};
+pub use jitter::{
+    JitterBuffer, JitterKind, JitterStats, DEFAULT_RTT, MAX_AUDIO_WAIT, MAX_JITTER_BYTES,
+    MAX_JITTER_FRAMES, MAX_SEQ_BEHIND, MAX_SKIPPED, MAX_VIDEO_WAIT, MIN_AUDIO_WAIT, MIN_VIDEO_WAIT,
+    WAIT_MARGIN,
+};
 pub use keyframe::{KeyframeRequester, KeyframeStats, MIN_KEYFRAME_REQUEST_INTERVAL};
 pub use nack::{
     NackGenerator, NackStats, MAX_NACK_AGE, MAX_NACK_GAP, MAX_NACK_PENDING, MAX_NACK_RETRIES,

@@ -1328,6 +1328,7 @@ impl Peer {
             }
         }
         self.handle_rtcp_timeout(now);
+        self.handle_jitter_timeout(now);
         self.pump(now);
         if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
             self.dtls_deadline = None;
@@ -1548,6 +1549,7 @@ impl Peer {
             self.dtls.as_ref().filter(|_| path).and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
             self.rtcp_timeout(),
+            self.jitter_timeout(),
         ] {
             t = earliest(t, c);
         }

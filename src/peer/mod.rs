@@ -282,8 +282,8 @@ mod channels;
 mod connection;
 mod transceiver;
 pub use transceiver::{
-    Encoding, FeedbackCounts, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
-    MAX_SEND_FRAME_BYTES,
+    Encoding, FeedbackCounts, SendLayer, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
+    MAX_SEND_ENCODINGS, MAX_SEND_FRAME_BYTES,
     MAX_TRANSCEIVERS,
 };
 mod relay;
@@ -322,6 +322,8 @@ pub const MAX_CHANNEL_NAME_BYTES: usize = 16 * 1024 * 1024;
 /// Largest SDP we accept from the application or the remote side.
 pub const MAX_SDP_SIZE: usize = 256 * 1024;
 
+#[cfg(test)]
+mod jitter_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

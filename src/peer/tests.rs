@@ -889,3 +889,211 @@ fn an_answer_rejecting_the_data_section_closes_the_waiting_channels() {
     assert!(pair.peers[OFFERER].sctp_stats().is_none(), "no SCTP for a rejected data section");
     assert!(!pair.peers[OFFERER].create_offer().unwrap().contains("m=application 9"), "not offered again");
 }
+
+// ---------------------------------------------------------------------------------------
+// Simulcast send (RFC 8853, RFC 8852; W3C sendEncodings)
+// ---------------------------------------------------------------------------------------
+
+fn simulcast_init(rids: &[&str]) -> TransceiverInit {
+    let mut init = video_init(crate::sdp::media::Direction::SendOnly, Some("sim-track"));
+    init.send_encodings =
+        rids.iter().map(|r| Encoding { rid: Some((*r).into()), active: true, ..Encoding::default() }).collect();
+    init
+}
+
+/// Offer from `from` (`munge_offer` may edit it), answer from the other side (`munge_answer`
+/// may edit it), candidates both ways, then run.
+fn negotiate_munged(pair: &mut Pair, from: usize, munge_offer: impl Fn(String) -> String, munge_answer: impl Fn(String) -> String) {
+    let to = 1 - from;
+    let now = pair.now;
+    let offer = pair.peers[from].create_offer().expect("offer");
+    pair.peers[from].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.peers[to].set_remote_description(now, SdpType::Offer, &munge_offer(offer)).expect("SRD offer");
+    let answer = pair.peers[to].create_answer().expect("answer");
+    pair.peers[to].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[from].set_remote_description(now, SdpType::Answer, &munge_answer(answer)).expect("SRD answer");
+    pair.drain_events();
+    pair.trickle(from);
+    pair.trickle(to);
+    let until = pair.now + Duration::from_secs(2);
+    pair.run_until(until);
+}
+
+/// `(rid, keyframe, data)` of the frames `side` received, with the SSRC each came on.
+fn layer_frames(pair: &mut Pair, side: usize) -> Vec<(Option<String>, u32, bool, Vec<u8>)> {
+    pair.drain_events();
+    std::mem::take(&mut pair.media_events[side])
+        .into_iter()
+        .filter_map(|e| match e {
+            PeerEvent::MediaFrame { rid, ssrc, keyframe, data, .. } => Some((rid, ssrc, keyframe, data)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Three send encodings become a simulcast offer (one `a=rid` each, no signaled SSRCs), the
+/// answerer takes all three, each layer's frames go out on their own SSRC carrying their rid
+/// and come out as that layer's frames; an inactive encoding (setParameters) sends nothing;
+/// losses on a layer are repaired by RTX that names the layer in repaired-rid.
+#[test]
+fn simulcast_layers_are_offered_sent_and_received_per_rid() {
+    let mut pair = Pair::new(60);
+    let t = pair.peers[OFFERER].add_transceiver(simulcast_init(&["h", "m", "l"])).unwrap();
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    for line in ["a=rid:h send", "a=rid:m send", "a=rid:l send", "a=simulcast:send h;m;l", "a=msid:stream-a sim-track"] {
+        assert!(offer.contains(line), "{line} in {offer}");
+    }
+    assert!(!offer.contains("a=ssrc:"), "layers are told apart by rid: {offer}");
+    assert!(offer.contains("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"), "{offer}");
+    negotiate_munged(&mut pair, OFFERER, |o| o, |a| {
+        assert!(a.contains("a=simulcast:recv h;m;l"), "{a}");
+        assert!(a.contains("a=rid:h recv"), "{a}");
+        a
+    });
+    let info = &pair.peers[OFFERER].transceivers()[0];
+    let layers: Vec<(Option<&str>, bool)> = info.send_layers.iter().map(|l| (l.rid.as_deref(), l.sending)).collect();
+    assert_eq!(layers, [(Some("h"), true), (Some("m"), true), (Some("l"), true)]);
+    let ssrcs: std::collections::BTreeSet<u32> = info.send_layers.iter().flat_map(|l| [l.ssrc, l.rtx_ssrc.unwrap()]).collect();
+    assert_eq!(ssrcs.len(), 6, "every layer has its own SSRC and RTX SSRC");
+
+    let mut n = 0u32;
+    let mut sent: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..14u64 {
+        for (li, rid) in ["h", "m", "l"].into_iter().enumerate() {
+            let now = pair.now;
+            let f = vp8_frame(i == 0, 3000 / (li + 1), (i * 3 + li as u64) as u8);
+            assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some(rid), i * 33_333, &f, None).unwrap());
+            sent.push((rid.into(), f));
+        }
+        // Lose every 4th first transmission (RTX packets, type 97, pass), once each stream
+        // has begun and not in the last rounds (a loss is seen from the packets around it).
+        let now = pair.now;
+        while let Some(tx) = pair.peers[OFFERER].poll_transmit(now) {
+            n += 1;
+            if (1..12).contains(&i) && n.is_multiple_of(4) && tx.data.get(1).is_some_and(|b| b & 0x7f == 96) {
+                continue;
+            }
+            pair.peers[ANSWERER].handle_datagram(now, 0, pair.addrs[OFFERER], &tx.data);
+        }
+        let until = pair.now + Duration::from_millis(33);
+        pair.run_until(until);
+    }
+    let until = pair.now + Duration::from_secs(2);
+    pair.run_until(until);
+    let got = layer_frames(&mut pair, ANSWERER);
+    for rid in ["h", "m", "l"] {
+        // Frames by their fill byte (each unique), whole.
+        let mut want: Vec<(u8, usize)> = sent.iter().filter(|(r, _)| r == rid).map(|(_, f)| (f[1], f.len())).collect();
+        let mut have: Vec<(u8, usize)> =
+            got.iter().filter(|(r, ..)| r.as_deref() == Some(rid)).map(|(.., d)| (d[1], d.len())).collect();
+        want.sort();
+        have.sort();
+        assert_eq!(have, want, "layer {rid}: every frame, repaired");
+        assert!(got.iter().filter(|(r, ..)| r.as_deref() == Some(rid)).all(|(.., d)| d[2..].iter().all(|b| *b == d[1])));
+        let ssrcs: std::collections::BTreeSet<u32> =
+            got.iter().filter(|(r, ..)| r.as_deref() == Some(rid)).map(|(_, s, ..)| *s).collect();
+        assert_eq!(ssrcs.len(), 1, "layer {rid} on one SSRC");
+    }
+    assert!(pair.peers[OFFERER].stats().rtp_retransmitted > 0);
+    // The retransmissions name their layer in repaired-rid (id 11 of our defaults), not rid.
+    type RidAndRepaired = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let rtx: Vec<RidAndRepaired> = pair.media[ANSWERER]
+        .iter()
+        .filter(|(rtcp, p)| !rtcp && p.get(1).is_some_and(|b| b & 0x7f == 97))
+        .filter_map(|(_, p)| {
+            let r = crate::rtp::RtpPacket::parse(p).ok()?;
+            Some((r.header.extensions.get(10).map(<[u8]>::to_vec), r.header.extensions.get(11).map(<[u8]>::to_vec)))
+        })
+        .collect();
+    assert!(!rtx.is_empty());
+    assert!(rtx.iter().all(|(rid, repaired)| rid.is_none() && repaired.is_some()), "{rtx:?}");
+    let out = pair.peers[OFFERER].outbound_rtp();
+    let rids: Vec<Option<&str>> = out.iter().map(|o| o.rid.as_deref()).collect();
+    assert_eq!(rids, [Some("h"), Some("m"), Some("l")]);
+
+    // setParameters: the middle layer inactive; the rids cannot change.
+    let enc = |active_m: bool| {
+        ["h", "m", "l"].map(|r| Encoding { rid: Some(r.into()), active: r != "m" || active_m, ..Encoding::default() }).to_vec()
+    };
+    let renamed = vec![Encoding { rid: Some("x".into()), active: true, ..Encoding::default() }; 3];
+    let e = pair.peers[OFFERER].set_send_encodings(t, renamed).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidModification);
+    pair.peers[OFFERER].set_send_encodings(t, enc(false)).unwrap();
+    let now = pair.now;
+    assert!(!pair.peers[OFFERER].write_layer_frame(now, t, Some("m"), 500_000, &vp8_frame(true, 100, 1), None).unwrap());
+    assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some("l"), 500_000, &vp8_frame(true, 100, 2), None).unwrap());
+    assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some("zz"), 500_000, &vp8_frame(true, 100, 2), None).is_err());
+    assert!(!pair.peers[OFFERER].transceivers()[0].send_layers[1].sending);
+    pair.deliver();
+    let got = layer_frames(&mut pair, ANSWERER);
+    assert_eq!(got.iter().map(|(r, ..)| r.as_deref()).collect::<Vec<_>>(), [Some("l")]);
+}
+
+/// An answer without `a=simulcast` refuses simulcast: the first encoding alone is kept and
+/// sent without a rid; an answer taking a subset (one paused) drops the others.
+#[test]
+fn simulcast_answers_that_refuse_or_narrow_the_layers() {
+    let strip = |a: String| {
+        a.split("\r\n").filter(|l| !l.starts_with("a=simulcast") && !l.starts_with("a=rid")).collect::<Vec<_>>().join("\r\n")
+    };
+    let mut pair = Pair::new(61);
+    let t = pair.peers[OFFERER].add_transceiver(simulcast_init(&["h", "l"])).unwrap();
+    negotiate_munged(&mut pair, OFFERER, |o| o, strip);
+    let info = &pair.peers[OFFERER].transceivers()[0];
+    assert_eq!(info.send_layers.len(), 1);
+    assert_eq!(info.encodings.len(), 1);
+    let now = pair.now;
+    assert!(pair.peers[OFFERER].write_frame(now, t, 0, &vp8_frame(true, 900, 7), None).unwrap());
+    assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some("l"), 0, &vp8_frame(true, 900, 7), None).is_err());
+    pair.deliver();
+    let got = layer_frames(&mut pair, ANSWERER);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, None, "no rid without simulcast");
+    assert!(pair.media[ANSWERER].iter().filter(|(rtcp, _)| !rtcp).all(|(_, p)| {
+        crate::rtp::RtpPacket::parse(p).is_ok_and(|r| r.header.extensions.get(10).is_none())
+    }));
+    // Re-offers after that are plain (one encoding).
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    assert!(!offer.contains("a=simulcast"), "{offer}");
+
+    let mut pair = Pair::new(62);
+    let t = pair.peers[OFFERER].add_transceiver(simulcast_init(&["h", "m", "l"])).unwrap();
+    let narrow = |a: String| a.replace("a=simulcast:recv h;m;l", "a=simulcast:recv h;~l");
+    negotiate_munged(&mut pair, OFFERER, |o| o, narrow);
+    let info = &pair.peers[OFFERER].transceivers()[0];
+    let layers: Vec<(Option<&str>, bool)> = info.send_layers.iter().map(|l| (l.rid.as_deref(), l.sending)).collect();
+    assert_eq!(layers, [(Some("h"), true), (Some("l"), false)], "m dropped, l paused");
+    let now = pair.now;
+    assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some("h"), 0, &vp8_frame(true, 900, 7), None).unwrap());
+    assert!(!pair.peers[OFFERER].write_layer_frame(now, t, Some("l"), 0, &vp8_frame(true, 900, 7), None).unwrap());
+    assert!(pair.peers[OFFERER].write_layer_frame(now, t, Some("m"), 0, &vp8_frame(true, 900, 7), None).is_err());
+}
+
+/// A remote offer asking to receive simulcast (`a=simulcast:recv`) gives our sender those
+/// layers (W3C setRemoteDescription): the answer sends them, each with its rid.
+#[test]
+fn a_remote_offer_asking_for_simulcast_gets_our_layers() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(63);
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::RecvOnly, None)).unwrap();
+    let t = pair.peers[ANSWERER].add_transceiver(video_init(Direction::SendRecv, Some("cam"))).unwrap();
+    let ask = |o: String| o.replace("a=rtcp-mux\r\n", "a=rtcp-mux\r\na=rid:f recv\r\na=rid:q recv\r\na=simulcast:recv f;q\r\n");
+    negotiate_munged(&mut pair, OFFERER, ask, |a| {
+        assert!(a.contains("a=simulcast:send f;q"), "{a}");
+        assert!(a.contains("a=rid:f send") && a.contains("a=rid:q send"), "{a}");
+        a
+    });
+    let info = pair.peers[ANSWERER].transceivers().into_iter().find(|i| i.id == t).unwrap();
+    let rids: Vec<Option<&str>> = info.send_layers.iter().map(|l| l.rid.as_deref()).collect();
+    assert_eq!(rids, [Some("f"), Some("q")]);
+    assert_eq!(info.encodings.iter().map(|e| e.rid.as_deref()).collect::<Vec<_>>(), [Some("f"), Some("q")]);
+    let now = pair.now;
+    for rid in ["f", "q"] {
+        assert!(pair.peers[ANSWERER].write_layer_frame(now, t, Some(rid), 0, &vp8_frame(true, 700, 3), None).unwrap());
+    }
+    pair.deliver();
+    let got = layer_frames(&mut pair, OFFERER);
+    let mut rids: Vec<Option<String>> = got.into_iter().map(|(r, ..)| r).collect();
+    rids.sort();
+    assert_eq!(rids, [Some("f".into()), Some("q".into())]);
+}

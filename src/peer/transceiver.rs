@@ -70,6 +70,8 @@ pub struct TransceiverInfo {
     pub rtcp_reduced_size: bool,
     pub sender_ssrc: u32,
     pub sender_rtx_ssrc: Option<u32>,
+    /// Every stream we send (simulcast layers after the first).
+    pub send_layers: Vec<SendLayer>,
     pub remote_ssrcs: Vec<u32>,
     pub stream_ids: Vec<String>,
     pub track_id: Option<String>,
@@ -91,6 +93,10 @@ pub(super) struct Negotiation {
     pub receiving: bool,
     /// Its m-line index in the description applied last.
     pub mline_index: Option<usize>,
+    /// The rids of the simulcast layers negotiated for sending (RFC 8853), in encoding
+    /// order with whether the answer paused them (`~`); `None`: no simulcast, the first
+    /// stream only, without a rid.
+    pub simulcast: Option<Vec<(String, bool)>>,
 }
 
 /// RTCP feedback messages about one RTP stream, by kind (W3C `nackCount`, `pliCount`,
@@ -104,8 +110,17 @@ pub struct FeedbackCounts {
     pub firs: u64,
 }
 
-/// One sending or receiving RTP stream's sequence state.
+/// Most send encodings (simulcast layers) one transceiver has (Chromium's limit too).
+pub const MAX_SEND_ENCODINGS: usize = 4;
+
+/// One RTP stream we send: a transceiver has one, or one per simulcast layer (`rid`).
 pub(super) struct SendStream {
+    pub ssrc: u32,
+    /// Its RTX stream (video with RTX negotiated).
+    pub rtx_ssrc: u32,
+    /// The layer's RTP stream id (RFC 8852), sent in the RID extension while simulcast is
+    /// negotiated.
+    pub rid: Option<String>,
     pub packetizer: Option<(crate::codec::Codec, Box<dyn Packetizer>)>,
     pub sequence: u16,
     pub timestamp_offset: u32,
@@ -140,6 +155,10 @@ pub(super) struct ReceiveStream {
     pub rtx_ssrc: Option<u32>,
     pub codec: crate::codec::Codec,
     pub assembler: FrameAssembler<Box<dyn Depacketizer>>,
+    /// Assembled frames (with their MIME type) put back in sequence order before they become
+    /// [`PeerEvent::MediaFrame`](super::PeerEvent::MediaFrame)s, waiting a bounded time for
+    /// a gap a retransmission may fill.
+    pub jitter: crate::media::JitterBuffer<(crate::codec::Frame, String)>,
     pub stats: crate::media::ReceiveStats,
     /// NACK generation, when the codec negotiated `nack`.
     pub nack: Option<crate::media::NackGenerator>,
@@ -185,11 +204,13 @@ pub(super) struct Transceiver {
     pub codec_preferences: Vec<Codec>,
     pub stream_ids: Vec<String>,
     pub track_id: Option<String>,
+    /// W3C `[[SendEncodings]]`: one per [`Transceiver::send`] stream (empty: one stream
+    /// with default parameters).
     pub encodings: Vec<Encoding>,
-    pub ssrc: u32,
-    pub rtx_ssrc: u32,
     pub neg: Negotiation,
-    pub send: SendStream,
+    /// The streams we send, never empty: the first is the transceiver's (its SSRC sends our
+    /// RTCP), the others simulcast layers, in encoding order.
+    pub send: Vec<SendStream>,
     pub receive: Vec<ReceiveStream>,
     /// Hand received RTP packets to the host (`PeerEvent::RtpReceived`).
     pub deliver_rtp: bool,
@@ -213,8 +234,18 @@ impl Transceiver {
             codecs: remote.map(|r| r.codecs.clone()).unwrap_or_default(),
             header_extensions: remote.map(|r| r.extensions.clone()).unwrap_or_default(),
             rtcp_reduced_size: remote.is_some_and(|r| r.rtcp_rsize),
-            sender_ssrc: self.ssrc,
-            sender_rtx_ssrc: (self.kind == MediaKind::Video).then_some(self.rtx_ssrc),
+            sender_ssrc: self.ssrc(),
+            sender_rtx_ssrc: (self.kind == MediaKind::Video).then_some(self.send[0].rtx_ssrc),
+            send_layers: self
+                .send
+                .iter()
+                .map(|l| SendLayer {
+                    rid: l.rid.clone(),
+                    ssrc: l.ssrc,
+                    rtx_ssrc: (self.kind == MediaKind::Video).then_some(l.rtx_ssrc),
+                    sending: self.layer_sending(l),
+                })
+                .collect(),
             remote_ssrcs: remote.map(|r| r.ssrcs.iter().map(|s| s.ssrc).collect()).unwrap_or_default(),
             stream_ids: self.stream_ids.clone(),
             track_id: self.track_id.clone(),
@@ -228,4 +259,43 @@ impl Transceiver {
         !self.neg.stopped && !self.stopping && self.track_id.is_some()
             && self.neg.current_direction.is_some_and(Direction::sends)
     }
+
+    /// The SSRC our RTCP for this transceiver goes out with: its first stream's.
+    pub fn ssrc(&self) -> u32 {
+        self.send[0].ssrc
+    }
+
+    /// Whether stream `l` sends now: the transceiver does, the layer is negotiated (the
+    /// first one alone without simulcast), not paused by the answer, and its encoding is
+    /// `active`.
+    pub fn layer_sending(&self, l: &SendStream) -> bool {
+        if !self.sending() {
+            return false;
+        }
+        let index = self.send.iter().position(|s| core::ptr::eq(s, l)).unwrap_or(usize::MAX);
+        let negotiated = match (&self.neg.simulcast, &l.rid) {
+            (Some(rids), Some(rid)) => rids.iter().any(|(r, paused)| r == rid && !paused),
+            _ => index == 0,
+        };
+        negotiated && self.encodings.get(index).is_none_or(|e| e.active)
+    }
+
+    /// The stream index a frame or packet for layer `rid` goes on (`None`: the first).
+    pub fn layer_index(&self, rid: Option<&str>) -> Option<usize> {
+        match rid {
+            None => Some(0),
+            Some(r) => self.send.iter().position(|l| l.rid.as_deref() == Some(r)),
+        }
+    }
+}
+
+/// One of our send streams as a host sees it (`RTCRtpSender.getParameters().encodings`,
+/// `outbound-rtp` per layer).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendLayer {
+    pub rid: Option<String>,
+    pub ssrc: u32,
+    pub rtx_ssrc: Option<u32>,
+    /// Negotiated, not paused and `active`: frames written for it go out.
+    pub sending: bool,
 }

@@ -682,6 +682,31 @@ pub fn negotiate(offer: &MediaSection, ours: &[Codec], our_extensions: &[HeaderE
     })
 }
 
+/// The streams `a=simulcast` (RFC 8853 §5.1) lists for one direction (`send`: the
+/// section's writer sends them), in order: the first alternative of each (`a,b` offers `a`
+/// or `b`), with whether it is paused (`~a`). At most [`MAX_RIDS`].
+pub fn simulcast_streams(value: &str, send: bool) -> Vec<(String, bool)> {
+    let want = if send { "send" } else { "recv" };
+    let mut it = value.split_ascii_whitespace();
+    while let Some(dir) = it.next() {
+        let Some(list) = it.next() else { break };
+        if dir != want {
+            continue;
+        }
+        return list
+            .split(';')
+            .filter_map(|stream| stream.split(',').next())
+            .map(|alt| match alt.strip_prefix('~') {
+                Some(rid) => (rid.to_owned(), true),
+                None => (alt.to_owned(), false),
+            })
+            .filter(|(rid, _)| !rid.is_empty())
+            .take(MAX_RIDS)
+            .collect();
+    }
+    Vec::new()
+}
+
 /// `send a;b recv c` becomes `recv a;b send c`.
 fn reverse_simulcast(s: &str) -> String {
     s.split_ascii_whitespace()
@@ -698,6 +723,19 @@ fn reverse_simulcast(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::sdp::wire::SessionDescription;
+
+    #[test]
+    fn simulcast_streams_per_direction() {
+        assert_eq!(simulcast_streams("send h;m;l", true), [("h".into(), false), ("m".into(), false), ("l".into(), false)]);
+        assert_eq!(simulcast_streams("send h;m;l", false), Vec::<(String, bool)>::new());
+        assert_eq!(simulcast_streams("recv a,b;~c send d", false), [("a".into(), false), ("c".into(), true)]);
+        assert_eq!(simulcast_streams("recv a,b;~c send d", true), [("d".into(), false)]);
+        // Malformed: a direction with no list, empty rids.
+        assert!(simulcast_streams("send", true).is_empty());
+        assert_eq!(simulcast_streams("send ;~;x", true), [("x".into(), false)]);
+        let many = (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(";");
+        assert_eq!(simulcast_streams(&format!("send {many}"), true).len(), MAX_RIDS);
+    }
 
     /// A video section as Chromium offers it (trimmed), with RTX, H.264 variants and rids.
     const CHROMIUM_VIDEO: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\

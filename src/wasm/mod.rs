@@ -514,16 +514,7 @@ impl WasmPeer {
         let strings = |name: &str| -> Vec<String> {
             Array::from(&get(&init, name)).iter().filter_map(|v| v.as_string()).collect()
         };
-        let mut send_encodings = Vec::new();
-        for e in Array::from(&get(&init, "sendEncodings")).iter() {
-            send_encodings.push(crate::peer::Encoding {
-                rid: get_string(&e, "rid"),
-                active: get_bool(&e, "active").unwrap_or(true),
-                max_bitrate: get(&e, "maxBitrate").as_f64().map(|b| b.clamp(0.0, f64::from(u32::MAX)) as u32),
-                max_framerate: get(&e, "maxFramerate").as_f64(),
-                scale_resolution_down_by: get(&e, "scaleResolutionDownBy").as_f64(),
-            });
-        }
+        let send_encodings = encodings_from_js(&get(&init, "sendEncodings"));
         let init = crate::peer::TransceiverInit {
             kind,
             direction,
@@ -584,15 +575,29 @@ impl WasmPeer {
         self.peer.set_deliver_rtp(t, on).map_err(js_error)
     }
 
-    /// One encoded frame (`timestamp` in µs); `false`: not sent (the transceiver does not
-    /// send yet).
+    /// One encoded frame (`timestamp` in µs) for the send encoding `rid` (none: the first);
+    /// `false`: not sent (the transceiver or that layer does not send yet).
     #[wasm_bindgen(js_name = writeFrame)]
-    pub fn write_frame(&mut self, now_ms: f64, t: u32, timestamp_us: f64, data: &[u8], mime_type: Option<String>) -> Result<bool, JsValue> {
+    pub fn write_frame(
+        &mut self,
+        now_ms: f64,
+        t: u32,
+        timestamp_us: f64,
+        data: &[u8],
+        mime_type: Option<String>,
+        rid: Option<String>,
+    ) -> Result<bool, JsValue> {
         if !(timestamp_us.is_finite() && timestamp_us >= 0.0) {
             return Err(type_error("timestamp must be a non-negative number"));
         }
         let codec = mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n);
-        self.peer.write_frame(time(now_ms), t, timestamp_us as u64, data, codec).map_err(js_error)
+        self.peer.write_layer_frame(time(now_ms), t, rid.as_deref(), timestamp_us as u64, data, codec).map_err(js_error)
+    }
+
+    /// W3C `setParameters()`: new parameters for the sender's encodings.
+    #[wasm_bindgen(js_name = setSendEncodings)]
+    pub fn set_send_encodings(&mut self, t: u32, encodings: JsValue) -> Result<(), JsValue> {
+        self.peer.set_send_encodings(t, encodings_from_js(&encodings)).map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = writeRtp)]
@@ -618,4 +623,18 @@ impl WasmPeer {
         }
         out
     }
+}
+
+/// `RTCRtpEncodingParameters` from JS (`addTransceiver`'s `sendEncodings`, `setParameters`).
+fn encodings_from_js(list: &JsValue) -> Vec<crate::peer::Encoding> {
+    Array::from(list)
+        .iter()
+        .map(|e| crate::peer::Encoding {
+            rid: get_string(&e, "rid"),
+            active: get_bool(&e, "active").unwrap_or(true),
+            max_bitrate: get(&e, "maxBitrate").as_f64().map(|b| b.clamp(0.0, f64::from(u32::MAX)) as u32),
+            max_framerate: get(&e, "maxFramerate").as_f64(),
+            scale_resolution_down_by: get(&e, "scaleResolutionDownBy").as_f64(),
+        })
+        .collect()
 }

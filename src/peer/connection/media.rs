@@ -41,12 +41,23 @@ impl Peer {
         if self.transceivers.len() >= MAX_TRANSCEIVERS {
             return Err(err(ErrorKind::Operation, "too many transceivers"));
         }
+        let mut init = init;
+        if init.send_encodings.len() > MAX_SEND_ENCODINGS {
+            return Err(err(ErrorKind::Operation, "too many send encodings"));
+        }
+        if init.kind == MediaKind::Audio {
+            init.send_encodings.truncate(1); // simulcast is for video
+        }
         let id = self.next_transceiver_id;
         self.next_transceiver_id += 1;
-        let ssrc = self.fresh_ssrc();
-        let rtx_ssrc = self.fresh_ssrc();
-        let timestamp_offset = self.rng.u32();
-        let sequence = self.rng.u32() as u16;
+        // One stream per encoding (simulcast layers when there are several, each with a rid).
+        let layers = init.send_encodings.len().max(1);
+        let mut send = Vec::with_capacity(layers);
+        for i in 0..layers {
+            let rid = init.send_encodings.get(i).and_then(|e| e.rid.clone()).filter(|_| layers > 1);
+            let stream = self.new_send_stream(rid, &send);
+            send.push(stream);
+        }
         self.transceivers.push(Transceiver {
             id,
             kind: init.kind,
@@ -59,32 +70,44 @@ impl Peer {
             stream_ids: init.stream_ids,
             track_id: init.track_id,
             encodings: init.send_encodings,
-            ssrc,
-            rtx_ssrc,
             neg: Negotiation::default(),
-            send: SendStream {
-                packetizer: None,
-                sequence,
-                timestamp_offset,
-                packets: 0,
-                bytes: 0,
-                frames: 0,
-                last_timestamp: None,
-                stats: None,
-                history: None,
-                sent: Default::default(),
-            },
+            send,
             receive: Vec::new(),
             deliver_rtp: false,
         });
         Ok(id)
     }
 
-    /// An SSRC none of our streams uses (RFC 3550 §8.1: random).
-    fn fresh_ssrc(&mut self) -> u32 {
+    /// A stream to send on, with SSRCs no other stream (of `also`, not yet in a transceiver,
+    /// or of the transceivers) uses, and a random sequence number and timestamp origin.
+    fn new_send_stream(&mut self, rid: Option<String>, also: &[SendStream]) -> SendStream {
+        let ssrc = self.fresh_ssrc(also, &[]);
+        let rtx_ssrc = self.fresh_ssrc(also, &[ssrc]);
+        let timestamp_offset = self.rng.u32();
+        let sequence = self.rng.u32() as u16;
+        SendStream {
+            ssrc,
+            rtx_ssrc,
+            rid,
+            packetizer: None,
+            sequence,
+            timestamp_offset,
+            packets: 0,
+            bytes: 0,
+            frames: 0,
+            last_timestamp: None,
+            stats: None,
+            history: None,
+            sent: Default::default(),
+        }
+    }
+
+    /// An SSRC none of our streams uses (RFC 3550 §8.1: random), nor `also`'s, nor `taken`.
+    fn fresh_ssrc(&mut self, also: &[SendStream], taken: &[u32]) -> u32 {
         loop {
             let s = self.rng.u32();
-            if s != 0 && !self.transceivers.iter().any(|t| t.ssrc == s || t.rtx_ssrc == s) {
+            let used = |l: &SendStream| l.ssrc == s || l.rtx_ssrc == s;
+            if s != 0 && !taken.contains(&s) && !also.iter().any(used) && !self.transceivers.iter().any(|t| t.send.iter().any(used)) {
                 return s;
             }
         }
@@ -163,7 +186,9 @@ impl Peer {
         let t = self.transceiver_mut(id)?;
         t.from_add_track |= from_add_track;
         if track_id.is_none() {
-            t.send.packetizer = None;
+            for l in &mut t.send {
+                l.packetizer = None;
+            }
         }
         t.track_id = track_id;
         Ok(())
@@ -225,6 +250,13 @@ impl Peer {
             rids: Vec::new(),
             simulcast: None,
         };
+        // RFC 8853 §5.1 / JSEP §5.2.1: several send encodings are offered as simulcast, one
+        // `a=rid` each (the RID extensions are among the video defaults).
+        if t.send.len() > 1 && s.direction.sends() {
+            let rids: Vec<String> = t.send.iter().filter_map(|l| l.rid.clone()).collect();
+            s.rids = rids.iter().map(|r| sdpmedia::Rid { id: r.clone(), send: true, params: String::new() }).collect();
+            s.simulcast = Some(format!("send {}", rids.join(";")));
+        }
         self.add_sender_attributes(i, &mut s);
         s
     }
@@ -240,12 +272,17 @@ impl Peer {
         for stream in &t.stream_ids {
             s.msids.push((stream.clone(), track.into()));
         }
+        // Simulcast layers are told apart by their rids (RFC 8852), not by signaled SSRCs.
+        if s.simulcast.as_deref().is_some_and(|v| !sdpmedia::simulcast_streams(v, true).is_empty()) {
+            return;
+        }
         let msid = s.msids.first().map(|(st, tr)| format!("{st} {tr}"));
         let rtx = s.codecs.iter().any(|c| c.rtx.is_some());
-        s.ssrcs.push(Ssrc { ssrc: t.ssrc, cname: Some(self.cname.clone()), msid: msid.clone() });
+        let (ssrc, rtx_ssrc) = (t.send[0].ssrc, t.send[0].rtx_ssrc);
+        s.ssrcs.push(Ssrc { ssrc, cname: Some(self.cname.clone()), msid: msid.clone() });
         if rtx {
-            s.ssrcs.push(Ssrc { ssrc: t.rtx_ssrc, cname: Some(self.cname.clone()), msid });
-            s.ssrc_groups.push(("FID".into(), vec![t.ssrc, t.rtx_ssrc]));
+            s.ssrcs.push(Ssrc { ssrc: rtx_ssrc, cname: Some(self.cname.clone()), msid });
+            s.ssrc_groups.push(("FID".into(), vec![ssrc, rtx_ssrc]));
         }
     }
 
@@ -332,8 +369,110 @@ impl Peer {
         let prefs = (!t.codec_preferences.is_empty()).then_some(t.codec_preferences.as_slice());
         let mut s = jsep::answer_media(offered, t.direction, prefs)?;
         s.rtcp_rsize = offered.rtcp_rsize;
+        // The offerer asked to receive simulcast (RFC 8853 §5.3): we answer `send` with the
+        // layers we made for it (see `offered_simulcast`), and only if we send at all.
+        if let Some(v) = s.simulcast.clone() {
+            let ours: Vec<(String, bool)> = sdpmedia::simulcast_streams(&v, true)
+                .into_iter()
+                .filter(|(rid, _)| s.direction.sends() && t.send.iter().any(|l| l.rid.as_ref() == Some(rid)))
+                .collect();
+            let theirs = sdpmedia::simulcast_streams(&v, false);
+            s.rids.retain(|r| !r.send || ours.iter().any(|(rid, _)| *rid == r.id));
+            let list = |l: &[(String, bool)]| {
+                l.iter().map(|(rid, paused)| if *paused { format!("~{rid}") } else { rid.clone() }).collect::<Vec<_>>().join(";")
+            };
+            let mut parts = Vec::new();
+            if !ours.is_empty() {
+                parts.push(format!("send {}", list(&ours)));
+            }
+            if !theirs.is_empty() {
+                parts.push(format!("recv {}", list(&theirs)));
+            }
+            s.simulcast = (!parts.is_empty()).then(|| parts.join(" "));
+        }
         self.add_sender_attributes(i, &mut s);
         Some(s)
+    }
+
+    /// A remote offer's section asks to receive simulcast from transceiver `ti` (its
+    /// `a=simulcast` `recv` list): W3C `setRemoteDescription` makes the send encodings those
+    /// rids when the application gave no layers of its own (one stream per rid, the first
+    /// keeping the transceiver's SSRC); the layers both have are negotiated. A section with
+    /// no such list negotiates no simulcast.
+    fn offered_simulcast(&mut self, ti: usize, section: &MediaSection) {
+        let wanted = section.simulcast.as_deref().map(|v| sdpmedia::simulcast_streams(v, false)).unwrap_or_default();
+        let wanted: Vec<(String, bool)> = wanted.into_iter().take(MAX_SEND_ENCODINGS).collect();
+        if wanted.is_empty() || self.transceivers[ti].kind != MediaKind::Video {
+            self.transceivers[ti].neg.simulcast = None;
+            return;
+        }
+        if self.transceivers[ti].send.len() == 1 && self.transceivers[ti].neg.simulcast.is_none() {
+            let base = self.transceivers[ti].encodings.first().cloned().unwrap_or(Encoding { active: true, ..Encoding::default() });
+            let mut extra = Vec::new();
+            for (rid, _) in wanted.iter().skip(1) {
+                let stream = self.new_send_stream(Some(rid.clone()), &extra);
+                extra.push(stream);
+            }
+            let t = &mut self.transceivers[ti];
+            t.send[0].rid = Some(wanted[0].0.clone());
+            t.send.extend(extra);
+            t.encodings = wanted.iter().map(|(rid, _)| Encoding { rid: Some(rid.clone()), ..base.clone() }).collect();
+        }
+        let t = &mut self.transceivers[ti];
+        let negotiated: Vec<(String, bool)> =
+            wanted.into_iter().filter(|(rid, _)| t.send.iter().any(|l| l.rid.as_ref() == Some(rid))).collect();
+        t.neg.simulcast = (!negotiated.is_empty()).then_some(negotiated);
+    }
+
+    /// The answer to our offer said which of our simulcast layers it takes (its `a=simulcast`
+    /// `recv` list, RFC 8853 §5.3): W3C removes the other encodings; an answer with no
+    /// simulcast keeps the first encoding only, sent without a rid.
+    fn answered_simulcast(&mut self, ti: usize, section: &MediaSection) {
+        let t = &mut self.transceivers[ti];
+        if t.send.len() < 2 && t.neg.simulcast.is_none() {
+            return;
+        }
+        let accepted = section.simulcast.as_deref().map(|v| sdpmedia::simulcast_streams(v, false)).unwrap_or_default();
+        let accepted: Vec<(String, bool)> =
+            accepted.into_iter().filter(|(rid, _)| t.send.iter().any(|l| l.rid.as_ref() == Some(rid))).collect();
+        if accepted.is_empty() {
+            t.send.truncate(1);
+            t.encodings.truncate(1);
+            t.neg.simulcast = None;
+            return;
+        }
+        let keep = |rid: &Option<String>| rid.as_ref().is_some_and(|r| accepted.iter().any(|(a, _)| a == r));
+        let mut i = 0;
+        while i < t.send.len() {
+            if keep(&t.send[i].rid) || t.send.len() == 1 {
+                i += 1;
+            } else {
+                t.send.remove(i);
+                if i < t.encodings.len() {
+                    t.encodings.remove(i);
+                }
+            }
+        }
+        t.neg.simulcast = Some(accepted);
+    }
+
+    /// W3C `setParameters()`: the encodings' parameters change (`active`, `maxBitrate`,
+    /// `maxFramerate`, `scaleResolutionDownBy`); their number and rids cannot
+    /// (`InvalidModificationError`, checked by the W3C layer too).
+    pub fn set_send_encodings(&mut self, id: TransceiverId, encodings: Vec<Encoding>) -> Result<(), PeerError> {
+        self.check_open()?;
+        let t = self.transceiver_mut(id)?;
+        let same_rids = |a: &[Encoding], b: &[Encoding]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.rid == y.rid);
+        let current = if t.encodings.is_empty() { vec![Encoding { active: true, ..Encoding::default() }] } else { t.encodings.clone() };
+        let mut wanted = encodings;
+        if wanted.len() == 1 && current.len() == 1 && wanted[0].rid.is_none() {
+            wanted[0].rid = current[0].rid.clone();
+        }
+        if !same_rids(&current, &wanted) {
+            return Err(err(ErrorKind::InvalidModification, "the encodings' number and rids cannot change"));
+        }
+        t.encodings = wanted;
+        Ok(())
     }
 
     /// Saves the transceivers' negotiation state before an offer is applied in `stable`.
@@ -448,7 +587,12 @@ impl Peer {
                             t.neg.current_direction = Some(section.direction.reverse());
                         }
                     }
-                    t.neg.remote = Some(section);
+                    if offer {
+                        self.offered_simulcast(ti, &section);
+                    } else {
+                        self.answered_simulcast(ti, &section);
+                    }
+                    self.transceivers[ti].neg.remote = Some(section);
                 }
                 None => stop(t),
             }
@@ -499,10 +643,26 @@ impl Peer {
     /// (`codec_name` picks one of the negotiated ones; the first by default), RTP timestamp
     /// from `timestamp_us`, SRTP protected. `Ok(false)`: not sent (not negotiated to send, no
     /// track, no path or keys yet), as a browser's sender drops what its track produces then.
+    /// With simulcast, this is the first layer's frame ([`Peer::write_layer_frame`]).
     pub fn write_frame(
         &mut self,
         now: Time,
         id: TransceiverId,
+        timestamp_us: u64,
+        data: &[u8],
+        codec_name: Option<&str>,
+    ) -> Result<bool, PeerError> {
+        self.write_layer_frame(now, id, None, timestamp_us, data, codec_name)
+    }
+
+    /// [`Peer::write_frame`] for the send encoding whose rid is `rid` (a simulcast layer;
+    /// `None`: the first). `Ok(false)` also when that layer is not negotiated, paused by the
+    /// answer or not `active`.
+    pub fn write_layer_frame(
+        &mut self,
+        now: Time,
+        id: TransceiverId,
+        rid: Option<&str>,
         timestamp_us: u64,
         data: &[u8],
         codec_name: Option<&str>,
@@ -513,7 +673,10 @@ impl Peer {
         }
         let ti = self.transceivers.iter().position(|t| t.id == id).ok_or_else(|| err(ErrorKind::InvalidState, "no such transceiver"))?;
         let t = &self.transceivers[ti];
-        if !t.sending() || self.srtp.is_none() || self.send_path().is_none() {
+        let Some(li) = t.layer_index(rid) else {
+            return Err(err(ErrorKind::Operation, "no send encoding has this rid"));
+        };
+        if !t.layer_sending(&t.send[li]) || self.srtp.is_none() || self.send_path().is_none() {
             self.stats.media_frames_not_sent += 1;
             return Ok(false);
         }
@@ -530,29 +693,35 @@ impl Peer {
             remote.extension_id(sdpmedia::ext::ABS_SEND_TIME),
             remote.extension_id(sdpmedia::ext::TRANSPORT_CC),
         );
+        // RFC 8852: a simulcast layer names itself in every packet.
+        let rid_ext = t.neg.simulcast.as_ref().and(remote.extension_id(sdpmedia::ext::RID)).zip(t.send[li].rid.clone());
         let mid = t.neg.mid.clone().unwrap_or_default();
-        if t.send.packetizer.as_ref().is_none_or(|(k, _)| *k != kind) {
+        if t.send[li].packetizer.as_ref().is_none_or(|(k, _)| *k != kind) {
             let picture_id = self.rng.u32() as u16;
-            self.transceivers[ti].send.packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
+            self.transceivers[ti].send[li].packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
         }
         let t = &mut self.transceivers[ti];
-        let Some((_, packetizer)) = t.send.packetizer.as_mut() else { return Ok(false) };
+        let layer = &mut t.send[li];
+        let Some((_, packetizer)) = layer.packetizer.as_mut() else { return Ok(false) };
         let payloads = packetizer
             .packetize(data, MAX_RTP_PAYLOAD)
             .map_err(|e| err(ErrorKind::Operation, format!("cannot packetize the frame: {e}")))?;
         let ticks = (u128::from(timestamp_us) * u128::from(sdp_codec.clock_rate) / 1_000_000) as u32;
-        let timestamp = t.send.timestamp_offset.wrapping_add(ticks);
-        let ssrc = t.ssrc;
+        let timestamp = layer.timestamp_offset.wrapping_add(ticks);
+        let ssrc = layer.ssrc;
         let clock_rate = sdp_codec.clock_rate;
         let mut packets = Vec::with_capacity(payloads.len());
         for p in &payloads {
-            let seq = t.send.sequence;
-            t.send.sequence = seq.wrapping_add(1);
+            let seq = layer.sequence;
+            layer.sequence = seq.wrapping_add(1);
             let abs = abs_send_time(now);
             let twcc = self.twcc_sequence.to_be_bytes();
             let mut ext = HeaderExtensions::new();
             if let Some(id) = ext_ids.0 {
                 let _ = ext.push(id, mid.as_bytes());
+            }
+            if let Some((id, rid)) = &rid_ext {
+                let _ = ext.push(*id, rid.as_bytes());
             }
             if let Some(id) = ext_ids.1 {
                 let _ = ext.push(id, &abs);
@@ -568,14 +737,14 @@ impl Peer {
             RtpPacket::new(header, &p.data)
                 .encode(&mut out)
                 .map_err(|e| err(ErrorKind::Operation, format!("cannot write RTP: {e}")))?;
-            t.send.packets += 1;
-            t.send.bytes += p.data.len() as u64;
+            layer.packets += 1;
+            layer.bytes += p.data.len() as u64;
             packets.push((out, p.data.len()));
         }
-        t.send.frames += 1;
-        t.send.last_timestamp = Some((timestamp, now));
+        layer.frames += 1;
+        layer.last_timestamp = Some((timestamp, now));
         for (p, len) in packets {
-            self.record_sent(now, ti, &p, timestamp, len, clock_rate);
+            self.record_sent(now, ti, li, &p, timestamp, len, clock_rate);
             self.protect_and_queue(&p, false)?;
         }
         self.pump(now);
@@ -596,14 +765,14 @@ impl Peer {
             return Ok(false);
         }
         let mut p = packet.to_vec();
-        p[8..12].copy_from_slice(&t.ssrc.to_be_bytes());
+        p[8..12].copy_from_slice(&t.ssrc().to_be_bytes());
         let clock_rate = t.neg.remote.as_ref().and_then(|r| r.codec_for(p[1] & 0x7f)).map_or(90_000, |c| c.clock_rate);
         let (payload, ts) = RtpPacket::parse(&p).map(|r| (r.payload.len(), r.header.timestamp)).unwrap_or((0, 0));
         let ti = self.transceivers.iter().position(|t| t.id == id).unwrap_or(0);
-        let t = &mut self.transceivers[ti];
-        t.send.packets += 1;
-        t.send.bytes += payload as u64;
-        self.record_sent(now, ti, &p, ts, payload, clock_rate);
+        let layer = &mut self.transceivers[ti].send[0];
+        layer.packets += 1;
+        layer.bytes += payload as u64;
+        self.record_sent(now, ti, 0, &p, ts, payload, clock_rate);
         self.protect_and_queue(&p, false)?;
         self.pump(now);
         Ok(true)
@@ -616,7 +785,7 @@ impl Peer {
         let Some(media_ssrc) = t.receive.first().map(|r| r.ssrc).or_else(|| t.neg.remote.as_ref().and_then(|r| r.ssrcs.first().map(|s| s.ssrc))) else {
             return Ok(());
         };
-        let (sender, reduced) = (t.ssrc, t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize));
+        let (sender, reduced) = (t.ssrc(), t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize));
         if self.can_send_rtcp() {
             // Alone with reduced-size RTCP, else behind an RR (RFC 3550 §6.1), as NACKs go.
             self.send_feedback(reduced, sender, vec![crate::media::feedback::pli(sender, media_ssrc)]);
@@ -662,10 +831,11 @@ impl Peer {
         Some(found)
     }
 
-    /// An RTP packet SRTP accepted: routed to its transceiver, assembled into frames
-    /// ([`PeerEvent::MediaFrame`]) and, when asked, handed over as is. Returns for
+    /// An RTP packet SRTP accepted: routed to its transceiver, assembled into frames that its
+    /// stream's jitter buffer releases in sequence order ([`PeerEvent::MediaFrame`], now or
+    /// from [`Peer::handle_timeout`]) and, when asked, handed over as is. Returns for
     /// `inbound_rtp` what assembly did: frames completed, those of several packets, and the
-    /// stream's dropped frames so far.
+    /// stream's dropped frames so far (the assembler's and the jitter buffer's late ones).
     pub(super) fn receive_rtp(&mut self, now: Time, packet: &[u8]) -> (u64, u64, u64) {
         let Ok(rtp) = RtpPacket::parse(packet) else { return (0, 0, 0) };
         let Some(ti) = self.route(&rtp) else {
@@ -722,12 +892,13 @@ impl Peer {
             (rtp.header.ssrc, rtp.header.sequence_number, rtp.payload)
         };
         let deliver = t.deliver_rtp;
-        let sender_ssrc = t.ssrc;
+        let sender_ssrc = t.ssrc();
         if let Some(v) = twcc_id.and_then(|id| rtp.header.extensions.get(id)).and_then(|v| v.get(..2)) {
             let tw = self.twcc.get_or_insert_with(|| crate::media::TwccRecorder::new(sender_ssrc, rtp.header.ssrc));
             tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
         }
         let streams: usize = self.transceivers.iter().map(|t| t.receive.len()).sum();
+        let rtt = self.measured_rtt();
         let t = &mut self.transceivers[ti];
         if let Some((media, rtx)) = learned_rtx {
             if let Some(r) = t.receive.iter_mut().find(|r| r.ssrc == media) {
@@ -743,6 +914,10 @@ impl Peer {
                     rtx_ssrc: None,
                     codec: kind,
                     assembler: FrameAssembler::new(codec::new_depacketizer(kind)),
+                    jitter: crate::media::JitterBuffer::new(
+                        if kind.is_video() { crate::media::JitterKind::Video } else { crate::media::JitterKind::Audio },
+                        nack,
+                    ),
                     stats: crate::media::ReceiveStats::new(ssrc),
                     nack: nack.then(crate::media::NackGenerator::new),
                     unwrapper: crate::media::SeqUnwrapper::new(),
@@ -773,38 +948,66 @@ impl Peer {
             n.on_packet(now, ext);
         }
         // A payload the depacketizer refuses is counted by the assembler (malformed).
+        let malformed = stream.assembler.stats().packets_malformed;
         let _ = stream.assembler.handle_packet(payload, rtp.header.marker, seq, rtp.header.timestamp);
+        if codec_pt == pt && (payload.is_empty() || stream.assembler.stats().packets_malformed > malformed) {
+            // Padding only, or refused: no frame will hold this sequence number.
+            stream.jitter.skip(seq);
+        }
         let (mut frames, mut multi) = (0, 0);
-        let mut out = Vec::new();
+        stream.jitter.set_rtt(rtt);
         while let Some(f) = stream.assembler.poll_frame() {
             frames += 1;
             multi += u64::from(f.first_seq != f.last_seq);
-            let at = stream.frame_time_us(f.timestamp);
-            out.push((f, at));
+            let (first, last, key, len) = (f.first_seq, f.last_seq, f.keyframe, f.data.len());
+            stream.jitter.push(now, first, last, key, len, (f, mime.clone()));
         }
-        let dropped = stream.assembler.stats().frames_dropped;
-        if dropped > stream.frames_dropped_seen {
-            stream.frames_dropped_seen = dropped;
-            if let Some(k) = stream.keyframes.as_mut() {
-                k.request();
-            }
-        }
-        for (f, timestamp_us) in out {
-            self.queue_media_event(PeerEvent::MediaFrame {
-                transceiver: id,
-                ssrc,
-                mime_type: mime.clone(),
-                keyframe: f.keyframe,
-                rtp_timestamp: f.timestamp,
-                timestamp_us,
-                rid: stream_rid.clone(),
-                data: f.data,
-            });
+        let dropped = after_jitter(stream);
+        for ev in released_frames(stream, id, stream_rid) {
+            self.queue_media_event(ev);
         }
         if deliver {
             self.queue_media_event(PeerEvent::TransceiverRtp { transceiver: id, packet: packet.to_vec() });
         }
         (frames, multi, dropped)
+    }
+
+    /// The round-trip time our report blocks measured, if any (the jitter buffers' wait).
+    pub(super) fn measured_rtt(&self) -> Option<core::time::Duration> {
+        self.transceivers.iter().flat_map(|t| t.send.iter()).find_map(|l| l.stats.as_ref().and_then(crate::media::SendStats::rtt))
+    }
+
+    /// The receive streams' jitter buffer counters (tests).
+    #[cfg(test)]
+    pub(crate) fn jitter_stats(&self) -> Vec<crate::media::JitterStats> {
+        self.transceivers.iter().flat_map(|t| t.receive.iter()).map(|r| r.jitter.stats()).collect()
+    }
+
+    /// When the earliest frame held by a jitter buffer is due out.
+    pub(super) fn jitter_timeout(&self) -> Option<Time> {
+        self.transceivers.iter().flat_map(|t| t.receive.iter()).filter_map(|r| r.jitter.poll_timeout()).min()
+    }
+
+    /// Releases the frames whose wait for a gap ran out ([`PeerEvent::MediaFrame`]), asking
+    /// for a key frame where a video gap was given up.
+    pub(super) fn handle_jitter_timeout(&mut self, now: Time) {
+        let rtt = self.measured_rtt();
+        let mut events = Vec::new();
+        for t in &mut self.transceivers {
+            for stream in &mut t.receive {
+                if stream.jitter.poll_timeout().is_none_or(|d| d > now) {
+                    continue;
+                }
+                stream.jitter.set_rtt(rtt);
+                stream.jitter.handle_timeout(now);
+                after_jitter(stream);
+                let rid = stream.rid.clone();
+                events.extend(released_frames(stream, t.id, rid));
+            }
+        }
+        for ev in events {
+            self.queue_media_event(ev);
+        }
     }
 
     pub(super) fn queue_media_event(&mut self, ev: PeerEvent) {
@@ -829,6 +1032,47 @@ impl Peer {
         self.transmits.push_back(Transmit { transport, destination, data });
         Ok(())
     }
+}
+
+/// After frames went into (or out of) a stream's jitter buffer: a given-up gap drops what
+/// the assembler still held for it (those frames would come too late) and, for video, asks
+/// for a key frame, as does any frame the assembler dropped. Gives the stream's dropped
+/// frames so far (the assembler's and the jitter buffer's late ones) for `inbound_rtp`.
+fn after_jitter(stream: &mut ReceiveStream) -> u64 {
+    let gap = stream.jitter.take_gap_given_up();
+    if gap {
+        if let Some(next) = stream.jitter.next_seq() {
+            stream.assembler.drop_before(next);
+        }
+    }
+    let dropped = stream.assembler.stats().frames_dropped;
+    if gap || dropped > stream.frames_dropped_seen {
+        stream.frames_dropped_seen = dropped;
+        if let Some(k) = stream.keyframes.as_mut() {
+            k.request();
+        }
+    }
+    dropped + stream.jitter.stats().frames_late
+}
+
+/// The frames a stream's jitter buffer released, in order, as [`PeerEvent::MediaFrame`]s of
+/// transceiver `id` (`rid`: the stream's RTP stream id).
+fn released_frames(stream: &mut ReceiveStream, id: TransceiverId, rid: Option<String>) -> Vec<PeerEvent> {
+    let mut out = Vec::new();
+    while let Some((f, mime_type)) = stream.jitter.poll_frame() {
+        let timestamp_us = stream.frame_time_us(f.timestamp);
+        out.push(PeerEvent::MediaFrame {
+            transceiver: id,
+            ssrc: stream.ssrc,
+            mime_type,
+            keyframe: f.keyframe,
+            rtp_timestamp: f.timestamp,
+            timestamp_us,
+            rid: rid.clone(),
+            data: f.data,
+        });
+    }
+    out
 }
 
 /// A transceiver's section is stopped (W3C "stop the RTCRtpTransceiver", once negotiated).

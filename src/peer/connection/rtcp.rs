@@ -21,33 +21,34 @@ pub(super) fn ntp_clock(unix_ms: u64) -> NtpClock {
 
 impl Peer {
     fn rtt(&self) -> Duration {
-        self.transceivers.iter().find_map(|t| t.send.stats.as_ref().and_then(SendStats::rtt)).unwrap_or(Duration::ZERO)
+        self.measured_rtt().unwrap_or(Duration::ZERO)
     }
 
     pub(super) fn can_send_rtcp(&self) -> bool {
         self.srtp.is_some() && self.send_path().is_some() && !self.closed
     }
 
-    /// What the send side records for one RTP packet it sent (`ts` its RTP timestamp).
-    pub(super) fn record_sent(&mut self, now: Time, ti: usize, packet: &[u8], ts: u32, payload_len: usize, clock_rate: u32) {
+    /// What the send side records for one RTP packet stream `li` of transceiver `ti` sent
+    /// (`ts` its RTP timestamp).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_sent(&mut self, now: Time, ti: usize, li: usize, packet: &[u8], ts: u32, payload_len: usize, clock_rate: u32) {
         let ntp = self.ntp;
         let first_seq = self.rng.u32() as u16;
         let t = &mut self.transceivers[ti];
-        let stats = t.send.stats.get_or_insert_with(|| SendStats::new(t.ssrc, clock_rate, ntp));
+        let remote = t.neg.remote.as_ref();
+        let l = &mut t.send[li];
+        let stats = l.stats.get_or_insert_with(|| SendStats::new(l.ssrc, clock_rate, ntp));
         stats.on_packet_sent(now, ts, payload_len);
-        t.send.sent.header_bytes += packet.len().saturating_sub(payload_len) as u64;
-        t.send.sent.payload_type = packet.get(1).map(|b| b & 0x7f);
-        if t.send.history.is_none() {
-            let pts: Vec<(u8, u8)> = t
-                .neg
-                .remote
-                .as_ref()
+        l.sent.header_bytes += packet.len().saturating_sub(payload_len) as u64;
+        l.sent.payload_type = packet.get(1).map(|b| b & 0x7f);
+        if l.history.is_none() {
+            let pts: Vec<(u8, u8)> = remote
                 .map(|r| r.codecs.iter().filter_map(|c| c.rtx.map(|x| (c.payload_type, x))).collect())
                 .unwrap_or_default();
-            let config = (!pts.is_empty()).then_some(RtxConfig { ssrc: t.rtx_ssrc, payload_types: pts, first_seq });
-            t.send.history = Some(RtxHistory::new(config));
+            let config = (!pts.is_empty()).then_some(RtxConfig { ssrc: l.rtx_ssrc, payload_types: pts, first_seq });
+            l.history = Some(RtxHistory::new(config));
         }
-        if let Some(h) = t.send.history.as_mut() {
+        if let Some(h) = l.history.as_mut() {
             h.on_packet_sent(packet);
         }
     }
@@ -55,7 +56,7 @@ impl Peer {
     /// A received compound: report blocks give RTT, SRs are kept for our reports, NACKs
     /// are answered from the send history, PLI/FIR become [`PeerEvent::KeyframeRequested`].
     pub(super) fn receive_rtcp(&mut self, now: Time, packet: &[u8]) {
-        let ours: Vec<u32> = self.transceivers.iter().flat_map(|t| [t.ssrc, t.rtx_ssrc]).collect();
+        let ours: Vec<u32> = self.transceivers.iter().flat_map(|t| t.send.iter()).flat_map(|l| [l.ssrc, l.rtx_ssrc]).collect();
         let Ok(actions) = self.rtcp_inbound.handle_rtcp(now, packet, |s| ours.contains(&s)) else { return };
         let rtt = self.rtt();
         for a in actions {
@@ -68,27 +69,38 @@ impl Peer {
                     }
                 }
                 RtcpAction::ReportBlockReceived { block, .. } => {
-                    if let Some(s) = self.transceivers.iter_mut().find(|t| t.ssrc == block.ssrc).and_then(|t| t.send.stats.as_mut()) {
+                    let layer = self.transceivers.iter_mut().flat_map(|t| t.send.iter_mut()).find(|l| l.ssrc == block.ssrc);
+                    if let Some(s) = layer.and_then(|l| l.stats.as_mut()) {
                         s.on_report_block(now, &block);
                     }
                 }
                 RtcpAction::NackReceived { media_ssrc, seqs } => {
-                    let Some(t) = self.transceivers.iter_mut().find(|t| t.ssrc == media_ssrc) else { continue };
-                    t.send.sent.feedback.nacks += 1;
-                    let twcc_id = t.neg.remote.as_ref().and_then(|r| r.extension_id(crate::sdp::media::ext::TRANSPORT_CC));
-                    let Some(h) = t.send.history.as_mut() else { continue };
+                    let Some(t) = self.transceivers.iter_mut().find(|t| t.send.iter().any(|l| l.ssrc == media_ssrc)) else { continue };
+                    if let Some(l) = t.send.iter_mut().find(|l| l.ssrc == media_ssrc) {
+                        l.sent.feedback.nacks += 1;
+                    }
+                    let remote = t.neg.remote.as_ref();
+                    let twcc_id = remote.and_then(|r| r.extension_id(crate::sdp::media::ext::TRANSPORT_CC));
+                    // RFC 8852 §3.2: a layer's retransmissions name it in repaired-rid.
+                    let rid_ids = t.neg.simulcast.as_ref().and(remote).and_then(|r| {
+                        r.extension_id(crate::sdp::media::ext::RID).zip(r.extension_id(crate::sdp::media::ext::REPAIRED_RID))
+                    });
+                    let Some(h) = t.send.iter_mut().find(|l| l.ssrc == media_ssrc).and_then(|l| l.history.as_mut()) else { continue };
                     let resend = h.on_nack(now, rtt, &seqs);
                     self.stats.rtp_retransmitted += resend.len() as u64;
                     for r in resend {
                         // A retransmission is a packet of its own for transport-wide CC: a
                         // fresh sequence number, not the original's.
-                        let packet = match twcc_id {
-                            Some(id) => {
-                                let seq = self.twcc_sequence;
-                                self.twcc_sequence = seq.wrapping_add(1);
-                                with_transport_seq(&r.packet, id, seq).unwrap_or(r.packet)
-                            }
-                            None => r.packet,
+                        let twcc = twcc_id.map(|id| {
+                            let seq = self.twcc_sequence;
+                            self.twcc_sequence = seq.wrapping_add(1);
+                            (id, seq)
+                        });
+                        let rid = rid_ids.filter(|_| r.is_rtx);
+                        let packet = if twcc.is_some() || rid.is_some() {
+                            rewrite_extensions(&r.packet, twcc, rid).unwrap_or(r.packet)
+                        } else {
+                            r.packet
                         };
                         if self.protect_and_queue(&packet, false).is_err() {
                             break;
@@ -96,14 +108,14 @@ impl Peer {
                     }
                 }
                 RtcpAction::KeyframeRequested { media_ssrc, kind } => {
-                    if let Some(t) = self.transceivers.iter_mut().find(|t| t.ssrc == media_ssrc) {
-                        let counts = &mut t.send.sent.feedback;
+                    if let Some(l) = self.transceivers.iter_mut().flat_map(|t| t.send.iter_mut()).find(|l| l.ssrc == media_ssrc) {
+                        let counts = &mut l.sent.feedback;
                         match kind {
                             crate::media::KeyframeKind::Pli => counts.plis += 1,
                             crate::media::KeyframeKind::Fir { .. } => counts.firs += 1,
                         }
                     }
-                    if let Some(t) = self.transceivers.iter().find(|t| t.ssrc == media_ssrc && t.sending()) {
+                    if let Some(t) = self.transceivers.iter().find(|t| t.send.iter().any(|l| l.ssrc == media_ssrc) && t.sending()) {
                         let ev = PeerEvent::KeyframeRequested { transceiver: t.id };
                         if !self.events.contains(&ev) {
                             self.events.push_back(ev);
@@ -165,14 +177,14 @@ impl Peer {
         if !self.can_send_rtcp() || self.transceivers.iter().all(|t| t.neg.remote.is_none()) {
             return;
         }
-        let receiver_ssrc = self.transceivers.first().map_or(1, |t| t.ssrc);
+        let receiver_ssrc = self.transceivers.first().map_or(1, Transceiver::ssrc);
         let scheduler = self.rtcp_scheduler.get_or_insert_with(|| RtcpScheduler::new(now, REPORT_INTERVAL_VIDEO, self.rng.fork()));
         if scheduler.poll_due(now) {
             let mut senders = Vec::new();
             let mut receivers = Vec::new();
             for t in &mut self.transceivers {
                 let Transceiver { send, receive, .. } = t;
-                senders.extend(send.stats.as_mut());
+                senders.extend(send.iter_mut().filter_map(|l| l.stats.as_mut()));
                 receivers.extend(receive.iter_mut().map(|r| &mut r.stats));
             }
             let compounds = crate::media::build_reports(now, senders, receivers, receiver_ssrc, &self.cname);
@@ -184,15 +196,16 @@ impl Peer {
         let mut fb: Vec<(bool, u32, Vec<RtcpPacket>)> = Vec::new();
         for t in &mut self.transceivers {
             let reduced = t.neg.remote.as_ref().is_some_and(|r| r.rtcp_rsize);
+            let ssrc = t.ssrc();
             for r in &mut t.receive {
                 if let Some(n) = r.nack.as_mut() {
                     let lost = n.poll_nack(now, rtt);
                     if !lost.is_empty() {
-                        fb.push((reduced, t.ssrc, feedback::nacks(t.ssrc, r.ssrc, &lost)));
+                        fb.push((reduced, ssrc, feedback::nacks(ssrc, r.ssrc, &lost)));
                     }
                 }
                 if let Some(pli) = r.keyframes.as_mut().and_then(|k| k.poll_request(now)) {
-                    fb.push((reduced, t.ssrc, vec![pli]));
+                    fb.push((reduced, ssrc, vec![pli]));
                 }
             }
         }
@@ -227,15 +240,23 @@ impl Peer {
     }
 }
 
-/// `packet` with its transport-cc extension (id `id`) set to `seq`; `None` when it has none
-/// or does not parse.
-fn with_transport_seq(packet: &[u8], id: u8, seq: u16) -> Option<Vec<u8>> {
+/// A retransmission's header extensions rewritten: its transport-cc extension (`twcc`: id
+/// and sequence number) set to a fresh number, and (`rid`: the RID and repaired-RID ids) its
+/// RID moved to repaired-RID; `None` when it has no transport-cc extension to set or does
+/// not parse.
+fn rewrite_extensions(packet: &[u8], twcc: Option<(u8, u16)>, rid: Option<(u8, u8)>) -> Option<Vec<u8>> {
     let p = crate::rtp::RtpPacket::parse(packet).ok()?;
-    p.header.extensions.get(id)?;
-    let value = seq.to_be_bytes();
+    if let Some((id, _)) = twcc {
+        p.header.extensions.get(id)?;
+    }
+    let value = twcc.map(|(_, seq)| seq.to_be_bytes());
     let mut ext = crate::rtp::HeaderExtensions::new();
     for (eid, data) in p.header.extensions.iter() {
-        ext.push(eid, if eid == id { &value } else { data }).ok()?;
+        match (twcc, value.as_ref(), rid) {
+            (Some((id, _)), Some(v), _) if eid == id => ext.push(eid, v).ok()?,
+            (_, _, Some((rid_id, repaired_id))) if eid == rid_id => ext.push(repaired_id, data).ok()?,
+            _ => ext.push(eid, data).ok()?,
+        }
     }
     let mut header = p.header;
     header.extensions = ext;
@@ -251,6 +272,8 @@ pub struct OutboundRtp {
     pub transceiver: TransceiverId,
     pub ssrc: u32,
     pub mid: Option<String>,
+    /// The simulcast layer's rid (W3C `rid`), while simulcast is negotiated.
+    pub rid: Option<String>,
     pub kind: crate::sdp::media::MediaKind,
     pub packets: u64,
     /// Payload bytes.
@@ -263,8 +286,7 @@ pub struct OutboundRtp {
     /// The codec of the last packet sent (payload type and all, from the remote section:
     /// the payload types we send are the ones the peer's description gave).
     pub codec: Option<crate::sdp::media::Codec>,
-    /// The encoding's `rid` and `active` (the first encoding: one RTP stream per sender).
-    pub rid: Option<String>,
+    /// The layer's encoding is `active` (W3C `active`).
     pub active: bool,
     /// NACK, PLI and FIR the peer sent about this stream.
     pub feedback_received: FeedbackCounts,
@@ -295,25 +317,27 @@ impl Peer {
     pub fn outbound_rtp(&self) -> Vec<OutboundRtp> {
         self.transceivers
             .iter()
-            .filter(|t| t.send.packets > 0)
-            .map(|t| {
-                let rtx = t.send.history.as_ref().map(RtxHistory::stats).unwrap_or_default();
+            .flat_map(|t| t.send.iter().map(move |l| (t, l)))
+            .filter(|(_, l)| l.packets > 0)
+            .map(|(t, l)| {
+                let rtx = l.history.as_ref().map(RtxHistory::stats).unwrap_or_default();
                 OutboundRtp {
                     transceiver: t.id,
-                    ssrc: t.ssrc,
+                    ssrc: l.ssrc,
                     mid: t.neg.mid.clone(),
+                    rid: l.rid.clone().filter(|_| t.neg.simulcast.is_some()),
                     kind: t.kind,
-                    packets: t.send.packets,
-                    bytes: t.send.bytes,
-                    frames: t.send.frames,
+                    packets: l.packets,
+                    bytes: l.bytes,
+                    frames: l.frames,
                     retransmitted_packets: rtx.retransmitted_packets,
                     retransmitted_bytes: rtx.retransmitted_payload_bytes,
-                    header_bytes: t.send.sent.header_bytes,
-                    codec: t.send.sent.payload_type.and_then(|pt| t.neg.remote.as_ref()?.codec_for(pt).cloned()),
-                    rid: t.encodings.first().and_then(|e| e.rid.clone()),
-                    active: t.encodings.first().is_none_or(|e| e.active),
-                    feedback_received: t.send.sent.feedback,
-                    remote: t.send.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| *s.remote_inbound()),
+                    header_bytes: l.sent.header_bytes,
+                    codec: l.sent.payload_type.and_then(|pt| t.neg.remote.as_ref()?.codec_for(pt).cloned()),
+                    // The layer's encoding (by rid), else the only one.
+                    active: t.encodings.iter().find(|e| e.rid == l.rid).or(t.encodings.first()).is_none_or(|e| e.active),
+                    feedback_received: l.sent.feedback,
+                    remote: l.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| *s.remote_inbound()),
                 }
             })
             .collect()
@@ -322,8 +346,8 @@ impl Peer {
     /// Forgets what was sent (tests: a loss nothing can repair).
     #[cfg(test)]
     pub(crate) fn forget_send_history(&mut self) {
-        for t in &mut self.transceivers {
-            t.send.history = None;
+        for l in self.transceivers.iter_mut().flat_map(|t| t.send.iter_mut()) {
+            l.history = None;
         }
     }
 

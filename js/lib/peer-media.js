@@ -459,6 +459,14 @@ class PeerMedia {
     return senders.length === 1 ? { sender: senders[0] } : { receiver: receivers[0] };
   }
 
+  /** What getStats() needs of each live transceiver: its mid, SSRCs and tracks. */
+  statsView() {
+    return this.#set.filter((c) => !c.state.stopped).map((c) => ({
+      kind: c.kind, mid: c.state.mid, senderSsrc: c.state.senderSsrc, remoteSsrcs: c.state.remoteSsrcs,
+      senderTrack: c.sender.track, receiverTrack: c.receiver.track,
+    }));
+  }
+
   /** The stats ids a selection starts from (webrtc-pc §8.5 stats selection algorithm). */
   static selects(selection, entry) {
     const core = (selection.sender ?? selection.receiver)._core;

@@ -158,9 +158,11 @@ function base64(bytes) {
  * getStats() object; `transport` (the 'transport' entry being built) gets the engine's
  * counters and the ids of the other entries. Ids are derived from what the entry describes,
  * so they are the same in every report: `I<hash>` candidates, `CP<local>_<remote>` pairs,
- * `CF<fingerprint>` certificates.
+ * `CF<fingerprint>` certificates, `IT`/`OT`/`RI`/`RO<ssrc>` RTP streams, `CI`/`CO<transport>_<pt>`
+ * codecs (receive / send), `SA`/`SV<hash>` media sources. `media` (PeerMedia.statsView()):
+ * the transceivers' mids, SSRCs and tracks, for track ids and media sources.
  */
-function engineStatsEntries(core, transport, timestamp) {
+function engineStatsEntries(core, transport, timestamp, media = []) {
   const transportId = transport.id;
   const out = [];
   const taken = new Set();
@@ -228,7 +230,49 @@ function engineStatsEntries(core, transport, timestamp) {
   };
   if (core.localCertificate) transport.localCertificateId = certificateEntry(core.localCertificate);
   if (core.remoteCertificate) transport.remoteCertificateId = certificateEntry(core.remoteCertificate);
-  // webrtc-stats §8.5 RTCInboundRtpStreamStats, one per remote SSRC, and §8.2 RTCCodecStats.
+  // webrtc-stats RTCCodecStats: one per transport, payload type and direction (a payload
+  // type we send is the peer's, one we receive is ours: the same number may differ).
+  const codecEntry = (r, direction) => {
+    if (!r.mimeType) return undefined;
+    const codecId = `${direction === 'send' ? 'CO' : 'CI'}${transportId}_${r.payloadType}`;
+    if (!taken.has(codecId)) {
+      const codec = {
+        id: codecId, type: 'codec', timestamp, transportId, payloadType: r.payloadType,
+        mimeType: r.mimeType, clockRate: r.clockRate,
+      };
+      if (typeof r.channels === 'number') codec.channels = r.channels;
+      if (r.sdpFmtpLine) codec.sdpFmtpLine = r.sdpFmtpLine;
+      add(codecId, codec);
+    }
+    return codecId;
+  };
+  // The transceiver of an RTP stream (its mid, else its SSRC), for track ids.
+  const transceiverOf = (r, remote) => media.find((m) => (m.mid !== null && r.mid === m.mid)
+    || (remote ? m.remoteSsrcs.includes(r.ssrc) : m.senderSsrc === r.ssrc));
+  // webrtc-stats RTCAudioSourceStats / RTCVideoSourceStats: one per track a sender has.
+  // The synthetic camera's size and rate are known (it makes its frames to its settings);
+  // no audio level is measured (the layer never decodes).
+  const sourceIds = new Map();
+  for (const m of media) {
+    const track = m.senderTrack;
+    if (!track || sourceIds.has(track)) continue;
+    const id = `${track.kind === 'audio' ? 'SA' : 'SV'}${statsHash(track.id)}`;
+    sourceIds.set(track, id);
+    const entry = { id, type: 'media-source', timestamp, kind: track.kind, trackIdentifier: track.id };
+    const settings = track.getSettings();
+    if (track.kind === 'video' && settings.deviceId === 'polyrtc-synthetic-video') {
+      for (const [k, from] of [['width', 'width'], ['height', 'height'], ['framesPerSecond', 'frameRate']]) {
+        if (typeof settings[from] === 'number') entry[k] = settings[from];
+      }
+    }
+    if (!taken.has(id)) add(id, entry);
+  }
+  // webrtc-stats §8.5 RTCInboundRtpStreamStats, one per remote SSRC, and the
+  // RTCRemoteOutboundRtpStreamStats of its sender's last SR.
+  const INBOUND_COUNTERS = [
+    'framesReceived', 'framesAssembledFromMultiplePackets', 'framesDropped', 'packetsLost', 'jitter',
+    'nackCount', 'pliCount', 'firCount', 'retransmittedPacketsReceived', 'retransmittedBytesReceived',
+  ];
   for (const r of core.inboundRtp ?? []) {
     const id = `IT${r.ssrc}`;
     const entry = {
@@ -237,24 +281,29 @@ function engineStatsEntries(core, transport, timestamp) {
     };
     if (r.kind) entry.kind = r.kind;
     if (r.mid) entry.mid = r.mid;
-    for (const k of ['framesReceived', 'framesAssembledFromMultiplePackets', 'framesDropped']) {
+    const receiverTrack = transceiverOf(r, true)?.receiverTrack;
+    if (receiverTrack) entry.trackIdentifier = receiverTrack.id;
+    for (const k of INBOUND_COUNTERS) {
       if (typeof r[k] === 'number') entry[k] = r[k];
     }
     if (typeof r.lastPacketReceivedAgeMs === 'number') {
       entry.lastPacketReceivedTimestamp = timestamp - r.lastPacketReceivedAgeMs;
     }
-    if (r.mimeType) {
-      const codecId = `CI${transportId}_${r.payloadType}`;
-      entry.codecId = codecId;
-      if (!taken.has(codecId)) {
-        const codec = {
-          id: codecId, type: 'codec', timestamp, transportId, payloadType: r.payloadType,
-          mimeType: r.mimeType, clockRate: r.clockRate,
-        };
-        if (typeof r.channels === 'number') codec.channels = r.channels;
-        if (r.sdpFmtpLine) codec.sdpFmtpLine = r.sdpFmtpLine;
-        add(codecId, codec);
-      }
+    const codecId = codecEntry(r, 'receive');
+    if (codecId) entry.codecId = codecId;
+    if (r.remote) {
+      const remoteId = `RO${r.ssrc}`;
+      entry.remoteId = remoteId;
+      // A remote entry's timestamp is when its report arrived (webrtc-stats §8.1).
+      const remote = {
+        id: remoteId, type: 'remote-outbound-rtp', timestamp: timestamp - r.remote.receivedAgeMs, transportId,
+        ssrc: r.ssrc, localId: id, packetsSent: r.remote.packetsSent, bytesSent: r.remote.bytesSent,
+        reportsSent: r.remote.reportsSent,
+      };
+      if (r.kind) remote.kind = r.kind;
+      if (codecId) remote.codecId = codecId;
+      if (typeof r.remote.remoteTimestamp === 'number') remote.remoteTimestamp = r.remote.remoteTimestamp;
+      if (!taken.has(remoteId)) add(remoteId, remote);
     }
     if (!taken.has(id)) add(id, entry);
   }
@@ -269,17 +318,27 @@ function engineStatsEntries(core, transport, timestamp) {
     };
     if (r.mid) entry.mid = r.mid;
     if (r.rid) entry.rid = r.rid;
-    if (typeof r.framesSent === 'number') entry.framesSent = r.framesSent;
+    if (typeof r.active === 'boolean') entry.active = r.active;
+    for (const k of ['framesSent', 'headerBytesSent', 'nackCount', 'pliCount', 'firCount']) {
+      if (typeof r[k] === 'number') entry[k] = r[k];
+    }
+    const codecId = codecEntry(r, 'send');
+    if (codecId) entry.codecId = codecId;
+    const senderTrack = transceiverOf(r, false)?.senderTrack;
+    if (senderTrack && sourceIds.has(senderTrack)) entry.mediaSourceId = sourceIds.get(senderTrack);
     if (r.remote) {
       const remoteId = `RI${r.ssrc}`;
       entry.remoteId = remoteId;
+      const at = typeof r.remote.receivedAgeMs === 'number' ? timestamp - r.remote.receivedAgeMs : timestamp;
       const remote = {
-        id: remoteId, type: 'remote-inbound-rtp', timestamp, transportId, ssrc: r.ssrc, kind: r.kind,
+        id: remoteId, type: 'remote-inbound-rtp', timestamp: at, transportId, ssrc: r.ssrc, kind: r.kind,
         localId: id, packetsLost: r.remote.packetsLost, fractionLost: r.remote.fractionLost,
         jitter: r.remote.jitter, totalRoundTripTime: r.remote.totalRoundTripTime,
         roundTripTimeMeasurements: r.remote.roundTripTimeMeasurements,
       };
+      if (typeof r.remote.reportsReceived === 'number') remote.reportsReceived = r.remote.reportsReceived;
       if (typeof r.remote.roundTripTime === 'number') remote.roundTripTime = r.remote.roundTripTime;
+      if (codecId) remote.codecId = codecId;
       if (!taken.has(remoteId)) add(remoteId, remote);
     }
     if (!taken.has(id)) add(id, entry);
@@ -939,7 +998,7 @@ function makeRTCPeerConnection(engine, rtp) {
           selectedCandidatePairChanges: this.#stats.selectedCandidatePairChanges,
         };
         if (core !== null) {
-          entries.push(...engineStatsEntries(core, transport, timestamp));
+          entries.push(...engineStatsEntries(core, transport, timestamp, this.#media.statsView()));
         } else {
           // polyrtc-specific (not in webrtc-stats): DTLS datagrams dropped for not coming
           // over a validated ICE path, when the engine counts them.

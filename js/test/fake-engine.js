@@ -8,7 +8,10 @@
 // when stopped) that the other fake peer reads; once both ends negotiated a mid, writeFrame /
 // writeRtp on one side arrive as `frame` / `rtp` events on the other, and requestKeyframe as
 // `keyframerequest` at the remote sender. getCapabilities and the synthFrame hook are
-// engine-level (options.noMedia / options.noSynth remove them).
+// engine-level (options.noMedia / options.noSynth remove them). options.mediaStats gives the
+// peers a getStats() (napi/engine-contract.md) whose RTP streams count what passed: one
+// "packet" of 12 header bytes per frame, PLIs from requestKeyframe, and the sender's counts
+// as its last SR (`remote`) at the receiver.
 const crypto = require('crypto');
 
 function engineError(code, message) {
@@ -419,6 +422,7 @@ function createFakeEngine(options = {}) {
         trackId: init.trackId ?? null, fromAddTrack: Boolean(init.fromAddTrack), createdByRemote: false,
         sendEncodings: init.sendEncodings, codecPrefs: [], codecs: [], remoteStreamIds: [], receiving: false,
         senderSsrc: Math.floor(Math.random() * 0x100000000), midFromPending: false,
+        sent: { packets: 0, bytes: 0, plis: 0 }, received: { packets: 0, bytes: 0, plis: 0, at: 0 },
       };
       this.transceivers.push(t);
       return t;
@@ -506,6 +510,11 @@ function createFakeEngine(options = {}) {
       const codec = t.codecs[0];
       const clock = codec ? codec.clockRate : 90000;
       peer.rt.remoteSsrc = t.senderSsrc;
+      t.sent.packets += 1;
+      t.sent.bytes += frame.data.byteLength;
+      peer.rt.received.packets += 1;
+      peer.rt.received.bytes += frame.data.byteLength;
+      peer.rt.received.at = Date.now();
       peer.remote.emit({
         type: 'frame', transceiver: peer.rt.handle, keyframe: Boolean(frame.keyframe),
         rtpTimestamp: Math.round(frame.timestamp * clock / 1e6) >>> 0, timestamp: frame.timestamp,
@@ -528,7 +537,50 @@ function createFakeEngine(options = {}) {
       const t = this.transceiver(handle);
       this.keyframeRequests.push(handle);
       const peer = this.peerTransceiver(t);
-      if (peer) peer.remote.emit({ type: 'keyframerequest', transceiver: peer.rt.handle });
+      if (peer) {
+        t.received.plis += 1;
+        peer.rt.sent.plis += 1;
+        peer.remote.emit({ type: 'keyframerequest', transceiver: peer.rt.handle });
+      }
+    }
+
+    /** options.mediaStats: the engine's getStats() object, RTP streams only. */
+    mediaStats() {
+      const codecOf = (t) => {
+        const c = t.codecs[0];
+        if (!c) return {};
+        const out = { payloadType: c.payloadType, mimeType: c.mimeType, clockRate: c.clockRate };
+        if (c.channels) out.channels = c.channels;
+        if (c.sdpFmtpLine) out.sdpFmtpLine = c.sdpFmtpLine;
+        return out;
+      };
+      const video = (t, n) => (t.kind === 'video' ? { pliCount: n, firCount: 0 } : {});
+      const inboundRtp = this.transceivers.filter((t) => t.received.packets > 0).map((t) => {
+        const sender = this.remote()?.transceivers.find((x) => x.senderSsrc === t.remoteSsrc);
+        const entry = {
+          ssrc: t.remoteSsrc, kind: t.kind, mid: t.mid, ...codecOf(t),
+          packetsReceived: t.received.packets, bytesReceived: t.received.bytes, headerBytesReceived: 12 * t.received.packets,
+          lastPacketReceivedAgeMs: Date.now() - t.received.at, packetsLost: 0, jitter: 0, nackCount: 0, ...video(t, t.received.plis),
+        };
+        if (sender) {
+          entry.remote = {
+            packetsSent: sender.sent.packets, bytesSent: sender.sent.bytes, reportsSent: sender.sent.packets,
+            receivedAgeMs: 5, remoteTimestamp: t.received.at,
+          };
+        }
+        return entry;
+      });
+      const outboundRtp = this.transceivers.filter((t) => t.sent.packets > 0).map((t) => ({
+        ssrc: t.senderSsrc, kind: t.kind, mid: t.mid, active: true, ...codecOf(t),
+        packetsSent: t.sent.packets, bytesSent: t.sent.bytes, headerBytesSent: 12 * t.sent.packets,
+        retransmittedPacketsSent: 0, retransmittedBytesSent: 0, nackCount: 0, ...video(t, t.sent.plis),
+      }));
+      return {
+        transport: { packetsSent: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, datagramsDroppedOffPath: 0 },
+        candidatePairs: [], remoteCandidates: [], localCertificate: null, remoteCertificate: null,
+        localCandidates: [{ address: '127.0.0.1', port: 40000 + this.id, protocol: 'udp', candidateType: 'host', priority: 2130706431, foundation: '1' }],
+        inboundRtp, outboundRtp,
+      };
     }
 
     candidateLine() {
@@ -910,6 +962,7 @@ function createFakeEngine(options = {}) {
     }
   }
 
+  if (options.mediaStats) FakePeer.prototype.getStats = FakePeer.prototype.mediaStats;
   engine.NativePeer = FakePeer;
   return engine;
 }

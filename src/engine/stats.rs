@@ -164,7 +164,9 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
         .iter()
         .map(|c| Val::Obj(candidate(c, remote_ufrag.as_deref(), None)))
         .collect();
-    // webrtc-stats RTCInboundRtpStreamStats (and its codec) per remote SSRC that delivered.
+    // webrtc-stats RTCInboundRtpStreamStats (and its codec) per remote SSRC that delivered,
+    // with RTCRemoteOutboundRtpStreamStats from its last SR.
+    let feedback = peer.inbound_feedback();
     let inbound = peer
         .inbound_rtp()
         .iter()
@@ -176,6 +178,34 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
                 .f("bytesReceived", num(r.payload_bytes))
                 .f("headerBytesReceived", num(r.header_bytes))
                 .f("lastPacketReceivedAgeMs", age_ms(now, Some(r.last_received)));
+            if r.rtx_negotiated {
+                o = o
+                    .f("retransmittedPacketsReceived", num(r.retransmitted_packets))
+                    .f("retransmittedBytesReceived", num(r.retransmitted_bytes));
+            }
+            // Streams past the receive bounds are counted but not tracked: no loss, jitter
+            // or feedback figures for them.
+            if let Some(fb) = feedback.iter().find(|f| f.ssrc == r.ssrc) {
+                o = o
+                    .f("packetsLost", Val::Num(fb.packets_lost as f64))
+                    .f("jitter", Val::Num(fb.jitter_s))
+                    .f("nackCount", num(fb.feedback_sent.nacks));
+                // webrtc-stats: pliCount and firCount exist for video only.
+                if r.kind == Some(crate::sdp::media::MediaKind::Video) {
+                    o = o.f("pliCount", num(fb.feedback_sent.plis)).f("firCount", num(fb.feedback_sent.firs));
+                }
+                if let Some(sr) = &fb.remote_sender {
+                    let mut remote = Obj::default()
+                        .f("packetsSent", num(u64::from(sr.info.packet_count)))
+                        .f("bytesSent", num(u64::from(sr.info.octet_count)))
+                        .f("reportsSent", num(sr.reports_received))
+                        .f("receivedAgeMs", age_ms(now, Some(sr.received_at)));
+                    if let Some(ms) = sr.remote_timestamp_ms() {
+                        remote = remote.f("remoteTimestamp", Val::Num(ms));
+                    }
+                    o = o.f("remote", Val::Obj(remote));
+                }
+            }
             if let Some(kind) = r.kind {
                 o = o.f("kind", string(kind.as_str()));
                 if kind == crate::sdp::media::MediaKind::Video {
@@ -207,18 +237,33 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
             let mut o = Obj::default()
                 .f("ssrc", num(u64::from(r.ssrc)))
                 .f("kind", string(r.kind.as_str()))
-                .f("packetsSent", num(r.packets))
-                .f("bytesSent", num(r.bytes))
+                // webrtc-stats: packetsSent and bytesSent include the retransmissions.
+                .f("packetsSent", num(r.packets + r.retransmitted_packets))
+                .f("bytesSent", num(r.bytes + r.retransmitted_bytes))
+                .f("headerBytesSent", num(r.header_bytes))
                 .f("retransmittedPacketsSent", num(r.retransmitted_packets))
-                .f("retransmittedBytesSent", num(r.retransmitted_bytes));
+                .f("retransmittedBytesSent", num(r.retransmitted_bytes))
+                .f("nackCount", num(r.feedback_received.nacks))
+                .f("active", Val::Bool(r.active));
             if r.kind == crate::sdp::media::MediaKind::Video {
-                o = o.f("framesSent", num(r.frames));
+                o = o
+                    .f("framesSent", num(r.frames))
+                    .f("pliCount", num(r.feedback_received.plis))
+                    .f("firCount", num(r.feedback_received.firs));
             }
             if let Some(mid) = &r.mid {
                 o = o.f("mid", string(mid));
             }
             if let Some(rid) = &r.rid {
                 o = o.f("rid", string(rid));
+            }
+            if let Some(c) = &r.codec {
+                o = o
+                    .f("payloadType", num(u64::from(c.payload_type)))
+                    .f("mimeType", Val::Str(c.mime_type(r.kind)))
+                    .f("clockRate", num(u64::from(c.clock_rate)))
+                    .f("channels", c.channels.map_or(Val::Null, |ch| num(u64::from(ch))))
+                    .f("sdpFmtpLine", Val::Str(c.fmtp_line()));
             }
             if let Some(ri) = &r.remote {
                 let mut remote = Obj::default()
@@ -227,7 +272,8 @@ pub fn stats_obj(peer: &Peer, now: Time) -> Obj {
                     .f("jitter", Val::Num(ri.jitter))
                     .f("totalRoundTripTime", Val::Num(ri.total_round_trip_time.as_secs_f64()))
                     .f("roundTripTimeMeasurements", num(ri.round_trip_time_measurements))
-                    .f("reportsReceived", num(ri.reports_received));
+                    .f("reportsReceived", num(ri.reports_received))
+                    .f("receivedAgeMs", age_ms(now, ri.last_report_at));
                 if let Some(rtt) = ri.round_trip_time {
                     remote = remote.f("roundTripTime", Val::Num(rtt.as_secs_f64()));
                 }

@@ -184,12 +184,28 @@ impl ReceiveStats {
         rtp_timestamp: u32,
         clock_rate: u32,
     ) -> SeqOutcome {
+        self.track(now, seq, Some((rtp_timestamp, clock_rate)))
+    }
+
+    /// A retransmission of this source's packet `seq` (RFC 4588: the original sequence
+    /// number of an RTX packet) arrived at `now`: it counts as received (a repaired loss is
+    /// no loss, RFC 3550 A.3 counts late packets), a second copy as a duplicate, but not in
+    /// the jitter (its transit time is the sender's repair delay, not the network's). One
+    /// before the stream's first packet starts nothing: ignored.
+    pub fn on_retransmitted(&mut self, now: Time, seq: u16) -> Option<SeqOutcome> {
+        self.started.then(|| self.track(now, seq, None))
+    }
+
+    /// RFC 3550 A.1 `update_seq`; the jitter too for `Some((rtp_timestamp, clock_rate))`.
+    fn track(&mut self, now: Time, seq: u16, timing: Option<(u32, u32)>) -> SeqOutcome {
         self.last_packet_at = Some(now);
         if !self.started {
             self.init_seq(seq);
             self.mark(0);
             self.received = 1;
-            self.update_jitter(now, rtp_timestamp, clock_rate);
+            if let Some((ts, rate)) = timing {
+                self.update_jitter(now, ts, rate);
+            }
             return SeqOutcome::New;
         }
         let udelta = seq.wrapping_sub(self.max_seq);
@@ -210,7 +226,9 @@ impl ReceiveStats {
                 self.init_seq(seq);
                 self.mark(0);
                 self.received = 1;
-                self.update_jitter(now, rtp_timestamp, clock_rate);
+                if let Some((ts, rate)) = timing {
+                    self.update_jitter(now, ts, rate);
+                }
                 return SeqOutcome::Restarted;
             }
             self.bad_seq = Some(seq.wrapping_add(1));
@@ -224,7 +242,9 @@ impl ReceiveStats {
             SeqOutcome::Duplicate => self.duplicates += 1,
             SeqOutcome::New => {
                 self.received += 1;
-                self.update_jitter(now, rtp_timestamp, clock_rate);
+                if let Some((ts, rate)) = timing {
+                    self.update_jitter(now, ts, rate);
+                }
             }
             _ => self.received += 1,
         }

@@ -89,6 +89,13 @@ pub struct InboundRtp {
     pub frames_multi_packet: u64,
     /// Video: frames dropped incomplete (a packet lost for good, or a bound reached).
     pub frames_dropped: u64,
+    /// The stream's codec has an RTX payload type: retransmissions are told apart.
+    pub rtx_negotiated: bool,
+    /// RTX packets that repaired this stream (W3C `retransmittedPacketsReceived`, also in
+    /// `packets`), and their RTP payload bytes, original sequence number included (also in
+    /// `payload_bytes`).
+    pub retransmitted_packets: u64,
+    pub retransmitted_bytes: u64,
 }
 
 /// What was negotiated once an answer is applied.
@@ -1436,8 +1443,30 @@ impl Peer {
         let payload = packet.len().saturating_sub(h + padding) as u64;
         let section = self.remote.as_ref().and_then(|r| r.media.iter().find(|(_, m)| m.codec_for(pt).is_some()));
         if section.is_some_and(|(_, m)| m.codecs.iter().any(|c| c.rtx == Some(pt))) {
+            // RFC 4588 §4: an RTX packet counts on the stream it repairs (the one it was
+            // seen repairing), with its whole RTP payload (the original sequence number
+            // included, as the sender's `retransmittedBytesSent` counts it). Padding-only RTX
+            // packets (bandwidth probes) repair nothing.
+            let osn = packet.get(h..h + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            let stream = self.transceivers.iter_mut().flat_map(|t| &mut t.receive).find(|r| r.rtx_ssrc == Some(ssrc));
+            let repaired = stream.map(|r| {
+                if let Some(seq) = osn.filter(|_| payload >= 2) {
+                    r.stats.on_retransmitted(now, seq);
+                }
+                r.ssrc
+            });
+            let stream = repaired.filter(|_| payload >= 2).and_then(|m| self.inbound_rtp.iter_mut().find(|s| s.ssrc == m));
+            if let Some(s) = stream {
+                s.packets += 1;
+                s.payload_bytes += payload;
+                s.header_bytes += (packet.len() as u64).saturating_sub(payload);
+                s.retransmitted_packets += 1;
+                s.retransmitted_bytes += payload;
+                s.last_received = now;
+            }
             return;
         }
+        let rtx_negotiated = section.and_then(|(_, m)| m.codec_for(pt)).is_some_and(|c| c.rtx.is_some());
         let video = section.is_some_and(|(_, m)| m.kind == crate::sdp::media::MediaKind::Video);
         let (frames, multi, dropped) = if video { assembled } else { (0, 0, 0) };
         let room = self.inbound_rtp.len() < crate::srtp::MAX_SRTP_STREAMS;
@@ -1465,6 +1494,9 @@ impl Peer {
                     frames,
                     frames_multi_packet: multi,
                     frames_dropped: dropped,
+                    rtx_negotiated,
+                    retransmitted_packets: 0,
+                    retransmitted_bytes: 0,
                 });
             }
             None => {}

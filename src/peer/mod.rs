@@ -282,7 +282,7 @@ mod channels;
 mod connection;
 mod transceiver;
 pub use transceiver::{
-    Encoding, SendLayer, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
+    Encoding, FeedbackCounts, SendLayer, TransceiverId, TransceiverInfo, TransceiverInit, MAX_RECEIVE_STREAMS, MAX_ROUTED_SSRCS, MAX_RTP_PAYLOAD,
     MAX_SEND_ENCODINGS, MAX_SEND_FRAME_BYTES,
     MAX_TRANSCEIVERS,
 };
@@ -326,3 +326,5 @@ pub const MAX_SDP_SIZE: usize = 256 * 1024;
 mod jitter_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod stats_tests;

@@ -99,6 +99,17 @@ pub(super) struct Negotiation {
     pub simulcast: Option<Vec<(String, bool)>>,
 }
 
+/// RTCP feedback messages about one RTP stream, by kind (W3C `nackCount`, `pliCount`,
+/// `firCount`): those we sent about a remote stream (`inbound-rtp`), or those the peer sent
+/// about ours (`outbound-rtp`). Each NACK packet counts once, however many sequence numbers
+/// it names; a FIR once per entry for the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedbackCounts {
+    pub nacks: u64,
+    pub plis: u64,
+    pub firs: u64,
+}
+
 /// Most send encodings (simulcast layers) one transceiver has (Chromium's limit too).
 pub const MAX_SEND_ENCODINGS: usize = 4;
 
@@ -122,6 +133,18 @@ pub(super) struct SendStream {
     pub stats: Option<crate::media::SendStats>,
     /// Recently sent packets, to answer NACKs (RTX when negotiated).
     pub history: Option<crate::media::RtxHistory>,
+    /// What `record_sent` saw: header (and padding) bytes and the payload type last sent.
+    pub sent: SentCounters,
+}
+
+/// Figures of the packets a [`SendStream`] sent that its other counters do not keep
+/// (W3C `headerBytesSent`, and the payload type for `codecId`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct SentCounters {
+    pub header_bytes: u64,
+    pub payload_type: Option<u8>,
+    /// The peer's NACK, PLI and FIR about this stream.
+    pub feedback: FeedbackCounts,
 }
 
 pub(super) struct ReceiveStream {
@@ -148,6 +171,8 @@ pub(super) struct ReceiveStream {
     pub keyframes: Option<crate::media::KeyframeRequester>,
     /// The assembler's dropped-frame count when last looked at.
     pub frames_dropped_seen: u64,
+    /// NACK, PLI and FIR we sent about this stream.
+    pub feedback_sent: FeedbackCounts,
 }
 
 impl ReceiveStream {

@@ -98,6 +98,7 @@ impl Peer {
             last_timestamp: None,
             stats: None,
             history: None,
+            sent: Default::default(),
         }
     }
 
@@ -924,6 +925,7 @@ impl Peer {
                     clock_rate,
                     keyframes: (kind.is_video() && pli).then(|| crate::media::KeyframeRequester::new(sender_ssrc, ssrc, false)),
                     frames_dropped_seen: 0,
+                    feedback_sent: Default::default(),
                 });
                 t.receive.len() - 1
             }

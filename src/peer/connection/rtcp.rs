@@ -3,6 +3,7 @@
 //! the peer's, transport-wide CC feedback, RTT from the peer's report blocks.
 
 use super::*;
+use crate::peer::transceiver::FeedbackCounts;
 use core::time::Duration;
 use crate::media::{feedback, NtpClock, RtcpAction, RtcpScheduler, RtxConfig, RtxHistory, SendStats, REPORT_INTERVAL_VIDEO};
 use crate::rtp::rtcp::{self, RtcpPacket};
@@ -38,6 +39,8 @@ impl Peer {
         let l = &mut t.send[li];
         let stats = l.stats.get_or_insert_with(|| SendStats::new(l.ssrc, clock_rate, ntp));
         stats.on_packet_sent(now, ts, payload_len);
+        l.sent.header_bytes += packet.len().saturating_sub(payload_len) as u64;
+        l.sent.payload_type = packet.get(1).map(|b| b & 0x7f);
         if l.history.is_none() {
             let pts: Vec<(u8, u8)> = remote
                 .map(|r| r.codecs.iter().filter_map(|c| c.rtx.map(|x| (c.payload_type, x))).collect())
@@ -73,6 +76,9 @@ impl Peer {
                 }
                 RtcpAction::NackReceived { media_ssrc, seqs } => {
                     let Some(t) = self.transceivers.iter_mut().find(|t| t.send.iter().any(|l| l.ssrc == media_ssrc)) else { continue };
+                    if let Some(l) = t.send.iter_mut().find(|l| l.ssrc == media_ssrc) {
+                        l.sent.feedback.nacks += 1;
+                    }
                     let remote = t.neg.remote.as_ref();
                     let twcc_id = remote.and_then(|r| r.extension_id(crate::sdp::media::ext::TRANSPORT_CC));
                     // RFC 8852 §3.2: a layer's retransmissions name it in repaired-rid.
@@ -101,7 +107,14 @@ impl Peer {
                         }
                     }
                 }
-                RtcpAction::KeyframeRequested { media_ssrc, .. } => {
+                RtcpAction::KeyframeRequested { media_ssrc, kind } => {
+                    if let Some(l) = self.transceivers.iter_mut().flat_map(|t| t.send.iter_mut()).find(|l| l.ssrc == media_ssrc) {
+                        let counts = &mut l.sent.feedback;
+                        match kind {
+                            crate::media::KeyframeKind::Pli => counts.plis += 1,
+                            crate::media::KeyframeKind::Fir { .. } => counts.firs += 1,
+                        }
+                    }
                     if let Some(t) = self.transceivers.iter().find(|t| t.send.iter().any(|l| l.ssrc == media_ssrc) && t.sending()) {
                         let ev = PeerEvent::KeyframeRequested { transceiver: t.id };
                         if !self.events.contains(&ev) {
@@ -114,20 +127,49 @@ impl Peer {
         }
     }
 
-    fn send_compound(&mut self, packets: &[RtcpPacket]) {
+    /// Whether the compound went out (encoded, protected and queued).
+    fn send_compound(&mut self, packets: &[RtcpPacket]) -> bool {
         let mut out = Vec::new();
-        if rtcp::encode_compound(packets, &mut out).is_ok() && self.protect_and_queue(&out, true).is_ok() {
+        let sent = rtcp::encode_compound(packets, &mut out).is_ok() && self.protect_and_queue(&out, true).is_ok();
+        if sent {
             self.stats.rtcp_sent += 1;
         }
+        sent
     }
 
     /// Feedback alone when the section negotiated reduced-size RTCP, else behind an RR.
+    /// What went out is counted on the remote stream it is about (`nackCount`, `pliCount`,
+    /// `firCount`), whichever path asked for it (NACK generator, keyframe requester, the
+    /// application's `request_keyframe`).
     pub(super) fn send_feedback(&mut self, reduced: bool, sender_ssrc: u32, fb: Vec<RtcpPacket>) {
         if fb.is_empty() {
             return;
         }
         let packets = if reduced { fb } else { feedback::with_report(sender_ssrc, &self.cname, fb) };
-        self.send_compound(&packets);
+        if self.send_compound(&packets) {
+            for p in &packets {
+                self.count_feedback_sent(p);
+            }
+        }
+    }
+
+    fn count_feedback_sent(&mut self, packet: &RtcpPacket) {
+        let mut bump = |ssrc: u32, f: fn(&mut FeedbackCounts)| {
+            let stream = self.transceivers.iter_mut().flat_map(|t| t.receive.iter_mut()).find(|r| r.ssrc == ssrc);
+            if let Some(r) = stream {
+                f(&mut r.feedback_sent);
+            }
+        };
+        match packet {
+            RtcpPacket::Nack(n) => bump(n.media_ssrc, |c| c.nacks += 1),
+            RtcpPacket::Pli(p) => bump(p.media_ssrc, |c| c.plis += 1),
+            RtcpPacket::Fir(f) => {
+                for e in &f.entries {
+                    bump(e.ssrc, |c| c.firs += 1);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Due RTCP: the regular reports, NACKs, keyframe requests' retries, TWCC feedback.
@@ -239,17 +281,35 @@ pub struct OutboundRtp {
     pub frames: u64,
     pub retransmitted_packets: u64,
     pub retransmitted_bytes: u64,
+    /// RTP header and padding bytes of the packets sent (`headerBytesSent`).
+    pub header_bytes: u64,
+    /// The codec of the last packet sent (payload type and all, from the remote section:
+    /// the payload types we send are the ones the peer's description gave).
+    pub codec: Option<crate::sdp::media::Codec>,
+    /// The layer's encoding is `active` (W3C `active`).
+    pub active: bool,
+    /// NACK, PLI and FIR the peer sent about this stream.
+    pub feedback_received: FeedbackCounts,
     /// From the peer's report blocks, once one came.
     pub remote: Option<crate::media::RemoteInbound>,
 }
 
-/// What one remote stream's NACKs did (`nackCount` on `inbound-rtp`).
+/// What we know of one remote stream beyond its packets: loss and jitter (RFC 3550 A.3,
+/// A.8), the feedback we sent about it, and its last SR (`remote-outbound-rtp`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct InboundFeedback {
     pub ssrc: u32,
+    /// Polls of the NACK generator that asked for something (each one NACK packet unless
+    /// more than [`crate::media::feedback::NACK_ITEMS_PER_PACKET`] items were due).
     pub nacks_sent: u64,
+    /// NACK, PLI and FIR packets sent about this stream (`nackCount`, `pliCount`, `firCount`).
+    pub feedback_sent: FeedbackCounts,
     pub packets_lost: i64,
     pub jitter_s: f64,
+    /// The RTX stream repairing it, once one packet of it came.
+    pub rtx_ssrc: Option<u32>,
+    /// The last SR of this source, if one came.
+    pub remote_sender: Option<crate::media::RemoteSender>,
 }
 
 impl Peer {
@@ -272,6 +332,11 @@ impl Peer {
                     frames: l.frames,
                     retransmitted_packets: rtx.retransmitted_packets,
                     retransmitted_bytes: rtx.retransmitted_payload_bytes,
+                    header_bytes: l.sent.header_bytes,
+                    codec: l.sent.payload_type.and_then(|pt| t.neg.remote.as_ref()?.codec_for(pt).cloned()),
+                    // The layer's encoding (by rid), else the only one.
+                    active: t.encodings.iter().find(|e| e.rid == l.rid).or(t.encodings.first()).is_none_or(|e| e.active),
+                    feedback_received: l.sent.feedback,
                     remote: l.stats.as_ref().filter(|s| s.remote_inbound().reports_received > 0).map(|s| *s.remote_inbound()),
                 }
             })
@@ -294,8 +359,11 @@ impl Peer {
                 out.push(InboundFeedback {
                     ssrc: r.ssrc,
                     nacks_sent: r.nack.as_ref().map_or(0, |n| n.stats().nack_polls),
+                    feedback_sent: r.feedback_sent,
                     packets_lost: r.stats.lost(),
                     jitter_s: r.stats.jitter_seconds(),
+                    rtx_ssrc: r.rtx_ssrc,
+                    remote_sender: r.stats.last_sender_report().copied(),
                 });
             }
         }

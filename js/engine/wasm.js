@@ -520,6 +520,10 @@ export function createWasmEngine(glue, options = {}) {
     }
     writeRtp(t, packet) { return this.#input(() => this.#peer.writeRtp(clock(), t, packet)); }
     requestKeyframe(t) { this.#input(() => this.#peer.requestKeyframe(clock(), t)); }
+    insertDtmf(t, event, duration, volume) {
+      return this.#input(() => this.#peer.insertDtmf(clock(), t, event, duration, volume));
+    }
+    canInsertDtmf(t) { return this.#peer.canInsertDtmf(t); }
 
     /**
      * Closes the peer: its last datagrams (SCTP ABORT, DTLS close_notify, the TURN

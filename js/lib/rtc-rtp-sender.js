@@ -54,6 +54,7 @@ function makeRTCRtpSender(getCapabilities) {
           currentDirection: () => core.state.currentDirection,
           canInsertDTMF: () => !core.state.stopping && sends(core.state.currentDirection ?? '')
             && core.state.codecs.some((c) => String(c.mimeType).toLowerCase() === 'audio/telephone-event'),
+          sendTone: (code, duration, volume) => this.#sendTone(code, duration, volume),
         });
       }
     }
@@ -257,6 +258,12 @@ function makeRTCRtpSender(getCapabilities) {
 
     #sendFrame(track, frame) {
       if (!this.#canSend(track)) return;
+      // A forwarded remote track's DTMF event (its RFC 4733 payload): sent on as a tone.
+      if (String(frame.mimeType).toLowerCase() === 'audio/telephone-event') {
+        const d = frame.data;
+        if (d && d.length >= 4) this.#sendTone(d[0], ((d[2] << 8) | d[3]) / 48, d[1] & 0x3f);
+        return;
+      }
       // A forwarded simulcast track: one layer goes out (the first one that delivers a
       // keyframe; the others are other encodings of the same picture).
       if (frame.rid) {
@@ -302,6 +309,17 @@ function makeRTCRtpSender(getCapabilities) {
       if (now - this.#lastKeyframeAsk >= KEYFRAME_RETRY_MS) {
         this.#lastKeyframeAsk = now;
         track._source.requestKeyframe();
+      }
+    }
+
+    /** One DTMF tone to the engine (RFC 4733 telephone-event packets; 48 kHz, Opus's clock). */
+    #sendTone(code, duration, volume) {
+      const native = this.#core.pc.native;
+      if (typeof native.insertDtmf !== 'function' || this.#core.pc.closed()) return;
+      try {
+        native.insertDtmf(this.#core.handle, code, Math.max(1, Math.round(duration)), volume);
+      } catch (err) {
+        // not sendable now: dropped, like a network would
       }
     }
 

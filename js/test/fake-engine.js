@@ -164,6 +164,7 @@ function createFakeEngine(options = {}) {
       this.rtpWritten = [];
       this.framesDropped = 0;
       this.keyframeRequests = [];
+      this.dtmfSent = [];
     }
 
     // ---- delivery ---------------------------------------------------------------------
@@ -521,6 +522,13 @@ function createFakeEngine(options = {}) {
       const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
       if (!peer || !peer.rt.receiving) return;
       peer.remote.emit({ type: 'rtp', transceiver: peer.rt.handle, data: Buffer.from(packet), ssrc: t.senderSsrc, csrcs: [], rtpTimestamp: 0 });
+    }
+
+    insertDtmf(handle, event, duration, volume) {
+      this.checkOpen();
+      this.transceiver(handle);
+      this.dtmfSent.push({ transceiver: handle, event, duration, volume });
+      return true;
     }
 
     requestKeyframe(handle) {

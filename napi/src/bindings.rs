@@ -744,6 +744,21 @@ impl NativePeer {
         self.call(|h, now| h.engine.write_rtp(now, t, &packet))
     }
 
+    /// One RFC 4733 DTMF tone on transceiver `t` (`event` 0..=15, `duration` ms, `volume`
+    /// -dBm0). `false`: not sent (not negotiated, or the transceiver does not send).
+    #[napi]
+    pub fn insert_dtmf(&mut self, t: u32, event: u32, duration: u32, volume: u32) -> napi::Result<bool, String> {
+        let event = u8::try_from(event).unwrap_or(u8::MAX);
+        let volume = u8::try_from(volume.min(63)).unwrap_or(63);
+        self.call(|h, now| h.engine.insert_dtmf(now, t, event, duration, volume))
+    }
+
+    /// Whether telephone-event was negotiated for transceiver `t` (W3C `canInsertDTMF`).
+    #[napi]
+    pub fn can_insert_dtmf(&mut self, t: u32) -> napi::Result<bool, String> {
+        self.call(|h, _| Ok(h.engine.can_insert_dtmf(t)))
+    }
+
     #[napi]
     pub fn request_keyframe(&mut self, t: u32) -> napi::Result<(), String> {
         self.call(|h, now| h.engine.request_keyframe(now, t))
@@ -865,3 +880,4 @@ mod tests {
         assert_eq!(u16_field("id", Some(65536)).unwrap_err().status, "TypeError");
     }
 }
+

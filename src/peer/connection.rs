@@ -27,6 +27,7 @@ const SCTP_PORT: u16 = 5000;
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
+mod dtmf;
 mod media;
 mod rtcp;
 pub use rtcp::{InboundFeedback, OutboundRtp};
@@ -67,6 +68,13 @@ pub struct PeerStats {
     pub rtp_retransmitted: u64,
     /// RTCP compounds we sent (reports and feedback).
     pub rtcp_sent: u64,
+    /// RFC 4733 telephone-event packets sent ([`Peer::insert_dtmf`]) and received (kept out
+    /// of the audio frames), received ones too short to hold an event, and received events
+    /// reported (once each, when they end).
+    pub dtmf_packets_sent: u64,
+    pub dtmf_packets_received: u64,
+    pub dtmf_packets_malformed: u64,
+    pub dtmf_events_received: u64,
 }
 
 /// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
@@ -184,6 +192,11 @@ pub struct Peer {
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
     stats: PeerStats,
+    /// DTMF tones being sent, at most one per transceiver.
+    dtmf_sends: Vec<dtmf::DtmfSend>,
+    /// Per remote SSRC, the timestamp of the last received DTMF event reported (at most
+    /// [`dtmf::MAX_DTMF_RECEIVE_STATES`]).
+    dtmf_received: Vec<(u32, Option<u32>)>,
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -288,6 +301,8 @@ impl Peer {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PeerStats::default(),
+            dtmf_sends: Vec::new(),
+            dtmf_received: Vec::new(),
             rng,
         })
     }
@@ -1321,6 +1336,7 @@ impl Peer {
             }
         }
         self.handle_rtcp_timeout(now);
+        self.handle_dtmf_timeout(now);
         self.pump(now);
         if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
             self.dtls_deadline = None;
@@ -1516,6 +1532,7 @@ impl Peer {
             self.dtls.as_ref().filter(|_| path).and_then(|d| d.poll_timeout()),
             self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
             self.rtcp_timeout(),
+            self.dtmf_timeout(),
         ] {
             t = earliest(t, c);
         }

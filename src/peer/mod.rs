@@ -324,3 +324,5 @@ pub const MAX_SDP_SIZE: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod dtmf_tests;

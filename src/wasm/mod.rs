@@ -600,6 +600,19 @@ impl WasmPeer {
         self.peer.write_rtp(time(now_ms), t, packet).map_err(js_error)
     }
 
+    /// One RFC 4733 DTMF tone (see the addon's `insertDtmf`).
+    #[wasm_bindgen(js_name = insertDtmf)]
+    pub fn insert_dtmf(&mut self, now_ms: f64, t: u32, event: u32, duration: u32, volume: u32) -> Result<bool, JsValue> {
+        let event = u8::try_from(event).unwrap_or(u8::MAX);
+        let volume = u8::try_from(volume.min(63)).unwrap_or(63);
+        self.peer.insert_dtmf(time(now_ms), t, event, duration, volume).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = canInsertDtmf)]
+    pub fn can_insert_dtmf(&self, t: u32) -> bool {
+        self.peer.can_insert_dtmf(t)
+    }
+
     #[wasm_bindgen(js_name = requestKeyframe)]
     pub fn request_keyframe(&mut self, now_ms: f64, t: u32) -> Result<(), JsValue> {
         self.peer.request_keyframe(time(now_ms), t).map_err(js_error)

@@ -678,6 +678,10 @@ impl Peer {
         let Some(remote) = t.neg.remote.as_ref() else { return (0, 0, 0) };
         let pt = rtp.header.payload_type;
         let Some(sdp_codec) = remote.codec_for(pt) else { return (0, 0, 0) };
+        if sdp_codec.name.eq_ignore_ascii_case(codec::dtmf::NAME) {
+            self.receive_dtmf(ti, &rtp);
+            return (0, 0, 0);
+        }
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
         let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
         let pli = sdp_codec.rtcp_fb.iter().any(|f| f == "nack pli");

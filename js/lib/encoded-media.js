@@ -78,7 +78,8 @@ class EncodedMediaSource extends EventTarget {
 
   /**
    * One encoded frame, shaped like WebCodecs' EncodedVideoChunk / EncodedAudioChunk:
-   * { type: 'key'|'delta', timestamp (µs), duration?, data } or such a chunk itself.
+   * { type: 'key'|'delta', timestamp (µs), duration?, data } or such a chunk itself; an audio
+   * frame may carry `audioLevel` (linear 0..1), sent in the RFC 6464 header extension.
    */
   writeFrame(chunk) {
     if (arguments.length < 1) throw new TypeError('writeFrame: 1 argument required');
@@ -91,10 +92,17 @@ class EncodedMediaSource extends EventTarget {
       duration = toNumber(chunk.duration);
       if (!Number.isFinite(duration)) throw new TypeError('writeFrame: duration is not a finite number');
     }
+    let audioLevel = null;
+    if (chunk.audioLevel !== undefined && chunk.audioLevel !== null) {
+      audioLevel = toNumber(chunk.audioLevel);
+      if (!(audioLevel >= 0 && audioLevel <= 1)) throw new RangeError('writeFrame: audioLevel is outside 0..1');
+    }
     const data = chunkBytes(chunk);
     if (this.#source.ended) throw domException('InvalidStateError', 'the source is closed');
     this.#framesWritten += 1;
-    this.#source.deliverFrame({ type, timestamp, duration, data, mimeType: this.#mimeType });
+    const frame = { type, timestamp, duration, data, mimeType: this.#mimeType };
+    if (audioLevel !== null && this.#kind === 'audio') frame.audioLevel = audioLevel;
+    this.#source.deliverFrame(frame);
   }
 
   /** One RTP packet, sent as is (the sender's SSRC replaces the packet's). */

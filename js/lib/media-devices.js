@@ -40,6 +40,9 @@ const LABELS = { audio: 'polyrtc synthetic microphone', video: 'polyrtc syntheti
  * One numeric constraint (a bare number is `ideal` in getUserMedia) against [lo, hi]:
  * the value to use, or OverconstrainedError when no value satisfies it.
  */
+/** The audio level (linear, 0..1) the synthetic tone's frames carry: about -20 dBov. */
+const SYNTHETIC_TONE_LEVEL = 0.1;
+
 function settle(name, c, [lo, hi, def]) {
   if (c === undefined) return def;
   let d;
@@ -140,7 +143,10 @@ function syntheticSource(engine, kind, settings) {
     if (type === 'key') keyWanted = false;
     const timestamp = Math.round(index * interval() * 1000);
     index += 1;
-    source.deliverFrame({ type, timestamp, data, mimeType: null });
+    const frame = { type, timestamp, data, mimeType: null };
+    // The synthetic Opus tone's RFC 6464 level (a constant: it is one steady sine).
+    if (kind === 'audio') frame.audioLevel = SYNTHETIC_TONE_LEVEL;
+    source.deliverFrame(frame);
   };
   const start = (source) => {
     if (timer !== null || (typeof engine.synthFrame !== 'function' && typeof engine.createSyntheticSource !== 'function')) return;

@@ -288,6 +288,7 @@ function makeRTCRtpSender(getCapabilities) {
         // codec it goes out as; without one, the first negotiated.
         const f = { keyframe: key, timestamp: frame.timestamp, data: frame.data };
         if (frame.mimeType) f.mimeType = frame.mimeType;
+        if (typeof frame.audioLevel === 'number') f.audioLevel = frame.audioLevel;
         sent = this.#core.pc.native.writeFrame(this.#core.handle, f) !== false;
       } catch (err) {
         // not sendable: dropped, like a network would

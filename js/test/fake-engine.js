@@ -165,6 +165,7 @@ function createFakeEngine(options = {}) {
       this.framesDropped = 0;
       this.keyframeRequests = [];
       this.dtmfSent = [];
+      this.levels = new Map(); // handle -> [ssrc, level, voice]: the RFC 6464 levels heard
     }
 
     // ---- delivery ---------------------------------------------------------------------
@@ -498,7 +499,7 @@ function createFakeEngine(options = {}) {
       this.checkOpen();
       const t = this.transceiver(handle);
       if (!(frame.data instanceof Uint8Array)) throw engineError('TypeError', 'data is not a Uint8Array');
-      this.framesWritten.push({ transceiver: handle, keyframe: frame.keyframe, timestamp: frame.timestamp, data: Buffer.from(frame.data) });
+      this.framesWritten.push({ transceiver: handle, keyframe: frame.keyframe, timestamp: frame.timestamp, data: Buffer.from(frame.data), audioLevel: frame.audioLevel });
       const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
       if (!peer || !peer.rt.receiving) {
         this.framesDropped += 1;
@@ -507,6 +508,7 @@ function createFakeEngine(options = {}) {
       const codec = t.codecs[0];
       const clock = codec ? codec.clockRate : 90000;
       peer.rt.remoteSsrc = t.senderSsrc;
+      if (typeof frame.audioLevel === 'number') peer.remote.levels.set(peer.rt.handle, [t.senderSsrc, frame.audioLevel, 0]);
       peer.remote.emit({
         type: 'frame', transceiver: peer.rt.handle, keyframe: Boolean(frame.keyframe),
         rtpTimestamp: Math.round(frame.timestamp * clock / 1e6) >>> 0, timestamp: frame.timestamp,
@@ -523,6 +525,8 @@ function createFakeEngine(options = {}) {
       if (!peer || !peer.rt.receiving) return;
       peer.remote.emit({ type: 'rtp', transceiver: peer.rt.handle, data: Buffer.from(packet), ssrc: t.senderSsrc, csrcs: [], rtpTimestamp: 0 });
     }
+
+    audioLevels(handle) { return this.levels.get(handle) ?? []; }
 
     insertDtmf(handle, event, duration, volume) {
       this.checkOpen();

@@ -293,6 +293,8 @@ pub struct JsFrame {
     pub timestamp: f64,
     pub data: Uint8Array,
     pub mime_type: Option<String>,
+    /// RFC 6464 level of an audio frame, linear 0..1 (W3C `audioLevel`).
+    pub audio_level: Option<f64>,
 }
 
 /// A synthetic capture source (`getUserMedia()` without devices): VP8 test pattern video
@@ -736,7 +738,11 @@ impl NativePeer {
             return Err(jserr::new(ErrorKind::Type, "timestamp must be a non-negative number"));
         }
         let ts = frame.timestamp as u64;
-        self.call(|h, now| h.engine.write_frame(now, t, ts, &frame.data, frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n)))
+        let level = frame.audio_level.map(polyrtc::peer::dbov_audio_level);
+        self.call(|h, now| {
+            h.engine.set_send_audio_level(t, level);
+            h.engine.write_frame(now, t, ts, &frame.data, frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n))
+        })
     }
 
     #[napi]
@@ -751,6 +757,13 @@ impl NativePeer {
         let event = u8::try_from(event).unwrap_or(u8::MAX);
         let volume = u8::try_from(volume.min(63)).unwrap_or(63);
         self.call(|h, now| h.engine.insert_dtmf(now, t, event, duration, volume))
+    }
+
+    /// The latest RFC 6464 level of each remote SSRC transceiver `t` received, flat:
+    /// `[ssrc, linear level 0..1, voice activity 0/1, ...]`.
+    #[napi]
+    pub fn audio_levels(&mut self, t: u32) -> napi::Result<Vec<f64>, String> {
+        self.call(|h, _| Ok(audio_levels_flat(&h.engine, t)))
     }
 
     /// Whether telephone-event was negotiated for transceiver `t` (W3C `canInsertDTMF`).
@@ -881,3 +894,10 @@ mod tests {
     }
 }
 
+/// [`NativePeer::audio_levels`]'s flat list.
+fn audio_levels_flat(peer: &Peer, t: u32) -> Vec<f64> {
+    peer.audio_levels(t)
+        .iter()
+        .flat_map(|l| [f64::from(l.ssrc), polyrtc::peer::linear_audio_level(l.level), f64::from(u8::from(l.voice_activity))])
+        .collect()
+}

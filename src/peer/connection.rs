@@ -27,9 +27,11 @@ const SCTP_PORT: u16 = 5000;
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
+mod audio_level;
 mod dtmf;
 mod media;
 mod rtcp;
+pub use audio_level::{dbov_audio_level, linear_audio_level, SourceAudioLevel};
 pub use rtcp::{InboundFeedback, OutboundRtp};
 
 /// Counted drops and other figures worth exposing.
@@ -197,6 +199,11 @@ pub struct Peer {
     /// Per remote SSRC, the timestamp of the last received DTMF event reported (at most
     /// [`dtmf::MAX_DTMF_RECEIVE_STATES`]).
     dtmf_received: Vec<(u32, Option<u32>)>,
+    /// The latest RFC 6464 level per remote SSRC (at most
+    /// [`audio_level::MAX_AUDIO_LEVEL_SOURCES`]).
+    audio_levels: Vec<SourceAudioLevel>,
+    /// The level our audio packets carry, per transceiver (one entry each at most).
+    send_audio_levels: Vec<(TransceiverId, crate::rtp::extension::AudioLevel)>,
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -303,6 +310,8 @@ impl Peer {
             stats: PeerStats::default(),
             dtmf_sends: Vec::new(),
             dtmf_received: Vec::new(),
+            audio_levels: Vec::new(),
+            send_audio_levels: Vec::new(),
             rng,
         })
     }

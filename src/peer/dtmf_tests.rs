@@ -1,5 +1,6 @@
 //! DTMF between two `Peer`s (RFC 4733 telephone-event): negotiation, the packets a tone
-//! becomes on the wire, and the receive side keeping them out of the audio frames.
+//! becomes on the wire, and the receive side keeping them out of the audio frames; and the
+//! RFC 6464 audio level that travels beside the audio.
 
 use core::time::Duration;
 
@@ -149,4 +150,33 @@ fn without_telephone_event_no_tone_is_sent_and_bad_event_packets_are_counted() {
     let st = pair.peers[ANSWERER].stats();
     assert_eq!((st.dtmf_packets_received, st.dtmf_packets_malformed, st.dtmf_events_received), (1, 1, 0));
     assert!(!pair.media_events[ANSWERER].iter().any(|e| matches!(e, PeerEvent::MediaFrame { .. })));
+}
+
+/// RFC 6464: the level we set goes into the ssrc-audio-level extension of our audio packets;
+/// the receiver keeps the latest one per SSRC (for `getSynchronizationSources()`).
+#[test]
+fn audio_levels_travel_in_the_header_extension_and_the_latest_is_kept() {
+    let mut pair = Pair::new(74);
+    let t = pair.peers[OFFERER].add_transceiver(audio_init(Direction::SendOnly)).unwrap();
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    assert!(offer.contains("a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"), "{offer}");
+    negotiate(&mut pair, OFFERER);
+    let r = pair.peers[ANSWERER].transceivers()[0].id;
+    let ssrc = pair.peers[OFFERER].transceivers()[0].sender_ssrc;
+    let now = pair.now;
+    assert!(pair.peers[OFFERER].write_frame(now, t, 0, &SILENCE_FRAME, None).unwrap());
+    pair.deliver();
+    assert!(pair.peers[ANSWERER].audio_levels(r).is_empty(), "no level set: no extension");
+    pair.peers[OFFERER].set_send_audio_level(t, Some(30));
+    assert!(pair.peers[OFFERER].write_frame(now, t, 20_000, &SILENCE_FRAME, None).unwrap());
+    pair.deliver();
+    let got: Vec<(u32, u8, bool)> = pair.peers[ANSWERER].audio_levels(r).iter().map(|l| (l.ssrc, l.level, l.voice_activity)).collect();
+    assert_eq!(got, vec![(ssrc, 30, false)]);
+    pair.peers[OFFERER].set_send_audio_level(t, Some(dbov_audio_level(0.5)));
+    assert!(pair.peers[OFFERER].write_frame(now, t, 40_000, &SILENCE_FRAME, None).unwrap());
+    pair.deliver();
+    let l = pair.peers[ANSWERER].audio_levels(r)[0];
+    assert_eq!(l.level, 6);
+    assert!((linear_audio_level(l.level) - 0.5).abs() < 0.01);
+    assert!(pair.peers[ANSWERER].audio_levels(r + 100).is_empty());
 }

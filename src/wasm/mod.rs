@@ -608,6 +608,22 @@ impl WasmPeer {
         self.peer.insert_dtmf(time(now_ms), t, event, duration, volume).map_err(js_error)
     }
 
+    /// RFC 6464 level of the next audio frames (linear 0..1; `undefined`: none).
+    #[wasm_bindgen(js_name = setSendAudioLevel)]
+    pub fn set_send_audio_level(&mut self, t: u32, level: Option<f64>) {
+        self.peer.set_send_audio_level(t, level.map(crate::peer::dbov_audio_level));
+    }
+
+    /// The latest RFC 6464 levels received on `t`, flat `[ssrc, linear, voice 0/1, ...]`.
+    #[wasm_bindgen(js_name = audioLevels)]
+    pub fn audio_levels(&self, t: u32) -> Vec<f64> {
+        self.peer
+            .audio_levels(t)
+            .iter()
+            .flat_map(|l| [f64::from(l.ssrc), crate::peer::linear_audio_level(l.level), f64::from(u8::from(l.voice_activity))])
+            .collect()
+    }
+
     #[wasm_bindgen(js_name = canInsertDtmf)]
     pub fn can_insert_dtmf(&self, t: u32) -> bool {
         self.peer.can_insert_dtmf(t)

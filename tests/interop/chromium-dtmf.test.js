@@ -167,3 +167,38 @@ test('our insertDTMF towards Chromium: negotiated, tones played and sent, Chromi
       if (stream) for (const t of stream.getTracks()) t.stop();
     }
   });
+
+test('RFC 6464 from Chromium: a WebAudio tone gives our receiver a getSynchronizationSources() audioLevel > 0',
+  { skip, timeout: TIMEOUT }, async () => {
+    const api = loadImpl();
+    const page = await chromium.freshPage(pageMain);
+    const ours = new api.RTCPeerConnection();
+    try {
+      const offer = await page.evaluate(() => window.__dtmf.offerAudio('c'));
+      assert.match(offer.sdp, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:ssrc-audio-level/);
+      let receiver = null;
+      ours.ontrack = (e) => { receiver = e.receiver; };
+      await ours.setRemoteDescription(offer);
+      await ours.setLocalDescription();
+      const answer = await gatheredLocal(ours);
+      assert.match(answer.sdp, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:ssrc-audio-level/);
+      // Frames flow to the track only while something consumes it.
+      const sink = new api.EncodedMediaSink(receiver.track);
+      let frames = 0;
+      sink.onframe = () => { frames += 1; };
+      await page.evaluate((d) => window.__dtmf.apply('c', d), answer);
+      await connect(ours, page, 'c');
+      let sources = [];
+      await waitUntil(() => {
+        sources = receiver.getSynchronizationSources();
+        return frames > 20 && sources.length === 1 && sources[0].audioLevel > 0;
+      }, 'an audio level from Chromium', 15000).catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(sources)} after ${frames} frames`);
+      });
+      const [s] = sources;
+      assert.ok(s.audioLevel > 0.01 && s.audioLevel <= 1, `a WebAudio sine is loud: ${s.audioLevel}`);
+      assert.strictEqual(typeof s.source, 'number');
+    } finally {
+      ours.close();
+    }
+  });

@@ -515,12 +515,18 @@ export function createWasmEngine(glue, options = {}) {
     setSenderStreams(t, ids) { this.#input(() => this.#peer.setSenderStreams(t, ids)); }
     setReceiveRtp(t, on) { this.#input(() => this.#peer.setReceiveRtp(t, Boolean(on))); }
     writeFrame(t, frame) {
+      this.#peer.setSendAudioLevel(t, typeof frame.audioLevel === 'number' ? frame.audioLevel : undefined);
       return this.#input(() => this.#peer.writeFrame(clock(), t, Number(frame.timestamp), frame.data,
         frame.mimeType ?? undefined, frame.rid ?? undefined));
     }
     setSendEncodings(t, encodings) { this.#input(() => this.#peer.setSendEncodings(t, encodings)); }
     writeRtp(t, packet) { return this.#input(() => this.#peer.writeRtp(clock(), t, packet)); }
     requestKeyframe(t) { this.#input(() => this.#peer.requestKeyframe(clock(), t)); }
+    insertDtmf(t, event, duration, volume) {
+      return this.#input(() => this.#peer.insertDtmf(clock(), t, event, duration, volume));
+    }
+    canInsertDtmf(t) { return this.#peer.canInsertDtmf(t); }
+    audioLevels(t) { return Array.from(this.#peer.audioLevels(t)); }
 
     /**
      * Closes the peer: its last datagrams (SCTP ABORT, DTLS close_notify, the TURN

@@ -78,7 +78,8 @@ class EncodedMediaSource extends EventTarget {
 
   /**
    * One encoded frame, shaped like WebCodecs' EncodedVideoChunk / EncodedAudioChunk:
-   * { type: 'key'|'delta', timestamp (µs), duration?, data } or such a chunk itself.
+   * { type: 'key'|'delta', timestamp (µs), duration?, data } or such a chunk itself; an audio
+   * frame may carry `audioLevel` (linear 0..1), sent in the RFC 6464 header extension.
    */
   writeFrame(chunk) {
     if (arguments.length < 1) throw new TypeError('writeFrame: 1 argument required');
@@ -93,11 +94,17 @@ class EncodedMediaSource extends EventTarget {
     }
     // Simulcast: the layer (a sender's send encoding rid) this frame is an encoding for.
     const rid = chunk.rid === undefined || chunk.rid === null ? null : toDOMString(chunk.rid);
+    let audioLevel = null;
+    if (chunk.audioLevel !== undefined && chunk.audioLevel !== null) {
+      audioLevel = toNumber(chunk.audioLevel);
+      if (!(audioLevel >= 0 && audioLevel <= 1)) throw new RangeError('writeFrame: audioLevel is outside 0..1');
+    }
     const data = chunkBytes(chunk);
     if (this.#source.ended) throw domException('InvalidStateError', 'the source is closed');
     this.#framesWritten += 1;
     const frame = { type, timestamp, duration, data, mimeType: this.#mimeType };
     if (rid !== null) frame.rid = rid;
+    if (audioLevel !== null && this.#kind === 'audio') frame.audioLevel = audioLevel;
     this.#source.deliverFrame(frame);
   }
 

@@ -40,6 +40,9 @@ const LABELS = { audio: 'polyrtc synthetic microphone', video: 'polyrtc syntheti
  * One numeric constraint (a bare number is `ideal` in getUserMedia) against [lo, hi]:
  * the value to use, or OverconstrainedError when no value satisfies it.
  */
+/** The audio level (linear, 0..1) the synthetic tone's frames carry: about -20 dBov. */
+const SYNTHETIC_TONE_LEVEL = 0.1;
+
 function settle(name, c, [lo, hi, def]) {
   if (c === undefined) return def;
   let d;
@@ -165,7 +168,12 @@ function syntheticSource(engine, kind, settings) {
     if (source.consumerCount > layered.length) {
       const f = at(1);
       const wantLayers = new Set(layered.map(([c]) => c));
-      if (f) source.deliverFrame({ type: f.type, timestamp, data: f.data, mimeType: null }, (c) => !wantLayers.has(c));
+      if (f) {
+        const frame = { type: f.type, timestamp, data: f.data, mimeType: null };
+        // The synthetic Opus tone's RFC 6464 level (a constant: it is one steady sine).
+        if (kind === 'audio') frame.audioLevel = SYNTHETIC_TONE_LEVEL;
+        source.deliverFrame(frame, (c) => !wantLayers.has(c));
+      }
     }
     for (const [consumer, layers] of layered) {
       for (const { rid, scale } of layers) {

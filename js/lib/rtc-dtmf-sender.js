@@ -31,12 +31,18 @@ function unsignedLong(v) {
   return (Math.trunc(n) % 4294967296 + 4294967296) % 4294967296;
 }
 
+/** RFC 4733 §3.2 event codes of the tone characters (',' is a pause, no event). */
+const EVENT_CODES = { '*': 10, '#': 11, A: 12, B: 13, C: 14, D: 15 };
+/** The volume of the tones we send (-dBm0; RFC 4733 §2.3.4; Chromium sends 10). */
+const TONE_VOLUME = 10;
+
 /**
- * W3C webrtc-pc §7.2 RTCDTMFSender (the `dtmf` of an audio RTCRtpSender). The engine sends no
- * DTMF yet (no RFC 4733 telephone-event packets): insertDTMF() validates, keeps the tone
- * buffer and plays it out on timers (tonechange per tone, then '' at the end) as the spec's
- * Playout task says; canInsertDTMF is true only where the engine negotiated
- * audio/telephone-event and the transceiver sends.
+ * W3C webrtc-pc §7.2 RTCDTMFSender (the `dtmf` of an audio RTCRtpSender). insertDTMF()
+ * validates, keeps the tone buffer and plays it out on timers (tonechange per tone, then ''
+ * at the end) as the spec's Playout task says; each tone played is handed to the engine
+ * (`owner.sendTone(code, duration)`), which sends it as RFC 4733 telephone-event packets.
+ * canInsertDTMF is true only where the engine negotiated audio/telephone-event and the
+ * transceiver sends.
  */
 class RTCDTMFSender extends EventTarget {
   #owner; // { stopping(), currentDirection(), canInsertDTMF() }
@@ -91,6 +97,10 @@ class RTCDTMFSender extends EventTarget {
     const tone = this.#toneBuffer[0];
     this.#toneBuffer = this.#toneBuffer.slice(1);
     this.#schedule(tone === ',' ? COMMA_PAUSE_MS : this.#duration + this.#gap);
+    if (tone !== ',' && this.#owner.sendTone) {
+      const code = tone >= '0' && tone <= '9' ? tone.charCodeAt(0) - 48 : EVENT_CODES[tone];
+      this.#owner.sendTone(code, this.#duration, TONE_VOLUME);
+    }
     this.dispatchEvent(new RTCDTMFToneChangeEvent('tonechange', { tone }));
   }
 

@@ -66,6 +66,7 @@ function makeRTCRtpReceiver(getCapabilities) {
     #list(kind) {
       const now = statsTimestamp();
       const out = [];
+      if (kind === 'ssrc') this.#noteEngineLevels();
       for (const [key, src] of this.#sources) {
         if (now - src.timestamp > SOURCE_LIFETIME_MS) {
           this.#sources.delete(key);
@@ -85,6 +86,26 @@ function makeRTCRtpReceiver(getCapabilities) {
     get _core() { return this.#core; }
     get _streams() { return this.#streams; }
     _setStreams(streams) { this.#streams = streams; }
+
+    /** The latest RFC 6464 level the engine heard per SSRC (its `audioLevels(handle)`:
+     * flat [ssrc, linear level, voice activity 0/1, ...]) onto the sources seen. */
+    #noteEngineLevels() {
+      const native = this.#core.pc.native;
+      if (this.#core.kind !== 'audio' || typeof native.audioLevels !== 'function' || this.#core.pc.closed()) return;
+      let flat;
+      try {
+        flat = native.audioLevels(this.#core.handle);
+      } catch (err) {
+        return;
+      }
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        const src = this.#sources.get(`ssrc:${flat[i]}`);
+        if (src) {
+          src.audioLevel = flat[i + 1];
+          src.voiceActivityFlag = flat[i + 2] === 1;
+        }
+      }
+    }
 
     /** A received frame or packet: note its sources (webrtc-pc §5.3.1). */
     _noteSources(ev) {

@@ -56,6 +56,7 @@ function makeRTCRtpSender(getCapabilities) {
           currentDirection: () => core.state.currentDirection,
           canInsertDTMF: () => !core.state.stopping && sends(core.state.currentDirection ?? '')
             && core.state.codecs.some((c) => String(c.mimeType).toLowerCase() === 'audio/telephone-event'),
+          sendTone: (code, duration, volume) => this.#sendTone(code, duration, volume),
         });
       }
     }
@@ -264,6 +265,12 @@ function makeRTCRtpSender(getCapabilities) {
 
     #sendFrame(track, frame) {
       if (!this.#canSend(track)) return;
+      // A forwarded remote track's DTMF event (its RFC 4733 payload): sent on as a tone.
+      if (String(frame.mimeType).toLowerCase() === 'audio/telephone-event') {
+        const d = frame.data;
+        if (d && d.length >= 4) this.#sendTone(d[0], ((d[2] << 8) | d[3]) / 48, d[1] & 0x3f);
+        return;
+      }
       let rid = null;
       if (frame.rid) {
         const layer = this.#encodings.length > 1 ? this.#encodings.find((e) => e.rid === frame.rid) : undefined;
@@ -299,6 +306,7 @@ function makeRTCRtpSender(getCapabilities) {
         const f = { keyframe: key, timestamp: frame.timestamp, data: frame.data };
         if (frame.mimeType) f.mimeType = frame.mimeType;
         if (rid !== null) f.rid = rid;
+        if (typeof frame.audioLevel === 'number') f.audioLevel = frame.audioLevel;
         sent = this.#core.pc.native.writeFrame(this.#core.handle, f) !== false;
       } catch (err) {
         // not sendable: dropped, like a network would
@@ -337,6 +345,17 @@ function makeRTCRtpSender(getCapabilities) {
       if (now - this.#lastKeyframeAsk >= KEYFRAME_RETRY_MS) {
         this.#lastKeyframeAsk = now;
         track._source.requestKeyframe();
+      }
+    }
+
+    /** One DTMF tone to the engine (RFC 4733 telephone-event packets; 48 kHz, Opus's clock). */
+    #sendTone(code, duration, volume) {
+      const native = this.#core.pc.native;
+      if (typeof native.insertDtmf !== 'function' || this.#core.pc.closed()) return;
+      try {
+        native.insertDtmf(this.#core.handle, code, Math.max(1, Math.round(duration)), volume);
+      } catch (err) {
+        // not sendable now: dropped, like a network would
       }
     }
 

@@ -167,6 +167,8 @@ function createFakeEngine(options = {}) {
       this.rtpWritten = [];
       this.framesDropped = 0;
       this.keyframeRequests = [];
+      this.dtmfSent = [];
+      this.levels = new Map(); // handle -> [ssrc, level, voice]: the RFC 6464 levels heard
     }
 
     // ---- delivery ---------------------------------------------------------------------
@@ -501,7 +503,7 @@ function createFakeEngine(options = {}) {
       this.checkOpen();
       const t = this.transceiver(handle);
       if (!(frame.data instanceof Uint8Array)) throw engineError('TypeError', 'data is not a Uint8Array');
-      this.framesWritten.push({ transceiver: handle, keyframe: frame.keyframe, timestamp: frame.timestamp, data: Buffer.from(frame.data) });
+      this.framesWritten.push({ transceiver: handle, keyframe: frame.keyframe, timestamp: frame.timestamp, data: Buffer.from(frame.data), audioLevel: frame.audioLevel });
       const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
       if (!peer || !peer.rt.receiving) {
         this.framesDropped += 1;
@@ -515,6 +517,7 @@ function createFakeEngine(options = {}) {
       peer.rt.received.packets += 1;
       peer.rt.received.bytes += frame.data.byteLength;
       peer.rt.received.at = Date.now();
+      if (typeof frame.audioLevel === 'number') peer.remote.levels.set(peer.rt.handle, [t.senderSsrc, frame.audioLevel, 0]);
       peer.remote.emit({
         type: 'frame', transceiver: peer.rt.handle, keyframe: Boolean(frame.keyframe),
         rtpTimestamp: Math.round(frame.timestamp * clock / 1e6) >>> 0, timestamp: frame.timestamp,
@@ -530,6 +533,15 @@ function createFakeEngine(options = {}) {
       const peer = !t.stopping && sendsDir(t.currentDirection) ? this.peerTransceiver(t) : null;
       if (!peer || !peer.rt.receiving) return;
       peer.remote.emit({ type: 'rtp', transceiver: peer.rt.handle, data: Buffer.from(packet), ssrc: t.senderSsrc, csrcs: [], rtpTimestamp: 0 });
+    }
+
+    audioLevels(handle) { return this.levels.get(handle) ?? []; }
+
+    insertDtmf(handle, event, duration, volume) {
+      this.checkOpen();
+      this.transceiver(handle);
+      this.dtmfSent.push({ transceiver: handle, event, duration, volume });
+      return true;
     }
 
     requestKeyframe(handle) {

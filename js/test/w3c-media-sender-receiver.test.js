@@ -151,11 +151,12 @@ test('receiver: getParameters, jitterBufferTarget range, synchronization sources
 });
 
 test('DTMF: insertDTMF validation, tone buffer, tonechange on timers, canInsertDTMF', async () => {
-  const { api } = fakeApi();
+  const { api, engine } = fakeApi();
   const pc1 = new api.RTCPeerConnection();
   const pc2 = new api.RTCPeerConnection();
   const t = pc1.addTransceiver('audio', { direction: 'sendonly' });
   const { dtmf } = t.sender;
+  const fake1 = engine.peers[0];
   assert.strictEqual(dtmf.toneBuffer, '');
   assert.throws(() => dtmf.insertDTMF(), TypeError);
   assert.throws(() => dtmf.insertDTMF('12x'), isDom('InvalidCharacterError'));
@@ -174,6 +175,8 @@ test('DTMF: insertDTMF validation, tone buffer, tonechange on timers, canInsertD
   await done;
   assert.deepStrictEqual(tones, ['1', 'A', '#', '']);
   assert.strictEqual(dtmf.toneBuffer, '');
+  // Each tone went to the engine as an RFC 4733 event code, with the clamped duration.
+  assert.deepStrictEqual(fake1.dtmfSent.map((d) => [d.event, d.duration, d.volume]), [[1, 40, 10], [12, 40, 10], [11, 40, 10]]);
   // Not sending: InvalidStateError.
   t.direction = 'inactive';
   await exchange(pc1, pc2);

@@ -295,6 +295,8 @@ pub struct JsFrame {
     pub mime_type: Option<String>,
     /// The simulcast layer (send encoding rid) it is for; none: the first.
     pub rid: Option<String>,
+    /// RFC 6464 level of an audio frame, linear 0..1 (W3C `audioLevel`).
+    pub audio_level: Option<f64>,
 }
 
 /// `RTCRtpEncodingParameters` from JS (`addTransceiver`'s `sendEncodings`, `setParameters`).
@@ -745,7 +747,11 @@ impl NativePeer {
         }
         let ts = frame.timestamp as u64;
         let codec = frame.mime_type.as_deref().and_then(|m| m.split_once('/')).map(|(_, n)| n);
-        self.call(|h, now| h.engine.write_layer_frame(now, t, frame.rid.as_deref(), ts, &frame.data, codec))
+        let level = frame.audio_level.map(polyrtc::peer::dbov_audio_level);
+        self.call(|h, now| {
+            h.engine.set_send_audio_level(t, level);
+            h.engine.write_layer_frame(now, t, frame.rid.as_deref(), ts, &frame.data, codec)
+        })
     }
 
     /// W3C `setParameters()`: new parameters for the sender's encodings (same number, same
@@ -759,6 +765,28 @@ impl NativePeer {
     #[napi]
     pub fn write_rtp(&mut self, t: u32, packet: Uint8Array) -> napi::Result<bool, String> {
         self.call(|h, now| h.engine.write_rtp(now, t, &packet))
+    }
+
+    /// One RFC 4733 DTMF tone on transceiver `t` (`event` 0..=15, `duration` ms, `volume`
+    /// -dBm0). `false`: not sent (not negotiated, or the transceiver does not send).
+    #[napi]
+    pub fn insert_dtmf(&mut self, t: u32, event: u32, duration: u32, volume: u32) -> napi::Result<bool, String> {
+        let event = u8::try_from(event).unwrap_or(u8::MAX);
+        let volume = u8::try_from(volume.min(63)).unwrap_or(63);
+        self.call(|h, now| h.engine.insert_dtmf(now, t, event, duration, volume))
+    }
+
+    /// The latest RFC 6464 level of each remote SSRC transceiver `t` received, flat:
+    /// `[ssrc, linear level 0..1, voice activity 0/1, ...]`.
+    #[napi]
+    pub fn audio_levels(&mut self, t: u32) -> napi::Result<Vec<f64>, String> {
+        self.call(|h, _| Ok(audio_levels_flat(&h.engine, t)))
+    }
+
+    /// Whether telephone-event was negotiated for transceiver `t` (W3C `canInsertDTMF`).
+    #[napi]
+    pub fn can_insert_dtmf(&mut self, t: u32) -> napi::Result<bool, String> {
+        self.call(|h, _| Ok(h.engine.can_insert_dtmf(t)))
     }
 
     #[napi]
@@ -881,4 +909,12 @@ mod tests {
         assert_eq!(u16_field("id", None).unwrap(), None);
         assert_eq!(u16_field("id", Some(65536)).unwrap_err().status, "TypeError");
     }
+}
+
+/// [`NativePeer::audio_levels`]'s flat list.
+fn audio_levels_flat(peer: &Peer, t: u32) -> Vec<f64> {
+    peer.audio_levels(t)
+        .iter()
+        .flat_map(|l| [f64::from(l.ssrc), polyrtc::peer::linear_audio_level(l.level), f64::from(u8::from(l.voice_activity))])
+        .collect()
 }

@@ -13,6 +13,9 @@
 //! - AV1, AV1 RTP payload specification v1.0 ([`av1`]): aggregation header, OBU elements,
 //!   fragments; frames are temporal units in the low-overhead bitstream format.
 //!
+//! Beside them, [`dtmf`]: RFC 4733 telephone-event payloads and the packet schedule of a
+//! tone (not a [`Codec`]: events, not frames).
+//!
 //! The shape is the same for each codec:
 //! - a [`Packetizer`] turns one frame into payloads no larger than `max_payload` (the MTU
 //!   minus the IP, UDP, RTP and SRTP overhead), the last one carrying the marker bit for video;
@@ -43,6 +46,7 @@
 
 pub mod assembler;
 pub mod av1;
+pub mod dtmf;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod h264;

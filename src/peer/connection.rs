@@ -27,8 +27,11 @@ const SCTP_PORT: u16 = 5000;
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 
+mod audio_level;
+mod dtmf;
 mod media;
 mod rtcp;
+pub use audio_level::{dbov_audio_level, linear_audio_level, SourceAudioLevel};
 pub use rtcp::{InboundFeedback, OutboundRtp};
 
 /// Counted drops and other figures worth exposing.
@@ -67,6 +70,13 @@ pub struct PeerStats {
     pub rtp_retransmitted: u64,
     /// RTCP compounds we sent (reports and feedback).
     pub rtcp_sent: u64,
+    /// RFC 4733 telephone-event packets sent ([`Peer::insert_dtmf`]) and received (kept out
+    /// of the audio frames), received ones too short to hold an event, and received events
+    /// reported (once each, when they end).
+    pub dtmf_packets_sent: u64,
+    pub dtmf_packets_received: u64,
+    pub dtmf_packets_malformed: u64,
+    pub dtmf_events_received: u64,
 }
 
 /// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
@@ -191,6 +201,16 @@ pub struct Peer {
     transmits: VecDeque<Transmit>,
     events: VecDeque<PeerEvent>,
     stats: PeerStats,
+    /// DTMF tones being sent, at most one per transceiver.
+    dtmf_sends: Vec<dtmf::DtmfSend>,
+    /// Per remote SSRC, the timestamp of the last received DTMF event reported (at most
+    /// [`dtmf::MAX_DTMF_RECEIVE_STATES`]).
+    dtmf_received: Vec<(u32, Option<u32>)>,
+    /// The latest RFC 6464 level per remote SSRC (at most
+    /// [`audio_level::MAX_AUDIO_LEVEL_SOURCES`]).
+    audio_levels: Vec<SourceAudioLevel>,
+    /// The level our audio packets carry, per transceiver (one entry each at most).
+    send_audio_levels: Vec<(TransceiverId, crate::rtp::extension::AudioLevel)>,
 }
 
 fn err(kind: ErrorKind, msg: impl Into<String>) -> PeerError {
@@ -295,6 +315,10 @@ impl Peer {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: PeerStats::default(),
+            dtmf_sends: Vec::new(),
+            dtmf_received: Vec::new(),
+            audio_levels: Vec::new(),
+            send_audio_levels: Vec::new(),
             rng,
         })
     }
@@ -1329,6 +1353,7 @@ impl Peer {
         }
         self.handle_rtcp_timeout(now);
         self.handle_jitter_timeout(now);
+        self.handle_dtmf_timeout(now);
         self.pump(now);
         if self.dtls_deadline.is_some_and(|t| now >= t) && self.dtls_state == DtlsTransportState::Connecting {
             self.dtls_deadline = None;
@@ -1550,6 +1575,7 @@ impl Peer {
             self.sctp.as_ref().filter(|_| path).and_then(|s| s.poll_timeout()),
             self.rtcp_timeout(),
             self.jitter_timeout(),
+            self.dtmf_timeout(),
         ] {
             t = earliest(t, c);
         }

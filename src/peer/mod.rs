@@ -291,7 +291,7 @@ pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use connection::{InboundFeedback, InboundRtp, OutboundRtp, Peer, PeerStats};
+pub use connection::{dbov_audio_level, linear_audio_level, InboundFeedback, InboundRtp, OutboundRtp, Peer, PeerStats, SourceAudioLevel};
 
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied) or the pair they came over is not
@@ -328,3 +328,5 @@ mod jitter_tests;
 mod tests;
 #[cfg(test)]
 mod stats_tests;
+#[cfg(test)]
+mod dtmf_tests;

@@ -8,24 +8,24 @@ use super::*;
 use crate::crypto::Rng;
 use crate::time::Time;
 
-const OFFERER: usize = 0;
-const ANSWERER: usize = 1;
+pub(super) const OFFERER: usize = 0;
+pub(super) const ANSWERER: usize = 1;
 
-struct Pair {
-    peers: [Peer; 2],
+pub(super) struct Pair {
+    pub(super) peers: [Peer; 2],
     addrs: [SocketAddr; 2],
-    now: Time,
-    connected_at: [Option<Time>; 2],
+    pub(super) now: Time,
+    pub(super) connected_at: [Option<Time>; 2],
     /// Candidates each side gathered, not yet given to the other one.
     candidates: [Vec<IceCandidateInit>; 2],
     /// RTP and RTCP packets each side received (`(rtcp, packet)`).
-    media: [Vec<(bool, Vec<u8>)>; 2],
+    pub(super) media: [Vec<(bool, Vec<u8>)>; 2],
     /// Frames and keyframe requests each side received.
-    media_events: [Vec<PeerEvent>; 2],
+    pub(super) media_events: [Vec<PeerEvent>; 2],
 }
 
 impl Pair {
-    fn new(seed: u64) -> Pair {
+    pub(super) fn new(seed: u64) -> Pair {
         let addrs: [SocketAddr; 2] = ["192.0.2.1:5000".parse().unwrap(), "192.0.2.2:6000".parse().unwrap()];
         let mk = |i: usize| {
             let config = PeerConfig { raw_media_events: true, ..PeerConfig::default() };
@@ -44,7 +44,7 @@ impl Pair {
         }
     }
 
-    fn drain_events(&mut self) {
+    pub(super) fn drain_events(&mut self) {
         for i in 0..2 {
             while let Some(e) = self.peers[i].poll_event() {
                 match e {
@@ -62,7 +62,7 @@ impl Pair {
     }
 
     /// Delivers datagrams until none is left (bounded).
-    fn deliver(&mut self) {
+    pub(super) fn deliver(&mut self) {
         for _ in 0..10_000 {
             let mut wire = Vec::new();
             for i in 0..2 {
@@ -84,7 +84,7 @@ impl Pair {
     }
 
     /// Runs the network and the timers until `until` (virtual time).
-    fn run_until(&mut self, until: Time) {
+    pub(super) fn run_until(&mut self, until: Time) {
         loop {
             self.deliver();
             let next = self.peers.iter().filter_map(|p| p.poll_timeout()).min();
@@ -456,7 +456,7 @@ fn video_init(direction: crate::sdp::media::Direction, track: Option<&str>) -> T
 }
 
 /// Offer from `from`, answer from the other side, candidates both ways, then run.
-fn negotiate(pair: &mut Pair, from: usize) {
+pub(super) fn negotiate(pair: &mut Pair, from: usize) {
     let to = 1 - from;
     let now = pair.now;
     let offer = pair.peers[from].create_offer().expect("offer");

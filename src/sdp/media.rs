@@ -594,9 +594,12 @@ const VIDEO_FB: &[&str] = &["goog-remb", "transport-cc", "ccm fir", "nack", "nac
 /// Chromium uses, so forwarding between our peers and browsers keeps numbers where it can).
 pub fn default_codecs(kind: MediaKind) -> Vec<Codec> {
     match kind {
-        MediaKind::Audio => vec![Codec::new(111, "opus", 48_000, Some(2))
-            .with_fmtp("minptime=10;useinbandfec=1")
-            .with_fb(&["transport-cc"])],
+        // RFC 4733 §2.1: telephone-event runs at the clock of the audio it goes with; Opus
+        // is our only audio codec, so only telephone-event/48000 (Chromium's payload type).
+        MediaKind::Audio => vec![
+            Codec::new(111, "opus", 48_000, Some(2)).with_fmtp("minptime=10;useinbandfec=1").with_fb(&["transport-cc"]),
+            Codec::new(110, crate::codec::dtmf::NAME, 48_000, None).with_fmtp(crate::codec::dtmf::EVENTS_FMTP),
+        ],
         MediaKind::Video => vec![
             Codec::new(96, "VP8", 90_000, None).with_fb(VIDEO_FB).with_rtx(97),
             Codec::new(98, "VP9", 90_000, None).with_fmtp("profile-id=0").with_fb(VIDEO_FB).with_rtx(99),
@@ -656,7 +659,8 @@ pub fn negotiate(offer: &MediaSection, ours: &[Codec], our_extensions: &[HeaderE
         }
         codecs.push(c);
     }
-    if codecs.is_empty() {
+    // telephone-event alone carries no audio: nothing in common (RFC 4733 §2.1 pairs it).
+    if codecs.iter().all(|c| c.name.eq_ignore_ascii_case(crate::codec::dtmf::NAME)) {
         return None;
     }
     let extensions = offer

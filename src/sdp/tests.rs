@@ -874,11 +874,13 @@ fn answers_to_fixtures_are_well_formed() {
     assert!(a.media[0].attr("sctp-port").is_none());
     let r = parse_remote(&a, false).unwrap();
     assert_eq!(r.sctp_port, 5000);
-    // The chromium audio/video answer: Opus, VP8 and H.264 (with their RTX) to receive, then data.
+    // The chromium audio/video answer: Opus (and telephone-event), VP8 and H.264 (with their RTX) to receive, then data.
     let a = create_answer(&parse(CHROME_AV_DATA), &local("answ", Setup::Active)).unwrap();
     let text = a.serialize();
     assert!(text.contains("a=group:BUNDLE 0 1 2\r\n"), "{text}");
-    assert!(text.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"), "{text}");
+    // telephone-event/48000 accepted beside Opus (RFC 4733), its 8 kHz twin not.
+    assert!(text.contains("m=audio 9 UDP/TLS/RTP/SAVPF 111 110\r\n"), "{text}");
+    assert!(text.contains("a=rtpmap:110 telephone-event/48000\r\n") && !text.contains("telephone-event/8000"), "{text}");
     assert!(text.contains("a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"), "{text}");
     assert!(text.contains("m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103\r\n"), "{text}");
     assert_eq!(text.matches("a=recvonly\r\n").count(), 2, "{text}");

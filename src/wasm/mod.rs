@@ -605,6 +605,35 @@ impl WasmPeer {
         self.peer.write_rtp(time(now_ms), t, packet).map_err(js_error)
     }
 
+    /// One RFC 4733 DTMF tone (see the addon's `insertDtmf`).
+    #[wasm_bindgen(js_name = insertDtmf)]
+    pub fn insert_dtmf(&mut self, now_ms: f64, t: u32, event: u32, duration: u32, volume: u32) -> Result<bool, JsValue> {
+        let event = u8::try_from(event).unwrap_or(u8::MAX);
+        let volume = u8::try_from(volume.min(63)).unwrap_or(63);
+        self.peer.insert_dtmf(time(now_ms), t, event, duration, volume).map_err(js_error)
+    }
+
+    /// RFC 6464 level of the next audio frames (linear 0..1; `undefined`: none).
+    #[wasm_bindgen(js_name = setSendAudioLevel)]
+    pub fn set_send_audio_level(&mut self, t: u32, level: Option<f64>) {
+        self.peer.set_send_audio_level(t, level.map(crate::peer::dbov_audio_level));
+    }
+
+    /// The latest RFC 6464 levels received on `t`, flat `[ssrc, linear, voice 0/1, ...]`.
+    #[wasm_bindgen(js_name = audioLevels)]
+    pub fn audio_levels(&self, t: u32) -> Vec<f64> {
+        self.peer
+            .audio_levels(t)
+            .iter()
+            .flat_map(|l| [f64::from(l.ssrc), crate::peer::linear_audio_level(l.level), f64::from(u8::from(l.voice_activity))])
+            .collect()
+    }
+
+    #[wasm_bindgen(js_name = canInsertDtmf)]
+    pub fn can_insert_dtmf(&self, t: u32) -> bool {
+        self.peer.can_insert_dtmf(t)
+    }
+
     #[wasm_bindgen(js_name = requestKeyframe)]
     pub fn request_keyframe(&mut self, now_ms: f64, t: u32) -> Result<(), JsValue> {
         self.peer.request_keyframe(time(now_ms), t).map_err(js_error)

@@ -224,7 +224,7 @@ test('polyrtc getUserMedia tracks (VP8 test pattern, Opus tone): Chromium decode
       for (const t of stream.getTracks()) ours.addTrack(t, stream);
       await ours.setLocalDescription();
       const offer = await gatheredLocal(ours);
-      assert.match(offer.sdp, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
+      assert.match(offer.sdp, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111 110\r?$/m);
       assert.match(offer.sdp, new RegExp(`^a=msid:${stream.id} `, 'm'));
       const answer = await page.evaluate((o) => window.__media.answerReceiving('b', o), offer);
       await ours.setRemoteDescription(answer);

@@ -115,7 +115,7 @@ async function receiveFromChromium(videoCodec) {
     const answer = ours.localDescription.sdp;
     // Our answer receives both kinds with codecs Chromium offered, in one BUNDLE with the data.
     assert.match(answer, /^a=group:BUNDLE 0 1 2\r?$/m);
-    assert.match(answer, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r?$/m);
+    assert.match(answer, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111 110\r?$/m);
     assert.match(answer, /^a=rtpmap:111 opus\/48000\/2\r?$/m);
     const videoLine = /^m=video \d+ UDP\/TLS\/RTP\/SAVPF (\d+)/m.exec(answer);
     assert.ok(videoLine, answer);

@@ -696,6 +696,8 @@ impl Peer {
         // RFC 8852: a simulcast layer names itself in every packet.
         let rid_ext = t.neg.simulcast.as_ref().and(remote.extension_id(sdpmedia::ext::RID)).zip(t.send[li].rid.clone());
         let mid = t.neg.mid.clone().unwrap_or_default();
+        let audio_level = self.send_audio_level_ext(ti);
+        let t = &self.transceivers[ti];
         if t.send[li].packetizer.as_ref().is_none_or(|(k, _)| *k != kind) {
             let picture_id = self.rng.u32() as u16;
             self.transceivers[ti].send[li].packetizer = Some((kind, codec::new_packetizer(kind, picture_id)));
@@ -729,6 +731,9 @@ impl Peer {
             if let Some(id) = ext_ids.2 {
                 let _ = ext.push(id, &twcc);
                 self.twcc_sequence = self.twcc_sequence.wrapping_add(1);
+            }
+            if let Some((id, level)) = audio_level.as_ref() {
+                let _ = ext.push(*id, level);
             }
             let mut header = RtpHeader::new(sdp_codec.payload_type, seq, timestamp, ssrc);
             header.marker = p.marker;
@@ -846,9 +851,15 @@ impl Peer {
         if !t.neg.receiving || t.stopping || t.neg.stopped {
             return (0, 0, 0);
         }
+        self.note_audio_level(now, ti, &rtp);
+        let t = &self.transceivers[ti];
         let Some(remote) = t.neg.remote.as_ref() else { return (0, 0, 0) };
         let pt = rtp.header.payload_type;
         let Some(sdp_codec) = remote.codec_for(pt) else { return (0, 0, 0) };
+        if sdp_codec.name.eq_ignore_ascii_case(codec::dtmf::NAME) {
+            self.receive_dtmf(ti, &rtp);
+            return (0, 0, 0);
+        }
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
         let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
         let pli = sdp_codec.rtcp_fb.iter().any(|f| f == "nack pli");

@@ -104,8 +104,9 @@ function validateIceUrl(url, server) {
     throw domException('SyntaxError', `'${url}': unsupported scheme ${scheme}`);
   }
   // The spec's next step throws NotSupportedError for a scheme the user agent does not
-  // implement. stuns:, turn: and turns: are accepted (validated, then not used: the engine has
-  // no TLS or TURN client yet) so that a browser's configuration keeps working unchanged.
+  // implement. Every scheme is accepted so that a browser's configuration keeps working
+  // unchanged; the native engine uses stun: and turn: over UDP (turnServersFor), not yet
+  // stuns:, turns: or turn: over TCP.
   // An opaque path: "stun:host:port", not "stun://host".
   if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
     throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
@@ -243,6 +244,25 @@ function stunServersFor(parsedUrls) {
   return out;
 }
 
+/**
+ * The TURN servers the native engine allocates on (RFC 8656 over UDP: `turn:` URLs with no
+ * transport or `?transport=udp`), one entry per URL as browsers gather from each:
+ * { url, host, port, username, credential }. `turn:?transport=tcp` and `turns:` are validated
+ * but not used yet (the engine has no TCP/TLS path to a TURN server).
+ */
+function turnServersFor(iceServers) {
+  const out = [];
+  for (const server of iceServers) {
+    const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+    for (const url of urls) {
+      const u = validateIceUrl(url, server);
+      if (u.scheme !== 'turn:' || (u.transport ?? 'udp') !== 'udp') continue;
+      out.push({ url, host: u.host, port: u.port, username: server.username, credential: server.credential });
+    }
+  }
+  return out;
+}
+
 /** A copy of the stored (normalized) ICE servers for getConfiguration(). */
 function cloneIceServers(iceServers) {
   return iceServers.map(normalizeIceServer);
@@ -255,6 +275,7 @@ export {
   validateRelay,
   validateCertificates,
   stunServersFor,
+  turnServersFor,
   cloneIceServers,
   validateIceUrl,
 };

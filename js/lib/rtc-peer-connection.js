@@ -3,7 +3,7 @@ import {
   toUSVString, toBoolean, enforceRange, utf8Length, fire, defineEventHandlers,
 } from './util.js';
 import {
-  convertConfiguration, validateIceServers, validateCertificates, stunServersFor, cloneIceServers,
+  convertConfiguration, validateIceServers, validateCertificates, stunServersFor, turnServersFor, cloneIceServers,
   normalizeIceServer, validateRelay,
 } from './configuration.js';
 import { RTCSessionDescription, SDP_TYPES } from './rtc-session-description.js';
@@ -414,6 +414,8 @@ function makeRTCPeerConnection(engine, rtp) {
       const parsedUrls = validateIceServers(config.iceServers);
       config.iceServers = config.iceServers.map(normalizeIceServer);
       const nativeConfig = { stunServers: stunServersFor(parsedUrls) };
+      const turnServers = turnServersFor(config.iceServers);
+      if (turnServers.length > 0) nativeConfig.turnServers = turnServers;
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);

@@ -26,6 +26,8 @@ use crate::reactor::{panic_message, Reactor, SharedHost};
 
 /// At most this many resolved STUN server addresses are passed to the core.
 pub const MAX_STUN_ADDRESSES: usize = 16;
+/// TURN server URLs a peer allocates on (`turn:` over UDP in `iceServers`); more are ignored.
+pub const MAX_TURN_SERVERS: usize = 8;
 /// Largest `maxMessageSize` accepted from the config.
 pub const MAX_CONFIG_MESSAGE_SIZE: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -183,6 +185,51 @@ pub struct NativePeerConfig {
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
+    /// `turn:` URLs over UDP (parsed by the JS layer), one entry per URL.
+    pub turn_servers: Option<Vec<JsTurnServer>>,
+}
+
+/// One TURN server URL of `iceServers` (RFC 8656 over UDP, long-term credentials).
+#[napi(object, object_to_js = false)]
+pub struct JsTurnServer {
+    /// The URL as given (`icecandidateerror`'s `url`).
+    pub url: String,
+    /// A name, an IPv4 address or a bracketed IPv6 one.
+    pub host: String,
+    pub port: u32,
+    pub username: String,
+    pub credential: String,
+}
+
+/// The local socket (index into `locals`) a TURN server at `server` is reached from: one of
+/// its address family, loopback for a loopback server (else any other), never loopback for
+/// a server elsewhere.
+fn turn_via(locals: &[SocketAddr], server: &SocketAddr) -> Option<usize> {
+    let family = |l: &SocketAddr| l.is_ipv4() == server.is_ipv4();
+    let loopback = server.ip().is_loopback();
+    locals
+        .iter()
+        .position(|l| family(l) && l.ip().is_loopback() == loopback)
+        .or_else(|| locals.iter().position(|l| family(l) && loopback))
+}
+
+/// Gives the peer a relay (TURN client, RFC 8656 over UDP) per server, reached through the
+/// peer's own UDP socket of the server's family; its relayed transport ids follow the
+/// sockets'. A server whose name does not resolve, or that no socket can reach, is skipped.
+/// Resolution blocks the JS thread (std resolver), as for STUN.
+fn add_turn_servers(peer: &mut Peer, locals: &[SocketAddr], servers: &[JsTurnServer], now: Time) -> napi::Result<(), String> {
+    for (k, t) in servers.iter().take(MAX_TURN_SERVERS).enumerate() {
+        let port = u16::try_from(t.port).ok().filter(|p| *p != 0).ok_or_else(|| jserr::new(ErrorKind::Syntax, format!("TURN server {:?}: bad port", t.url)))?;
+        let addrs: Vec<SocketAddr> = format!("{}:{port}", t.host).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
+        let Some((server, via)) = addrs.iter().find_map(|a| turn_via(locals, a).map(|v| (*a, v))) else { continue };
+        let (Ok(relay), Ok(via)) = (polyrtc::TransportId::try_from(locals.len() + k), polyrtc::TransportId::try_from(via)) else {
+            continue;
+        };
+        let mut config = polyrtc::turn::TurnConfig::new(polyrtc::turn::TurnTransport::Udp, &t.username, &t.credential);
+        config.software = Some("polyrtc".to_string());
+        peer.add_relay(now, relay, via, server, &t.url, config).map_err(jserr::from_peer)?;
+    }
+    Ok(())
 }
 
 /// `peer.setConfiguration()`: what `RTCPeerConnection.setConfiguration()` may change.
@@ -511,6 +558,8 @@ impl NativePeer {
             let transport = polyrtc::TransportId::try_from(i).unwrap_or(polyrtc::TransportId::MAX);
             peer.add_local_transport(transport, s.local);
         }
+        let locals: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
+        add_turn_servers(&mut peer, &locals, config.turn_servers.as_deref().unwrap_or_default(), clock::now())?;
 
         let id = reactor.next_peer_id();
         let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);
@@ -862,6 +911,18 @@ impl Drop for NativePeer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turn_servers_are_reached_from_a_socket_of_their_family() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let locals = [a("10.0.0.5:4000"), a("127.0.0.1:4001"), a("[2001:db8::1]:4002")];
+        assert_eq!(turn_via(&locals, &a("192.0.2.9:3478")), Some(0));
+        assert_eq!(turn_via(&locals, &a("127.0.0.1:3478")), Some(1), "loopback from loopback");
+        assert_eq!(turn_via(&locals, &a("[2001:db8::9]:3478")), Some(2));
+        assert_eq!(turn_via(&locals[..1], &a("127.0.0.1:3478")), Some(0), "loopback reached from another address");
+        assert_eq!(turn_via(&locals[1..2], &a("192.0.2.9:3478")), None, "never from loopback to elsewhere");
+        assert_eq!(turn_via(&locals[..2], &a("[2001:db8::9]:3478")), None, "no IPv6 socket");
+    }
 
     #[test]
     fn certificate_validity_defaults_caps_and_refuses_bad_numbers() {

@@ -1,0 +1,131 @@
+'use strict';
+// TURN from Node (RFC 8656 over UDP): the addon allocates on Debian's coturn `turnserver`
+// (started here on loopback, long-term credentials) for `turn:` URLs in iceServers, and with
+// iceTransportPolicy 'relay' a connection goes through the relayed candidate only. Wrong
+// credentials give icecandidateerror (401) with the spec's fields. Fails (does not skip) if
+// the addon or turnserver is missing (scripts/setup-tests.sh installs coturn).
+const test = require('node:test');
+const assert = require('node:assert');
+const dgram = require('node:dgram');
+const { spawn } = require('node:child_process');
+const { loadApi, withTimeout, until, negotiate, messages } = require('./real-helpers');
+
+const api = loadApi();
+const TIMEOUT = 30000;
+
+async function freePort() {
+  const s = dgram.createSocket('udp4');
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding. */
+async function startCoturn() {
+  const port = await freePort();
+  const proc = spawn('turnserver', [
+    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
+    '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc', '--no-tls', '--no-dtls',
+    '--allow-loopback-peers', '--no-cli', '--no-stdout-log', '--log-file=/dev/null',
+    '--min-port=49152', '--max-port=65535',
+  ], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  // A STUN Binding request (RFC 8489 §5): answered once the server listens.
+  const probe = dgram.createSocket('udp4');
+  const req = Buffer.alloc(20);
+  req.writeUInt16BE(0x0001, 0);
+  req.writeUInt32BE(0x2112a442, 4);
+  let up = false;
+  probe.on('message', () => { up = true; });
+  await new Promise((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  for (let i = 0; i < 100 && !up && proc.exitCode === null; i += 1) {
+    probe.send(req, port, '127.0.0.1');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  probe.close();
+  if (!up) {
+    proc.kill();
+    throw new Error(`turnserver did not start (exit ${proc.exitCode})`);
+  }
+  return {
+    port,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill();
+      await exited;
+    },
+  };
+}
+
+test('iceServers turn: over UDP with iceTransportPolicy relay: relayed candidates only, data flows through coturn', { timeout: TIMEOUT }, async () => {
+  const coturn = await startCoturn();
+  const relayed = new api.RTCPeerConnection({
+    iceServers: [{ urls: `turn:127.0.0.1:${coturn.port}?transport=udp`, username: 'alice', credential: 'secret' }],
+    iceTransportPolicy: 'relay',
+  });
+  const other = new api.RTCPeerConnection();
+  try {
+    const candidates = [];
+    const errors = [];
+    relayed.addEventListener('icecandidate', (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate); });
+    relayed.onicecandidateerror = (e) => errors.push(e);
+    const dc = relayed.createDataChannel('via-turn');
+    const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
+    await withTimeout(negotiate(relayed, other), 'negotiation');
+    await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
+    assert.deepStrictEqual(errors.map((e) => e.errorCode), []);
+    assert.ok(candidates.length >= 1, 'a relayed candidate');
+    for (const c of candidates) {
+      assert.strictEqual(c.type, 'relay', c.candidate);
+      assert.strictEqual(c.address, '127.0.0.1');
+    }
+    await until(() => dc.readyState === 'open', 'channel open');
+    const remote = await withTimeout(remoteChannel, 'the remote channel');
+    const got = messages(remote);
+    dc.send('through the relay');
+    await until(() => got.length === 1, 'message');
+    assert.strictEqual(got[0], 'through the relay');
+    const stats = [...(await relayed.getStats()).values()];
+    const transport = stats.find((s) => s.type === 'transport');
+    const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
+    assert.ok(pair, 'a selected pair');
+    const local = stats.find((s) => s.id === pair.localCandidateId);
+    assert.strictEqual(local.candidateType, 'relay');
+    // webrtc-stats RTCIceCandidateStats of a relayed candidate: the server's URL and the
+    // protocol to it.
+    assert.strictEqual(local.relayProtocol, 'udp');
+    assert.strictEqual(local.url, `turn:127.0.0.1:${coturn.port}?transport=udp`);
+  } finally {
+    relayed.close();
+    other.close();
+    await coturn.stop();
+  }
+});
+
+test('turn: with a wrong credential: icecandidateerror 401 with url, errorCode, errorText; no relayed candidate', { timeout: TIMEOUT }, async () => {
+  const coturn = await startCoturn();
+  const url = `turn:127.0.0.1:${coturn.port}`;
+  const pc = new api.RTCPeerConnection({
+    iceServers: [{ urls: url, username: 'alice', credential: 'wrong' }],
+    iceTransportPolicy: 'relay',
+  });
+  try {
+    const errors = [];
+    const candidates = [];
+    pc.onicecandidateerror = (e) => errors.push(e);
+    pc.addEventListener('icecandidate', (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate); });
+    pc.createDataChannel('x');
+    await pc.setLocalDescription();
+    await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
+    assert.strictEqual(errors.length, 1);
+    const e = errors[0];
+    assert.strictEqual(e.url, url);
+    assert.strictEqual(e.errorCode, 401);
+    assert.ok(typeof e.errorText === 'string' && e.errorText.length > 0);
+    assert.strictEqual(candidates.length, 0);
+  } finally {
+    pc.close();
+    await coturn.stop();
+  }
+});

@@ -4,13 +4,11 @@
 //! the engine's stats object must carry it under the webrtc-stats names.
 
 use core::time::Duration;
-use std::net::SocketAddr;
 
+use super::tests::{negotiate, Pair};
 use super::*;
-use crate::crypto::Rng;
 use crate::engine::{stats_obj, Obj, Val};
 use crate::sdp::media::{Direction, MediaKind};
-use crate::time::Time;
 
 const OFFERER: usize = 0;
 const ANSWERER: usize = 1;
@@ -19,104 +17,20 @@ const VP8_PT: u8 = 96;
 /// 2020-01-01T00:00:00Z, the offerer's wall clock at `Time::ZERO`.
 const OFFERER_UNIX_MS: u64 = 1_577_836_800_000;
 
-struct Pair {
-    peers: [Peer; 2],
-    addrs: [SocketAddr; 2],
-    now: Time,
-    candidates: [Vec<IceCandidateInit>; 2],
-    keyframe_requests: [usize; 2],
+/// Two peers whose wall clocks differ by 7 s (the offerer's at [`OFFERER_UNIX_MS`]).
+fn pair(seed: u64) -> Pair {
+    Pair::with_config(seed, |i| PeerConfig { unix_time_ms: OFFERER_UNIX_MS + 7_000 * i as u64, ..PeerConfig::default() })
 }
 
-impl Pair {
-    fn new(seed: u64) -> Pair {
-        let addrs: [SocketAddr; 2] = ["192.0.2.1:5000".parse().unwrap(), "192.0.2.2:6000".parse().unwrap()];
-        let mk = |i: usize| {
-            let config = PeerConfig { unix_time_ms: OFFERER_UNIX_MS + 7_000 * i as u64, ..PeerConfig::default() };
-            let mut p = Peer::new(config, Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
-            p.add_local_transport(0, addrs[i]);
-            p
-        };
-        Pair { peers: [mk(0), mk(1)], addrs, now: Time::ZERO, candidates: [vec![], vec![]], keyframe_requests: [0, 0] }
-    }
+fn run_for(pair: &mut Pair, d: Duration) {
+    let until = pair.now + d;
+    pair.run_until(until);
+}
 
-    fn drain_events(&mut self) {
-        for i in 0..2 {
-            while let Some(e) = self.peers[i].poll_event() {
-                match e {
-                    PeerEvent::IceCandidate(Some(c)) => self.candidates[i].push(c),
-                    PeerEvent::KeyframeRequested { .. } => self.keyframe_requests[i] += 1,
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    /// Delivers datagrams until none is left (bounded); `drop` sees each one (sender,
-    /// bytes) and may lose it.
-    fn deliver(&mut self, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
-        for _ in 0..10_000 {
-            let mut wire = Vec::new();
-            for i in 0..2 {
-                while let Some(t) = self.peers[i].poll_transmit(self.now) {
-                    wire.push((i, t));
-                }
-            }
-            self.drain_events();
-            if wire.is_empty() {
-                return;
-            }
-            for (from, t) in wire {
-                if drop(from, &t.data) {
-                    continue;
-                }
-                if let Some(to) = self.addrs.iter().position(|a| *a == t.destination) {
-                    self.peers[to].handle_datagram(self.now, 0, self.addrs[from], &t.data);
-                }
-            }
-        }
-        panic!("datagrams kept flowing: livelock");
-    }
-
-    fn run_until(&mut self, until: Time, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
-        loop {
-            self.deliver(drop);
-            match self.peers.iter().filter_map(|p| p.poll_timeout()).min() {
-                Some(t) if t <= until => {
-                    self.now = self.now.max(t);
-                    for p in &mut self.peers {
-                        p.handle_timeout(self.now);
-                    }
-                }
-                _ => {
-                    self.now = until;
-                    return;
-                }
-            }
-        }
-    }
-
-    fn run_for(&mut self, d: Duration) {
-        let until = self.now + d;
-        self.run_until(until, &mut |_, _| false);
-    }
-
-    /// Offer from the offerer, answer, candidates both ways, then two seconds.
-    fn negotiate(&mut self) {
-        let now = self.now;
-        let offer = self.peers[OFFERER].create_offer().expect("offer");
-        self.peers[OFFERER].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
-        self.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
-        let answer = self.peers[ANSWERER].create_answer().expect("answer");
-        self.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
-        self.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
-        self.drain_events();
-        for from in [OFFERER, ANSWERER] {
-            for c in std::mem::take(&mut self.candidates[from]) {
-                self.peers[1 - from].add_ice_candidate(now, Some(c)).expect("add_ice_candidate");
-            }
-        }
-        self.run_for(Duration::from_secs(2));
-    }
+/// The keyframe requests that reached `side`'s application so far.
+fn keyframe_requests(pair: &mut Pair, side: usize) -> usize {
+    pair.drain_events();
+    pair.media_events[side].iter().filter(|e| matches!(e, PeerEvent::KeyframeRequested { .. })).count()
 }
 
 fn init(kind: MediaKind, direction: Direction, track: Option<&str>) -> TransceiverInit {
@@ -168,9 +82,9 @@ fn list<'a>(o: &'a Obj, name: &str) -> Vec<&'a Obj> {
 /// sender's originals that arrived plus the retransmissions.
 #[test]
 fn nack_and_rtx_counts_agree_on_both_ends() {
-    let mut pair = Pair::new(70);
+    let mut pair = pair(70);
     let t = pair.peers[OFFERER].add_transceiver(init(MediaKind::Video, Direction::SendOnly, Some("v"))).unwrap();
-    pair.negotiate();
+    negotiate(&mut pair, OFFERER);
     let mut seen = 0u32;
     let mut dropped = 0u64;
     let mut drop = |from: usize, data: &[u8]| {
@@ -186,15 +100,15 @@ fn nack_and_rtx_counts_agree_on_both_ends() {
         let now = pair.now;
         pair.peers[OFFERER].write_frame(now, t, i * 33_333, &vp8_frame(i % 20 == 0, 3000, i as u8), None).unwrap();
         let until = pair.now + Duration::from_millis(33);
-        pair.run_until(until, &mut drop);
+        pair.run_until_with(until, &mut drop);
     }
     // Frames on a clean path make the last losses visible, then time for the repairs.
     for i in 40..43u64 {
         let now = pair.now;
         pair.peers[OFFERER].write_frame(now, t, i * 33_333, &vp8_frame(false, 3000, i as u8), None).unwrap();
-        pair.run_for(Duration::from_millis(33));
+        run_for(&mut pair, Duration::from_millis(33));
     }
-    pair.run_for(Duration::from_secs(3));
+    run_for(&mut pair, Duration::from_secs(3));
     assert!(dropped >= 10, "{dropped} lost");
 
     let out = pair.peers[OFFERER].outbound_rtp();
@@ -248,9 +162,9 @@ fn nack_and_rtx_counts_agree_on_both_ends() {
 /// frame lost for good (no history to repair it from). PLI and FIR only exist for video.
 #[test]
 fn pli_counts_agree_on_both_ends() {
-    let mut pair = Pair::new(71);
+    let mut pair = pair(71);
     let t = pair.peers[OFFERER].add_transceiver(init(MediaKind::Video, Direction::SendOnly, Some("v"))).unwrap();
-    pair.negotiate();
+    negotiate(&mut pair, OFFERER);
     let mut lost = false;
     for i in 0..60u64 {
         let now = pair.now;
@@ -266,23 +180,23 @@ fn pli_counts_agree_on_both_ends() {
             lose
         };
         let until = pair.now + Duration::from_millis(33);
-        pair.run_until(until, &mut drop);
+        pair.run_until_with(until, &mut drop);
     }
-    pair.run_for(Duration::from_secs(1));
+    run_for(&mut pair, Duration::from_secs(1));
     assert!(lost);
     let receiver_side = pair.peers[ANSWERER].transceivers()[0].id;
     for _ in 0..3 {
         let now = pair.now;
         pair.peers[ANSWERER].request_keyframe(now, receiver_side).unwrap();
-        pair.run_for(Duration::from_millis(100));
+        run_for(&mut pair, Duration::from_millis(100));
     }
-    pair.run_for(Duration::from_secs(1));
+    run_for(&mut pair, Duration::from_secs(1));
     let fb = pair.peers[ANSWERER].inbound_feedback()[0];
     let out = &pair.peers[OFFERER].outbound_rtp()[0];
     assert!(fb.feedback_sent.plis >= 4, "three asked by the application, one after the loss: {fb:?}");
     assert_eq!(fb.feedback_sent.plis, out.feedback_received.plis, "PLIs sent = received");
     assert_eq!(out.feedback_received.firs, 0);
-    assert_eq!(pair.keyframe_requests[OFFERER] as u64, out.feedback_received.plis, "each one reached the sender's application");
+    assert_eq!(keyframe_requests(&mut pair, OFFERER) as u64, out.feedback_received.plis, "each one reached the sender's application");
     let o = stats_obj(&pair.peers[ANSWERER], pair.now);
     let r = list(&o, "inboundRtp")[0];
     assert_eq!(num(r, "pliCount"), fb.feedback_sent.plis as f64);
@@ -296,17 +210,17 @@ fn pli_counts_agree_on_both_ends() {
 /// peer's NTP time as Unix milliseconds; no PLI or FIR counts for audio.
 #[test]
 fn sender_reports_give_remote_outbound_rtp() {
-    let mut pair = Pair::new(72);
+    let mut pair = pair(72);
     let a = pair.peers[OFFERER].add_transceiver(init(MediaKind::Audio, Direction::SendOnly, Some("a"))).unwrap();
-    pair.negotiate();
+    negotiate(&mut pair, OFFERER);
     let frame = vec![0xfcu8; 80];
     for i in 0..100u64 {
         let now = pair.now;
         pair.peers[OFFERER].write_frame(now, a, i * 20_000, &frame, None).unwrap();
-        pair.run_for(Duration::from_millis(20));
+        run_for(&mut pair, Duration::from_millis(20));
     }
     // No more media: the next SRs carry the final counts.
-    pair.run_for(Duration::from_secs(4));
+    run_for(&mut pair, Duration::from_secs(4));
     let out = &pair.peers[OFFERER].outbound_rtp()[0];
     assert_eq!(out.packets, 100);
     let fb = pair.peers[ANSWERER].inbound_feedback()[0];

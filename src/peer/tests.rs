@@ -26,10 +26,14 @@ pub(super) struct Pair {
 
 impl Pair {
     pub(super) fn new(seed: u64) -> Pair {
+        Pair::with_config(seed, |_| PeerConfig { raw_media_events: true, ..PeerConfig::default() })
+    }
+
+    /// Peer `i` made with `config(i)`.
+    pub(super) fn with_config(seed: u64, config: impl Fn(usize) -> PeerConfig) -> Pair {
         let addrs: [SocketAddr; 2] = ["192.0.2.1:5000".parse().unwrap(), "192.0.2.2:6000".parse().unwrap()];
         let mk = |i: usize| {
-            let config = PeerConfig { raw_media_events: true, ..PeerConfig::default() };
-            let mut p = Peer::new(config, Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
+            let mut p = Peer::new(config(i), Rng::seeded(seed * 2 + i as u64)).expect("Peer::new");
             p.add_local_transport(0, addrs[i]);
             p
         };
@@ -63,6 +67,11 @@ impl Pair {
 
     /// Delivers datagrams until none is left (bounded).
     pub(super) fn deliver(&mut self) {
+        self.deliver_with(&mut |_, _| false);
+    }
+
+    /// [`Pair::deliver`] where `drop` sees each datagram (sender, bytes) and may lose it.
+    pub(super) fn deliver_with(&mut self, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
         for _ in 0..10_000 {
             let mut wire = Vec::new();
             for i in 0..2 {
@@ -75,6 +84,9 @@ impl Pair {
                 return;
             }
             for (from, t) in wire {
+                if drop(from, &t.data) {
+                    continue;
+                }
                 if let Some(to) = self.addrs.iter().position(|a| *a == t.destination) {
                     self.peers[to].handle_datagram(self.now, 0, self.addrs[from], &t.data);
                 }
@@ -85,8 +97,13 @@ impl Pair {
 
     /// Runs the network and the timers until `until` (virtual time).
     pub(super) fn run_until(&mut self, until: Time) {
+        self.run_until_with(until, &mut |_, _| false);
+    }
+
+    /// [`Pair::run_until`] on a path where `drop` may lose datagrams (see `deliver_with`).
+    pub(super) fn run_until_with(&mut self, until: Time, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
         loop {
-            self.deliver();
+            self.deliver_with(drop);
             let next = self.peers.iter().filter_map(|p| p.poll_timeout()).min();
             match next {
                 Some(t) if t <= until => {
@@ -457,19 +474,7 @@ fn video_init(direction: crate::sdp::media::Direction, track: Option<&str>) -> T
 
 /// Offer from `from`, answer from the other side, candidates both ways, then run.
 pub(super) fn negotiate(pair: &mut Pair, from: usize) {
-    let to = 1 - from;
-    let now = pair.now;
-    let offer = pair.peers[from].create_offer().expect("offer");
-    pair.peers[from].set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
-    pair.peers[to].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
-    let answer = pair.peers[to].create_answer().expect("answer");
-    pair.peers[to].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
-    pair.peers[from].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
-    pair.drain_events();
-    pair.trickle(from);
-    pair.trickle(to);
-    let until = pair.now + Duration::from_secs(2);
-    pair.run_until(until);
+    negotiate_munged(pair, from, |o| o, |a| a);
 }
 
 /// A VP8 frame of `len` bytes: the first byte's low bit clear marks a key frame (RFC 6386 §9.1).
@@ -903,7 +908,7 @@ fn simulcast_init(rids: &[&str]) -> TransceiverInit {
 
 /// Offer from `from` (`munge_offer` may edit it), answer from the other side (`munge_answer`
 /// may edit it), candidates both ways, then run.
-fn negotiate_munged(pair: &mut Pair, from: usize, munge_offer: impl Fn(String) -> String, munge_answer: impl Fn(String) -> String) {
+pub(super) fn negotiate_munged(pair: &mut Pair, from: usize, munge_offer: impl Fn(String) -> String, munge_answer: impl Fn(String) -> String) {
     let to = 1 - from;
     let now = pair.now;
     let offer = pair.peers[from].create_offer().expect("offer");

@@ -11,28 +11,16 @@
 // Skips only when /usr/bin/chromium is absent.
 const test = require('node:test');
 const assert = require('node:assert');
-const { chromiumAvailable, sharedBrowser, waitUntil, CHROMIUM_PATH } = require('./lib/chromium');
+const { chromiumSkip, sharedBrowser, waitUntil, gatheredLocal } = require('./lib/chromium');
 const { loadImpl } = require('./lib/impl');
 
-const available = chromiumAvailable();
-if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM_PATH} not found: CI must install chromium`);
-const skip = available ? false : `${CHROMIUM_PATH} not found`;
+const skip = chromiumSkip();
+const available = skip === false;
 const TIMEOUT = 60000;
 
 function pageMain() {
   const pcs = new Map();
-  const gathered = (pc) => (pc.iceGatheringState === 'complete' ? Promise.resolve() : new Promise((r) => {
-    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); });
-  }));
-  const tone = () => {
-    const ac = new AudioContext();
-    ac.resume().catch(() => {});
-    const osc = ac.createOscillator();
-    const dest = ac.createMediaStreamDestination();
-    osc.connect(dest);
-    osc.start();
-    return dest.stream;
-  };
+  const { gathered, tone } = window.__kit;
   window.__dtmf = {
     async offerAudio(name) {
       const pc = new RTCPeerConnection();
@@ -75,11 +63,6 @@ function pageMain() {
 }
 
 const chromium = sharedBrowser(test, available);
-
-async function gatheredLocal(pc) {
-  await waitUntil(() => pc.iceGatheringState === 'complete', 'our gathering');
-  return pc.localDescription.toJSON();
-}
 
 async function connect(ours, page, name) {
   await waitUntil(() => ours.connectionState === 'connected', 'we are connected');

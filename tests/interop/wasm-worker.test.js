@@ -39,11 +39,10 @@ const TYPES = {
 
 // Runs in the worker (served as /worker.js, a classic worker: import() by URL, no bundler).
 function workerMain() {
-  const post = (m) => self.postMessage(m);
+  const post = self.__post;
   const hadPeerConnection = typeof self.RTCPeerConnection !== 'undefined';
   let api = null;
   let pc = null;
-  let chain = Promise.resolve();
   const pattern = (n, seed) => {
     const u8 = new Uint8Array(n);
     for (let i = 0; i < n; i++) u8[i] = (i * 31 + seed + (i >> 8)) & 0xff;
@@ -73,6 +72,7 @@ function workerMain() {
   async function start(cfg) {
     api = await import(cfg.entry);
     pc = new api.RTCPeerConnection({ relay: cfg.relay });
+    self.__pc = pc;
     const candidates = [];
     const errors = [];
     pc.onicecandidate = (e) => {
@@ -122,44 +122,120 @@ function workerMain() {
     result.connectionState = pc.connectionState;
     post({ type: 'result', result });
   }
+  self.__serve(start);
+}
 
-  self.onmessage = (e) => {
-    const m = e.data;
-    chain = chain.then(async () => {
-      if (m.type === 'start') {
-        start(m).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}\n${err && err.stack}` }));
-      } else if (m.type === 'answer') {
-        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-      } else if (m.type === 'candidate' && m.candidate) {
-        await pc.addIceCandidate(m.candidate);
-      } else if (m.type === 'close') {
-        if (pc) pc.close();
-      }
-    }).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}` }));
+// Runs first in each worker: the signaling loop both share. `__serve(start)`: a 'start'
+// message runs `start(cfg)` (which sets `self.__pc` as soon as its peer exists); answers
+// and candidates from the page go to that peer, in order; 'close' closes it; failures go
+// back as 'error' messages.
+function workerKit() {
+  const post = (m) => self.postMessage(m);
+  const describe = (err) => `${err && err.name}: ${err && err.message}`;
+  let chain = Promise.resolve();
+  self.__post = post;
+  self.__serve = (start) => {
+    self.onmessage = (e) => {
+      const m = e.data;
+      chain = chain.then(async () => {
+        const pc = self.__pc;
+        if (m.type === 'start') {
+          start(m).catch((err) => post({ type: 'error', message: `${describe(err)}\n${err && err.stack}` }));
+        } else if (m.type === 'answer') {
+          await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        } else if (m.type === 'candidate' && m.candidate) {
+          await pc.addIceCandidate(m.candidate);
+        } else if (m.type === 'close') {
+          if (pc) pc.close();
+        }
+      }).catch((err) => post({ type: 'error', message: describe(err) }));
+    };
   };
 }
 
-// Runs in the page: Chromium's own peer, TURN through the relay only; echoes the worker's
-// channels, and checks its own channel's echo. Resolves with both sides' results.
-function pageMain(cfg) {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker('/worker.js');
+// Runs in the page first: `__link(cfg, url, hooks)` starts the worker at `url` and makes
+// Chromium's own peer (TURN through the relay only), wired to the worker: candidates both
+// ways, the worker's offer answered (`hooks.beforeAnswer()` may add tracks first,
+// `hooks.answered()` runs after), its 'result' to `hooks.result(r)`, its errors and a
+// timeout (`hooks.diagnose()` says what was seen) to `hooks.fail`. Gives { pc, worker,
+// candidates (the page's own), done() (closes both) }.
+function pageLink() {
+  window.__link = (cfg, url, hooks) => {
+    const worker = new Worker(url);
     const pc = new RTCPeerConnection({
       iceServers: [{ urls: cfg.turnUrls, username: cfg.username, credential: cfg.credential }],
       iceTransportPolicy: 'relay',
     });
-    const pageCandidates = [];
+    const candidates = [];
     let chain = Promise.resolve();
-    const fail = (err) => {
+    let timer = null;
+    const stop = () => {
       clearTimeout(timer);
       worker.terminate();
       pc.close();
-      reject(err instanceof Error ? err : new Error(String(err)));
     };
+    const fail = (err) => {
+      stop();
+      hooks.fail(err instanceof Error ? err : new Error(String(err)));
+    };
+    timer = setTimeout(async () => fail(new Error(`timed out in the page: ${pc.connectionState}, ${await hooks.diagnose()}`)), cfg.timeoutMs);
     pc.onicecandidate = (e) => {
-      if (e.candidate && e.candidate.candidate) pageCandidates.push(e.candidate.candidate);
+      if (e.candidate && e.candidate.candidate) candidates.push(e.candidate.candidate);
       worker.postMessage({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
     };
+    worker.onerror = (e) => fail(new Error(`worker error: ${e.message}`));
+    worker.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === 'error') {
+        fail(new Error(`worker: ${m.message}`));
+        return;
+      }
+      if (m.type === 'result') {
+        hooks.result(m.result);
+        return;
+      }
+      chain = chain.then(async () => {
+        if (m.type === 'offer') {
+          await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+          if (hooks.beforeAnswer) hooks.beforeAnswer();
+          await pc.setLocalDescription();
+          worker.postMessage({ type: 'answer', sdp: pc.localDescription.sdp });
+          if (hooks.answered) hooks.answered();
+        } else if (m.type === 'candidate' && m.candidate) {
+          await pc.addIceCandidate(m.candidate);
+        }
+      }).catch(fail);
+    };
+    worker.postMessage({ type: 'start', entry: cfg.entry, relay: cfg.relay });
+    const done = () => {
+      clearTimeout(timer);
+      worker.postMessage({ type: 'close' });
+      pc.close();
+      setTimeout(() => worker.terminate(), 100);
+    };
+    return { pc, worker, candidates, done };
+  };
+}
+
+// Runs in the page: echoes the worker's channels, and checks its own channel's echo.
+// Resolves with both sides' results.
+function pageMain(cfg) {
+  return new Promise((resolve, reject) => {
+    const page = {};
+    let ownChannel = null;
+    const link = window.__link(cfg, '/worker.js', {
+      fail: reject,
+      diagnose: () => `page ${JSON.stringify(page)}, candidates ${JSON.stringify(link.candidates)}`,
+      result: (result) => {
+        ownChannel.then(() => {
+          const sel = link.pc.sctp.transport.iceTransport.getSelectedCandidatePair();
+          const pair = sel ? sel.local.type : null;
+          link.done();
+          resolve({ worker: result, page: { ...page, pageCandidates: link.candidates, localType: pair } });
+        }, reject);
+      },
+    });
+    const { pc } = link;
     const pattern = (n, seed) => {
       const u8 = new Uint8Array(n);
       for (let i = 0; i < n; i++) u8[i] = (i * 31 + seed + (i >> 8)) & 0xff;
@@ -177,8 +253,7 @@ function pageMain(cfg) {
       dc.binaryType = 'arraybuffer';
       dc.onmessage = (m) => dc.send(m.data);
     };
-    const page = {};
-    const ownChannel = new Promise((done) => {
+    ownChannel = new Promise((done) => {
       pc.onconnectionstatechange = () => {
         if (pc.connectionState !== 'connected' || page.started) return;
         page.started = true;
@@ -201,50 +276,17 @@ function pageMain(cfg) {
         };
       };
     });
-    const timer = setTimeout(() => fail(new Error(`timed out in the page: connectionState ${pc.connectionState}, `
-      + `page ${JSON.stringify(page)}, candidates ${JSON.stringify(pageCandidates)}`)), cfg.timeoutMs);
-    worker.onerror = (e) => fail(new Error(`worker error: ${e.message}`));
-    worker.onmessage = (e) => {
-      const m = e.data;
-      if (m.type === 'error') {
-        fail(new Error(`worker: ${m.message}`));
-        return;
-      }
-      if (m.type === 'result') {
-        ownChannel.then(() => {
-          const sel = pc.sctp.transport.iceTransport.getSelectedCandidatePair();
-          const pair = sel ? sel.local.type : null;
-          worker.postMessage({ type: 'close' });
-          pc.close();
-          clearTimeout(timer);
-          setTimeout(() => worker.terminate(), 100);
-          resolve({ worker: m.result, page: { ...page, pageCandidates, localType: pair } });
-        }, fail);
-        return;
-      }
-      chain = chain.then(async () => {
-        if (m.type === 'offer') {
-          await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-          await pc.setLocalDescription();
-          worker.postMessage({ type: 'answer', sdp: pc.localDescription.sdp });
-        } else if (m.type === 'candidate' && m.candidate) {
-          await pc.addIceCandidate(m.candidate);
-        }
-      }).catch(fail);
-    };
-    worker.postMessage({ type: 'start', entry: cfg.entry, relay: cfg.relay });
   });
 }
 
 // Media, in the worker: getUserMedia() (the synthetic camera and microphone of the WASM
 // engine) sent to the page, and the page's canvas track received as encoded frames.
 function mediaWorkerMain() {
-  const post = (m) => self.postMessage(m);
-  let pc = null;
-  let chain = Promise.resolve();
+  const post = self.__post;
   async function start(cfg) {
     const api = await import(cfg.entry);
-    pc = new api.RTCPeerConnection({ relay: cfg.relay });
+    const pc = new api.RTCPeerConnection({ relay: cfg.relay });
+    self.__pc = pc;
     pc.onicecandidate = (e) => post({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
     const stream = await api.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
     for (const t of stream.getTracks()) pc.addTrack(t, stream);
@@ -261,55 +303,19 @@ function mediaWorkerMain() {
     await pc.setLocalDescription();
     post({ type: 'offer', sdp: pc.localDescription.sdp });
   }
-  self.onmessage = (e) => {
-    const m = e.data;
-    chain = chain.then(async () => {
-      if (m.type === 'start') {
-        start(m).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}\n${err && err.stack}` }));
-      } else if (m.type === 'answer') {
-        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
-      } else if (m.type === 'candidate' && m.candidate) {
-        await pc.addIceCandidate(m.candidate);
-      } else if (m.type === 'close') {
-        if (pc) pc.close();
-      }
-    }).catch((err) => post({ type: 'error', message: `${err && err.name}: ${err && err.message}` }));
-  };
+  self.__serve(start);
 }
 
 // Media, in the page: answers the worker's offer with a canvas video track of its own (on
-// the offered video m-line), through the relay only; resolves once it decoded the worker's
-// video and audio and the worker got its frames.
+// the offered video m-line); resolves once it decoded the worker's video and audio and the
+// worker got its frames.
 function mediaPageMain(cfg) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker('/media-worker.js');
-    const pc = new RTCPeerConnection({
-      iceServers: [{ urls: cfg.turnUrls, username: cfg.username, credential: cfg.credential }],
-      iceTransportPolicy: 'relay',
-    });
-    let chain = Promise.resolve();
     let workerResult = null;
-    const fail = (err) => {
-      clearTimeout(timer);
-      worker.terminate();
-      pc.close();
-      reject(err instanceof Error ? err : new Error(String(err)));
-    };
     const inbound = async () => {
       const out = {};
-      for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp') out[s.kind] = s;
+      for (const s of (await link.pc.getStats()).values()) if (s.type === 'inbound-rtp') out[s.kind] = s;
       return out;
-    };
-    const timer = setTimeout(async () => fail(new Error(`timed out in the page: ${pc.connectionState}, `
-      + `worker ${JSON.stringify(workerResult)}, inbound ${JSON.stringify(await inbound())}`)), cfg.timeoutMs);
-    pc.onicecandidate = (e) => worker.postMessage({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
-    pc.ontrack = (e) => {
-      // Played (muted) so the audio is decoded.
-      const el = document.createElement(e.track.kind);
-      el.muted = true;
-      el.srcObject = new MediaStream([e.track]);
-      document.body.appendChild(el);
-      el.play().catch(() => {});
     };
     const canvas = document.createElement('canvas');
     canvas.width = 160;
@@ -328,50 +334,41 @@ function mediaPageMain(cfg) {
         setTimeout(finish, 200);
         return;
       }
-      const sel = [...(await pc.getStats()).values()].find((x) => x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded');
-      const local = sel && [...(await pc.getStats()).values()].find((x) => x.id === sel.localCandidateId);
-      clearTimeout(timer);
-      worker.postMessage({ type: 'close' });
-      pc.close();
-      setTimeout(() => worker.terminate(), 100);
+      const report = [...(await link.pc.getStats()).values()];
+      const transport = report.find((x) => x.type === 'transport');
+      const pair = report.find((x) => x.id === transport.selectedCandidatePairId);
+      const local = pair && report.find((x) => x.id === pair.localCandidateId);
+      link.done();
       resolve({
         worker: workerResult,
         video: { framesDecoded: s.video.framesDecoded, frameWidth: s.video.frameWidth, frameHeight: s.video.frameHeight },
-        audio: { totalSamplesReceived: s.audio.totalSamplesReceived, codec: s.audio.codecId },
+        audio: { totalSamplesReceived: s.audio.totalSamplesReceived },
         localType: local ? local.candidateType : null,
       });
     };
-    worker.onerror = (e) => fail(new Error(`worker error: ${e.message}`));
-    worker.onmessage = (e) => {
-      const m = e.data;
-      if (m.type === 'error') {
-        fail(new Error(`worker: ${m.message}`));
-        return;
-      }
-      if (m.type === 'result') {
-        workerResult = m.result;
-        return;
-      }
-      chain = chain.then(async () => {
-        if (m.type === 'offer') {
-          await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-          pc.addTrack(ownVideo, new MediaStream([ownVideo]));
-          await pc.setLocalDescription();
-          worker.postMessage({ type: 'answer', sdp: pc.localDescription.sdp });
-          finish();
-        } else if (m.type === 'candidate' && m.candidate) {
-          await pc.addIceCandidate(m.candidate);
-        }
-      }).catch(fail);
+    const link = window.__link(cfg, '/media-worker.js', {
+      fail: reject,
+      diagnose: async () => `worker ${JSON.stringify(workerResult)}, inbound ${JSON.stringify(await inbound())}`,
+      result: (r) => { workerResult = r; },
+      beforeAnswer: () => link.pc.addTrack(ownVideo, new MediaStream([ownVideo])),
+      answered: () => finish(),
+    });
+    link.pc.ontrack = (e) => {
+      // Played (muted) so the audio is decoded.
+      const el = document.createElement(e.track.kind);
+      el.muted = true;
+      el.srcObject = new MediaStream([e.track]);
+      document.body.appendChild(el);
+      el.play().catch(() => {});
     };
-    worker.postMessage({ type: 'start', entry: cfg.entry, relay: cfg.relay });
   });
 }
 
 /** Serves js/ under /js/, the workers at /worker.js and /media-worker.js, an empty page at /. */
 function startServer() {
-  const workerSource = `(${workerMain.toString()})();\n`;
-  const mediaWorkerSource = `(${mediaWorkerMain.toString()})();\n`;
+  const kit = `(${workerKit.toString()})();\n`;
+  const workerSource = `${kit}(${workerMain.toString()})();\n`;
+  const mediaWorkerSource = `${kit}(${mediaWorkerMain.toString()})();\n`;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/') {
@@ -404,106 +401,83 @@ function startServer() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * The harness both tests share: the relay, the file server and Chromium started, `main` run
+ * in a fresh page (after pageLink) with the relay's URLs and credentials; gives what `main`
+ * resolved with (its error carries the page's console). Everything is closed after.
+ */
+async function runInPage(main, timeoutMs) {
+  assert.ok(fs.existsSync(path.join(JS_DIR, 'wasm', 'polyrtc_bg.wasm')),
+    'js/wasm/polyrtc_bg.wasm is missing: run scripts/build-wasm.sh');
+  execFileSync('cargo', ['build', '-q', '--release', '-p', 'polyrtc-relay', '--bin', 'polyrtc-relay'],
+    { cwd: ROOT, stdio: 'inherit' });
+  const relay = await startRelay({ host: '127.0.0.1', port: 0, users: { alice: 'secret' }, allowPrivate: true });
+  const server = await startServer();
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const consoleLines = [];
+    page.on('console', (m) => consoleLines.push(m.text()));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    await page.goto(`${origin}/`);
+    await page.evaluate(pageLink);
+    const t0 = Date.now();
+    try {
+      return await page.evaluate(main, {
+        entry: `${origin}/js/wasm.js`,
+        relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' },
+        turnUrls: relay.turnUrls.filter((u) => u.endsWith('transport=udp')),
+        username: 'alice',
+        credential: 'secret',
+        timeoutMs,
+      });
+    } catch (err) {
+      err.message += `\nconsole:\n${consoleLines.join('\n')}`;
+      throw err;
+    } finally {
+      if (process.env.POLYRTC_INTEROP_DEBUG) console.error(`evaluate took ${Date.now() - t0} ms`, consoleLines);
+    }
+  } finally {
+    await browser.close();
+    await new Promise((r) => server.close(r));
+    await relay.close();
+  }
+}
+
 test('a WASM peer in a dedicated Web Worker <-> Chromium\'s RTCPeerConnection, through the relay',
   { skip, timeout: TIMEOUT }, async () => {
-    assert.ok(fs.existsSync(path.join(JS_DIR, 'wasm', 'polyrtc_bg.wasm')),
-      'js/wasm/polyrtc_bg.wasm is missing: run scripts/build-wasm.sh');
-    execFileSync('cargo', ['build', '-q', '--release', '-p', 'polyrtc-relay', '--bin', 'polyrtc-relay'],
-      { cwd: ROOT, stdio: 'inherit' });
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, users: { alice: 'secret' }, allowPrivate: true });
-    const server = await startServer();
-    const origin = `http://127.0.0.1:${server.address().port}`;
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage();
-      const consoleLines = [];
-      page.on('console', (m) => consoleLines.push(m.text()));
-      page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-      await page.goto(`${origin}/`);
-      let out;
-      const t0 = Date.now();
-      try {
-        out = await page.evaluate(pageMain, {
-          entry: `${origin}/js/wasm.js`,
-          relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' },
-          turnUrls: relay.turnUrls.filter((u) => u.endsWith('transport=udp')),
-          username: 'alice',
-          credential: 'secret',
-          timeoutMs: 45000,
-        });
-      } catch (err) {
-        err.message += `\nconsole:\n${consoleLines.join('\n')}`;
-        throw err;
-      }
-      if (process.env.POLYRTC_INTEROP_DEBUG) console.error(`evaluate took ${Date.now() - t0} ms`, consoleLines);
-      const { worker, page: pg } = out;
-      assert.strictEqual(worker.hadPeerConnection, false, 'a worker has no RTCPeerConnection of its own');
-      assert.strictEqual(worker.connectionState, 'connected');
-      assert.deepStrictEqual(worker.errors, []);
-      assert.ok(worker.candidates.length >= 1);
-      for (const c of worker.candidates) assert.match(c, / typ relay /);
-      assert.strictEqual(worker.localType, 'relay');
-      assert.ok(pg.pageCandidates.length >= 1);
-      for (const c of pg.pageCandidates) assert.match(c, / typ relay /);
-      assert.strictEqual(pg.localType, 'relay');
-      // Worker -> page -> worker.
-      assert.strictEqual(worker.text, 'hello from the worker');
-      assert.strictEqual(worker.bigLength, BIG);
-      assert.strictEqual(worker.bigSame, true);
-      assert.strictEqual(worker.looseOrdered, false);
-      assert.deepStrictEqual(worker.unordered, Array.from({ length: 40 }, (_, i) => `u${i}`).sort());
-      // Page -> worker -> page.
-      assert.strictEqual(worker.echoedFor, 'p2w');
-      assert.strictEqual(pg.text, 'hello from the page');
-      assert.strictEqual(pg.bigLength, BIG);
-      assert.strictEqual(pg.bigSame, true);
-    } finally {
-      await browser.close();
-      await new Promise((r) => server.close(r));
-      await relay.close();
-    }
+    const { worker, page: pg } = await runInPage(pageMain, 45000);
+    assert.strictEqual(worker.hadPeerConnection, false, 'a worker has no RTCPeerConnection of its own');
+    assert.strictEqual(worker.connectionState, 'connected');
+    assert.deepStrictEqual(worker.errors, []);
+    assert.ok(worker.candidates.length >= 1);
+    for (const c of worker.candidates) assert.match(c, / typ relay /);
+    assert.strictEqual(worker.localType, 'relay');
+    assert.ok(pg.pageCandidates.length >= 1);
+    for (const c of pg.pageCandidates) assert.match(c, / typ relay /);
+    assert.strictEqual(pg.localType, 'relay');
+    // Worker -> page -> worker.
+    assert.strictEqual(worker.text, 'hello from the worker');
+    assert.strictEqual(worker.bigLength, BIG);
+    assert.strictEqual(worker.bigSame, true);
+    assert.strictEqual(worker.looseOrdered, false);
+    assert.deepStrictEqual(worker.unordered, Array.from({ length: 40 }, (_, i) => `u${i}`).sort());
+    // Page -> worker -> page.
+    assert.strictEqual(worker.echoedFor, 'p2w');
+    assert.strictEqual(pg.text, 'hello from the page');
+    assert.strictEqual(pg.bigLength, BIG);
+    assert.strictEqual(pg.bigSame, true);
   });
 
 test('media from a WASM peer in a Web Worker through the relay: Chromium decodes its getUserMedia() video and audio, the worker gets Chromium\'s frames',
   { skip, timeout: TIMEOUT }, async () => {
-    assert.ok(fs.existsSync(path.join(JS_DIR, 'wasm', 'polyrtc_bg.wasm')),
-      'js/wasm/polyrtc_bg.wasm is missing: run scripts/build-wasm.sh');
-    execFileSync('cargo', ['build', '-q', '--release', '-p', 'polyrtc-relay', '--bin', 'polyrtc-relay'],
-      { cwd: ROOT, stdio: 'inherit' });
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, users: { alice: 'secret' }, allowPrivate: true });
-    const server = await startServer();
-    const origin = `http://127.0.0.1:${server.address().port}`;
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage();
-      const consoleLines = [];
-      page.on('console', (m) => consoleLines.push(m.text()));
-      page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-      await page.goto(`${origin}/`);
-      let out;
-      try {
-        out = await page.evaluate(mediaPageMain, {
-          entry: `${origin}/js/wasm.js`,
-          relay: { urls: relay.wsUrl, username: 'alice', credential: 'secret' },
-          turnUrls: relay.turnUrls.filter((u) => u.endsWith('transport=udp')),
-          username: 'alice',
-          credential: 'secret',
-          timeoutMs: 60000,
-        });
-      } catch (err) {
-        err.message += `\nconsole:\n${consoleLines.join('\n')}`;
-        throw err;
-      }
-      assert.strictEqual(out.localType, 'relay');
-      assert.ok(out.video.framesDecoded >= 30, JSON.stringify(out));
-      assert.deepStrictEqual([out.video.frameWidth, out.video.frameHeight], [320, 240]);
-      assert.ok(out.audio.totalSamplesReceived > 4800, JSON.stringify(out));
-      assert.strictEqual(out.worker.frames.length, 10);
-      assert.strictEqual(out.worker.frames[0], 'key', 'the first frame the worker gets is a key frame');
-      assert.strictEqual(out.worker.mimeType.toLowerCase(), 'video/vp8');
-    } finally {
-      await browser.close();
-      await new Promise((r) => server.close(r));
-      await relay.close();
-    }
+    const out = await runInPage(mediaPageMain, 60000);
+    assert.strictEqual(out.localType, 'relay');
+    assert.ok(out.video.framesDecoded >= 30, JSON.stringify(out));
+    assert.deepStrictEqual([out.video.frameWidth, out.video.frameHeight], [320, 240]);
+    assert.ok(out.audio.totalSamplesReceived > 4800, JSON.stringify(out));
+    assert.strictEqual(out.worker.frames.length, 10);
+    assert.strictEqual(out.worker.frames[0], 'key', 'the first frame the worker gets is a key frame');
+    assert.strictEqual(out.worker.mimeType.toLowerCase(), 'video/vp8');
   });

@@ -186,12 +186,68 @@ function sharedBrowser(test, available) {
     async freshPage(main) {
       const page = await browser.newPage();
       await page.goto('about:blank');
+      await page.evaluate(pageKit);
       await page.evaluate(main);
       return page;
     },
   };
 }
 
+/**
+ * Runs in every freshPage() before the test's own page code: `window.__kit` with
+ * gathered(pc) (resolves once its ICE gathering is complete), canvasVideo(width, height) (a
+ * 30 fps canvas track whose colour changes every frame, a white square moving across) and
+ * tone() (a MediaStream with a WebAudio oscillator's track).
+ */
+function pageKit() {
+  window.__kit = {
+    gathered: (pc) => (pc.iceGatheringState === 'complete' ? Promise.resolve() : new Promise((r) => {
+      pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') r(); });
+    })),
+    canvasVideo(width = 320, height = 240) {
+      const canvas = document.createElement('canvas');
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext('2d');
+      let f = 0;
+      setInterval(() => {
+        f += 1;
+        ctx.fillStyle = `hsl(${(f * 7) % 360}, 80%, 50%)`;
+        ctx.fillRect(0, 0, width, height);
+        ctx.fillStyle = '#fff';
+        ctx.fillRect((f * 5) % (width - 20), height / 2 - 20, 20, 20);
+      }, 33);
+      return canvas.captureStream(30).getVideoTracks()[0];
+    },
+    tone() {
+      const ac = new AudioContext();
+      ac.resume().catch(() => {});
+      const osc = ac.createOscillator();
+      const dest = ac.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      return dest.stream;
+    },
+  };
+}
+
+/**
+ * `skip` for a test file that needs Chromium: false, or why not; under CI a missing
+ * Chromium is an error (a skip is not a pass).
+ */
+function chromiumSkip() {
+  if (chromiumAvailable()) return false;
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM_PATH} not found: CI must install chromium`);
+  return `${CHROMIUM_PATH} not found`;
+}
+
+/** Our peer's complete local description, once its gathering is done (non-trickle). */
+async function gatheredLocal(pc) {
+  await waitUntil(() => pc.iceGatheringState === 'complete', 'our gathering');
+  return pc.localDescription.toJSON();
+}
+
 module.exports = {
-  CHROMIUM_PATH, CHROMIUM_ARGS, chromiumAvailable, launchChromium, preparePage, ChromiumPeer, waitUntil, sharedBrowser,
+  CHROMIUM_PATH, CHROMIUM_ARGS, chromiumAvailable, chromiumSkip, launchChromium, preparePage, ChromiumPeer, waitUntil,
+  sharedBrowser, gatheredLocal,
 };

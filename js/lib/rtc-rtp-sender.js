@@ -330,7 +330,12 @@ function makeRTCRtpSender(getCapabilities) {
       if (!Array.isArray(layers) || layers.length === 0) return;
       const rids = layers.map((l) => (typeof l.rid === 'string' ? l.rid : null));
       const enc = this.#encodings;
-      if (rids.length < enc.length) {
+      if (rids.length === 1 && rids[0] === null && enc.length > 1) {
+        // The layers a rolled-back remote offer gave are gone: one encoding, no rid.
+        const first = { ...enc[0] };
+        delete first.rid;
+        this.#encodings = [first];
+      } else if (rids.length < enc.length) {
         const kept = enc.filter((e) => e.rid !== undefined && rids.includes(e.rid));
         this.#encodings = kept.length === rids.length ? kept : [enc[0]];
       } else if (rids.length > enc.length && rids.every((r) => r !== null)) {

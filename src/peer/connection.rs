@@ -1427,6 +1427,12 @@ impl Peer {
         self.srtp.as_ref().map(SrtpSession::stats)
     }
 
+    /// The transport-wide congestion control receiver's counters (packets recorded, feedback
+    /// sent), once a packet with a transport-wide sequence number has arrived.
+    pub fn twcc_stats(&self) -> Option<crate::media::TwccStats> {
+        self.twcc.as_ref().map(crate::media::TwccRecorder::stats)
+    }
+
     /// Sends one RTP packet (header and payload, as RFC 3550 lays it out) to the peer: SRTP
     /// protects it and it goes on the selected path. `InvalidState` before DTLS has keyed SRTP
     /// or while there is no path; `Operation` for a packet SRTP refuses (not RTP version 2,

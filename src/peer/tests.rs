@@ -1102,3 +1102,64 @@ fn a_remote_offer_asking_for_simulcast_gets_our_layers() {
     rids.sort();
     assert_eq!(rids, [Some("f".into()), Some("q".into())]);
 }
+
+/// The layers a remote offer's `a=simulcast:recv` gave our sender are taken back when that
+/// offer is rolled back (webrtc-pc), and our next offer is plain.
+#[test]
+fn rolling_back_a_simulcast_asking_offer_takes_its_layers_back() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(64);
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::RecvOnly, None)).unwrap();
+    let t = pair.peers[ANSWERER].add_transceiver(video_init(Direction::SendRecv, Some("cam"))).unwrap();
+    let now = pair.now;
+    let offer = pair.peers[OFFERER].create_offer().unwrap();
+    let offer = offer.replace("a=rtcp-mux\r\n", "a=rtcp-mux\r\na=rid:f recv\r\na=rid:q recv\r\na=simulcast:recv f;q\r\n");
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).unwrap();
+    let layers = |p: &Peer| p.transceivers().into_iter().find(|i| i.id == t).unwrap().send_layers.len();
+    assert_eq!(layers(&pair.peers[ANSWERER]), 2);
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Rollback, "").unwrap();
+    assert_eq!(layers(&pair.peers[ANSWERER]), 1);
+    let info = pair.peers[ANSWERER].transceivers().into_iter().find(|i| i.id == t).unwrap();
+    assert!(info.send_layers[0].rid.is_none());
+    assert!(info.encodings.iter().all(|e| e.rid.is_none()));
+    let ours = pair.peers[ANSWERER].create_offer().unwrap();
+    assert!(!ours.contains("a=simulcast"), "{ours}");
+}
+
+/// Every authenticated RTP packet with a transport-wide sequence number is recorded for
+/// transport-cc feedback, including the ones the receive path then drops: a sender's
+/// bandwidth probes are padding-only RTX packets on an SSRC not seen before, and a packet
+/// of a payload type no section has still used a sequence number of the transport. Left
+/// out of the feedback, the sender would take them for lost and cut its bitrate.
+#[test]
+fn padding_probes_and_unrouted_packets_are_in_transport_cc_feedback() {
+    use crate::sdp::media::Direction;
+    let mut pair = Pair::new(49);
+    pair.peers[OFFERER].add_transceiver(video_init(Direction::SendOnly, Some("t"))).unwrap();
+    negotiate(&mut pair, OFFERER);
+    let now = pair.now;
+    let before = pair.peers[ANSWERER].twcc_stats().map_or(0, |s| s.recorded);
+    let with_twcc = |pt: u8, seq: u16, ssrc: u32, twcc: u16, padding: bool| {
+        let mut header = crate::rtp::RtpHeader::new(pt, seq, 0, ssrc);
+        let twcc = twcc.to_be_bytes();
+        header.extensions.push(3, &twcc).unwrap();
+        let mut packet = crate::rtp::RtpPacket::new(header, if padding { &[] } else { &[1, 2, 3] });
+        packet.padding = if padding { 8 } else { 0 };
+        let mut p = Vec::new();
+        packet.encode(&mut p).unwrap();
+        p
+    };
+    // Five padding-only probes on an RTX SSRC never announced (payload type 97, VP8's RTX).
+    for i in 0..5u16 {
+        pair.peers[OFFERER].send_rtp(now, &with_twcc(97, 100 + i, 0x5eed, 40_000 + i, true)).unwrap();
+    }
+    // One of a payload type nobody negotiated, on an unknown SSRC: dropped, still recorded.
+    pair.peers[OFFERER].send_rtp(now, &with_twcc(120, 1, 0x7777, 40_005, false)).unwrap();
+    pair.deliver();
+    assert_eq!(pair.peers[ANSWERER].stats().media_dropped_unrouted, 1);
+    let stats = pair.peers[ANSWERER].twcc_stats().expect("transport-cc recorded");
+    assert_eq!(stats.recorded - before, 6, "{stats:?}");
+    // The feedback goes out in the next interval.
+    pair.run_until(now + crate::media::TWCC_FEEDBACK_INTERVAL * 3);
+    assert!(pair.peers[ANSWERER].twcc_stats().unwrap().feedback_sent > 0);
+}

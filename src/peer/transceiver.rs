@@ -214,6 +214,9 @@ pub(super) struct Transceiver {
     pub receive: Vec<ReceiveStream>,
     /// Hand received RTP packets to the host (`PeerEvent::RtpReceived`).
     pub deliver_rtp: bool,
+    /// Its simulcast layers were made by a remote offer's `a=simulcast:recv` (undone if that
+    /// offer is rolled back).
+    pub layers_from_offer: bool,
 }
 
 impl Transceiver {

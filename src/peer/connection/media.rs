@@ -74,6 +74,7 @@ impl Peer {
             send,
             receive: Vec::new(),
             deliver_rtp: false,
+            layers_from_offer: false,
         });
         Ok(id)
     }
@@ -416,6 +417,7 @@ impl Peer {
             let t = &mut self.transceivers[ti];
             t.send[0].rid = Some(wanted[0].0.clone());
             t.send.extend(extra);
+            t.layers_from_offer = true;
             t.encodings = wanted.iter().map(|(rid, _)| Encoding { rid: Some(rid.clone()), ..base.clone() }).collect();
         }
         let t = &mut self.transceivers[ti];
@@ -500,6 +502,16 @@ impl Peer {
                 Some((_, neg, proposed)) => {
                     t.neg = neg.clone();
                     t.proposed_mid = proposed.clone();
+                    // webrtc-pc: the send encodings a rolled-back offer gave are taken back.
+                    if t.layers_from_offer && t.neg.simulcast.is_none() {
+                        t.send.truncate(1);
+                        t.send[0].rid = None;
+                        t.encodings.truncate(1);
+                        if let Some(e) = t.encodings.first_mut() {
+                            e.rid = None;
+                        }
+                        t.layers_from_offer = false;
+                    }
                 }
                 None => {
                     t.neg = Negotiation::default();
@@ -843,7 +855,9 @@ impl Peer {
     /// stream's dropped frames so far (the assembler's and the jitter buffer's late ones).
     pub(super) fn receive_rtp(&mut self, now: Time, packet: &[u8]) -> (u64, u64, u64) {
         let Ok(rtp) = RtpPacket::parse(packet) else { return (0, 0, 0) };
-        let Some(ti) = self.route(&rtp) else {
+        let routed = self.route(&rtp);
+        self.record_transport_cc(now, routed, &rtp);
+        let Some(ti) = routed else {
             self.stats.media_dropped_unrouted += 1;
             return (0, 0, 0);
         };
@@ -863,7 +877,6 @@ impl Peer {
         let (codec_pt, kind) = (sdp_codec.payload_type, codec_of(sdp_codec));
         let (clock_rate, nack) = (sdp_codec.clock_rate, sdp_codec.rtcp_fb.iter().any(|f| f == "nack"));
         let pli = sdp_codec.rtcp_fb.iter().any(|f| f == "nack pli");
-        let twcc_id = remote.extension_id(sdpmedia::ext::TRANSPORT_CC);
         let ext_str = |uri: &str| {
             remote
                 .extension_id(uri)
@@ -904,10 +917,6 @@ impl Peer {
         };
         let deliver = t.deliver_rtp;
         let sender_ssrc = t.ssrc();
-        if let Some(v) = twcc_id.and_then(|id| rtp.header.extensions.get(id)).and_then(|v| v.get(..2)) {
-            let tw = self.twcc.get_or_insert_with(|| crate::media::TwccRecorder::new(sender_ssrc, rtp.header.ssrc));
-            tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
-        }
         let streams: usize = self.transceivers.iter().map(|t| t.receive.len()).sum();
         let rtt = self.measured_rtt();
         let t = &mut self.transceivers[ti];
@@ -981,6 +990,26 @@ impl Peer {
             self.queue_media_event(PeerEvent::TransceiverRtp { transceiver: id, packet: packet.to_vec() });
         }
         (frames, multi, dropped)
+    }
+
+    /// Notes the arrival of every RTP packet SRTP accepted that carries a transport-wide
+    /// sequence number, before anything else may drop it: whether it is routed, negotiated,
+    /// received or only padding (the sender's bandwidth probes are padding-only RTX packets),
+    /// the sender counted it on the transport and takes it for lost if feedback omits it.
+    /// The extension's id is the same in every section of the BUNDLE group (RFC 8843 §9.2):
+    /// the routed section's, else the first one negotiating it.
+    fn record_transport_cc(&mut self, now: Time, routed: Option<usize>, rtp: &RtpPacket<'_>) {
+        let id_in = |t: &Transceiver| t.neg.remote.as_ref().and_then(|r| r.extension_id(sdpmedia::ext::TRANSPORT_CC));
+        let Some((ti, id)) = routed
+            .and_then(|i| id_in(&self.transceivers[i]).map(|id| (i, id)))
+            .or_else(|| self.transceivers.iter().enumerate().find_map(|(i, t)| id_in(t).map(|id| (i, id))))
+        else {
+            return;
+        };
+        let Some(v) = rtp.header.extensions.get(id).and_then(|v| v.get(..2)) else { return };
+        let sender_ssrc = self.transceivers[ti].ssrc();
+        let tw = self.twcc.get_or_insert_with(|| crate::media::TwccRecorder::new(sender_ssrc, rtp.header.ssrc));
+        tw.on_packet(now, u16::from_be_bytes([v[0], v[1]]));
     }
 
     /// The round-trip time our report blocks measured, if any (the jitter buffers' wait).

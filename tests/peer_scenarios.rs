@@ -1183,7 +1183,7 @@ fn chromium_offer(ours: &str, media_first: bool) -> String {
         "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n{}{creds}a=mid:{data_mid}\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n",
         if media_first { "" } else { candidates.as_str() }
     );
-    let group = if media_first { "0 1 2" } else { "0 1 2" };
+    let group = "0 1 2";
     let head = format!(
         "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE {group}\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS s1\r\n"
     );
@@ -1669,7 +1669,7 @@ fn offers_that_fix_the_dtls_role_are_honoured() {
         wait_connected(&mut net);
         drive(&mut net, "channel", Duration::from_secs(5), |n| n.endpoint(B).incoming_labelled("role").is_some());
         let id = net.endpoint(A).peer.channel_id(ch).unwrap();
-        assert_eq!(id % 2 == 0, offerer_is_client, "even ids for the DTLS client");
+        assert_eq!(id.is_multiple_of(2), offerer_is_client, "even ids for the DTLS client");
         let inc = net.endpoint(B).incoming_labelled("role").unwrap().channel;
         exchange(&mut net, A, ch, inc, false, forced.as_bytes());
         exchange(&mut net, B, inc, ch, false, b"back");
@@ -1769,7 +1769,7 @@ fn hostile_datagrams_during_the_handshake() {
         |n| {
             pump(n);
             // A burst of garbage every 2 ms of virtual time until connected, both ways.
-            let due = last.map_or(true, |t| n.now() >= t + Duration::from_millis(2));
+            let due = last.is_none_or(|t| n.now() >= t + Duration::from_millis(2));
             for _ in 0..if due { 20 } else { 0 } {
                 last = Some(n.now());
                 let data = inputs[i % inputs.len()].clone();

@@ -105,8 +105,8 @@ function validateIceUrl(url, server) {
   }
   // The spec's next step throws NotSupportedError for a scheme the user agent does not
   // implement. Every scheme is accepted so that a browser's configuration keeps working
-  // unchanged; the native engine uses stun: and turn: over UDP (turnServersFor), not yet
-  // stuns:, turns: or turn: over TCP.
+  // unchanged; the native engine uses stun: and turn: over UDP or TCP (turnServersFor), not
+  // yet stuns: or turns:.
   // An opaque path: "stun:host:port", not "stun://host".
   if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
     throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
@@ -245,10 +245,10 @@ function stunServersFor(parsedUrls) {
 }
 
 /**
- * The TURN servers the native engine allocates on (RFC 8656 over UDP: `turn:` URLs with no
- * transport or `?transport=udp`), one entry per URL as browsers gather from each:
- * { url, host, port, username, credential }. `turn:?transport=tcp` and `turns:` are validated
- * but not used yet (the engine has no TCP/TLS path to a TURN server).
+ * The TURN servers the native engine allocates on (RFC 8656: `turn:` URLs over UDP, the
+ * default, or `?transport=tcp`), one entry per URL as browsers gather from each:
+ * { url, host, port, username, credential, transport }. `turns:` is validated but not used
+ * yet (the engine has no TLS path to a TURN server).
  */
 function turnServersFor(iceServers) {
   const out = [];
@@ -256,8 +256,9 @@ function turnServersFor(iceServers) {
     const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
     for (const url of urls) {
       const u = validateIceUrl(url, server);
-      if (u.scheme !== 'turn:' || (u.transport ?? 'udp') !== 'udp') continue;
-      out.push({ url, host: u.host, port: u.port, username: server.username, credential: server.credential });
+      if (u.scheme !== 'turn:') continue;
+      const transport = u.transport ?? 'udp';
+      out.push({ url, host: u.host, port: u.port, username: server.username, credential: server.credential, transport });
     }
   }
   return out;

@@ -1,12 +1,13 @@
 'use strict';
-// TURN from Node (RFC 8656 over UDP): the addon allocates on Debian's coturn `turnserver`
+// TURN from Node (RFC 8656 over UDP and TCP): the addon allocates on Debian's coturn `turnserver`
 // (started here on loopback, long-term credentials) for `turn:` URLs in iceServers, and with
 // iceTransportPolicy 'relay' a connection goes through the relayed candidate only. Wrong
-// credentials give icecandidateerror (401) with the spec's fields. Fails (does not skip) if
+// credentials give icecandidateerror (401) with the spec's fields, an unreachable server 701. Fails (does not skip) if
 // the addon or turnserver is missing (scripts/setup-tests.sh installs coturn).
 const test = require('node:test');
 const assert = require('node:assert');
 const dgram = require('node:dgram');
+const net = require('node:net');
 const { spawn } = require('node:child_process');
 const { loadApi, withTimeout, until, negotiate, messages } = require('./real-helpers');
 
@@ -21,16 +22,36 @@ async function freePort() {
   return port;
 }
 
-/** coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding. */
-async function startCoturn() {
+/**
+ * coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding (over
+ * UDP; with `tcpOnly`, coturn's UDP listener is off and readiness is a TCP connect).
+ */
+async function startCoturn({ tcpOnly = false } = {}) {
   const port = await freePort();
   const proc = spawn('turnserver', [
     '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
     '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc', '--no-tls', '--no-dtls',
     '--allow-loopback-peers', '--no-cli', '--no-stdout-log', '--log-file=/dev/null',
-    '--min-port=49152', '--max-port=65535',
+    '--min-port=49152', '--max-port=65535', ...(tcpOnly ? ['--no-udp'] : []),
   ], { stdio: 'ignore' });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill();
+    await exited;
+  };
+  if (tcpOnly) {
+    for (let i = 0; i < 100 && proc.exitCode === null; i += 1) {
+      const ok = await new Promise((resolve) => {
+        const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+        c.on('error', () => resolve(false));
+      });
+      if (ok) return { port, stop };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await stop();
+    throw new Error(`turnserver did not start (exit ${proc.exitCode})`);
+  }
   // A STUN Binding request (RFC 8489 §5): answered once the server listens.
   const probe = dgram.createSocket('udp4');
   const req = Buffer.alloc(20);
@@ -129,3 +150,72 @@ test('turn: with a wrong credential: icecandidateerror 401 with url, errorCode, 
     await coturn.stop();
   }
 });
+
+test('turn: over TCP with iceTransportPolicy relay: the allocation rides a TCP connection to coturn (its UDP listener off), data flows', { timeout: TIMEOUT }, async () => {
+  const coturn = await startCoturn({ tcpOnly: true });
+  const url = `turn:127.0.0.1:${coturn.port}?transport=tcp`;
+  const relayed = new api.RTCPeerConnection({
+    iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
+    iceTransportPolicy: 'relay',
+  });
+  const other = new api.RTCPeerConnection();
+  try {
+    const errors = [];
+    relayed.onicecandidateerror = (e) => errors.push(e);
+    const dc = relayed.createDataChannel('via-turn-tcp');
+    const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
+    await withTimeout(negotiate(relayed, other), 'negotiation');
+    await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
+    assert.deepStrictEqual(errors.map((e) => `${e.errorCode} ${e.errorText}`), []);
+    await until(() => dc.readyState === 'open', 'channel open');
+    const remote = await withTimeout(remoteChannel, 'the remote channel');
+    const got = messages(remote);
+    const big = 'x'.repeat(60000);
+    dc.send('over tcp');
+    dc.send(big);
+    await until(() => got.length === 2, 'messages');
+    assert.strictEqual(got[0], 'over tcp');
+    assert.strictEqual(got[1], big);
+    const stats = [...(await relayed.getStats()).values()];
+    const transport = stats.find((s) => s.type === 'transport');
+    const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
+    const local = stats.find((s) => s.id === pair.localCandidateId);
+    assert.strictEqual(local.candidateType, 'relay');
+    assert.strictEqual(local.relayProtocol, 'tcp');
+    assert.strictEqual(local.url, url);
+  } finally {
+    relayed.close();
+    other.close();
+    await coturn.stop();
+  }
+});
+
+for (const [what, url] of [
+  ['over TCP to a port nobody listens on', 'tcp'],
+  ['whose host name does not resolve', 'name'],
+]) {
+  test(`turn: ${what}: icecandidateerror 701, gathering completes without a relayed candidate`, { timeout: TIMEOUT }, async () => {
+    const port = await freePort();
+    const target = url === 'tcp' ? `turn:127.0.0.1:${port}?transport=tcp` : 'turn:no-such-host.invalid:3478';
+    const pc = new api.RTCPeerConnection({
+      iceServers: [{ urls: target, username: 'alice', credential: 'secret' }],
+      iceTransportPolicy: 'relay',
+    });
+    try {
+      const errors = [];
+      const candidates = [];
+      pc.onicecandidateerror = (e) => errors.push(e);
+      pc.addEventListener('icecandidate', (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate); });
+      pc.createDataChannel('x');
+      await pc.setLocalDescription();
+      await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
+      assert.strictEqual(errors.length, 1);
+      assert.strictEqual(errors[0].url, target);
+      assert.strictEqual(errors[0].errorCode, 701);
+      assert.ok(errors[0].errorText.length > 0);
+      assert.strictEqual(candidates.length, 0);
+    } finally {
+      pc.close();
+    }
+  });
+}

@@ -19,14 +19,15 @@ use crate::cert::{self, CertInfo};
 use crate::clock;
 use crate::error::{self as jserr, JsResult};
 use crate::events::Batch;
-use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, MAX_QUEUED_EVENT_BYTES};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, TcpLink, MAX_QUEUED_EVENT_BYTES};
 use crate::timers::PeerId;
 use crate::iface;
 use crate::reactor::{panic_message, Reactor, SharedHost};
 
 /// At most this many resolved STUN server addresses are passed to the core.
 pub const MAX_STUN_ADDRESSES: usize = 16;
-/// TURN server URLs a peer allocates on (`turn:` over UDP in `iceServers`); more are ignored.
+/// TURN server URLs a peer allocates on (`turn:` over UDP or TCP in `iceServers`); more are
+/// ignored.
 pub const MAX_TURN_SERVERS: usize = 8;
 /// Largest `maxMessageSize` accepted from the config.
 pub const MAX_CONFIG_MESSAGE_SIZE: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -185,11 +186,11 @@ pub struct NativePeerConfig {
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
-    /// `turn:` URLs over UDP (parsed by the JS layer), one entry per URL.
+    /// `turn:` URLs over UDP or TCP (parsed by the JS layer), one entry per URL.
     pub turn_servers: Option<Vec<JsTurnServer>>,
 }
 
-/// One TURN server URL of `iceServers` (RFC 8656 over UDP, long-term credentials).
+/// One TURN server URL of `iceServers` (RFC 8656 over UDP or TCP, long-term credentials).
 #[napi(object, object_to_js = false)]
 pub struct JsTurnServer {
     /// The URL as given (`icecandidateerror`'s `url`).
@@ -199,6 +200,8 @@ pub struct JsTurnServer {
     pub port: u32,
     pub username: String,
     pub credential: String,
+    /// `"udp"` (default) or `"tcp"` (the URL's `?transport=`).
+    pub transport: Option<String>,
 }
 
 /// The local socket (index into `locals`) a TURN server at `server` is reached from: one of
@@ -213,21 +216,72 @@ fn turn_via(locals: &[SocketAddr], server: &SocketAddr) -> Option<usize> {
         .or_else(|| locals.iter().position(|l| family(l) && loopback))
 }
 
-/// Gives the peer a relay (TURN client, RFC 8656 over UDP) per server, reached through the
-/// peer's own UDP socket of the server's family; its relayed transport ids follow the
-/// sockets'. A server whose name does not resolve, or that no socket can reach, is skipped.
-/// Resolution blocks the JS thread (std resolver), as for STUN.
-fn add_turn_servers(peer: &mut Peer, locals: &[SocketAddr], servers: &[JsTurnServer], now: Time) -> napi::Result<(), String> {
-    for (k, t) in servers.iter().take(MAX_TURN_SERVERS).enumerate() {
+/// Gives the peer a relay (TURN client, RFC 8656) per server: over UDP through the peer's
+/// own UDP socket of the server's family, over TCP through a connection of its own (appended
+/// to `sockets`; its transport id is its index). Relayed transport ids come after every
+/// socket's. A server whose name does not resolve, that no socket can reach, or whose TCP
+/// connect fails at once still gets its relay, failed from the start: gathering reports it
+/// (icecandidateerror 701). Resolution blocks the JS thread (std resolver), as for STUN.
+fn add_turn_servers(
+    peer: &mut Peer,
+    reactor: &Reactor<Peer>,
+    sockets: &mut Vec<crate::host::Socket>,
+    servers: &[JsTurnServer],
+    now: Time,
+) -> napi::Result<(), String> {
+    let servers = servers.get(..MAX_TURN_SERVERS).unwrap_or(servers);
+    let udp_count = sockets.len();
+    let locals: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
+    for (k, t) in servers.iter().enumerate() {
         let port = u16::try_from(t.port).ok().filter(|p| *p != 0).ok_or_else(|| jserr::new(ErrorKind::Syntax, format!("TURN server {:?}: bad port", t.url)))?;
-        let addrs: Vec<SocketAddr> = format!("{}:{port}", t.host).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
-        let Some((server, via)) = addrs.iter().find_map(|a| turn_via(locals, a).map(|v| (*a, v))) else { continue };
-        let (Ok(relay), Ok(via)) = (polyrtc::TransportId::try_from(locals.len() + k), polyrtc::TransportId::try_from(via)) else {
-            continue;
+        let tcp = match t.transport.as_deref() {
+            None | Some("udp") => false,
+            Some("tcp") => true,
+            Some(other) => return Err(jserr::new(ErrorKind::Syntax, format!("TURN server {:?}: unknown transport {other:?}", t.url))),
         };
-        let mut config = polyrtc::turn::TurnConfig::new(polyrtc::turn::TurnTransport::Udp, &t.username, &t.credential);
+        let addrs: Vec<SocketAddr> = format!("{}:{port}", t.host).to_socket_addrs().map(Iterator::collect).unwrap_or_default();
+        let id = |i: usize| polyrtc::TransportId::try_from(i).map_err(|_| jserr::new(ErrorKind::Operation, "too many transports"));
+        let relay = id(udp_count + MAX_TURN_SERVERS + k)?;
+        let mut failure: Option<String> = None;
+        let (server, via) = if tcp {
+            let server = addrs.first().copied();
+            let via = id(sockets.len())?;
+            let link = match server {
+                Some(a) => match TcpLink::connect(a, &t.url) {
+                    Ok(link) => link,
+                    Err(e) => {
+                        failure = Some(format!("cannot connect to the TURN server: {e}"));
+                        TcpLink::failed(a, &t.url)
+                    }
+                },
+                None => {
+                    failure = Some(format!("cannot resolve the TURN server's host name {:?}", t.host));
+                    TcpLink::failed(SocketAddr::from(([0, 0, 0, 0], port)), &t.url)
+                }
+            };
+            let server = link.server;
+            sockets.push(reactor.make_tcp_socket(link));
+            (server, via)
+        } else {
+            match addrs.iter().find_map(|a| turn_via(&locals, a).map(|v| (*a, v))) {
+                Some((server, via)) => (server, id(via)?),
+                None => {
+                    failure = Some(if addrs.is_empty() {
+                        format!("cannot resolve the TURN server's host name {:?}", t.host)
+                    } else {
+                        "no local socket can reach the TURN server".to_string()
+                    });
+                    (addrs.first().copied().unwrap_or(SocketAddr::from(([0, 0, 0, 0], port))), id(0)?)
+                }
+            }
+        };
+        let transport = if tcp { polyrtc::turn::TurnTransport::Tcp } else { polyrtc::turn::TurnTransport::Udp };
+        let mut config = polyrtc::turn::TurnConfig::new(transport, &t.username, &t.credential);
         config.software = Some("polyrtc".to_string());
         peer.add_relay(now, relay, via, server, &t.url, config).map_err(jserr::from_peer)?;
+        if let Some(text) = failure {
+            peer.relay_unreachable(now, relay, &t.url, &text).map_err(jserr::from_peer)?;
+        }
     }
     Ok(())
 }
@@ -553,13 +607,12 @@ impl NativePeer {
             return Err(jserr::new(ErrorKind::Operation, "no local address could be bound"));
         }
         let reactor = reactor()?;
-        let sockets = reactor.make_sockets(bound);
+        let mut sockets = reactor.make_sockets(bound);
         for (i, s) in sockets.iter().enumerate() {
             let transport = polyrtc::TransportId::try_from(i).unwrap_or(polyrtc::TransportId::MAX);
             peer.add_local_transport(transport, s.local);
         }
-        let locals: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
-        add_turn_servers(&mut peer, &locals, config.turn_servers.as_deref().unwrap_or_default(), clock::now())?;
+        add_turn_servers(&mut peer, &reactor, &mut sockets, config.turn_servers.as_deref().unwrap_or_default(), clock::now())?;
 
         let id = reactor.next_peer_id();
         let backlog = Backlog::new(MAX_QUEUED_EVENT_BYTES);

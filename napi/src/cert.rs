@@ -53,7 +53,7 @@ pub fn generate() -> Result<CertInfo, PeerError> {
 /// ago until `validity_ms` from now (capped at [`MAX_CERT_VALIDITY_MS`]), in whole seconds
 /// and never later than asked. `expires` is the DER's notAfter.
 pub fn generate_valid_for(validity_ms: u64) -> Result<CertInfo, PeerError> {
-    generate_with(validity_ms, |rng, not_before, not_after| Certificate::generate(rng, not_before, not_after))
+    generate_with(validity_ms, Certificate::generate)
 }
 
 /// `generateCertificate({ name: 'RSASSA-PKCS1-v1_5', modulusLength, publicExponent: 65537,

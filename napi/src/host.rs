@@ -1,12 +1,13 @@
-//! One peer as the addon hosts it: the sans-IO engine, its UDP sockets, its event sink,
-//! and the bookkeeping that drains the engine after every input.
+//! One peer as the addon hosts it: the sans-IO engine, its UDP sockets (and TCP connections
+//! to TURN servers), its event sink, and the bookkeeping that drains the engine after every
+//! input.
 
 use std::io::ErrorKind as IoErrorKind;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mio::net::UdpSocket;
+use mio::net::{TcpStream, UdpSocket};
 use mio::Token;
 use polyrtc::peer::{Peer, PeerEvent};
 use polyrtc::{Time, Transmit, TransportId};
@@ -27,6 +28,11 @@ pub const MAX_CONSECUTIVE_RECV_ERRORS: u32 = 64;
 /// above it the host stops reading that peer's sockets (the kernel buffer then drops, like
 /// a congested network) until JS catches up to half of it.
 pub const MAX_QUEUED_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Bytes a TCP connection to a TURN server may hold unsent (the kernel buffer is full, or it
+/// is still connecting); a transmit that does not fit is dropped whole (framing survives),
+/// like a datagram on a full UDP socket.
+pub const MAX_TCP_SEND_QUEUE: usize = 256 * 1024;
 
 /// Events queued towards JS, shared by the host (adds) and the JS-thread callback (takes).
 #[derive(Debug)]
@@ -84,6 +90,10 @@ pub trait Engine: Send + 'static {
     fn poll_event(&mut self) -> Option<PeerEvent>;
     fn poll_timeout(&self) -> Option<Time>;
     fn close(&mut self, now: Time);
+    /// The host's stream to the server at `url` (reached through `transport`) failed or
+    /// closed: whatever relies on it stops (a TURN allocation fails, 701).
+    /// Engines without such streams ignore it.
+    fn link_failed(&mut self, _now: Time, _transport: TransportId, _url: &str, _reason: &str) {}
     /// Counters printed on close when `POLYRTC_DEBUG_STATS=1` (profiling aid).
     fn debug_stats(&self) -> String {
         String::new()
@@ -115,6 +125,10 @@ impl Engine for Peer {
     fn close(&mut self, now: Time) {
         Peer::close(self, now)
     }
+    fn link_failed(&mut self, now: Time, transport: TransportId, url: &str, reason: &str) {
+        // Err only when no relay uses the transport: nothing then to tell.
+        let _ = self.relay_server_failed(now, transport, url, reason, None);
+    }
     fn debug_stats(&self) -> String {
         format!("{:?} {:?}", self.stats(), self.sctp_stats())
     }
@@ -137,6 +151,8 @@ pub struct HostStats {
     /// Transmit for a transport this host does not have: dropped.
     pub send_unknown_transport: u64,
     pub recv_errors: u64,
+    /// TCP streams to TURN servers that failed to connect, broke or were closed.
+    pub links_failed: u64,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -147,10 +163,76 @@ pub enum HostState {
     Failed,
 }
 
+/// A TCP connection to one TURN server (RFC 8656 §3.1 over TCP: the core frames and
+/// reassembles; here bytes only move).
+pub struct TcpLink {
+    /// `None` once failed or closed (dropping the stream also takes it out of the poll).
+    pub stream: Option<TcpStream>,
+    pub server: SocketAddr,
+    /// The server's URL, for the error the core reports when the stream fails.
+    pub url: String,
+    connected: bool,
+    /// Bytes not yet taken by the kernel, at most [`MAX_TCP_SEND_QUEUE`].
+    unsent: Vec<u8>,
+}
+
+impl TcpLink {
+    /// Starts a non-blocking connect to `server`.
+    pub fn connect(server: SocketAddr, url: &str) -> std::io::Result<TcpLink> {
+        let stream = TcpStream::connect(server)?;
+        Ok(TcpLink { stream: Some(stream), server, url: url.to_string(), connected: false, unsent: Vec::new() })
+    }
+
+    /// A link that never connected (its failure is reported by whoever made it).
+    pub fn failed(server: SocketAddr, url: &str) -> TcpLink {
+        TcpLink { stream: None, server, url: url.to_string(), connected: false, unsent: Vec::new() }
+    }
+}
+
+pub enum Link {
+    Udp(UdpSocket),
+    Tcp(TcpLink),
+}
+
 pub struct Socket {
-    pub socket: UdpSocket,
+    pub link: Link,
+    /// The socket's bound address (a TCP link's is the unspecified address until known).
     pub local: SocketAddr,
     pub token: Token,
+}
+
+impl Socket {
+    /// The registered I/O source, if it is still open.
+    pub fn source(&mut self) -> Option<&mut dyn mio::event::Source> {
+        match &mut self.link {
+            Link::Udp(s) => Some(s),
+            Link::Tcp(t) => t.stream.as_mut().map(|s| s as &mut dyn mio::event::Source),
+        }
+    }
+
+    pub fn interest(&self) -> mio::Interest {
+        match self.link {
+            Link::Udp(_) => mio::Interest::READABLE,
+            Link::Tcp(_) => mio::Interest::READABLE | mio::Interest::WRITABLE,
+        }
+    }
+}
+
+/// Writes what the kernel takes of `unsent`. `Err` means the stream is broken.
+fn flush_unsent(stream: &mut TcpStream, unsent: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut written = 0;
+    while written < unsent.len() {
+        match stream.write(unsent.get(written..).unwrap_or_default()) {
+            Ok(0) => return Err(std::io::Error::new(IoErrorKind::WriteZero, "connection closed")),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == IoErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unsent.drain(..written);
+    Ok(())
 }
 
 pub struct PeerHost<E: Engine> {
@@ -192,15 +274,103 @@ impl<E: Engine> PeerHost<E> {
     }
 
     /// Sends one transmit on its socket; failures are counted and the datagram dropped.
-    fn send(&mut self, t: &Transmit) {
-        let Some(sock) = usize::try_from(t.transport).ok().and_then(|i| self.sockets.get(i)) else {
+    fn send(&mut self, now: Time, t: &Transmit) {
+        let Some(sock) = usize::try_from(t.transport).ok().and_then(|i| self.sockets.get_mut(i)) else {
             self.stats.send_unknown_transport += 1;
             return;
         };
-        match sock.socket.send_to(&t.data, t.destination) {
-            Ok(_) => self.stats.datagrams_sent += 1,
-            Err(e) if e.kind() == IoErrorKind::WouldBlock => self.stats.send_would_block += 1,
-            Err(_) => self.stats.send_errors += 1,
+        let link = match &mut sock.link {
+            Link::Udp(socket) => {
+                match socket.send_to(&t.data, t.destination) {
+                    Ok(_) => self.stats.datagrams_sent += 1,
+                    Err(e) if e.kind() == IoErrorKind::WouldBlock => self.stats.send_would_block += 1,
+                    Err(_) => self.stats.send_errors += 1,
+                }
+                return;
+            }
+            Link::Tcp(link) => link,
+        };
+        // A stream carries the server's messages only; the core addresses them to it.
+        if t.destination != link.server {
+            self.stats.send_errors += 1;
+            return;
+        }
+        let Some(stream) = link.stream.as_mut() else {
+            self.stats.send_errors += 1;
+            return;
+        };
+        if link.unsent.len() + t.data.len() > MAX_TCP_SEND_QUEUE {
+            self.stats.send_would_block += 1;
+            return;
+        }
+        link.unsent.extend_from_slice(&t.data);
+        self.stats.datagrams_sent += 1;
+        if link.connected {
+            if let Err(e) = flush_unsent(stream, &mut link.unsent) {
+                self.fail_link(now, t.transport, &format!("TCP connection to the TURN server failed: {e}"));
+            }
+        }
+    }
+
+    /// Closes the TCP link of `transport` and tells the engine (once).
+    fn fail_link(&mut self, now: Time, transport: TransportId, reason: &str) {
+        let Some(Socket { link: Link::Tcp(link), .. }) = usize::try_from(transport).ok().and_then(|i| self.sockets.get_mut(i)) else {
+            return;
+        };
+        if link.stream.take().is_none() {
+            return;
+        }
+        link.unsent = Vec::new();
+        self.stats.links_failed += 1;
+        let url = link.url.clone();
+        self.engine.link_failed(now, transport, &url, reason);
+    }
+
+    /// A TCP link is ready: finish connecting, write what waits, read what arrived (each
+    /// read is one input to the engine, which reassembles the stream's frames).
+    fn on_tcp_ready(&mut self, now: Time, transport: TransportId, index: usize, buf: &mut [u8]) {
+        use std::io::Read;
+        let Some(Socket { link: Link::Tcp(link), local, .. }) = self.sockets.get_mut(index) else { return };
+        let Some(stream) = link.stream.as_mut() else { return };
+        if !link.connected {
+            // mio: a connect is done once writable; take_error then peer_addr tell how.
+            match stream.take_error() {
+                Ok(Some(e)) | Err(e) => return self.fail_link(now, transport, &format!("cannot connect to the TURN server: {e}")),
+                Ok(None) => {}
+            }
+            match stream.peer_addr() {
+                Ok(_) => {
+                    link.connected = true;
+                    if let Ok(a) = stream.local_addr() {
+                        *local = a;
+                    }
+                }
+                Err(e) if e.kind() == IoErrorKind::NotConnected => return,
+                Err(e) => return self.fail_link(now, transport, &format!("cannot connect to the TURN server: {e}")),
+            }
+        }
+        if let Err(e) = flush_unsent(stream, &mut link.unsent) {
+            return self.fail_link(now, transport, &format!("TCP connection to the TURN server failed: {e}"));
+        }
+        let server = link.server;
+        loop {
+            if self.backlog.should_pause() {
+                return;
+            }
+            let Some(Socket { link: Link::Tcp(TcpLink { stream: Some(stream), .. }), .. }) = self.sockets.get_mut(index) else { return };
+            match stream.read(buf) {
+                Ok(0) => return self.fail_link(now, transport, "the TURN server closed the TCP connection"),
+                Ok(len) => {
+                    self.stats.datagrams_received += 1;
+                    if let Some(data) = buf.get(..len) {
+                        self.engine.handle_datagram(now, transport, server, data);
+                    }
+                    self.drive(now);
+                }
+                Err(e) if e.kind() == IoErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+                Err(e) => return self.fail_link(now, transport, &format!("TCP connection to the TURN server failed: {e}")),
+            }
         }
     }
 
@@ -208,7 +378,7 @@ impl<E: Engine> PeerHost<E> {
     /// outbox, see [`PeerHost::flush`]). Returns the engine's next deadline.
     pub fn drive(&mut self, now: Time) -> Option<Time> {
         while let Some(t) = self.engine.poll_transmit(now) {
-            self.send(&t);
+            self.send(now, &t);
         }
         while let Some(ev) = self.engine.poll_event() {
             if !polyrtc::engine::delivered_to_js(&ev) {
@@ -237,14 +407,18 @@ impl<E: Engine> PeerHost<E> {
     /// Reads a socket until it would block, feeding every datagram to the engine.
     pub fn on_readable(&mut self, now: Time, transport: TransportId, buf: &mut [u8]) -> Option<Time> {
         let Some(index) = usize::try_from(transport).ok() else { return self.engine.poll_timeout() };
+        if matches!(self.sockets.get(index), Some(Socket { link: Link::Tcp(_), .. })) {
+            self.on_tcp_ready(now, transport, index, buf);
+            return self.drive(now);
+        }
         let mut errors = 0u32;
         let mut undrained = 0u32;
         loop {
             if self.backlog.should_pause() {
                 break;
             }
-            let Some(sock) = self.sockets.get(index) else { break };
-            match sock.socket.recv_from(buf) {
+            let Some(Socket { link: Link::Udp(socket), .. }) = self.sockets.get(index) else { break };
+            match socket.recv_from(buf) {
                 Ok((len, from)) => {
                     errors = 0;
                     self.stats.datagrams_received += 1;

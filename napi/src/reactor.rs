@@ -6,17 +6,18 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 use polyrtc::{Time, TransportId};
 
 use crate::clock;
-use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, Socket, RECV_BUFFER_SIZE};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, Link, PeerHost, Socket, TcpLink, RECV_BUFFER_SIZE};
 use crate::timers::{PeerId, TimerTable};
 
 const WAKER: Token = Token(usize::MAX);
@@ -108,7 +109,13 @@ impl<E: Engine> Reactor<E> {
 
     /// Wraps bound sockets with fresh tokens (call before [`Reactor::add`]).
     pub fn make_sockets(&self, bound: Vec<(mio::net::UdpSocket, std::net::SocketAddr)>) -> Vec<Socket> {
-        bound.into_iter().map(|(socket, local)| Socket { socket, local, token: self.next_token() }).collect()
+        bound.into_iter().map(|(socket, local)| Socket { link: Link::Udp(socket), local, token: self.next_token() }).collect()
+    }
+
+    /// Wraps a TCP link (connecting) with a fresh token.
+    pub fn make_tcp_socket(&self, link: TcpLink) -> Socket {
+        let local = if link.server.is_ipv4() { SocketAddr::from(([0, 0, 0, 0], 0)) } else { SocketAddr::from(([0u16; 8], 0)) };
+        Socket { link: Link::Tcp(link), local, token: self.next_token() }
     }
 
     /// Registers a peer and its sockets with the I/O thread, then arms its first timer.
@@ -135,7 +142,9 @@ impl<E: Engine> Reactor<E> {
         let mut g = lock(&host);
         let mut result = Ok(());
         for s in g.sockets.iter_mut() {
-            if let Err(e) = self.shared.registry.register(&mut s.socket, s.token, Interest::READABLE) {
+            let (token, interest) = (s.token, s.interest());
+            let Some(source) = s.source() else { continue };
+            if let Err(e) = self.shared.registry.register(source, token, interest) {
                 result = Err(e);
                 break;
             }
@@ -179,7 +188,9 @@ impl<E: Engine> Reactor<E> {
     pub fn remove_locked(&self, host: &mut PeerHost<E>) {
         let (sockets, sink) = host.take_resources();
         for mut s in sockets {
-            let _ = self.shared.registry.deregister(&mut s.socket);
+            if let Some(source) = s.source() {
+                let _ = self.shared.registry.deregister(source);
+            }
             lock(&self.shared.table).tokens.remove(&s.token);
         }
         lock(&self.shared.table).peers.remove(&host.id);

@@ -11,7 +11,7 @@ use polyrtc::{Time, Transmit, TransportId};
 
 use crate::clock;
 use crate::events::{Batch, Val};
-use crate::host::{lock, Backlog, Engine, EventSink, HostState, MAX_QUEUED_EVENT_BYTES};
+use crate::host::{lock, Backlog, Engine, EventSink, HostState, TcpLink, MAX_QUEUED_EVENT_BYTES};
 use crate::iface;
 use crate::reactor::{Reactor, SharedHost};
 
@@ -26,6 +26,8 @@ struct Echo {
     /// Reports a past deadline forever (a misbehaving core).
     stuck: bool,
     timeouts: u64,
+    /// `link_failed` calls: (transport, url).
+    failed_links: Vec<(TransportId, String)>,
 }
 
 impl Engine for Echo {
@@ -58,6 +60,9 @@ impl Engine for Echo {
     }
     fn close(&mut self, _now: Time) {
         self.events.push_back(PeerEvent::ConnectionStateChanged(PeerConnectionState::Closed));
+    }
+    fn link_failed(&mut self, _now: Time, transport: TransportId, url: &str, _reason: &str) {
+        self.failed_links.push((transport, url.to_string()));
     }
 }
 
@@ -306,4 +311,53 @@ fn backlog_accounting() {
     assert_eq!(b.queued(), 40);
     assert!(!b.consumed(1000));
     assert_eq!(b.queued(), 0);
+}
+
+/// Polls `cond` on the host for up to 2 s.
+fn wait_for(host: &SharedHost<Echo>, cond: impl Fn(&crate::host::PeerHost<Echo>) -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        if cond(&lock(host)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn a_tcp_link_carries_bytes_both_ways_and_reports_its_end_once() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    // A port nobody listens on: the connect is refused after it started.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let reactor = Reactor::<Echo>::start().expect("reactor");
+    let sockets = vec![
+        reactor.make_tcp_socket(TcpLink::connect(server, "turn:a?transport=tcp").unwrap()),
+        reactor.make_tcp_socket(TcpLink::connect(refused, "turn:b?transport=tcp").unwrap()),
+    ];
+    let (tx, _rx) = mpsc::channel();
+    let id = reactor.next_peer_id();
+    let host = reactor.add(id, Echo::default(), sockets, Box::new(ChanSink(tx)), Backlog::new(MAX_QUEUED_EVENT_BYTES)).expect("add");
+    let (mut conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    // The echo engine sends what it got back to the server over the same link.
+    conn.write_all(b"stream bytes").unwrap();
+    let mut got = [0u8; 12];
+    conn.read_exact(&mut got).expect("echoed over the link");
+    assert_eq!(&got, b"stream bytes");
+    assert!(wait_for(&host, |h| h.engine.failed_links == vec![(1, "turn:b?transport=tcp".to_string())]), "refused connect reported");
+    // The server closes: reported once, and nothing more is sent on the link.
+    drop(conn);
+    assert!(wait_for(&host, |h| h.engine.failed_links.len() == 2), "closed link reported");
+    {
+        let g = lock(&host);
+        assert_eq!(g.engine.failed_links[1], (0, "turn:a?transport=tcp".to_string()));
+        assert_eq!(g.stats.links_failed, 2);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(lock(&host).engine.failed_links.len(), 2);
+    reactor.close(&mut lock(&host), clock::now());
+    reactor.shutdown();
 }

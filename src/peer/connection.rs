@@ -398,14 +398,31 @@ impl Peer {
         text: &str,
         next_url: Option<&str>,
     ) -> Result<(), PeerError> {
-        let Some(r) = self.relays.iter_mut().find(|r| r.via == via) else {
+        let Some(i) = self.relays.iter().position(|r| r.via == via) else {
             return Err(err(ErrorKind::Operation, "no relay on that transport"));
         };
+        self.fail_relay_server(now, i, failed_url, text, next_url);
+        Ok(())
+    }
+
+    /// The host cannot reach the TURN server of the relay whose relayed transport is `relay`
+    /// (its name does not resolve, no local socket reaches it): as
+    /// [`Peer::relay_server_failed`] with no next server, for relays that share their `via`.
+    pub fn relay_unreachable(&mut self, now: Time, relay: TransportId, url: &str, text: &str) -> Result<(), PeerError> {
+        let Some(i) = self.relays.iter().position(|r| r.id == relay) else {
+            return Err(err(ErrorKind::Operation, "no such relay"));
+        };
+        self.fail_relay_server(now, i, url, text, None);
+        Ok(())
+    }
+
+    fn fail_relay_server(&mut self, now: Time, i: usize, failed_url: &str, text: &str, next_url: Option<&str>) {
         let mut out = Vec::new();
-        r.server_failed(failed_url, text, next_url, &mut out);
+        if let Some(r) = self.relays.get_mut(i) {
+            r.server_failed(failed_url, text, next_url, &mut out);
+        }
         self.on_relay_outputs(now, out);
         self.pump(now);
-        Ok(())
     }
 
     /// Acts on what relays reported: relayed transports to ICE, errors to the application,

@@ -483,7 +483,7 @@ export function createWasmEngine(glue, options = {}) {
      */
     setConfiguration(config) {
       const policy = config && config.iceTransportPolicy != null ? String(config.iceTransportPolicy) : undefined;
-      this.#input(() => this.#peer.setIceTransportPolicy(policy));
+      this.#input(() => this.#peer.setIceTransportPolicy(clock(), policy));
     }
 
     createDataChannel(init) {

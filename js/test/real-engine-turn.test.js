@@ -26,10 +26,10 @@ async function freePort() {
  * coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding (over
  * UDP; with `tcpOnly`, coturn's UDP listener is off and readiness is a TCP connect).
  */
-async function startCoturn({ tcpOnly = false } = {}) {
+async function startCoturn({ tcpOnly = false, ipv6Loopback = false } = {}) {
   const port = await freePort();
   const proc = spawn('turnserver', [
-    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
+    '-n', '--listening-ip=127.0.0.1', ...(ipv6Loopback ? ['--listening-ip=::1'] : []), `--listening-port=${port}`, '--relay-ip=127.0.0.1',
     '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc', '--no-tls', '--no-dtls',
     '--allow-loopback-peers', '--no-cli', '--no-stdout-log', '--log-file=/dev/null',
     '--min-port=49152', '--max-port=65535', ...(tcpOnly ? ['--no-udp'] : []),
@@ -163,6 +163,38 @@ test('turn: over TCP with iceTransportPolicy relay: the allocation rides a TCP c
   }
 });
 
+test('turn: URLs by host name (UDP and TCP to localhost): the name is resolved in the background, both allocate, data flows through the relay', { timeout: TIMEOUT }, async () => {
+  // localhost may resolve to ::1 as well as 127.0.0.1: coturn listens on both.
+  const coturn = await startCoturn({ ipv6Loopback: true });
+  const urls = [`turn:localhost:${coturn.port}`, `turn:localhost:${coturn.port}?transport=tcp`];
+  const relayed = new api.RTCPeerConnection({
+    iceServers: [{ urls, username: 'alice', credential: 'secret' }],
+    iceTransportPolicy: 'relay',
+  });
+  const other = new api.RTCPeerConnection();
+  try {
+    const errors = [];
+    relayed.onicecandidateerror = (e) => errors.push(e);
+    const dc = relayed.createDataChannel('via-named-turn');
+    const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
+    await withTimeout(negotiate(relayed, other), 'negotiation');
+    await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
+    assert.deepStrictEqual(errors.map((e) => `${e.url} ${e.errorCode} ${e.errorText}`), []);
+    await until(() => dc.readyState === 'open', 'channel open');
+    const remote = await withTimeout(remoteChannel, 'the remote channel');
+    const got = messages(remote);
+    dc.send('named');
+    await until(() => got.length === 1, 'message');
+    const stats = [...(await relayed.getStats()).values()];
+    const relays = stats.filter((s) => s.type === 'local-candidate' && s.candidateType === 'relay');
+    assert.deepStrictEqual(relays.map((s) => `${s.relayProtocol} ${s.url}`).sort(), [`tcp ${urls[1]}`, `udp ${urls[0]}`]);
+  } finally {
+    relayed.close();
+    other.close();
+    await coturn.stop();
+  }
+});
+
 /** A free TCP port on loopback (nobody listens there once this returns). */
 async function freeTcpPort() {
   const srv = net.createServer();
@@ -207,3 +239,19 @@ for (const [what, code, setup] of [
     }
   });
 }
+
+test('stun: names from setConfiguration() are resolved in the background as well: an unresolvable one is icecandidateerror 701 once gathering runs', { timeout: TIMEOUT }, async () => {
+  const pc = new api.RTCPeerConnection({ iceServers: [{ urls: 'stun:old-name.invalid:3478' }] });
+  try {
+    const errors = [];
+    pc.onicecandidateerror = (e) => errors.push(e);
+    // The new configuration replaces the old STUN server: only the new one is reported.
+    pc.setConfiguration({ iceServers: [{ urls: 'stun:no-such-host.invalid:3478' }] });
+    pc.createDataChannel('x');
+    await pc.setLocalDescription();
+    await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
+    assert.deepStrictEqual(errors.map((e) => [e.url, e.errorCode]), [['stun:no-such-host.invalid:3478', 701]]);
+  } finally {
+    pc.close();
+  }
+});

@@ -15,6 +15,7 @@ pub mod host;
 pub mod iface;
 pub mod probe;
 pub mod reactor;
+pub mod resolve;
 pub mod timers;
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub const EVENTS_CAPACITY: usize = 256;
 
 pub type SharedHost<E> = Arc<Mutex<PeerHost<E>>>;
 
+/// Work another thread hands to the I/O thread for one peer ([`Reactor::post`]).
+pub type Posted<E> = Box<dyn FnOnce(&mut PeerHost<E>, &Reactor<E>, Time) + Send>;
+
 struct Table<E: Engine> {
     peers: HashMap<PeerId, SharedHost<E>>,
     tokens: HashMap<Token, (PeerId, TransportId)>,
@@ -41,6 +44,8 @@ struct Shared<E: Engine> {
     timers: Mutex<TimerTable>,
     /// Peers whose reading was paused by their backlog and may read again.
     resume: Mutex<Vec<PeerId>>,
+    /// Work for peers, run on the I/O thread ([`Reactor::post`]).
+    posted: Mutex<Vec<(PeerId, Posted<E>)>>,
     next_token: AtomicU64,
     next_peer: AtomicU64,
     shutdown: AtomicBool,
@@ -81,6 +86,7 @@ impl<E: Engine> Reactor<E> {
             table: Mutex::new(Table { peers: HashMap::new(), tokens: HashMap::new() }),
             timers: Mutex::new(TimerTable::new()),
             resume: Mutex::new(Vec::new()),
+            posted: Mutex::new(Vec::new()),
             next_token: AtomicU64::new(0),
             next_peer: AtomicU64::new(1),
             shutdown: AtomicBool::new(false),
@@ -155,6 +161,31 @@ impl<E: Engine> Reactor<E> {
         }
         drop(g);
         Ok(host)
+    }
+
+    /// Adds a socket to a registered peer (locked by the caller); its transport id is its
+    /// index. On failure the socket is dropped.
+    pub fn add_socket(&self, host: &mut PeerHost<E>, mut socket: Socket) -> io::Result<TransportId> {
+        let index = host.sockets.len();
+        let transport = TransportId::try_from(index).map_err(|_| io::Error::other("too many sockets"))?;
+        let (token, interest) = (socket.token, socket.interest());
+        // Table first, as in `add`: an edge-triggered event for an unknown token is lost.
+        lock(&self.shared.table).tokens.insert(token, (host.id, transport));
+        if let Some(source) = socket.source() {
+            if let Err(e) = self.shared.registry.register(source, token, interest) {
+                lock(&self.shared.table).tokens.remove(&token);
+                return Err(e);
+            }
+        }
+        host.sockets.push(socket);
+        Ok(transport)
+    }
+
+    /// Runs `work` on the I/O thread against peer `id` (dropped if the peer is gone by
+    /// then), then drains the peer and re-arms its timer. Any thread.
+    pub fn post(&self, id: PeerId, work: Posted<E>) {
+        lock(&self.shared.posted).push((id, work));
+        let _ = self.shared.waker.wake();
     }
 
     /// After a JS-thread call: drain, deliver, re-arm (waking the thread if needed).
@@ -301,6 +332,16 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
                     let transport = TransportId::try_from(i).unwrap_or(TransportId::MAX);
                     next = h.on_readable(now, transport, &mut buf);
                 }
+                reactor.arm(h, next);
+            });
+            touch(&mut touched, host);
+        }
+        let posted = std::mem::take(&mut *lock(&reactor.shared.posted));
+        for (id, work) in posted {
+            let Some(host) = reactor.lookup(id) else { continue };
+            guarded(&reactor, &host, |h| {
+                work(h, &reactor, now);
+                let next = h.drive(now);
                 reactor.arm(h, next);
             });
             touch(&mut touched, host);

@@ -48,6 +48,8 @@ pub const MAX_CANDIDATE_EXTENSIONS: usize = 16;
 pub const MAX_REMOTE_CANDIDATES: usize = 100;
 /// Local transports (host sockets) kept.
 pub const MAX_LOCAL_TRANSPORTS: usize = 32;
+/// STUN server addresses kept (configured and learned late, both families).
+pub const MAX_STUN_SERVERS: usize = 16;
 /// Candidate pairs kept.
 pub const MAX_PAIRS: usize = 400;
 /// Outstanding STUN transactions.

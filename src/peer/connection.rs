@@ -146,6 +146,8 @@ pub struct Peer {
     local_candidates: Vec<String>,
     gathering_started: bool,
     gathering: IceGatheringState,
+    /// ICE servers whose host names the host is still resolving.
+    pending_servers: super::pending::PendingServers,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
@@ -283,6 +285,7 @@ impl Peer {
             negotiated: None,
             local_candidates: Vec::new(),
             gathering_started: false,
+            pending_servers: Default::default(),
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -414,6 +417,63 @@ impl Peer {
         };
         self.fail_relay_server(now, i, url, text, None);
         Ok(())
+    }
+
+    /// The host is resolving the host name of the ICE server at `url` (the W3C
+    /// configuration's): gathering waits for it. The host then configures it
+    /// ([`Peer::add_stun_server`], [`Peer::add_relay`]) and calls
+    /// [`Peer::ice_server_settled`], or calls [`Peer::ice_server_failed`]. Without either
+    /// within [`super::ICE_SERVER_RESOLVE_TIMEOUT`] the server is given up. A failure is an
+    /// [`PeerEvent::IceCandidateError`] (701) once gathering runs.
+    pub fn expect_ice_server(&mut self, now: Time, kind: super::IceServerKind, url: &str) -> Result<u32, PeerError> {
+        self.check_open()?;
+        let token = self
+            .pending_servers
+            .add(now, kind, url)
+            .ok_or_else(|| err(ErrorKind::Operation, format!("at most {} ICE servers resolved at once", super::MAX_PENDING_ICE_SERVERS)))?;
+        self.ice.set_pending_servers(now, self.pending_servers.waiting());
+        Ok(token)
+    }
+
+    /// Whether the server of `token` is still awaited: a late answer (the server timed out,
+    /// or a new configuration dropped it) is to be dropped by the host.
+    pub fn ice_server_pending(&self, token: u32) -> bool {
+        self.pending_servers.is_pending(token)
+    }
+
+    /// The server of `token` is configured: gathering no longer waits for its name.
+    pub fn ice_server_settled(&mut self, now: Time, token: u32) {
+        if self.pending_servers.settle(token) {
+            self.on_pending_servers(now);
+        }
+    }
+
+    /// The host name of the server of `token` did not resolve (`text` says how).
+    pub fn ice_server_failed(&mut self, now: Time, token: u32, text: &str) {
+        if self.pending_servers.fail(token, text) {
+            self.on_pending_servers(now);
+        }
+    }
+
+    /// A STUN server whose name resolved late ([`Peer::expect_ice_server`]): used from now
+    /// on, at once if gathering runs.
+    pub fn add_stun_server(&mut self, now: Time, server: SocketAddr) {
+        if !self.closed {
+            self.ice.add_stun_server(now, server);
+            self.pump(now);
+        }
+    }
+
+    /// Reports the failed pending servers (once gathering runs) and tells ICE how many are
+    /// still awaited.
+    fn on_pending_servers(&mut self, now: Time) {
+        if self.gathering_started && !self.closed {
+            for (url, text) in self.pending_servers.take_failed() {
+                self.events.push_back(PeerEvent::IceCandidateError { url, error_code: super::UNREACHABLE_ERROR_CODE, error_text: text });
+            }
+        }
+        self.ice.set_pending_servers(now, self.pending_servers.waiting());
+        self.pump(now);
     }
 
     fn fail_relay_server(&mut self, now: Time, i: usize, failed_url: &str, text: &str, next_url: Option<&str>) {
@@ -659,6 +719,7 @@ impl Peer {
             self.events.push_back(PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering));
             self.start_relays(now);
             self.ice.start_gathering(now);
+            self.on_pending_servers(now);
         }
         self.pump(now);
         Ok(desc)
@@ -1178,9 +1239,12 @@ impl Peer {
 
     /// W3C `setConfiguration()`: STUN servers and `iceTransportPolicy` for the next gathering
     /// phase (at once if gathering has not started).
-    pub fn set_ice_config(&mut self, stun_servers: Vec<SocketAddr>, relay_only: bool) -> Result<(), PeerError> {
+    /// Pending STUN servers of the old configuration are dropped.
+    pub fn set_ice_config(&mut self, now: Time, stun_servers: Vec<SocketAddr>, relay_only: bool) -> Result<(), PeerError> {
         self.check_open()?;
+        self.pending_servers.cancel_stun();
         self.ice.set_gathering_config(stun_servers, relay_only);
+        self.on_pending_servers(now);
         Ok(())
     }
 
@@ -1358,6 +1422,9 @@ impl Peer {
         self.on_relay_outputs(now, out);
         if self.closed {
             return;
+        }
+        if self.pending_servers.handle_timeout(now) {
+            self.on_pending_servers(now);
         }
         self.ice.handle_timeout(now);
         if self.send_path().is_some() {
@@ -1589,6 +1656,7 @@ impl Peer {
             return relays;
         }
         let mut t = earliest(self.ice.poll_timeout(), relays);
+        t = earliest(t, self.pending_servers.poll_timeout());
         let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         // Without a path DTLS and SCTP wait (see `send_path`).
         let path = self.send_path().is_some();

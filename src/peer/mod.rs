@@ -216,7 +216,9 @@ pub enum PeerEvent {
     /// A local candidate was gathered; `None` is the end-of-candidates marker.
     IceCandidate(Option<IceCandidateInit>),
     /// W3C `icecandidateerror`: a TURN server (added with [`Peer::add_relay`]) gave no
-    /// candidate. `error_code` is its STUN error code, or 701 when it could not be reached.
+    /// candidate, or an ICE server's host name did not resolve
+    /// ([`Peer::expect_ice_server`]). `error_code` is the server's STUN error code, or 701
+    /// when it could not be reached.
     IceCandidateError { url: String, error_code: u16, error_text: String },
     IceGatheringStateChanged(IceGatheringState),
     IceConnectionStateChanged(IceConnectionState),
@@ -286,6 +288,8 @@ pub use transceiver::{
     MAX_SEND_ENCODINGS, MAX_SEND_FRAME_BYTES,
     MAX_TRANSCEIVERS,
 };
+mod pending;
+pub use pending::{IceServerKind, ICE_SERVER_RESOLVE_TIMEOUT, MAX_PENDING_ICE_SERVERS};
 mod relay;
 pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]

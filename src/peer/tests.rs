@@ -1163,3 +1163,67 @@ fn padding_probes_and_unrouted_packets_are_in_transport_cc_feedback() {
     pair.run_until(now + crate::media::TWCC_FEEDBACK_INTERVAL * 3);
     assert!(pair.peers[ANSWERER].twcc_stats().unwrap().feedback_sent > 0);
 }
+
+/// ICE servers whose host names the host is resolving: gathering waits for them; one that
+/// resolves late is used at once (a STUN server gets its binding request then), one whose
+/// name fails is an icecandidateerror 701 once gathering runs, one never answered times out
+/// (701) and its late answer is no longer wanted.
+#[test]
+fn ice_servers_resolved_late_are_used_failed_or_timed_out() {
+    use super::{IceServerKind, ICE_SERVER_RESOLVE_TIMEOUT};
+    let now = Time::ZERO;
+    let mut p = Peer::new(PeerConfig::default(), Rng::seeded(78)).expect("Peer::new");
+    p.add_local_transport(0, "192.0.2.1:5000".parse().unwrap());
+    let a = p.expect_ice_server(now, IceServerKind::Stun, "stun:a.example:3478").unwrap();
+    let b = p.expect_ice_server(now, IceServerKind::Turn, "turn:b.example:3478").unwrap();
+    let c = p.expect_ice_server(now, IceServerKind::Stun, "stun:c.example:3478").unwrap();
+    p.ice_server_failed(now, b, "no such name");
+    let errors = |p: &mut Peer| {
+        let mut v = Vec::new();
+        while let Some(e) = p.poll_event() {
+            if let PeerEvent::IceCandidateError { url, error_code, error_text } = e {
+                v.push((url, error_code, error_text));
+            }
+        }
+        v
+    };
+    assert!(errors(&mut p).is_empty(), "nothing is reported before gathering");
+    p.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = p.create_offer().expect("offer");
+    p.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD");
+    let e = errors(&mut p);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].0.as_str(), e[0].1, e[0].2.as_str()), ("turn:b.example:3478", 701, "no such name"));
+    while p.poll_transmit(now).is_some() {}
+    assert_eq!(p.ice_gathering_state(), IceGatheringState::Gathering);
+
+    let t1 = now + Duration::from_millis(100);
+    let stun: SocketAddr = "198.51.100.1:3478".parse().unwrap();
+    assert!(p.ice_server_pending(a));
+    p.add_stun_server(t1, stun);
+    p.ice_server_settled(t1, a);
+    assert!(!p.ice_server_pending(a));
+    let mut to_stun = 0;
+    while let Some(t) = p.poll_transmit(t1) {
+        if t.destination == stun && t.transport == 0 {
+            to_stun += 1;
+        }
+    }
+    assert_eq!(to_stun, 1, "the late STUN server gets a binding request from the host socket");
+
+    // c is never answered: it times out by itself.
+    assert!(p.poll_timeout().is_some_and(|d| d <= now + ICE_SERVER_RESOLVE_TIMEOUT));
+    let mut t = t1;
+    while t < now + ICE_SERVER_RESOLVE_TIMEOUT {
+        t = p.poll_timeout().unwrap_or(t).max(t).min(now + ICE_SERVER_RESOLVE_TIMEOUT);
+        p.handle_timeout(t);
+        while p.poll_transmit(t).is_some() {}
+    }
+    let e = errors(&mut p);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].0.as_str(), e[0].1), ("stun:c.example:3478", 701));
+    assert!(e[0].2.contains("timed out"), "{}", e[0].2);
+    assert!(!p.ice_server_pending(c), "a late answer is dropped");
+    p.ice_server_settled(t, c);
+    assert!(errors(&mut p).is_empty());
+}

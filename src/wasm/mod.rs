@@ -322,13 +322,13 @@ impl WasmPeer {
     /// The addon's `setConfiguration()` minus STUN servers (no UDP here): the
     /// `iceTransportPolicy` (`'all'` | `'relay'`) for the next gathering phase.
     #[wasm_bindgen(js_name = setIceTransportPolicy)]
-    pub fn set_ice_transport_policy(&mut self, policy: Option<String>) -> Result<(), JsValue> {
+    pub fn set_ice_transport_policy(&mut self, now_ms: f64, policy: Option<String>) -> Result<(), JsValue> {
         let relay_only = match policy.as_deref() {
             None | Some("all") => false,
             Some("relay") => true,
             Some(other) => return Err(type_error(&format!("bad iceTransportPolicy {other:?}"))),
         };
-        self.peer.set_ice_config(Vec::new(), relay_only).map_err(js_error)
+        self.peer.set_ice_config(time(now_ms), Vec::new(), relay_only).map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = restartIce)]

@@ -42,14 +42,15 @@ function withTimeout(promise, what, ms = TIMEOUT) {
 
 /** A child process in a namespace, speaking JSON lines; keeps every event it printed. */
 class Peer {
-  constructor(name, ns, role) {
+  constructor(name, ns, role, iceServers) {
     this.name = name;
     this.events = [];
     this.waiters = [];
     this.stderr = '';
     this.exited = null;
     this.proc = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(__dirname, 'peer.js'),
-      role, `${net.ADDR.stun}:${net.STUN_PORT}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+      role, `${net.ADDR.stun}:${net.STUN_PORT}`, ...(iceServers ? [JSON.stringify(iceServers)] : [])],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stderr.on('data', (d) => { this.stderr += d; });
     this.proc.on('exit', (code, signal) => { this.exited = { code, signal }; this.check(); });
     this.proc.stdin.on('error', () => {});
@@ -114,11 +115,43 @@ function parseCandidateLine(line) {
 }
 
 /**
+ * Our DNS server (dns.js) inside `nsName` on 127.0.0.1:53, answering from `zone`, and that
+ * namespace's /etc/resolv.conf pointing at it (`ip netns exec` mounts /etc/netns/<ns>/ files
+ * over /etc). Resolves to { queries, stop } once it listens.
+ */
+async function startDns(nsName, zone) {
+  const dir = path.join('/etc/netns', nsName);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:5 attempts:1\n');
+  const proc = spawn('ip', ['netns', 'exec', nsName, process.execPath, path.join(__dirname, 'dns.js'), JSON.stringify(zone)],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const queries = [];
+  let listening;
+  const ready = new Promise((resolve) => { listening = resolve; });
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+    const q = JSON.parse(line);
+    if (q.type === 'listening') listening(); else queries.push(q);
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  await withTimeout(Promise.race([ready, exited.then(() => { throw new Error(`dns.js exited: ${stderr}`); })]), 'DNS server listening', 10000);
+  return {
+    queries,
+    stop: () => {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
  * One run: the topology (with `masquerade` options for the NAT), turnserver, both peers, the
  * signaling relay. `body(ctx)` makes the assertions; everything is torn down afterwards, also
- * when setup or an assertion fails.
+ * when setup or an assertion fails. `dnsZone`: A's namespace gets our DNS server with that
+ * zone (ctx.dns.queries lists what it was asked); `iceServersA`: A's iceServers.
  */
-async function withNat({ masquerade = [] }, body) {
+async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, body) {
   if (unavailable) assert.fail(`NAT test cannot run (CI=true, so no skip): ${unavailable}`);
   assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
   require('../../scripts/build-cjs').build(); // js/cjs/node.cjs, which peer.js requires
@@ -128,8 +161,10 @@ async function withNat({ masquerade = [] }, body) {
   let turn = null;
   let turnLog = '';
   const peers = [];
+  let dns = null;
   try {
     net.setup(ns, { masquerade });
+    if (dnsZone) dns = await startDns(ns.a, dnsZone);
 
     turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', '--stun-only', '--no-tls', '--no-dtls',
       '--listening-ip', net.ADDR.stun, '--relay-ip', net.ADDR.stun, '--listening-port', String(net.STUN_PORT),
@@ -139,7 +174,7 @@ async function withNat({ masquerade = [] }, body) {
     turn.stderr.on('data', (d) => { turnLog += d; });
     await waitListening(ns.pub, turn);
 
-    const a = new Peer('A', ns.a, 'offer');
+    const a = new Peer('A', ns.a, 'offer', iceServersA);
     const b = new Peer('B', ns.b, 'answer');
     peers.push(a, b);
     // The relay: descriptions and trickled candidates go to the other side, in order.
@@ -148,7 +183,7 @@ async function withNat({ masquerade = [] }, body) {
     };
     relay(a, b);
     relay(b, a);
-    await body(await connect(a, b));
+    await body({ ...(await connect(a, b)), a, b, dns });
     for (const p of peers) p.send({ type: 'close' });
   } catch (e) {
     for (const p of peers) if (p.stderr) console.error(`--- ${p.name} stderr:\n${p.stderr}`);
@@ -157,6 +192,7 @@ async function withNat({ masquerade = [] }, body) {
   } finally {
     for (const p of peers) p.kill();
     if (turn && turn.exitCode === null) turn.kill('SIGKILL');
+    if (dns) dns.stop();
     await new Promise((r) => setTimeout(r, 100));
     const left = net.teardown(ns);
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -258,5 +294,28 @@ test('symmetric NAT (MASQUERADE --random): B learns A\'s mapping as a prflx cand
     // and B can only know it from A's connectivity checks (peer-reflexive).
     if (remoteOnB.port !== ctx.srflx.port) assert.strictEqual(remoteOnB.type, 'prflx');
     console.log(`nat (symmetric): ${summary(ctx)}`);
+  });
+});
+
+test('STUN server by host name behind the NAT: resolved off the JS thread (A and AAAA asked); a name the DNS server never answers is icecandidateerror 701 and does not stall gathering', { skip, timeout: 90000 }, async () => {
+  const hang = `stun:hang.polyrtc.test:${net.STUN_PORT}`;
+  await withNat({
+    dnsZone: { 'stun.polyrtc.test': { A: [net.ADDR.stun], AAAA: ['fd00:dead::1'] }, 'hang.polyrtc.test': 'silent' },
+    iceServersA: [{ urls: `stun:stun.polyrtc.test:${net.STUN_PORT}` }, { urls: hang }],
+  }, async (ctx) => {
+    // connect() checked the srflx candidate: it came from the server the name resolved to.
+    const asked = (name, qtype) => ctx.dns.queries.some((q) => q.name === name && q.qtype === qtype);
+    assert.ok(asked('stun.polyrtc.test', 'A') && asked('stun.polyrtc.test', 'AAAA'), `A and AAAA asked: ${JSON.stringify(ctx.dns.queries)}`);
+    assert.ok(asked('hang.polyrtc.test', 'A'), 'the hanging name was asked');
+    // The constructor did not wait for the resolver (which waits 5 s for the silent name).
+    const constructed = ctx.a.events.find((e) => e.type === 'constructed');
+    assert.ok(constructed.ms < 1000, `the constructor took ${constructed.ms} ms`);
+    const errors = ctx.a.events.filter((e) => e.type === 'candidateerror');
+    assert.strictEqual(errors.length, 1, JSON.stringify(errors));
+    assert.strictEqual(errors[0].url, hang);
+    assert.strictEqual(errors[0].errorCode, 701);
+    assert.match(errors[0].errorText, /timed out/);
+    assert.deepStrictEqual(ctx.b.events.filter((e) => e.type === 'candidateerror'), []);
+    console.log(`nat (dns): ${summary(ctx)}; ${ctx.dns.queries.length} DNS queries`);
   });
 });

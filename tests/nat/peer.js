@@ -1,12 +1,12 @@
 'use strict';
 // One peer of tests/nat/nat.test.js, run inside a network namespace by the test:
-//   ip netns exec <ns> node tests/nat/peer.js <offer|answer> <stun host:port>
+//   ip netns exec <ns> node tests/nat/peer.js <offer|answer> <stun host:port> [iceServers JSON]
 // Signaling and reports are JSON lines: commands on stdin, events on stdout (stdout carries
 // nothing else; diagnostics go to stderr). Exits when stdin closes or on {"type":"close"}.
 const readline = require('readline');
 const path = require('path');
 
-const [role, stun] = process.argv.slice(2);
+const [role, stun, iceServersJson] = process.argv.slice(2);
 if (role !== 'offer' && role !== 'answer') {
   process.stderr.write('usage: peer.js <offer|answer> <stun host:port>\n');
   process.exit(2);
@@ -32,7 +32,12 @@ function describe(c) {
   };
 }
 
-const pc = new RTCPeerConnection({ iceServers: [{ urls: `stun:${stun}` }] });
+const iceServers = iceServersJson ? JSON.parse(iceServersJson) : [{ urls: `stun:${stun}` }];
+const constructing = process.hrtime.bigint();
+const pc = new RTCPeerConnection({ iceServers });
+// How long the constructor took (ICE server names are resolved in the background).
+emit({ type: 'constructed', ms: Number(process.hrtime.bigint() - constructing) / 1e6 });
+pc.onicecandidateerror = (e) => emit({ type: 'candidateerror', url: e.url, errorCode: e.errorCode, errorText: e.errorText });
 pc.onicecandidate = (e) => emit({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
 pc.onicegatheringstatechange = () => emit({ type: 'gathering', state: pc.iceGatheringState });
 pc.onconnectionstatechange = () => emit({ type: 'state', state: pc.connectionState });

@@ -155,6 +155,9 @@ pub struct IceAgent {
     /// Relayed transports (TURN allocations) the host is still making: gathering is not
     /// complete before they are settled (or the gathering deadline passes).
     pending_relays: usize,
+    /// ICE servers whose host names the host is still resolving: gathering is not complete
+    /// while any is (or before the gathering deadline passes). A level, set by the host.
+    pending_servers: usize,
     stats: IceStats,
     /// (server-reflexive address, STUN server it came from), for `getStats()` `url`; at
     /// most [`MAX_LOCAL_TRANSPORTS`].
@@ -197,6 +200,7 @@ impl IceAgent {
             next_consent: Time::MAX,
             remote_end_of_candidates: false,
             pending_relays: 0,
+            pending_servers: 0,
             stats: IceStats::default(),
             srflx_servers: Vec::new(),
         }
@@ -519,6 +523,53 @@ impl IceAgent {
         self.update_gathering(now);
     }
 
+    /// How many ICE servers the host is still resolving (their host names): gathering waits
+    /// while this is not zero, up to the gathering deadline.
+    pub fn set_pending_servers(&mut self, now: Time, n: usize) {
+        self.pending_servers = n;
+        self.update_gathering(now);
+    }
+
+    /// A STUN server learned late (its host name resolved): used from now on; while gathering,
+    /// server-reflexive candidates are gathered from it at once. At most
+    /// [`MAX_STUN_SERVERS`] are kept.
+    pub fn add_stun_server(&mut self, now: Time, server: SocketAddr) {
+        if self.is_closed()
+            || self.config.stun_servers.contains(&server)
+            || self.config.stun_servers.len() >= MAX_STUN_SERVERS
+        {
+            return;
+        }
+        self.config.stun_servers.push(server);
+        if self.gathering_state == IceGatheringState::Gathering {
+            self.gather_from(now, server);
+        }
+    }
+
+    /// Binding requests to `server` from each usable host transport of its family.
+    fn gather_from(&mut self, now: Time, server: SocketAddr) {
+        for t in 0..self.transports.len() {
+            let Some(lt) = self.transports.get(t) else {
+                continue;
+            };
+            if !lt.usable || lt.kind != CandidateKind::Host || lt.addr.is_ipv6() != server.is_ipv6() {
+                continue;
+            }
+            let tid_local = lt.id;
+            let id = self.new_tid();
+            let raw = stun::plain_binding_request(id);
+            self.start_transaction(
+                now,
+                id,
+                TxKind::Gather { transport: t, server },
+                tid_local,
+                server,
+                raw,
+                self.config.max_check_transmits,
+            );
+        }
+    }
+
     fn add_transport(
         &mut self,
         transport: TransportId,
@@ -601,30 +652,8 @@ impl IceAgent {
             self.signal_transport(t);
         }
         let servers = self.config.stun_servers.clone();
-        for t in 0..self.transports.len() {
-            let Some(lt) = self.transports.get(t) else {
-                continue;
-            };
-            if !lt.usable || lt.kind != CandidateKind::Host {
-                continue;
-            }
-            let (tid_local, is_v6) = (lt.id, lt.addr.is_ipv6());
-            for server in servers.iter().filter(|s| s.is_ipv6() == is_v6) {
-                let id = self.new_tid();
-                let raw = stun::plain_binding_request(id);
-                self.start_transaction(
-                    now,
-                    id,
-                    TxKind::Gather {
-                        transport: t,
-                        server: *server,
-                    },
-                    tid_local,
-                    *server,
-                    raw,
-                    self.config.max_check_transmits,
-                );
-            }
+        for server in servers {
+            self.gather_from(now, server);
         }
         self.gather_deadline = Some(now + self.config.gather_timeout);
         self.update_gathering(now);
@@ -1336,7 +1365,8 @@ impl IceAgent {
             .transactions
             .iter()
             .any(|tx| matches!(tx.kind, TxKind::Gather { .. }))
-            || self.pending_relays > 0;
+            || self.pending_relays > 0
+            || self.pending_servers > 0;
         let expired = self.gather_deadline.is_some_and(|d| now >= d);
         if !pending || expired {
             self.transactions

@@ -7,6 +7,28 @@ use std::net::{IpAddr, SocketAddr};
 use super::error::IceError;
 use super::MAX_CANDIDATE_LEN;
 
+/// How a relayed candidate's TURN server is reached: RFC 8445 §5.1.2.1 leaves local
+/// preferences to the agent; like browsers, a relay over UDP is preferred to one over TCP,
+/// and that to one over TLS (each adds a stream, and TLS a handshake, below the media).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayProtocol {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl RelayProtocol {
+    /// The top of the local-preference range of relayed candidates over this protocol;
+    /// the ranges do not overlap whatever the address family and transport index.
+    pub fn local_preference_base(self) -> u16 {
+        match self {
+            RelayProtocol::Udp => 65535,
+            RelayProtocol::Tcp => 43690,
+            RelayProtocol::Tls => 21845,
+        }
+    }
+}
+
 /// RFC 8445 §5.1.1: candidate types.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CandidateKind {

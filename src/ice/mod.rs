@@ -35,7 +35,7 @@ use core::time::Duration;
 use std::net::SocketAddr;
 
 pub use agent::{IceAgent, PairCounters, PairStats};
-pub use candidate::{candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind};
+pub use candidate::{candidate_priority, foundation_for, pair_priority, Candidate, CandidateKind, RelayProtocol};
 pub use error::IceError;
 
 use crate::net::TransportId;

@@ -1214,7 +1214,7 @@ fn connects_through_a_relay_transport() {
         public: sa("198.51.100.50:6000"),
     });
     s.agent(0)
-        .add_relay_transport(2, sa("198.51.100.50:6000"), sa("10.0.0.1:1000"));
+        .add_relay_transport(2, sa("198.51.100.50:6000"), sa("10.0.0.1:1000"), RelayProtocol::Udp);
     s.exchange_credentials();
     s.start();
     assert!(s.run_until(Duration::from_secs(10), |s| s.both_connected()));
@@ -1389,7 +1389,7 @@ fn relay_only_gathers_relayed_candidates_only() {
             Rng::seeded(7),
         );
         a.add_local_transport(1, sa("192.0.2.10:5000"));
-        a.add_relay_transport(2, sa("203.0.113.5:40000"), sa("192.0.2.10:5000"));
+        a.add_relay_transport(2, sa("203.0.113.5:40000"), sa("192.0.2.10:5000"), RelayProtocol::Udp);
         a.start_gathering(Time::ZERO);
         let events = drain(&mut a);
         let relayed: Vec<_> = events
@@ -1826,4 +1826,25 @@ fn pair_stats_count_checks_and_name_the_srflx_server() {
     assert!(!a.note_datagram(now, true, 1, sa("10.9.9.9:9"), 100));
     let sel = a.pair_stats().into_iter().find(|p| p.selected).unwrap();
     assert_eq!((sel.counters.packets_sent, sel.counters.bytes_sent, sel.counters.last_packet_sent), (1, 100, Some(now)));
+}
+
+/// RFC 8445 §5.1.2.1: among relayed candidates, one over UDP outranks one over TCP, which
+/// outranks one over TLS, whatever their address family and order; all stay below a host
+/// candidate (type preference).
+#[test]
+fn relayed_candidates_rank_by_protocol_to_the_server() {
+    let mut a = IceAgent::new(IceConfig::default(), Rng::seeded(9));
+    a.add_local_transport(1, sa("192.0.2.10:5000"));
+    a.add_relay_transport(10, sa("[2001:db8::5]:40003"), sa("192.0.2.10:5000"), RelayProtocol::Tls);
+    a.add_relay_transport(11, sa("203.0.113.5:40002"), sa("192.0.2.10:5000"), RelayProtocol::Tcp);
+    a.add_relay_transport(12, sa("203.0.113.5:40001"), sa("192.0.2.10:5000"), RelayProtocol::Udp);
+    a.start_gathering(Time::ZERO);
+    let mut by_port = std::collections::HashMap::new();
+    while let Some(e) = a.poll_event() {
+        if let IceEvent::LocalCandidate(c) = e {
+            by_port.insert(c.address.port(), c.priority);
+        }
+    }
+    let (host, udp, tcp, tls) = (by_port[&5000], by_port[&40001], by_port[&40002], by_port[&40003]);
+    assert!(host > udp && udp > tcp && tcp > tls, "host {host} udp {udp} tcp {tcp} tls {tls}");
 }

@@ -490,8 +490,8 @@ impl Peer {
     fn on_relay_outputs(&mut self, now: Time, outputs: Vec<RelayOutput>) {
         for o in outputs {
             match o {
-                RelayOutput::Allocated { id, relayed, base } => {
-                    self.ice.add_relay_transport(id, relayed, base);
+                RelayOutput::Allocated { id, relayed, base, protocol } => {
+                    self.ice.add_relay_transport(id, relayed, base, protocol);
                     self.ice.relay_settled(now);
                 }
                 RelayOutput::AllocationFailed { url, code, text } => {

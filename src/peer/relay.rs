@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use crate::crypto::Rng;
 use crate::net::{TransportId, Transmit};
 use crate::time::Time;
-use crate::turn::{TurnClient, TurnConfig, TurnError, TurnEvent};
+use crate::turn::{TurnClient, TurnConfig, TurnError, TurnEvent, TurnTransport};
 
 /// W3C `RTCPeerConnectionIceErrorEvent.errorCode` when the server could not be reached or
 /// answered nothing usable (outside the STUN error code range, as the spec asks).
@@ -46,7 +46,7 @@ pub(super) struct Relay {
 /// What a relay reports to the peer after an input.
 pub(super) enum RelayOutput {
     /// The allocation exists: add the relayed transport to ICE.
-    Allocated { id: TransportId, relayed: SocketAddr, base: SocketAddr },
+    Allocated { id: TransportId, relayed: SocketAddr, base: SocketAddr, protocol: crate::ice::RelayProtocol },
     /// The allocation could not be made (before any candidate): gathering stops waiting.
     AllocationFailed { url: String, code: u16, text: String },
     /// One server of the relay failed (the host tries its next URL, or the allocation made
@@ -68,6 +68,20 @@ impl Relay {
             state: State::Waiting,
             deferred: Vec::new(),
             unreachable: false,
+        }
+    }
+
+    /// How the server is reached: a `turns:` or `wss:` URL over TLS, a stream (TCP, a
+    /// WebSocket) over TCP, else UDP.
+    fn protocol(&self) -> crate::ice::RelayProtocol {
+        use crate::ice::RelayProtocol;
+        let url = self.url.get(..6).unwrap_or(&self.url).to_ascii_lowercase();
+        if url.starts_with("turns:") || url.starts_with("wss:") {
+            RelayProtocol::Tls
+        } else if self.config.transport == TurnTransport::Udp {
+            RelayProtocol::Udp
+        } else {
+            RelayProtocol::Tcp
         }
     }
 
@@ -184,6 +198,7 @@ impl Relay {
     }
 
     fn drain_events(&mut self, out: &mut Vec<RelayOutput>) {
+        let protocol = self.protocol();
         let Some(c) = self.client.as_mut() else { return };
         while let Some(ev) = c.poll_event() {
             match ev {
@@ -193,7 +208,7 @@ impl Relay {
                         // RFC 8445 §5.1.1.2: a relayed candidate's related address is the
                         // mapped address the server saw; unknown, it is signaled unspecified.
                         let base = mapped.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
-                        out.push(RelayOutput::Allocated { id: self.id, relayed, base });
+                        out.push(RelayOutput::Allocated { id: self.id, relayed, base, protocol });
                     }
                 }
                 TurnEvent::Failed { code, reason } => {

@@ -494,20 +494,22 @@ impl IceAgent {
 
     /// A host socket the agent may use. Its host candidate is signaled once gathering runs.
     pub fn add_local_transport(&mut self, transport: TransportId, addr: SocketAddr) {
-        self.add_transport(transport, addr, CandidateKind::Host, None);
+        self.add_transport(transport, addr, CandidateKind::Host, None, None);
     }
 
     /// A relayed transport (a TURN allocation the host reaches through `transport`, e.g. over
     /// the WebSocket relay): `relayed` is the allocation's public address, `base` the address
     /// the allocation was made from (signaled as `raddr`). Datagrams to and from the peer go
-    /// through `transport` like any other path.
+    /// through `transport` like any other path. `protocol`: how the server is reached (its
+    /// candidate's priority: UDP above TCP above TLS).
     pub fn add_relay_transport(
         &mut self,
         transport: TransportId,
         relayed: SocketAddr,
         base: SocketAddr,
+        protocol: RelayProtocol,
     ) {
-        self.add_transport(transport, relayed, CandidateKind::Relayed, Some(base));
+        self.add_transport(transport, relayed, CandidateKind::Relayed, Some(base), Some(protocol));
     }
 
     /// The host is making a relayed transport (a TURN allocation): gathering waits for it,
@@ -576,6 +578,7 @@ impl IceAgent {
         addr: SocketAddr,
         kind: CandidateKind,
         related: Option<SocketAddr>,
+        relay: Option<RelayProtocol>,
     ) {
         if self.is_closed()
             || self.transports.len() >= MAX_LOCAL_TRANSPORTS
@@ -584,9 +587,14 @@ impl IceAgent {
             return;
         }
         let usable = self.may_use(addr, &kind);
-        // Local preference: IPv6 above IPv4, earlier transports above later ones.
+        // Local preference: IPv6 above IPv4, earlier transports above later ones; for relays
+        // the protocol to the server first.
         let index = u16::try_from(self.transports.len()).unwrap_or(u16::MAX);
-        let base: u16 = if addr.is_ipv6() { 65535 } else { 32767 };
+        let base: u16 = match relay {
+            Some(p) => p.local_preference_base() - if addr.is_ipv6() { 0 } else { 4096 },
+            None if addr.is_ipv6() => 65535,
+            None => 32767,
+        };
         let local_pref = base.saturating_sub(index.saturating_mul(64));
         let priority = candidate_priority(&kind, local_pref, 1);
         self.transports.push(LocalTransport {

@@ -52,6 +52,12 @@ export interface RTCConfiguration {
    * Node addon ignores it. `getConfiguration()` returns it as a list, `urls` as arrays.
    */
   relay?: RTCRelayServer | RTCRelayServer[];
+  /**
+   * Nonstandard (polyrtc's Node addon; browsers ignore it): PEM certificates trusted for
+   * `turns:` servers instead of the system's roots (the distribution's CA bundle,
+   * `SSL_CERT_FILE`, plus `NODE_EXTRA_CA_CERTS`). Used from construction only.
+   */
+  turnsCa?: string | string[];
 }
 
 /** A relay of `RTCConfiguration.relay`: shaped like an RTCIceServer, with ws:/wss: URLs. */

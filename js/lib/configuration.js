@@ -105,8 +105,8 @@ function validateIceUrl(url, server) {
   }
   // The spec's next step throws NotSupportedError for a scheme the user agent does not
   // implement. Every scheme is accepted so that a browser's configuration keeps working
-  // unchanged; the native engine uses stun: and turn: over UDP or TCP (turnServersFor), not
-  // yet stuns: or turns:.
+  // unchanged; the native engine uses stun:, turn: over UDP or TCP and turns: over TLS
+  // (turnServersFor), not stuns: or turns: over DTLS.
   // An opaque path: "stun:host:port", not "stun://host".
   if (parsed.host !== '' || parsed.pathname.startsWith('/') || parsed.hash !== '') {
     throw domException('SyntaxError', `'${url}' is not of the form ${scheme}host[:port]`);
@@ -167,6 +167,11 @@ function convertConfiguration(v) {
   if (dict.relay !== undefined) c.relay = convertRelay(dict.relay);
   c.rtcpMuxPolicy = dict.rtcpMuxPolicy === undefined
     ? 'require' : toEnum(dict.rtcpMuxPolicy, RTCP_MUX_POLICIES, 'RTCRtcpMuxPolicy');
+  // Nonstandard (the addon; browsers ignore it): PEM certificates trusted for turns: servers
+  // instead of the system's roots, one string or a list of them. Absent stays absent.
+  if (dict.turnsCa !== undefined) {
+    c.turnsCa = typeof dict.turnsCa === 'string' ? toDOMString(dict.turnsCa) : toSequence(dict.turnsCa, 'turnsCa', toDOMString);
+  }
   return c;
 }
 
@@ -246,9 +251,9 @@ function stunServersFor(parsedUrls) {
 
 /**
  * The TURN servers the native engine allocates on (RFC 8656: `turn:` URLs over UDP, the
- * default, or `?transport=tcp`), one entry per URL as browsers gather from each:
- * { url, host, port, username, credential, transport }. `turns:` is validated but not used
- * yet (the engine has no TLS path to a TURN server).
+ * default, or `?transport=tcp`; `turns:` over TLS), one entry per URL as browsers gather
+ * from each: { url, host, port, username, credential, transport }. `turns:…?transport=udp`
+ * (TURN over DTLS, RFC 7350) is validated but not used.
  */
 function turnServersFor(iceServers) {
   const out = [];
@@ -256,8 +261,10 @@ function turnServersFor(iceServers) {
     const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
     for (const url of urls) {
       const u = validateIceUrl(url, server);
-      if (u.scheme !== 'turn:') continue;
-      const transport = u.transport ?? 'udp';
+      let transport;
+      if (u.scheme === 'turn:') transport = u.transport ?? 'udp';
+      else if (u.scheme === 'turns:' && u.transport !== 'udp') transport = 'tls';
+      else continue;
       out.push({ url, host: u.host, port: u.port, username: server.username, credential: server.credential, transport });
     }
   }

@@ -416,6 +416,9 @@ function makeRTCPeerConnection(engine, rtp) {
       const nativeConfig = { stunServers: stunServersFor(parsedUrls) };
       const turnServers = turnServersFor(config.iceServers);
       if (turnServers.length > 0) nativeConfig.turnServers = turnServers;
+      if (config.turnsCa !== undefined) {
+        nativeConfig.turnsCa = Array.isArray(config.turnsCa) ? config.turnsCa.join('\n') : config.turnsCa;
+      }
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
@@ -826,6 +829,7 @@ function makeRTCPeerConnection(engine, rtp) {
         iceTransportPolicy: c.iceTransportPolicy,
         ...(c.relay !== undefined ? { relay: cloneIceServers(c.relay) } : {}),
         rtcpMuxPolicy: c.rtcpMuxPolicy,
+        ...(c.turnsCa !== undefined ? { turnsCa: Array.isArray(c.turnsCa) ? c.turnsCa.slice() : c.turnsCa } : {}),
       };
     }
 
@@ -849,6 +853,8 @@ function makeRTCPeerConnection(engine, rtp) {
       }
       const parsed = validateIceServers(config.iceServers);
       config.iceServers = config.iceServers.map(normalizeIceServer);
+      // turnsCa, like the TURN servers, is used from construction only: kept when omitted.
+      if (config.turnsCa === undefined && old.turnsCa !== undefined) config.turnsCa = old.turnsCa;
       // The relays are the engine's transports, opened once: kept when omitted, and a
       // different list cannot be set.
       if (config.relay === undefined) {

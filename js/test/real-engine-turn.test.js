@@ -8,7 +8,10 @@ const test = require('node:test');
 const assert = require('node:assert');
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { loadApi, withTimeout, until, negotiate, messages } = require('./real-helpers');
 
 const api = loadApi();
@@ -26,11 +29,13 @@ async function freePort() {
  * coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding (over
  * UDP; with `tcpOnly`, coturn's UDP listener is off and readiness is a TCP connect).
  */
-async function startCoturn({ tcpOnly = false, ipv6Loopback = false } = {}) {
+async function startCoturn({ tcpOnly = false, ipv6Loopback = false, tls = null } = {}) {
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : null;
+  const tlsArgs = tls ? [`--tls-listening-port=${tlsPort}`, `--cert=${tls.cert}`, `--pkey=${tls.key}`] : ['--no-tls'];
   const proc = spawn('turnserver', [
     '-n', '--listening-ip=127.0.0.1', ...(ipv6Loopback ? ['--listening-ip=::1'] : []), `--listening-port=${port}`, '--relay-ip=127.0.0.1',
-    '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc', '--no-tls', '--no-dtls',
+    '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc', ...tlsArgs, '--no-dtls',
     '--allow-loopback-peers', '--no-cli', '--no-stdout-log', '--log-file=/dev/null',
     '--min-port=49152', '--max-port=65535', ...(tcpOnly ? ['--no-udp'] : []),
   ], { stdio: 'ignore' });
@@ -71,6 +76,7 @@ async function startCoturn({ tcpOnly = false, ipv6Loopback = false } = {}) {
   }
   return {
     port,
+    tlsPort,
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill();
@@ -254,4 +260,110 @@ test('stun: names from setConfiguration() are resolved in the background as well
   } finally {
     pc.close();
   }
+});
+
+/**
+ * A test CA and a server certificate it signed for DNS name `localhost` only (ECDSA P-256,
+ * made with the openssl CLI): { dir, caPem, cert, key }.
+ */
+function makeCertificates() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prtc-turns-'));
+  const f = (name) => path.join(dir, name);
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-keyout', f('ca.key'), '-out', f('ca.pem'), '-subj', '/CN=polyrtc test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
+  fs.writeFileSync(f('ext.cnf'), 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
+  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-days', '2', '-out', f('server.pem'), '-extfile', f('ext.cnf'));
+  return { dir, caPem: fs.readFileSync(f('ca.pem'), 'utf8'), cert: f('server.pem'), key: f('server.key') };
+}
+
+test('turns: (TURN over TLS) with the test CA given as turnsCa: relay-only data flows through coturn\'s TLS listener; the candidate\'s relayProtocol is tls', { timeout: TIMEOUT }, async () => {
+  const certs = makeCertificates();
+  const coturn = await startCoturn({ tls: certs, ipv6Loopback: true });
+  const url = `turns:localhost:${coturn.tlsPort}`;
+  const relayed = new api.RTCPeerConnection({
+    iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
+    iceTransportPolicy: 'relay',
+    turnsCa: certs.caPem,
+  });
+  const other = new api.RTCPeerConnection();
+  try {
+    assert.strictEqual(relayed.getConfiguration().turnsCa, certs.caPem);
+    const errors = [];
+    relayed.onicecandidateerror = (e) => errors.push(e);
+    const dc = relayed.createDataChannel('via-turns');
+    const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
+    await withTimeout(negotiate(relayed, other), 'negotiation');
+    await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
+    assert.deepStrictEqual(errors.map((e) => `${e.errorCode} ${e.errorText}`), []);
+    await until(() => dc.readyState === 'open', 'channel open');
+    const remote = await withTimeout(remoteChannel, 'the remote channel');
+    const got = messages(remote);
+    const big = 'y'.repeat(100000);
+    dc.send('over tls');
+    dc.send(big);
+    await until(() => got.length === 2, 'messages');
+    assert.strictEqual(got[0], 'over tls');
+    assert.strictEqual(got[1], big);
+    const stats = [...(await relayed.getStats()).values()];
+    const transport = stats.find((s) => s.type === 'transport');
+    const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
+    const local = stats.find((s) => s.id === pair.localCandidateId);
+    assert.strictEqual(local.candidateType, 'relay');
+    assert.strictEqual(local.relayProtocol, 'tls');
+    assert.strictEqual(local.url, url);
+  } finally {
+    relayed.close();
+    other.close();
+    await coturn.stop();
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  }
+});
+
+// A turns: server whose certificate cannot be trusted: one icecandidateerror 701 whose text
+// says why, no relayed candidate.
+for (const [what, host, withCa, reason] of [
+  ['signed by a CA the system does not trust', 'localhost', false, /certificate|issuer/i],
+  ['whose certificate does not name the URL\'s host', '127.0.0.1', true, /certificate|name/i],
+]) {
+  test(`turns: to a server ${what}: icecandidateerror 701, no relayed candidate`, { timeout: TIMEOUT }, async () => {
+    const certs = makeCertificates();
+    const coturn = await startCoturn({ tls: certs, ipv6Loopback: true });
+    const url = `turns:${host}:${coturn.tlsPort}`;
+    const pc = new api.RTCPeerConnection({
+      iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
+      iceTransportPolicy: 'relay',
+      ...(withCa ? { turnsCa: [certs.caPem] } : {}),
+    });
+    try {
+      const errors = [];
+      const candidates = [];
+      pc.onicecandidateerror = (e) => errors.push(e);
+      pc.addEventListener('icecandidate', (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate); });
+      pc.createDataChannel('x');
+      await pc.setLocalDescription();
+      await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
+      assert.strictEqual(errors.length, 1, JSON.stringify(errors.map((e) => e.errorText)));
+      assert.strictEqual(errors[0].url, url);
+      assert.strictEqual(errors[0].errorCode, 701);
+      assert.match(errors[0].errorText, reason);
+      console.log(`turns ${what}: ${errors[0].errorText}`);
+      assert.strictEqual(candidates.length, 0);
+    } finally {
+      pc.close();
+      await coturn.stop();
+      fs.rmSync(certs.dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('turnsCa that holds no certificate is a TypeError at construction', () => {
+  assert.throws(() => new api.RTCPeerConnection({
+    iceServers: [{ urls: 'turns:localhost:5349', username: 'alice', credential: 'secret' }],
+    turnsCa: 'not a certificate',
+  }), TypeError);
 });

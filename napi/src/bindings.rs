@@ -187,8 +187,12 @@ pub struct NativePeerConfig {
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
-    /// `turn:` URLs over UDP or TCP (parsed by the JS layer), one entry per URL.
+    /// `turn:` URLs over UDP or TCP and `turns:` ones over TLS (parsed by the JS layer), one
+    /// entry per URL.
     pub turn_servers: Option<Vec<JsTurnServer>>,
+    /// PEM certificates trusted for `turns:` servers instead of the system's roots
+    /// (nonstandard `turnsCa`).
+    pub turns_ca: Option<String>,
 }
 
 /// One TURN server URL of `iceServers` (RFC 8656 over UDP or TCP, long-term credentials).
@@ -201,7 +205,7 @@ pub struct JsTurnServer {
     pub port: u32,
     pub username: String,
     pub credential: String,
-    /// `"udp"` (default) or `"tcp"` (the URL's `?transport=`).
+    /// `"udp"` (default) or `"tcp"` (the URL's `?transport=`), `"tls"` for `turns:`.
     pub transport: Option<String>,
 }
 
@@ -225,30 +229,43 @@ struct TurnEntry {
     host: String,
     port: u16,
     tcp: bool,
+    /// `turns:`: TLS over the TCP connection, with this configuration.
+    tls: Option<Arc<rustls::ClientConfig>>,
     username: String,
     credential: String,
 }
 
-/// Checks the TURN entries (a bad port or transport is a `SyntaxError`); more than
-/// [`MAX_TURN_SERVERS`] are ignored.
-fn turn_entries(servers: &[JsTurnServer]) -> napi::Result<Vec<TurnEntry>, String> {
+/// Checks the TURN entries (a bad port or transport is a `SyntaxError`, unusable `turnsCa`
+/// a `TypeError`); more than [`MAX_TURN_SERVERS`] are ignored.
+fn turn_entries(servers: &[JsTurnServer], turns_ca: Option<&str>) -> napi::Result<Vec<TurnEntry>, String> {
     let servers = servers.get(..MAX_TURN_SERVERS).unwrap_or(servers);
     let mut out = Vec::new();
+    let mut tls_config: Option<Arc<rustls::ClientConfig>> = None;
     for (index, t) in servers.iter().enumerate() {
         let port = u16::try_from(t.port).ok().filter(|p| *p != 0).ok_or_else(|| jserr::new(ErrorKind::Syntax, format!("TURN server {:?}: bad port", t.url)))?;
-        let tcp = match t.transport.as_deref() {
-            None | Some("udp") => false,
-            Some("tcp") => true,
+        let (tcp, tls) = match t.transport.as_deref() {
+            None | Some("udp") => (false, None),
+            Some("tcp") => (true, None),
+            Some("tls") => {
+                let config = match (&tls_config, turns_ca) {
+                    (Some(c), _) => c.clone(),
+                    (None, Some(pem)) => crate::tls::config_with_roots(pem).map_err(|e| jserr::new(ErrorKind::Type, e))?,
+                    (None, None) => crate::tls::system_config().map_err(|e| jserr::new(ErrorKind::Operation, e))?,
+                };
+                tls_config = Some(config.clone());
+                (true, Some(config))
+            }
             Some(other) => return Err(jserr::new(ErrorKind::Syntax, format!("TURN server {:?}: unknown transport {other:?}", t.url))),
         };
-        out.push(TurnEntry { index, url: t.url.clone(), host: t.host.clone(), port, tcp, username: t.username.clone(), credential: t.credential.clone() });
+        out.push(TurnEntry { index, url: t.url.clone(), host: t.host.clone(), port, tcp, tls, username: t.username.clone(), credential: t.credential.clone() });
     }
     Ok(out)
 }
 
 /// Gives the peer a relay (TURN client, RFC 8656) for a TURN server at `addrs` (its name's
 /// addresses, both families): over UDP through the peer's own UDP socket of the server's
-/// family, over TCP through a connection of its own (a new socket of the host). Relayed
+/// family, over TCP (TLS for `turns:`) through a connection of its own (a new socket of
+/// the host). Relayed
 /// transport ids come after every socket's. A server no socket can reach, or whose TCP
 /// connect fails at once, still gets its relay, failed from the start: gathering reports it
 /// (icecandidateerror 701).
@@ -263,7 +280,11 @@ fn configure_turn(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>, t: &TurnEntry
     let unspecified = SocketAddr::from(([0, 0, 0, 0], t.port));
     let (server, via) = if t.tcp {
         let server = addrs.first().copied().unwrap_or(unspecified);
-        let link = match TcpLink::connect(server, &t.url) {
+        let connected = match &t.tls {
+            None => TcpLink::connect(server, &t.url).map_err(|e| e.to_string()),
+            Some(config) => crate::tls::connect(config, &t.host).and_then(|c| TcpLink::connect_tls(server, &t.url, c).map_err(|e| e.to_string())),
+        };
+        let link = match connected {
             Ok(link) => link,
             Err(e) => {
                 failure = Some(format!("cannot connect to the TURN server: {e}"));
@@ -664,7 +685,7 @@ impl NativePeer {
 
     fn construct(env: &Env, config: NativePeerConfig, on_events: JsFunction) -> napi::Result<Self, String> {
         let stun = stun_entries(&config.stun_servers)?;
-        let turn = turn_entries(config.turn_servers.as_deref().unwrap_or_default())?;
+        let turn = turn_entries(config.turn_servers.as_deref().unwrap_or_default(), config.turns_ca.as_deref())?;
         let max_message_size = max_message_size(config.max_message_size)?;
         let relay_only = relay_only(config.ice_transport_policy.as_deref())?;
         let given = match config.certificates.as_deref() {

@@ -163,8 +163,8 @@ pub enum HostState {
     Failed,
 }
 
-/// A TCP connection to one TURN server (RFC 8656 §3.1 over TCP: the core frames and
-/// reassembles; here bytes only move).
+/// A TCP connection to one TURN server (RFC 8656 §3.1 over TCP, or over TLS for `turns:`:
+/// the core frames and reassembles; here bytes only move, through rustls when `tls` is set).
 pub struct TcpLink {
     /// `None` once failed or closed (dropping the stream also takes it out of the poll).
     pub stream: Option<TcpStream>,
@@ -172,21 +172,112 @@ pub struct TcpLink {
     /// The server's URL, for the error the core reports when the stream fails.
     pub url: String,
     connected: bool,
-    /// Bytes not yet taken by the kernel, at most [`MAX_TCP_SEND_QUEUE`].
+    /// Bytes not yet taken by the kernel (with TLS: plaintext not yet given to rustls, which
+    /// takes it once the handshake is done and its previous records are written), at most
+    /// [`MAX_TCP_SEND_QUEUE`].
     unsent: Vec<u8>,
+    tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl TcpLink {
     /// Starts a non-blocking connect to `server`.
     pub fn connect(server: SocketAddr, url: &str) -> std::io::Result<TcpLink> {
         let stream = TcpStream::connect(server)?;
-        Ok(TcpLink { stream: Some(stream), server, url: url.to_string(), connected: false, unsent: Vec::new() })
+        Ok(TcpLink { stream: Some(stream), server, url: url.to_string(), connected: false, unsent: Vec::new(), tls: None })
+    }
+
+    /// Starts a non-blocking connect to `server`, then TLS over it (`turns:`).
+    pub fn connect_tls(server: SocketAddr, url: &str, tls: rustls::ClientConnection) -> std::io::Result<TcpLink> {
+        let mut link = TcpLink::connect(server, url)?;
+        link.tls = Some(Box::new(tls));
+        Ok(link)
     }
 
     /// A link that never connected (its failure is reported by whoever made it).
     pub fn failed(server: SocketAddr, url: &str) -> TcpLink {
-        TcpLink { stream: None, server, url: url.to_string(), connected: false, unsent: Vec::new() }
+        TcpLink { stream: None, server, url: url.to_string(), connected: false, unsent: Vec::new(), tls: None }
     }
+
+    fn what(&self) -> &'static str {
+        if self.tls.is_some() {
+            "TLS"
+        } else {
+            "TCP"
+        }
+    }
+
+    /// Writes what can be written now. `Err` means the stream is broken.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let Some(stream) = self.stream.as_mut() else { return Ok(()) };
+        let Some(tls) = self.tls.as_mut() else { return flush_unsent(stream, &mut self.unsent) };
+        use std::io::Write;
+        loop {
+            if !tls.is_handshaking() && !self.unsent.is_empty() && !tls.wants_write() {
+                // No buffer limit (tls.rs): rustls takes it all, as records to write.
+                tls.writer().write_all(&self.unsent)?;
+                self.unsent.clear();
+            }
+            if !tls.wants_write() {
+                return Ok(());
+            }
+            match tls.write_tls(stream) {
+                Ok(0) => return Err(std::io::Error::new(IoErrorKind::WriteZero, "connection closed")),
+                Ok(_) => {}
+                Err(e) if e.kind() == IoErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == IoErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads the next bytes of the stream into `buf` (with TLS: decrypted).
+    fn read_chunk(&mut self, buf: &mut [u8]) -> Chunk {
+        use std::io::Read;
+        let Some(stream) = self.stream.as_mut() else { return Chunk::WouldBlock };
+        let Some(tls) = self.tls.as_mut() else {
+            return match stream.read(buf) {
+                Ok(0) => Chunk::Failed("the TURN server closed the TCP connection".into()),
+                Ok(n) => Chunk::Data(n),
+                Err(e) if e.kind() == IoErrorKind::WouldBlock => Chunk::WouldBlock,
+                Err(e) if e.kind() == IoErrorKind::Interrupted => Chunk::Again,
+                Err(e) => Chunk::Failed(format!("TCP connection to the TURN server failed: {e}")),
+            };
+        };
+        match tls.reader().read(buf) {
+            Ok(0) => return Chunk::Failed("the TURN server closed the TLS connection".into()),
+            Ok(n) => return Chunk::Data(n),
+            Err(e) if e.kind() == IoErrorKind::WouldBlock => {}
+            Err(e) => return Chunk::Failed(format!("TLS connection to the TURN server failed: {e}")),
+        }
+        match tls.read_tls(stream) {
+            Ok(0) => Chunk::Failed("the TURN server closed the TLS connection".into()),
+            Ok(_) => {
+                if let Err(e) = tls.process_new_packets() {
+                    // rustls queued an alert for the server: a last try to send it.
+                    let _ = tls.write_tls(stream);
+                    return Chunk::Failed(format!("TLS with the TURN server failed: {e}"));
+                }
+                // Handshake messages to answer, or plaintext that may go now.
+                match self.flush() {
+                    Ok(()) => Chunk::Again,
+                    Err(e) => Chunk::Failed(format!("TLS connection to the TURN server failed: {e}")),
+                }
+            }
+            Err(e) if e.kind() == IoErrorKind::WouldBlock => Chunk::WouldBlock,
+            Err(e) if e.kind() == IoErrorKind::Interrupted => Chunk::Again,
+            Err(e) => Chunk::Failed(format!("TLS connection to the TURN server failed: {e}")),
+        }
+    }
+}
+
+/// What one read of a link gave.
+enum Chunk {
+    /// Bytes for the engine, at the start of the buffer.
+    Data(usize),
+    /// Nothing for the engine yet; read again.
+    Again,
+    WouldBlock,
+    Failed(String),
 }
 
 pub enum Link {
@@ -295,10 +386,10 @@ impl<E: Engine> PeerHost<E> {
             self.stats.send_errors += 1;
             return;
         }
-        let Some(stream) = link.stream.as_mut() else {
+        if link.stream.is_none() {
             self.stats.send_errors += 1;
             return;
-        };
+        }
         if link.unsent.len() + t.data.len() > MAX_TCP_SEND_QUEUE {
             self.stats.send_would_block += 1;
             return;
@@ -306,8 +397,9 @@ impl<E: Engine> PeerHost<E> {
         link.unsent.extend_from_slice(&t.data);
         self.stats.datagrams_sent += 1;
         if link.connected {
-            if let Err(e) = flush_unsent(stream, &mut link.unsent) {
-                self.fail_link(now, t.transport, &format!("TCP connection to the TURN server failed: {e}"));
+            if let Err(e) = link.flush() {
+                let text = format!("{} connection to the TURN server failed: {e}", link.what());
+                self.fail_link(now, t.transport, &text);
             }
         }
     }
@@ -321,6 +413,7 @@ impl<E: Engine> PeerHost<E> {
             return;
         }
         link.unsent = Vec::new();
+        link.tls = None;
         self.stats.links_failed += 1;
         let url = link.url.clone();
         self.engine.link_failed(now, transport, &url, reason);
@@ -329,7 +422,6 @@ impl<E: Engine> PeerHost<E> {
     /// A TCP link is ready: finish connecting, write what waits, read what arrived (each
     /// read is one input to the engine, which reassembles the stream's frames).
     fn on_tcp_ready(&mut self, now: Time, transport: TransportId, index: usize, buf: &mut [u8]) {
-        use std::io::Read;
         let Some(Socket { link: Link::Tcp(link), local, .. }) = self.sockets.get_mut(index) else { return };
         let Some(stream) = link.stream.as_mut() else { return };
         if !link.connected {
@@ -349,27 +441,27 @@ impl<E: Engine> PeerHost<E> {
                 Err(e) => return self.fail_link(now, transport, &format!("cannot connect to the TURN server: {e}")),
             }
         }
-        if let Err(e) = flush_unsent(stream, &mut link.unsent) {
-            return self.fail_link(now, transport, &format!("TCP connection to the TURN server failed: {e}"));
+        if let Err(e) = link.flush() {
+            let text = format!("{} connection to the TURN server failed: {e}", link.what());
+            return self.fail_link(now, transport, &text);
         }
         let server = link.server;
         loop {
             if self.backlog.should_pause() {
                 return;
             }
-            let Some(Socket { link: Link::Tcp(TcpLink { stream: Some(stream), .. }), .. }) = self.sockets.get_mut(index) else { return };
-            match stream.read(buf) {
-                Ok(0) => return self.fail_link(now, transport, "the TURN server closed the TCP connection"),
-                Ok(len) => {
+            let Some(Socket { link: Link::Tcp(link), .. }) = self.sockets.get_mut(index) else { return };
+            match link.read_chunk(buf) {
+                Chunk::Data(len) => {
                     self.stats.datagrams_received += 1;
                     if let Some(data) = buf.get(..len) {
                         self.engine.handle_datagram(now, transport, server, data);
                     }
                     self.drive(now);
                 }
-                Err(e) if e.kind() == IoErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
-                Err(e) => return self.fail_link(now, transport, &format!("TCP connection to the TURN server failed: {e}")),
+                Chunk::Again => {}
+                Chunk::WouldBlock => return,
+                Chunk::Failed(text) => return self.fail_link(now, transport, &text),
             }
         }
     }

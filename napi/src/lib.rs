@@ -17,6 +17,7 @@ pub mod probe;
 pub mod reactor;
 pub mod resolve;
 pub mod timers;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;

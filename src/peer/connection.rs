@@ -1299,7 +1299,7 @@ impl Peer {
     }
 
     pub fn handle_datagram(&mut self, now: Time, transport: TransportId, from: SocketAddr, data: &[u8]) {
-        if let Some(r) = self.relays.iter_mut().find(|r| r.is_server_path(transport, from)) {
+        if let Some(r) = self.relays.iter_mut().find(|r| r.is_server_path(transport, from) && r.takes(data)) {
             // From a TURN server (also after close: the answer to our deallocation).
             let mut out = Vec::new();
             r.handle_input(now, data, &mut out);

@@ -146,6 +146,15 @@ impl Relay {
         self.client.is_some() && self.via == transport && self.server == from
     }
 
+    /// Whether a datagram from the server path is the TURN client's. Over UDP, a server
+    /// that is also the peer's STUN server (`stun:` and `turn:` at one address, as is
+    /// common) answers ICE's Binding requests on the same path: those responses (the TURN
+    /// client sends no Binding request) go to ICE. A stream's bytes are always the client's.
+    pub fn takes(&self, data: &[u8]) -> bool {
+        const BINDING_RESPONSES: [[u8; 2]; 2] = [[0x01, 0x01], [0x01, 0x11]];
+        self.config.transport != TurnTransport::Udp || !data.get(..2).is_some_and(|t| BINDING_RESPONSES.iter().any(|b| b == t))
+    }
+
     pub fn handle_input(&mut self, now: Time, data: &[u8], out: &mut Vec<RelayOutput>) {
         if let Some(c) = self.client.as_mut() {
             c.handle_input(now, data);

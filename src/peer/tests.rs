@@ -1227,3 +1227,37 @@ fn ice_servers_resolved_late_are_used_failed_or_timed_out() {
     p.ice_server_settled(t, c);
     assert!(errors(&mut p).is_empty());
 }
+
+/// One server as both STUN and TURN server over UDP (`stun:` and `turn:` at one address, as
+/// is common): the answer to ICE's Binding request arrives on the relay's server path, and
+/// still reaches ICE (a server-reflexive candidate), not the TURN client.
+#[test]
+fn a_stun_answer_from_the_turn_server_reaches_ice() {
+    use crate::turn::{TurnConfig, TurnTransport};
+    let now = Time::ZERO;
+    let server: SocketAddr = "198.51.100.1:3478".parse().unwrap();
+    let config = PeerConfig { stun_servers: vec![server], ..PeerConfig::default() };
+    let mut p = Peer::new(config, Rng::seeded(79)).expect("Peer::new");
+    p.add_local_transport(0, "192.0.2.1:5000".parse().unwrap());
+    p.add_relay(now, 9, 0, server, "turn:198.51.100.1:3478", TurnConfig::new(TurnTransport::Udp, "u", "p")).expect("relay");
+    p.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = p.create_offer().expect("offer");
+    p.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD");
+    let mut binding = None;
+    while let Some(t) = p.poll_transmit(now) {
+        if t.destination == server && t.data.get(..2) == Some(&[0x00, 0x01][..]) {
+            binding = Some(t.data.clone());
+        }
+    }
+    let binding = binding.expect("a Binding request to the STUN server");
+    let id: [u8; 12] = binding[8..20].try_into().unwrap();
+    let mapped: SocketAddr = "203.0.113.9:40000".parse().unwrap();
+    p.handle_datagram(now, 0, server, &crate::stun::binding_success(id, mapped, None));
+    let mut srflx = false;
+    while let Some(e) = p.poll_event() {
+        if let PeerEvent::IceCandidate(Some(c)) = e {
+            srflx |= c.candidate.contains("typ srflx") && c.candidate.contains("203.0.113.9 40000");
+        }
+    }
+    assert!(srflx, "a server-reflexive candidate from the shared server");
+}

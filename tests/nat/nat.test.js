@@ -151,7 +151,10 @@ async function startDns(nsName, zone) {
  * when setup or an assertion fails. `dnsZone`: A's namespace gets our DNS server with that
  * zone (ctx.dns.queries lists what it was asked); `iceServersA`: A's iceServers.
  */
-async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, body) {
+async function withNat({
+  masquerade = [], dnsZone = null, iceServersA = null, iceServersB = null,
+  natB = false, masqueradeB = [], blockUdpA = false, turnUsers = false, custom = false,
+}, body) {
   if (unavailable) assert.fail(`NAT test cannot run (CI=true, so no skip): ${unavailable}`);
   assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
   require('../../scripts/build-cjs').build(); // js/cjs/node.cjs, which peer.js requires
@@ -163,10 +166,12 @@ async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, 
   const peers = [];
   let dns = null;
   try {
-    net.setup(ns, { masquerade });
+    const bAddress = net.setup(ns, { masquerade, natB, masqueradeB, blockUdpA });
     if (dnsZone) dns = await startDns(ns.a, dnsZone);
 
-    turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', '--stun-only', '--no-tls', '--no-dtls',
+    // STUN only, or with `turnUsers` a TURN server too (user alice:secret, UDP and TCP).
+    const mode = turnUsers ? [...(process.env.NAT_TURN_VERBOSE ? ['-V'] : []), '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc'] : ['--stun-only'];
+    turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', ...mode, '--no-tls', '--no-dtls',
       '--listening-ip', net.ADDR.stun, '--relay-ip', net.ADDR.stun, '--listening-port', String(net.STUN_PORT),
       '--no-cli', '--log-file', 'stdout', '--simple-log', '--pidfile', path.join(tmp, 'turnserver.pid'),
       '--db', path.join(tmp, 'turndb')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -175,7 +180,7 @@ async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, 
     await waitListening(ns.pub, turn);
 
     const a = new Peer('A', ns.a, 'offer', iceServersA);
-    const b = new Peer('B', ns.b, 'answer');
+    const b = new Peer('B', ns.b, 'answer', iceServersB);
     peers.push(a, b);
     // The relay: descriptions and trickled candidates go to the other side, in order.
     const relay = (from, to) => {
@@ -183,11 +188,15 @@ async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, 
     };
     relay(a, b);
     relay(b, a);
-    await body({ ...(await connect(a, b)), a, b, dns });
+    await body({ ...(custom ? await exchange(a, b) : await connect(a, b)), a, b, dns, bAddress });
     for (const p of peers) p.send({ type: 'close' });
   } catch (e) {
     for (const p of peers) if (p.stderr) console.error(`--- ${p.name} stderr:\n${p.stderr}`);
-    if (turnLog) console.error(`--- turnserver log (tail):\n${turnLog.split('\n').slice(-30).join('\n')}`);
+    for (const p of peers) {
+      const seen = p.events.filter((e) => e.type !== 'description').map((e) => (e.type === 'pairs' ? e.pairs.join('\n') : JSON.stringify(e).slice(0, 200)));
+      console.error(`--- ${p.name} events:\n${seen.join('\n')}`);
+    }
+    if (turnLog) console.error(`--- turnserver log (tail):\n${turnLog.split('\n').slice(-(process.env.NAT_LOG_LINES || 30)).join('\n')}`);
     throw e;
   } finally {
     for (const p of peers) p.kill();
@@ -198,6 +207,32 @@ async function withNat({ masquerade = [], dnsZone = null, iceServersA = null }, 
     fs.rmSync(tmp, { recursive: true, force: true });
     assert.deepStrictEqual(left, [], 'every namespace of this run was deleted');
   }
+}
+
+/**
+ * The channel opens, messages flow both ways in order, and both sides report `connected`:
+ * returns both reports (their selected pairs say which path the call took).
+ */
+async function exchange(a, b) {
+  await a.waitFor((e) => e.type === 'open', 'channel open');
+  await b.waitFor((e) => e.type === 'open', 'channel open');
+  for (let i = 0; i < 3; i++) {
+    await a.waitFor((e) => e.type === 'message' && e.data === `B #${i}`, `message B #${i}`);
+    await b.waitFor((e) => e.type === 'message' && e.data === `A #${i}`, `message A #${i}`);
+  }
+  const got = (p) => p.events.filter((e) => e.type === 'message').map((e) => e.data);
+  assert.deepStrictEqual(got(a), ['B #0', 'B #1', 'B #2']);
+  assert.deepStrictEqual(got(b), ['A #0', 'A #1', 'A #2']);
+  a.send({ type: 'report' });
+  b.send({ type: 'report' });
+  const reportA = await a.waitFor((e) => e.type === 'report', 'report');
+  const reportB = await b.waitFor((e) => e.type === 'report', 'report');
+  for (const [p, r] of [[a, reportA], [b, reportB]]) {
+    assert.strictEqual(r.connectionState, 'connected', p.name);
+    assert.ok(r.selected, `${p.name} has a selected candidate pair`);
+    assert.deepStrictEqual(p.errors(), [], `${p.name} reported no errors`);
+  }
+  return { reportA, reportB };
 }
 
 /** What every NAT run asserts; returns A's srflx and host candidates and both reports. */
@@ -317,5 +352,27 @@ test('STUN server by host name behind the NAT: resolved off the JS thread (A and
     assert.match(errors[0].errorText, /timed out/);
     assert.deepStrictEqual(ctx.b.events.filter((e) => e.type === 'candidateerror'), []);
     console.log(`nat (dns): ${summary(ctx)}; ${ctx.dns.queries.length} DNS queries`);
+  });
+});
+
+const TURN_USER = { username: 'alice', credential: 'secret' };
+const stunUrl = `stun:${net.ADDR.stun}:${net.STUN_PORT}`;
+const turnUrl = (transport) => `turn:${net.ADDR.stun}:${net.STUN_PORT}?transport=${transport}`;
+const pairText = (r) => `${r.selected.local.type} ${r.selected.local.address}:${r.selected.local.port} <-> ${r.selected.remote.type} ${r.selected.remote.address}:${r.selected.remote.port}`;
+
+test('UDP blocked in A\'s network: TURN over TCP carries the call (A\'s selected local candidate is relayed, relayProtocol tcp)', { skip, timeout: 90000 }, async () => {
+  await withNat({
+    blockUdpA: true, turnUsers: true, custom: true,
+    iceServersA: [{ urls: stunUrl }, { urls: turnUrl('tcp'), ...TURN_USER }],
+  }, async ({ reportA, reportB, a }) => {
+    assert.strictEqual(reportA.selected.local.type, 'relay', pairText(reportA));
+    assert.strictEqual(reportA.selectedLocalRelayProtocol, 'tcp');
+    assert.strictEqual(reportA.selected.local.address, net.ADDR.stun, 'the relayed address is the TURN server\'s');
+    assert.strictEqual(reportB.selected.remote.type, 'relay', pairText(reportB));
+    assert.strictEqual(reportB.selected.remote.address, net.ADDR.stun);
+    // No server-reflexive candidate: STUN over UDP never got out.
+    const srflx = a.events.filter((e) => e.type === 'candidate' && e.candidate && / typ srflx /.test(e.candidate.candidate));
+    assert.deepStrictEqual(srflx, []);
+    console.log(`nat (UDP blocked): A ${pairText(reportA)}; B ${pairText(reportB)}`);
   });
 });

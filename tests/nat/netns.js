@@ -14,6 +14,10 @@
 // in is through the NAT's public address 10.200.0.2. Plain MASQUERADE maps endpoint-
 // independently (and keeps the source port when it is free); setup()'s `masquerade` options
 // make it remap ports (--to-ports) or map each destination anew (--random: a symmetric NAT).
+//
+// With `natB`, B is behind a NAT of its own (ns NATB) the same way, with `masqueradeB`:
+//   ns PUB p1 10.200.2.1/24 -- m0 10.200.2.2/24 (NATB public) ; m1 10.202.0.1/24 -- b0 10.202.0.2/24
+// With `blockUdpA`, A's NAT forwards no UDP at all (only TCP leaves A's network).
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
 
@@ -24,6 +28,9 @@ const ADDR = {
   a: '10.201.0.2',
   b: '10.200.2.2',
   pubToB: '10.200.2.1',
+  natBPublic: '10.200.2.2',
+  natBPrivate: '10.202.0.1',
+  bPrivate: '10.202.0.2',
 };
 const STUN_PORT = 3478;
 
@@ -52,22 +59,29 @@ function unavailableReason() {
 /** Names unique to this run (namespaces are global on the machine). */
 function topologyNames() {
   const id = `${process.pid.toString(36)}${crypto.randomBytes(2).toString('hex')}`;
-  return { a: `prtc-a-${id}`, nat: `prtc-nat-${id}`, pub: `prtc-pub-${id}`, b: `prtc-b-${id}` };
+  return { a: `prtc-a-${id}`, nat: `prtc-nat-${id}`, pub: `prtc-pub-${id}`, b: `prtc-b-${id}`, natb: `prtc-natb-${id}` };
 }
 
 /**
- * Creates the four namespaces and their links; call teardown(ns) in a finally even if this throws.
- * `masquerade`: extra MASQUERADE target options (e.g. ['--to-ports', '20000-29999']).
+ * Creates the namespaces and their links; call teardown(ns) in a finally even if this throws.
+ * `masquerade`: extra MASQUERADE target options (e.g. ['--to-ports', '20000-29999']);
+ * `natB`, `masqueradeB`, `blockUdpA`: see the picture above. Returns B's own address.
  */
-function setup(ns, { masquerade = [] } = {}) {
-  for (const name of Object.values(ns)) run(['ip', 'netns', 'add', name]);
+function setup(ns, { masquerade = [], natB = false, masqueradeB = [], blockUdpA = false } = {}) {
+  const names = Object.entries(ns).filter(([k]) => natB || k !== 'natb').map(([, v]) => v);
+  for (const name of names) run(['ip', 'netns', 'add', name]);
   const ipn = (name, ...args) => run(['ip', '-n', name, ...args]);
   const sh = (name, ...args) => run(['ip', 'netns', 'exec', name, ...args]);
 
   // veth pairs created inside the namespaces: no interface ever appears in the host namespace.
   ipn(ns.a, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'n1', 'netns', ns.nat);
   ipn(ns.nat, 'link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'p0', 'netns', ns.pub);
-  ipn(ns.pub, 'link', 'add', 'p1', 'type', 'veth', 'peer', 'name', 'b0', 'netns', ns.b);
+  if (natB) {
+    ipn(ns.pub, 'link', 'add', 'p1', 'type', 'veth', 'peer', 'name', 'm0', 'netns', ns.natb);
+    ipn(ns.natb, 'link', 'add', 'm1', 'type', 'veth', 'peer', 'name', 'b0', 'netns', ns.b);
+  } else {
+    ipn(ns.pub, 'link', 'add', 'p1', 'type', 'veth', 'peer', 'name', 'b0', 'netns', ns.b);
+  }
 
   const addr = (name, dev, cidr) => {
     ipn(name, 'addr', 'add', cidr, 'dev', dev);
@@ -78,16 +92,33 @@ function setup(ns, { masquerade = [] } = {}) {
   addr(ns.nat, 'n0', `${ADDR.natPublic}/24`);
   addr(ns.pub, 'p0', `${ADDR.stun}/24`);
   addr(ns.pub, 'p1', `${ADDR.pubToB}/24`);
-  addr(ns.b, 'b0', `${ADDR.b}/24`);
-  for (const name of Object.values(ns)) ipn(name, 'link', 'set', 'lo', 'up');
+  const b = natB ? ADDR.bPrivate : ADDR.b;
+  if (natB) {
+    addr(ns.natb, 'm0', `${ADDR.natBPublic}/24`);
+    addr(ns.natb, 'm1', `${ADDR.natBPrivate}/24`);
+  }
+  addr(ns.b, 'b0', `${b}/24`);
+  for (const name of names) ipn(name, 'link', 'set', 'lo', 'up');
 
   ipn(ns.a, 'route', 'add', 'default', 'via', ADDR.natPrivate);
   ipn(ns.nat, 'route', 'add', 'default', 'via', ADDR.stun);
-  ipn(ns.b, 'route', 'add', 'default', 'via', ADDR.pubToB);
+  ipn(ns.b, 'route', 'add', 'default', 'via', natB ? ADDR.natBPrivate : ADDR.pubToB);
   sh(ns.nat, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   sh(ns.pub, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-p', 'udp',
-    '-j', 'MASQUERADE', ...masquerade);
+  for (const proto of ['udp', 'tcp']) {
+    sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-p', proto,
+      '-j', 'MASQUERADE', ...masquerade);
+  }
+  if (blockUdpA) sh(ns.nat, 'iptables', '-A', 'FORWARD', '-p', 'udp', '-j', 'DROP');
+  if (natB) {
+    ipn(ns.natb, 'route', 'add', 'default', 'via', ADDR.pubToB);
+    sh(ns.natb, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    for (const proto of ['udp', 'tcp']) {
+      sh(ns.natb, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.202.0.0/24', '-o', 'm0', '-p', proto,
+        '-j', 'MASQUERADE', ...masqueradeB);
+    }
+  }
+  return b;
 }
 
 /** Deletes the namespaces (their veths and iptables rules go with them). Never throws. */

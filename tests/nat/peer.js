@@ -40,7 +40,18 @@ emit({ type: 'constructed', ms: Number(process.hrtime.bigint() - constructing) /
 pc.onicecandidateerror = (e) => emit({ type: 'candidateerror', url: e.url, errorCode: e.errorCode, errorText: e.errorText });
 pc.onicecandidate = (e) => emit({ type: 'candidate', candidate: e.candidate ? e.candidate.toJSON() : null });
 pc.onicegatheringstatechange = () => emit({ type: 'gathering', state: pc.iceGatheringState });
-pc.onconnectionstatechange = () => emit({ type: 'state', state: pc.connectionState });
+pc.onconnectionstatechange = () => {
+  emit({ type: 'state', state: pc.connectionState });
+  // A failure says which pairs were tried and what came back (for the test's log).
+  if (pc.connectionState === 'failed') {
+    pc.getStats().then((report) => {
+      const all = [...report.values()];
+      const cand = (id) => { const c = all.find((s) => s.id === id); return c ? `${c.candidateType} ${c.address}:${c.port}` : id; };
+      const pairs = all.filter((s) => s.type === 'candidate-pair').map((p) => `${cand(p.localCandidateId)} -> ${cand(p.remoteCandidateId)} ${p.state} req ${p.requestsSent} resp ${p.responsesReceived} in-req ${p.requestsReceived}`);
+      emit({ type: 'pairs', pairs });
+    }, () => {});
+  }
+};
 
 function wire(channel) {
   channel.onopen = () => {
@@ -74,7 +85,13 @@ async function handle(msg) {
       break;
     case 'report': {
       const ice = pc.sctp && pc.sctp.transport.iceTransport;
+      // relayProtocol of the selected local candidate, from getStats().
+      const stats = [...(await pc.getStats()).values()];
+      const transport = stats.find((s) => s.type === 'transport');
+      const pair = transport && stats.find((s) => s.id === transport.selectedCandidatePairId);
+      const localStats = pair && stats.find((s) => s.id === pair.localCandidateId);
       emit({
+        selectedLocalRelayProtocol: localStats ? localStats.relayProtocol ?? null : null,
         type: 'report',
         connectionState: pc.connectionState,
         localCandidates: ice ? ice.getLocalCandidates().map(describe) : [],

@@ -130,18 +130,22 @@ test('iceServers turn: over UDP with iceTransportPolicy relay: relayed candidate
   }
 });
 
-test('turn: over TCP with iceTransportPolicy relay: the allocation rides a TCP connection to coturn (its UDP listener off), data flows', { timeout: TIMEOUT }, async () => {
-  const coturn = await startCoturn({ tcpOnly: true });
-  const url = `turn:127.0.0.1:${coturn.port}?transport=tcp`;
+/**
+ * A relay-only peer through the TURN server at `url` (and `config`) and a plain one: no
+ * icecandidateerror, a short and a `bigSize` message arrive, and the selected local
+ * candidate is relayed over `relayProtocol` with the server's URL.
+ */
+async function relayedCall(url, relayProtocol, bigSize, config = {}) {
   const relayed = new api.RTCPeerConnection({
     iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
     iceTransportPolicy: 'relay',
+    ...config,
   });
   const other = new api.RTCPeerConnection();
   try {
     const errors = [];
     relayed.onicecandidateerror = (e) => errors.push(e);
-    const dc = relayed.createDataChannel('via-turn-tcp');
+    const dc = relayed.createDataChannel(`via-${relayProtocol}`);
     const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
     await withTimeout(negotiate(relayed, other), 'negotiation');
     await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
@@ -149,22 +153,31 @@ test('turn: over TCP with iceTransportPolicy relay: the allocation rides a TCP c
     await until(() => dc.readyState === 'open', 'channel open');
     const remote = await withTimeout(remoteChannel, 'the remote channel');
     const got = messages(remote);
-    const big = 'x'.repeat(60000);
-    dc.send('over tcp');
+    const big = 'x'.repeat(bigSize);
+    dc.send(`over ${relayProtocol}`);
     dc.send(big);
     await until(() => got.length === 2, 'messages');
-    assert.strictEqual(got[0], 'over tcp');
+    assert.strictEqual(got[0], `over ${relayProtocol}`);
     assert.strictEqual(got[1], big);
     const stats = [...(await relayed.getStats()).values()];
     const transport = stats.find((s) => s.type === 'transport');
     const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
     const local = stats.find((s) => s.id === pair.localCandidateId);
     assert.strictEqual(local.candidateType, 'relay');
-    assert.strictEqual(local.relayProtocol, 'tcp');
+    assert.strictEqual(local.relayProtocol, relayProtocol);
     assert.strictEqual(local.url, url);
+    return relayed.getConfiguration();
   } finally {
     relayed.close();
     other.close();
+  }
+}
+
+test('turn: over TCP with iceTransportPolicy relay: the allocation rides a TCP connection to coturn (its UDP listener off), data flows', { timeout: TIMEOUT }, async () => {
+  const coturn = await startCoturn({ tcpOnly: true });
+  try {
+    await relayedCall(`turn:127.0.0.1:${coturn.port}?transport=tcp`, 'tcp', 60000);
+  } finally {
     await coturn.stop();
   }
 });
@@ -219,12 +232,28 @@ for (const [what, code, setup] of [
   }],
   ['over TCP to a port nobody listens on', 701, async () => ({ url: `turn:127.0.0.1:${await freeTcpPort()}?transport=tcp`, credential: 'secret' })],
   ['whose host name does not resolve', 701, async () => ({ url: 'turn:no-such-host.invalid:3478', credential: 'secret' })],
+  // turns: servers whose certificate cannot be trusted; the text says why.
+  ...[
+    ['signed by a CA the system does not trust', 'localhost', false, /certificate|issuer/i],
+    ['whose certificate does not name the URL\'s host', '127.0.0.1', true, /certificate|name/i],
+  ].map(([why, host, withCa, reason]) => [`over TLS to a server ${why}`, 701, async () => {
+    const certs = makeCertificates();
+    const coturn = await startCoturn({ tls: certs, ipv6Loopback: true });
+    return {
+      url: `turns:${host}:${coturn.tlsPort}`,
+      credential: 'secret',
+      config: withCa ? { turnsCa: [certs.caPem] } : {},
+      reason,
+      stop: async () => { await coturn.stop(); fs.rmSync(certs.dir, { recursive: true, force: true }); },
+    };
+  }]),
 ]) {
   test(`turn: ${what}: icecandidateerror ${code} with url, errorCode, errorText; no relayed candidate`, { timeout: TIMEOUT }, async () => {
-    const { url, credential, stop } = await setup();
+    const { url, credential, stop, config = {}, reason = /./ } = await setup();
     const pc = new api.RTCPeerConnection({
       iceServers: [{ urls: url, username: 'alice', credential }],
       iceTransportPolicy: 'relay',
+      ...config,
     });
     try {
       const errors = [];
@@ -234,10 +263,12 @@ for (const [what, code, setup] of [
       pc.createDataChannel('x');
       await pc.setLocalDescription();
       await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
-      assert.strictEqual(errors.length, 1);
+      assert.strictEqual(errors.length, 1, JSON.stringify(errors.map((e) => e.errorText)));
       assert.strictEqual(errors[0].url, url);
       assert.strictEqual(errors[0].errorCode, code);
       assert.ok(typeof errors[0].errorText === 'string' && errors[0].errorText.length > 0);
+      assert.match(errors[0].errorText, reason);
+      console.log(`turn ${what}: ${errors[0].errorText}`);
       assert.strictEqual(candidates.length, 0);
     } finally {
       pc.close();
@@ -284,82 +315,14 @@ function makeCertificates() {
 test('turns: (TURN over TLS) with the test CA given as turnsCa: relay-only data flows through coturn\'s TLS listener; the candidate\'s relayProtocol is tls', { timeout: TIMEOUT }, async () => {
   const certs = makeCertificates();
   const coturn = await startCoturn({ tls: certs, ipv6Loopback: true });
-  const url = `turns:localhost:${coturn.tlsPort}`;
-  const relayed = new api.RTCPeerConnection({
-    iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
-    iceTransportPolicy: 'relay',
-    turnsCa: certs.caPem,
-  });
-  const other = new api.RTCPeerConnection();
   try {
-    assert.strictEqual(relayed.getConfiguration().turnsCa, certs.caPem);
-    const errors = [];
-    relayed.onicecandidateerror = (e) => errors.push(e);
-    const dc = relayed.createDataChannel('via-turns');
-    const remoteChannel = new Promise((resolve) => { other.ondatachannel = (e) => resolve(e.channel); });
-    await withTimeout(negotiate(relayed, other), 'negotiation');
-    await until(() => relayed.iceGatheringState === 'complete', 'gathering complete');
-    assert.deepStrictEqual(errors.map((e) => `${e.errorCode} ${e.errorText}`), []);
-    await until(() => dc.readyState === 'open', 'channel open');
-    const remote = await withTimeout(remoteChannel, 'the remote channel');
-    const got = messages(remote);
-    const big = 'y'.repeat(100000);
-    dc.send('over tls');
-    dc.send(big);
-    await until(() => got.length === 2, 'messages');
-    assert.strictEqual(got[0], 'over tls');
-    assert.strictEqual(got[1], big);
-    const stats = [...(await relayed.getStats()).values()];
-    const transport = stats.find((s) => s.type === 'transport');
-    const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
-    const local = stats.find((s) => s.id === pair.localCandidateId);
-    assert.strictEqual(local.candidateType, 'relay');
-    assert.strictEqual(local.relayProtocol, 'tls');
-    assert.strictEqual(local.url, url);
+    const config = await relayedCall(`turns:localhost:${coturn.tlsPort}`, 'tls', 100000, { turnsCa: certs.caPem });
+    assert.strictEqual(config.turnsCa, certs.caPem);
   } finally {
-    relayed.close();
-    other.close();
     await coturn.stop();
     fs.rmSync(certs.dir, { recursive: true, force: true });
   }
 });
-
-// A turns: server whose certificate cannot be trusted: one icecandidateerror 701 whose text
-// says why, no relayed candidate.
-for (const [what, host, withCa, reason] of [
-  ['signed by a CA the system does not trust', 'localhost', false, /certificate|issuer/i],
-  ['whose certificate does not name the URL\'s host', '127.0.0.1', true, /certificate|name/i],
-]) {
-  test(`turns: to a server ${what}: icecandidateerror 701, no relayed candidate`, { timeout: TIMEOUT }, async () => {
-    const certs = makeCertificates();
-    const coturn = await startCoturn({ tls: certs, ipv6Loopback: true });
-    const url = `turns:${host}:${coturn.tlsPort}`;
-    const pc = new api.RTCPeerConnection({
-      iceServers: [{ urls: url, username: 'alice', credential: 'secret' }],
-      iceTransportPolicy: 'relay',
-      ...(withCa ? { turnsCa: [certs.caPem] } : {}),
-    });
-    try {
-      const errors = [];
-      const candidates = [];
-      pc.onicecandidateerror = (e) => errors.push(e);
-      pc.addEventListener('icecandidate', (e) => { if (e.candidate && e.candidate.candidate) candidates.push(e.candidate); });
-      pc.createDataChannel('x');
-      await pc.setLocalDescription();
-      await until(() => pc.iceGatheringState === 'complete', 'gathering complete');
-      assert.strictEqual(errors.length, 1, JSON.stringify(errors.map((e) => e.errorText)));
-      assert.strictEqual(errors[0].url, url);
-      assert.strictEqual(errors[0].errorCode, 701);
-      assert.match(errors[0].errorText, reason);
-      console.log(`turns ${what}: ${errors[0].errorText}`);
-      assert.strictEqual(candidates.length, 0);
-    } finally {
-      pc.close();
-      await coturn.stop();
-      fs.rmSync(certs.dir, { recursive: true, force: true });
-    }
-  });
-}
 
 test('turnsCa that holds no certificate is a TypeError at construction', () => {
   assert.throws(() => new api.RTCPeerConnection({

@@ -221,7 +221,7 @@ fn turn_via(locals: &[SocketAddr], server: &SocketAddr) -> Option<usize> {
         .or_else(|| locals.iter().position(|l| family(l) && loopback))
 }
 
-/// One validated `turn:` entry; `index` orders it among the peer's TURN servers.
+/// One validated `turn:` or `turns:` entry; `index` orders it among the peer's TURN servers.
 #[derive(Clone)]
 struct TurnEntry {
     index: usize,
@@ -265,10 +265,9 @@ fn turn_entries(servers: &[JsTurnServer], turns_ca: Option<&str>) -> napi::Resul
 /// Gives the peer a relay (TURN client, RFC 8656) for a TURN server at `addrs` (its name's
 /// addresses, both families): over UDP through the peer's own UDP socket of the server's
 /// family, over TCP (TLS for `turns:`) through a connection of its own (a new socket of
-/// the host). Relayed
-/// transport ids come after every socket's. A server no socket can reach, or whose TCP
-/// connect fails at once, still gets its relay, failed from the start: gathering reports it
-/// (icecandidateerror 701).
+/// the host). Relayed transport ids come after every socket's. A server no socket can
+/// reach, or whose TCP connect fails at once, still gets its relay, failed from the start:
+/// gathering reports it (icecandidateerror 701).
 fn configure_turn(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>, t: &TurnEntry, addrs: &[SocketAddr], now: Time) -> Result<(), PeerError> {
     use crate::host::Link;
     let udp: Vec<(usize, SocketAddr)> =

@@ -251,26 +251,11 @@ async function connect(a, b) {
   assert.strictEqual(srflx.relatedPort, base.port, 'srflx rport is the port of its host candidate (base)');
   assert.ok(Number.isInteger(srflx.port) && srflx.port > 0 && srflx.port <= 65535);
 
-  // 2. The channel opens on both sides and messages flow both ways.
-  await a.waitFor((e) => e.type === 'open', 'channel open');
-  await b.waitFor((e) => e.type === 'open', 'channel open');
-  for (let i = 0; i < 3; i++) {
-    await a.waitFor((e) => e.type === 'message' && e.data === `B #${i}`, `message B #${i}`);
-    await b.waitFor((e) => e.type === 'message' && e.data === `A #${i}`, `message A #${i}`);
-  }
-  const got = (p) => p.events.filter((e) => e.type === 'message').map((e) => e.data);
-  assert.deepStrictEqual(got(a), ['B #0', 'B #1', 'B #2']);
-  assert.deepStrictEqual(got(b), ['A #0', 'A #1', 'A #2']);
+  // 2. The channel opens on both sides, messages flow both ways, both are connected.
+  const { reportA, reportB } = await exchange(a, b);
 
   // 3. The selected pair goes through the NAT mapping: on B's side the remote candidate is
   //    A's public (srflx/prflx) address, never A's unreachable private host address.
-  a.send({ type: 'report' });
-  b.send({ type: 'report' });
-  const reportA = await a.waitFor((e) => e.type === 'report', 'report');
-  const reportB = await b.waitFor((e) => e.type === 'report', 'report');
-  assert.strictEqual(reportA.connectionState, 'connected');
-  assert.strictEqual(reportB.connectionState, 'connected');
-  assert.ok(reportB.selected, 'B has a selected candidate pair');
   const remoteOnB = reportB.selected.remote;
   assert.strictEqual(remoteOnB.address, net.ADDR.natPublic, `B's selected remote is A's NAT address: ${JSON.stringify(reportB.selected)}`);
   assert.ok(['srflx', 'prflx'].includes(remoteOnB.type), `remote type on B is srflx/prflx, got ${remoteOnB.type}`);

@@ -25,8 +25,6 @@ use crate::iface;
 use crate::reactor::{panic_message, Reactor, SharedHost};
 use crate::resolve;
 
-/// At most this many resolved STUN server addresses are passed to the core.
-pub const MAX_STUN_ADDRESSES: usize = 16;
 /// TURN server URLs a peer allocates on (`turn:` over UDP or TCP in `iceServers`); more are
 /// ignored.
 pub const MAX_TURN_SERVERS: usize = 8;
@@ -317,37 +315,50 @@ fn configure_turn(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>, t: &TurnEntry
     Ok(())
 }
 
+/// Resolves `name` (the host of the ICE server at `url`) for a registered peer: the core
+/// waits for it ([`Peer::expect_ice_server`]); on the I/O thread, once the resolver answers,
+/// `configure` gets the name's addresses (a late answer is dropped). A name that does not
+/// resolve, or that `configure` cannot use, is the server's failure (icecandidateerror 701).
+fn resolve_server(
+    h: &mut PeerHost<Peer>,
+    reactor: &Reactor<Peer>,
+    kind: IceServerKind,
+    url: &str,
+    name: &str,
+    now: Time,
+    configure: impl FnOnce(&mut PeerHost<Peer>, &Reactor<Peer>, &[std::net::IpAddr], Time) -> Result<(), PeerError> + Send + 'static,
+) -> Result<(), PeerError> {
+    let token = h.engine.expect_ice_server(now, kind, url)?;
+    let (reactor2, peer_id) = (reactor.clone(), h.id);
+    resolve::Resolver::global().lookup(name, move |answer| {
+        reactor2.post(
+            peer_id,
+            Box::new(move |h, reactor, now| {
+                if !h.engine.ice_server_pending(token) {
+                    return; // timed out or replaced: the core took care of it
+                }
+                match answer.and_then(|ips| configure(h, reactor, &ips, now).map_err(|e| e.message)) {
+                    Ok(()) => h.engine.ice_server_settled(now, token),
+                    Err(text) => h.engine.ice_server_failed(now, token, &text),
+                }
+            }),
+        );
+    });
+    Ok(())
+}
+
 /// Configures the TURN servers of a registered peer: an address at once, a host name once
-/// the resolver answers (on the I/O thread; the core waits for it, see
-/// [`Peer::expect_ice_server`]).
+/// the resolver answers ([`resolve_server`]).
 fn add_turn_servers(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>, entries: Vec<TurnEntry>, now: Time) -> Result<(), PeerError> {
     for t in entries {
         if let Some(ip) = resolve::ip_literal(&t.host) {
             configure_turn(h, reactor, &t, &[SocketAddr::new(ip, t.port)], now)?;
             continue;
         }
-        let token = h.engine.expect_ice_server(now, IceServerKind::Turn, &t.url)?;
-        let (reactor2, peer_id, name) = (reactor.clone(), h.id, t.host.clone());
-        resolve::Resolver::global().lookup(&name, move |answer| {
-            reactor2.post(
-                peer_id,
-                Box::new(move |h, reactor, now| {
-                    if !h.engine.ice_server_pending(token) {
-                        return; // timed out: the core reported it
-                    }
-                    match answer {
-                        Ok(ips) => {
-                            let configured = configure_turn(h, reactor, &t, &resolve::with_port(&ips, t.port), now);
-                            match configured {
-                                Ok(()) => h.engine.ice_server_settled(now, token),
-                                Err(e) => h.engine.ice_server_failed(now, token, &e.message),
-                            }
-                        }
-                        Err(text) => h.engine.ice_server_failed(now, token, &text),
-                    }
-                }),
-            );
-        });
+        let (url, name) = (t.url.clone(), t.host.clone());
+        resolve_server(h, reactor, IceServerKind::Turn, &url, &name, now, move |h, reactor, ips, now| {
+            configure_turn(h, reactor, &t, &resolve::with_port(ips, t.port), now)
+        })?;
     }
     Ok(())
 }
@@ -366,7 +377,7 @@ fn stun_entries(servers: &[String]) -> napi::Result<StunEntries, String> {
         match resolve::ip_literal(host) {
             Some(ip) => {
                 let a = SocketAddr::new(ip, port);
-                if out.addrs.len() < MAX_STUN_ADDRESSES && !out.addrs.contains(&a) {
+                if out.addrs.len() < polyrtc::ice::MAX_STUN_SERVERS && !out.addrs.contains(&a) {
                     out.addrs.push(a);
                 }
             }
@@ -386,28 +397,14 @@ fn stun_entries(servers: &[String]) -> napi::Result<StunEntries, String> {
 /// icecandidateerror 701.
 fn add_stun_names(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>, names: Vec<(String, u16)>, now: Time) -> Result<(), PeerError> {
     for (name, port) in names {
-        let url = if name.contains(':') { format!("stun:[{name}]:{port}") } else { format!("stun:{name}:{port}") };
-        let token = h.engine.expect_ice_server(now, IceServerKind::Stun, &url)?;
-        let (reactor2, peer_id) = (reactor.clone(), h.id);
-        resolve::Resolver::global().lookup(&name, move |answer| {
-            reactor2.post(
-                peer_id,
-                Box::new(move |h, _reactor, now| {
-                    if !h.engine.ice_server_pending(token) {
-                        return;
-                    }
-                    match answer {
-                        Ok(ips) => {
-                            for a in resolve::with_port(&ips, port) {
-                                h.engine.add_stun_server(now, a);
-                            }
-                            h.engine.ice_server_settled(now, token);
-                        }
-                        Err(text) => h.engine.ice_server_failed(now, token, &text),
-                    }
-                }),
-            );
-        });
+        // Names only: address literals never get here (stun_entries).
+        let url = format!("stun:{name}:{port}");
+        resolve_server(h, reactor, IceServerKind::Stun, &url, &name, now, move |h, _reactor, ips, now| {
+            for a in resolve::with_port(ips, port) {
+                h.engine.add_stun_server(now, a);
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -16,19 +16,6 @@ fn string(v: &str) -> Val {
     Val::Str(v.to_owned())
 }
 
-/// webrtc-stats `relayProtocol`: how the TURN server at `url` is reached (a WebSocket relay
-/// is over TCP, TLS for `wss:`).
-fn relay_protocol(url: &str) -> &'static str {
-    let u = url.to_ascii_lowercase();
-    if u.starts_with("turns:") || u.starts_with("wss:") {
-        "tls"
-    } else if u.starts_with("ws:") || u.contains("transport=tcp") {
-        "tcp"
-    } else {
-        "udp"
-    }
-}
-
 /// webrtc-stats `RTCIceCandidateStats` fields of one candidate (the JS layer adds ids).
 fn candidate(c: &Candidate, ufrag: Option<&str>, url: Option<String>) -> Obj {
     let mut o = Obj::default()
@@ -48,7 +35,7 @@ fn candidate(c: &Candidate, ufrag: Option<&str>, url: Option<String>) -> Obj {
     }
     if let Some(u) = url {
         if c.kind == CandidateKind::Relayed {
-            o = o.f("relayProtocol", string(relay_protocol(&u)));
+            o = o.f("relayProtocol", string(crate::ice::RelayProtocol::for_url(&u).as_str()));
         }
         o = o.f("url", Val::Str(u));
     }

@@ -18,6 +18,28 @@ pub enum RelayProtocol {
 }
 
 impl RelayProtocol {
+    /// How the TURN server at `url` is reached: a `turns:` or `wss:` URL over TLS, a
+    /// `ws:` URL or `?transport=tcp` over TCP, anything else over UDP.
+    pub fn for_url(url: &str) -> RelayProtocol {
+        let u = url.to_ascii_lowercase();
+        if u.starts_with("turns:") || u.starts_with("wss:") {
+            RelayProtocol::Tls
+        } else if u.starts_with("ws:") || u.contains("transport=tcp") {
+            RelayProtocol::Tcp
+        } else {
+            RelayProtocol::Udp
+        }
+    }
+
+    /// webrtc-stats `relayProtocol`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayProtocol::Udp => "udp",
+            RelayProtocol::Tcp => "tcp",
+            RelayProtocol::Tls => "tls",
+        }
+    }
+
     /// The top of the local-preference range of relayed candidates over this protocol;
     /// the ranges do not overlap whatever the address family and transport index.
     pub fn local_preference_base(self) -> u16 {

@@ -71,20 +71,6 @@ impl Relay {
         }
     }
 
-    /// How the server is reached: a `turns:` or `wss:` URL over TLS, a stream (TCP, a
-    /// WebSocket) over TCP, else UDP.
-    fn protocol(&self) -> crate::ice::RelayProtocol {
-        use crate::ice::RelayProtocol;
-        let url = self.url.get(..6).unwrap_or(&self.url).to_ascii_lowercase();
-        if url.starts_with("turns:") || url.starts_with("wss:") {
-            RelayProtocol::Tls
-        } else if self.config.transport == TurnTransport::Udp {
-            RelayProtocol::Udp
-        } else {
-            RelayProtocol::Tcp
-        }
-    }
-
     /// Whether the allocation is still to be made or being made (gathering waits for it).
     pub fn is_waiting(&self) -> bool {
         self.state == State::Waiting
@@ -207,7 +193,7 @@ impl Relay {
     }
 
     fn drain_events(&mut self, out: &mut Vec<RelayOutput>) {
-        let protocol = self.protocol();
+        let protocol = crate::ice::RelayProtocol::for_url(&self.url);
         let Some(c) = self.client.as_mut() else { return };
         while let Some(ev) = c.poll_event() {
             match ev {

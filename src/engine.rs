@@ -115,6 +115,7 @@ pub fn to_obj(ev: PeerEvent) -> Obj {
         PeerEvent::IceConnectionStateChanged(st) => {
             Obj::with_type("iceconnectionstatechange").f("state", s(st.as_str()))
         }
+        PeerEvent::SelectedCandidatePairChanged => Obj::with_type("selectedcandidatepairchange"),
         PeerEvent::DtlsStateChanged(st) => Obj::with_type("dtlsstatechange").f("state", s(st.as_str())),
         PeerEvent::ConnectionStateChanged(st) => {
             Obj::with_type("connectionstatechange").f("state", s(st.as_str()))

@@ -53,6 +53,8 @@ struct PeerNode {
     sctp_connected: bool,
     /// Candidates (end-of-candidates included) this side received by trickle.
     trickled_in: usize,
+    /// `SelectedCandidatePairChanged` events seen.
+    pair_changes: usize,
 }
 
 impl PeerNode {
@@ -71,6 +73,7 @@ impl PeerNode {
             closed: Vec::new(),
             sctp_connected: false,
             trickled_in: 0,
+            pair_changes: 0,
         }
     }
 
@@ -109,6 +112,10 @@ impl PeerNode {
                     *b = b.checked_sub(bytes).expect("buffered amount decreased below zero");
                 }
                 PeerEvent::DataChannelClosed { channel } => self.closed.push(channel),
+                PeerEvent::SelectedCandidatePairChanged => {
+                    assert!(self.peer.selected_candidate_pair().is_some(), "a pair is selected");
+                    self.pair_changes += 1;
+                }
                 PeerEvent::IceGatheringStateChanged(_)
                 | PeerEvent::IceConnectionStateChanged(_)
                 | PeerEvent::DataChannelIdAssigned { .. }
@@ -229,6 +236,7 @@ fn connect(net: &mut Network<PeerNode>, init: DataChannelInit) -> (ChannelId, In
     let b = net.endpoint(ANSWERER);
     assert!(a.sctp_connected && b.sctp_connected);
     assert!(a.trickled_in > 0 && b.trickled_in > 0, "candidates were trickled both ways");
+    assert!(a.pair_changes >= 1 && b.pair_changes >= 1, "each side was told of its selected pair");
     assert_eq!(a.dtls_states.last(), Some(&DtlsTransportState::Connected));
     assert_eq!(b.incoming.len(), 1);
     let incoming = b.incoming[0].clone();

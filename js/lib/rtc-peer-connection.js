@@ -1123,6 +1123,9 @@ function makeRTCPeerConnection(engine, rtp) {
           if (ev.state === 'complete') this.#gatheringComplete();
           else this.#setGatheringState(ev.state);
           break;
+        case 'selectedcandidatepairchange':
+          this.#updateSelectedPair();
+          break;
         case 'iceconnectionstatechange':
           this.#updateSelectedPair();
           this.#iceTransport._setState(ev.state);

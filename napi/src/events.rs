@@ -79,6 +79,7 @@ mod tests {
             PeerEvent::IceCandidate(None),
             PeerEvent::IceGatheringStateChanged(IceGatheringState::Gathering),
             PeerEvent::IceConnectionStateChanged(IceConnectionState::Checking),
+            PeerEvent::SelectedCandidatePairChanged,
             PeerEvent::DtlsStateChanged(DtlsTransportState::Connecting),
             PeerEvent::ConnectionStateChanged(PeerConnectionState::Connected),
             PeerEvent::SctpConnected { max_message_size: 262144, max_channels: 1024 },
@@ -117,6 +118,7 @@ mod tests {
             "type,candidate",
             "type,state",
             "type,state",
+            "type",
             "type,state",
             "type,state",
             "type,maxMessageSize,maxChannels",
@@ -138,6 +140,7 @@ mod tests {
                 "icecandidate",
                 "icegatheringstatechange",
                 "iceconnectionstatechange",
+                "selectedcandidatepairchange",
                 "dtlsstatechange",
                 "connectionstatechange",
                 "sctpconnected",
@@ -161,11 +164,11 @@ mod tests {
         assert_eq!(c.get("sdpMLineIndex"), Some(&Val::Num(0.0)));
         assert_eq!(c.get("usernameFragment"), Some(&Val::Str("abcd".into())));
         assert_eq!(to_obj(PeerEvent::IceCandidate(None)).get("candidate"), Some(&Val::Null));
-        let inc = to_obj(all_events().remove(9));
+        let inc = to_obj(all_events().remove(10));
         assert_eq!(inc.get("maxPacketLifeTime"), Some(&Val::Null));
         assert_eq!(inc.get("maxRetransmits"), Some(&Val::Num(3.0)));
         assert_eq!(inc.get("ordered"), Some(&Val::Bool(false)));
-        let msg = to_obj(all_events().remove(10));
+        let msg = to_obj(all_events().remove(11));
         assert_eq!(msg.get("data"), Some(&Val::Bytes(vec![1, 2, 3])));
         let err = to_obj(all_events().pop().unwrap());
         assert_eq!(err.get("name"), Some(&Val::Str("OperationError".into())));

@@ -1788,6 +1788,7 @@ impl Peer {
                 }
             }
             IceEvent::SelectedPairChanged { .. } => {
+                self.events.push_back(PeerEvent::SelectedCandidatePairChanged);
                 self.maybe_start_dtls(now);
             }
         }

@@ -222,6 +222,9 @@ pub enum PeerEvent {
     IceCandidateError { url: String, error_code: u16, error_text: String },
     IceGatheringStateChanged(IceGatheringState),
     IceConnectionStateChanged(IceConnectionState),
+    /// ICE selected another candidate pair (W3C `selectedcandidatepairchange`); the pair is
+    /// [`Peer::selected_candidate_pair`]'s.
+    SelectedCandidatePairChanged,
     DtlsStateChanged(DtlsTransportState),
     ConnectionStateChanged(PeerConnectionState),
     /// The SCTP association is up (`RTCSctpTransport` becomes `connected`).

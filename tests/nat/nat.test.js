@@ -230,6 +230,11 @@ async function exchange(a, b) {
   for (const [p, r] of [[a, reportA], [b, reportB]]) {
     assert.strictEqual(r.connectionState, 'connected', p.name);
     assert.ok(r.selected, `${p.name} has a selected candidate pair`);
+    // RTCIceTransport.getSelectedCandidatePair() follows every change of the selected pair
+    // (selectedcandidatepairchange), so it is the pair getStats() calls selected.
+    const brief = ({ type, address, port }) => ({ type, address, port });
+    assert.deepStrictEqual({ local: brief(r.selected.local), remote: brief(r.selected.remote) }, r.statsSelected,
+      `${p.name}: getSelectedCandidatePair() is getStats()' selected pair\n${r.pairs.join('\n')}`);
     assert.deepStrictEqual(p.errors(), [], `${p.name} reported no errors`);
   }
   return { reportA, reportB };
@@ -359,5 +364,54 @@ test('UDP blocked in A\'s network: TURN over TCP carries the call (A\'s selected
     const srflx = a.events.filter((e) => e.type === 'candidate' && e.candidate && / typ srflx /.test(e.candidate.candidate));
     assert.deepStrictEqual(srflx, []);
     console.log(`nat (UDP blocked): A ${pairText(reportA)}; B ${pairText(reportB)}`);
+  });
+});
+
+/** A's and B's candidates of `type` from their trickled candidate events. */
+const gathered = (p, type) => p.events.filter((e) => e.type === 'candidate' && e.candidate && e.candidate.candidate)
+  .map((e) => parseCandidateLine(e.candidate.candidate)).filter((c) => c.type === type);
+
+test('both peers behind endpoint-independent NATs: they meet over their server-reflexive candidates (hole punching)', { skip, timeout: 90000 }, async () => {
+  await withNat({
+    natB: true, custom: true,
+    iceServersA: [{ urls: stunUrl }], iceServersB: [{ urls: stunUrl }],
+  }, async ({ reportA, reportB, a, b }) => {
+    const [srflxA] = gathered(a, 'srflx');
+    const [srflxB] = gathered(b, 'srflx');
+    assert.ok(srflxA && srflxB, 'both gathered a srflx candidate');
+    assert.strictEqual(srflxA.address, net.ADDR.natPublic);
+    assert.strictEqual(srflxB.address, net.ADDR.natBPublic);
+    // Neither private host address is reachable: each side talks to the other's NAT mapping,
+    // the very one the STUN server saw (endpoint-independent mapping), from its own.
+    for (const [r, mine, theirs] of [[reportA, srflxA, srflxB], [reportB, srflxB, srflxA]]) {
+      assert.strictEqual(r.selected.local.type, 'srflx', pairText(r));
+      assert.strictEqual(r.selected.local.address, mine.address, pairText(r));
+      assert.strictEqual(r.selected.local.port, mine.port, pairText(r));
+      assert.strictEqual(r.selected.remote.type, 'srflx', pairText(r));
+      assert.strictEqual(r.selected.remote.address, theirs.address, pairText(r));
+      assert.strictEqual(r.selected.remote.port, theirs.port, pairText(r));
+    }
+    console.log(`nat (two cone NATs): A ${pairText(reportA)}; B ${pairText(reportB)}`);
+  });
+});
+
+test('both peers behind symmetric NATs: no direct path exists, the call goes through coturn (a relayed candidate is selected)', { skip, timeout: 90000 }, async () => {
+  const symmetric = ['--to-ports', '20000-29999', '--random'];
+  const servers = [{ urls: stunUrl }, { urls: turnUrl('udp'), ...TURN_USER }];
+  await withNat({
+    masquerade: symmetric, natB: true, masqueradeB: symmetric, turnUsers: true, custom: true,
+    iceServersA: servers, iceServersB: servers,
+  }, async ({ reportA, reportB, a, b }) => {
+    for (const p of [a, b]) assert.strictEqual(gathered(p, 'relay').length, 1, `${p.name} gathered a relayed candidate`);
+    // Each side's checks leave through a new random mapping per destination, so no srflx
+    // pair can work: one end of the selected pair is a TURN allocation, on both sides.
+    const relayed = (r) => r.selected.local.type === 'relay' || r.selected.remote.type === 'relay';
+    assert.ok(relayed(reportA), pairText(reportA));
+    assert.ok(relayed(reportB), pairText(reportB));
+    for (const r of [reportA, reportB]) {
+      const end = r.selected.local.type === 'relay' ? r.selected.local : r.selected.remote;
+      assert.strictEqual(end.address, net.ADDR.stun, `the relayed address is coturn's: ${pairText(r)}`);
+    }
+    console.log(`nat (two symmetric NATs): A ${pairText(reportA)}; B ${pairText(reportB)}`);
   });
 });

@@ -31,6 +31,7 @@ const ADDR = {
   natBPublic: '10.200.2.2',
   natBPrivate: '10.202.0.1',
   bPrivate: '10.202.0.2',
+  voidGateway: '10.200.9.2',
 };
 const STUN_PORT = 3478;
 
@@ -100,6 +101,15 @@ function setup(ns, { masquerade = [], natB = false, masqueradeB = [], blockUdpA 
   addr(ns.b, 'b0', `${b}/24`);
   for (const name of names) ipn(name, 'link', 'set', 'lo', 'up');
 
+  // PUB's default route leads nowhere, as the internet does for a private address: frames go
+  // out of a veth to a made-up neighbour and its other end drops them (not its MAC). Without
+  // a route, coturn's send to a peer's private host candidate fails with ENETUNREACH and
+  // coturn then closes that client's whole allocation.
+  ipn(ns.pub, 'link', 'add', 'void0', 'type', 'veth', 'peer', 'name', 'void1');
+  addr(ns.pub, 'void0', `${ADDR.voidGateway.replace(/\.\d+$/, '.1')}/24`);
+  ipn(ns.pub, 'link', 'set', 'void1', 'up');
+  ipn(ns.pub, 'neigh', 'add', ADDR.voidGateway, 'lladdr', '02:00:00:00:00:01', 'dev', 'void0', 'nud', 'permanent');
+  ipn(ns.pub, 'route', 'add', 'default', 'via', ADDR.voidGateway);
   ipn(ns.a, 'route', 'add', 'default', 'via', ADDR.natPrivate);
   ipn(ns.nat, 'route', 'add', 'default', 'via', ADDR.stun);
   ipn(ns.b, 'route', 'add', 'default', 'via', natB ? ADDR.natBPrivate : ADDR.pubToB);
@@ -109,10 +119,16 @@ function setup(ns, { masquerade = [], natB = false, masqueradeB = [], blockUdpA 
     sh(ns.nat, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.201.0.0/24', '-o', 'n0', '-p', proto,
       '-j', 'MASQUERADE', ...masquerade);
   }
+  // A home router answers nothing on its public side. Dropping there (filter INPUT) also keeps
+  // conntrack from confirming an entry for an unsolicited packet: such an entry (a peer's
+  // check that arrived before our own went out) would make MASQUERADE pick another source
+  // port for our later packet to that peer, which no NAT in front of a host would do.
+  sh(ns.nat, 'iptables', '-A', 'INPUT', '-i', 'n0', '-j', 'DROP');
   if (blockUdpA) sh(ns.nat, 'iptables', '-A', 'FORWARD', '-p', 'udp', '-j', 'DROP');
   if (natB) {
     ipn(ns.natb, 'route', 'add', 'default', 'via', ADDR.pubToB);
     sh(ns.natb, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    sh(ns.natb, 'iptables', '-A', 'INPUT', '-i', 'm0', '-j', 'DROP');
     for (const proto of ['udp', 'tcp']) {
       sh(ns.natb, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '10.202.0.0/24', '-o', 'm0', '-p', proto,
         '-j', 'MASQUERADE', ...masqueradeB);

@@ -89,6 +89,11 @@ async function handle(msg) {
       const stats = [...(await pc.getStats()).values()];
       const transport = stats.find((s) => s.type === 'transport');
       const pair = transport && stats.find((s) => s.id === transport.selectedCandidatePairId);
+      const cand = (id) => { const c = stats.find((s) => s.id === id); return c ? `${c.candidateType} ${c.address}:${c.port}` : id; };
+      const statsCandidate = (id) => {
+        const c = stats.find((s) => s.id === id);
+        return c && { type: c.candidateType, address: c.address, port: c.port };
+      };
       const localStats = pair && stats.find((s) => s.id === pair.localCandidateId);
       emit({
         selectedLocalRelayProtocol: localStats ? localStats.relayProtocol ?? null : null,
@@ -100,6 +105,11 @@ async function handle(msg) {
           ? { local: describe(ice.getSelectedCandidatePair().local), remote: describe(ice.getSelectedCandidatePair().remote) }
           : null,
         localSdp: pc.localDescription ? pc.localDescription.sdp : null,
+        // getStats' selected pair (the transport's selectedCandidatePairId), to hold
+        // getSelectedCandidatePair() against.
+        statsSelected: pair ? { local: statsCandidate(pair.localCandidateId), remote: statsCandidate(pair.remoteCandidateId) } : null,
+        pairs: stats.filter((s) => s.type === 'candidate-pair')
+          .map((p) => `${cand(p.localCandidateId)} -> ${cand(p.remoteCandidateId)} ${p.state}${p.nominated ? ' nominated' : ''}${p === pair ? ' selected' : ''}`),
       });
       break;
     }

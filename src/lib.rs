@@ -16,6 +16,7 @@ pub mod engine;
 mod fuzz_script;
 pub mod ice;
 pub mod net;
+pub mod mdns;
 pub mod media;
 pub mod peer;
 pub mod rtp;

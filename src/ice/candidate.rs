@@ -165,6 +165,21 @@ impl Candidate {
     /// (also tolerates a leading `a=`). mDNS `.local` addresses give
     /// [`IceError::MdnsCandidate`]; TCP candidates parse (the agent ignores them).
     pub fn parse(s: &str) -> Result<Candidate, IceError> {
+        Self::parse_inner(s, false).map(|(c, _)| c)
+    }
+
+    /// Parses a candidate whose address is an mDNS `.local` name (RFC 8828 / draft-ietf-
+    /// mmusic-mdns-ice-candidates): the candidate, with the unspecified address of the IP
+    /// family not yet known (`0.0.0.0`) until the host resolves the name, and that name
+    /// (lower case, no trailing dot). Any other candidate is [`IceError::CandidateSyntax`].
+    pub fn parse_mdns(s: &str) -> Result<(Candidate, String), IceError> {
+        match Self::parse_inner(s, true)? {
+            (c, Some(name)) => Ok((c, name)),
+            (_, None) => Err(IceError::CandidateSyntax),
+        }
+    }
+
+    fn parse_inner(s: &str, allow_mdns: bool) -> Result<(Candidate, Option<String>), IceError> {
         if s.len() > MAX_CANDIDATE_LEN {
             return Err(IceError::CandidateTooLong);
         }
@@ -203,7 +218,13 @@ impl Candidate {
         let kind = CandidateKind::parse(next()?).ok_or(IceError::CandidateSyntax)?;
         // Check the address last among mandatory fields so a malformed line is a syntax error
         // rather than an mDNS one.
-        let ip = parse_ip(addr_token)?;
+        let (ip, mdns_name) = match parse_ip(addr_token) {
+            Ok(ip) => (ip, None),
+            Err(IceError::MdnsCandidate) if allow_mdns && crate::mdns::is_local_name(addr_token) => {
+                (IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED), Some(crate::mdns::normalize(addr_token)))
+            }
+            Err(e) => return Err(e),
+        };
         let mut cand = Candidate {
             foundation: foundation.to_string(),
             component,
@@ -239,7 +260,7 @@ impl Candidate {
         if let (Some(ip), Some(port)) = (raddr, rport) {
             cand.related_address = Some(SocketAddr::new(ip, port));
         }
-        Ok(cand)
+        Ok((cand, mdns_name))
     }
 
     /// `candidate:<foundation> <component> <proto> <prio> <ip> <port> typ <type>

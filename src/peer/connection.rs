@@ -29,6 +29,8 @@ const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_se
 
 mod audio_level;
 mod dtmf;
+mod mdns;
+pub use mdns::{MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT};
 mod media;
 mod rtcp;
 pub use audio_level::{dbov_audio_level, linear_audio_level, SourceAudioLevel};
@@ -77,6 +79,11 @@ pub struct PeerStats {
     pub dtmf_packets_received: u64,
     pub dtmf_packets_malformed: u64,
     pub dtmf_events_received: u64,
+    /// Remote `.local` (mDNS) candidates that joined ICE once their name resolved, and the
+    /// ones dropped: not resolved within [`MDNS_RESOLVE_TIMEOUT`], no usable address, of an
+    /// older ICE generation, or more than [`MAX_PENDING_MDNS_CANDIDATES`] waiting.
+    pub mdns_candidates_resolved: u64,
+    pub mdns_candidates_unresolved: u64,
 }
 
 /// What one remote RTP stream (an SSRC) delivered, for W3C `RTCInboundRtpStreamStats`.
@@ -148,6 +155,8 @@ pub struct Peer {
     gathering: IceGatheringState,
     /// ICE servers whose host names the host is still resolving.
     pending_servers: super::pending::PendingServers,
+    /// Remote `.local` candidates waiting for the host to resolve their names.
+    mdns: mdns::PendingMdns,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
@@ -286,6 +295,7 @@ impl Peer {
             local_candidates: Vec::new(),
             gathering_started: false,
             pending_servers: Default::default(),
+            mdns: Default::default(),
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -827,8 +837,12 @@ impl Peer {
             self.regather();
         }
         for c in &remote.candidates {
-            if let Ok(c) = Candidate::parse(c) {
-                let _ = self.ice.add_remote_candidate(now, c);
+            match Candidate::parse(c) {
+                Ok(c) => {
+                    let _ = self.ice.add_remote_candidate(now, c);
+                }
+                Err(ice::IceError::MdnsCandidate) => self.add_mdns_candidate(now, c),
+                Err(_) => {}
             }
         }
         if remote.end_of_candidates && !remote.rejected {
@@ -1033,8 +1047,14 @@ impl Peer {
                     .map_err(|e| err(ErrorKind::Operation, format!("candidate refused: {e:?}")))?;
                 self.add_to_remote_descriptions(Some(&cand.candidate), Some(section));
             }
-            // mDNS (`.local`) and other candidates we cannot use are accepted and ignored,
-            // as browsers do; a candidate that does not parse is an error.
+            // A `.local` name waits for the host to resolve it (it is in the remote
+            // description at once, as browsers put it there).
+            Err(ice::IceError::MdnsCandidate) => {
+                self.add_mdns_candidate(now, &cand.candidate);
+                self.add_to_remote_descriptions(Some(&cand.candidate), Some(section));
+            }
+            // Candidates we cannot use are accepted and ignored, as browsers do; a candidate
+            // that does not parse is an error.
             Err(e) if is_ignorable_candidate_error(&e) => {}
             Err(e) => return Err(err(ErrorKind::Operation, format!("bad candidate: {e:?}"))),
         }
@@ -1253,6 +1273,7 @@ impl Peer {
             return;
         }
         self.closed = true;
+        self.stats.mdns_candidates_unresolved += self.mdns.clear() as u64;
         // W3C "close the connection": our channels are closed abruptly, without the closing
         // procedure and without an error; only the peer's channels see the ABORT as one.
         self.channels.close_all(&mut self.events);
@@ -1426,6 +1447,7 @@ impl Peer {
         if self.pending_servers.handle_timeout(now) {
             self.on_pending_servers(now);
         }
+        self.handle_mdns_timeout(now);
         self.ice.handle_timeout(now);
         if self.send_path().is_some() {
             if let Some(d) = self.dtls.as_mut() {
@@ -1657,6 +1679,7 @@ impl Peer {
         }
         let mut t = earliest(self.ice.poll_timeout(), relays);
         t = earliest(t, self.pending_servers.poll_timeout());
+        t = earliest(t, self.mdns.poll_timeout());
         let dtls_deadline = self.dtls_deadline.filter(|_| self.dtls_state == DtlsTransportState::Connecting);
         // Without a path DTLS and SCTP wait (see `send_path`).
         let path = self.send_path().is_some();

@@ -298,7 +298,7 @@ pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use connection::{dbov_audio_level, linear_audio_level, InboundFeedback, InboundRtp, OutboundRtp, Peer, PeerStats, SourceAudioLevel};
+pub use connection::{dbov_audio_level, linear_audio_level, InboundFeedback, InboundRtp, OutboundRtp, MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT, Peer, PeerStats, SourceAudioLevel};
 
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied) or the pair they came over is not

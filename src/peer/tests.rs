@@ -1261,3 +1261,107 @@ fn a_stun_answer_from_the_turn_server_reaches_ice() {
     }
     assert!(srflx, "a server-reflexive candidate from the shared server");
 }
+
+/// A candidate line with its address replaced by `name` (how a browser hides host addresses).
+fn hide_behind(c: &IceCandidateInit, name: &str) -> IceCandidateInit {
+    let mut tokens: Vec<&str> = c.candidate.split(' ').collect();
+    tokens[4] = name;
+    IceCandidateInit { candidate: tokens.join(" "), ..c.clone() }
+}
+
+/// Both sides hide their host candidate behind a `.local` name: nothing connects until the
+/// host resolves the names; once it does, the candidates join ICE and the peers connect over
+/// the resolved addresses. What is not resolved in time, or resolves to nothing usable, is
+/// dropped and counted.
+#[test]
+fn mdns_candidates_connect_once_their_names_resolve() {
+    let mut pair = Pair::new(31);
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+    let names = ["0f6a2e3c-offerer.local", "8d1b77e0-Answerer.local."];
+    for from in [OFFERER, ANSWERER] {
+        let cands = std::mem::take(&mut pair.candidates[from]);
+        assert_eq!(cands.len(), 1, "one host candidate");
+        let hidden = hide_behind(&cands[0], names[from]);
+        pair.peers[1 - from].add_ice_candidate(now, Some(hidden.clone())).expect("a .local candidate is accepted");
+        // Twice (a duplicate signal): still one query for the name.
+        pair.peers[1 - from].add_ice_candidate(now, Some(hidden)).expect("again");
+    }
+    // Names come back normalised (lower case, no trailing dot), each once.
+    assert_eq!(pair.peers[OFFERER].poll_mdns_query().as_deref(), Some("8d1b77e0-answerer.local"));
+    assert_eq!(pair.peers[OFFERER].poll_mdns_query(), None);
+    assert_eq!(pair.peers[ANSWERER].poll_mdns_query().as_deref(), Some("0f6a2e3c-offerer.local"));
+    let remote = pair.peers[OFFERER].current_remote_description().expect("remote").sdp;
+    assert!(remote.contains("8d1b77e0-Answerer.local."), "the .local line is in the remote description");
+    pair.run_until(Time::ZERO + Duration::from_millis(500));
+    assert!(pair.connected_at.iter().all(Option::is_none), "nothing to check before the names resolve");
+
+    // A multicast or unspecified answer is no address: the answerer's name stays unusable.
+    let bogus: [std::net::IpAddr; 2] = ["224.0.0.251".parse().unwrap(), "0.0.0.0".parse().unwrap()];
+    pair.peers[OFFERER].mdns_resolved(pair.now, "8D1B77E0-answerer.local", &bogus);
+    assert_eq!(pair.peers[OFFERER].stats().mdns_candidates_unresolved, 2);
+    // The offerer's name resolves (an IPv6 address the pair cannot reach rides along).
+    let (addr0, addr1) = (pair.addrs[OFFERER].ip(), pair.addrs[ANSWERER].ip());
+    let now = pair.now;
+    pair.peers[ANSWERER].mdns_resolved(now, "0f6a2e3c-offerer.local", &["fe80::1".parse().unwrap(), addr0]);
+    assert_eq!(pair.peers[ANSWERER].stats().mdns_candidates_resolved, 2);
+    // A second answer for the same name finds nothing waiting.
+    pair.peers[ANSWERER].mdns_resolved(now, "0f6a2e3c-offerer.local", &[addr1]);
+    assert_eq!(pair.peers[ANSWERER].stats().mdns_candidates_resolved, 2);
+    pair.run_until(Time::ZERO + Duration::from_secs(3));
+    // The answerer's checks reached the offerer, which learned the answerer's address as a
+    // peer-reflexive candidate: both connect although one name never resolved.
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected over the resolved address");
+    let (_, remote) = pair.peers[ANSWERER].selected_candidate_pair().expect("pair");
+    let want = format!(" {} {} typ host", pair.addrs[OFFERER].ip(), pair.addrs[OFFERER].port());
+    assert!(remote.contains(&want), "the answerer's pair goes to the address the name resolved to: {remote}");
+}
+
+/// A `.local` candidate whose name is never answered times out; one whose host failed is
+/// dropped at once; both are counted, and neither keeps a timer armed.
+#[test]
+fn mdns_candidates_not_resolved_are_dropped_and_counted() {
+    let mut pair = Pair::new(32);
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    let b = &mut pair.peers[ANSWERER];
+    b.set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let line = |name: &str, port: u16| IceCandidateInit {
+        candidate: format!("candidate:1 1 udp 2122260223 {name} {port} typ host"),
+        sdp_mid: Some("0".into()),
+        ..IceCandidateInit::default()
+    };
+    b.add_ice_candidate(now, Some(line("never.local", 1000))).expect("accepted");
+    b.add_ice_candidate(now, Some(line("fails.local", 1001))).expect("accepted");
+    assert_eq!(b.poll_mdns_query().as_deref(), Some("never.local"));
+    assert_eq!(b.poll_mdns_query().as_deref(), Some("fails.local"));
+    b.mdns_failed(now, "fails.local");
+    assert_eq!(b.stats().mdns_candidates_unresolved, 1);
+    assert!(b.poll_timeout().is_some_and(|t| t <= now + MDNS_RESOLVE_TIMEOUT));
+    b.handle_timeout(now + MDNS_RESOLVE_TIMEOUT);
+    assert_eq!(b.stats().mdns_candidates_unresolved, 2);
+    // Too late: the answer finds nothing.
+    b.mdns_resolved(now + MDNS_RESOLVE_TIMEOUT, "never.local", &["192.0.2.9".parse().unwrap()]);
+    assert_eq!(b.stats().mdns_candidates_resolved, 0);
+    // A bounded number wait; the rest are counted at once.
+    for i in 0..MAX_PENDING_MDNS_CANDIDATES + 3 {
+        b.add_ice_candidate(now, Some(line(&format!("n{i}.local"), 2000))).expect("accepted");
+    }
+    assert_eq!(b.stats().mdns_candidates_unresolved, 5);
+    // Closing drops what still waits.
+    b.close(now);
+    assert_eq!(b.stats().mdns_candidates_unresolved, 5 + MAX_PENDING_MDNS_CANDIDATES as u64);
+    assert_eq!(b.poll_mdns_query(), None);
+}

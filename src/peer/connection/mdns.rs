@@ -1,0 +1,202 @@
+//! Remote candidates whose address is an mDNS `.local` name (browsers hide their host
+//! addresses so by default, draft-ietf-mmusic-mdns-ice-candidates): each waits here while
+//! the host resolves the name on the local link ([`super::Peer::poll_mdns_query`]), then
+//! joins ICE with the address found ([`super::Peer::mdns_resolved`]). One that is not
+//! resolved within [`MDNS_RESOLVE_TIMEOUT`] is dropped, as a name that did not resolve is.
+
+use core::net::IpAddr;
+use core::time::Duration;
+
+use super::*;
+
+/// How long a `.local` candidate waits for its name. The draft leaves it to the agent;
+/// mDNS answers come within a second on a working link (RFC 6762 §6: 20–120 ms).
+pub const MDNS_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `.local` candidates waiting at once, per peer (a browser sends one per interface and
+/// protocol). More are dropped and counted (`PeerStats::mdns_candidates_unresolved`).
+pub const MAX_PENDING_MDNS_CANDIDATES: usize = 32;
+
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    /// The candidate with `0.0.0.0` for an address (`Candidate::parse_mdns`).
+    candidate: Candidate,
+    /// The remote ICE username fragment when the candidate came: a candidate of an older
+    /// generation (the peer restarted ICE meanwhile) is dropped once resolved.
+    ufrag: String,
+    deadline: Time,
+    /// The host was given the name ([`PendingMdns::next_query`]).
+    asked: bool,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct PendingMdns {
+    entries: Vec<Entry>,
+}
+
+impl PendingMdns {
+    /// A candidate to resolve; false (nothing kept) when [`MAX_PENDING_MDNS_CANDIDATES`] wait.
+    pub fn add(&mut self, now: Time, name: String, candidate: Candidate, ufrag: &str) -> bool {
+        if self.entries.len() >= MAX_PENDING_MDNS_CANDIDATES {
+            return false;
+        }
+        // A second candidate for a name already asked for (UDP and TCP, say) needs no query.
+        let asked = self.entries.iter().any(|e| e.name == name && e.asked);
+        self.entries.push(Entry { name, candidate, ufrag: ufrag.to_string(), deadline: now + MDNS_RESOLVE_TIMEOUT, asked });
+        true
+    }
+
+    /// A name the host has not been asked to resolve yet (each once).
+    pub fn next_query(&mut self) -> Option<String> {
+        let name = self.entries.iter().find(|e| !e.asked)?.name.clone();
+        for e in self.entries.iter_mut().filter(|e| e.name == name) {
+            e.asked = true;
+        }
+        Some(name)
+    }
+
+    /// The candidates waiting for `name`, with their generation's ufrag, removed.
+    pub fn take(&mut self, name: &str) -> Vec<(Candidate, String)> {
+        let mut out = Vec::new();
+        self.entries.retain_mut(|e| {
+            if e.name != name {
+                return true;
+            }
+            out.push((e.candidate.clone(), core::mem::take(&mut e.ufrag)));
+            false
+        });
+        out
+    }
+
+    /// Drops the candidates whose deadline passed; returns how many.
+    pub fn handle_timeout(&mut self, now: Time) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|e| now < e.deadline);
+        before - self.entries.len()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.entries.iter().map(|e| e.deadline).min()
+    }
+
+    /// Drops everything (the peer closed); returns how many.
+    pub fn clear(&mut self) -> usize {
+        let n = self.entries.len();
+        self.entries.clear();
+        n
+    }
+}
+
+impl Peer {
+    /// A remote candidate whose address is a `.local` name: kept until the host resolves
+    /// it (or [`MDNS_RESOLVE_TIMEOUT`]), counted as unresolved when there is no room.
+    pub(super) fn add_mdns_candidate(&mut self, now: Time, line: &str) {
+        let Ok((candidate, name)) = Candidate::parse_mdns(line) else {
+            self.stats.mdns_candidates_unresolved += 1;
+            return;
+        };
+        let ufrag = self.ice.remote_credentials().map(|c| c.ufrag.clone()).unwrap_or_default();
+        if !self.mdns.add(now, name, candidate, &ufrag) {
+            self.stats.mdns_candidates_unresolved += 1;
+        }
+    }
+
+    /// A `.local` name the host should resolve with multicast DNS on the local link (each
+    /// name once), then answer with [`Peer::mdns_resolved`] or [`Peer::mdns_failed`]. The
+    /// host drains this after every call that takes a remote description or candidate.
+    pub fn poll_mdns_query(&mut self) -> Option<String> {
+        if self.closed {
+            return None;
+        }
+        self.mdns.next_query()
+    }
+
+    /// The host resolved `name`: its candidates join ICE with the first usable IPv4 and the
+    /// first usable IPv6 address among `addresses` (unspecified, multicast and broadcast
+    /// addresses are not). A candidate of an ICE generation the peer has since restarted
+    /// away from is dropped. A name nothing waits for (timed out, answered already) is
+    /// ignored.
+    pub fn mdns_resolved(&mut self, now: Time, name: &str, addresses: &[IpAddr]) {
+        let waiting = self.mdns.take(&crate::mdns::normalize(name));
+        if waiting.is_empty() || self.closed {
+            return;
+        }
+        let usable = |a: &&IpAddr| {
+            !a.is_unspecified()
+                && !a.is_multicast()
+                && !matches!(a, IpAddr::V4(v4) if v4.is_broadcast())
+        };
+        let v4 = addresses.iter().filter(|a| a.is_ipv4()).find(usable).copied();
+        let v6 = addresses.iter().filter(|a| a.is_ipv6()).find(usable).copied();
+        let current = self.ice.remote_credentials().map(|c| c.ufrag.clone()).unwrap_or_default();
+        for (candidate, ufrag) in waiting {
+            let mut added = false;
+            if ufrag == current {
+                for ip in [v4, v6].into_iter().flatten() {
+                    let mut c = candidate.clone();
+                    c.address.set_ip(ip);
+                    added |= self.ice.add_remote_candidate(now, c).is_ok();
+                }
+            }
+            if added {
+                self.stats.mdns_candidates_resolved += 1;
+            } else {
+                self.stats.mdns_candidates_unresolved += 1;
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The host could not resolve `name` (no answer, no multicast on this host): its
+    /// candidates are dropped and counted.
+    pub fn mdns_failed(&mut self, _now: Time, name: &str) {
+        let n = self.mdns.take(&crate::mdns::normalize(name)).len();
+        self.stats.mdns_candidates_unresolved += n as u64;
+    }
+
+    pub(super) fn handle_mdns_timeout(&mut self, now: Time) {
+        self.stats.mdns_candidates_unresolved += self.mdns.handle_timeout(now) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(port: u16) -> Candidate {
+        let line = format!("candidate:1 1 udp 2122260223 abc.local {port} typ host");
+        Candidate::parse_mdns(&line).unwrap().0
+    }
+
+    #[test]
+    fn a_name_is_asked_once_and_its_candidates_taken_together() {
+        let t0 = Time::ZERO;
+        let mut p = PendingMdns::default();
+        assert!(p.add(t0, "abc.local".into(), cand(1), "u1"));
+        assert!(p.add(t0, "def.local".into(), cand(2), "u1"));
+        assert_eq!(p.next_query().as_deref(), Some("abc.local"));
+        // Another candidate of a name already asked for: no second query.
+        assert!(p.add(t0, "abc.local".into(), cand(3), "u1"));
+        assert_eq!(p.next_query().as_deref(), Some("def.local"));
+        assert_eq!(p.next_query(), None);
+        let taken = p.take("abc.local");
+        assert_eq!(taken.iter().map(|(c, _)| c.address.port()).collect::<Vec<_>>(), [1, 3]);
+        assert!(taken.iter().all(|(_, u)| u == "u1"));
+        assert!(p.take("abc.local").is_empty());
+        assert_eq!(p.poll_timeout(), Some(t0 + MDNS_RESOLVE_TIMEOUT));
+        assert_eq!(p.handle_timeout(t0 + MDNS_RESOLVE_TIMEOUT - Duration::from_millis(1)), 0);
+        assert_eq!(p.handle_timeout(t0 + MDNS_RESOLVE_TIMEOUT), 1);
+        assert_eq!(p.poll_timeout(), None);
+    }
+
+    #[test]
+    fn pending_candidates_are_bounded() {
+        let mut p = PendingMdns::default();
+        for i in 0..MAX_PENDING_MDNS_CANDIDATES {
+            assert!(p.add(Time::ZERO, format!("n{i}.local"), cand(1), "u"));
+        }
+        assert!(!p.add(Time::ZERO, "more.local".into(), cand(1), "u"));
+        assert_eq!(p.clear(), MAX_PENDING_MDNS_CANDIDATES);
+    }
+}

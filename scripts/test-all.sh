@@ -75,9 +75,9 @@ step interop node --test --test-concurrency=1 tests/interop/
 step pack node --test tests/pack/
 # Needs root (network namespaces, iptables), ip netns and coturn.
 if [ "$(id -u)" = 0 ]; then
-  step nat node --test tests/nat/nat.test.js
+  step nat node --test --test-concurrency=1 tests/nat/nat.test.js tests/nat/browser.test.js
 else
-  step nat sudo -E "$(command -v node)" --test tests/nat/nat.test.js
+  step nat sudo -E "$(command -v node)" --test --test-concurrency=1 tests/nat/nat.test.js tests/nat/browser.test.js
 fi
 
 echo

@@ -22,6 +22,7 @@ use crate::events::Batch;
 use crate::host::{lock, Backlog, Engine, EventSink, HostState, PeerHost, TcpLink, MAX_QUEUED_EVENT_BYTES};
 use crate::timers::PeerId;
 use crate::iface;
+use crate::mdns;
 use crate::reactor::{panic_message, Reactor, SharedHost};
 use crate::resolve;
 
@@ -345,6 +346,24 @@ fn resolve_server(
         );
     });
     Ok(())
+}
+
+/// The `.local` names of remote candidates the core asks for (after a call that took a
+/// remote description or candidate): looked up by the process's mDNS querier, the answer
+/// posted to the peer's I/O thread.
+fn start_mdns_lookups(h: &mut PeerHost<Peer>, reactor: &Reactor<Peer>) {
+    while let Some(name) = h.engine.poll_mdns_query() {
+        let (reactor2, peer_id) = (reactor.clone(), h.id);
+        mdns::Querier::global().lookup(&name.clone(), move |answer| {
+            reactor2.post(
+                peer_id,
+                Box::new(move |h, _reactor, now| match answer {
+                    Ok(ips) => h.engine.mdns_resolved(now, &name, &ips),
+                    Err(_) => h.engine.mdns_failed(now, &name),
+                }),
+            );
+        });
+    }
 }
 
 /// Configures the TURN servers of a registered peer: an address at once, a host name once
@@ -750,6 +769,7 @@ impl NativePeer {
             }
             let now = clock::now();
             let r = f(&mut g, now);
+            start_mdns_lookups(&mut g, &reactor);
             reactor.after_call(&mut g, now);
             r.map_err(jserr::from_peer)
         }));

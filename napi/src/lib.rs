@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod host;
 pub mod iface;
+pub mod mdns;
 pub mod probe;
 pub mod reactor;
 pub mod resolve;

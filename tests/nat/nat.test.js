@@ -16,10 +16,10 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const net = require('./netns.js');
+const { withTimeout, Peer, exchange } = require('./child.js');
 
 const ROOT = path.join(__dirname, '..', '..');
 const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
-const TIMEOUT = 30000;
 
 /** Why this machine cannot run the test (root and `ip netns` are needed), or null. */
 const unavailable = net.unavailableReason();
@@ -31,65 +31,6 @@ if (unavailable) {
 }
 // In CI a skip would hide a broken environment: the tests run and fail instead.
 const skip = unavailable && !inCi ? unavailable : false;
-
-function withTimeout(promise, what, ms = TIMEOUT) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** A child process in a namespace, speaking JSON lines; keeps every event it printed. */
-class Peer {
-  constructor(name, ns, role, iceServers) {
-    this.name = name;
-    this.events = [];
-    this.waiters = [];
-    this.stderr = '';
-    this.exited = null;
-    this.proc = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(__dirname, 'peer.js'),
-      role, `${net.ADDR.stun}:${net.STUN_PORT}`, ...(iceServers ? [JSON.stringify(iceServers)] : [])],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.on('data', (d) => { this.stderr += d; });
-    this.proc.on('exit', (code, signal) => { this.exited = { code, signal }; this.check(); });
-    this.proc.stdin.on('error', () => {});
-    readline.createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      let ev;
-      try { ev = JSON.parse(line); } catch { ev = { type: 'garbage', line }; }
-      this.events.push(ev);
-      if (this.onEvent) this.onEvent(ev);
-      this.check();
-    });
-  }
-
-  send(obj) {
-    if (this.exited === null) this.proc.stdin.write(`${JSON.stringify(obj)}\n`);
-  }
-
-  check() {
-    this.waiters = this.waiters.filter((w) => {
-      const ev = this.events.find(w.predicate);
-      if (ev) { w.resolve(ev); return false; }
-      if (this.exited) { w.reject(new Error(`${this.name} exited (${JSON.stringify(this.exited)}): ${this.stderr}`)); return false; }
-      return true;
-    });
-  }
-
-  /** The first event (already seen or future) matching `predicate`. */
-  waitFor(predicate, what) {
-    return withTimeout(new Promise((resolve, reject) => {
-      this.waiters.push({ predicate, resolve, reject });
-      this.check();
-    }), `${this.name}: ${what}`);
-  }
-
-  errors() { return this.events.filter((e) => e.type === 'error' || e.type === 'garbage'); }
-
-  kill() {
-    if (this.exited === null) this.proc.kill('SIGKILL');
-  }
-}
 
 /** Resolves once turnserver listens on ADDR.stun:STUN_PORT inside `ns`. */
 async function waitListening(ns, proc) {
@@ -207,37 +148,6 @@ async function withNat({
     fs.rmSync(tmp, { recursive: true, force: true });
     assert.deepStrictEqual(left, [], 'every namespace of this run was deleted');
   }
-}
-
-/**
- * The channel opens, messages flow both ways in order, and both sides report `connected`:
- * returns both reports (their selected pairs say which path the call took).
- */
-async function exchange(a, b) {
-  await a.waitFor((e) => e.type === 'open', 'channel open');
-  await b.waitFor((e) => e.type === 'open', 'channel open');
-  for (let i = 0; i < 3; i++) {
-    await a.waitFor((e) => e.type === 'message' && e.data === `B #${i}`, `message B #${i}`);
-    await b.waitFor((e) => e.type === 'message' && e.data === `A #${i}`, `message A #${i}`);
-  }
-  const got = (p) => p.events.filter((e) => e.type === 'message').map((e) => e.data);
-  assert.deepStrictEqual(got(a), ['B #0', 'B #1', 'B #2']);
-  assert.deepStrictEqual(got(b), ['A #0', 'A #1', 'A #2']);
-  a.send({ type: 'report' });
-  b.send({ type: 'report' });
-  const reportA = await a.waitFor((e) => e.type === 'report', 'report');
-  const reportB = await b.waitFor((e) => e.type === 'report', 'report');
-  for (const [p, r] of [[a, reportA], [b, reportB]]) {
-    assert.strictEqual(r.connectionState, 'connected', p.name);
-    assert.ok(r.selected, `${p.name} has a selected candidate pair`);
-    // RTCIceTransport.getSelectedCandidatePair() follows every change of the selected pair
-    // (selectedcandidatepairchange), so it is the pair getStats() calls selected.
-    const brief = ({ type, address, port }) => ({ type, address, port });
-    assert.deepStrictEqual({ local: brief(r.selected.local), remote: brief(r.selected.remote) }, r.statsSelected,
-      `${p.name}: getSelectedCandidatePair() is getStats()' selected pair\n${r.pairs.join('\n')}`);
-    assert.deepStrictEqual(p.errors(), [], `${p.name} reported no errors`);
-  }
-  return { reportA, reportB };
 }
 
 /** What every NAT run asserts; returns A's srflx and host candidates and both reports. */

@@ -32,6 +32,9 @@ const ADDR = {
   natBPrivate: '10.202.0.1',
   bPrivate: '10.202.0.2',
   voidGateway: '10.200.9.2',
+  // setupLink(): two hosts on one link.
+  linkC: '10.203.0.1',
+  linkN: '10.203.0.2',
 };
 const STUN_PORT = 3478;
 
@@ -137,6 +140,28 @@ function setup(ns, { masquerade = [], natB = false, masqueradeB = [], blockUdpA 
   return b;
 }
 
+/**
+ * Two namespaces on one link (`ns.c` with c0 10.203.0.1/24, `ns.n` with n0 10.203.0.2/24),
+ * nothing else: nothing leads off the link, so multicast DNS and everything else stays on
+ * this veth pair. Call teardown(ns) in a finally even if this throws.
+ */
+function setupLink(ns) {
+  for (const name of [ns.c, ns.n]) run(['ip', 'netns', 'add', name]);
+  const ipn = (name, ...args) => run(['ip', '-n', name, ...args]);
+  ipn(ns.c, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'n0', 'netns', ns.n);
+  for (const [name, dev, ip] of [[ns.c, 'c0', ADDR.linkC], [ns.n, 'n0', ADDR.linkN]]) {
+    ipn(name, 'addr', 'add', `${ip}/24`, 'dev', dev);
+    ipn(name, 'link', 'set', dev, 'up');
+    ipn(name, 'link', 'set', 'lo', 'up');
+    // Multicast (224.0.0.251 for mDNS) goes out on the link.
+    ipn(name, 'route', 'add', '224.0.0.0/4', 'dev', dev);
+  }
+  // Each one's default route is the other (which forwards nothing): Chromium gathers no
+  // candidate at all on a host without a default route.
+  ipn(ns.c, 'route', 'add', 'default', 'via', ADDR.linkN);
+  ipn(ns.n, 'route', 'add', 'default', 'via', ADDR.linkC);
+}
+
 /** Deletes the namespaces (their veths and iptables rules go with them). Never throws. */
 function teardown(ns) {
   const left = [];
@@ -148,4 +173,4 @@ function teardown(ns) {
   return left;
 }
 
-module.exports = { ADDR, STUN_PORT, unavailableReason, topologyNames, setup, teardown, run };
+module.exports = { ADDR, STUN_PORT, unavailableReason, topologyNames, setup, setupLink, teardown, run };

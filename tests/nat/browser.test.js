@@ -1,0 +1,136 @@
+'use strict';
+// Headless Chromium inside a network namespace of its own, talking to our Node peer in
+// another one (each a real process; this one relays their signaling). Chromium runs with
+// its defaults for candidates: host addresses hidden behind random `<uuid>.local` mDNS names
+// (no --disable-features=WebRtcHideLocalIpsWithMdns), so a peer that cannot resolve them
+// over multicast DNS cannot reach it. The namespaces are made here and their only link is a
+// veth pair, so multicast never leaves it.
+//
+// Same rules as nat.test.js: skips loudly when not root or without `ip netns`, fails instead
+// with CI=true. Needs Chromium (/usr/bin/chromium), playwright-core and the addon.
+const test = require('node:test');
+const assert = require('node:assert');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const net = require('./netns.js');
+const { EventLog, Peer, exchange } = require('./child.js');
+const { peerCore } = require('./peer-core.js');
+
+const ROOT = path.join(__dirname, '..', '..');
+const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
+const CHROMIUM = process.env.POLYRTC_CHROMIUM || '/usr/bin/chromium';
+// tests/interop/lib/chromium.js's flags, less the two that change candidates (loopback,
+// and the one that turns mDNS hiding off).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage', '--headless=new'];
+
+const unavailable = net.unavailableReason() || (fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing`);
+const inCi = process.env.CI === 'true';
+if (unavailable) {
+  const bar = '!'.repeat(78);
+  console.error(`\n${bar}\n!! tests/nat/browser ${inCi ? 'FAILS (CI=true: no skipping)' : 'SKIPPED'}: ${unavailable}.\n${bar}\n`);
+}
+const skip = unavailable && !inCi ? unavailable : false;
+
+/** Chromium in namespace `nsName`, one page running peer-core.js with the same events and commands as peer.js. */
+class BrowserPeer extends EventLog {
+  static async launch(name, nsName, role, iceServers, tmp) {
+    const { chromium } = require('playwright-core');
+    // playwright starts "the browser" with its pipes; this one enters the namespace first.
+    const wrapper = path.join(tmp, 'chromium-in-netns');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${nsName} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+    const peer = new BrowserPeer(name);
+    peer.browser = await chromium.launch({ executablePath: wrapper, headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+    peer.browser.on('disconnected', () => { peer.exited = { code: null, signal: 'disconnected' }; peer.check(); });
+    peer.page = await peer.browser.newPage();
+    peer.page.on('console', (m) => { peer.stderr += `${m.text()}\n`; });
+    await peer.page.exposeFunction('__emit', (ev) => peer.push(ev));
+    await peer.page.goto('about:blank');
+    await peer.page.addScriptTag({ content: peerCore.toString() });
+    await peer.page.evaluate(([r, servers]) => {
+      const emit = (ev) => window.__emit(ev);
+      const fail = (e) => emit({ type: 'error', message: String((e && e.stack) || e) });
+      // eslint-disable-next-line no-undef
+      const core = peerCore({ RTCPeerConnection, role: r, iceServers: servers, emit, exit: () => {} });
+      let queue = Promise.resolve();
+      window.__command = (c) => { queue = queue.then(() => core.handle(c)).catch(fail); };
+      core.start().catch(fail);
+    }, [role, iceServers]);
+    return peer;
+  }
+
+  /** Chromium redacts its own addresses, in getStats() otherwise than in getSelectedCandidatePair(). */
+  get comparesSelectedPair() { return false; }
+
+  send(obj) {
+    if (this.exited === null) this.page.evaluate((c) => window.__command(c), obj).catch(() => {});
+  }
+
+  kill() {
+    if (this.browser) return this.browser.close().catch(() => {});
+    return undefined;
+  }
+}
+
+function candidateAddress(line) {
+  return line.replace(/^a=/, '').split(' ')[4];
+}
+
+test('Chromium with mDNS-hidden host candidates connects to a Node peer on its link (the .local name resolved over multicast DNS)', { skip, timeout: 90000 }, async () => {
+  if (unavailable) assert.fail(`cannot run (CI=true, so no skip): ${unavailable}`);
+  assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
+  require('../../scripts/build-cjs').build(); // js/cjs/node.cjs, which peer.js requires
+
+  const id = `${process.pid.toString(36)}${crypto.randomBytes(2).toString('hex')}`;
+  const ns = { c: `prtc-c-${id}`, n: `prtc-n-${id}` };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prtc-mdns-'));
+  const peers = [];
+  try {
+    net.setupLink(ns);
+    const node = new Peer('Node', ns.n, 'answer', []);
+    peers.push(node);
+    const chrome = await BrowserPeer.launch('Chromium', ns.c, 'offer', [], tmp);
+    peers.push(chrome);
+    // Chromium's descriptions and candidates go to Node; Node's answer goes back without its
+    // candidates, so Chromium cannot reach Node first and Node cannot learn Chromium's
+    // address from its checks (a peer-reflexive candidate): Node must resolve the names.
+    chrome.onEvent = (ev) => { if (ev.type === 'description' || ev.type === 'candidate') node.send(ev); };
+    const withoutCandidates = (sdp) => sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:')).join('\r\n');
+    node.onEvent = (ev) => {
+      if (ev.type === 'description') chrome.send({ ...ev, description: { ...ev.description, sdp: withoutCandidates(ev.description.sdp) } });
+    };
+
+    const { reportB } = await exchange(chrome, node);
+
+    // Chromium's candidates, trickled or in its offer.
+    const offer = chrome.events.find((e) => e.type === 'description').description.sdp;
+    const hidden = [
+      ...chrome.events.filter((e) => e.type === 'candidate' && e.candidate && e.candidate.candidate).map((e) => e.candidate.candidate),
+      ...offer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:')),
+    ];
+    assert.ok(hidden.length > 0, `Chromium has candidates: ${offer}`);
+    for (const c of hidden) assert.match(candidateAddress(c), /^[0-9a-f-]+\.local$/i, `Chromium hides its host address: ${c}`);
+    assert.ok(!reportB.localSdp.includes('.local'), 'Node signals its own addresses (hiding is off by default)');
+    // Node's selected pair goes to the address Chromium's name resolved to, as a host candidate.
+    assert.deepStrictEqual({ type: reportB.selected.remote.type, address: reportB.selected.remote.address },
+      { type: 'host', address: net.ADDR.linkC }, `Node's selected pair: ${JSON.stringify(reportB.selected)}\n${reportB.pairs.join('\n')}`);
+    assert.strictEqual(reportB.selected.local.address, net.ADDR.linkN);
+    for (const p of peers) p.send({ type: 'close' });
+  } catch (e) {
+    for (const p of peers) {
+      if (p.stderr) console.error(`--- ${p.name} stderr/console:\n${p.stderr.slice(-4000)}`);
+      const seen = p.events.filter((ev) => ev.type !== 'description').map((ev) => (ev.type === 'pairs' ? ev.pairs.join('\n') : JSON.stringify(ev).slice(0, 300)));
+      console.error(`--- ${p.name} events:\n${seen.join('\n')}`);
+    }
+    throw e;
+  } finally {
+    for (const p of peers) await p.kill();
+    await new Promise((r) => setTimeout(r, 100));
+    const left = net.teardown(ns);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    assert.deepStrictEqual(left, [], 'every namespace of this run was deleted');
+  }
+});

@@ -58,6 +58,13 @@ export interface RTCConfiguration {
    * `SSL_CERT_FILE`, plus `NODE_EXTRA_CA_CERTS`). Used from construction only.
    */
   turnsCa?: string | string[];
+  /**
+   * Nonstandard (polyrtc's Node addon; browsers ignore it): signal host candidates under
+   * random `<uuid>.local` names instead of their addresses, as browsers do by default, and
+   * answer multicast DNS queries for them on the local link. Off by default (a server's
+   * addresses are meant to be reached). Set at construction only.
+   */
+  mdnsHostCandidates?: boolean;
 }
 
 /** A relay of `RTCConfiguration.relay`: shaped like an RTCIceServer, with ws:/wss: URLs. */

@@ -1,7 +1,7 @@
 // RTCConfiguration: WebIDL conversion and the webrtc-pc §4.4.1.3 "validate the ICE server"
 // and "set a configuration" checks.
 import {
-  domException, toDictionary, toEnum, toDOMString, toUSVString, toSequence, enforceRange, utf8Length,
+  domException, toBoolean, toDictionary, toEnum, toDOMString, toUSVString, toSequence, enforceRange, utf8Length,
 } from './util.js';
 import { RTCCertificate } from './rtc-certificate.js';
 
@@ -172,6 +172,9 @@ function convertConfiguration(v) {
   if (dict.turnsCa !== undefined) {
     c.turnsCa = typeof dict.turnsCa === 'string' ? toDOMString(dict.turnsCa) : toSequence(dict.turnsCa, 'turnsCa', toDOMString);
   }
+  // Nonstandard (the addon; browsers ignore it): signal host candidates under random
+  // `.local` names answered over multicast DNS, as browsers do. Absent stays absent.
+  if (dict.mdnsHostCandidates !== undefined) c.mdnsHostCandidates = toBoolean(dict.mdnsHostCandidates);
   return c;
 }
 

@@ -420,6 +420,7 @@ function makeRTCPeerConnection(engine, rtp) {
         nativeConfig.turnsCa = Array.isArray(config.turnsCa) ? config.turnsCa.join('\n') : config.turnsCa;
       }
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
+      if (config.mdnsHostCandidates) nativeConfig.mdnsHostCandidates = true;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
       }
@@ -830,6 +831,7 @@ function makeRTCPeerConnection(engine, rtp) {
         ...(c.relay !== undefined ? { relay: cloneIceServers(c.relay) } : {}),
         rtcpMuxPolicy: c.rtcpMuxPolicy,
         ...(c.turnsCa !== undefined ? { turnsCa: Array.isArray(c.turnsCa) ? c.turnsCa.slice() : c.turnsCa } : {}),
+        ...(c.mdnsHostCandidates !== undefined ? { mdnsHostCandidates: c.mdnsHostCandidates } : {}),
       };
     }
 
@@ -855,6 +857,12 @@ function makeRTCPeerConnection(engine, rtp) {
       config.iceServers = config.iceServers.map(normalizeIceServer);
       // turnsCa, like the TURN servers, is used from construction only: kept when omitted.
       if (config.turnsCa === undefined && old.turnsCa !== undefined) config.turnsCa = old.turnsCa;
+      // Host candidates are named (or not) from construction on: kept when omitted.
+      if (config.mdnsHostCandidates === undefined) {
+        if (old.mdnsHostCandidates !== undefined) config.mdnsHostCandidates = old.mdnsHostCandidates;
+      } else if (config.mdnsHostCandidates !== Boolean(old.mdnsHostCandidates)) {
+        throw domException('InvalidModificationError', 'mdnsHostCandidates cannot be changed');
+      }
       // The relays are the engine's transports, opened once: kept when omitted, and a
       // different list cannot be set.
       if (config.relay === undefined) {

@@ -154,3 +154,20 @@ test('iceCandidatePoolSize cannot change after setLocalDescription', async () =>
   pc.setConfiguration({ iceCandidatePoolSize: 0 });
   pc.close();
 });
+
+test('mdnsHostCandidates (nonstandard): reaches the engine, is kept, and cannot change', () => {
+  const plain = new RTCPeerConnection();
+  assert.strictEqual(engine.last().config.mdnsHostCandidates, undefined, 'off unless asked for');
+  assert.strictEqual('mdnsHostCandidates' in plain.getConfiguration(), false);
+  plain.setConfiguration({ mdnsHostCandidates: false });
+  assert.throws(() => plain.setConfiguration({ mdnsHostCandidates: true }), domName('InvalidModificationError'));
+  plain.close();
+
+  const pc = new RTCPeerConnection({ mdnsHostCandidates: 1 });
+  assert.strictEqual(engine.last().config.mdnsHostCandidates, true);
+  assert.strictEqual(pc.getConfiguration().mdnsHostCandidates, true, 'converted to a boolean');
+  pc.setConfiguration({});
+  assert.strictEqual(pc.getConfiguration().mdnsHostCandidates, true, 'kept when omitted');
+  assert.throws(() => pc.setConfiguration({ mdnsHostCandidates: false }), domName('InvalidModificationError'));
+  pc.close();
+});

@@ -183,6 +183,9 @@ pub struct NativePeerConfig {
     pub stun_servers: Vec<String>,
     pub certificates: Option<Vec<JsUnknown>>,
     pub include_loopback: Option<bool>,
+    /// Nonstandard `mdnsHostCandidates`: signal host candidates under random `.local` names
+    /// (answered by the process's mDNS responder), as browsers do.
+    pub mdns_host_candidates: Option<bool>,
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
@@ -716,6 +719,7 @@ impl NativePeer {
             include_loopback: config.include_loopback.unwrap_or(false),
             relay_only,
             raw_media_events: false,
+            mdns_host_candidates: config.mdns_host_candidates.unwrap_or(false),
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         // js/ answers a peer's channel close with closeChannel() once its own queue is sent.

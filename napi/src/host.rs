@@ -94,6 +94,11 @@ pub trait Engine: Send + 'static {
     /// closed: whatever relies on it stops (a TURN allocation fails, 701).
     /// Engines without such streams ignore it.
     fn link_failed(&mut self, _now: Time, _transport: TransportId, _url: &str, _reason: &str) {}
+    /// A `.local` name the engine signals for one of our addresses (mDNS-hidden host
+    /// candidates): the host answers for it while the peer lives.
+    fn poll_mdns_name(&mut self) -> Option<(String, std::net::IpAddr)> {
+        None
+    }
     /// Counters printed on close when `POLYRTC_DEBUG_STATS=1` (profiling aid).
     fn debug_stats(&self) -> String {
         String::new()
@@ -124,6 +129,9 @@ impl Engine for Peer {
     }
     fn close(&mut self, now: Time) {
         Peer::close(self, now)
+    }
+    fn poll_mdns_name(&mut self) -> Option<(String, std::net::IpAddr)> {
+        Peer::poll_mdns_name(self)
     }
     fn link_failed(&mut self, now: Time, transport: TransportId, url: &str, reason: &str) {
         // Err only when no relay uses the transport: nothing then to tell.
@@ -338,6 +346,9 @@ pub struct PeerHost<E: Engine> {
     pub stats: HostStats,
     /// The deadline this peer has in the I/O thread's timer table, if any.
     pub armed: Option<Time>,
+    /// Our `.local` names the process's mDNS responder answers for (dropped with the peer's
+    /// other resources: the responder then forgets them).
+    mdns_names: Vec<crate::mdns::Registration>,
 }
 
 /// Locks a host even if a panic poisoned it; `state` tells whether it is still usable.
@@ -357,6 +368,7 @@ impl<E: Engine> PeerHost<E> {
             state: HostState::Open,
             stats: HostStats::default(),
             armed: None,
+            mdns_names: Vec::new(),
         }
     }
 
@@ -469,6 +481,12 @@ impl<E: Engine> PeerHost<E> {
     /// Drains the engine after an input: transmits first, then events (queued in the
     /// outbox, see [`PeerHost::flush`]). Returns the engine's next deadline.
     pub fn drive(&mut self, now: Time) -> Option<Time> {
+        // Before the candidates that carry them reach JS (and the peer that asks).
+        while let Some((name, ip)) = self.engine.poll_mdns_name() {
+            if let Some(r) = crate::mdns::Querier::global().register(&name, ip) {
+                self.mdns_names.push(r);
+            }
+        }
         while let Some(t) = self.engine.poll_transmit(now) {
             self.send(now, &t);
         }
@@ -571,6 +589,7 @@ impl<E: Engine> PeerHost<E> {
     /// Takes the sockets out (for deregistration) and releases the sink, so nothing of
     /// this peer keeps the Node event loop alive.
     pub fn take_resources(&mut self) -> (Vec<Socket>, Option<Box<dyn EventSink>>) {
+        self.mdns_names.clear();
         (std::mem::take(&mut self.sockets), self.sink.take())
     }
 

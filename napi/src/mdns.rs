@@ -12,6 +12,12 @@
 //! is ignored. A forged answer from the link can at worst point ICE checks at a wrong
 //! address, which the peer's ICE password then fails.
 //!
+//! The same thread answers for the names of our own host candidates when a peer hides them
+//! (`mdnsHostCandidates`): a query for a registered name gets a multicast answer (A or AAAA,
+//! TTL 120 s), at most one per name per second (RFC 6762 §6); a name is answered from the
+//! moment its [`Registration`] exists until it is dropped with its peer. A lookup of a
+//! name registered in this process is answered at once.
+//!
 //! IPv4 only: the query also asks for AAAA records, so an IPv6 address sent over the IPv4
 //! group is used, but no IPv6 group is joined.
 
@@ -41,6 +47,12 @@ pub const MAX_CACHED_NAMES: usize = 256;
 pub const MAX_CACHE_TTL: Duration = Duration::from_secs(120);
 /// Interfaces the querier joins the group on.
 pub const MAX_INTERFACES: usize = 16;
+/// Names of our own answered at once, over all peers; more are signaled but not answered.
+pub const MAX_REGISTERED_NAMES: usize = 4096;
+/// The TTL of our answers (RFC 6762 §10: 120 s for records with a host name).
+const ANSWER_TTL: u32 = 120;
+/// At most one answer per name per this long (RFC 6762 §6).
+const MIN_ANSWER_INTERVAL: Duration = Duration::from_secs(1);
 /// Longest wait in one read, so that retransmissions and deadlines are kept.
 const MAX_READ_WAIT: Duration = Duration::from_millis(250);
 
@@ -67,11 +79,30 @@ struct Pending {
     waiters: Vec<Waiter>,
 }
 
+/// One of our names: its address and when it was last answered.
+struct Local {
+    ip: IpAddr,
+    answered: Option<Instant>,
+}
+
 #[derive(Default)]
 struct State {
     pending: HashMap<String, Pending>,
     cache: HashMap<String, (Instant, Vec<IpAddr>)>,
+    names: HashMap<String, Local>,
     running: bool,
+}
+
+/// A name of ours the querier answers for until this is dropped.
+pub struct Registration {
+    querier: Arc<Querier>,
+    name: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.querier.state).names.remove(&self.name);
+    }
 }
 
 /// The process's mDNS querier ([`Querier::global`]); tests make their own on a fake link.
@@ -99,6 +130,11 @@ impl Querier {
         }
         let now = Instant::now();
         let mut st = lock(&self.state);
+        if let Some(l) = st.names.get(&name) {
+            let ip = l.ip;
+            drop(st);
+            return done(Ok(vec![ip]));
+        }
         if let Some((expires, ips)) = st.cache.get(&name) {
             if now < *expires {
                 let ips = ips.clone();
@@ -122,6 +158,28 @@ impl Querier {
                 st.pending.insert(name, p);
             }
         }
+        self.ensure_running(st);
+    }
+
+    /// Answers mDNS queries for `name` (one of our addresses, `ip`) until the registration
+    /// is dropped. `None` for a name that is not a `.local` one, or beyond
+    /// [`MAX_REGISTERED_NAMES`].
+    pub fn register(self: &Arc<Self>, name: &str, ip: IpAddr) -> Option<Registration> {
+        let name = wire::normalize(name);
+        if !wire::is_local_name(&name) {
+            return None;
+        }
+        let mut st = lock(&self.state);
+        if st.names.len() >= MAX_REGISTERED_NAMES || st.names.contains_key(&name) {
+            return None;
+        }
+        st.names.insert(name.clone(), Local { ip, answered: None });
+        self.ensure_running(st);
+        Some(Registration { querier: self.clone(), name })
+    }
+
+    /// Starts the thread unless it runs (the lock is released here).
+    fn ensure_running(self: &Arc<Self>, mut st: std::sync::MutexGuard<'_, State>) {
         if st.running {
             return;
         }
@@ -172,12 +230,12 @@ impl Querier {
                     }
                     true
                 });
-                if st.pending.is_empty() && expired.is_empty() {
+                if st.pending.is_empty() && expired.is_empty() && st.names.is_empty() {
                     st.running = false;
                     return;
                 }
                 let next = st.pending.values().map(|p| p.next_send.min(p.deadline)).min();
-                next.map_or(Duration::ZERO, |t| t.saturating_duration_since(now)).clamp(Duration::from_millis(1), MAX_READ_WAIT)
+                next.map_or(MAX_READ_WAIT, |t| t.saturating_duration_since(now)).clamp(Duration::from_millis(1), MAX_READ_WAIT)
             };
             for (name, waiters) in expired {
                 for w in waiters {
@@ -191,17 +249,18 @@ impl Querier {
             }
             if let Some((n, from)) = link.recv(&mut buf, wait) {
                 if from.port() == MDNS_PORT && link.on_link(from.ip()) {
-                    self.on_message(&buf[..n]);
+                    self.on_message(&buf[..n], link.as_mut());
                 }
             }
         }
     }
 
-    /// A datagram from the link: its addresses for names we asked about settle them.
-    fn on_message(&self, data: &[u8]) {
+    /// A datagram from the link: a query for names of ours is answered; a response's
+    /// addresses for names we asked about settle them.
+    fn on_message(&self, data: &[u8], link: &mut dyn Link) {
         let Ok(msg) = wire::parse(data) else { return };
         if !msg.response {
-            return;
+            return self.answer(&msg, link);
         }
         let now = Instant::now();
         let mut settled: Vec<(Vec<Waiter>, Vec<IpAddr>)> = Vec::new();
@@ -230,6 +289,27 @@ impl Querier {
             for w in waiters {
                 w(Ok(ips.clone()));
             }
+        }
+    }
+}
+
+impl Querier {
+    fn answer(&self, query: &wire::Message, link: &mut dyn Link) {
+        let now = Instant::now();
+        let mut answers = Vec::new();
+        {
+            let mut st = lock(&self.state);
+            for q in &query.questions {
+                let Some(l) = st.names.get_mut(&q.name) else { continue };
+                let recent = l.answered.is_some_and(|t| now.duration_since(t) < MIN_ANSWER_INTERVAL);
+                if q.asks(l.ip.is_ipv6()) && !recent {
+                    l.answered = Some(now);
+                    answers.extend(wire::answer(&q.name, &[l.ip], ANSWER_TTL));
+                }
+            }
+        }
+        for a in answers {
+            link.send(&a);
         }
     }
 }
@@ -433,6 +513,39 @@ mod tests {
         q.lookup("one-more.local", move |a| t.send(a).unwrap());
         let a = rx.recv_timeout(Duration::from_millis(100)).expect("refused at once");
         assert!(a.unwrap_err().contains("at once"));
+    }
+
+    #[test]
+    fn our_names_are_answered_at_most_once_a_second_until_dropped() {
+        let (q, sent, inbox) = querier();
+        let ip: IpAddr = "192.0.2.3".parse().unwrap();
+        let reg = q.register("5e1f0c3a-1b2c-4d5e-8f90-123456789abc.local", ip).expect("registered");
+        assert!(q.register("5e1f0c3a-1b2c-4d5e-8f90-123456789abc.local", ip).is_none(), "a name is registered once");
+        let query = wire::query("5E1F0C3A-1b2c-4d5e-8f90-123456789abc.local", false).unwrap();
+        let from: SocketAddr = "192.0.2.9:5353".parse().unwrap();
+        lock(&inbox).push((query.clone(), from));
+        let answer = sent.recv_timeout(Duration::from_secs(5)).expect("an answer");
+        let msg = wire::parse(&answer).unwrap();
+        assert!(msg.response);
+        assert_eq!(msg.addresses.iter().map(|r| (r.name.as_str(), r.address)).collect::<Vec<_>>(),
+            [("5e1f0c3a-1b2c-4d5e-8f90-123456789abc.local", ip)]);
+        // Again at once: not answered (one per second); a lookup here needs no network.
+        lock(&inbox).push((query.clone(), from));
+        let (tx, rx) = mpsc::channel();
+        q.lookup("5e1f0c3a-1b2c-4d5e-8f90-123456789abc.local", move |a| tx.send(a).unwrap());
+        assert_eq!(wait_answer(&rx), Ok(vec![ip]));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(sent.try_recv().is_err(), "no second answer within a second");
+        std::thread::sleep(MIN_ANSWER_INTERVAL);
+        drop(reg);
+        lock(&inbox).push((query, from));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(sent.try_recv().is_err(), "a dropped name is not answered");
+        let stopped = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            !lock(&q.state).running
+        });
+        assert!(stopped, "the thread stops once no name is registered");
     }
 
     #[test]

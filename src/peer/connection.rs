@@ -30,7 +30,7 @@ const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_se
 mod audio_level;
 mod dtmf;
 mod mdns;
-pub use mdns::{MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT};
+pub use mdns::{MAX_LOCAL_MDNS_NAMES, MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT};
 mod media;
 mod rtcp;
 pub use audio_level::{dbov_audio_level, linear_audio_level, SourceAudioLevel};
@@ -157,6 +157,8 @@ pub struct Peer {
     pending_servers: super::pending::PendingServers,
     /// Remote `.local` candidates waiting for the host to resolve their names.
     mdns: mdns::PendingMdns,
+    /// Our host candidates are signaled under `.local` names (`PeerConfig::mdns_host_candidates`).
+    local_names: Option<mdns::LocalNames>,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
@@ -296,6 +298,7 @@ impl Peer {
             gathering_started: false,
             pending_servers: Default::default(),
             mdns: Default::default(),
+            local_names: config.mdns_host_candidates.then(Default::default),
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -1785,7 +1788,10 @@ impl Peer {
     fn on_ice_event(&mut self, now: Time, ev: IceEvent) {
         match ev {
             IceEvent::LocalCandidate(c) => {
-                let line = c.to_sdp_string();
+                let line = match self.local_names.as_mut() {
+                    Some(names) => names.hide(&c, &mut self.rng),
+                    None => c.to_sdp_string(),
+                };
                 self.local_candidates.push(line.clone());
                 let (index, mid) = self.add_candidate_to_local_descriptions(Some(&line));
                 self.events.push_back(PeerEvent::IceCandidate(Some(IceCandidateInit {

@@ -39,6 +39,10 @@ pub struct PeerConfig {
     /// Every RTP/RTCP packet received also becomes [`PeerEvent::RtpReceived`] /
     /// [`PeerEvent::RtcpReceived`] (tests, hosts that take all media raw).
     pub raw_media_events: bool,
+    /// Signal host candidates under random `.local` names instead of their addresses, as
+    /// browsers do (draft-ietf-mmusic-mdns-ice-candidates); the host answers mDNS queries
+    /// for them ([`Peer::poll_mdns_name`]). Off by default: a server's addresses are public.
+    pub mdns_host_candidates: bool,
 }
 
 impl Default for PeerConfig {
@@ -51,6 +55,7 @@ impl Default for PeerConfig {
             include_loopback: false,
             relay_only: false,
             raw_media_events: false,
+            mdns_host_candidates: false,
         }
     }
 }
@@ -298,7 +303,7 @@ pub use relay::UNREACHABLE_ERROR_CODE;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use connection::{dbov_audio_level, linear_audio_level, InboundFeedback, InboundRtp, OutboundRtp, MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT, Peer, PeerStats, SourceAudioLevel};
+pub use connection::{dbov_audio_level, linear_audio_level, InboundFeedback, InboundRtp, OutboundRtp, MAX_LOCAL_MDNS_NAMES, MAX_PENDING_MDNS_CANDIDATES, MDNS_RESOLVE_TIMEOUT, Peer, PeerStats, SourceAudioLevel};
 
 /// Largest number of DTLS datagrams kept while the DTLS endpoint does not exist yet
 /// (a ClientHello can arrive before our answer is applied) or the pair they came over is not

@@ -1365,3 +1365,51 @@ fn mdns_candidates_not_resolved_are_dropped_and_counted() {
     assert_eq!(b.stats().mdns_candidates_unresolved, 5 + MAX_PENDING_MDNS_CANDIDATES as u64);
     assert_eq!(b.poll_mdns_query(), None);
 }
+
+/// With `mdns_host_candidates`, a peer signals its host candidate under a random `.local`
+/// name (the same one again after an ICE restart) and gives the host that name to answer
+/// for; a peer that resolves it connects.
+#[test]
+fn host_candidates_hidden_behind_mdns_names_connect_once_resolved() {
+    let mut pair = Pair::with_config(33, |i| PeerConfig { mdns_host_candidates: i == OFFERER, ..PeerConfig::default() });
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    let (name, ip) = pair.peers[OFFERER].poll_mdns_name().expect("a name for the host address");
+    assert_eq!(ip, pair.addrs[OFFERER].ip());
+    assert!(crate::mdns::is_local_name(&name) && name.len() == 36 + 6, "a UUID name: {name}");
+    assert_eq!(pair.peers[OFFERER].poll_mdns_name(), None, "each name once");
+    assert_eq!(pair.peers[ANSWERER].poll_mdns_name(), None, "off by default");
+    pair.drain_events();
+    let cands = std::mem::take(&mut pair.candidates[OFFERER]);
+    assert_eq!(cands.len(), 1);
+    assert!(cands[0].candidate.contains(&format!(" {name} ")), "signaled under its name: {}", cands[0].candidate);
+    assert!(!cands[0].candidate.contains(&ip.to_string()), "the address is not signaled");
+    let local = pair.peers[OFFERER].pending_local_description().expect("local").sdp;
+    assert!(local.contains(&name) && !local.contains(&format!(" {ip} ")), "the local description hides it too");
+
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+    pair.candidates[ANSWERER].clear(); // the offerer must be reached first: no checks from it yet
+    for c in cands {
+        pair.peers[ANSWERER].add_ice_candidate(now, Some(c)).expect("a .local candidate");
+    }
+    assert_eq!(pair.peers[ANSWERER].poll_mdns_query().as_deref(), Some(name.as_str()));
+    pair.peers[ANSWERER].mdns_resolved(now, &name, &[ip]);
+    pair.run_until(Time::ZERO + Duration::from_secs(3));
+    assert!(pair.connected_at.iter().all(Option::is_some), "connected through the resolved name");
+
+    // An ICE restart gathers again under the same name: nothing new to announce.
+    let a = &mut pair.peers[OFFERER];
+    a.restart_ice();
+    let offer = a.create_offer().expect("restart offer");
+    a.set_local_description(pair.now, Some(SdpType::Offer), Some(&offer)).expect("SLD restart");
+    pair.drain_events();
+    assert_eq!(pair.peers[OFFERER].poll_mdns_name(), None);
+    assert!(pair.candidates[OFFERER].iter().all(|c| c.candidate.contains(&name)), "{:?}", pair.candidates[OFFERER]);
+}

@@ -6,10 +6,11 @@
 // because the page receives its source text.
 
 /**
- * `role`: 'offer' (peer A, creates the channel) or 'answer' (peer B). `exit()` runs after
+ * `role`: 'offer' (peer A, creates the channel) or 'answer' (peer B); `configuration` the
+ * RTCConfiguration. `exit()` runs after
  * `close`. Returns `start()` and `handle(command)` (both async).
  */
-function peerCore({ RTCPeerConnection, role, iceServers, emit, exit }) {
+function peerCore({ RTCPeerConnection, role, configuration, emit, exit }) {
   /** How many messages each side sends once the channel is open. */
   const MESSAGES = 3;
   const me = role === 'offer' ? 'A' : 'B';
@@ -26,7 +27,7 @@ function peerCore({ RTCPeerConnection, role, iceServers, emit, exit }) {
   }
 
   const constructing = performance.now();
-  const pc = new RTCPeerConnection({ iceServers });
+  const pc = new RTCPeerConnection(configuration);
   // How long the constructor took (ICE server names are resolved in the background).
   emit({ type: 'constructed', ms: performance.now() - constructing });
   pc.onicecandidateerror = (e) => emit({ type: 'candidateerror', url: e.url, errorCode: e.errorCode, errorText: e.errorText });

@@ -1,6 +1,6 @@
 'use strict';
 // One peer of tests/nat/nat.test.js and browser.test.js, run inside a network namespace:
-//   ip netns exec <ns> node tests/nat/peer.js <offer|answer> <stun host:port> [iceServers JSON]
+//   ip netns exec <ns> node tests/nat/peer.js <offer|answer> <stun host:port> [iceServers or RTCConfiguration JSON]
 // Signaling and reports are JSON lines: commands on stdin, events on stdout (stdout carries
 // nothing else; diagnostics go to stderr). Exits when stdin closes or on {"type":"close"}.
 // What it does is peer-core.js, which a Chromium page runs too.
@@ -19,8 +19,10 @@ function emit(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
-const iceServers = iceServersJson ? JSON.parse(iceServersJson) : [{ urls: `stun:${stun}` }];
-const { pc, start, handle } = peerCore({ RTCPeerConnection, role, iceServers, emit, exit: () => process.exit(0) });
+// The last argument: the iceServers, or a whole RTCConfiguration.
+const arg = iceServersJson ? JSON.parse(iceServersJson) : [{ urls: `stun:${stun}` }];
+const configuration = Array.isArray(arg) ? { iceServers: arg } : arg;
+const { pc, start, handle } = peerCore({ RTCPeerConnection, role, configuration, emit, exit: () => process.exit(0) });
 
 // Commands run one after another, in order (a candidate never overtakes its description).
 let queue = Promise.resolve();

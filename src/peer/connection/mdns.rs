@@ -17,6 +17,68 @@ pub const MDNS_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// protocol). More are dropped and counted (`PeerStats::mdns_candidates_unresolved`).
 pub const MAX_PENDING_MDNS_CANDIDATES: usize = 32;
 
+/// Names of our own addresses, at most this many per peer (one per host address; more
+/// addresses are signaled as they are).
+pub const MAX_LOCAL_MDNS_NAMES: usize = 32;
+
+/// Our host addresses and the random `.local` names that stand for them in signaling (one
+/// name per address, kept for the peer's life: a restart's candidates reuse it).
+#[derive(Debug, Default)]
+pub(super) struct LocalNames {
+    names: Vec<(IpAddr, String)>,
+    /// Names made but not yet given to the host ([`Peer::poll_mdns_name`]).
+    unannounced: usize,
+}
+
+impl LocalNames {
+    /// The candidate's SDP attribute with its address hidden: a host candidate's address
+    /// becomes its name (a loopback one stays: mDNS does not run there); a candidate with a
+    /// related address gets `raddr 0.0.0.0 rport 0` (the draft's §3.1.2.2, as browsers do).
+    pub fn hide(&mut self, c: &Candidate, rng: &mut crate::crypto::Rng) -> String {
+        let mut c = c.clone();
+        if c.related_address.is_some() {
+            c.related_address = Some(core::net::SocketAddr::new(IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED), 0));
+        }
+        let line = c.to_sdp_string();
+        let ip = c.address.ip();
+        if c.kind != crate::ice::CandidateKind::Host || ip.is_loopback() {
+            return line;
+        }
+        let name = match self.names.iter().find(|(a, _)| *a == ip) {
+            Some((_, n)) => n.clone(),
+            None if self.names.len() < MAX_LOCAL_MDNS_NAMES => {
+                let n = format!("{}.local", uuid_v4(rng));
+                self.names.push((ip, n.clone()));
+                self.unannounced += 1;
+                n
+            }
+            None => return line,
+        };
+        let mut tokens: Vec<&str> = line.split(' ').collect();
+        tokens[4] = &name;
+        tokens.join(" ")
+    }
+
+    fn next_unannounced(&mut self) -> Option<(String, IpAddr)> {
+        if self.unannounced == 0 {
+            return None;
+        }
+        let (ip, name) = self.names[self.names.len() - self.unannounced].clone();
+        self.unannounced -= 1;
+        Some((name, ip))
+    }
+}
+
+/// A random (version 4) UUID in its text form, as browsers name their addresses.
+fn uuid_v4(rng: &mut crate::crypto::Rng) -> String {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
 #[derive(Debug)]
 struct Entry {
     name: String,
@@ -100,6 +162,14 @@ impl Peer {
         if !self.mdns.add(now, name, candidate, &ufrag) {
             self.stats.mdns_candidates_unresolved += 1;
         }
+    }
+
+    /// A name of ours (`PeerConfig::mdns_host_candidates`) made since the last call, with
+    /// the address it stands for: the host answers mDNS queries for it from now until the
+    /// peer is gone. Drained by the host with the transmits, before the candidate that
+    /// carries the name leaves as an event.
+    pub fn poll_mdns_name(&mut self) -> Option<(String, IpAddr)> {
+        self.local_names.as_mut()?.next_unannounced()
     }
 
     /// A `.local` name the host should resolve with multicast DNS on the local link (each
@@ -198,5 +268,33 @@ mod tests {
         }
         assert!(!p.add(Time::ZERO, "more.local".into(), cand(1), "u"));
         assert_eq!(p.clear(), MAX_PENDING_MDNS_CANDIDATES);
+    }
+}
+
+#[cfg(test)]
+mod local_name_tests {
+    use super::*;
+
+    #[test]
+    fn related_addresses_are_hidden_and_loopback_is_not_named() {
+        let mut rng = crate::crypto::Rng::seeded(1);
+        let mut names = LocalNames::default();
+        let srflx = Candidate::parse("candidate:2 1 udp 1686052607 203.0.113.9 40000 typ srflx raddr 10.0.0.2 rport 5000").unwrap();
+        let line = names.hide(&srflx, &mut rng);
+        assert!(line.ends_with("203.0.113.9 40000 typ srflx raddr 0.0.0.0 rport 0"), "{line}");
+        let lo = Candidate::parse("candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host").unwrap();
+        assert_eq!(names.hide(&lo, &mut rng), lo.to_sdp_string());
+        assert!(names.next_unannounced().is_none());
+        let v6 = Candidate::parse("candidate:1 1 udp 2122260223 2001:db8::5 5000 typ host").unwrap();
+        let v4 = Candidate::parse("candidate:1 1 udp 2122260223 10.0.0.2 5001 typ host").unwrap();
+        let (l6, l4) = (names.hide(&v6, &mut rng), names.hide(&v4, &mut rng));
+        assert!(!l6.contains("2001:db8") && !l4.contains("10.0.0.2"));
+        let (n6, ip6) = names.next_unannounced().unwrap();
+        let (n4, ip4) = names.next_unannounced().unwrap();
+        assert_ne!(n6, n4, "one name per address");
+        assert_eq!((ip6, ip4), (v6.address.ip(), v4.address.ip()));
+        assert!(l6.contains(&n6) && l4.contains(&n4));
+        let (c, parsed) = Candidate::parse_mdns(&l4).unwrap();
+        assert_eq!((parsed.as_str(), c.address.port()), (n4.as_str(), 5001), "the hidden line parses back");
     }
 }

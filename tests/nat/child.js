@@ -4,11 +4,19 @@
 // peer-core.js), and the data exchange every run asserts.
 const assert = require('node:assert');
 const { spawn } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 const net = require('./netns.js');
 
 const TIMEOUT = 30000;
+
+const CHROMIUM = process.env.POLYRTC_CHROMIUM || '/usr/bin/chromium';
+// tests/interop/lib/chromium.js's flags, less the two that change candidates (loopback,
+// and the one that turns mDNS hiding off).
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage', '--headless=new'];
 
 function withTimeout(promise, what, ms = TIMEOUT) {
   let timer;
@@ -80,6 +88,47 @@ class Peer extends EventLog {
   }
 }
 
+/** Chromium in namespace `nsName`, one page running peer-core.js with the same events and commands as peer.js. */
+class BrowserPeer extends EventLog {
+  static async launch(name, nsName, role, configuration, tmp) {
+    const { chromium } = require('playwright-core');
+    const { peerCore } = require('./peer-core.js');
+    // playwright starts "the browser" with its pipes; this one enters the namespace first.
+    const wrapper = path.join(tmp, 'chromium-in-netns');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${nsName} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+    const peer = new BrowserPeer(name);
+    peer.browser = await chromium.launch({ executablePath: wrapper, headless: true, args: CHROMIUM_ARGS, timeout: 30000 });
+    peer.browser.on('disconnected', () => { peer.exited = { code: null, signal: 'disconnected' }; peer.check(); });
+    peer.page = await peer.browser.newPage();
+    peer.page.on('console', (m) => { peer.stderr += `${m.text()}\n`; });
+    await peer.page.exposeFunction('__emit', (ev) => peer.push(ev));
+    await peer.page.goto('about:blank');
+    await peer.page.addScriptTag({ content: peerCore.toString() });
+    await peer.page.evaluate(([r, conf]) => {
+      const emit = (ev) => window.__emit(ev);
+      const fail = (e) => emit({ type: 'error', message: String((e && e.stack) || e) });
+      // eslint-disable-next-line no-undef
+      const core = peerCore({ RTCPeerConnection, role: r, configuration: conf, emit, exit: () => {} });
+      let queue = Promise.resolve();
+      window.__command = (c) => { queue = queue.then(() => core.handle(c)).catch(fail); };
+      core.start().catch(fail);
+    }, [role, configuration]);
+    return peer;
+  }
+
+  /** Chromium redacts its own addresses, in getStats() otherwise than in getSelectedCandidatePair(). */
+  get comparesSelectedPair() { return false; }
+
+  send(obj) {
+    if (this.exited === null) this.page.evaluate((c) => window.__command(c), obj).catch(() => {});
+  }
+
+  kill() {
+    if (this.browser) return this.browser.close().catch(() => {});
+    return undefined;
+  }
+}
+
 /**
  * The channel opens, messages flow both ways in order, and both sides report `connected`:
  * returns both reports (their selected pairs say which path the call took).
@@ -112,4 +161,4 @@ async function exchange(a, b) {
   return { reportA, reportB };
 }
 
-module.exports = { TIMEOUT, withTimeout, EventLog, Peer, exchange };
+module.exports = { TIMEOUT, CHROMIUM, withTimeout, EventLog, Peer, BrowserPeer, exchange };

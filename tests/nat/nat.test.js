@@ -16,10 +16,11 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const net = require('./netns.js');
-const { withTimeout, Peer, exchange } = require('./child.js');
+const { withTimeout, CHROMIUM, Peer, BrowserPeer, exchange } = require('./child.js');
 
 const ROOT = path.join(__dirname, '..', '..');
 const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
+const RELAY_BIN = path.join(ROOT, 'relay', 'polyrtc-relay');
 
 /** Why this machine cannot run the test (root and `ip netns` are needed), or null. */
 const unavailable = net.unavailableReason();
@@ -31,6 +32,9 @@ if (unavailable) {
 }
 // In CI a skip would hide a broken environment: the tests run and fail instead.
 const skip = unavailable && !inCi ? unavailable : false;
+const chromiumMissing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing`;
+// Chromium's tests skip (loudly) without it, and fail instead with CI=true.
+const browserSkip = chromiumMissing && !inCi ? chromiumMissing : false;
 
 /** Resolves once turnserver listens on ADDR.stun:STUN_PORT inside `ns`. */
 async function waitListening(ns, proc) {
@@ -95,8 +99,10 @@ async function startDns(nsName, zone) {
 async function withNat({
   masquerade = [], dnsZone = null, iceServersA = null, iceServersB = null,
   natB = false, masqueradeB = [], blockUdpA = false, turnUsers = false, custom = false,
+  browserA = false, server = 'coturn',
 }, body) {
   if (unavailable) assert.fail(`NAT test cannot run (CI=true, so no skip): ${unavailable}`);
+  if (browserA && chromiumMissing) assert.fail(`cannot run (CI=true, so no skip): ${chromiumMissing}`);
   assert.ok(fs.existsSync(ADDON), `${ADDON} is missing (build the addon: node napi/build.js)`);
   require('../../scripts/build-cjs').build(); // js/cjs/node.cjs, which peer.js requires
 
@@ -110,19 +116,31 @@ async function withNat({
     const bAddress = net.setup(ns, { masquerade, natB, masqueradeB, blockUdpA });
     if (dnsZone) dns = await startDns(ns.a, dnsZone);
 
-    // STUN only, or with `turnUsers` a TURN server too (user alice:secret, UDP and TCP).
-    const mode = turnUsers ? [...(process.env.NAT_TURN_VERBOSE ? ['-V'] : []), '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc'] : ['--stun-only'];
-    turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', ...mode, '--no-tls', '--no-dtls',
-      '--listening-ip', net.ADDR.stun, '--relay-ip', net.ADDR.stun, '--listening-port', String(net.STUN_PORT),
-      '--no-cli', '--log-file', 'stdout', '--simple-log', '--pidfile', path.join(tmp, 'turnserver.pid'),
-      '--db', path.join(tmp, 'turndb')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (server === 'polyrtc') {
+      // Our own relay as the STUN/TURN server (user alice:secret, UDP and TCP); the peers'
+      // addresses are private ones here, which it refuses unless told.
+      turn = spawn('ip', ['netns', 'exec', ns.pub, RELAY_BIN, '--listen', `${net.ADDR.stun}:${net.STUN_PORT}`,
+        '--user', 'alice:secret', '--realm', 'polyrtc', '--allow-private'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } else {
+      // STUN only, or with `turnUsers` a TURN server too (user alice:secret, UDP and TCP).
+      const mode = turnUsers ? [...(process.env.NAT_TURN_VERBOSE ? ['-V'] : []), '--lt-cred-mech', '--user=alice:secret', '--realm=polyrtc'] : ['--stun-only'];
+      turn = spawn('ip', ['netns', 'exec', ns.pub, 'turnserver', '-n', ...mode, '--no-tls', '--no-dtls',
+        '--listening-ip', net.ADDR.stun, '--relay-ip', net.ADDR.stun, '--listening-port', String(net.STUN_PORT),
+        '--no-cli', '--log-file', 'stdout', '--simple-log', '--pidfile', path.join(tmp, 'turnserver.pid'),
+        '--db', path.join(tmp, 'turndb')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    }
     turn.stdout.on('data', (d) => { turnLog += d; });
     turn.stderr.on('data', (d) => { turnLog += d; });
     await waitListening(ns.pub, turn);
 
-    const a = new Peer('A', ns.a, 'offer', iceServersA);
+    // A is Chromium (its default candidates: host addresses hidden behind mDNS names) or
+    // our Node peer.
+    const a = browserA
+      ? await BrowserPeer.launch('A (Chromium)', ns.a, 'offer', { iceServers: iceServersA || [{ urls: `stun:${net.ADDR.stun}:${net.STUN_PORT}` }] }, tmp)
+      : new Peer('A', ns.a, 'offer', iceServersA);
+    peers.push(a);
     const b = new Peer('B', ns.b, 'answer', iceServersB);
-    peers.push(a, b);
+    peers.push(b);
     // The relay: descriptions and trickled candidates go to the other side, in order.
     const relay = (from, to) => {
       from.onEvent = (ev) => { if (ev.type === 'description' || ev.type === 'candidate') to.send(ev); };
@@ -140,7 +158,7 @@ async function withNat({
     if (turnLog) console.error(`--- turnserver log (tail):\n${turnLog.split('\n').slice(-(process.env.NAT_LOG_LINES || 30)).join('\n')}`);
     throw e;
   } finally {
-    for (const p of peers) p.kill();
+    for (const p of peers) await p.kill();
     if (turn && turn.exitCode === null) turn.kill('SIGKILL');
     if (dns) dns.stop();
     await new Promise((r) => setTimeout(r, 100));
@@ -325,3 +343,26 @@ test('both peers behind symmetric NATs: no direct path exists, the call goes thr
     console.log(`nat (two symmetric NATs): A ${pairText(reportA)}; B ${pairText(reportB)}`);
   });
 });
+
+// Headless Chromium behind a symmetric NAT (its own defaults for candidates: host addresses
+// behind mDNS names), our Node peer behind another: only a TURN allocation joins them.
+for (const server of ['coturn', 'polyrtc']) {
+  const what = server === 'coturn' ? 'coturn' : 'our relay (polyrtc-relay as a TURN server)';
+  test(`Chromium behind a symmetric NAT and a Node peer behind another connect through ${what}`, { skip: skip || browserSkip, timeout: 120000 }, async () => {
+    const symmetric = ['--to-ports', '20000-29999', '--random'];
+    const servers = [{ urls: stunUrl }, { urls: turnUrl('udp'), ...TURN_USER }];
+    await withNat({
+      masquerade: symmetric, natB: true, masqueradeB: symmetric, turnUsers: true, custom: true, browserA: true, server,
+      iceServersA: servers, iceServersB: servers,
+    }, async ({ reportA, reportB, a, b }) => {
+      assert.strictEqual(reportA.connectionState, 'connected', 'Chromium is connected');
+      for (const p of [a, b]) assert.ok(gathered(p, 'relay').length >= 1, `${p.name} gathered a relayed candidate`);
+      // The Node side's selected pair has the allocation at one end (Chromium's addresses
+      // are redacted in its own reports), on the server's address.
+      const end = reportB.selected.local.type === 'relay' ? reportB.selected.local : reportB.selected.remote;
+      assert.strictEqual(end.type, 'relay', `a relayed candidate is selected: ${pairText(reportB)}`);
+      assert.strictEqual(end.address, net.ADDR.stun, `the relayed address is the server's: ${pairText(reportB)}`);
+      console.log(`nat (Chromium, two symmetric NATs, ${server}): B ${pairText(reportB)}`);
+    });
+  });
+}

@@ -26,8 +26,14 @@ fn free_port() -> u16 {
 }
 
 fn start_coturn() -> (Coturn, SocketAddr) {
+    start_coturn_with(&[])
+}
+
+/// coturn with `extra` arguments too.
+fn start_coturn_with(extra: &[&str]) -> (Coturn, SocketAddr) {
     let port = free_port();
     let child = Command::new("turnserver")
+        .args(extra)
         .args([
             "-n",
             "--listening-ip=127.0.0.1",
@@ -57,6 +63,8 @@ struct Harness {
     server: SocketAddr,
     client: TurnClient,
     start: Instant,
+    /// The STUN message type (or ChannelData channel) of every datagram sent.
+    sent_types: Vec<u16>,
 }
 
 impl Harness {
@@ -65,17 +73,21 @@ impl Harness {
     }
     fn flush(&mut self) {
         while let Some(b) = self.client.poll_transmit() {
-            self.sock.send_to(&b, self.server).unwrap();
+            self.send(&b);
         }
+    }
+    fn send(&mut self, b: &[u8]) {
+        if b.len() >= 2 {
+            self.sent_types.push(u16::from_be_bytes([b[0], b[1]]));
+        }
+        self.sock.send_to(b, self.server).unwrap();
     }
     /// Pumps I/O until `pred` accepts an event or the deadline passes.
     fn until(&mut self, what: &str, mut pred: impl FnMut(&TurnEvent) -> bool) -> TurnEvent {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut buf = vec![0u8; 70_000];
         loop {
-            while let Some(b) = self.client.poll_transmit() {
-                self.sock.send_to(&b, self.server).unwrap();
-            }
+            self.flush();
             while let Some(e) = self.client.poll_event() {
                 if pred(&e) {
                     return e;
@@ -107,6 +119,7 @@ fn harness(server: SocketAddr, password: &str) -> Harness {
         server,
         client: TurnClient::new(cfg, Rng::seeded(1), Time::ZERO),
         start: Instant::now(),
+        sent_types: Vec::new(),
     }
 }
 
@@ -256,4 +269,27 @@ fn coturn_tcp_allocate_permission_and_channel_data() {
             bytes: b"defgh".to_vec()
         }
     );
+}
+
+/// RFC 8656 §9 / RFC 8489 §9.2: coturn's nonces expire after 2 s here (`--stale-nonce`), so
+/// a CreatePermission after that gets 438 Stale Nonce: the client signs it again with the
+/// new nonce and the permission is created, with no error surfaced.
+#[test]
+fn coturn_stale_nonce_438_is_retried_with_the_new_nonce() {
+    let (_coturn, server) = start_coturn_with(&["--stale-nonce=2"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut h = harness(server, "secret");
+    h.until("Allocated", |e| matches!(e, TurnEvent::Allocated { .. }));
+    std::thread::sleep(Duration::from_secs(3));
+    const CREATE_PERMISSION_REQUEST: u16 = 0x0008;
+    let before = h.sent_types.iter().filter(|t| **t == CREATE_PERMISSION_REQUEST).count();
+    assert_eq!(before, 0);
+    let now = h.now();
+    h.client.create_permission("127.0.0.1".parse().unwrap(), now).unwrap();
+    h.until("PermissionCreated after the stale nonce", |e| matches!(e, TurnEvent::PermissionCreated { .. }));
+    let sent = h.sent_types.iter().filter(|t| **t == CREATE_PERMISSION_REQUEST).count();
+    assert_eq!(sent, 2, "the request, refused with 438, then signed with the new nonce");
+    let now = h.now();
+    h.client.close(now);
+    h.until("Closed", |e| *e == TurnEvent::Closed);
 }

@@ -175,6 +175,9 @@ function convertConfiguration(v) {
   // Nonstandard (the addon; browsers ignore it): signal host candidates under random
   // `.local` names answered over multicast DNS, as browsers do. Absent stays absent.
   if (dict.mdnsHostCandidates !== undefined) c.mdnsHostCandidates = toBoolean(dict.mdnsHostCandidates);
+  // Nonstandard (the addon; browsers ignore it): the UDP port of our host candidates, one
+  // socket per local address shared by every connection given the same port. Absent stays absent.
+  if (dict.sharedUdpPort !== undefined) c.sharedUdpPort = enforceRange(dict.sharedUdpPort, 1, 65535, 'sharedUdpPort');
   return c;
 }
 

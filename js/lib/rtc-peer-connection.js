@@ -421,6 +421,7 @@ function makeRTCPeerConnection(engine, rtp) {
       }
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.mdnsHostCandidates) nativeConfig.mdnsHostCandidates = true;
+      if (config.sharedUdpPort !== undefined) nativeConfig.sharedUdpPort = config.sharedUdpPort;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
       }
@@ -832,6 +833,7 @@ function makeRTCPeerConnection(engine, rtp) {
         rtcpMuxPolicy: c.rtcpMuxPolicy,
         ...(c.turnsCa !== undefined ? { turnsCa: Array.isArray(c.turnsCa) ? c.turnsCa.slice() : c.turnsCa } : {}),
         ...(c.mdnsHostCandidates !== undefined ? { mdnsHostCandidates: c.mdnsHostCandidates } : {}),
+        ...(c.sharedUdpPort !== undefined ? { sharedUdpPort: c.sharedUdpPort } : {}),
       };
     }
 
@@ -862,6 +864,12 @@ function makeRTCPeerConnection(engine, rtp) {
         if (old.mdnsHostCandidates !== undefined) config.mdnsHostCandidates = old.mdnsHostCandidates;
       } else if (config.mdnsHostCandidates !== Boolean(old.mdnsHostCandidates)) {
         throw domException('InvalidModificationError', 'mdnsHostCandidates cannot be changed');
+      }
+      // The sockets are bound at construction: kept when omitted, never changed.
+      if (config.sharedUdpPort === undefined) {
+        if (old.sharedUdpPort !== undefined) config.sharedUdpPort = old.sharedUdpPort;
+      } else if (config.sharedUdpPort !== old.sharedUdpPort) {
+        throw domException('InvalidModificationError', 'sharedUdpPort cannot be changed');
       }
       // The relays are the engine's transports, opened once: kept when omitted, and a
       // different list cannot be set.

@@ -171,3 +171,15 @@ test('mdnsHostCandidates (nonstandard): reaches the engine, is kept, and cannot 
   assert.throws(() => pc.setConfiguration({ mdnsHostCandidates: false }), domName('InvalidModificationError'));
   pc.close();
 });
+
+test('sharedUdpPort (nonstandard): a port number, kept, and not changeable', () => {
+  assert.throws(() => new RTCPeerConnection({ sharedUdpPort: 0 }), TypeError);
+  assert.throws(() => new RTCPeerConnection({ sharedUdpPort: 70000 }), TypeError);
+  const pc = new RTCPeerConnection({ sharedUdpPort: 40000 });
+  assert.strictEqual(engine.last().config.sharedUdpPort, 40000);
+  assert.strictEqual(pc.getConfiguration().sharedUdpPort, 40000);
+  pc.setConfiguration({});
+  assert.strictEqual(pc.getConfiguration().sharedUdpPort, 40000, 'kept when omitted');
+  assert.throws(() => pc.setConfiguration({ sharedUdpPort: 40001 }), domName('InvalidModificationError'));
+  pc.close();
+});

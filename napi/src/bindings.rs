@@ -186,6 +186,9 @@ pub struct NativePeerConfig {
     /// Nonstandard `mdnsHostCandidates`: signal host candidates under random `.local` names
     /// (answered by the process's mDNS responder), as browsers do.
     pub mdns_host_candidates: Option<bool>,
+    /// Nonstandard `sharedUdpPort`: host candidates on this UDP port, one socket per local
+    /// address shared by every peer asking for the same port (`shared_port.rs`).
+    pub shared_udp_port: Option<u32>,
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
@@ -728,12 +731,31 @@ impl NativePeer {
 
         let local = iface::enumerate().map_err(|e| jserr::new(ErrorKind::Operation, format!("interfaces: {e}")))?;
         let wanted = iface::select(&local, config.include_loopback.unwrap_or(false));
-        let (bound, _errors) = iface::bind_all(&wanted);
-        if bound.is_empty() {
+        let reactor = reactor()?;
+        let sockets = match config.shared_udp_port {
+            None => reactor.make_sockets(iface::bind_all(&wanted).0),
+            Some(port) => {
+                let port = u16::try_from(port).ok().filter(|p| *p != 0).ok_or_else(|| {
+                    jserr::new(ErrorKind::Type, format!("sharedUdpPort {port} is not a port number (1-65535)"))
+                })?;
+                let mut sockets = Vec::new();
+                let mut errors = Vec::new();
+                for mut a in wanted {
+                    a.set_port(port);
+                    match reactor.shared_socket(a) {
+                        Ok(s) => sockets.push(s),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                if sockets.is_empty() {
+                    return Err(jserr::new(ErrorKind::Operation, format!("sharedUdpPort {port}: {}", errors.join("; "))));
+                }
+                sockets
+            }
+        };
+        if sockets.is_empty() {
             return Err(jserr::new(ErrorKind::Operation, "no local address could be bound"));
         }
-        let reactor = reactor()?;
-        let sockets = reactor.make_sockets(bound);
         for (i, s) in sockets.iter().enumerate() {
             let transport = polyrtc::TransportId::try_from(i).unwrap_or(polyrtc::TransportId::MAX);
             peer.add_local_transport(transport, s.local);

@@ -99,6 +99,10 @@ pub trait Engine: Send + 'static {
     fn poll_mdns_name(&mut self) -> Option<(String, std::net::IpAddr)> {
         None
     }
+    /// The engine's current ICE username fragment, for routing on a shared port.
+    fn local_ice_ufrag(&self) -> Option<&str> {
+        None
+    }
     /// Counters printed on close when `POLYRTC_DEBUG_STATS=1` (profiling aid).
     fn debug_stats(&self) -> String {
         String::new()
@@ -132,6 +136,9 @@ impl Engine for Peer {
     }
     fn poll_mdns_name(&mut self) -> Option<(String, std::net::IpAddr)> {
         Peer::poll_mdns_name(self)
+    }
+    fn local_ice_ufrag(&self) -> Option<&str> {
+        Some(Peer::local_ice_ufrag(self))
     }
     fn link_failed(&mut self, now: Time, transport: TransportId, url: &str, reason: &str) {
         // Err only when no relay uses the transport: nothing then to tell.
@@ -291,6 +298,8 @@ enum Chunk {
 pub enum Link {
     Udp(UdpSocket),
     Tcp(TcpLink),
+    /// A socket shared with other peers (`sharedUdpPort`): the reactor reads it and routes.
+    Shared(std::sync::Arc<crate::shared_port::SharedPort>),
 }
 
 pub struct Socket {
@@ -306,12 +315,14 @@ impl Socket {
         match &mut self.link {
             Link::Udp(s) => Some(s),
             Link::Tcp(t) => t.stream.as_mut().map(|s| s as &mut dyn mio::event::Source),
+            // Registered once by the reactor, not per peer.
+            Link::Shared(_) => None,
         }
     }
 
     pub fn interest(&self) -> mio::Interest {
         match self.link {
-            Link::Udp(_) => mio::Interest::READABLE,
+            Link::Udp(_) | Link::Shared(_) => mio::Interest::READABLE,
             Link::Tcp(_) => mio::Interest::READABLE | mio::Interest::WRITABLE,
         }
     }
@@ -349,6 +360,8 @@ pub struct PeerHost<E: Engine> {
     /// Our `.local` names the process's mDNS responder answers for (dropped with the peer's
     /// other resources: the responder then forgets them).
     mdns_names: Vec<crate::mdns::Registration>,
+    /// The ICE username fragment last given to this peer's shared ports.
+    shared_ufrag: String,
 }
 
 /// Locks a host even if a panic poisoned it; `state` tells whether it is still usable.
@@ -369,6 +382,7 @@ impl<E: Engine> PeerHost<E> {
             stats: HostStats::default(),
             armed: None,
             mdns_names: Vec::new(),
+            shared_ufrag: String::new(),
         }
     }
 
@@ -386,6 +400,17 @@ impl<E: Engine> PeerHost<E> {
             Link::Udp(socket) => {
                 match socket.send_to(&t.data, t.destination) {
                     Ok(_) => self.stats.datagrams_sent += 1,
+                    Err(e) if e.kind() == IoErrorKind::WouldBlock => self.stats.send_would_block += 1,
+                    Err(_) => self.stats.send_errors += 1,
+                }
+                return;
+            }
+            Link::Shared(port) => {
+                match port.socket.send_to(&t.data, t.destination) {
+                    Ok(_) => {
+                        self.stats.datagrams_sent += 1;
+                        port.sent(self.id, t.destination, &t.data);
+                    }
                     Err(e) if e.kind() == IoErrorKind::WouldBlock => self.stats.send_would_block += 1,
                     Err(_) => self.stats.send_errors += 1,
                 }
@@ -490,6 +515,7 @@ impl<E: Engine> PeerHost<E> {
         while let Some(t) = self.engine.poll_transmit(now) {
             self.send(now, &t);
         }
+        self.update_shared_ufrag();
         while let Some(ev) = self.engine.poll_event() {
             if !polyrtc::engine::delivered_to_js(&ev) {
                 continue;
@@ -500,6 +526,38 @@ impl<E: Engine> PeerHost<E> {
             }
         }
         self.engine.poll_timeout()
+    }
+
+    /// Tells the shared ports a new ICE username fragment (an ICE restart), so that checks
+    /// for it reach this peer.
+    fn update_shared_ufrag(&mut self) {
+        let Some(ufrag) = self.engine.local_ice_ufrag() else { return };
+        if ufrag == self.shared_ufrag {
+            return;
+        }
+        let ufrag = ufrag.to_string();
+        for s in &self.sockets {
+            if let Link::Shared(port) = &s.link {
+                port.set_ufrag(self.id, &ufrag);
+            }
+        }
+        self.shared_ufrag = ufrag;
+    }
+
+    /// One datagram the reactor routed here from a shared socket.
+    pub fn on_shared_datagram(&mut self, now: Time, port: &crate::shared_port::SharedPort, from: SocketAddr, data: &[u8]) -> Option<Time> {
+        let Some(index) = self.sockets.iter().position(|s| matches!(&s.link, Link::Shared(p) if std::ptr::eq(&**p, port))) else {
+            return self.engine.poll_timeout();
+        };
+        self.stats.datagrams_received += 1;
+        let transport = TransportId::try_from(index).unwrap_or(TransportId::MAX);
+        self.engine.handle_datagram(now, transport, from, data);
+        self.drive(now)
+    }
+
+    /// The shared ports this peer uses (for the reactor to forget it there).
+    pub fn shared_ports(&self) -> Vec<std::sync::Arc<crate::shared_port::SharedPort>> {
+        self.sockets.iter().filter_map(|s| if let Link::Shared(p) = &s.link { Some(p.clone()) } else { None }).collect()
     }
 
     /// Hands the queued events to JS as one batch.

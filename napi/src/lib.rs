@@ -17,6 +17,7 @@ pub mod mdns;
 pub mod probe;
 pub mod reactor;
 pub mod resolve;
+pub mod shared_port;
 pub mod timers;
 pub mod tls;
 

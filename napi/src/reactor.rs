@@ -18,6 +18,7 @@ use polyrtc::{Time, TransportId};
 
 use crate::clock;
 use crate::host::{lock, Backlog, Engine, EventSink, HostState, Link, PeerHost, Socket, TcpLink, RECV_BUFFER_SIZE};
+use crate::shared_port::SharedPort;
 use crate::timers::{PeerId, TimerTable};
 
 const WAKER: Token = Token(usize::MAX);
@@ -26,6 +27,9 @@ const WAKER: Token = Token(usize::MAX);
 pub const MIN_REARM: Duration = Duration::from_millis(1);
 /// Readiness events taken per `poll` call.
 pub const EVENTS_CAPACITY: usize = 256;
+/// Datagrams read from one shared socket per wake-up, so that one busy port does not starve
+/// the other sockets and timers; the rest are read on the next turn.
+pub const MAX_SHARED_DATAGRAMS_PER_WAKE: usize = 1024;
 
 pub type SharedHost<E> = Arc<Mutex<PeerHost<E>>>;
 
@@ -35,6 +39,9 @@ pub type Posted<E> = Box<dyn FnOnce(&mut PeerHost<E>, &Reactor<E>, Time) + Send>
 struct Table<E: Engine> {
     peers: HashMap<PeerId, SharedHost<E>>,
     tokens: HashMap<Token, (PeerId, TransportId)>,
+    /// Shared sockets (`sharedUdpPort`) by token and by address, kept once made.
+    shared: HashMap<Token, Arc<SharedPort>>,
+    shared_by_addr: HashMap<SocketAddr, Arc<SharedPort>>,
 }
 
 struct Shared<E: Engine> {
@@ -46,6 +53,8 @@ struct Shared<E: Engine> {
     resume: Mutex<Vec<PeerId>>,
     /// Work for peers, run on the I/O thread ([`Reactor::post`]).
     posted: Mutex<Vec<(PeerId, Posted<E>)>>,
+    /// Shared sockets left readable at the last turn's bound.
+    shared_pending: Mutex<Vec<Arc<SharedPort>>>,
     next_token: AtomicU64,
     next_peer: AtomicU64,
     shutdown: AtomicBool,
@@ -83,10 +92,11 @@ impl<E: Engine> Reactor<E> {
         let shared = Arc::new(Shared {
             registry,
             waker,
-            table: Mutex::new(Table { peers: HashMap::new(), tokens: HashMap::new() }),
+            table: Mutex::new(Table { peers: HashMap::new(), tokens: HashMap::new(), shared: HashMap::new(), shared_by_addr: HashMap::new() }),
             timers: Mutex::new(TimerTable::new()),
             resume: Mutex::new(Vec::new()),
             posted: Mutex::new(Vec::new()),
+            shared_pending: Mutex::new(Vec::new()),
             next_token: AtomicU64::new(0),
             next_peer: AtomicU64::new(1),
             shutdown: AtomicBool::new(false),
@@ -119,6 +129,31 @@ impl<E: Engine> Reactor<E> {
     }
 
     /// Wraps a TCP link (connecting) with a fresh token.
+    /// The shared socket bound to `addr` (made, bound and registered on first use; an
+    /// unspecified port is refused), as a socket of a peer.
+    pub fn shared_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
+        if addr.port() == 0 {
+            return Err(io::Error::other("a shared port needs a port number"));
+        }
+        let mut t = lock(&self.shared.table);
+        let port = match t.shared_by_addr.get(&addr) {
+            Some(p) => p.clone(),
+            None => {
+                let (socket, local) = crate::iface::bind_all(&[addr]).0.into_iter().next().ok_or_else(|| {
+                    io::Error::other(format!("cannot bind the shared port {addr}"))
+                })?;
+                let token = self.next_token();
+                let mut port = SharedPort::new(socket, local, token);
+                self.shared.registry.register(&mut port.socket, token, mio::Interest::READABLE)?;
+                let port = Arc::new(port);
+                t.shared.insert(token, port.clone());
+                t.shared_by_addr.insert(addr, port.clone());
+                port
+            }
+        };
+        Ok(Socket { local: port.local, token: port.token, link: Link::Shared(port) })
+    }
+
     pub fn make_tcp_socket(&self, link: TcpLink) -> Socket {
         let local = if link.server.is_ipv4() { SocketAddr::from(([0, 0, 0, 0], 0)) } else { SocketAddr::from(([0u16; 8], 0)) };
         Socket { link: Link::Tcp(link), local, token: self.next_token() }
@@ -141,6 +176,9 @@ impl<E: Engine> Reactor<E> {
             let mut t = lock(&self.shared.table);
             t.peers.insert(id, host.clone());
             for (i, s) in g.sockets.iter().enumerate() {
+                if matches!(s.link, Link::Shared(_)) {
+                    continue;
+                }
                 let transport = TransportId::try_from(i).unwrap_or(TransportId::MAX);
                 t.tokens.insert(s.token, (id, transport));
             }
@@ -219,6 +257,10 @@ impl<E: Engine> Reactor<E> {
     pub fn remove_locked(&self, host: &mut PeerHost<E>) {
         let (sockets, sink) = host.take_resources();
         for mut s in sockets {
+            if let Link::Shared(port) = &s.link {
+                port.remove_peer(host.id);
+                continue;
+            }
             if let Some(source) = s.source() {
                 let _ = self.shared.registry.deregister(source);
             }
@@ -309,8 +351,17 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
             break;
         }
         let now = clock::now();
+        let pending = std::mem::take(&mut *lock(&reactor.shared.shared_pending));
+        for port in pending {
+            read_shared(&reactor, &port, now, &mut buf, &mut touched);
+        }
         for ev in events.iter() {
             if ev.token() == WAKER {
+                continue;
+            }
+            let shared_port = lock(&reactor.shared.table).shared.get(&ev.token()).cloned();
+            if let Some(port) = shared_port {
+                read_shared(&reactor, &port, now, &mut buf, &mut touched);
                 continue;
             }
             let Some((peer, transport)) = lock(&reactor.shared.table).tokens.get(&ev.token()).copied() else {
@@ -363,6 +414,38 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
             guarded(&reactor, &host, |h| h.flush());
         }
     }
+}
+
+/// Reads a shared socket until it would block (bounded per wake-up), each datagram to the
+/// peer it routes to.
+fn read_shared<E: Engine>(reactor: &Reactor<E>, port: &Arc<SharedPort>, now: Time, buf: &mut [u8], touched: &mut Vec<SharedHost<E>>) {
+    let mut errors = 0u32;
+    for _ in 0..MAX_SHARED_DATAGRAMS_PER_WAKE {
+        match port.socket.recv_from(buf) {
+            Ok((len, from)) => {
+                errors = 0;
+                let Some(data) = buf.get(..len) else { continue };
+                let Some(peer) = port.route(data, from) else { continue };
+                let Some(host) = reactor.lookup(peer) else { continue };
+                guarded(reactor, &host, |h| {
+                    let next = h.on_shared_datagram(now, port, from, data);
+                    reactor.arm(h, next);
+                });
+                touch(touched, host);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                errors += 1;
+                if errors >= 64 {
+                    return;
+                }
+            }
+        }
+    }
+    // More is waiting: mio's readiness is edge-triggered, so come back at once.
+    let _ = reactor.shared.waker.wake();
+    lock(&reactor.shared.shared_pending).push(port.clone());
 }
 
 fn touch<E: Engine>(touched: &mut Vec<SharedHost<E>>, host: SharedHost<E>) {

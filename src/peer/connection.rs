@@ -1169,6 +1169,12 @@ impl Peer {
     pub fn dtls_state(&self) -> DtlsTransportState {
         self.dtls_state
     }
+    /// Our current ICE username fragment: a host that shares one port among many peers
+    /// routes Binding requests by it ([`crate::stun::binding_request_local_ufrag`]).
+    pub fn local_ice_ufrag(&self) -> &str {
+        &self.ice.local_credentials().ufrag
+    }
+
     /// W3C `RTCIceTransport.getSelectedCandidatePair()`: (local, remote) as SDP candidate
     /// attributes (`candidate:...`), once ICE selected a pair.
     pub fn selected_candidate_pair(&self) -> Option<(String, String)> {

@@ -45,6 +45,30 @@ pub fn is_stun(data: &[u8]) -> bool {
     }
 }
 
+/// For hosts that share one port among many peers: the local (first) part of the USERNAME
+/// of an ICE Binding request (`<ours>:<theirs>`, RFC 8445 §7.2.2), which names the peer it
+/// is for. Reads only the header and walks the attributes (bounded by the message length);
+/// `None` for anything else. The peer still checks the whole message.
+pub fn binding_request_local_ufrag(data: &[u8]) -> Option<&str> {
+    if !is_stun(data) || data.get(0..2)? != [0x00, 0x01] {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+    let body = data.get(HEADER_LEN..HEADER_LEN.checked_add(len)?)?;
+    let mut at = 0;
+    while let Some(head) = body.get(at..at + 4) {
+        let ty = u16::from_be_bytes([head[0], head[1]]);
+        let vlen = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let value = body.get(at + 4..at + 4 + vlen)?;
+        if ty == attr::USERNAME {
+            let name = core::str::from_utf8(value).ok()?;
+            return name.split(':').next().filter(|u| !u.is_empty());
+        }
+        at += 4 + vlen.div_ceil(4) * 4;
+    }
+    None
+}
+
 /// HMAC-SHA1 (RFC 2104) as used by MESSAGE-INTEGRITY, through the crypto door
 /// ([`crate::crypto::hmac_sha1`]).
 pub fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {

@@ -326,3 +326,27 @@ fn is_stun_demux() {
     b[5] = 0;
     assert!(!is_stun(&b));
 }
+
+#[test]
+fn the_local_ufrag_of_a_binding_request_is_read_for_demultiplexing() {
+    let req = BindingRequest {
+        transaction_id: [7; 12],
+        username: "srvU:clientU",
+        priority: 1,
+        controlling: true,
+        tie_breaker: 9,
+        use_candidate: false,
+    };
+    let bytes = binding_request(&req, b"pwd");
+    assert_eq!(binding_request_local_ufrag(&bytes), Some("srvU"));
+    // A response, a truncated message, an attribute running past the end: nothing.
+    let mut response = bytes.clone();
+    response[0..2].copy_from_slice(&[0x01, 0x01]);
+    assert_eq!(binding_request_local_ufrag(&response), None);
+    assert_eq!(binding_request_local_ufrag(&bytes[..bytes.len() - 4]), None);
+    let mut bad = bytes[..HEADER_LEN].to_vec();
+    bad.extend_from_slice(&[0x00, 0x06, 0x00, 0xff, b'a', b'b', b'c', b'd']);
+    bad[2..4].copy_from_slice(&8u16.to_be_bytes());
+    assert_eq!(binding_request_local_ufrag(&bad), None);
+    assert_eq!(binding_request_local_ufrag(b"not stun at all, not at all"), None);
+}

@@ -74,6 +74,15 @@ export interface RTCConfiguration {
    * over TCP or `turns:`. Set at construction only.
    */
   sharedUdpPort?: number;
+  /**
+   * Nonstandard (polyrtc's Node addon; browsers ignore it): run as an ICE-lite agent
+   * (RFC 8445 §2.5, `a=ice-lite` in our descriptions): host candidates only (STUN servers
+   * are ignored, TURN servers refused with InvalidAccessError), no connectivity checks of
+   * our own, always the controlled side; the peer's checks select the path and keep it
+   * alive. For servers on public addresses whose clients run full ICE (browsers do).
+   * Set at construction only.
+   */
+  iceLite?: boolean;
 }
 
 /** A relay of `RTCConfiguration.relay`: shaped like an RTCIceServer, with ws:/wss: URLs. */

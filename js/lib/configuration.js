@@ -178,6 +178,8 @@ function convertConfiguration(v) {
   // Nonstandard (the addon; browsers ignore it): the UDP port of our host candidates, one
   // socket per local address shared by every connection given the same port. Absent stays absent.
   if (dict.sharedUdpPort !== undefined) c.sharedUdpPort = enforceRange(dict.sharedUdpPort, 1, 65535, 'sharedUdpPort');
+  // Nonstandard (the addon; browsers ignore it): run as an ICE-lite agent. Absent stays absent.
+  if (dict.iceLite !== undefined) c.iceLite = toBoolean(dict.iceLite);
   return c;
 }
 

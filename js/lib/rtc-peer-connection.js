@@ -422,6 +422,7 @@ function makeRTCPeerConnection(engine, rtp) {
       if (config.iceTransportPolicy !== 'all') nativeConfig.iceTransportPolicy = config.iceTransportPolicy;
       if (config.mdnsHostCandidates) nativeConfig.mdnsHostCandidates = true;
       if (config.sharedUdpPort !== undefined) nativeConfig.sharedUdpPort = config.sharedUdpPort;
+      if (config.iceLite) nativeConfig.iceLite = true;
       if (config.certificates.length > 0) {
         nativeConfig.certificates = config.certificates.map(nativeCertificate);
       }
@@ -834,6 +835,7 @@ function makeRTCPeerConnection(engine, rtp) {
         ...(c.turnsCa !== undefined ? { turnsCa: Array.isArray(c.turnsCa) ? c.turnsCa.slice() : c.turnsCa } : {}),
         ...(c.mdnsHostCandidates !== undefined ? { mdnsHostCandidates: c.mdnsHostCandidates } : {}),
         ...(c.sharedUdpPort !== undefined ? { sharedUdpPort: c.sharedUdpPort } : {}),
+        ...(c.iceLite !== undefined ? { iceLite: c.iceLite } : {}),
       };
     }
 
@@ -870,6 +872,11 @@ function makeRTCPeerConnection(engine, rtp) {
         if (old.sharedUdpPort !== undefined) config.sharedUdpPort = old.sharedUdpPort;
       } else if (config.sharedUdpPort !== old.sharedUdpPort) {
         throw domException('InvalidModificationError', 'sharedUdpPort cannot be changed');
+      }
+      if (config.iceLite === undefined) {
+        if (old.iceLite !== undefined) config.iceLite = old.iceLite;
+      } else if (config.iceLite !== Boolean(old.iceLite)) {
+        throw domException('InvalidModificationError', 'iceLite cannot be changed');
       }
       // The relays are the engine's transports, opened once: kept when omitted, and a
       // different list cannot be set.

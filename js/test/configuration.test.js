@@ -183,3 +183,16 @@ test('sharedUdpPort (nonstandard): a port number, kept, and not changeable', () 
   assert.throws(() => pc.setConfiguration({ sharedUdpPort: 40001 }), domName('InvalidModificationError'));
   pc.close();
 });
+
+test('iceLite (nonstandard): reaches the engine, is kept, and cannot change', () => {
+  const pc = new RTCPeerConnection({ iceLite: true });
+  assert.strictEqual(engine.last().config.iceLite, true);
+  assert.strictEqual(pc.getConfiguration().iceLite, true);
+  pc.setConfiguration({});
+  assert.strictEqual(pc.getConfiguration().iceLite, true, 'kept when omitted');
+  assert.throws(() => pc.setConfiguration({ iceLite: false }), domName('InvalidModificationError'));
+  pc.close();
+  const full = new RTCPeerConnection();
+  assert.strictEqual(engine.last().config.iceLite, undefined);
+  full.close();
+});

@@ -189,6 +189,8 @@ pub struct NativePeerConfig {
     /// Nonstandard `sharedUdpPort`: host candidates on this UDP port, one socket per local
     /// address shared by every peer asking for the same port (`shared_port.rs`).
     pub shared_udp_port: Option<u32>,
+    /// Nonstandard `iceLite`: run as an ICE-lite agent (host candidates only, no checks).
+    pub ice_lite: Option<bool>,
     pub max_message_size: Option<f64>,
     /// W3C `iceTransportPolicy`: `"all"` (default) or `"relay"`.
     pub ice_transport_policy: Option<String>,
@@ -723,6 +725,7 @@ impl NativePeer {
             relay_only,
             raw_media_events: false,
             mdns_host_candidates: config.mdns_host_candidates.unwrap_or(false),
+            ice_lite: config.ice_lite.unwrap_or(false),
         };
         let mut peer = Peer::new(peer_config, rng()?).map_err(jserr::from_peer)?;
         // js/ answers a peer's channel close with closeChannel() once its own queue is sent.

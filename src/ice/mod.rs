@@ -101,6 +101,11 @@ pub struct IceConfig {
     pub consent_timeout: Duration,
     /// Checking without any valid pair for this long: `failed`. Default 30 s.
     pub failed_timeout: Duration,
+    /// RFC 8445 §2.5 ICE-lite: host candidates only (no STUN or TURN), always controlled,
+    /// no checks sent: a pair is valid once the peer's authenticated check arrives on it and
+    /// selected once that check nominates it (USE-CANDIDATE); consent is the peer's checks
+    /// still arriving (`disconnected_timeout` / `consent_timeout` of silence).
+    pub lite: bool,
 }
 
 impl Default for IceConfig {
@@ -110,6 +115,7 @@ impl Default for IceConfig {
             stun_servers: Vec::new(),
             include_loopback: false,
             relay_only: false,
+            lite: false,
             check_interval: Duration::from_millis(50),
             initial_rto: Duration::from_millis(250),
             max_rto: Duration::from_secs(1),

@@ -26,6 +26,8 @@ const SCTP_PORT: u16 = 5000;
 /// its role: a DTLS server otherwise waits forever for a ClientHello that never comes
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
+/// An ICE-lite peer is `disconnected` after this long without the peer's checks.
+const LITE_DISCONNECTED_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(15);
 
 mod audio_level;
 mod dtmf;
@@ -159,6 +161,8 @@ pub struct Peer {
     mdns: mdns::PendingMdns,
     /// Our host candidates are signaled under `.local` names (`PeerConfig::mdns_host_candidates`).
     local_names: Option<mdns::LocalNames>,
+    /// We are an ICE-lite agent (`PeerConfig::ice_lite`).
+    ice_lite: bool,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
@@ -268,6 +272,10 @@ impl Peer {
                 stun_servers: config.stun_servers.clone(),
                 include_loopback: config.include_loopback,
                 relay_only: config.relay_only,
+                lite: config.ice_lite,
+                // A lite agent hears of the path only through the peer's checks (browsers
+                // send one every few seconds): a little more silence before `disconnected`.
+                disconnected_timeout: if config.ice_lite { LITE_DISCONNECTED_TIMEOUT } else { IceConfig::default().disconnected_timeout },
                 ..IceConfig::default()
             },
             rng.fork(),
@@ -299,6 +307,7 @@ impl Peer {
             pending_servers: Default::default(),
             mdns: Default::default(),
             local_names: config.mdns_host_candidates.then(Default::default),
+            ice_lite: config.ice_lite,
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -372,6 +381,10 @@ impl Peer {
         config: crate::turn::TurnConfig,
     ) -> Result<(), PeerError> {
         self.check_open()?;
+        if self.ice_lite {
+            // RFC 8445 §2.5: a lite agent has host candidates only.
+            return Err(err(ErrorKind::InvalidAccess, "an ICE-lite peer uses no TURN server"));
+        }
         if self.relays.len() >= MAX_RELAYS {
             return Err(err(ErrorKind::Operation, format!("at most {MAX_RELAYS} relays")));
         }
@@ -550,6 +563,7 @@ impl Peer {
             session_id: self.session_id,
             session_version: self.session_version,
             mid: self.data_mid.clone(),
+            ice_lite: self.ice_lite,
         }
     }
 

@@ -43,6 +43,10 @@ pub struct PeerConfig {
     /// browsers do (draft-ietf-mmusic-mdns-ice-candidates); the host answers mDNS queries
     /// for them ([`Peer::poll_mdns_name`]). Off by default: a server's addresses are public.
     pub mdns_host_candidates: bool,
+    /// Run as an ICE-lite agent (RFC 8445 §2.5; `a=ice-lite`): host candidates only, no
+    /// checks of our own, always controlled. For servers with public addresses, where
+    /// every client runs full ICE.
+    pub ice_lite: bool,
 }
 
 impl Default for PeerConfig {
@@ -56,6 +60,7 @@ impl Default for PeerConfig {
             relay_only: false,
             raw_media_events: false,
             mdns_host_candidates: false,
+            ice_lite: false,
         }
     }
 }

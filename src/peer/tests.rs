@@ -1413,3 +1413,60 @@ fn host_candidates_hidden_behind_mdns_names_connect_once_resolved() {
     assert_eq!(pair.peers[OFFERER].poll_mdns_name(), None);
     assert!(pair.candidates[OFFERER].iter().all(|c| c.candidate.contains(&name)), "{:?}", pair.candidates[OFFERER]);
 }
+
+/// Offer/answer and trickle between the pair's peers, then time until `until`; `drop` sees
+/// every datagram (sender, bytes).
+fn negotiate_and_run(pair: &mut Pair, until: Time, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+    pair.trickle(OFFERER);
+    pair.trickle(ANSWERER);
+    pair.run_until_with(until, drop);
+}
+
+fn is_binding_request(d: &[u8]) -> bool {
+    crate::stun::is_stun(d) && d[0..2] == [0, 1]
+}
+
+/// An ICE-lite peer (RFC 8445 §2.5), as answerer and as offerer: it signals `a=ice-lite`,
+/// sends no check of its own, and connects through the full peer's checks; once those stop
+/// it goes `disconnected`, then `failed`.
+#[test]
+fn an_ice_lite_peer_connects_without_checks_and_loses_the_path_when_checks_stop() {
+    for lite in [ANSWERER, OFFERER] {
+        let mut pair = Pair::with_config(40 + lite as u64, |i| PeerConfig { ice_lite: i == lite, ..PeerConfig::default() });
+        let mut lite_requests = 0;
+        let mut full_requests = 0;
+        negotiate_and_run(&mut pair, Time::ZERO + Duration::from_secs(3), &mut |from, d| {
+            if is_binding_request(d) {
+                if from == lite { lite_requests += 1 } else { full_requests += 1 }
+            }
+            false
+        });
+        let sdp = pair.peers[lite].current_local_description().expect("local description").sdp;
+        assert!(sdp.contains("a=ice-lite\r\n"), "{sdp}");
+        assert!(pair.connected_at.iter().all(Option::is_some), "connected (lite = {lite})");
+        assert_eq!(lite_requests, 0, "the lite peer sends no checks");
+        assert!(full_requests > 0);
+        // The full peer's consent checks keep the lite one connected...
+        pair.run_until(Time::ZERO + Duration::from_secs(40));
+        assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Connected);
+        // ...and once nothing arrives any more, it notices.
+        let t = pair.now;
+        pair.run_until_with(t + LITE_DISCONNECTED_SECS + Duration::from_secs(1), &mut |_, _| true);
+        assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Disconnected);
+        pair.run_until_with(t + Duration::from_secs(31), &mut |_, _| true);
+        assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Failed);
+    }
+}
+
+const LITE_DISCONNECTED_SECS: Duration = Duration::from_secs(15);

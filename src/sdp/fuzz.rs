@@ -21,6 +21,7 @@ fn local_params() -> LocalParams {
         session_id: 1,
         session_version: 2,
         mid: "0".to_string(),
+        ice_lite: false,
     }
 }
 

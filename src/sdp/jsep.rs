@@ -86,6 +86,8 @@ pub struct LocalParams {
     pub session_version: u64,
     /// Our data section's mid in offers (answers reuse the remote's).
     pub mid: String,
+    /// We are an ICE-lite agent: `a=ice-lite` at session level (RFC 8839 §5.3).
+    pub ice_lite: bool,
 }
 
 /// What the peer needs from a remote offer or answer.
@@ -354,6 +356,9 @@ impl LocalSection {
 /// carries them.
 pub fn build_description(p: &LocalParams, sections: &[LocalSection], bundle: &[&str], setup: Setup) -> SessionDescription {
     let mut sd = base_session(p);
+    if p.ice_lite {
+        sd.attributes.push(Attribute::flag("ice-lite"));
+    }
     if !bundle.is_empty() {
         sd.attributes.push(Attribute::value("group", &format!("BUNDLE {}", bundle.join(" "))));
     }

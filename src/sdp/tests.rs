@@ -280,6 +280,7 @@ fn local(ufrag: &str, setup: Setup) -> LocalParams {
         session_id: 1_234_567_890_123,
         session_version: 2,
         mid: "0".to_owned(),
+        ice_lite: false,
     }
 }
 

@@ -128,3 +128,18 @@ test('a Node peer with mdnsHostCandidates hides its host candidates and Chromium
     assert.strictEqual(reportB.selected.local.address, net.ADDR.linkN);
   });
 });
+
+test('Chromium connects to an ICE-lite Node peer on a shared UDP port (a=ice-lite; the browser runs the checks and nominates)', { skip, timeout: 90000 }, async () => {
+  const port = 40123;
+  await withLink({ iceServers: [], iceLite: true, sharedUdpPort: port }, async ({ chrome, node }) => {
+    chrome.onEvent = (ev) => { if (ev.type === 'description' || ev.type === 'candidate') node.send(ev); };
+    node.onEvent = (ev) => { if (ev.type === 'description' || ev.type === 'candidate') chrome.send(ev); };
+    const { reportB } = await exchange(chrome, node);
+    assert.match(reportB.localSdp, /\r\na=ice-lite\r\n/, 'Node signals ice-lite');
+    for (const line of reportB.localSdp.split('\r\n').filter((l) => l.startsWith('a=candidate:'))) {
+      assert.match(line, new RegExp(` ${port} typ host`), `only host candidates, on the shared port: ${line}`);
+    }
+    assert.deepStrictEqual({ address: reportB.selected.local.address, port: reportB.selected.local.port },
+      { address: net.ADDR.linkN, port }, `Node's selected pair: ${JSON.stringify(reportB.selected)}`);
+  });
+});

@@ -173,7 +173,7 @@ impl IceAgent {
         };
         let tie_breaker = rng.u64();
         IceAgent {
-            controlling: config.controlling,
+            controlling: config.controlling && !config.lite,
             config,
             rng,
             local_creds,
@@ -486,6 +486,8 @@ impl IceAgent {
     }
 
     pub fn set_controlling(&mut self, controlling: bool) {
+        // A lite agent is always controlled (RFC 8445 §6.1.1).
+        let controlling = controlling && !self.config.lite;
         if self.controlling != controlling {
             self.controlling = controlling;
             self.recompute_priorities();
@@ -537,6 +539,7 @@ impl IceAgent {
     /// [`MAX_STUN_SERVERS`] are kept.
     pub fn add_stun_server(&mut self, now: Time, server: SocketAddr) {
         if self.is_closed()
+            || self.config.lite
             || self.config.stun_servers.contains(&server)
             || self.config.stun_servers.len() >= MAX_STUN_SERVERS
         {
@@ -623,6 +626,7 @@ impl IceAgent {
         // A relayed address is what the TURN server reports: on loopback only when the
         // server itself is (tests on one machine), so it is not a host address to hide.
         !ip.is_unspecified()
+            && (!self.config.lite || *kind == CandidateKind::Host)
             && (self.config.include_loopback || !ip.is_loopback() || *kind == CandidateKind::Relayed)
             && (!self.config.relay_only || *kind == CandidateKind::Relayed)
     }
@@ -659,7 +663,7 @@ impl IceAgent {
         for t in 0..self.transports.len() {
             self.signal_transport(t);
         }
-        let servers = self.config.stun_servers.clone();
+        let servers = if self.config.lite { Vec::new() } else { self.config.stun_servers.clone() };
         for server in servers {
             self.gather_from(now, server);
         }
@@ -941,6 +945,27 @@ impl IceAgent {
                 && matches!(tx.kind, TxKind::Check { pair, consent: false, .. } if pair == p)
         });
         let use_candidate = msg.use_candidate() && !self.controlling;
+        if self.config.lite {
+            // §2.5: no check of our own; the peer's authenticated check validates the pair
+            // (and, on the selected one, is its consent), USE-CANDIDATE nominates it.
+            if let Some(pair) = self.pairs.get_mut(p) {
+                pair.state = PairState::Succeeded;
+                pair.valid = true;
+                if use_candidate {
+                    pair.remote_nominated = true;
+                    pair.nominated = true;
+                }
+            }
+            if self.first_valid_at.is_none() {
+                self.first_valid_at = Some(now);
+            }
+            if Some(p) == self.selected {
+                self.last_consent = now;
+            }
+            self.update_selected(now);
+            self.update_state(now);
+            return Ok(());
+        }
         if let Some(pair) = self.pairs.get_mut(p) {
             if use_candidate {
                 pair.remote_nominated = true;
@@ -1118,8 +1143,8 @@ impl IceAgent {
             i += 1;
         }
         self.update_gathering(now);
-        // Paced checks (RFC 8445 §6.1.4.2): one per Ta.
-        if now >= self.next_check_at {
+        // Paced checks (RFC 8445 §6.1.4.2): one per Ta (none from a lite agent).
+        if !self.config.lite && now >= self.next_check_at {
             if let Some((p, nominate)) = self.next_check() {
                 self.send_check(now, p, nominate, false);
                 self.next_check_at = now + self.config.check_interval;
@@ -1158,7 +1183,7 @@ impl IceAgent {
         for tx in &self.transactions {
             t = t.min(tx.next_at);
         }
-        if self.remote_creds.is_some() && self.has_pending_check() {
+        if self.remote_creds.is_some() && self.has_pending_check() && !self.config.lite {
             t = t.min(self.next_check_at);
         }
         if self.controlling && !self.nomination_in_progress() && !self.any_nominated() {
@@ -1169,7 +1194,9 @@ impl IceAgent {
             }
         }
         if self.selected.is_some() {
-            t = t.min(self.next_consent);
+            if !self.config.lite {
+                t = t.min(self.next_consent);
+            }
             match self.connection_state {
                 IceConnectionState::Connected | IceConnectionState::Completed => {
                     t = t.min(self.last_consent + self.config.disconnected_timeout)
@@ -1229,7 +1256,7 @@ impl IceAgent {
     }
 
     fn push_triggered(&mut self, p: usize) {
-        if !self.triggered.contains(&p) && self.triggered.len() < MAX_TRIGGERED {
+        if !self.config.lite && !self.triggered.contains(&p) && self.triggered.len() < MAX_TRIGGERED {
             self.triggered.push_back(p);
         }
     }

@@ -129,7 +129,8 @@ impl IceAgent {
     /// RFC 7675: periodic checks on the selected pair; no answer means disconnected, then failed.
     pub(super) fn update_consent(&mut self, now: Time) {
         let Some(sel) = self.selected else { return };
-        if now >= self.next_consent {
+        // A lite agent sends no consent checks: the peer's keep arriving (handle_request).
+        if !self.config.lite && now >= self.next_consent {
             self.transactions
                 .retain(|tx| !matches!(tx.kind, TxKind::Check { consent: true, .. }));
             self.send_check(now, sel, false, true);

@@ -6,21 +6,12 @@
 // (figures, not asserted). POLYRTC_LITE_CLIENTS changes the count (default 1000).
 const test = require('node:test');
 const assert = require('node:assert');
-const dgram = require('dgram');
-const { skipUnlessAddon, loadApi, once, withTimeout, negotiate } = require('./real-helpers');
+const { skipUnlessAddon, loadApi, once, withTimeout, negotiate, freePort } = require('./real-helpers');
 
 const skip = skipUnlessAddon(__filename);
 const api = loadApi();
 const CLIENTS = Number(process.env.POLYRTC_LITE_CLIENTS || 1000);
 const IN_FLIGHT = 20;
-
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 test(`${CLIENTS} full-ICE clients connect to ICE-lite server connections sharing one UDP port`, { skip, timeout: 300000 }, async () => {
   const port = await freePort();

@@ -12,18 +12,10 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { loadApi, withTimeout, until, negotiate, messages } = require('./real-helpers');
+const { loadApi, withTimeout, until, negotiate, messages, freePort } = require('./real-helpers');
 
 const api = loadApi();
 const TIMEOUT = 30000;
-
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 /**
  * coturn on 127.0.0.1 with user alice:secret; resolves once it answers a STUN binding (over

@@ -41,6 +41,15 @@ function until(predicate, what, ms = 15000) {
   }), what, ms);
 }
 
+/** A UDP port that was free on 127.0.0.1 a moment ago. */
+async function freePort() {
+  const s = require('dgram').createSocket('udp4');
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -89,6 +98,6 @@ function tamperFingerprint(sdp) {
 }
 
 module.exports = {
-  haveAddon, skipUnlessAddon, loadApi, once, withTimeout, until, sleep, messages, negotiate,
+  haveAddon, skipUnlessAddon, loadApi, once, withTimeout, until, sleep, freePort, messages, negotiate,
   openPair, tamperFingerprint,
 };

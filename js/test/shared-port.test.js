@@ -5,20 +5,11 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const dgram = require('dgram');
-const { skipUnlessAddon, loadApi, once, withTimeout, openPair, sleep } = require('./real-helpers');
+const { skipUnlessAddon, loadApi, once, withTimeout, openPair, sleep, freePort } = require('./real-helpers');
 
 const skip = skipUnlessAddon(__filename);
 const api = loadApi();
 const PAIRS = 12;
-
-/** A UDP port free on 127.0.0.1 a moment ago. */
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 const candidatePort = (c) => Number(c.candidate.split(' ')[5]);
 

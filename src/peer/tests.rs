@@ -128,6 +128,22 @@ impl Pair {
     }
 }
 
+/// Offer (with a data channel) and answer between the pair's peers, their events drained;
+/// the candidates gathered wait in `pair.candidates` (nothing trickled yet).
+fn negotiate_data(pair: &mut Pair) {
+    let now = pair.now;
+    let a = &mut pair.peers[OFFERER];
+    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
+    let offer = a.create_offer().expect("offer");
+    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
+    pair.drain_events();
+    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
+    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
+    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
+    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
+    pair.drain_events();
+}
+
 /// The answerer starts DTLS (as client) as soon as its ICE check succeeds, so its
 /// ClientHello reaches the offerer before the offerer has applied the answer and before its
 /// ICE has a selected pair. The reply must wait for that pair, not be dropped: dropping it
@@ -341,17 +357,7 @@ fn relay_servers_that_fail_are_reported_and_the_last_one_ends_the_wait() {
 /// Connects a pair with a data channel (the offer/answer, candidates both ways).
 fn connected_pair(seed: u64) -> Pair {
     let mut pair = Pair::new(seed);
-    let now = pair.now;
-    let a = &mut pair.peers[OFFERER];
-    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
-    let offer = a.create_offer().expect("offer");
-    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
-    pair.drain_events();
-    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
-    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
-    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
-    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
-    pair.drain_events();
+    negotiate_data(&mut pair);
     pair.trickle(OFFERER);
     pair.trickle(ANSWERER);
     pair.run_until(Time::ZERO + Duration::from_secs(2));
@@ -1276,17 +1282,8 @@ fn hide_behind(c: &IceCandidateInit, name: &str) -> IceCandidateInit {
 #[test]
 fn mdns_candidates_connect_once_their_names_resolve() {
     let mut pair = Pair::new(31);
+    negotiate_data(&mut pair);
     let now = pair.now;
-    let a = &mut pair.peers[OFFERER];
-    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
-    let offer = a.create_offer().expect("offer");
-    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
-    pair.drain_events();
-    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
-    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
-    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
-    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
-    pair.drain_events();
     let names = ["0f6a2e3c-offerer.local", "8d1b77e0-Answerer.local."];
     for from in [OFFERER, ANSWERER] {
         let cands = std::mem::take(&mut pair.candidates[from]);
@@ -1417,17 +1414,7 @@ fn host_candidates_hidden_behind_mdns_names_connect_once_resolved() {
 /// Offer/answer and trickle between the pair's peers, then time until `until`; `drop` sees
 /// every datagram (sender, bytes).
 fn negotiate_and_run(pair: &mut Pair, until: Time, drop: &mut dyn FnMut(usize, &[u8]) -> bool) {
-    let now = pair.now;
-    let a = &mut pair.peers[OFFERER];
-    a.create_data_channel(now, DataChannelInit { label: "c".into(), ..DataChannelInit::default() }).expect("channel");
-    let offer = a.create_offer().expect("offer");
-    a.set_local_description(now, Some(SdpType::Offer), Some(&offer)).expect("SLD offer");
-    pair.drain_events();
-    pair.peers[ANSWERER].set_remote_description(now, SdpType::Offer, &offer).expect("SRD offer");
-    let answer = pair.peers[ANSWERER].create_answer().expect("answer");
-    pair.peers[ANSWERER].set_local_description(now, Some(SdpType::Answer), Some(&answer)).expect("SLD answer");
-    pair.peers[OFFERER].set_remote_description(now, SdpType::Answer, &answer).expect("SRD answer");
-    pair.drain_events();
+    negotiate_data(pair);
     pair.trickle(OFFERER);
     pair.trickle(ANSWERER);
     pair.run_until_with(until, drop);

@@ -322,3 +322,56 @@ test('turnsCa that holds no certificate is a TypeError at construction', () => {
     turnsCa: 'not a certificate',
   }), TypeError);
 });
+
+test('ICE restart from a relayed path (coturn) to a direct one in the middle of a transfer loses no reliable message', { timeout: 60000 }, async () => {
+  const coturn = await startCoturn();
+  const iceServers = [{ urls: `turn:127.0.0.1:${coturn.port}`, username: 'alice', credential: 'secret' }];
+  const a = new api.RTCPeerConnection({ iceServers, iceTransportPolicy: 'relay' });
+  const b = new api.RTCPeerConnection();
+  const selectedType = async (pc) => {
+    const stats = [...(await pc.getStats()).values()];
+    const transport = stats.find((s) => s.type === 'transport');
+    const pair = stats.find((s) => s.id === transport.selectedCandidatePairId);
+    return pair && stats.find((s) => s.id === pair.localCandidateId).candidateType;
+  };
+  try {
+    const dc = a.createDataChannel('stream');
+    const remoteChannel = new Promise((resolve) => { b.ondatachannel = (e) => resolve(e.channel); });
+    await withTimeout(negotiate(a, b), 'negotiation');
+    await until(() => dc.readyState === 'open', 'channel open');
+    const got = messages(await withTimeout(remoteChannel, 'the remote channel'));
+    assert.strictEqual(await selectedType(a), 'relay', 'the call starts relayed');
+
+    const N = 600;
+    let sent = 0;
+    const sending = new Promise((resolve) => {
+      const timer = setInterval(() => {
+        for (let k = 0; k < 3 && sent < N; k++) dc.send(`m${sent++}`);
+        if (sent >= N) { clearInterval(timer); resolve(); }
+      }, 2);
+    });
+    await until(() => sent >= 150, 'some messages sent over the relay');
+    // Mid-transfer: direct candidates allowed from now on, ICE restarted, renegotiated.
+    a.setConfiguration({ iceServers, iceTransportPolicy: 'all' });
+    a.restartIce();
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+    await sending;
+    await until(() => got.length >= N, 'every message', 30000);
+    assert.deepStrictEqual(got, Array.from({ length: N }, (_, i) => `m${i}`), 'all of them, in order, once');
+    // (until() takes a synchronous predicate: poll getStats() by hand.)
+    let type = await selectedType(a);
+    for (let i = 0; i < 200 && type !== 'host'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      type = await selectedType(a);
+    }
+    assert.strictEqual(type, 'host', 'the direct path is selected after the restart');
+    assert.strictEqual(a.connectionState, 'connected');
+  } finally {
+    a.close();
+    b.close();
+    await coturn.stop();
+  }
+});

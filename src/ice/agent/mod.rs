@@ -389,8 +389,16 @@ impl IceAgent {
             .retain(|tx| !matches!(tx.kind, TxKind::Gather { .. }));
         self.local_candidates.clear();
         self.local_prflx.clear();
-        for t in &mut self.transports {
-            t.signaled = false;
+        // The next gathering phase is where a new transport policy applies (JSEP §4.1.18):
+        // host candidates become usable again after 'relay' gave way to 'all', and the other
+        // way round. Pairs form with the peer's candidates of the new generation.
+        for i in 0..self.transports.len() {
+            let Some(lt) = self.transports.get(i) else { continue };
+            let usable = self.may_use(lt.addr, &lt.kind);
+            if let Some(lt) = self.transports.get_mut(i) {
+                lt.usable = usable;
+                lt.signaled = false;
+            }
         }
     }
 

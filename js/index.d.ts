@@ -68,8 +68,8 @@ export interface RTCConfiguration {
   /**
    * Nonstandard (polyrtc's Node addon; browsers ignore it): put every host candidate on this
    * UDP port. All connections given the same port share one socket per local address;
-   * datagrams are routed to them by ICE username fragment, then by the remote address their
-   * checks went to: the way to run thousands of connections behind one firewall rule.
+   * datagrams are routed to them by ICE username fragment (checks), transaction id (responses),
+   * then by the remote address whose check they answered: the way to run thousands of connections behind one firewall rule.
    * TURN over UDP needs a socket of the connection's own, so with this option use `turn:`
    * over TCP or `turns:`. Set at construction only.
    */

@@ -98,3 +98,41 @@ test('sharedUdpPort taken by another process (both families) is an OperationErro
     try { v6.close(); } catch { /* it may not have bound (no IPv6): then nothing to close */ }
   }
 });
+
+test('one client cannot divert another client\'s datagrams on the shared port by making its server connection send checks to that client', { skip, timeout: 30000 }, async () => {
+  const port = await freePort();
+  // Unreliable, so that a datagram routed to the wrong connection is a message lost.
+  const victim = await openPair(api, { init: { maxRetransmits: 0 }, answererConfig: { sharedUdpPort: port } });
+  const attackerClient = new api.RTCPeerConnection();
+  const attackerServer = new api.RTCPeerConnection({ sharedUdpPort: port });
+  try {
+    // The victim client's address, as its server connection sees it.
+    const victimAddr = victim.answerer.sctp.transport.iceTransport.getSelectedCandidatePair().remote;
+    const got = [];
+    victim.dc2.onmessage = (e) => got.push(e.data);
+    // The attacker's offer names the victim's address as its only candidate: the attacker's
+    // server connection (on the same shared socket) checks it, again and again.
+    attackerClient.createDataChannel('x');
+    await attackerClient.setLocalDescription();
+    const offer = attackerClient.localDescription.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:')).join('\r\n');
+    await attackerServer.setRemoteDescription({ type: 'offer', sdp: offer });
+    await attackerServer.setLocalDescription();
+    await attackerServer.addIceCandidate({
+      candidate: `candidate:9 1 udp 2122260223 ${victimAddr.address} ${victimAddr.port} typ host`,
+      sdpMid: offer.match(/a=mid:(\S+)/)[1],
+    });
+    await sleep(300);
+    const stats = [...(await attackerServer.getStats()).values()];
+    assert.ok(stats.some((st) => st.type === 'candidate-pair' && st.requestsSent > 0), 'the attacker\'s server connection does send checks to the victim');
+    for (let i = 0; i < 40; i++) {
+      victim.dc1.send(`v${i}`);
+      await sleep(10);
+    }
+    await sleep(500);
+    assert.deepStrictEqual(got, Array.from({ length: 40 }, (_, i) => `v${i}`), 'every datagram still reaches the victim\'s own connection');
+  } finally {
+    victim.close();
+    attackerClient.close();
+    attackerServer.close();
+  }
+});

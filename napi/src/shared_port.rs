@@ -5,9 +5,11 @@
 //! - an ICE Binding request to the peer whose username fragment opens its USERNAME
 //!   (`<ours>:<theirs>`; the peer then checks MESSAGE-INTEGRITY, so a forged one is dropped
 //!   there, as on a socket of its own);
-//! - anything else (STUN responses, DTLS, SRTP) to the peer that last sent a STUN message
-//!   to its source address (its checks, responses and consent checks go out from here, so a
-//!   path a peer uses is always claimed by it; nobody else can claim an address for it).
+//! - a STUN response to the peer that sent the request (by transaction id);
+//! - anything else (DTLS, SRTP) to the peer that last answered an ICE check from its source
+//!   address with a success response: only a check that passed that peer's
+//!   MESSAGE-INTEGRITY claims an address, so a client cannot divert another client's
+//!   datagrams by making its own connection send checks to that client's address.
 //!
 //! What matches no peer is dropped and counted ([`PortStats`]). Ports stay bound for the
 //! life of the process once made: a server keeps its port.
@@ -24,6 +26,9 @@ use crate::timers::PeerId;
 /// Addresses routed per shared socket; beyond it a new address is not claimed (its
 /// datagrams are then dropped and counted) until a peer leaves.
 pub const MAX_ROUTED_ADDRESSES: usize = 1 << 18;
+/// Requests in flight remembered per shared socket (their responses route by transaction
+/// id); the oldest are forgotten first.
+pub const MAX_PENDING_REQUESTS: usize = 1 << 16;
 /// Username fragments kept per peer: the current one and the one an ICE restart replaced
 /// (checks on the old path go on until the new one works).
 pub const UFRAGS_PER_PEER: usize = 2;
@@ -34,7 +39,9 @@ pub struct PortStats {
     pub datagrams_routed: u64,
     /// Binding requests whose username fragment no peer has.
     pub dropped_unknown_ufrag: u64,
-    /// Other datagrams from an address no peer has sent STUN to.
+    /// STUN responses to no request a peer sent from here.
+    pub dropped_unknown_transaction: u64,
+    /// Other datagrams from an address no peer has validated.
     pub dropped_unknown_address: u64,
     /// Addresses not claimed because [`MAX_ROUTED_ADDRESSES`] were routed.
     pub routes_refused: u64,
@@ -45,8 +52,20 @@ struct Routes {
     by_ufrag: HashMap<String, PeerId>,
     by_addr: HashMap<SocketAddr, PeerId>,
     ufrags_of: HashMap<PeerId, Vec<String>>,
+    /// Requests sent from here: transaction id -> peer, and their order (for the bound).
+    requests: HashMap<[u8; 12], PeerId>,
+    request_order: std::collections::VecDeque<[u8; 12]>,
     stats: PortStats,
 }
+
+/// A STUN message's class bits and transaction id (the caller checked `is_stun`).
+fn stun_kind(data: &[u8]) -> Option<(u16, [u8; 12])> {
+    let ty = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
+    let tid: [u8; 12] = data.get(8..20)?.try_into().ok()?;
+    Some((ty & 0x0110, tid))
+}
+const CLASS_REQUEST: u16 = 0x0000;
+const CLASS_SUCCESS: u16 = 0x0100;
 
 pub struct SharedPort {
     pub socket: mio::net::UdpSocket,
@@ -71,13 +90,23 @@ impl SharedPort {
                 }
                 p
             }
-            None => {
-                let p = r.by_addr.get(&from).copied();
-                if p.is_none() {
-                    r.stats.dropped_unknown_address += 1;
+            None => match polyrtc::stun::is_stun(data).then(|| stun_kind(data)).flatten() {
+                // A response (success or error) goes to whoever asked.
+                Some((class, tid)) if class != CLASS_REQUEST && class != 0x0010 => {
+                    let p = r.requests.get(&tid).copied();
+                    if p.is_none() {
+                        r.stats.dropped_unknown_transaction += 1;
+                    }
+                    p
                 }
-                p
-            }
+                _ => {
+                    let p = r.by_addr.get(&from).copied();
+                    if p.is_none() {
+                        r.stats.dropped_unknown_address += 1;
+                    }
+                    p
+                }
+            },
         };
         if found.is_some() {
             r.stats.datagrams_routed += 1;
@@ -85,13 +114,26 @@ impl SharedPort {
         found
     }
 
-    /// Peer `peer` sent `data` to `to` from this socket: a STUN message claims the address.
+    /// Peer `peer` sent `data` to `to` from this socket: a request is remembered for its
+    /// response; a success response (to a check the peer authenticated) claims the address.
     pub fn sent(&self, peer: PeerId, to: SocketAddr, data: &[u8]) {
         if !polyrtc::stun::is_stun(data) {
             return;
         }
+        let Some((class, tid)) = stun_kind(data) else { return };
         let mut r = lock(&self.routes);
-        if r.by_addr.get(&to) == Some(&peer) {
+        if class == CLASS_REQUEST {
+            if r.requests.insert(tid, peer).is_none() {
+                r.request_order.push_back(tid);
+                while r.request_order.len() > MAX_PENDING_REQUESTS {
+                    if let Some(old) = r.request_order.pop_front() {
+                        r.requests.remove(&old);
+                    }
+                }
+            }
+            return;
+        }
+        if class != CLASS_SUCCESS || r.by_addr.get(&to) == Some(&peer) {
             return;
         }
         if r.by_addr.len() >= MAX_ROUTED_ADDRESSES && !r.by_addr.contains_key(&to) {
@@ -127,6 +169,10 @@ impl SharedPort {
             }
         }
         r.by_addr.retain(|_, p| *p != peer);
+        r.requests.retain(|_, p| *p != peer);
+        let requests = std::mem::take(&mut r.requests);
+        r.request_order.retain(|t| requests.contains_key(t));
+        r.requests = requests;
     }
 
     pub fn stats(&self) -> PortStats {
@@ -151,13 +197,17 @@ mod tests {
         SharedPort::new(socket, local, Token(1))
     }
 
+    fn success(tid: [u8; 12]) -> Vec<u8> {
+        polyrtc::stun::binding_success(tid, "192.0.2.9:9".parse().unwrap(), Some(b"pw"))
+    }
+
     fn check(username: &str) -> Vec<u8> {
         let req = BindingRequest { transaction_id: [1; 12], username, priority: 1, controlling: true, tie_breaker: 1, use_candidate: false };
         binding_request(&req, b"pw")
     }
 
     #[test]
-    fn checks_route_by_ufrag_and_the_rest_by_the_address_a_peer_sent_stun_to() {
+    fn checks_route_by_ufrag_responses_by_transaction_and_the_rest_by_the_address_a_peer_validated() {
         let p = port();
         let (a, b): (SocketAddr, SocketAddr) = ("192.0.2.1:1000".parse().unwrap(), "192.0.2.2:2000".parse().unwrap());
         p.set_ufrag(1, "uOne");
@@ -167,13 +217,19 @@ mod tests {
         // DTLS from `a` before any peer sent to it: dropped.
         let dtls = [22u8, 0xfe, 0xfd, 0, 0];
         assert_eq!(p.route(&dtls, a), None);
-        // Peer 2 answers (STUN) to `a`: `a` is its. Non-STUN sends claim nothing.
+        // Peer 1 sends DTLS and a check to `b`: neither claims `b` (a check goes anywhere
+        // the peer's remote candidates say, which another client may have made up); the
+        // check's response comes back to peer 1 by its transaction id.
         p.sent(1, b, &dtls);
-        p.sent(2, a, &check("x:y"));
-        assert_eq!(p.route(&dtls, a), Some(2));
+        p.sent(1, b, &check("x:y"));
         assert_eq!(p.route(&dtls, b), None);
+        assert_eq!(p.route(&success([1; 12]), b), Some(1));
+        assert_eq!(p.route(&success([9; 12]), b), None, "a response to nothing we asked");
+        // Peer 2 answers a check from `a` (success): `a` is its.
+        p.sent(2, a, &success([5; 12]));
+        assert_eq!(p.route(&dtls, a), Some(2));
         let s = p.stats();
-        assert_eq!((s.datagrams_routed, s.dropped_unknown_ufrag, s.dropped_unknown_address), (2, 1, 2));
+        assert_eq!((s.datagrams_routed, s.dropped_unknown_ufrag, s.dropped_unknown_address, s.dropped_unknown_transaction), (3, 1, 2, 1));
         // A restart: the old fragment still routes, the one before it no more.
         p.set_ufrag(2, "uTwoB");
         p.set_ufrag(2, "uTwoC");

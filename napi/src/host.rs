@@ -555,11 +555,6 @@ impl<E: Engine> PeerHost<E> {
         self.drive(now)
     }
 
-    /// The shared ports this peer uses (for the reactor to forget it there).
-    pub fn shared_ports(&self) -> Vec<std::sync::Arc<crate::shared_port::SharedPort>> {
-        self.sockets.iter().filter_map(|s| if let Link::Shared(p) = &s.link { Some(p.clone()) } else { None }).collect()
-    }
-
     /// Hands the queued events to JS as one batch.
     pub fn flush(&mut self) {
         if self.outbox.is_empty() {

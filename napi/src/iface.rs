@@ -37,10 +37,6 @@ fn is_v6_link_local(ip: &IpAddr) -> bool {
     }
 }
 
-fn is_usable(ip: &IpAddr) -> bool {
-    !ip.is_unspecified() && !ip.is_multicast() && !matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
-}
-
 fn bind_addr(a: &LocalAddr) -> SocketAddr {
     match a.ip {
         IpAddr::V6(v6) if is_v6_link_local(&a.ip) => {
@@ -52,7 +48,7 @@ fn bind_addr(a: &LocalAddr) -> SocketAddr {
 
 /// Chooses the bind addresses (port 0) from the interface list. Pure, for tests.
 pub fn select(addrs: &[LocalAddr], include_loopback: bool) -> Vec<SocketAddr> {
-    let up: Vec<&LocalAddr> = addrs.iter().filter(|a| !a.down && is_usable(&a.ip)).collect();
+    let up: Vec<&LocalAddr> = addrs.iter().filter(|a| !a.down && polyrtc::net::is_unicast(&a.ip)).collect();
     let mut chosen: Vec<&LocalAddr> =
         up.iter().copied().filter(|a| !a.ip.is_loopback() && !is_v6_link_local(&a.ip)).collect();
     if chosen.is_empty() {

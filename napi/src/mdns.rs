@@ -255,6 +255,27 @@ impl Querier {
         }
     }
 
+    /// Answers the questions for names of ours (at most once per name per
+    /// [`MIN_ANSWER_INTERVAL`]).
+    fn answer(&self, query: &wire::Message, link: &mut dyn Link) {
+        let now = Instant::now();
+        let mut answers = Vec::new();
+        {
+            let mut st = lock(&self.state);
+            for q in &query.questions {
+                let Some(l) = st.names.get_mut(&q.name) else { continue };
+                let recent = l.answered.is_some_and(|t| now.duration_since(t) < MIN_ANSWER_INTERVAL);
+                if q.asks(l.ip.is_ipv6()) && !recent {
+                    l.answered = Some(now);
+                    answers.extend(wire::answer(&q.name, &[l.ip], ANSWER_TTL));
+                }
+            }
+        }
+        for a in answers {
+            link.send(&a);
+        }
+    }
+
     /// A datagram from the link: a query for names of ours is answered; a response's
     /// addresses for names we asked about settle them.
     fn on_message(&self, data: &[u8], link: &mut dyn Link) {
@@ -289,27 +310,6 @@ impl Querier {
             for w in waiters {
                 w(Ok(ips.clone()));
             }
-        }
-    }
-}
-
-impl Querier {
-    fn answer(&self, query: &wire::Message, link: &mut dyn Link) {
-        let now = Instant::now();
-        let mut answers = Vec::new();
-        {
-            let mut st = lock(&self.state);
-            for q in &query.questions {
-                let Some(l) = st.names.get_mut(&q.name) else { continue };
-                let recent = l.answered.is_some_and(|t| now.duration_since(t) < MIN_ANSWER_INTERVAL);
-                if q.asks(l.ip.is_ipv6()) && !recent {
-                    l.answered = Some(now);
-                    answers.extend(wire::answer(&q.name, &[l.ip], ANSWER_TTL));
-                }
-            }
-        }
-        for a in answers {
-            link.send(&a);
         }
     }
 }

@@ -128,7 +128,6 @@ impl<E: Engine> Reactor<E> {
         bound.into_iter().map(|(socket, local)| Socket { link: Link::Udp(socket), local, token: self.next_token() }).collect()
     }
 
-    /// Wraps a TCP link (connecting) with a fresh token.
     /// The shared socket bound to `addr` (made, bound and registered on first use; an
     /// unspecified port is refused), as a socket of a peer.
     pub fn shared_socket(&self, addr: SocketAddr) -> io::Result<Socket> {
@@ -154,6 +153,7 @@ impl<E: Engine> Reactor<E> {
         Ok(Socket { local: port.local, token: port.token, link: Link::Shared(port) })
     }
 
+    /// Wraps a TCP link (connecting) with a fresh token.
     pub fn make_tcp_socket(&self, link: TcpLink) -> Socket {
         let local = if link.server.is_ipv4() { SocketAddr::from(([0, 0, 0, 0], 0)) } else { SocketAddr::from(([0u16; 8], 0)) };
         Socket { link: Link::Tcp(link), local, token: self.next_token() }
@@ -359,12 +359,15 @@ fn io_loop<E: Engine>(mut poll: Poll, shared: Arc<Shared<E>>) {
             if ev.token() == WAKER {
                 continue;
             }
-            let shared_port = lock(&reactor.shared.table).shared.get(&ev.token()).cloned();
+            let (shared_port, entry) = {
+                let t = lock(&reactor.shared.table);
+                (t.shared.get(&ev.token()).cloned(), t.tokens.get(&ev.token()).copied())
+            };
             if let Some(port) = shared_port {
                 read_shared(&reactor, &port, now, &mut buf, &mut touched);
                 continue;
             }
-            let Some((peer, transport)) = lock(&reactor.shared.table).tokens.get(&ev.token()).copied() else {
+            let Some((peer, transport)) = entry else {
                 continue;
             };
             let Some(host) = reactor.lookup(peer) else { continue };
@@ -436,8 +439,10 @@ fn read_shared<E: Engine>(reactor: &Reactor<E>, port: &Arc<SharedPort>, now: Tim
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => {
+                // e.g. ECONNREFUSED from an ICMP port unreachable: go on, as a peer's own
+                // socket does (`PeerHost::on_readable`).
                 errors += 1;
-                if errors >= 64 {
+                if errors >= crate::host::MAX_CONSECUTIVE_RECV_ERRORS {
                     return;
                 }
             }

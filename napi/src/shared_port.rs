@@ -20,6 +20,8 @@ use std::sync::Mutex;
 
 use mio::Token;
 
+use polyrtc::stun::Class;
+
 use crate::host::lock;
 use crate::timers::PeerId;
 
@@ -58,14 +60,12 @@ struct Routes {
     stats: PortStats,
 }
 
-/// A STUN message's class bits and transaction id (the caller checked `is_stun`).
-fn stun_kind(data: &[u8]) -> Option<(u16, [u8; 12])> {
+/// A STUN message's class and transaction id (the caller checked `is_stun`).
+fn stun_kind(data: &[u8]) -> Option<(Class, [u8; 12])> {
     let ty = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
     let tid: [u8; 12] = data.get(8..20)?.try_into().ok()?;
-    Some((ty & 0x0110, tid))
+    Some((polyrtc::stun::split_message_type(ty).1, tid))
 }
-const CLASS_REQUEST: u16 = 0x0000;
-const CLASS_SUCCESS: u16 = 0x0100;
 
 pub struct SharedPort {
     pub socket: mio::net::UdpSocket,
@@ -92,7 +92,7 @@ impl SharedPort {
             }
             None => match polyrtc::stun::is_stun(data).then(|| stun_kind(data)).flatten() {
                 // A response (success or error) goes to whoever asked.
-                Some((class, tid)) if class != CLASS_REQUEST && class != 0x0010 => {
+                Some((Class::SuccessResponse | Class::ErrorResponse, tid)) => {
                     let p = r.requests.get(&tid).copied();
                     if p.is_none() {
                         r.stats.dropped_unknown_transaction += 1;
@@ -122,7 +122,7 @@ impl SharedPort {
         }
         let Some((class, tid)) = stun_kind(data) else { return };
         let mut r = lock(&self.routes);
-        if class == CLASS_REQUEST {
+        if class == Class::Request {
             if r.requests.insert(tid, peer).is_none() {
                 r.request_order.push_back(tid);
                 while r.request_order.len() > MAX_PENDING_REQUESTS {
@@ -133,7 +133,7 @@ impl SharedPort {
             }
             return;
         }
-        if class != CLASS_SUCCESS || r.by_addr.get(&to) == Some(&peer) {
+        if class != Class::SuccessResponse || r.by_addr.get(&to) == Some(&peer) {
             return;
         }
         if r.by_addr.len() >= MAX_ROUTED_ADDRESSES && !r.by_addr.contains_key(&to) {

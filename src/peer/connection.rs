@@ -27,7 +27,7 @@ const SCTP_PORT: u16 = 5000;
 /// (its own handshake clock starts with the first ClientHello).
 const DTLS_CONNECT_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(30);
 /// An ICE-lite peer is `disconnected` after this long without the peer's checks.
-const LITE_DISCONNECTED_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(15);
+pub(super) const LITE_DISCONNECTED_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(15);
 
 mod audio_level;
 mod dtmf;
@@ -161,8 +161,6 @@ pub struct Peer {
     mdns: mdns::PendingMdns,
     /// Our host candidates are signaled under `.local` names (`PeerConfig::mdns_host_candidates`).
     local_names: Option<mdns::LocalNames>,
-    /// We are an ICE-lite agent (`PeerConfig::ice_lite`).
-    ice_lite: bool,
     ice_state: IceConnectionState,
     dtls_state: DtlsTransportState,
     /// The DTLS transport failed because the peer's certificate matched no a=fingerprint.
@@ -307,7 +305,6 @@ impl Peer {
             pending_servers: Default::default(),
             mdns: Default::default(),
             local_names: config.mdns_host_candidates.then(Default::default),
-            ice_lite: config.ice_lite,
             gathering: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
@@ -381,7 +378,7 @@ impl Peer {
         config: crate::turn::TurnConfig,
     ) -> Result<(), PeerError> {
         self.check_open()?;
-        if self.ice_lite {
+        if self.ice.is_lite() {
             // RFC 8445 §2.5: a lite agent has host candidates only.
             return Err(err(ErrorKind::InvalidAccess, "an ICE-lite peer uses no TURN server"));
         }
@@ -563,7 +560,7 @@ impl Peer {
             session_id: self.session_id,
             session_version: self.session_version,
             mid: self.data_mid.clone(),
-            ice_lite: self.ice_lite,
+            ice_lite: self.ice.is_lite(),
         }
     }
 

@@ -1449,11 +1449,9 @@ fn an_ice_lite_peer_connects_without_checks_and_loses_the_path_when_checks_stop(
         assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Connected);
         // ...and once nothing arrives any more, it notices.
         let t = pair.now;
-        pair.run_until_with(t + LITE_DISCONNECTED_SECS + Duration::from_secs(1), &mut |_, _| true);
+        pair.run_until_with(t + super::connection::LITE_DISCONNECTED_TIMEOUT + Duration::from_secs(1), &mut |_, _| true);
         assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Disconnected);
         pair.run_until_with(t + Duration::from_secs(31), &mut |_, _| true);
         assert_eq!(pair.peers[lite].ice_connection_state(), IceConnectionState::Failed);
     }
 }
-
-const LITE_DISCONNECTED_SECS: Duration = Duration::from_secs(15);

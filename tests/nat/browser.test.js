@@ -16,18 +16,11 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const net = require('./netns.js');
-const { BrowserPeer, CHROMIUM, Peer, exchange } = require('./child.js');
+const { ADDON, BrowserPeer, CHROMIUM, skipUnless, dumpPeers, Peer, exchange } = require('./child.js');
 
-const ROOT = path.join(__dirname, '..', '..');
-const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
 
 const unavailable = net.unavailableReason() || (fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing`);
-const inCi = process.env.CI === 'true';
-if (unavailable) {
-  const bar = '!'.repeat(78);
-  console.error(`\n${bar}\n!! tests/nat/browser ${inCi ? 'FAILS (CI=true: no skipping)' : 'SKIPPED'}: ${unavailable}.\n${bar}\n`);
-}
-const skip = unavailable && !inCi ? unavailable : false;
+const skip = skipUnless('tests/nat/browser', unavailable);
 
 function candidateAddress(line) {
   return line.replace(/^a=/, '').split(' ')[4];
@@ -65,11 +58,7 @@ async function withLink(nodeConfig, body) {
     await body({ chrome, node });
     for (const p of peers) p.send({ type: 'close' });
   } catch (e) {
-    for (const p of peers) {
-      if (p.stderr) console.error(`--- ${p.name} stderr/console:\n${p.stderr.slice(-4000)}`);
-      const seen = p.events.filter((ev) => ev.type !== 'description').map((ev) => (ev.type === 'pairs' ? ev.pairs.join('\n') : JSON.stringify(ev).slice(0, 300)));
-      console.error(`--- ${p.name} events:\n${seen.join('\n')}`);
-    }
+    dumpPeers(peers);
     throw e;
   } finally {
     for (const p of peers) await p.kill();

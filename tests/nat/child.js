@@ -10,6 +10,29 @@ const readline = require('readline');
 const net = require('./netns.js');
 
 const TIMEOUT = 30000;
+const ADDON = path.join(__dirname, '..', '..', 'napi', 'polyrtc.node');
+
+/**
+ * The `skip` option of a namespace test: false when it can run (`unavailable` is null);
+ * else a loud message, and in CI (CI=true) false too, so that the test runs and fails
+ * instead of a skip hiding a broken environment.
+ */
+function skipUnless(what, unavailable) {
+  if (!unavailable) return false;
+  const inCi = process.env.CI === 'true';
+  const bar = '!'.repeat(78);
+  console.error(`\n${bar}\n!! ${what} ${inCi ? 'FAILS (CI=true: no skipping)' : 'SKIPPED'}: ${unavailable}.\n${bar}\n`);
+  return inCi ? false : unavailable;
+}
+
+/** After a failure: each peer's diagnostics and the events it printed (descriptions left out). */
+function dumpPeers(peers) {
+  for (const p of peers) {
+    if (p.stderr) console.error(`--- ${p.name} stderr:\n${p.stderr.slice(-4000)}`);
+    const seen = p.events.filter((e) => e.type !== 'description').map((e) => (e.type === 'pairs' ? e.pairs.join('\n') : JSON.stringify(e).slice(0, 300)));
+    console.error(`--- ${p.name} events:\n${seen.join('\n')}`);
+  }
+}
 
 const CHROMIUM = process.env.POLYRTC_CHROMIUM || '/usr/bin/chromium';
 // tests/interop/lib/chromium.js's flags, less the two that change candidates (loopback,
@@ -161,4 +184,4 @@ async function exchange(a, b) {
   return { reportA, reportB };
 }
 
-module.exports = { TIMEOUT, CHROMIUM, withTimeout, EventLog, Peer, BrowserPeer, exchange };
+module.exports = { TIMEOUT, ADDON, CHROMIUM, skipUnless, dumpPeers, withTimeout, EventLog, Peer, BrowserPeer, exchange };

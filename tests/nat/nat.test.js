@@ -16,25 +16,16 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const net = require('./netns.js');
-const { withTimeout, CHROMIUM, Peer, BrowserPeer, exchange } = require('./child.js');
+const { ADDON, CHROMIUM, skipUnless, dumpPeers, withTimeout, Peer, BrowserPeer, exchange } = require('./child.js');
 
 const ROOT = path.join(__dirname, '..', '..');
-const ADDON = path.join(ROOT, 'napi', 'polyrtc.node');
 const RELAY_BIN = path.join(ROOT, 'relay', 'polyrtc-relay');
 
 /** Why this machine cannot run the test (root and `ip netns` are needed), or null. */
 const unavailable = net.unavailableReason();
-const inCi = process.env.CI === 'true';
-if (unavailable) {
-  const bar = '!'.repeat(78);
-  console.error(`\n${bar}\n!! tests/nat ${inCi ? 'FAILS (CI=true: no skipping)' : 'SKIPPED'}: ${unavailable}.\n`
-    + `!! The NAT test needs root and network namespaces (ip netns).\n${bar}\n`);
-}
-// In CI a skip would hide a broken environment: the tests run and fail instead.
-const skip = unavailable && !inCi ? unavailable : false;
+const skip = skipUnless('tests/nat (needs root and network namespaces)', unavailable);
 const chromiumMissing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing`;
-// Chromium's tests skip (loudly) without it, and fail instead with CI=true.
-const browserSkip = chromiumMissing && !inCi ? chromiumMissing : false;
+const browserSkip = skipUnless('tests/nat Chromium runs', chromiumMissing);
 
 /** Resolves once turnserver listens on ADDR.stun:STUN_PORT inside `ns`. */
 async function waitListening(ns, proc) {
@@ -150,11 +141,7 @@ async function withNat({
     await body({ ...(custom ? await exchange(a, b) : await connect(a, b)), a, b, dns, bAddress });
     for (const p of peers) p.send({ type: 'close' });
   } catch (e) {
-    for (const p of peers) if (p.stderr) console.error(`--- ${p.name} stderr:\n${p.stderr}`);
-    for (const p of peers) {
-      const seen = p.events.filter((e) => e.type !== 'description').map((e) => (e.type === 'pairs' ? e.pairs.join('\n') : JSON.stringify(e).slice(0, 200)));
-      console.error(`--- ${p.name} events:\n${seen.join('\n')}`);
-    }
+    dumpPeers(peers);
     if (turnLog) console.error(`--- turnserver log (tail):\n${turnLog.split('\n').slice(-(process.env.NAT_LOG_LINES || 30)).join('\n')}`);
     throw e;
   } finally {

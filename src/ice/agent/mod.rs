@@ -220,6 +220,11 @@ impl IceAgent {
         self.controlling
     }
 
+    /// An ICE-lite agent ([`IceConfig::lite`]).
+    pub fn is_lite(&self) -> bool {
+        self.config.lite
+    }
+
     /// The tie-breaker sent in ICE-CONTROLLING / ICE-CONTROLLED.
     pub fn tie_breaker(&self) -> u64 {
         self.tie_breaker
@@ -392,12 +397,19 @@ impl IceAgent {
         // The next gathering phase is where a new transport policy applies (JSEP §4.1.18):
         // host candidates become usable again after 'relay' gave way to 'all', and the other
         // way round. Pairs form with the peer's candidates of the new generation.
+        self.refresh_usable();
+        for t in &mut self.transports {
+            t.signaled = false;
+        }
+    }
+
+    /// Marks each transport usable or not under the current configuration ([`Self::may_use`]).
+    fn refresh_usable(&mut self) {
         for i in 0..self.transports.len() {
             let Some(lt) = self.transports.get(i) else { continue };
             let usable = self.may_use(lt.addr, &lt.kind);
             if let Some(lt) = self.transports.get_mut(i) {
                 lt.usable = usable;
-                lt.signaled = false;
             }
         }
     }
@@ -650,15 +662,7 @@ impl IceAgent {
         if self.gathering_state != IceGatheringState::New || !self.pairs.is_empty() {
             return; // pairs already formed: the policy waits for the next gathering phase
         }
-        for i in 0..self.transports.len() {
-            let Some(lt) = self.transports.get(i) else {
-                continue;
-            };
-            let usable = self.may_use(lt.addr, &lt.kind);
-            if let Some(lt) = self.transports.get_mut(i) {
-                lt.usable = usable;
-            }
-        }
+        self.refresh_usable();
     }
 
     /// Starts gathering: host candidates now, server-reflexive ones as STUN servers answer,

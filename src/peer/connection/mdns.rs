@@ -120,15 +120,9 @@ impl PendingMdns {
 
     /// The candidates waiting for `name`, with their generation's ufrag, removed.
     pub fn take(&mut self, name: &str) -> Vec<(Candidate, String)> {
-        let mut out = Vec::new();
-        self.entries.retain_mut(|e| {
-            if e.name != name {
-                return true;
-            }
-            out.push((e.candidate.clone(), core::mem::take(&mut e.ufrag)));
-            false
-        });
-        out
+        let (taken, kept): (Vec<Entry>, Vec<Entry>) = core::mem::take(&mut self.entries).into_iter().partition(|e| e.name == name);
+        self.entries = kept;
+        taken.into_iter().map(|e| (e.candidate, e.ufrag)).collect()
     }
 
     /// Drops the candidates whose deadline passed; returns how many.
@@ -192,11 +186,7 @@ impl Peer {
         if waiting.is_empty() || self.closed {
             return;
         }
-        let usable = |a: &&IpAddr| {
-            !a.is_unspecified()
-                && !a.is_multicast()
-                && !matches!(a, IpAddr::V4(v4) if v4.is_broadcast())
-        };
+        let usable = |a: &&IpAddr| crate::net::is_unicast(a);
         let v4 = addresses.iter().filter(|a| a.is_ipv4()).find(usable).copied();
         let v6 = addresses.iter().filter(|a| a.is_ipv6()).find(usable).copied();
         let current = self.ice.remote_credentials().map(|c| c.ufrag.clone()).unwrap_or_default();
